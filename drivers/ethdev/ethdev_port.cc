@@ -1,0 +1,165 @@
+#include "ethdev/ethdev_port.hh"
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+
+#include <thread>
+
+#include "base/log.hh"
+#include "base/random.hh"
+
+namespace skiff {
+
+namespace {
+std::string errstr(const char* what, int rc) {
+  return std::string(what) + ": " + rte_strerror(rc < 0 ? -rc : rc);
+}
+}  // namespace
+
+std::vector<uint16_t> ethdev_ports() {
+  std::vector<uint16_t> v;
+  uint16_t p;
+  RTE_ETH_FOREACH_DEV(p) v.push_back(p);
+  return v;
+}
+
+std::unique_ptr<EthdevPort> EthdevPort::open(uint16_t port_id, const EthdevPortConfig& cfg, std::string* err) {
+  std::unique_ptr<EthdevPort> port(new EthdevPort(port_id));
+  rte_eth_dev_info info;
+  int rc = rte_eth_dev_info_get(port_id, &info);
+  if (rc) return *err = errstr("rte_eth_dev_info_get", rc), nullptr;
+  char devname[RTE_ETH_NAME_MAX_LEN] = "";
+  rte_eth_dev_get_name_by_port(port_id, devname);
+  port->name_ = devname;
+  port->driver_ = info.driver_name ? info.driver_name : "?";
+
+  if (cfg.queues > info.max_rx_queues || cfg.queues > info.max_tx_queues) {
+    *err = port->name_ + ": " + std::to_string(cfg.queues) + " queues requested, device offers " +
+           std::to_string(info.max_rx_queues) + " RX / " + std::to_string(info.max_tx_queues) + " TX";
+    return nullptr;
+  }
+  if (cfg.pools.size() < cfg.queues) return *err = "one mbuf pool per queue needed", nullptr;
+
+  rte_eth_conf conf{};
+  DeviceCaps& caps = port->caps;
+  if (cfg.offloads) {
+    const uint64_t rxc = info.rx_offload_capa, txc = info.tx_offload_capa;
+    caps.rx_ipv4_csum = rxc & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+    caps.rx_udp_csum = rxc & RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+    caps.rx_tcp_csum = rxc & RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+    caps.tx_ipv4_csum = txc & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+    caps.tx_udp_csum = txc & RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+    caps.tx_tcp_csum = txc & RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+    if (caps.rx_ipv4_csum) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+    if (caps.rx_udp_csum) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+    if (caps.rx_tcp_csum) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+    if (caps.tx_ipv4_csum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+    if (caps.tx_udp_csum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+    if (caps.tx_tcp_csum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+  }
+  // Chained buffers (reassembled datagrams) need MULTI_SEGS; net_ring passes pointers and takes anything.
+  caps.tx_multi_seg = (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) || port->driver_ == "net_ring";
+  if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+
+  uint16_t mtu = cfg.mtu.value_or(0);
+  if (mtu && (mtu < info.min_mtu || mtu > info.max_mtu)) {
+    *err = port->name_ + ": MTU " + std::to_string(mtu) + " outside the device's range " +
+           std::to_string(info.min_mtu) + ".." + std::to_string(info.max_mtu);
+    return nullptr;
+  }
+  if (mtu) conf.rxmode.mtu = mtu;
+
+  rc = rte_eth_dev_configure(port_id, cfg.queues, cfg.queues, &conf);
+  if (rc) return *err = port->name_ + ": " + errstr("rte_eth_dev_configure", rc), nullptr;
+  uint16_t nrx = cfg.rx_desc, ntx = cfg.tx_desc;
+  rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nrx, &ntx);
+  const int socket = rte_eth_dev_socket_id(port_id);
+  for (uint16_t q = 0; q < cfg.queues; ++q) {
+    rte_eth_rxconf rxq = info.default_rxconf;
+    rxq.offloads = conf.rxmode.offloads;
+    rc = rte_eth_rx_queue_setup(port_id, q, nrx, socket < 0 ? SOCKET_ID_ANY : socket, &rxq, cfg.pools[q]);
+    if (rc) return *err = port->name_ + ": " + errstr("rx queue setup", rc), nullptr;
+    rte_eth_txconf txq = info.default_txconf;
+    txq.offloads = conf.txmode.offloads;
+    rc = rte_eth_tx_queue_setup(port_id, q, ntx, socket < 0 ? SOCKET_ID_ANY : socket, &txq);
+    if (rc) return *err = port->name_ + ": " + errstr("tx queue setup", rc), nullptr;
+  }
+
+  rte_ether_addr ea;
+  rte_eth_macaddr_get(port_id, &ea);
+  wire::MacAddr mac = wire::MacAddr::load(ea.addr_bytes);
+  if (cfg.mac) {
+    mac = *cfg.mac;
+  } else if (mac.is_zero()) {
+    // Devices without an address (net_ring): a random locally administered unicast MAC.
+    Rng rng;
+    const uint64_t r = rng.next();
+    mac = wire::MacAddr{{0x02, uint8_t(r), uint8_t(r >> 8), uint8_t(r >> 16), uint8_t(r >> 24), uint8_t(r >> 32)}};
+  }
+  if (mac != wire::MacAddr::load(ea.addr_bytes)) {
+    mac.store(ea.addr_bytes);
+    rte_eth_dev_default_mac_addr_set(port_id, &ea);  // best effort: some PMDs cannot
+  }
+  port->mac = mac;
+
+  rc = rte_eth_dev_start(port_id);
+  if (rc) return *err = port->name_ + ": " + errstr("rte_eth_dev_start", rc), nullptr;
+  port->started_ = true;
+  uint16_t cur_mtu = 1500;
+  if (rte_eth_dev_get_mtu(port_id, &cur_mtu) == 0 && cur_mtu) port->mtu = cur_mtu;
+  if (mtu) port->mtu = mtu;
+  // Frames must fit an mbuf unless the device scatters: cap the MTU we use at the buffer size.
+  const uint32_t room = rte_pktmbuf_data_room_size(cfg.pools[0]) - RTE_PKTMBUF_HEADROOM;
+  if (port->mtu + 14u > room) port->mtu = static_cast<uint16_t>(room - 14);
+
+  if (!port->wait_link(cfg.link_wait))
+    SKIFF_LOG(Warn, "%s: link is down after %lld ms; continuing (it may come up later)", port->name_.c_str(),
+              static_cast<long long>(to_ms(cfg.link_wait)));
+  return port;
+}
+
+EthdevPort::~EthdevPort() {
+  if (started_) {
+    rte_eth_dev_stop(port_);
+    rte_eth_dev_close(port_);
+  }
+}
+
+uint16_t EthdevPort::rx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) {
+  return rte_eth_rx_burst(port_, queue, pkts, n);
+}
+
+uint16_t EthdevPort::tx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) {
+  return rte_eth_tx_burst(port_, queue, pkts, n);
+}
+
+bool EthdevPort::link_up() const {
+  rte_eth_link link{};
+  if (rte_eth_link_get_nowait(port_, &link) != 0) return false;
+  return link.link_status == RTE_ETH_LINK_UP;
+}
+
+bool EthdevPort::wait_link(Duration d) const {
+  const auto deadline = std::chrono::steady_clock::now() + d;
+  while (!link_up()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+std::string EthdevPort::describe() const {
+  std::string s = name_ + " (" + driver_ + ") mac " + mac.to_string() + " mtu " + std::to_string(mtu) + " offloads:";
+  if (caps.rx_ipv4_csum) s += " rx-ip";
+  if (caps.rx_udp_csum) s += " rx-udp";
+  if (caps.rx_tcp_csum) s += " rx-tcp";
+  if (caps.tx_ipv4_csum) s += " tx-ip";
+  if (caps.tx_udp_csum) s += " tx-udp";
+  if (caps.tx_tcp_csum) s += " tx-tcp";
+  if (!(caps.rx_ipv4_csum || caps.rx_udp_csum || caps.rx_tcp_csum || caps.tx_ipv4_csum || caps.tx_udp_csum ||
+        caps.tx_tcp_csum))
+    s += " none (software checksums)";
+  return s;
+}
+
+}  // namespace skiff

@@ -1,0 +1,56 @@
+#pragma once
+// EthdevPort: a Skiff NetDevice over any DPDK ethdev (PMD). Configures queues (one RX/TX pair per shard),
+// enables the checksum offloads the PMD offers, sets the MTU and waits for link.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/time.hh"
+#include "netif/device.hh"
+
+struct rte_mempool;
+
+namespace skiff {
+
+struct EthdevPortConfig {
+  uint16_t queues = 1;
+  std::vector<rte_mempool*> pools;      // pools[q] feeds RX queue q
+  uint16_t rx_desc = 1024;
+  uint16_t tx_desc = 1024;
+  std::optional<uint16_t> mtu;
+  std::optional<wire::MacAddr> mac;
+  bool offloads = true;                 // use checksum offloads where offered
+  Duration link_wait = 5s;
+};
+
+class EthdevPort final : public NetDevice {
+ public:
+  // Configures and starts `port_id`; nullptr with `err` set on failure.
+  static std::unique_ptr<EthdevPort> open(uint16_t port_id, const EthdevPortConfig& cfg, std::string* err);
+  ~EthdevPort() override;
+
+  uint16_t rx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) override;
+  uint16_t tx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) override;
+  const char* name() const override { return name_.c_str(); }
+
+  uint16_t port_id() const { return port_; }
+  const std::string& driver() const { return driver_; }
+  bool link_up() const;
+  // Waits up to `d` for link; returns whether it came up.
+  bool wait_link(Duration d) const;
+  std::string describe() const;
+
+ private:
+  explicit EthdevPort(uint16_t port) : port_(port) {}
+  uint16_t port_;
+  std::string name_, driver_;
+  bool started_ = false;
+};
+
+// Lists the ethdev ports EAL probed (vdevs given with --vdev, or devices created in code).
+std::vector<uint16_t> ethdev_ports();
+
+}  // namespace skiff

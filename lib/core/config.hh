@@ -1,0 +1,53 @@
+#pragma once
+// Tunables of the stack, with production defaults. Shared by every shard (read-only after start).
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "base/time.hh"
+#include "wire/addr.hh"
+
+namespace skiff {
+
+struct NeighConfig {
+  size_t capacity = 1024;               // entries per interface per shard
+  Duration reachable = 30s;             // an entry is trusted this long after confirmation
+  Duration stale_grace = 10s;           // then still used (and refreshed) for this long
+  Duration retrans = 1s;                // at most one request per destination per second
+  unsigned max_probes = 3;              // requests before an unresolved entry fails
+  size_t queue_per_entry = 8;           // packets held while a destination resolves
+  size_t queue_total = 256;             // ... and in all, per shard
+  Duration gc_idle = 60s;               // unused entries are reclaimed after this
+  Duration locktime = 1s;               // a MAC learnt less than this ago is not overridden
+};
+
+struct Ipv4Config {
+  uint8_t default_ttl = 64;
+  Duration reass_timeout = 30s;         // RFC 791 suggests 15 s; Linux uses 30 s
+  size_t reass_max_bytes = 4u << 20;    // buffer memory held by incomplete datagrams, per shard
+  size_t reass_max_datagrams = 256;     // incomplete datagrams per shard
+  size_t reass_max_frags = 64;          // fragments per datagram
+};
+
+struct IcmpConfig {
+  uint32_t error_rate = 1000;           // ICMP errors per second per shard (token bucket)
+  uint32_t error_burst = 50;
+};
+
+struct StackConfig {
+  std::optional<wire::Ipv4Cidr> ip;     // address of port 0
+  std::optional<wire::Ipv4Addr> gateway;
+  std::optional<uint16_t> mtu;
+  std::optional<wire::MacAddr> mac;     // override the port's MAC
+  unsigned queues = 1;                  // RX/TX queues per port (= shards)
+  unsigned pool_size = 8191;            // packet buffers per shard
+  Duration idle_sleep = 0us;            // sleep this long when a poll finds nothing (0 = pure busy-poll)
+  Duration link_wait = 5s;              // how long to wait for link up at start
+  NeighConfig neigh;
+  Ipv4Config ipv4;
+  IcmpConfig icmp;
+};
+
+}  // namespace skiff

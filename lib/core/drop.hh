@@ -1,0 +1,86 @@
+#pragma once
+// Every dropped packet has a named reason, counted per shard (readable by tools and printed by apps).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace skiff {
+
+// X(name, description). Append freely; names are stable identifiers for tools.
+#define SKIFF_DROP_REASONS(X)                                                        \
+  X(EthRunt, "frame shorter than an Ethernet header")                                \
+  X(EthNotForUs, "destination MAC is neither ours nor broadcast")                    \
+  X(EthUnknownType, "EtherType not handled (not IPv4 or ARP)")                       \
+  X(EthSrcInvalid, "source MAC is multicast/broadcast or ours")                      \
+  X(ArpTruncated, "ARP packet truncated")                                            \
+  X(ArpBadHwType, "ARP hardware type is not Ethernet")                               \
+  X(ArpBadProtoType, "ARP protocol type is not IPv4")                                \
+  X(ArpBadHwLen, "ARP hardware address length is not 6")                             \
+  X(ArpBadProtoLen, "ARP protocol address length is not 4")                          \
+  X(ArpBadOp, "ARP operation is neither request nor reply")                          \
+  X(ArpBadSender, "ARP sender address is invalid (zero MAC, multicast, broadcast IP)") \
+  X(ArpNotForUs, "ARP target is not one of our addresses (entry not created)")       \
+  X(ArpAddrConflict, "ARP from another host claiming our address")                   \
+  X(ArpQueueFull, "packet awaiting ARP resolution: queue full")                      \
+  X(ArpTableFull, "neighbour table full: no entry for a new destination")            \
+  X(ArpResolveFailed, "ARP resolution timed out; queued packet discarded")           \
+  X(Ipv4Truncated, "IPv4 header truncated")                                          \
+  X(Ipv4BadVersion, "IP version is not 4")                                           \
+  X(Ipv4BadHeaderLen, "IPv4 IHL < 5 or past the frame")                              \
+  X(Ipv4BadTotalLen, "IPv4 total length < IHL or > frame")                           \
+  X(Ipv4BadChecksum, "IPv4 header checksum wrong")                                   \
+  X(Ipv4TtlZero, "IPv4 TTL is zero")                                                 \
+  X(Ipv4BadSrc, "IPv4 source is multicast, broadcast, loopback or ours")             \
+  X(Ipv4NotForUs, "IPv4 destination is not ours (Skiff does not forward)")           \
+  X(Ipv4UnknownProto, "IP protocol not handled")                                     \
+  X(Ipv4NoRoute, "no route to the destination")                                      \
+  X(Ipv4FragNeeded, "datagram larger than the MTU with DF set")                      \
+  X(FragOverlap, "fragment overlaps another: whole datagram discarded")              \
+  X(FragDuplicate, "exact duplicate of a fragment already held")                     \
+  X(FragTooBig, "fragment ends past 65535 bytes")                                    \
+  X(FragBadLen, "non-last fragment payload not a multiple of 8 or empty")            \
+  X(FragTooMany, "too many fragments for one datagram")                              \
+  X(FragTimeout, "reassembly timed out")                                             \
+  X(FragNoMemory, "reassembly memory limit reached: oldest datagram evicted")        \
+  X(FragTableFull, "reassembly table full")                                          \
+  X(FragInconsistent, "fragment disagrees with the datagram's known length")         \
+  X(IcmpTruncated, "ICMP message truncated")                                         \
+  X(IcmpBadChecksum, "ICMP checksum wrong")                                          \
+  X(IcmpBroadcastEcho, "echo request to a broadcast/multicast address ignored")      \
+  X(IcmpUnhandledType, "ICMP type not handled")                                      \
+  X(NoMbuf, "no packet buffer available")                                            \
+  X(TxFull, "transmit queue full")                                                   \
+  X(UdpTruncated, "UDP header truncated")                                            \
+  X(UdpBadLen, "UDP length disagrees with IP length")                                \
+  X(UdpBadChecksum, "UDP checksum wrong")                                            \
+  X(UdpNoSocket, "no UDP socket on the destination port")                            \
+  X(UdpRcvbufFull, "UDP socket receive buffer full")                                 \
+  X(TcpTruncated, "TCP header truncated")                                            \
+  X(TcpBadHeaderLen, "TCP data offset < 5 or past the segment")                      \
+  X(TcpBadOption, "TCP option length invalid")                                       \
+  X(TcpBadChecksum, "TCP checksum wrong")                                            \
+  X(TcpNoSocket, "no TCP socket for the segment")                                    \
+  X(TcpBadFlags, "TCP flag combination invalid")
+
+enum class Drop : uint16_t {
+#define SKIFF_X(name, desc) name,
+  SKIFF_DROP_REASONS(SKIFF_X)
+#undef SKIFF_X
+      kCount
+};
+
+inline constexpr size_t kDropCount = static_cast<size_t>(Drop::kCount);
+
+const char* drop_name(Drop d);
+const char* drop_description(Drop d);
+
+// Per-shard drop counters: plain integers, written only by the owning shard.
+struct DropCounters {
+  std::array<uint64_t, kDropCount> n{};
+  void add(Drop d, uint64_t k = 1) { n[static_cast<size_t>(d)] += k; }
+  uint64_t operator[](Drop d) const { return n[static_cast<size_t>(d)]; }
+  uint64_t total() const;
+};
+
+}  // namespace skiff

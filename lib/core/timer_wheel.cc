@@ -1,0 +1,120 @@
+#include "core/timer_wheel.hh"
+
+namespace skiff {
+
+TimerWheel::TimerWheel(Instant now, Duration tick)
+    : tick_(tick), tick_ns_(static_cast<uint64_t>(tick.count())), current_(now.ns() / tick_ns_) {}
+
+TimerWheel::~TimerWheel() {
+  // Leave no timer pointing into freed slots.
+  auto drain = [](Timer*& head) {
+    while (head) unlink(*head);
+  };
+  for (auto& s : root_) drain(s);
+  for (auto& lv : levels_)
+    for (auto& s : lv) drain(s);
+}
+
+void TimerWheel::unlink(Timer& t) {
+  *t.pprev = t.next;
+  if (t.next) t.next->pprev = t.pprev;
+  t.next = nullptr;
+  t.pprev = nullptr;
+}
+
+void TimerWheel::push(Timer*& head, Timer& t) {
+  t.next = head;
+  if (head) head->pprev = &t.next;
+  head = &t;
+  t.pprev = &head;
+}
+
+void TimerWheel::insert(Timer& t) {
+  const uint64_t e = t.expires;
+  const uint64_t idx = e - current_;
+  if (static_cast<int64_t>(idx) < 0) {
+    push(root_[current_ & (kRootSize - 1)], t);  // already due: runs at the next tick
+  } else if (idx < kRootSize) {
+    push(root_[e & (kRootSize - 1)], t);
+  } else {
+    unsigned level = 0;
+    uint64_t limit = uint64_t{1} << (kRootBits + kLevelBits);
+    while (level + 1 < kLevels && idx >= limit) {
+      ++level;
+      limit <<= kLevelBits;
+    }
+    uint64_t ex = e;
+    if (idx >= limit) ex = current_ + limit - 1;  // beyond the wheel: park at the far end, re-cascaded later
+    const unsigned shift = kRootBits + level * kLevelBits;
+    push(levels_[level][(ex >> shift) & (kLevelSize - 1)], t);
+  }
+}
+
+void TimerWheel::arm(Timer& t, Instant deadline) {
+  if (t.armed()) {
+    unlink(t);
+  } else {
+    ++pending_;
+  }
+  t.deadline_ = deadline;
+  t.expires = (deadline.ns() + tick_ns_ - 1) / tick_ns_;  // round up: never early
+  insert(t);
+}
+
+void TimerWheel::cancel(Timer& t) {
+  if (!t.armed()) return;
+  unlink(t);
+  --pending_;
+}
+
+unsigned TimerWheel::cascade(unsigned level, unsigned index) {
+  Timer* list = levels_[level][index];
+  levels_[level][index] = nullptr;
+  if (list) list->pprev = &list;
+  while (list) {
+    Timer& t = *list;
+    unlink(t);
+    insert(t);
+  }
+  return index;
+}
+
+void TimerWheel::advance(Instant now) {
+  const uint64_t target = now.ns() / tick_ns_;
+  if (pending_ == 0) {
+    if (target >= current_) current_ = target + 1;
+    return;
+  }
+  while (current_ <= target) {
+    const unsigned index = current_ & (kRootSize - 1);
+    if (index == 0) {
+      // Pull the next slot of each level down, as far as the wrap propagates.
+      for (unsigned level = 0; level < kLevels; ++level) {
+        const unsigned shift = kRootBits + level * kLevelBits;
+        if (cascade(level, (current_ >> shift) & (kLevelSize - 1)) != 0) break;
+      }
+    }
+    Timer* work = root_[index];
+    root_[index] = nullptr;
+    if (work) work->pprev = &work;
+    ++current_;
+    while (work) {
+      Timer& t = *work;
+      unlink(t);
+      if (t.expires > current_ - 1) {
+        // A parked far-future timer: not yet due, put it back.
+        insert(t);
+        continue;
+      }
+      --pending_;
+      ++fired_;
+      t.fn(t.ctx, &t, now);
+    }
+    if (pending_ == 0) {
+      if (target >= current_) current_ = target + 1;
+      return;
+    }
+  }
+}
+
+}  // namespace skiff

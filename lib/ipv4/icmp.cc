@@ -1,0 +1,139 @@
+// ICMP (RFC 792, RFC 1122 §3.2.2): echo, errors with the suppression rules, rate limiting.
+
+#include <cerrno>
+#include <cstring>
+
+#include "stack/shard.hh"
+#include "wire/icmp.hh"
+#include "wire/ipv4.hh"
+
+namespace skiff {
+
+using wire::IcmpView;
+namespace it = wire::icmp_type;
+
+namespace {
+// RFC 1812 §4.3.2.3: quote as much of the offending datagram as fits in 576 bytes.
+constexpr uint32_t kMaxErrorLen = 576;
+constexpr uint8_t kTosInternetControl = 0xc0;
+
+bool is_local_unicast(Shard& sh, wire::Ipv4Addr a) {
+  for (auto& sp : sh.ports())
+    if (sp->ifc->is_our_addr(a)) return true;
+  return false;
+}
+}  // namespace
+
+void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
+  ++sh.stats.icmp_in_msgs;
+  auto icmp = IcmpView::checked(p.first_seg());
+  if (!icmp) return sh.drop(std::move(p), Drop::IcmpTruncated);
+  if (!wire::csum_ok(p.csum_partial(0, p.len()))) return sh.drop(std::move(p), Drop::IcmpBadChecksum);
+
+  switch (icmp->type()) {
+    case it::kEchoRequest: {
+      ++sh.stats.icmp_in_echos;
+      // RFC 1122 §3.2.2.6 allows ignoring broadcast echo (Linux: icmp_echo_ignore_broadcasts=1).
+      if (rx.ip_bcast || rx.link_bcast) return sh.drop(std::move(p), Drop::IcmpBroadcastEcho);
+      // Reply in place: same buffer, same payload, type 0; the checksum changes by the type word only.
+      const uint16_t old_word = wire::load_raw16(icmp->data());
+      icmp->set_type(it::kEchoReply);
+      const uint16_t new_word = wire::load_raw16(icmp->data());
+      icmp->set_checksum_raw(wire::csum_update16(icmp->checksum_raw(), old_word, new_word));
+      p.ol_flags() = 0;
+      ++sh.stats.icmp_out_echo_reps;
+      ++sh.stats.icmp_out_msgs;
+      ipv4_output(sh, std::move(p),
+                  Ipv4Tx{.src = rx.dst, .dst = rx.src, .proto = static_cast<uint8_t>(wire::IpProto::Icmp),
+                         .tos = rx.tos});
+      return;
+    }
+    case it::kEchoReply:
+      ++sh.stats.icmp_in_echo_reps;
+      if (sh.on_echo_reply) sh.on_echo_reply(rx, p, sh.now());
+      return;
+    case it::kDestUnreachable:
+    case it::kTimeExceeded:
+    case it::kParamProblem:
+    case it::kSourceQuench:
+      // Delivered to the transport that sent the quoted datagram once transports exist.
+      ++sh.stats.icmp_in_errors;
+      return;
+    default:
+      return sh.drop(std::move(p), Drop::IcmpUnhandledType);
+  }
+}
+
+void icmp_send_error(Shard& sh, Pktbuf p, const Ipv4Rx& rx, uint8_t type, uint8_t code, uint32_t rest) {
+  // RFC 1122 §3.2.2: never about an ICMP error, a broadcast/multicast, a non-first fragment, or a
+  // datagram whose source does not name a single host.
+  bool suppress = rx.ip_bcast || rx.link_bcast || rx.dst.is_multicast() || rx.dst.is_broadcast() ||
+                  rx.src.is_any() || rx.src.is_broadcast() || rx.src.is_multicast() || !is_local_unicast(sh, rx.dst);
+  if (!suppress && rx.proto == static_cast<uint8_t>(wire::IpProto::Icmp)) {
+    uint8_t t = 0;
+    suppress = !p.copy_out(0, 1, &t) || wire::icmp_is_error(t);
+  }
+  uint8_t* ip_hdr = suppress ? nullptr : p.prepend(rx.hdr_len);  // the IP header is still in the buffer
+  if (ip_hdr && wire::Ipv4View(ip_hdr, rx.hdr_len).frag_offset() != 0) suppress = true;
+  if (suppress || !ip_hdr) {
+    ++sh.stats.icmp_err_suppressed;
+    return;
+  }
+  if (!sh.icmp_errors.take(sh.now())) {
+    ++sh.stats.icmp_err_ratelimited;
+    return;
+  }
+  const uint32_t quote = std::min<uint32_t>(p.len(), kMaxErrorLen - 20 - IcmpView::kHeaderLen);
+  Pktbuf e = sh.alloc_pkt();
+  if (!e) return;
+  uint8_t* d = e.append(static_cast<uint16_t>(IcmpView::kHeaderLen + quote));
+  if (!d || !p.copy_out(0, quote, d + IcmpView::kHeaderLen)) return sh.drop(std::move(e), Drop::NoMbuf);
+  IcmpView icmp(d, IcmpView::kHeaderLen + quote);
+  icmp.set_type(type);
+  icmp.set_code(code);
+  icmp.set_checksum_raw(0);
+  icmp.set_rest(rest);
+  icmp.set_checksum_raw(wire::inet_checksum(d, IcmpView::kHeaderLen + quote));
+  ++sh.stats.icmp_out_errors;
+  ++sh.stats.icmp_out_msgs;
+  ipv4_output(sh, std::move(e),
+              Ipv4Tx{.src = rx.dst, .dst = rx.src, .proto = static_cast<uint8_t>(wire::IpProto::Icmp),
+                     .tos = kTosInternetControl});
+}
+
+int icmp_send_echo(Shard& sh, wire::Ipv4Addr dst, uint16_t id, uint16_t seq, const void* payload, size_t len,
+                   uint8_t ttl) {
+  if (len > wire::Ipv4View::kMaxDatagram - 20 - IcmpView::kHeaderLen) return -EMSGSIZE;
+  // Header and payload, spread over as many buffers as the length needs.
+  Pktbuf head;
+  const auto* src = static_cast<const uint8_t*>(payload);
+  size_t done = 0;  // payload bytes written
+  bool first = true;
+  while (first || done < len) {
+    Pktbuf seg = sh.alloc_pkt();
+    if (!seg) return -ENOBUFS;
+    const size_t hdr = first ? IcmpView::kHeaderLen : 0;
+    const size_t n = std::min<size_t>(seg.tailroom() - hdr, len - done);
+    uint8_t* d = seg.append(static_cast<uint16_t>(hdr + n));
+    memset(d, 0, hdr);
+    if (n) memcpy(d + hdr, src + done, n);
+    done += n;
+    if (first) {
+      head = std::move(seg);
+      first = false;
+    } else if (!head.chain(std::move(seg))) {
+      return -ENOBUFS;
+    }
+  }
+  IcmpView icmp(head.data(), head.seg_len());
+  icmp.set_type(it::kEchoRequest);
+  icmp.set_code(0);
+  icmp.set_echo(id, seq);
+  icmp.set_checksum_raw(wire::csum_finish(head.csum_partial(0, head.len())));
+  ++sh.stats.icmp_out_echos;
+  ++sh.stats.icmp_out_msgs;
+  return ipv4_output(sh, std::move(head),
+                     Ipv4Tx{.dst = dst, .proto = static_cast<uint8_t>(wire::IpProto::Icmp), .ttl = ttl});
+}
+
+}  // namespace skiff

@@ -1,0 +1,77 @@
+// IPv4 input (RFC 791, RFC 1122 §3.2.1): validate, reassemble, deliver.
+
+#include "stack/shard.hh"
+#include "wire/ipv4.hh"
+
+namespace skiff {
+
+using wire::Ipv4View;
+
+namespace {
+Drop ipv4_drop(wire::WireError e) {
+  switch (e) {
+    case wire::WireError::BadVersion: return Drop::Ipv4BadVersion;
+    case wire::WireError::BadHeaderLen: return Drop::Ipv4BadHeaderLen;
+    case wire::WireError::BadTotalLen: return Drop::Ipv4BadTotalLen;
+    default: return Drop::Ipv4Truncated;
+  }
+}
+}  // namespace
+
+void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
+  ++sh.stats.ip_in_receives;
+  auto ip = Ipv4View::checked(p.first_seg(), p.len());
+  if (!ip) return sh.drop(std::move(p), ipv4_drop(ip.err));
+  switch (p.rx_ip_csum()) {
+    case RxCsum::Good: break;
+    case RxCsum::Bad: return sh.drop(std::move(p), Drop::Ipv4BadChecksum);
+    default:
+      if (!ip->checksum_ok()) return sh.drop(std::move(p), Drop::Ipv4BadChecksum);
+  }
+  if (ip->ttl() == 0) return sh.drop(std::move(p), Drop::Ipv4TtlZero);
+
+  const Iface& ifc = *sp.ifc;
+  const wire::Ipv4Addr src = ip->src(), dst = ip->dst();
+  // RFC 1122 §3.2.1.3: discard datagrams from martian sources.
+  if (src.is_broadcast() || src.is_multicast() || src.is_loopback() || src.is_class_e() || ifc.is_broadcast(src) ||
+      (src.is_any() && !link_bcast) || ifc.is_our_addr(src))
+    return sh.drop(std::move(p), Drop::Ipv4BadSrc);
+  const bool ip_bcast = ifc.is_broadcast(dst);
+  if (!ifc.is_our_addr(dst) && !ip_bcast) return sh.drop(std::move(p), Drop::Ipv4NotForUs);
+
+  // Remove link-layer padding: the datagram ends where the IP header says.
+  if (p.len() > ip->total_len()) p.truncate(ip->total_len());
+
+  if (ip->is_fragment()) {
+    ++sh.stats.ip_reasm_reqds;
+    p = sh.reass.feed(sh, std::move(p));
+    if (!p) return;
+    ++sh.stats.ip_reasm_oks;
+    ip = Ipv4View::checked(p.first_seg(), p.len());  // the header now describes the whole datagram
+  }
+
+  Ipv4Rx rx;
+  rx.src = src;
+  rx.dst = dst;
+  rx.proto = ip->proto();
+  rx.tos = ip->tos();
+  rx.ttl = ip->ttl();
+  rx.hdr_len = static_cast<uint16_t>(ip->header_len());
+  rx.link_bcast = link_bcast;
+  rx.ip_bcast = ip_bcast;
+  rx.port = &sp;
+  p.mbuf()->l3_len = rx.hdr_len;
+  p.adj(rx.hdr_len);
+
+  switch (rx.proto) {
+    case static_cast<uint8_t>(wire::IpProto::Icmp):
+      ++sh.stats.ip_in_delivers;
+      return icmp_input(sh, std::move(p), rx);
+    default:
+      // RFC 1122 §3.2.2.1: protocol unreachable (suppressed for broadcasts by icmp_send_error).
+      sh.drops.add(Drop::Ipv4UnknownProto);
+      return icmp_send_error(sh, std::move(p), rx, wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kProtocol);
+  }
+}
+
+}  // namespace skiff

@@ -1,0 +1,87 @@
+// IPv4 output: route, build the header, fragment if needed, resolve the next hop.
+
+#include <cerrno>
+
+#include "stack/shard.hh"
+#include "wire/ipv4.hh"
+
+namespace skiff {
+
+using wire::Ipv4View;
+
+namespace {
+
+void finish_header(Shard& sh, const Iface& ifc, Pktbuf& p, Ipv4View ip) {
+  rte_mbuf* m = p.mbuf();
+  m->l2_len = 14;
+  m->l3_len = static_cast<uint8_t>(ip.header_len());
+  if (ifc.caps.tx_ipv4_csum) {
+    m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+  } else {
+    m->ol_flags |= RTE_MBUF_F_TX_IPV4;
+    ip.fill_checksum();
+  }
+  ++sh.stats.ip_out_requests;
+}
+
+// RFC 791 §3.2 fragmentation: copies the payload of `p` (data at the L4 header) into fragments of at most
+// `mtu` bytes each. The payload per fragment is a multiple of 8 except for the last.
+void fragment_and_send(Shard& sh, ShardPort& sp, wire::Ipv4Addr nh, Pktbuf p, const Ipv4Tx& tx, wire::Ipv4Addr src,
+                       uint8_t ttl) {
+  constexpr uint16_t hl = Ipv4View::kMinHeaderLen;
+  const uint32_t payload = p.len();
+  const uint32_t chunk = (sp.ifc->mtu - hl) & ~7u;
+  const uint16_t id = sh.next_ip_id();
+  ++sh.stats.ip_frag_oks;
+  for (uint32_t off = 0; off < payload; off += chunk) {
+    const uint32_t n = std::min(chunk, payload - off);
+    Pktbuf f = sh.alloc_pkt();
+    if (!f) return;  // counted as NoMbuf; the rest of the datagram is lost with it
+    uint8_t* h = f.append(static_cast<uint16_t>(hl + n));
+    if (!h) return sh.drop(std::move(f), Drop::NoMbuf);
+    if (!p.copy_out(off, n, h + hl)) return sh.drop(std::move(f), Drop::NoMbuf);
+    const bool last = off + n >= payload;
+    Ipv4View ip(h, hl);
+    ip.build(src, tx.dst, tx.proto, static_cast<uint16_t>(hl + n), id, ttl, tx.tos,
+             static_cast<uint16_t>((last ? 0 : Ipv4View::kFlagMF) | (off / 8)));
+    finish_header(sh, *sp.ifc, f, ip);
+    ++sh.stats.ip_frag_creates;
+    neigh_output(sh, sp, nh, std::move(f));
+  }
+}
+
+}  // namespace
+
+int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx) {
+  auto rt = sh.routes.lookup(tx.dst);
+  ShardPort* sp = rt ? sh.port_for(rt->iface) : nullptr;
+  if (!sp) {
+    sh.drop(std::move(p), Drop::Ipv4NoRoute);
+    return -ENETUNREACH;
+  }
+  const wire::Ipv4Addr src = tx.src.is_any() ? (rt->src.is_any() ? sp->ifc->addr.addr : rt->src) : tx.src;
+  const uint8_t ttl = tx.ttl ? tx.ttl : sh.cfg.ipv4.default_ttl;
+  constexpr uint16_t hl = Ipv4View::kMinHeaderLen;
+  const uint32_t total = p.len() + hl;
+  if (total > sp->ifc->mtu) {
+    if (tx.df || total > Ipv4View::kMaxDatagram) {
+      sh.drop(std::move(p), Drop::Ipv4FragNeeded);
+      return -EMSGSIZE;
+    }
+    fragment_and_send(sh, *sp, rt->next_hop, std::move(p), tx, src, ttl);
+    return 0;
+  }
+  uint8_t* h = p.prepend(hl);
+  if (!h) {
+    sh.drop(std::move(p), Drop::NoMbuf);
+    return -ENOBUFS;
+  }
+  Ipv4View ip(h, hl);
+  ip.build(src, tx.dst, tx.proto, static_cast<uint16_t>(total), sh.next_ip_id(), ttl, tx.tos,
+           tx.df ? Ipv4View::kFlagDF : 0);
+  finish_header(sh, *sp->ifc, p, ip);
+  neigh_output(sh, *sp, rt->next_hop, std::move(p));
+  return 0;
+}
+
+}  // namespace skiff

@@ -1,0 +1,95 @@
+#pragma once
+// Pktbuf: an owning, move-only handle to a DPDK packet buffer (rte_mbuf chain). Whoever holds it must pass
+// it on, transmit it or let it go out of scope (which frees it): no path can leak a buffer.
+
+#include <rte_mbuf.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <utility>
+
+#include "base/compiler.hh"
+
+namespace skiff {
+
+enum class RxCsum : uint8_t { Unknown, Good, Bad, None };
+
+class Pktbuf {
+ public:
+  Pktbuf() = default;
+  explicit Pktbuf(rte_mbuf* m) : m_(m) {}
+  Pktbuf(const Pktbuf&) = delete;
+  Pktbuf& operator=(const Pktbuf&) = delete;
+  Pktbuf(Pktbuf&& o) noexcept : m_(std::exchange(o.m_, nullptr)) {}
+  Pktbuf& operator=(Pktbuf&& o) noexcept {
+    if (this != &o) {
+      reset();
+      m_ = std::exchange(o.m_, nullptr);
+    }
+    return *this;
+  }
+  ~Pktbuf() { reset(); }
+
+  void reset() {
+    if (m_) rte_pktmbuf_free(std::exchange(m_, nullptr));
+  }
+  [[nodiscard]] rte_mbuf* release() { return std::exchange(m_, nullptr); }
+  rte_mbuf* raw() const { return m_; }
+  explicit operator bool() const { return m_ != nullptr; }
+
+  uint8_t* data() const { return rte_pktmbuf_mtod(m_, uint8_t*); }
+  uint32_t len() const { return m_->pkt_len; }
+  uint16_t seg_len() const { return m_->data_len; }
+  uint16_t nb_segs() const { return m_->nb_segs; }
+  bool is_contiguous() const { return m_->nb_segs == 1; }
+  // The contiguous bytes of the first segment.
+  std::span<uint8_t> first_seg() const { return {data(), m_->data_len}; }
+  uint16_t headroom() const { return rte_pktmbuf_headroom(m_); }
+  uint16_t tailroom() const { return rte_pktmbuf_tailroom(rte_pktmbuf_lastseg(m_)); }
+
+  // Grows the front by n bytes; nullptr when there is no headroom.
+  uint8_t* prepend(uint16_t n) { return reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m_, n)); }
+  // Removes n bytes from the front (of the first segment); nullptr if the first segment is shorter.
+  uint8_t* adj(uint16_t n) { return reinterpret_cast<uint8_t*>(rte_pktmbuf_adj(m_, n)); }
+  // Removes n bytes from the end; false if the last segment is shorter.
+  bool trim(uint32_t n);
+  // Appends n bytes at the end of the last segment; nullptr without tailroom.
+  uint8_t* append(uint16_t n) { return reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_, n)); }
+  // Cuts the packet to `new_len` bytes (frees trailing segments). False if new_len > len().
+  bool truncate(uint32_t new_len);
+
+  // Copies [off, off+n) into `dst`; false if out of range.
+  bool copy_out(uint32_t off, uint32_t n, void* dst) const;
+  // Copies `n` bytes from `src` to offset `off` (within the existing length); false if out of range.
+  bool copy_in(uint32_t off, uint32_t n, const void* src);
+  // One's-complement partial sum over [off, off+n) across segments, with correct odd-boundary handling.
+  uint64_t csum_partial(uint32_t off, uint32_t n, uint64_t sum = 0) const;
+
+  // Appends another chain at the end (takes ownership). False if the chain would be too long.
+  bool chain(Pktbuf&& tail);
+
+  // Receive-side checksum verdicts from the NIC.
+  RxCsum rx_ip_csum() const { return decode(m_->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK, true); }
+  RxCsum rx_l4_csum() const { return decode(m_->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK, false); }
+
+  uint64_t& ol_flags() { return m_->ol_flags; }
+  rte_mbuf* mbuf() const { return m_; }
+
+ private:
+  static RxCsum decode(uint64_t f, bool ip) {
+    if (ip) {
+      if (f == RTE_MBUF_F_RX_IP_CKSUM_GOOD) return RxCsum::Good;
+      if (f == RTE_MBUF_F_RX_IP_CKSUM_BAD) return RxCsum::Bad;
+      if (f == RTE_MBUF_F_RX_IP_CKSUM_NONE) return RxCsum::None;
+      return RxCsum::Unknown;
+    }
+    if (f == RTE_MBUF_F_RX_L4_CKSUM_GOOD) return RxCsum::Good;
+    if (f == RTE_MBUF_F_RX_L4_CKSUM_BAD) return RxCsum::Bad;
+    if (f == RTE_MBUF_F_RX_L4_CKSUM_NONE) return RxCsum::None;
+    return RxCsum::Unknown;
+  }
+  rte_mbuf* m_ = nullptr;
+};
+
+}  // namespace skiff

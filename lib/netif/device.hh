@@ -1,0 +1,37 @@
+#pragma once
+// A network device as the stack sees it: burst RX/TX on numbered queues, a MAC, an MTU and offload
+// capabilities. drivers/ implements it over DPDK ethdev (any PMD); tests implement it in memory.
+
+#include <cstdint>
+
+#include "wire/addr.hh"
+
+struct rte_mbuf;
+
+namespace skiff {
+
+struct DeviceCaps {
+  bool rx_ipv4_csum = false;
+  bool rx_udp_csum = false;
+  bool rx_tcp_csum = false;
+  bool tx_ipv4_csum = false;
+  bool tx_udp_csum = false;
+  bool tx_tcp_csum = false;
+  bool tx_multi_seg = true;   // accepts chained buffers
+  bool tx_tso = false;
+};
+
+class NetDevice {
+ public:
+  virtual ~NetDevice() = default;
+  virtual uint16_t rx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) = 0;
+  // Takes ownership of the buffers it accepts (the first return value of them).
+  virtual uint16_t tx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) = 0;
+  virtual const char* name() const = 0;
+
+  wire::MacAddr mac;
+  uint16_t mtu = 1500;
+  DeviceCaps caps;
+};
+
+}  // namespace skiff

@@ -1,0 +1,169 @@
+#include "runtime/runtime.hh"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "base/log.hh"
+
+namespace skiff {
+
+namespace {
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+struct LcoreWork {
+  std::vector<Shard*> shards;
+  const PollHook* hook;
+  Duration idle_sleep;
+};
+
+int lcore_main(void* arg) {
+  auto* w = static_cast<LcoreWork*>(arg);
+  poll_loop(w->shards, *w->hook, w->idle_sleep);
+  return 0;
+}
+}  // namespace
+
+void Runtime::request_stop() { g_stop.store(true, std::memory_order_relaxed); }
+bool Runtime::stop_requested() { return g_stop.load(std::memory_order_relaxed); }
+
+void Runtime::install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool eal_init(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  std::vector<std::string> copy = args;
+  for (auto& s : copy) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  const int rc = rte_eal_init(static_cast<int>(copy.size()), argv.data());
+  if (rc < 0) {
+    fprintf(stderr, "%s: EAL initialisation failed: %s\n", args.empty() ? "skiff" : args[0].c_str(),
+            rte_strerror(rte_errno));
+    return false;
+  }
+  return true;
+}
+
+void poll_loop(const std::vector<Shard*>& shards, const PollHook& hook, Duration idle_sleep) {
+  unsigned idle = 0;
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    unsigned got = 0;
+    for (Shard* s : shards) {
+      got += s->poll_once();
+      if (hook) hook(*s);
+    }
+    if (got || idle_sleep.count() == 0) {
+      idle = 0;
+      continue;
+    }
+    // Nothing for a while: give the core back briefly (only when --idle-sleep asks for it).
+    if (++idle >= 64) std::this_thread::sleep_for(idle_sleep);
+  }
+  for (Shard* s : shards) s->flush();
+}
+
+std::unique_ptr<Runtime> Runtime::init(int argc, char** argv, const std::string& app, int* exit_code) {
+  std::unique_ptr<Runtime> rt(new Runtime());
+  rt->app_ = app;
+  *exit_code = 1;
+  std::vector<std::string> eal, rest;
+  bool after = false;
+  for (int i = 0; i < argc; ++i) {
+    if (!after && i > 0 && strcmp(argv[i], "--") == 0) {
+      after = true;
+      continue;
+    }
+    (after ? rest : eal).push_back(argv[i]);
+  }
+  rt->opts_ = parse_stack_options(rest);
+  if (!rt->opts_.error.empty()) {
+    fprintf(stderr, "%s: %s\n", app.c_str(), rt->opts_.error.c_str());
+    *exit_code = 2;
+    return nullptr;
+  }
+  if (!eal_init(eal)) return nullptr;
+  rt->eal_ok_ = true;
+  install_signal_handlers();
+  *exit_code = 0;
+  return rt;
+}
+
+bool Runtime::build() {
+  StackConfig& cfg = opts_.cfg;
+  const unsigned shards = rte_lcore_count();
+  cfg.queues = shards;
+  stack_ = std::make_unique<Stack>(app_, cfg);
+  if (!stack_->make_pools(shards)) {
+    fprintf(stderr, "%s: cannot allocate packet buffers (%u per shard): %s; try a larger -m or --pool-size\n",
+            app_.c_str(), cfg.pool_size, rte_strerror(rte_errno));
+    return false;
+  }
+  const auto ids = ethdev_ports();
+  if (ids.empty()) {
+    fprintf(stderr, "%s: no ports: give a device with --vdev (e.g. --vdev=net_af_packet0,iface=veth0)\n",
+            app_.c_str());
+    return false;
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    EthdevPortConfig pc;
+    pc.queues = static_cast<uint16_t>(shards);
+    for (unsigned s = 0; s < shards; ++s) pc.pools.push_back(stack_->pool(s).raw());
+    pc.mtu = cfg.mtu;
+    if (i == 0) pc.mac = cfg.mac;
+    pc.link_wait = cfg.link_wait;
+    std::string err;
+    auto port = EthdevPort::open(ids[i], pc, &err);
+    if (!port) {
+      fprintf(stderr, "%s: port %u: %s\n", app_.c_str(), ids[i], err.c_str());
+      return false;
+    }
+    SKIFF_LOG(Info, "port %u: %s", ids[i], port->describe().c_str());
+    stack_->add_iface(port.get(), i == 0 ? cfg.ip : std::nullopt);
+    ports_.push_back(std::move(port));
+  }
+  if (cfg.gateway && !stack_->set_gateway(*cfg.gateway)) {
+    fprintf(stderr, "%s: --gw %s: not reachable on any interface\n", app_.c_str(), cfg.gateway->to_string().c_str());
+    return false;
+  }
+  stack_->build_shards(MonotonicClock::instance());
+  return true;
+}
+
+void Runtime::run(const PollHook& hook) {
+  const unsigned n = stack_->shard_count();
+  std::vector<LcoreWork> work(n);
+  unsigned lcore = rte_get_main_lcore();
+  std::vector<unsigned> lcores;
+  lcores.push_back(lcore);
+  RTE_LCORE_FOREACH_WORKER(lcore) lcores.push_back(lcore);
+  for (unsigned i = 0; i < n; ++i) {
+    stack_->shard(i).start();
+    work[i] = LcoreWork{{&stack_->shard(i)}, &hook, opts_.cfg.idle_sleep};
+  }
+  for (unsigned i = 1; i < n; ++i) rte_eal_remote_launch(lcore_main, &work[i], lcores[i]);
+  lcore_main(&work[0]);
+  rte_eal_mp_wait_lcore();
+}
+
+Runtime::~Runtime() {
+  // Shards free their TX batches, then ports stop (returning RX ring buffers to the pools), then pools go.
+  if (stack_) stack_->release_shards();
+  ports_.clear();
+  stack_.reset();
+  if (eal_ok_) rte_eal_cleanup();
+}
+
+}  // namespace skiff

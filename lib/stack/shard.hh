@@ -1,0 +1,152 @@
+#pragma once
+// A Shard is one lcore's share of the stack: its RX/TX queues on every port, its neighbour tables, its
+// reassembly state, timers, counters and (later) sockets. Nothing in it is touched by another core.
+//
+// One poll iteration: read the clock, burst-receive on every port and run each packet to completion,
+// advance the timer wheel, then flush the per-port TX batches (one tx_burst per port per iteration).
+
+#include <rte_mbuf.h>
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "base/clock.hh"
+#include "base/random.hh"
+#include "core/config.hh"
+#include "core/drop.hh"
+#include "core/timer_wheel.hh"
+#include "core/token_bucket.hh"
+#include "ipv4/reass.hh"
+#include "mem/pktbuf.hh"
+#include "mem/pktpool.hh"
+#include "netif/iface.hh"
+#include "netif/neigh.hh"
+#include "netif/route.hh"
+#include "stack/stats.hh"
+#include "wire/icmp.hh"
+
+namespace skiff {
+
+inline constexpr uint16_t kBurst = 32;
+inline constexpr uint16_t kTxBatch = 64;
+
+// One port as seen by one shard: its queues, TX batch and neighbour table.
+struct ShardPort {
+  ShardPort(Iface* i, uint16_t rq, uint16_t tq, const NeighConfig& nc) : ifc(i), rxq(rq), txq(tq), neigh(nc) {}
+  Iface* ifc;
+  uint16_t rxq, txq;
+  NeighTable neigh;
+  std::array<rte_mbuf*, kTxBatch> tx{};
+  uint16_t tx_len = 0;
+};
+
+// What IPv4 input learned about a datagram, passed up with its payload.
+struct Ipv4Rx {
+  wire::Ipv4Addr src, dst;
+  uint8_t proto = 0, tos = 0, ttl = 0;
+  uint16_t hdr_len = 0;     // IP header length (bytes before the payload in the buffer)
+  bool link_bcast = false;  // arrived as a link-layer broadcast/multicast
+  bool ip_bcast = false;    // destination is a broadcast address
+  ShardPort* port = nullptr;
+};
+
+// Parameters for sending an IPv4 datagram.
+struct Ipv4Tx {
+  wire::Ipv4Addr src;       // any = the route's source
+  wire::Ipv4Addr dst;
+  uint8_t proto = 0;
+  uint8_t ttl = 0;          // 0 = default
+  uint8_t tos = 0;
+  bool df = false;
+};
+
+// Called for every echo reply received (used by ping clients until raw sockets exist); `p` holds the
+// whole ICMP message (data at the ICMP header, possibly several segments).
+using EchoReplyHook = std::function<void(const Ipv4Rx&, const Pktbuf& p, Instant now)>;
+
+class Shard {
+ public:
+  Shard(unsigned id, const StackConfig& cfg, Clock& clock, PktPool& pool, std::vector<Iface*> ifaces,
+        const RouteTable& routes, uint16_t queue);
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  // Sends a gratuitous ARP on every port (RFC 5227 announcement) and starts housekeeping.
+  void start();
+  // One run-to-completion iteration; returns the number of packets received.
+  unsigned poll_once();
+  // Processes a burst as if received on `sp` (the harness entry point); takes the buffers.
+  void input(ShardPort& sp, rte_mbuf** pkts, uint16_t n);
+  // Runs due timers at `now` (poll_once does this).
+  void run_timers();
+  // Hands every TX batch to its device.
+  void flush();
+
+  // Queues a finished frame for transmission on `sp` (sent at the next flush, or now if the batch is full).
+  void transmit(ShardPort& sp, Pktbuf p);
+  // Counts a drop; the buffer is freed when `p` goes out of scope.
+  void drop(Pktbuf p, Drop why) {
+    drops.add(why);
+    p.reset();
+  }
+
+  Instant now() const { return now_; }
+  // Re-reads the clock (poll_once does this at the start of every iteration).
+  void update_clock() { now_ = clock_.now(); }
+  Pktbuf alloc_pkt();
+  ShardPort* port_for(unsigned iface_index) {
+    return iface_index < ports_.size() ? ports_[iface_index].get() : nullptr;
+  }
+  std::vector<std::unique_ptr<ShardPort>>& ports() { return ports_; }
+  uint16_t next_ip_id() { return ip_id_++; }
+
+  const unsigned id;
+  const StackConfig& cfg;
+  RouteTable routes;
+  TimerWheel timers;
+  DropCounters drops;
+  ShardStats stats;
+  Rng rng;
+  Reassembler reass;
+  TokenBucket icmp_errors;
+  EchoReplyHook on_echo_reply;
+  PktPool& pool;
+
+ private:
+  static void housekeeping(void* ctx, Timer* t, Instant now);
+  void flush_port(ShardPort& sp);
+
+  Clock& clock_;
+  Instant now_;
+  std::vector<std::unique_ptr<ShardPort>> ports_;
+  uint16_t ip_id_;
+  Timer housekeeping_;
+};
+
+// Layer entry points (each in its own file). All take ownership of the packet.
+void eth_input(Shard& sh, ShardPort& sp, Pktbuf p);
+void eth_output(Shard& sh, ShardPort& sp, const wire::MacAddr& dst, uint16_t ethertype, Pktbuf p);
+void arp_input(Shard& sh, ShardPort& sp, Pktbuf p);
+void arp_send(Shard& sh, ShardPort& sp, uint16_t op, const wire::MacAddr& eth_dst, const wire::MacAddr& tha,
+              wire::Ipv4Addr tpa, wire::Ipv4Addr spa);
+// Sends an IPv4 packet to next hop `nh` on `sp`, resolving the MAC (queueing while ARP runs).
+void neigh_output(Shard& sh, ShardPort& sp, wire::Ipv4Addr nh, Pktbuf p);
+// Retries and ages the neighbour table (housekeeping).
+void neigh_tick(Shard& sh, ShardPort& sp);
+
+void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast);
+// `p` holds the transport header and payload (data at L4). Returns 0 or a negative errno
+// (-ENETUNREACH, -EMSGSIZE, -ENOBUFS); the packet is consumed either way.
+int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx);
+
+void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx);
+// Sends an ICMP error about `p` (data at L4, rx.hdr_len bytes of IP header before it); `p` is consumed.
+void icmp_send_error(Shard& sh, Pktbuf p, const Ipv4Rx& rx, uint8_t type, uint8_t code, uint32_t rest = 0);
+// Sends an echo request (ping); returns 0 or a negative errno.
+int icmp_send_echo(Shard& sh, wire::Ipv4Addr dst, uint16_t id, uint16_t seq, const void* payload, size_t len,
+                   uint8_t ttl = 0);
+
+}  // namespace skiff

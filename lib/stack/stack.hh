@@ -1,0 +1,62 @@
+#pragma once
+// A Stack is one Skiff instance: its interfaces, routes, packet pools and shards (one per lcore).
+// Several stacks can live in one process (the demo wires two together over a net_ring pair).
+//
+// Setup order: make_pools() → configure devices with pool(i) for queue i → add_iface() → build_shards().
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/clock.hh"
+#include "core/config.hh"
+#include "mem/pktpool.hh"
+#include "netif/iface.hh"
+#include "netif/route.hh"
+#include "stack/shard.hh"
+
+namespace skiff {
+
+class Stack {
+ public:
+  Stack(std::string name, const StackConfig& cfg);
+  ~Stack();
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+
+  // One packet pool per shard; false (with a logged reason) if memory is short.
+  bool make_pools(unsigned shards);
+  PktPool& pool(unsigned shard) { return *pools_[shard]; }
+  unsigned shard_count() const { return static_cast<unsigned>(pools_.size()); }
+
+  // Adds an interface over `dev`; `addr` may be empty (no IPv4 address). Returns its index.
+  unsigned add_iface(NetDevice* dev, std::optional<wire::Ipv4Cidr> addr);
+  // Adds the default route via `gw`; false if no interface's subnet contains it.
+  bool set_gateway(wire::Ipv4Addr gw);
+  void add_route(const Route& r) { routes_.add(r); }
+
+  // Creates the shards (shard i uses queue i of every interface).
+  void build_shards(Clock& clock);
+  // Destroys the shards (before the devices stop and the pools go).
+  void release_shards() { shards_.clear(); }
+  Shard& shard(unsigned i) { return *shards_[i]; }
+  Iface& iface(unsigned i) { return *ifaces_[i]; }
+  unsigned iface_count() const { return static_cast<unsigned>(ifaces_.size()); }
+  const std::string& name() const { return name_; }
+  const StackConfig& config() const { return cfg_; }
+
+  // Counters summed over shards (read while shards are stopped, or accept a racy snapshot).
+  ShardStats total_stats() const;
+  DropCounters total_drops() const;
+  void print_counters(FILE* out) const;
+
+ private:
+  std::string name_;
+  StackConfig cfg_;
+  std::vector<std::unique_ptr<PktPool>> pools_;
+  std::vector<std::unique_ptr<Iface>> ifaces_;
+  RouteTable routes_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+}  // namespace skiff

@@ -1,0 +1,52 @@
+#pragma once
+// Per-shard traffic counters (MIB-style), written only by the owning shard.
+
+#include <cstdint>
+#include <cstdio>
+
+namespace skiff {
+
+#define SKIFF_SHARD_STATS(X)                                          \
+  X(polls, "poll iterations")                                         \
+  X(rx_packets, "frames received")                                    \
+  X(rx_bytes, "bytes received")                                       \
+  X(tx_packets, "frames sent")                                        \
+  X(tx_bytes, "bytes sent")                                           \
+  X(arp_in_requests, "ARP requests received for us")                  \
+  X(arp_in_replies, "ARP replies received")                           \
+  X(arp_out_requests, "ARP requests sent")                            \
+  X(arp_out_replies, "ARP replies sent")                              \
+  X(arp_gratuitous, "gratuitous ARPs sent")                           \
+  X(arp_resolved, "neighbours resolved")                              \
+  X(arp_mac_changes, "neighbour MAC changes accepted")                \
+  X(arp_mac_change_ignored, "neighbour MAC changes ignored (locktime)") \
+  X(ip_in_receives, "IPv4 datagrams received")                        \
+  X(ip_in_delivers, "IPv4 datagrams delivered to a protocol")         \
+  X(ip_out_requests, "IPv4 datagrams sent")                           \
+  X(ip_reasm_reqds, "fragments received")                             \
+  X(ip_reasm_oks, "datagrams reassembled")                            \
+  X(ip_reasm_fails, "datagrams abandoned in reassembly")              \
+  X(ip_frag_oks, "datagrams fragmented")                              \
+  X(ip_frag_creates, "fragments created")                             \
+  X(icmp_in_msgs, "ICMP messages received")                           \
+  X(icmp_in_echos, "echo requests received")                          \
+  X(icmp_in_echo_reps, "echo replies received")                       \
+  X(icmp_in_errors, "ICMP error messages received")                   \
+  X(icmp_out_msgs, "ICMP messages sent")                              \
+  X(icmp_out_echo_reps, "echo replies sent")                          \
+  X(icmp_out_echos, "echo requests sent")                             \
+  X(icmp_out_errors, "ICMP errors sent")                              \
+  X(icmp_err_ratelimited, "ICMP errors not sent: rate limit")         \
+  X(icmp_err_suppressed, "ICMP errors not sent: about an error, broadcast or fragment")
+
+struct ShardStats {
+#define SKIFF_X(name, desc) uint64_t name = 0;
+  SKIFF_SHARD_STATS(SKIFF_X)
+#undef SKIFF_X
+};
+
+struct DropCounters;
+// Prints non-zero counters, one per line, prefixed by `prefix`.
+void print_counters(FILE* out, const char* prefix, const ShardStats& s, const DropCounters& d);
+
+}  // namespace skiff
