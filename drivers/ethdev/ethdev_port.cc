@@ -1,7 +1,10 @@
 #include "ethdev/ethdev_port.hh"
 
 #include <rte_errno.h>
+#include <rte_devargs.h>
 #include <rte_ethdev.h>
+
+#include <cstdlib>
 
 #include <thread>
 
@@ -15,6 +18,20 @@ std::string errstr(const char* what, int rc) {
   return std::string(what) + ": " + rte_strerror(rc < 0 ? -rc : rc);
 }
 }  // namespace
+
+uint32_t ethdev_rx_buf_need(uint16_t port_id) {
+  rte_eth_dev_info info;
+  if (rte_eth_dev_info_get(port_id, &info) != 0 || !info.driver_name) return 0;
+  if (std::string(info.driver_name) != "net_af_packet") return 0;
+  uint32_t framesz = 2048;
+  const rte_devargs* da = info.device ? rte_dev_devargs(info.device) : nullptr;
+  if (da && da->args) {
+    std::string args = da->args;
+    const auto pos = args.find("framesz=");
+    if (pos != std::string::npos) framesz = static_cast<uint32_t>(strtoul(args.c_str() + pos + 8, nullptr, 10));
+  }
+  return framesz;
+}
 
 std::vector<uint16_t> ethdev_ports() {
   std::vector<uint16_t> v;

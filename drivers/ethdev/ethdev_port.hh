@@ -50,6 +50,11 @@ class EthdevPort final : public NetDevice {
   bool started_ = false;
 };
 
+// The buffer data size a port needs to receive its largest frame without truncation: net_af_packet copies
+// each frame (up to its `framesz` devarg, default 2048) into one buffer, and its socket reassembles IP
+// fragments (PACKET_FANOUT_FLAG_DEFRAG) so datagrams arrive whole. 0 when any buffer size works.
+uint32_t ethdev_rx_buf_need(uint16_t port_id);
+
 // Lists the ethdev ports EAL probed (vdevs given with --vdev, or devices created in code).
 std::vector<uint16_t> ethdev_ports();
 

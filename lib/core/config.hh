@@ -43,6 +43,7 @@ struct StackConfig {
   std::optional<wire::MacAddr> mac;     // override the port's MAC
   unsigned queues = 1;                  // RX/TX queues per port (= shards)
   unsigned pool_size = 8191;            // packet buffers per shard
+  uint16_t mbuf_data = 2048;            // data bytes per packet buffer (headroom comes on top)
   Duration idle_sleep = 0us;            // sleep this long when a poll finds nothing (0 = pure busy-poll)
   Duration link_wait = 5s;              // how long to wait for link up at start
   NeighConfig neigh;

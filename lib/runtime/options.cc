@@ -47,6 +47,10 @@ std::string apply_stack_key(StackConfig& cfg, const std::string& key, const std:
     unsigned n;
     if (!parse_uint<unsigned>(v, 1023, 1u << 24, &n)) return bad(opt, v, "a buffer count in 1023..16777216");
     cfg.pool_size = n;
+  } else if (key == "mbuf-size") {
+    uint16_t n;
+    if (!parse_uint<uint16_t>(v, 1024, 65000, &n)) return bad(opt, v, "bytes in 1024..65000");
+    cfg.mbuf_data = n;
   } else if (key == "idle-sleep") {
     unsigned us;
     if (!parse_uint<unsigned>(v, 0, 1'000'000, &us)) return bad(opt, v, "microseconds in 0..1000000");
@@ -62,7 +66,7 @@ std::string apply_stack_key(StackConfig& cfg, const std::string& key, const std:
 }
 
 bool is_stack_key(const std::string& k) {
-  static const char* const keys[] = {"ip", "gw", "mtu", "mac", "pool-size", "idle-sleep", "link-wait", "config"};
+  static const char* const keys[] = {"ip", "gw", "mtu", "mac", "pool-size", "mbuf-size", "idle-sleep", "link-wait", "config"};
   for (auto* s : keys)
     if (k == s) return true;
   return false;
@@ -193,6 +197,8 @@ const char* stack_options_help() {
          "  --mac XX:XX:..        MAC address of port 0 (default: the device's)\n"
          "  --config FILE         INI file: [stack] keys as above; [neigh], [ipv4], [icmp] tunables\n"
          "  --pool-size N         packet buffers per shard (default 8191)\n"
+         "  --mbuf-size N         data bytes per packet buffer (default 2048; raised automatically to\n"
+         "                        fit an af_packet port's framesz)\n"
          "  --idle-sleep USEC     sleep when a poll finds no work (default 0: busy-poll)\n"
          "  --link-wait MSEC      wait this long for link up at start (default 5000)\n";
 }

@@ -1,7 +1,7 @@
 #pragma once
 // The stack options every Skiff app shares, after DPDK's EAL arguments and "--":
 //   --ip A.B.C.D/PREFIX  --gw A.B.C.D  --mtu N  --mac XX:XX:XX:XX:XX:XX  --config FILE
-//   --pool-size N  --idle-sleep USEC  --link-wait MSEC
+//   --pool-size N  --mbuf-size N  --idle-sleep USEC  --link-wait MSEC
 // --config reads an INI file (DPDK rte_cfgfile) with the same keys in [stack] and tunables in [neigh],
 // [ipv4] and [icmp]; command-line values override the file. Anything else is left for the app.
 

@@ -105,6 +105,17 @@ bool Runtime::build() {
   StackConfig& cfg = opts_.cfg;
   const unsigned shards = rte_lcore_count();
   cfg.queues = shards;
+  for (uint16_t id : ethdev_ports()) {
+    const uint32_t need = ethdev_rx_buf_need(id);
+    if (need > cfg.mbuf_data) {
+      if (need > 65000) {
+        fprintf(stderr, "%s: port %u needs %u-byte buffers; the most is 65000 (lower its framesz)\n", app_.c_str(),
+                id, need);
+        return false;
+      }
+      cfg.mbuf_data = static_cast<uint16_t>(need);
+    }
+  }
   stack_ = std::make_unique<Stack>(app_, cfg);
   if (!stack_->make_pools(shards)) {
     fprintf(stderr, "%s: cannot allocate packet buffers (%u per shard): %s; try a larger -m or --pool-size\n",

@@ -15,6 +15,7 @@ bool Stack::make_pools(unsigned shards) {
   for (unsigned i = 0; i < shards; ++i) {
     PktPoolConfig pc;
     pc.count = cfg_.pool_size;
+    pc.data_room = static_cast<uint16_t>(cfg_.mbuf_data + RTE_PKTMBUF_HEADROOM);
     auto p = std::make_unique<PktPool>(name_ + "_pool" + std::to_string(i), pc);
     if (!p->ok()) return false;
     pools_.push_back(std::move(p));
