@@ -77,6 +77,8 @@ void Stack::print_counters(FILE* out) const {
   for (auto& s : shards_) {
     std::string prefix = name_ + ".shard" + std::to_string(s->id) + ".";
     skiff::print_counters(out, prefix.c_str(), s->stats, s->drops);
+    fprintf(out, "%s%-24s %12u  packet buffers in use (pool of %u)\n", prefix.c_str(), "pool_in_use",
+            s->pool.in_use(), s->pool.capacity());
   }
 }
 

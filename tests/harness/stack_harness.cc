@@ -1,0 +1,125 @@
+#include "stack_harness.hh"
+
+#include <gtest/gtest.h>
+#include <rte_mbuf.h>
+
+#include <atomic>
+#include <cstring>
+#include <string>
+
+namespace skiff::test {
+
+FakeDevice::FakeDevice() {
+  mac = StackHarness::kOurMac;
+}
+
+FakeDevice::~FakeDevice() {
+  for (auto* m : rx) rte_pktmbuf_free(m);
+  for (auto* m : tx) rte_pktmbuf_free(m);
+}
+
+uint16_t FakeDevice::rx_burst(uint16_t, rte_mbuf** pkts, uint16_t n) {
+  uint16_t i = 0;
+  while (i < n && !rx.empty()) {
+    pkts[i++] = rx.front();
+    rx.pop_front();
+  }
+  return i;
+}
+
+uint16_t FakeDevice::tx_burst(uint16_t, rte_mbuf** pkts, uint16_t n) {
+  const uint16_t take = std::min(n, tx_room);
+  for (uint16_t i = 0; i < take; ++i) tx.push_back(pkts[i]);
+  return take;
+}
+
+namespace {
+std::atomic<unsigned> g_seq{0};
+}
+
+StackHarness::StackHarness(const HarnessOptions& o) {
+  dev_.mtu = o.mtu;
+  dev_.caps = o.caps;
+  std::string name = "harness";
+  name += std::to_string(g_seq++);
+  stack_ = std::make_unique<Stack>(name, o.cfg);
+  EXPECT_TRUE(stack_->make_pools(1));
+  stack_->add_iface(&dev_, o.addr);
+  stack_->build_shards(clock_);
+  if (o.start) {
+    shard().start();
+    shard().flush();
+    sent();
+  }
+}
+
+StackHarness::~StackHarness() {
+  stack_->release_shards();
+  for (auto* m : dev_.rx) rte_pktmbuf_free(m);
+  for (auto* m : dev_.tx) rte_pktmbuf_free(m);
+  dev_.rx.clear();
+  dev_.tx.clear();
+  // Leak check (lwIP style): every buffer is back in the pool.
+  EXPECT_EQ(stack_->pool(0).in_use(), 0u) << "packet buffers leaked";
+}
+
+void StackHarness::inject(const Bytes& frame) {
+  rte_mbuf* m = rte_pktmbuf_alloc(stack_->pool(0).raw());
+  ASSERT_NE(m, nullptr);
+  if (frame.size() > rte_pktmbuf_tailroom(m)) {
+    // Big frames arrive as a chain, as a scattering NIC would deliver them.
+    size_t off = 0;
+    rte_mbuf* last = nullptr;
+    rte_pktmbuf_free(m);
+    m = nullptr;
+    while (off < frame.size()) {
+      rte_mbuf* seg = rte_pktmbuf_alloc(stack_->pool(0).raw());
+      ASSERT_NE(seg, nullptr);
+      const size_t n = std::min<size_t>(rte_pktmbuf_tailroom(seg), frame.size() - off);
+      memcpy(rte_pktmbuf_append(seg, static_cast<uint16_t>(n)), frame.data() + off, n);
+      off += n;
+      if (!m) {
+        m = seg;
+      } else {
+        ASSERT_EQ(rte_pktmbuf_chain(m, seg), 0);
+      }
+      last = seg;
+    }
+    (void)last;
+  } else {
+    memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(), frame.size());
+  }
+  shard().update_clock();
+  shard().input(*shard().port_for(0), &m, 1);
+  shard().flush();
+}
+
+Bytes StackHarness::from_peer(const Bytes& ip) const { return eth(kOurMac, kPeerMac, 0x0800, ip); }
+
+std::vector<Bytes> StackHarness::sent() {
+  shard().flush();
+  std::vector<Bytes> out;
+  for (rte_mbuf* m : dev_.tx) {
+    Bytes b(m->pkt_len);
+    const void* p = rte_pktmbuf_read(m, 0, m->pkt_len, b.data());
+    if (p != b.data()) memcpy(b.data(), p, m->pkt_len);
+    out.push_back(std::move(b));
+    rte_pktmbuf_free(m);
+  }
+  dev_.tx.clear();
+  return out;
+}
+
+void StackHarness::advance(Duration d) {
+  clock_.advance(d);
+  shard().update_clock();
+  shard().run_timers();
+  shard().flush();
+}
+
+void StackHarness::learn_peer() {
+  inject(eth(MacAddr::broadcast(), kPeerMac, 0x0806, arp(1, kPeerMac, kPeerIp, MacAddr::zero(), kOurIp)));
+  sent();
+}
+
+}  // namespace skiff::test
