@@ -3,6 +3,7 @@
 //
 //   skiff-echo [EAL args] -- --ip A.B.C.D/P [stack options] [--port N]
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +12,11 @@
 #include "runtime/runtime.hh"
 
 using namespace skiff;
+
+namespace {
+volatile sig_atomic_t g_dump = 0;
+void on_usr1(int) { g_dump = 1; }
+}  // namespace
 
 static void usage(const char* prog) {
   fprintf(stderr,
@@ -53,10 +59,21 @@ int main(int argc, char** argv) {
     printf("skiff-echo: port %u %s %s\n", i, rt->port(i).describe().c_str(),
            ifc.addr.addr.is_any() ? "(no address)" : ifc.addr.to_string().c_str());
   }
-  printf("skiff-echo: answering ARP and ping (echo port %u); %u shard(s); Ctrl-C prints counters and exits\n",
+  printf("skiff-echo: answering ARP and ping (echo port %u); %u shard(s); Ctrl-C prints counters and exits, "
+         "SIGUSR1 prints them and goes on\n",
          echo_port, rt->stack().shard_count());
   fflush(stdout);
-  rt->run();
+  signal(SIGUSR1, on_usr1);
+  Stack& stack = rt->stack();
+  rt->run([&stack](Shard& sh) {
+    if (g_dump && sh.id == 0) {
+      g_dump = 0;
+      printf("skiff-echo: counters:\n");
+      stack.print_counters(stdout);
+      printf("skiff-echo: end of counters\n");
+      fflush(stdout);
+    }
+  });
   printf("skiff-echo: stopping; counters:\n");
   rt->stack().print_counters(stdout);
   fflush(stdout);
