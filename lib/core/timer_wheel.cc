@@ -10,6 +10,7 @@ TimerWheel::~TimerWheel() {
   auto drain = [](Timer*& head) {
     while (head) unlink(*head);
   };
+  drain(due_);
   for (auto& s : root_) drain(s);
   for (auto& lv : levels_)
     for (auto& s : lv) drain(s);
@@ -33,7 +34,7 @@ void TimerWheel::insert(Timer& t) {
   const uint64_t e = t.expires;
   const uint64_t idx = e - current_;
   if (static_cast<int64_t>(idx) < 0) {
-    push(root_[current_ & (kRootSize - 1)], t);  // already due: runs at the next tick
+    push(due_, t);  // already due
   } else if (idx < kRootSize) {
     push(root_[e & (kRootSize - 1)], t);
   } else {
@@ -79,13 +80,33 @@ unsigned TimerWheel::cascade(unsigned level, unsigned index) {
   return index;
 }
 
+void TimerWheel::run_list(Timer*& head, Instant now) {
+  // Detach the list into work_ first, so callbacks can arm/cancel anything (including list members).
+  work_ = head;
+  head = nullptr;
+  if (work_) work_->pprev = &work_;
+  while (work_) {
+    Timer& t = *work_;
+    unlink(t);
+    if (t.expires >= current_) {
+      insert(t);  // a parked far-future timer cascaded early: not due yet
+      continue;
+    }
+    --pending_;
+    ++fired_;
+    t.fn(t.ctx, &t, now);
+  }
+}
+
 void TimerWheel::advance(Instant now) {
   const uint64_t target = now.ns() / tick_ns_;
-  if (pending_ == 0) {
-    if (target >= current_) current_ = target + 1;
-    return;
-  }
-  while (current_ <= target) {
+  for (;;) {
+    if (due_) run_list(due_, now);
+    if (pending_ == 0) {
+      if (target >= current_) current_ = target + 1;
+      return;
+    }
+    if (current_ > target) return;
     const unsigned index = current_ & (kRootSize - 1);
     if (index == 0) {
       // Pull the next slot of each level down, as far as the wrap propagates.
@@ -94,26 +115,8 @@ void TimerWheel::advance(Instant now) {
         if (cascade(level, (current_ >> shift) & (kLevelSize - 1)) != 0) break;
       }
     }
-    Timer* work = root_[index];
-    root_[index] = nullptr;
-    if (work) work->pprev = &work;
     ++current_;
-    while (work) {
-      Timer& t = *work;
-      unlink(t);
-      if (t.expires > current_ - 1) {
-        // A parked far-future timer: not yet due, put it back.
-        insert(t);
-        continue;
-      }
-      --pending_;
-      ++fired_;
-      t.fn(t.ctx, &t, now);
-    }
-    if (pending_ == 0) {
-      if (target >= current_) current_ = target + 1;
-      return;
-    }
+    run_list(root_[index], now);
   }
 }
 

@@ -64,6 +64,10 @@ class TimerWheel {
   uint64_t current_;  // the next tick to run
   size_t pending_ = 0;
   uint64_t fired_ = 0;
+  void run_list(Timer*& head, Instant now);
+
+  Timer* work_ = nullptr;  // the list being run (advance() is not re-entrant)
+  Timer* due_ = nullptr;  // armed with a deadline already passed: run at the next advance()
   Timer* root_[kRootSize] = {};
   Timer* levels_[kLevels][kLevelSize] = {};
 };

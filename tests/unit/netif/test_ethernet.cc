@@ -1,0 +1,63 @@
+#include <gtest/gtest.h>
+
+#include "stack_harness.hh"
+
+using namespace skiff;
+using namespace skiff::test;
+
+TEST(Ethernet, RuntFramesAreDropped) {
+  StackHarness h;
+  for (size_t n : {0u, 1u, 6u, 13u}) h.inject(Bytes(n, 0xab));
+  EXPECT_EQ(h.drops(Drop::EthRunt), 4u);
+  EXPECT_TRUE(h.sent().empty());
+}
+
+TEST(Ethernet, HeaderOnlyFrameOfAKnownTypeIsTruncatedAtTheNextLayer) {
+  StackHarness h;
+  h.inject(eth(StackHarness::kOurMac, StackHarness::kPeerMac, 0x0800, {}, false));
+  h.inject(eth(StackHarness::kOurMac, StackHarness::kPeerMac, 0x0806, {}, false));
+  EXPECT_EQ(h.drops(Drop::Ipv4Truncated), 1u);
+  EXPECT_EQ(h.drops(Drop::ArpTruncated), 1u);
+}
+
+TEST(Ethernet, FramesForOthersAndUnknownTypesAreDropped) {
+  StackHarness h;
+  const MacAddr other{{0x02, 9, 9, 9, 9, 9}};
+  h.inject(eth(other, StackHarness::kPeerMac, 0x0800, pattern(40)));
+  h.inject(eth(MacAddr{{0x01, 0x00, 0x5e, 0, 0, 1}}, StackHarness::kPeerMac, 0x0800, pattern(40)));  // multicast
+  h.inject(eth(StackHarness::kOurMac, StackHarness::kPeerMac, 0x86dd, pattern(40)));                   // IPv6
+  h.inject(eth(StackHarness::kOurMac, StackHarness::kPeerMac, 0x8100, pattern(40)));                   // VLAN
+  EXPECT_EQ(h.drops(Drop::EthNotForUs), 2u);
+  EXPECT_EQ(h.drops(Drop::EthUnknownType), 2u);
+}
+
+TEST(Ethernet, MulticastOrOwnSourceIsInvalid) {
+  StackHarness h;
+  h.inject(eth(StackHarness::kOurMac, MacAddr::broadcast(), 0x0800, pattern(40)));
+  h.inject(eth(StackHarness::kOurMac, StackHarness::kOurMac, 0x0800, pattern(40)));
+  EXPECT_EQ(h.drops(Drop::EthSrcInvalid), 2u);
+}
+
+TEST(Ethernet, TransmitBatchKeepsWhatTheDeviceRefusesForTheNextFlush) {
+  StackHarness h;
+  h.learn_peer();
+  h.dev().tx_room = 0;  // the device is momentarily full
+  const Bytes data = pattern(8);
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(icmp_send_echo(h.shard(), StackHarness::kPeerIp, 1, i, data.data(), 8), 0);
+  h.shard().flush();
+  EXPECT_TRUE(h.dev().tx.empty());
+  EXPECT_EQ(h.drops(Drop::TxFull), 0u);
+  h.dev().tx_room = UINT16_MAX;
+  EXPECT_EQ(h.sent().size(), 10u);  // nothing lost
+}
+
+TEST(Ethernet, TransmitBatchOverflowIsCountedNotLeaked) {
+  StackHarness h;
+  h.learn_peer();
+  h.dev().tx_room = 0;
+  const Bytes data = pattern(8);
+  for (int i = 0; i < kTxBatch + 5; ++i) icmp_send_echo(h.shard(), StackHarness::kPeerIp, 1, i, data.data(), 8);
+  EXPECT_EQ(h.drops(Drop::TxFull), 5u);
+  h.dev().tx_room = UINT16_MAX;
+  EXPECT_EQ(h.sent().size(), static_cast<size_t>(kTxBatch));
+}
