@@ -35,11 +35,20 @@ void fragment_and_send(Shard& sh, ShardPort& sp, wire::Ipv4Addr nh, Pktbuf p, co
   ++sh.stats.ip_frag_oks;
   for (uint32_t off = 0; off < payload; off += chunk) {
     const uint32_t n = std::min(chunk, payload - off);
+    // The fragment: its header, then `n` payload bytes copied over as many buffers as they need.
     Pktbuf f = sh.alloc_pkt();
     if (!f) return;  // counted as NoMbuf; the rest of the datagram is lost with it
-    uint8_t* h = f.append(static_cast<uint16_t>(hl + n));
-    if (!h) return sh.drop(std::move(f), Drop::NoMbuf);
-    if (!p.copy_out(off, n, h + hl)) return sh.drop(std::move(f), Drop::NoMbuf);
+    const uint16_t first = static_cast<uint16_t>(std::min<uint32_t>(n, f.tailroom() - hl));
+    uint8_t* h = f.append(static_cast<uint16_t>(hl + first));
+    if (!p.copy_out(off, first, h + hl)) return sh.drop(std::move(f), Drop::NoMbuf);
+    for (uint32_t done = first; done < n;) {
+      Pktbuf seg = sh.alloc_pkt();
+      if (!seg) return;
+      const uint16_t k = static_cast<uint16_t>(std::min<uint32_t>(n - done, seg.tailroom()));
+      if (!p.copy_out(off + done, k, seg.append(k)) || !f.chain(std::move(seg)))
+        return sh.drop(std::move(f), Drop::NoMbuf);
+      done += k;
+    }
     const bool last = off + n >= payload;
     Ipv4View ip(h, hl);
     ip.build(src, tx.dst, tx.proto, static_cast<uint16_t>(hl + n), id, ttl, tx.tos,

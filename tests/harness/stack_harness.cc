@@ -1,8 +1,12 @@
 #include "stack_harness.hh"
 
+#include "wire/ethernet.hh"
+#include "wire/ipv4.hh"
+
 #include <gtest/gtest.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <string>
@@ -37,6 +41,51 @@ namespace {
 std::atomic<unsigned> g_seq{0};
 }
 
+std::optional<SentIp> parse_ip(const Bytes& f) {
+  Bytes copy = f;
+  auto e = wire::EthView::checked(copy);
+  if (!e || e->ethertype() != 0x0800) {
+    ADD_FAILURE() << "not an IPv4 frame";
+    return std::nullopt;
+  }
+  auto ip = wire::Ipv4View::checked(e->payload());
+  if (!ip) {
+    ADD_FAILURE() << "bad IPv4 header: " << wire::to_string(ip.err);
+    return std::nullopt;
+  }
+  SentIp s;
+  s.eth_dst = e->dst();
+  s.eth_src = e->src();
+  s.src = ip->src();
+  s.dst = ip->dst();
+  s.proto = ip->proto();
+  s.ttl = ip->ttl();
+  s.tos = ip->tos();
+  s.id = ip->ident();
+  s.flags_frag = ip->flags_frag();
+  s.total_len = ip->total_len();
+  s.ihl = ip->header_len();
+  s.checksum_ok = ip->checksum_ok();
+  s.payload.assign(ip->data() + s.ihl, ip->data() + s.total_len);
+  return s;
+}
+
+std::optional<Bytes> reassemble(std::vector<SentIp> frags) {
+  std::sort(frags.begin(), frags.end(),
+            [](const SentIp& a, const SentIp& b) { return (a.flags_frag & 0x1fff) < (b.flags_frag & 0x1fff); });
+  Bytes out;
+  bool last = false;
+  for (const auto& f : frags) {
+    const size_t off = size_t(f.flags_frag & 0x1fff) * 8;
+    if (off != out.size()) return std::nullopt;
+    out.resize(off + f.payload.size());
+    std::copy(f.payload.begin(), f.payload.end(), out.begin() + off);
+    last = !(f.flags_frag & 0x2000);
+  }
+  if (!last) return std::nullopt;
+  return out;
+}
+
 StackHarness::StackHarness(const HarnessOptions& o) {
   dev_.mtu = o.mtu;
   dev_.caps = o.caps;
@@ -63,7 +112,7 @@ StackHarness::~StackHarness() {
   EXPECT_EQ(stack_->pool(0).in_use(), 0u) << "packet buffers leaked";
 }
 
-void StackHarness::inject(const Bytes& frame) {
+void StackHarness::inject(const Bytes& frame, uint64_t ol_flags) {
   rte_mbuf* m = rte_pktmbuf_alloc(stack_->pool(0).raw());
   ASSERT_NE(m, nullptr);
   if (frame.size() > rte_pktmbuf_tailroom(m)) {
@@ -89,6 +138,7 @@ void StackHarness::inject(const Bytes& frame) {
   } else {
     memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(), frame.size());
   }
+  m->ol_flags = ol_flags;
   shard().update_clock();
   shard().input(*shard().port_for(0), &m, 1);
   shard().flush();

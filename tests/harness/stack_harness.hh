@@ -39,6 +39,21 @@ struct HarnessOptions {
   bool start = true;  // run Shard::start() (gratuitous ARP; cleared from the TX log)
 };
 
+// A transmitted IPv4 frame, parsed for assertions.
+struct SentIp {
+  MacAddr eth_dst, eth_src;
+  Ipv4Addr src, dst;
+  uint8_t proto = 0, ttl = 0, tos = 0;
+  uint16_t id = 0, flags_frag = 0, total_len = 0;
+  size_t ihl = 0;
+  bool checksum_ok = false;
+  Bytes payload;  // the IP payload
+};
+// Parses an Ethernet/IPv4 frame; fails the current test (and returns nullopt) if it is not one.
+std::optional<SentIp> parse_ip(const Bytes& frame);
+// Reassembles parsed fragments (any order) of one datagram; nullopt if incomplete.
+std::optional<Bytes> reassemble(std::vector<SentIp> frags);
+
 class StackHarness {
  public:
   static constexpr MacAddr kOurMac{{0x02, 0, 0, 0, 0, 0x02}};
@@ -49,8 +64,8 @@ class StackHarness {
   explicit StackHarness(const HarnessOptions& o = {});
   ~StackHarness();
 
-  // Hands a frame to the shard as if received (then flushes TX).
-  void inject(const Bytes& frame);
+  // Hands a frame to the shard as if received (then flushes TX); `ol_flags` as a NIC would set them.
+  void inject(const Bytes& frame, uint64_t ol_flags = 0);
   // Wraps an IP datagram in an Ethernet frame from the peer to us.
   Bytes from_peer(const Bytes& ip_datagram) const;
   // Frames transmitted since the last call (the buffers are freed).

@@ -1,0 +1,129 @@
+// ICMP (RFC 792, RFC 1122 §3.2.2): echo mirrored exactly, errors rate limited and never about errors.
+#include <gtest/gtest.h>
+
+#include "stack_harness.hh"
+#include "wire/icmp.hh"
+
+using namespace skiff;
+using namespace skiff::test;
+namespace it = wire::icmp_type;
+
+namespace {
+const Ipv4Addr kOur = StackHarness::kOurIp;
+const Ipv4Addr kPeer = StackHarness::kPeerIp;
+Ipv4Spec to_us(uint8_t proto = 1) { return Ipv4Spec{.src = kPeer, .dst = kOur, .proto = proto}; }
+}  // namespace
+
+class EchoSizes : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(EchoSizes, ReplyMirrorsThePayloadExactly) {
+  StackHarness h;
+  h.learn_peer();
+  const Bytes data = pattern(GetParam(), 9);
+  Ipv4Spec s = to_us();
+  s.tos = 0x10;
+  h.inject(h.from_peer(ipv4(s, icmp_echo(it::kEchoRequest, 0xbeef, 77, data))));
+  auto out = h.sent();
+  ASSERT_EQ(out.size(), 1u);
+  auto ip = parse_ip(out[0]);
+  ASSERT_TRUE(ip);
+  EXPECT_EQ(ip->eth_dst, StackHarness::kPeerMac);
+  EXPECT_EQ(ip->tos, 0x10);
+  ASSERT_EQ(ip->payload.size(), 8 + data.size());
+  EXPECT_EQ(ip->payload[0], it::kEchoReply);
+  EXPECT_EQ(ip->payload[1], 0);
+  EXPECT_EQ(wire::load_be16(ip->payload.data() + 4), 0xbeef);
+  EXPECT_EQ(wire::load_be16(ip->payload.data() + 6), 77);
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), ip->payload.begin() + 8));
+  EXPECT_TRUE(wire::csum_ok(wire::csum_partial(ip->payload.data(), ip->payload.size())));
+  EXPECT_EQ(h.shard().stats.icmp_out_echo_reps, 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Icmp, EchoSizes, ::testing::Values(0, 1, 2, 55, 56, 57, 1000, 1472));
+
+TEST(Icmp, BadChecksumAndTruncatedAreDropped) {
+  StackHarness h;
+  h.learn_peer();
+  h.inject(h.from_peer(ipv4(to_us(), icmp_echo(it::kEchoRequest, 1, 1, pattern(20), true))));
+  h.inject(h.from_peer(ipv4(to_us(), Bytes{8, 0, 0xf7, 0xff, 0, 0, 0})));  // 7 bytes
+  EXPECT_EQ(h.drops(Drop::IcmpBadChecksum), 1u);
+  EXPECT_EQ(h.drops(Drop::IcmpTruncated), 1u);
+  EXPECT_TRUE(h.sent().empty());
+}
+
+TEST(Icmp, BroadcastEchoIsIgnored) {
+  StackHarness h;
+  h.learn_peer();
+  Ipv4Spec s = to_us();
+  s.dst = Ipv4Addr::of(10, 0, 0, 255);
+  h.inject(h.from_peer(ipv4(s, icmp_echo(it::kEchoRequest, 1, 1, pattern(8)))));
+  s.dst = Ipv4Addr::broadcast();
+  h.inject(eth(MacAddr::broadcast(), StackHarness::kPeerMac, 0x0800,
+               ipv4(s, icmp_echo(it::kEchoRequest, 1, 2, pattern(8)))));
+  EXPECT_EQ(h.drops(Drop::IcmpBroadcastEcho), 2u);
+  EXPECT_TRUE(h.sent().empty());
+}
+
+TEST(Icmp, UnknownTypeIsDroppedErrorsAreCounted) {
+  StackHarness h;
+  h.inject(h.from_peer(ipv4(to_us(), icmp(42, 0, 0, pattern(8)))));
+  h.inject(h.from_peer(ipv4(to_us(), icmp(it::kDestUnreachable, 3, 0, pattern(28)))));
+  EXPECT_EQ(h.drops(Drop::IcmpUnhandledType), 1u);
+  EXPECT_EQ(h.shard().stats.icmp_in_errors, 1u);
+  EXPECT_TRUE(h.sent().empty());
+}
+
+TEST(Icmp, EchoRepliesReachTheHook) {
+  StackHarness h;
+  h.learn_peer();
+  int calls = 0;
+  h.shard().on_echo_reply = [&](const Ipv4Rx& rx, const Pktbuf& p, Instant) {
+    ++calls;
+    EXPECT_EQ(rx.src, kPeer);
+    EXPECT_EQ(p.len(), 8u + 10u);
+  };
+  h.inject(h.from_peer(ipv4(to_us(), icmp_echo(it::kEchoReply, 5, 6, pattern(10)))));
+  EXPECT_EQ(calls, 1);
+  h.shard().on_echo_reply = nullptr;
+}
+
+TEST(Icmp, ErrorsAreRateLimited) {
+  HarnessOptions o;
+  o.cfg.icmp.error_rate = 100;
+  o.cfg.icmp.error_burst = 10;
+  StackHarness h(o);
+  h.learn_peer();
+  for (int i = 0; i < 50; ++i) h.inject(h.from_peer(ipv4(to_us(253), pattern(16))));
+  EXPECT_EQ(h.sent().size(), 10u);
+  EXPECT_EQ(h.shard().stats.icmp_err_ratelimited, 40u);
+  h.advance(100ms);  // 10 more tokens
+  for (int i = 0; i < 50; ++i) h.inject(h.from_peer(ipv4(to_us(253), pattern(16))));
+  EXPECT_EQ(h.sent().size(), 10u);
+}
+
+TEST(Icmp, ErrorQuoteIsBoundedTo576Bytes) {
+  StackHarness h;
+  h.learn_peer();
+  h.inject(h.from_peer(ipv4(to_us(253), pattern(1400))));
+  auto out = h.sent();
+  ASSERT_EQ(out.size(), 1u);
+  auto ip = parse_ip(out[0]);
+  ASSERT_TRUE(ip);
+  EXPECT_EQ(ip->total_len, 576);
+  EXPECT_EQ(ip->tos, 0xc0);
+}
+
+TEST(Icmp, SendEchoBuildsAValidRequest) {
+  StackHarness h;
+  h.learn_peer();
+  const Bytes data = pattern(100, 3);
+  ASSERT_EQ(icmp_send_echo(h.shard(), kPeer, 0x1111, 0x2222, data.data(), data.size(), 7), 0);
+  auto out = h.sent();
+  ASSERT_EQ(out.size(), 1u);
+  auto ip = parse_ip(out[0]);
+  ASSERT_TRUE(ip);
+  EXPECT_EQ(ip->ttl, 7);
+  EXPECT_EQ(ip->payload[0], it::kEchoRequest);
+  EXPECT_TRUE(wire::csum_ok(wire::csum_partial(ip->payload.data(), ip->payload.size())));
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), ip->payload.begin() + 8));
+}
