@@ -1,5 +1,7 @@
 #include "core/timer_wheel.hh"
 
+#include <algorithm>
+
 namespace skiff {
 
 TimerWheel::TimerWheel(Instant now, Duration tick)
@@ -36,7 +38,7 @@ void TimerWheel::insert(Timer& t) {
   if (static_cast<int64_t>(idx) < 0) {
     push(due_, t);  // already due
   } else if (idx < kRootSize) {
-    push(root_[e & (kRootSize - 1)], t);
+    push_root(static_cast<unsigned>(e & (kRootSize - 1)), t);
   } else {
     unsigned level = 0;
     uint64_t limit = uint64_t{1} << (kRootBits + kLevelBits);
@@ -49,6 +51,25 @@ void TimerWheel::insert(Timer& t) {
     const unsigned shift = kRootBits + level * kLevelBits;
     push(levels_[level][(ex >> shift) & (kLevelSize - 1)], t);
   }
+}
+
+void TimerWheel::push_root(unsigned slot, Timer& t) {
+  push(root_[slot], t);
+  root_bits_[slot / 64] |= uint64_t{1} << (slot % 64);
+}
+
+unsigned TimerWheel::next_occupied(unsigned from) {
+  for (unsigned w = from / 64; w < kRootSize / 64; ++w) {
+    uint64_t bits = root_bits_[w];
+    if (w == from / 64) bits &= ~uint64_t{0} << (from % 64);
+    while (bits) {
+      const unsigned slot = w * 64 + static_cast<unsigned>(__builtin_ctzll(bits));
+      if (root_[slot]) return slot;
+      root_bits_[w] &= ~(uint64_t{1} << (slot % 64));  // emptied by cancels: forget it
+      bits &= bits - 1;
+    }
+  }
+  return kRootSize;
 }
 
 void TimerWheel::arm(Timer& t, Instant deadline) {
@@ -114,6 +135,12 @@ void TimerWheel::advance(Instant now) {
         const unsigned shift = kRootBits + level * kLevelBits;
         if (cascade(level, (current_ >> shift) & (kLevelSize - 1)) != 0) break;
       }
+    }
+    // Skip empty slots in one step: to the next occupied slot, the next cascade boundary, or past target.
+    const unsigned next = next_occupied(index);
+    if (next != index) {
+      current_ += std::min<uint64_t>(next - index, target + 1 - current_);
+      continue;
     }
     ++current_;
     run_list(root_[index], now);

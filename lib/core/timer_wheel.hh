@@ -65,10 +65,14 @@ class TimerWheel {
   size_t pending_ = 0;
   uint64_t fired_ = 0;
   void run_list(Timer*& head, Instant now);
+  void push_root(unsigned slot, Timer& t);
+  // The first root slot >= from that may hold timers (kRootSize if none); clears stale bits on the way.
+  unsigned next_occupied(unsigned from);
 
   Timer* work_ = nullptr;  // the list being run (advance() is not re-entrant)
   Timer* due_ = nullptr;  // armed with a deadline already passed: run at the next advance()
   Timer* root_[kRootSize] = {};
+  uint64_t root_bits_[kRootSize / 64] = {};  // set when a root slot gets a timer; cleared lazily
   Timer* levels_[kLevels][kLevelSize] = {};
 };
 

@@ -136,7 +136,8 @@ void StackHarness::inject(const Bytes& frame, uint64_t ol_flags) {
     }
     (void)last;
   } else {
-    memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(), frame.size());
+    uint8_t* d = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())));
+    if (!frame.empty()) memcpy(d, frame.data(), frame.size());
   }
   m->ol_flags = ol_flags;
   shard().update_clock();
