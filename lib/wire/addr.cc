@@ -61,6 +61,7 @@ std::optional<Ipv4Cidr> Ipv4Cidr::parse(std::string_view s) {
   unsigned len = 0;
   auto [p, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), len, 10);
   if (rest.empty() || ec != std::errc() || p != rest.data() + rest.size() || len > 32) return std::nullopt;
+  if (rest.size() > 1 && rest[0] == '0') return std::nullopt;  // no leading zeros, as in the octets
   return Ipv4Cidr{*a, static_cast<uint8_t>(len)};
 }
 

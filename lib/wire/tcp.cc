@@ -37,7 +37,7 @@ Checked<TcpOptions> TcpOptions::parse(std::span<const uint8_t> opts) {
         o.ts_ecr = load_be32(p + 6);
         break;
       case tcp_opt::kSack: {
-        if (len < 10 || (len - 2) % 8 != 0) return {{}, WireError::BadOptionLen};
+        if (len < 10 || len > 34 || (len - 2) % 8 != 0) return {{}, WireError::BadOptionLen};
         const size_t blocks = (len - 2) / 8;  // at most 4 fit in 40 bytes
         o.num_sack = 0;
         for (size_t b = 0; b < blocks && b < o.sack.size(); ++b) {
