@@ -36,6 +36,20 @@ struct IcmpConfig {
   uint32_t error_burst = 50;
 };
 
+struct SockConfig {
+  unsigned max_fds = 65536;             // descriptors per shard (EMFILE beyond)
+  unsigned somaxconn = 4096;            // listen() backlog clamp
+  uint16_t port_lo = 32768;             // ephemeral port range (Linux's ip_local_port_range)
+  uint16_t port_hi = 60999;
+  unsigned tcp_slab = 16384;            // objects per shard in each protocol's slab (0 = general allocator)
+  unsigned udp_slab = 4096;
+  unsigned raw_slab = 256;
+  int rmem_max = 4 << 20;               // SO_RCVBUF / SO_SNDBUF ceilings (Linux's rmem_max/wmem_max)
+  int wmem_max = 4 << 20;
+  int rmem_default = 212992;
+  int wmem_default = 212992;
+};
+
 struct StackConfig {
   std::optional<wire::Ipv4Cidr> ip;     // address of port 0
   std::optional<wire::Ipv4Addr> gateway;
@@ -49,6 +63,7 @@ struct StackConfig {
   NeighConfig neigh;
   Ipv4Config ipv4;
   IcmpConfig icmp;
+  SockConfig sock;
 };
 
 }  // namespace skiff

@@ -55,10 +55,19 @@ void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
     case it::kDestUnreachable:
     case it::kTimeExceeded:
     case it::kParamProblem:
-    case it::kSourceQuench:
-      // Delivered to the transport that sent the quoted datagram once transports exist.
+    case it::kSourceQuench: {
+      // RFC 1122 §3.2.2: hand the error to the transport that sent the quoted datagram.
       ++sh.stats.icmp_in_errors;
+      uint8_t quote[60 + 8];
+      const uint32_t qlen = std::min<uint32_t>(p.len() - IcmpView::kHeaderLen, sizeof quote);
+      if (qlen < 20 || !p.copy_out(IcmpView::kHeaderLen, qlen, quote)) return;
+      auto inner = wire::Ipv4View::checked(std::span<uint8_t>(quote, qlen), 65535);
+      if (!inner || qlen < inner->header_len() + 8) return;
+      if (!is_local_unicast(sh, inner->src())) return;  // not a datagram we sent
+      if (inner->proto() == static_cast<uint8_t>(wire::IpProto::Udp))
+        udp_err(sh, icmp->type(), icmp->code(), quote, qlen);
       return;
+    }
     default:
       return sh.drop(std::move(p), Drop::IcmpUnhandledType);
   }

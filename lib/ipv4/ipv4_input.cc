@@ -8,6 +8,13 @@ namespace skiff {
 using wire::Ipv4View;
 
 namespace {
+// True if a raw socket of this protocol received a copy.
+bool raw_deliver(Shard& sh, const Pktbuf& p, const Ipv4Rx& rx) {
+  const uint64_t before = sh.stats.raw_in_delivers;
+  raw_input(sh, p, rx);
+  return sh.stats.raw_in_delivers != before;
+}
+
 Drop ipv4_drop(wire::WireError e) {
   switch (e) {
     case wire::WireError::BadVersion: return Drop::Ipv4BadVersion;
@@ -63,11 +70,20 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
   p.mbuf()->l3_len = rx.hdr_len;
   p.adj(rx.hdr_len);
 
+  // Raw sockets get a copy of everything of their protocol first (Linux's raw_local_deliver).
+  const bool raw_taken = !sh.raw.empty() && raw_deliver(sh, p, rx);
   switch (rx.proto) {
+    case static_cast<uint8_t>(wire::IpProto::Udp):
+      ++sh.stats.ip_in_delivers;
+      return udp_input(sh, std::move(p), rx);
     case static_cast<uint8_t>(wire::IpProto::Icmp):
       ++sh.stats.ip_in_delivers;
       return icmp_input(sh, std::move(p), rx);
     default:
+      if (raw_taken) {
+        ++sh.stats.ip_in_delivers;
+        return;
+      }
       // RFC 1122 §3.2.2.1: protocol unreachable (suppressed for broadcasts by icmp_send_error).
       sh.drops.add(Drop::Ipv4UnknownProto);
       return icmp_send_error(sh, std::move(p), rx, wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kProtocol);

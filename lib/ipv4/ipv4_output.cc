@@ -61,6 +61,23 @@ void fragment_and_send(Shard& sh, ShardPort& sp, wire::Ipv4Addr nh, Pktbuf p, co
 
 }  // namespace
 
+int ipv4_output_hdrincl(Shard& sh, Pktbuf p) {
+  Ipv4View ip(p.data(), p.seg_len());
+  auto rt = sh.routes.lookup(ip.dst());
+  ShardPort* sp = rt ? sh.port_for(rt->iface) : nullptr;
+  if (!sp) {
+    sh.drop(std::move(p), Drop::Ipv4NoRoute);
+    return -ENETUNREACH;
+  }
+  if (p.len() > sp->ifc->mtu) {
+    sh.drop(std::move(p), Drop::Ipv4FragNeeded);
+    return -EMSGSIZE;
+  }
+  finish_header(sh, *sp->ifc, p, ip);
+  neigh_output(sh, *sp, rt->next_hop, std::move(p));
+  return 0;
+}
+
 int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx) {
   auto rt = sh.routes.lookup(tx.dst);
   ShardPort* sp = rt ? sh.port_for(rt->iface) : nullptr;

@@ -15,6 +15,26 @@ namespace skiff {
 
 enum class RxCsum : uint8_t { Unknown, Good, Bad, None };
 
+// Per-packet metadata in the mbuf's private area (like Linux's skb->cb): what a layer learnt about the
+// packet and the link that queues it. Every pool Skiff creates reserves room for it.
+struct PktMeta {
+  rte_mbuf* qnext;      // next packet in a socket queue
+  uint32_t src_addr;    // IPv4 source (host order), for recvfrom
+  uint32_t dst_addr;    // IPv4 destination (host order)
+  uint16_t src_port;    // transport source port (host order)
+  uint16_t dst_port;
+  uint32_t offset;      // bytes of the payload already consumed by the reader
+  uint32_t seq;         // transport use (TCP: sequence number of the first payload byte)
+  uint32_t truesize;    // buffer memory charged to a socket
+  uint8_t ttl, tos;
+  uint8_t l4_hdr_len;
+  uint8_t flags;
+  uint64_t rx_time_ns;
+};
+inline constexpr uint16_t kPktPrivSize = (sizeof(PktMeta) + RTE_MBUF_PRIV_ALIGN - 1) & ~(RTE_MBUF_PRIV_ALIGN - 1);
+
+inline PktMeta* pkt_meta(rte_mbuf* m) { return static_cast<PktMeta*>(rte_mbuf_to_priv(m)); }
+
 class Pktbuf {
  public:
   Pktbuf() = default;
@@ -74,6 +94,7 @@ class Pktbuf {
   RxCsum rx_l4_csum() const { return decode(m_->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK, false); }
 
   uint64_t& ol_flags() { return m_->ol_flags; }
+  PktMeta* meta() const { return pkt_meta(m_); }
   rte_mbuf* mbuf() const { return m_; }
 
  private:

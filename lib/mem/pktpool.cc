@@ -7,7 +7,7 @@
 namespace skiff {
 
 PktPool::PktPool(const std::string& name, const PktPoolConfig& cfg) {
-  mp_ = rte_pktmbuf_pool_create(name.c_str(), cfg.count, cfg.cache, 0, cfg.data_room, cfg.socket);
+  mp_ = rte_pktmbuf_pool_create(name.c_str(), cfg.count, cfg.cache, kPktPrivSize, cfg.data_room, cfg.socket);
   if (!mp_) SKIFF_LOG(Error, "mbuf pool %s (%u buffers): %s", name.c_str(), cfg.count, rte_strerror(rte_errno));
 }
 

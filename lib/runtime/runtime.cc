@@ -15,9 +15,7 @@
 namespace skiff {
 
 namespace {
-std::atomic<bool> g_stop{false};
-
-void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+void on_signal(int) { skiff::request_stop(); }
 
 struct LcoreWork {
   std::vector<Shard*> shards;
@@ -32,8 +30,8 @@ int lcore_main(void* arg) {
 }
 }  // namespace
 
-void Runtime::request_stop() { g_stop.store(true, std::memory_order_relaxed); }
-bool Runtime::stop_requested() { return g_stop.load(std::memory_order_relaxed); }
+void Runtime::request_stop() { skiff::request_stop(); }
+bool Runtime::stop_requested() { return skiff::stop_requested(); }
 
 void Runtime::install_signal_handlers() {
   struct sigaction sa {};
@@ -59,9 +57,11 @@ bool eal_init(const std::vector<std::string>& args) {
 
 void poll_loop(const std::vector<Shard*>& shards, const PollHook& hook, Duration idle_sleep) {
   unsigned idle = 0;
-  while (!g_stop.load(std::memory_order_relaxed)) {
+  if (shards.size() == 1) set_this_shard(shards[0]);
+  while (!stop_requested()) {
     unsigned got = 0;
     for (Shard* s : shards) {
+      set_this_shard(s);
       got += s->poll_once();
       if (hook) hook(*s);
     }

@@ -2,7 +2,10 @@
 
 #include <rte_prefetch.h>
 
+#include <atomic>
+
 #include "base/log.hh"
+#include "sock/epoll.hh"
 #include "wire/arp.hh"
 #include "wire/ethernet.hh"
 
@@ -13,7 +16,7 @@ constexpr Duration kHousekeepingPeriod = 100ms;
 }
 
 Shard::Shard(unsigned shard_id, const StackConfig& config, Clock& clock, PktPool& pkt_pool,
-             std::vector<Iface*> ifaces, const RouteTable& rt, uint16_t queue)
+             std::vector<Iface*> ifaces, const RouteTable& rt, uint16_t queue, const std::string& stack_name)
     : id(shard_id),
       cfg(config),
       routes(rt),
@@ -21,6 +24,7 @@ Shard::Shard(unsigned shard_id, const StackConfig& config, Clock& clock, PktPool
       reass(config.ipv4),
       icmp_errors(config.icmp.error_rate, config.icmp.error_burst),
       pool(pkt_pool),
+      socks(*this, config.sock, shard_id, stack_name),
       clock_(clock),
       now_(clock.now()),
       ip_id_(static_cast<uint16_t>(rng.next())),
@@ -28,7 +32,22 @@ Shard::Shard(unsigned shard_id, const StackConfig& config, Clock& clock, PktPool
   for (Iface* ifc : ifaces) ports_.push_back(std::make_unique<ShardPort>(ifc, queue, queue, config.neigh));
 }
 
+namespace {
+thread_local Shard* t_shard = nullptr;
+}
+Shard* this_shard() { return t_shard; }
+void set_this_shard(Shard* sh) { t_shard = sh; }
+
+namespace {
+std::atomic<bool> g_stop{false};
+}
+void request_stop() { g_stop.store(true, std::memory_order_relaxed); }
+bool stop_requested() { return g_stop.load(std::memory_order_relaxed); }
+void clear_stop() { g_stop.store(false, std::memory_order_relaxed); }
+
 Shard::~Shard() {
+  close_all_sockets();
+  if (t_shard == this) t_shard = nullptr;
   timers.cancel(housekeeping_);
   flush();
   for (auto& sp : ports_) {
@@ -49,6 +68,14 @@ void Shard::start() {
     ++stats.arp_gratuitous;
   }
   timers.arm(housekeeping_, now_ + kHousekeepingPeriod);
+}
+
+void Shard::close_all_sockets() {
+  socks.fds.for_each([&](int fd, FdEntry& e) {
+    if (e.kind == FdKind::Socket && e.socket.ops) e.socket.ops->release(&e.socket);
+    if (e.kind == FdKind::Epoll) delete e.epoll;
+    socks.fds.release(fd);
+  });
 }
 
 void Shard::housekeeping(void* ctx, Timer* t, Instant now) {
@@ -78,6 +105,7 @@ unsigned Shard::poll_once() {
     }
   }
   run_timers();
+  dispatch_events();
   flush();
   return total;
 }

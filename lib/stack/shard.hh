@@ -19,6 +19,9 @@
 #include "core/timer_wheel.hh"
 #include "core/token_bucket.hh"
 #include "ipv4/reass.hh"
+#include "raw/raw.hh"
+#include "sock/sock_layer.hh"
+#include "udp/udp.hh"
 #include "mem/pktbuf.hh"
 #include "mem/pktpool.hh"
 #include "netif/iface.hh"
@@ -69,7 +72,7 @@ using EchoReplyHook = std::function<void(const Ipv4Rx&, const Pktbuf& p, Instant
 class Shard {
  public:
   Shard(unsigned id, const StackConfig& cfg, Clock& clock, PktPool& pool, std::vector<Iface*> ifaces,
-        const RouteTable& routes, uint16_t queue);
+        const RouteTable& routes, uint16_t queue, const std::string& stack_name = "skiff");
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -82,8 +85,21 @@ class Shard {
   void input(ShardPort& sp, rte_mbuf** pkts, uint16_t n);
   // Runs due timers at `now` (poll_once does this).
   void run_timers();
+  // Delivers this iteration's socket readiness changes to epoll sets and callbacks (poll_once does this).
+  unsigned dispatch_events() { return socks.dispatch(); }
   // Hands every TX batch to its device.
   void flush();
+
+  // What a blocking socket call runs while it waits: one poll iteration (or the pump hook, which tests
+  // and single-threaded embeddings set to poll several stacks).
+  void pump() {
+    if (pump_hook) {
+      pump_hook();
+    } else {
+      poll_once();
+    }
+  }
+  std::function<void()> pump_hook;
 
   // Queues a finished frame for transmission on `sp` (sent at the next flush, or now if the batch is full).
   void transmit(ShardPort& sp, Pktbuf p);
@@ -114,9 +130,13 @@ class Shard {
   TokenBucket icmp_errors;
   EchoReplyHook on_echo_reply;
   PktPool& pool;
+  SockLayer socks;
+  UdpTable udp;
+  RawTable raw;
 
  private:
   static void housekeeping(void* ctx, Timer* t, Instant now);
+  void close_all_sockets();
   void flush_port(ShardPort& sp);
 
   Clock& clock_;
@@ -125,6 +145,15 @@ class Shard {
   uint16_t ip_id_;
   Timer housekeeping_;
 };
+
+// The shard running on the calling thread (set by the poll loop and by tests); nullptr elsewhere.
+Shard* this_shard();
+void set_this_shard(Shard* sh);
+
+// A process-wide stop request (SIGINT/SIGTERM, or the app): poll loops end, blocking calls return EINTR.
+void request_stop();
+bool stop_requested();
+void clear_stop();
 
 // Layer entry points (each in its own file). All take ownership of the packet.
 void eth_input(Shard& sh, ShardPort& sp, Pktbuf p);
@@ -141,6 +170,8 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast);
 // `p` holds the transport header and payload (data at L4). Returns 0 or a negative errno
 // (-ENETUNREACH, -EMSGSIZE, -ENOBUFS); the packet is consumed either way.
 int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx);
+// Sends a datagram whose IP header the caller wrote (raw IP_HDRINCL): checksum filled, never fragmented.
+int ipv4_output_hdrincl(Shard& sh, Pktbuf p);
 
 void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx);
 // Sends an ICMP error about `p` (data at L4, rx.hdr_len bytes of IP header before it); `p` is consumed.

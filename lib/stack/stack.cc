@@ -53,7 +53,8 @@ void Stack::build_shards(Clock& clock) {
   std::vector<Iface*> ifs;
   for (auto& i : ifaces_) ifs.push_back(i.get());
   for (unsigned s = 0; s < pools_.size(); ++s)
-    shards_.push_back(std::make_unique<Shard>(s, cfg_, clock, *pools_[s], ifs, routes_, static_cast<uint16_t>(s)));
+    shards_.push_back(
+        std::make_unique<Shard>(s, cfg_, clock, *pools_[s], ifs, routes_, static_cast<uint16_t>(s), name_));
 }
 
 ShardStats Stack::total_stats() const {

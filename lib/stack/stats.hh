@@ -37,7 +37,11 @@ namespace skiff {
   X(icmp_out_echos, "echo requests sent")                             \
   X(icmp_out_errors, "ICMP errors sent")                              \
   X(icmp_err_ratelimited, "ICMP errors not sent: rate limit")         \
-  X(icmp_err_suppressed, "ICMP errors not sent: about an error, broadcast or fragment")
+  X(icmp_err_suppressed, "ICMP errors not sent: about an error, broadcast or fragment") \
+  X(udp_in_datagrams, "UDP datagrams delivered to sockets")           \
+  X(udp_out_datagrams, "UDP datagrams sent")                          \
+  X(udp_no_ports, "UDP datagrams for a port without a socket")       \
+  X(raw_in_delivers, "datagrams copied to raw sockets")
 
 struct ShardStats {
 #define SKIFF_X(name, desc) uint64_t name = 0;

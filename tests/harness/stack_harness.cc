@@ -95,6 +95,7 @@ StackHarness::StackHarness(const HarnessOptions& o) {
   EXPECT_TRUE(stack_->make_pools(1));
   stack_->add_iface(&dev_, o.addr);
   stack_->build_shards(clock_);
+  set_this_shard(&shard());  // socket calls in the test act on this shard
   if (o.start) {
     shard().start();
     shard().flush();
@@ -103,6 +104,7 @@ StackHarness::StackHarness(const HarnessOptions& o) {
 }
 
 StackHarness::~StackHarness() {
+  if (this_shard() == &shard()) set_this_shard(nullptr);
   stack_->release_shards();
   for (auto* m : dev_.rx) rte_pktmbuf_free(m);
   for (auto* m : dev_.tx) rte_pktmbuf_free(m);

@@ -1,0 +1,239 @@
+// SOL_SOCKET and IPPROTO_IP options, with Linux's lengths, ranges and errnos
+// (net/core/sock.c sock_setsockopt/sk_getsockopt, net/ipv4/ip_sockglue.c).
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/epoll.h>
+#include <sys/time.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "inet/inet.hh"
+#include "stack/shard.hh"
+
+namespace skiff {
+
+namespace {
+
+constexpr int kMinSndbuf = 4608;  // Linux SOCK_MIN_SNDBUF
+constexpr int kMinRcvbuf = 2304;  // Linux SOCK_MIN_RCVBUF
+
+int get_int(const void* optval, socklen_t optlen, int* out) {
+  if (!optval || optlen < static_cast<socklen_t>(sizeof(int))) return -EINVAL;
+  memcpy(out, optval, sizeof(int));
+  return 0;
+}
+
+// Copies `lv` bytes of `v` out, truncated to the caller's length (Linux: len = min(len, lv)).
+int put(void* optval, socklen_t* optlen, const void* v, socklen_t lv) {
+  const socklen_t n = std::min(*optlen, lv);
+  if (n) memcpy(optval, v, static_cast<size_t>(n));
+  *optlen = n;
+  return 0;
+}
+
+int put_int(void* optval, socklen_t* optlen, int v) { return put(optval, optlen, &v, sizeof v); }
+
+int set_timeout(const void* optval, socklen_t optlen, int64_t* ns) {
+  if (!optval || optlen < static_cast<socklen_t>(sizeof(timeval))) return -EINVAL;
+  timeval tv;
+  memcpy(&tv, optval, sizeof tv);
+  if (tv.tv_usec < 0 || tv.tv_usec >= 1'000'000) return -EDOM;
+  if (tv.tv_sec < 0) {
+    *ns = 0;  // Linux treats a negative timeout as 0 (wait forever) after a warning
+    return 0;
+  }
+  *ns = int64_t{tv.tv_sec} * 1'000'000'000 + int64_t{tv.tv_usec} * 1000;
+  return 0;
+}
+
+int get_timeout(void* optval, socklen_t* optlen, int64_t ns) {
+  timeval tv{static_cast<time_t>(ns / 1'000'000'000), static_cast<suseconds_t>((ns % 1'000'000'000) / 1000)};
+  return put(optval, optlen, &tv, sizeof tv);
+}
+
+}  // namespace
+
+int sock_setsockopt(Sock* sk, int optname, const void* optval, socklen_t optlen) {
+  const SockConfig& cfg = sk->shard->cfg.sock;
+  if (optname == SO_LINGER) {
+    if (!optval || optlen < static_cast<socklen_t>(sizeof(linger))) return -EINVAL;
+    linger l;
+    memcpy(&l, optval, sizeof l);
+    sk->linger_on = l.l_onoff != 0;
+    sk->linger_secs = l.l_linger < 0 ? 0 : l.l_linger;
+    return 0;
+  }
+  if (optname == SO_RCVTIMEO) return set_timeout(optval, optlen, &sk->rcvtimeo_ns);
+  if (optname == SO_SNDTIMEO) return set_timeout(optval, optlen, &sk->sndtimeo_ns);
+  int val;
+  switch (optname) {
+    case SO_TYPE:
+    case SO_PROTOCOL:
+    case SO_DOMAIN:
+    case SO_ERROR:
+    case SO_ACCEPTCONN:
+    case SO_PEERNAME:
+      return -ENOPROTOOPT;  // read-only
+    case SO_REUSEADDR:
+    case SO_REUSEPORT:
+    case SO_KEEPALIVE:
+    case SO_BROADCAST:
+    case SO_SNDBUF:
+    case SO_RCVBUF:
+    case SO_RCVLOWAT:
+    case SO_DONTROUTE:
+    case SO_DEBUG:
+    case SO_OOBINLINE:
+    case SO_PRIORITY:
+      break;
+    default:
+      return -ENOPROTOOPT;
+  }
+  if (const int e = get_int(optval, optlen, &val)) return e;
+  const bool on = val != 0;
+  switch (optname) {
+    case SO_REUSEADDR: sk->reuseaddr = on; break;
+    case SO_REUSEPORT: sk->reuseport = on; break;
+    case SO_KEEPALIVE:
+      sk->keepalive = on;
+      if (sk->prot->setsockopt) sk->prot->setsockopt(sk, SOL_SOCKET, SO_KEEPALIVE, optval, optlen);
+      break;
+    case SO_BROADCAST: sk->broadcast = on; break;
+    case SO_SNDBUF: {
+      // Linux doubles the value to leave room for bookkeeping; the doubled value is what getsockopt returns.
+      const uint32_t v = std::min<uint32_t>(static_cast<uint32_t>(val), static_cast<uint32_t>(cfg.wmem_max));
+      sk->sndbuf = std::max(static_cast<int>(v) * 2, kMinSndbuf);
+      sock_wake(sk, EPOLLOUT);
+      break;
+    }
+    case SO_RCVBUF: {
+      const uint32_t v = std::min<uint32_t>(static_cast<uint32_t>(val), static_cast<uint32_t>(cfg.rmem_max));
+      sk->rcvbuf = std::max(static_cast<int>(v) * 2, kMinRcvbuf);
+      break;
+    }
+    case SO_RCVLOWAT:
+      if (val < 0) val = INT_MAX;
+      sk->rcvlowat = val ? val : 1;
+      break;
+    default: break;  // accepted and ignored: SO_DONTROUTE, SO_DEBUG, SO_OOBINLINE, SO_PRIORITY
+  }
+  return 0;
+}
+
+int sock_getsockopt(Sock* sk, int optname, void* optval, socklen_t* optlen) {
+  if (!optval || !optlen) return -EFAULT;
+  switch (optname) {
+    case SO_TYPE: return put_int(optval, optlen, sk->type);
+    case SO_PROTOCOL: return put_int(optval, optlen, sk->protocol);
+    case SO_DOMAIN: return put_int(optval, optlen, AF_INET);
+    case SO_ERROR: {
+      int e = sk->err ? sk->err : sk->err_soft;
+      sk->err = 0;
+      if (!e) e = 0;
+      return put_int(optval, optlen, e);
+    }
+    case SO_ACCEPTCONN: return put_int(optval, optlen, sk->state == sk_state::kListen);
+    case SO_REUSEADDR: return put_int(optval, optlen, sk->reuseaddr);
+    case SO_REUSEPORT: return put_int(optval, optlen, sk->reuseport);
+    case SO_KEEPALIVE: return put_int(optval, optlen, sk->keepalive);
+    case SO_BROADCAST: return put_int(optval, optlen, sk->broadcast);
+    case SO_SNDBUF: return put_int(optval, optlen, sk->sndbuf);
+    case SO_RCVBUF: return put_int(optval, optlen, sk->rcvbuf);
+    case SO_RCVLOWAT: return put_int(optval, optlen, sk->rcvlowat);
+    case SO_DONTROUTE:
+    case SO_DEBUG:
+    case SO_OOBINLINE:
+    case SO_PRIORITY:
+      return put_int(optval, optlen, 0);
+    case SO_LINGER: {
+      linger l{sk->linger_on ? 1 : 0, sk->linger_secs};
+      return put(optval, optlen, &l, sizeof l);
+    }
+    case SO_RCVTIMEO: return get_timeout(optval, optlen, sk->rcvtimeo_ns);
+    case SO_SNDTIMEO: return get_timeout(optval, optlen, sk->sndtimeo_ns);
+    default: return -ENOPROTOOPT;
+  }
+}
+
+int ip_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_t optlen) {
+  if (level != IPPROTO_IP) return -ENOPROTOOPT;
+  InetSock* is = inet_sk(sk);
+  // Linux accepts a single byte for these integer options.
+  int val = 0;
+  switch (optname) {
+    case IP_TTL:
+    case IP_TOS:
+    case IP_HDRINCL:
+    case IP_RECVERR:
+    case IP_MTU_DISCOVER:
+      if (!optval) return -EFAULT;
+      if (optlen >= static_cast<socklen_t>(sizeof(int))) {
+        memcpy(&val, optval, sizeof(int));
+      } else if (optlen >= 1) {
+        val = *static_cast<const unsigned char*>(optval);
+      } else {
+        return -EINVAL;
+      }
+      break;
+    default:
+      return -ENOPROTOOPT;
+  }
+  switch (optname) {
+    case IP_TTL:
+      if (val != -1 && (val < 1 || val > 255)) return -EINVAL;
+      is->ttl = val == -1 ? 0 : static_cast<uint8_t>(val);
+      return 0;
+    case IP_TOS:
+      if (sk->type == SOCK_STREAM) val = (val & ~3) | (is->tos & 3);  // TCP keeps the ECN bits
+      is->tos = static_cast<uint8_t>(val);
+      return 0;
+    case IP_HDRINCL:
+      if (sk->type != SOCK_RAW) return -ENOPROTOOPT;
+      is->hdrincl = val != 0;
+      return 0;
+    case IP_RECVERR:
+      is->recverr = val != 0;
+      return 0;
+    case IP_MTU_DISCOVER:
+      if (val < IP_PMTUDISC_DONT || val > IP_PMTUDISC_OMIT) return -EINVAL;
+      is->pmtudisc = static_cast<uint8_t>(val);
+      return 0;
+  }
+  return -ENOPROTOOPT;
+}
+
+int ip_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* optlen) {
+  if (level != IPPROTO_IP) return -EOPNOTSUPP;  // Linux returns EOPNOTSUPP for a foreign level here
+  if (!optval || !optlen) return -EFAULT;
+  InetSock* is = inet_sk(sk);
+  int val;
+  switch (optname) {
+    case IP_TTL: val = is->ttl ? is->ttl : sk->shard->cfg.ipv4.default_ttl; break;
+    case IP_TOS: val = is->tos; break;
+    case IP_HDRINCL: val = is->hdrincl; break;
+    case IP_RECVERR: val = is->recverr; break;
+    case IP_MTU_DISCOVER: val = is->pmtudisc; break;
+    case IP_MTU: {
+      if (sk->state != sk_state::kEstablished || is->daddr.is_any()) return -ENOTCONN;
+      auto rt = sk->shard->routes.lookup(is->daddr);
+      ShardPort* sp = rt ? sk->shard->port_for(rt->iface) : nullptr;
+      if (!sp) return -ENOTCONN;
+      val = sp->ifc->mtu;
+      break;
+    }
+    default: return -ENOPROTOOPT;
+  }
+  // Linux hands back one byte when asked for fewer than an int and the value fits.
+  if (*optlen < static_cast<socklen_t>(sizeof(int)) && *optlen > 0 && val >= 0 && val <= 255) {
+    const unsigned char c = static_cast<unsigned char>(val);
+    memcpy(optval, &c, 1);
+    *optlen = 1;
+    return 0;
+  }
+  return put_int(optval, optlen, val);
+}
+
+}  // namespace skiff

@@ -1,0 +1,253 @@
+#include "raw/raw.hh"
+
+#include <linux/icmp.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/epoll.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "inet/inet.hh"
+#include "stack/shard.hh"
+#include "wire/icmp.hh"
+#include "wire/ipv4.hh"
+
+namespace skiff {
+
+using wire::Ipv4Addr;
+using wire::Ipv4View;
+
+namespace {
+
+RawSock* raw_sk(Sock* sk) { return reinterpret_cast<RawSock*>(sk); }
+
+int raw_init(Sock* sk) {
+  sk->state = sk_state::kClose;
+  inet_sk(sk)->num = sk->protocol;  // Linux keeps the protocol in inet_num for raw sockets
+  sk->shard->raw.add(inet_sk(sk));
+  return 0;
+}
+
+void raw_destroy(Sock* sk) {
+  sock_rqueue_purge(sk);
+}
+
+void raw_unhash(Sock* sk) { sk->shard->raw.remove(inet_sk(sk)); }
+
+void raw_close(Sock* sk, int64_t) {
+  raw_unhash(sk);
+  raw_destroy(sk);
+  sk->shard->socks.free_sock(sk);
+}
+
+int raw_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
+  if (len < static_cast<socklen_t>(sizeof(sockaddr_in))) return -EINVAL;
+  const auto* sin = reinterpret_cast<const sockaddr_in*>(addr);
+  if (sin->sin_family != AF_INET) return -EAFNOSUPPORT;
+  InetSock* is = inet_sk(sk);
+  const Ipv4Addr dst(ntohl(sin->sin_addr.s_addr));
+  auto rt = sk->shard->routes.lookup(dst);
+  if (!rt) return -ENETUNREACH;
+  if (inet_is_broadcast(*sk->shard, dst) && !sk->broadcast) return -EACCES;
+  if (is->saddr.is_any()) is->saddr = is->rcv_saddr.is_any() ? rt->src : is->rcv_saddr;
+  is->daddr = dst;
+  sk->state = sk_state::kEstablished;
+  return 0;
+}
+
+int raw_disconnect(Sock* sk, int) {
+  inet_sk(sk)->daddr = Ipv4Addr::any();
+  sk->state = sk_state::kClose;
+  return 0;
+}
+
+// The packet's route and our source address; 0 or a negative errno.
+ssize_t raw_sendmsg(Sock* sk, const msghdr* msg, int flags) {
+  InetSock* is = inet_sk(sk);
+  Shard& sh = *sk->shard;
+  if (flags & MSG_OOB) return -EOPNOTSUPP;
+  size_t len = 0;
+  for (size_t i = 0; i < msg->msg_iovlen; ++i) len += msg->msg_iov[i].iov_len;
+  if (len > 65535 - (is->hdrincl ? 0 : Ipv4View::kMinHeaderLen)) return -EMSGSIZE;
+  Ipv4Addr dst;
+  if (msg->msg_name) {
+    if (msg->msg_namelen < static_cast<socklen_t>(sizeof(sockaddr_in))) return -EINVAL;
+    const auto* sin = static_cast<const sockaddr_in*>(msg->msg_name);
+    if (sin->sin_family != AF_INET && sin->sin_family != AF_UNSPEC) return -EAFNOSUPPORT;
+    dst = Ipv4Addr(ntohl(sin->sin_addr.s_addr));
+  } else {
+    if (sk->state != sk_state::kEstablished) return -EDESTADDRREQ;
+    dst = is->daddr;
+  }
+  if (sk->shutdown & kSendShutdown) return -EPIPE;
+  if (inet_is_broadcast(sh, dst) && !sk->broadcast) return -EACCES;
+  Pktbuf p = inet_build_payload(sh, msg->msg_iov, msg->msg_iovlen, len);
+  if (!p) return -ENOBUFS;
+  if (is->hdrincl) {
+    // The application wrote the IP header; we check it and fill what Linux fills (raw_send_hdrinc).
+    if (len < Ipv4View::kMinHeaderLen || p.seg_len() < Ipv4View::kMinHeaderLen) return -EINVAL;
+    Ipv4View ip(p.data(), p.seg_len());
+    const size_t hl = ip.header_len();
+    if (ip.version() != 4 || hl < Ipv4View::kMinHeaderLen || hl > len || hl > p.seg_len()) return -EINVAL;
+    ip.set_total_len(static_cast<uint16_t>(len));
+    if (ip.src().is_any()) {
+      auto rt = sh.routes.lookup(ip.dst());
+      if (!rt) return -ENETUNREACH;
+      ip.set_src(rt->src);
+    }
+    if (ip.ident() == 0) ip.set_ident(sh.next_ip_id());
+    const int rc = ipv4_output_hdrincl(sh, std::move(p));
+    return rc < 0 ? rc : static_cast<ssize_t>(len);
+  }
+  const Ipv4Addr src = is->rcv_saddr;  // any = the route's source
+  const int rc = ipv4_output(sh, std::move(p),
+                             Ipv4Tx{.src = src, .dst = dst, .proto = sk->protocol, .ttl = is->ttl, .tos = is->tos,
+                                    .df = is->pmtudisc == IP_PMTUDISC_DO});
+  return rc < 0 ? rc : static_cast<ssize_t>(len);
+}
+
+ssize_t raw_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
+  if (flags & MSG_OOB) return -EOPNOTSUPP;
+  if (flags & MSG_ERRQUEUE) return -EAGAIN;
+  rte_mbuf* m = sk->receive_queue.front();
+  if (!m) {
+    if (sk->err) return -std::exchange(sk->err, 0);
+    if (sk->shutdown & kRcvShutdown) return 0;
+    return -EAGAIN;
+  }
+  Pktbuf view(m);
+  const uint32_t dlen = view.len();
+  size_t copied = 0;
+  for (size_t i = 0; i < msg->msg_iovlen && copied < dlen; ++i) {
+    const size_t n = std::min<size_t>(msg->msg_iov[i].iov_len, dlen - copied);
+    if (n) view.copy_out(static_cast<uint32_t>(copied), static_cast<uint32_t>(n), msg->msg_iov[i].iov_base);
+    copied += n;
+  }
+  if (msg->msg_name) {
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(view.meta()->src_addr);
+    memcpy(msg->msg_name, &sin, std::min<size_t>(msg->msg_namelen, sizeof sin));
+    *addr_len = sizeof sin;
+  }
+  msg->msg_flags = copied < dlen ? MSG_TRUNC : 0;
+  msg->msg_controllen = 0;
+  (void)view.release();
+  if (!(flags & MSG_PEEK)) sock_rqueue_pop(sk).reset();
+  return static_cast<ssize_t>((flags & MSG_TRUNC) ? dlen : copied);
+}
+
+int raw_ioctl(Sock* sk, unsigned long cmd, void* arg) {
+  switch (cmd) {
+    case SIOCINQ: {
+      rte_mbuf* m = sk->receive_queue.front();
+      *static_cast<int*>(arg) = m ? static_cast<int>(m->pkt_len) : 0;
+      return 0;
+    }
+    case SIOCOUTQ:
+      *static_cast<int*>(arg) = 0;
+      return 0;
+    default:
+      return -kNoIoctlCmd;
+  }
+}
+
+uint32_t raw_poll(Sock* sk) {
+  uint32_t mask = 0;
+  if (sk->err) mask |= EPOLLERR;
+  if (sk->shutdown & kRcvShutdown) mask |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
+  if (sk->shutdown == (kRcvShutdown | kSendShutdown)) mask |= EPOLLHUP;
+  if (!sk->receive_queue.empty()) mask |= EPOLLIN | EPOLLRDNORM;
+  if (!(sk->shutdown & kSendShutdown)) mask |= EPOLLOUT | EPOLLWRNORM;
+  return mask;
+}
+
+int raw_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_t optlen) {
+  if (level == SOL_RAW) {
+    if (optname != ICMP_FILTER || sk->protocol != IPPROTO_ICMP) return -ENOPROTOOPT;
+    if (optlen < static_cast<socklen_t>(sizeof(uint32_t))) return -EINVAL;
+    memcpy(&raw_sk(sk)->icmp_filter, optval, sizeof(uint32_t));
+    return 0;
+  }
+  return ip_setsockopt(sk, level, optname, optval, optlen);
+}
+
+int raw_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* optlen) {
+  if (level == SOL_RAW) {
+    if (optname != ICMP_FILTER || sk->protocol != IPPROTO_ICMP) return -ENOPROTOOPT;
+    const socklen_t n = std::min<socklen_t>(*optlen, sizeof(uint32_t));
+    memcpy(optval, &raw_sk(sk)->icmp_filter, n);
+    *optlen = n;
+    return 0;
+  }
+  return ip_getsockopt(sk, level, optname, optval, optlen);
+}
+
+void raw_shutdown(Sock*, int) {}
+
+}  // namespace
+
+const Proto raw_prot = {
+    .name = "RAW",
+    .obj_size = sizeof(RawSock),
+    .construct = construct_sock<RawSock>,
+    .destruct = destruct_sock<RawSock>,
+    .slab = true,
+    .slab_capacity = &SockConfig::raw_slab,
+    .index = 2,
+    .init = raw_init,
+    .destroy = raw_destroy,
+    .close = raw_close,
+    .connect = raw_connect,
+    .disconnect = raw_disconnect,
+    .accept = nullptr,
+    .ioctl = raw_ioctl,
+    .shutdown = raw_shutdown,
+    .setsockopt = raw_setsockopt,
+    .getsockopt = raw_getsockopt,
+    .sendmsg = raw_sendmsg,
+    .recvmsg = raw_recvmsg,
+    .backlog_rcv = nullptr,
+    .hash = nullptr,
+    .unhash = raw_unhash,
+    .get_port = nullptr,
+    .poll = raw_poll,
+};
+
+void raw_input(Shard& sh, const Pktbuf& p, const Ipv4Rx& rx) {
+  for (InetSock* is : sh.raw.socks()) {
+    Sock* sk = &is->sk;
+    if (sk->protocol != rx.proto) continue;
+    if (!is->rcv_saddr.is_any() && is->rcv_saddr != rx.dst) continue;
+    if (!is->daddr.is_any() && is->daddr != rx.src) continue;
+    if (sk->shutdown & kRcvShutdown) continue;
+    if (rx.proto == IPPROTO_ICMP && p.seg_len() >= 1) {
+      const uint8_t type = p.data()[0];
+      if (type < 32 && (raw_sk(sk)->icmp_filter & (1u << type))) continue;
+    }
+    // A private copy, IP header included (the datagram itself goes on to ICMP, which may rewrite it).
+    rte_mbuf* whole = p.mbuf();
+    rte_pktmbuf_prepend(whole, rx.hdr_len);
+    Pktbuf c(rte_pktmbuf_copy(whole, sh.pool.raw(), 0, UINT32_MAX));
+    rte_pktmbuf_adj(whole, rx.hdr_len);
+    if (!c) {
+      sh.drops.add(Drop::NoMbuf);
+      continue;
+    }
+    PktMeta* m = c.meta();
+    m->src_addr = rx.src.host();
+    m->dst_addr = rx.dst.host();
+    m->src_port = 0;
+    m->truesize = c.mbuf()->buf_len * c.nb_segs();
+    if (!sock_rmem_charge(sk, m->truesize)) {
+      sh.drop(std::move(c), Drop::RawRcvbufFull);
+      continue;
+    }
+    sk->receive_queue.push(std::move(c));
+    ++sh.stats.raw_in_delivers;
+    sock_wake(sk, EPOLLIN | EPOLLRDNORM);
+  }
+}
+
+}  // namespace skiff

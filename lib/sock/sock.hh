@@ -1,0 +1,139 @@
+#pragma once
+// Socket objects after Linux: a `Socket` is the descriptor-level object (struct socket: SS_* state,
+// proto_ops, file flags); a `Sock` is the protocol object (struct sock). Protocol objects nest, each the
+// first member of the next: TcpSock ⊃ InetConnectionSock ⊃ InetSock ⊃ Sock, UdpSock ⊃ InetSock ⊃ Sock.
+// They are allocated from the protocol's per-shard slab (sk_prot_alloc) and belong to one shard.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "sock/pkt_queue.hh"
+#include "wire/addr.hh"
+
+namespace skiff {
+
+class Shard;
+struct Proto;
+struct ProtoOps;
+struct Sock;
+struct EpItem;
+
+// struct socket's state (include/uapi/linux/net.h).
+enum class SocketState : uint8_t { Free = 0, Unconnected, Connecting, Connected, Disconnecting };
+const char* to_string(SocketState s);
+
+// sk->state values, shared with TCP as in Linux (include/net/tcp_states.h).
+namespace sk_state {
+inline constexpr uint8_t kEstablished = 1;
+inline constexpr uint8_t kSynSent = 2;
+inline constexpr uint8_t kSynRecv = 3;
+inline constexpr uint8_t kFinWait1 = 4;
+inline constexpr uint8_t kFinWait2 = 5;
+inline constexpr uint8_t kTimeWait = 6;
+inline constexpr uint8_t kClose = 7;
+inline constexpr uint8_t kCloseWait = 8;
+inline constexpr uint8_t kLastAck = 9;
+inline constexpr uint8_t kListen = 10;
+inline constexpr uint8_t kClosing = 11;
+}  // namespace sk_state
+
+// sk->shutdown bits.
+inline constexpr uint8_t kRcvShutdown = 1;
+inline constexpr uint8_t kSendShutdown = 2;
+
+// Application callbacks (the C++ API); allocated only for sockets that use them.
+struct SockCallbacks {
+  std::function<void(int fd)> on_accept;    // a listener has a connection to accept
+  std::function<void(int fd)> on_readable;  // data (or EOF/error) to read
+  std::function<void(int fd)> on_writable;  // room to send
+  std::function<void(int fd)> on_closed;    // the peer closed or the connection failed
+};
+
+// The descriptor-level socket (struct socket).
+struct Socket {
+  SocketState state = SocketState::Free;
+  uint16_t type = 0;         // SOCK_STREAM, SOCK_DGRAM, SOCK_RAW
+  bool nonblock = false;     // O_NONBLOCK
+  bool cloexec = false;
+  int fd = -1;
+  const ProtoOps* ops = nullptr;
+  Sock* sk = nullptr;
+};
+
+// struct sock: what every protocol's object starts with.
+struct Sock {
+  const Proto* prot = nullptr;
+  Shard* shard = nullptr;
+  Socket* socket = nullptr;      // null once the descriptor is closed (an orphan, e.g. TCP in TIME-WAIT)
+  uint16_t type = 0;
+  uint8_t protocol = 0;
+  uint8_t state = sk_state::kClose;
+  uint8_t shutdown = 0;
+  bool from_slab = false;
+  bool dead = false;             // released by the application
+
+  // SOL_SOCKET options.
+  bool reuseaddr = false;
+  bool reuseport = false;
+  bool keepalive = false;
+  bool broadcast = false;
+  bool linger_on = false;
+  int linger_secs = 0;
+  int rcvbuf = 212992;           // Linux's default rmem_default / wmem_default
+  int sndbuf = 212992;
+  int rcvlowat = 1;
+  int64_t rcvtimeo_ns = 0;       // 0 = wait forever
+  int64_t sndtimeo_ns = 0;
+
+  int err = 0;                   // pending error (SO_ERROR), positive errno
+  int err_soft = 0;
+
+  // Receive side.
+  PktQueue receive_queue;
+  int rmem_alloc = 0;            // bytes charged to rcvbuf
+  int wmem_queued = 0;           // bytes charged to sndbuf
+
+  // Events: pending readiness changes are delivered once per poll iteration.
+  uint32_t pending_events = 0;
+  Sock* wake_next = nullptr;
+  bool on_wake_list = false;
+  EpItem* epitems = nullptr;     // epoll registrations watching this socket
+  std::unique_ptr<SockCallbacks> callbacks;
+};
+
+// struct inet_sock: addresses and ports (host order here), IP-level options.
+struct InetSock {
+  Sock sk;
+  wire::Ipv4Addr rcv_saddr;      // bound local address (any = wildcard)
+  wire::Ipv4Addr saddr;          // source address used for sending
+  wire::Ipv4Addr daddr;          // connected peer
+  uint16_t num = 0;              // bound local port
+  uint16_t dport = 0;            // connected peer port
+  uint8_t ttl = 0;               // 0 = the stack default (IP_TTL)
+  uint8_t tos = 0;               // IP_TOS
+  bool hdrincl = false;          // IP_HDRINCL (raw)
+  bool recverr = false;          // IP_RECVERR
+  uint8_t pmtudisc = IP_PMTUDISC_WANT;
+  InetSock* bind_next = nullptr; // the protocol's port table chain
+};
+
+inline Sock* sk_of(InetSock* i) { return &i->sk; }
+inline InetSock* inet_sk(Sock* sk) { return reinterpret_cast<InetSock*>(sk); }
+static_assert(offsetof(InetSock, sk) == 0);
+
+// Marks readiness changes; delivered to epoll and callbacks at the end of the poll iteration.
+void sock_wake(Sock* sk, uint32_t events);
+// Charges a received packet to the socket's receive buffer (false when it would overflow rcvbuf).
+bool sock_rmem_charge(Sock* sk, uint32_t truesize);
+void sock_rmem_uncharge(Sock* sk, uint32_t truesize);
+// Takes the head of the receive queue off (uncharged) and returns it.
+Pktbuf sock_rqueue_pop(Sock* sk);
+// Frees the whole receive queue, uncharging it.
+void sock_rqueue_purge(Sock* sk);
+
+}  // namespace skiff

@@ -1,0 +1,435 @@
+// UDP (RFC 768, RFC 1122 §4.1.3): lookup by best match, checksums (offloaded where the device can),
+// a receive queue bounded by SO_RCVBUF, ICMP port unreachable for closed ports, ICMP errors reported on
+// connected sockets.
+
+#include "udp/udp.hh"
+
+#include <sys/epoll.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <netinet/udp.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "inet/inet.hh"
+#include "stack/shard.hh"
+#include "wire/icmp.hh"
+#include "wire/ipv4.hh"
+#include "wire/udp.hh"
+
+namespace skiff {
+
+using wire::Ipv4Addr;
+using wire::UdpView;
+
+namespace {
+
+constexpr uint8_t kProtoUdp = static_cast<uint8_t>(wire::IpProto::Udp);
+constexpr size_t kMaxPayload = 65535 - 20 - 8;
+
+UdpSock* udp_sk(Sock* sk) { return reinterpret_cast<UdpSock*>(sk); }
+
+// Best match for a datagram (RFC 1122 §4.1.3.3): a connected socket beats a bound address beats a
+// wildcard; among equal SO_REUSEPORT sockets the 4-tuple hash picks one.
+InetSock* lookup(Shard& sh, Ipv4Addr saddr, uint16_t sport, Ipv4Addr daddr, uint16_t dport) {
+  InetSock* best = nullptr;
+  int best_score = -1;
+  unsigned matches = 0;
+  const uint32_t hash = (saddr.host() * 0x9e3779b1u) ^ (uint32_t{sport} << 16 | dport) ^ daddr.host();
+  for (InetSock* s = sh.udp.bucket(dport); s; s = s->bind_next) {
+    int score = 1;
+    if (!s->rcv_saddr.is_any()) {
+      if (s->rcv_saddr != daddr) continue;
+      score += 4;
+    }
+    if (!s->daddr.is_any()) {
+      if (s->daddr != saddr) continue;
+      score += 4;
+    }
+    if (s->dport) {
+      if (s->dport != sport) continue;
+      score += 4;
+    }
+    if (score > best_score) {
+      best = s;
+      best_score = score;
+      matches = 1;
+    } else if (score == best_score && s->sk.reuseport && best->sk.reuseport) {
+      // Reservoir choice by hash among the equals: stable for a flow, spread across sockets.
+      ++matches;
+      if ((hash >> 16) % matches == 0) best = s;
+    }
+  }
+  return best;
+}
+
+bool deliver(Shard& sh, InetSock* is, Pktbuf p, const Ipv4Rx& rx, uint16_t sport, uint16_t dport) {
+  Sock* sk = &is->sk;
+  if (sk->shutdown & kRcvShutdown) {
+    sh.drop(std::move(p), Drop::UdpNoSocket);
+    return false;
+  }
+  PktMeta* m = p.meta();
+  m->src_addr = rx.src.host();
+  m->dst_addr = rx.dst.host();
+  m->src_port = sport;
+  m->dst_port = dport;
+  m->ttl = rx.ttl;
+  m->tos = rx.tos;
+  m->offset = 0;
+  m->truesize = p.mbuf()->buf_len * p.nb_segs();
+  if (!sock_rmem_charge(sk, m->truesize)) {
+    ++udp_sk(sk)->drops;
+    sh.drop(std::move(p), Drop::UdpRcvbufFull);
+    return false;
+  }
+  sk->receive_queue.push(std::move(p));
+  ++sh.stats.udp_in_datagrams;
+  sock_wake(sk, EPOLLIN | EPOLLRDNORM);
+  return true;
+}
+
+bool port_conflict(Shard& sh, InetSock* me, uint16_t port) {
+  for (InetSock* s = sh.udp.bucket(port); s; s = s->bind_next) {
+    if (s == me) continue;
+    const bool addr_overlap = s->rcv_saddr.is_any() || me->rcv_saddr.is_any() || s->rcv_saddr == me->rcv_saddr;
+    if (!addr_overlap) continue;
+    if (s->sk.reuseaddr && me->sk.reuseaddr) continue;
+    if (s->sk.reuseport && me->sk.reuseport) continue;
+    return true;
+  }
+  return false;
+}
+
+int udp_get_port(Sock* sk, uint16_t port) {
+  Shard& sh = *sk->shard;
+  InetSock* me = inet_sk(sk);
+  if (port == 0) {
+    port = sh.socks.ports.pick_random([&](uint16_t p) { return !port_conflict(sh, me, p); });
+    if (port == 0) return -EAGAIN;  // Linux: every ephemeral port is taken
+  } else if (port_conflict(sh, me, port)) {
+    return -EADDRINUSE;
+  }
+  me->num = port;
+  sh.udp.add(me);
+  return 0;
+}
+
+void udp_unhash(Sock* sk) {
+  InetSock* me = inet_sk(sk);
+  if (me->num) sk->shard->udp.remove(me);
+}
+
+int udp_init(Sock* sk) {
+  sk->state = sk_state::kClose;
+  return 0;
+}
+
+void udp_destroy(Sock* sk) {
+  sock_rqueue_purge(sk);
+}
+
+void udp_close(Sock* sk, int64_t) {
+  udp_unhash(sk);
+  udp_destroy(sk);
+  sk->shard->socks.free_sock(sk);
+}
+
+int udp_disconnect(Sock* sk, int) {
+  InetSock* is = inet_sk(sk);
+  sk->state = sk_state::kClose;
+  is->daddr = Ipv4Addr::any();
+  is->dport = 0;
+  if (is->rcv_saddr.is_any()) is->saddr = Ipv4Addr::any();
+  return 0;
+}
+
+// ip4_datagram_connect: fixes the peer; sends without an address go there and only its datagrams arrive.
+int udp_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
+  if (len < static_cast<socklen_t>(sizeof(sockaddr_in))) return -EINVAL;
+  const auto* sin = reinterpret_cast<const sockaddr_in*>(addr);
+  if (sin->sin_family != AF_INET) return -EAFNOSUPPORT;
+  InetSock* is = inet_sk(sk);
+  Shard& sh = *sk->shard;
+  Ipv4Addr dst(ntohl(sin->sin_addr.s_addr));
+  if (dst.is_any()) dst = Ipv4Addr::of(127, 0, 0, 1);  // Linux maps INADDR_ANY to loopback
+  auto rt = sh.routes.lookup(dst);
+  if (!rt) return -ENETUNREACH;
+  if (inet_is_broadcast(sh, dst) && !sk->broadcast) return -EACCES;
+  if (is->saddr.is_any()) is->saddr = is->rcv_saddr.is_any() ? rt->src : is->rcv_saddr;
+  if (!is->num) {
+    const int err = udp_get_port(sk, 0);
+    if (err) return err;
+  }
+  is->daddr = dst;
+  is->dport = ntohs(sin->sin_port);
+  sk->state = sk_state::kEstablished;
+  return 0;
+}
+
+ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
+  InetSock* is = inet_sk(sk);
+  Shard& sh = *sk->shard;
+  if (flags & MSG_OOB) return -EOPNOTSUPP;
+  size_t len = 0;
+  for (size_t i = 0; i < msg->msg_iovlen; ++i) len += msg->msg_iov[i].iov_len;
+  if (len > kMaxPayload) return -EMSGSIZE;
+
+  Ipv4Addr dst;
+  uint16_t dport;
+  if (msg->msg_name) {
+    if (msg->msg_namelen < static_cast<socklen_t>(sizeof(sockaddr_in))) return -EINVAL;
+    const auto* sin = static_cast<const sockaddr_in*>(msg->msg_name);
+    if (sin->sin_family != AF_INET) {
+      if (sin->sin_family != AF_UNSPEC) return -EAFNOSUPPORT;
+    }
+    dst = Ipv4Addr(ntohl(sin->sin_addr.s_addr));
+    dport = ntohs(sin->sin_port);
+    if (dport == 0) return -EINVAL;
+  } else {
+    if (sk->state != sk_state::kEstablished) return -EDESTADDRREQ;
+    dst = is->daddr;
+    dport = is->dport;
+  }
+  if (sk->shutdown & kSendShutdown) return -EPIPE;
+  if (inet_is_broadcast(sh, dst) && !sk->broadcast) return -EACCES;
+  if (!is->num) {
+    const int err = udp_get_port(sk, 0);
+    if (err) return err;
+  }
+  auto rt = sh.routes.lookup(dst);
+  if (!rt) return -ENETUNREACH;
+  const Ipv4Addr src = !is->rcv_saddr.is_any() ? is->rcv_saddr : rt->src;
+  ShardPort* sp = sh.port_for(rt->iface);
+  if (!sp) return -ENETUNREACH;
+
+  // Copy the payload into buffers (the one copy on send), leaving headroom for UDP + IP + Ethernet.
+  Pktbuf p = inet_build_payload(sh, msg->msg_iov, msg->msg_iovlen, len);
+  if (!p) return -ENOBUFS;
+  auto* h = p.prepend(UdpView::kHeaderLen);
+  if (!h) return -ENOBUFS;
+  UdpView u(h, UdpView::kHeaderLen);
+  const uint16_t ulen = static_cast<uint16_t>(len + UdpView::kHeaderLen);
+  u.set_src_port(is->num);
+  u.set_dst_port(dport);
+  u.set_length(ulen);
+  u.set_checksum_raw(0);
+  const uint64_t phdr = wire::pseudo_header_sum(src, dst, kProtoUdp, ulen);
+  const bool fits = ulen + 20u <= sp->ifc->mtu;
+  if (fits && sp->ifc->caps.tx_udp_csum) {
+    // The device completes the checksum; it wants the pseudo-header sum in the field.
+    u.set_checksum_raw(wire::csum_fold16(phdr));
+    p.ol_flags() |= RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_IPV4;
+    p.mbuf()->l4_len = UdpView::kHeaderLen;
+  } else {
+    uint16_t c = wire::csum_finish(p.csum_partial(0, p.len(), phdr));
+    if (c == 0) c = 0xffff;  // RFC 768: zero means "no checksum"
+    u.set_checksum_raw(c);
+  }
+  const bool df = is->pmtudisc == IP_PMTUDISC_DO || is->pmtudisc == IP_PMTUDISC_PROBE ||
+                  (is->pmtudisc == IP_PMTUDISC_WANT && fits);
+  if (!fits && (is->pmtudisc == IP_PMTUDISC_DO || is->pmtudisc == IP_PMTUDISC_PROBE)) return -EMSGSIZE;
+  const int rc = ipv4_output(sh, std::move(p),
+                             Ipv4Tx{.src = src, .dst = dst, .proto = kProtoUdp, .ttl = is->ttl, .tos = is->tos, .df = df});
+  if (rc < 0) return rc;
+  ++sh.stats.udp_out_datagrams;
+  return static_cast<ssize_t>(len);
+}
+
+ssize_t udp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
+  if (flags & MSG_OOB) return -EINVAL;
+  if (flags & MSG_ERRQUEUE) return -EAGAIN;  // no error queue (IP_RECVERR reports through SO_ERROR)
+  rte_mbuf* m = sk->receive_queue.front();
+  if (!m) {
+    if (sk->err) return -std::exchange(sk->err, 0);
+    if (sk->shutdown & kRcvShutdown) return 0;
+    return -EAGAIN;
+  }
+  Pktbuf view(m);  // borrowed: released below unless consumed
+  const uint32_t dlen = view.len();
+  size_t copied = 0;
+  for (size_t i = 0; i < msg->msg_iovlen && copied < dlen; ++i) {
+    const size_t n = std::min<size_t>(msg->msg_iov[i].iov_len, dlen - copied);
+    if (n) view.copy_out(static_cast<uint32_t>(copied), static_cast<uint32_t>(n), msg->msg_iov[i].iov_base);
+    copied += n;
+  }
+  const PktMeta* meta = view.meta();
+  if (msg->msg_name) {
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(meta->src_port);
+    sin.sin_addr.s_addr = htonl(meta->src_addr);
+    memcpy(msg->msg_name, &sin, std::min<size_t>(msg->msg_namelen, sizeof sin));
+    *addr_len = sizeof sin;
+  }
+  msg->msg_flags = copied < dlen ? MSG_TRUNC : 0;
+  msg->msg_controllen = 0;
+  (void)view.release();
+  if (!(flags & MSG_PEEK)) sock_rqueue_pop(sk).reset();
+  return static_cast<ssize_t>((flags & MSG_TRUNC) ? dlen : copied);
+}
+
+int udp_ioctl(Sock* sk, unsigned long cmd, void* arg) {
+  switch (cmd) {
+    case SIOCINQ: {  // FIONREAD: the size of the next datagram's payload (Linux semantics)
+      rte_mbuf* m = sk->receive_queue.front();
+      *static_cast<int*>(arg) = m ? static_cast<int>(m->pkt_len) : 0;
+      return 0;
+    }
+    case SIOCOUTQ:
+      *static_cast<int*>(arg) = 0;  // datagrams leave at once
+      return 0;
+    default:
+      return -kNoIoctlCmd;
+  }
+}
+
+uint32_t udp_poll(Sock* sk) {
+  uint32_t mask = 0;
+  if (sk->err) mask |= EPOLLERR;
+  if (sk->shutdown & kRcvShutdown) mask |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
+  if (sk->shutdown == (kRcvShutdown | kSendShutdown)) mask |= EPOLLHUP;
+  if (!sk->receive_queue.empty()) mask |= EPOLLIN | EPOLLRDNORM;
+  if (!(sk->shutdown & kSendShutdown)) mask |= EPOLLOUT | EPOLLWRNORM;
+  return mask;
+}
+
+int udp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_t optlen) {
+  if (level == IPPROTO_UDP) return -ENOPROTOOPT;  // UDP_CORK, UDP_SEGMENT...: not supported
+  return ip_setsockopt(sk, level, optname, optval, optlen);
+}
+
+int udp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* optlen) {
+  if (level == IPPROTO_UDP) return -ENOPROTOOPT;
+  return ip_getsockopt(sk, level, optname, optval, optlen);
+}
+
+void udp_shutdown(Sock*, int) {}
+
+}  // namespace
+
+void UdpTable::add(InetSock* s) {
+  InetSock*& head = ports_[s->num];
+  s->bind_next = head;
+  head = s;
+  ++bound_;
+}
+
+void UdpTable::remove(InetSock* s) {
+  for (InetSock** p = &ports_[s->num]; *p; p = &(*p)->bind_next) {
+    if (*p == s) {
+      *p = s->bind_next;
+      s->bind_next = nullptr;
+      --bound_;
+      return;
+    }
+  }
+}
+
+const Proto udp_prot = {
+    .name = "UDP",
+    .obj_size = sizeof(UdpSock),
+    .construct = construct_sock<UdpSock>,
+    .destruct = destruct_sock<UdpSock>,
+    .slab = true,
+    .slab_capacity = &SockConfig::udp_slab,
+    .index = 1,
+    .init = udp_init,
+    .destroy = udp_destroy,
+    .close = udp_close,
+    .connect = udp_connect,
+    .disconnect = udp_disconnect,
+    .accept = nullptr,
+    .ioctl = udp_ioctl,
+    .shutdown = udp_shutdown,
+    .setsockopt = udp_setsockopt,
+    .getsockopt = udp_getsockopt,
+    .sendmsg = udp_sendmsg,
+    .recvmsg = udp_recvmsg,
+    .backlog_rcv = nullptr,
+    .hash = nullptr,
+    .unhash = udp_unhash,
+    .get_port = udp_get_port,
+    .poll = udp_poll,
+};
+
+void udp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
+  if (p.seg_len() < UdpView::kHeaderLen) return sh.drop(std::move(p), Drop::UdpTruncated);
+  auto u = UdpView::checked(p.first_seg(), p.len());
+  if (!u) return sh.drop(std::move(p), u.err == wire::WireError::Truncated ? Drop::UdpTruncated : Drop::UdpBadLen);
+  const uint16_t ulen = u->length();
+  const uint16_t sport = u->src_port(), dport = u->dst_port();
+  if (ulen < p.len()) p.truncate(ulen);  // the IP payload may carry trailing bytes: UDP's length rules
+  if (u->checksum_raw() != 0) {
+    switch (p.rx_l4_csum()) {
+      case RxCsum::Good: break;
+      case RxCsum::Bad: return sh.drop(std::move(p), Drop::UdpBadChecksum);
+      default: {
+        const uint64_t ph = wire::pseudo_header_sum(rx.src, rx.dst, kProtoUdp, ulen);
+        if (!wire::csum_ok(p.csum_partial(0, ulen, ph))) return sh.drop(std::move(p), Drop::UdpBadChecksum);
+      }
+    }
+  }
+  if (rx.ip_bcast) {
+    // Broadcast: every matching socket gets a copy (RFC 1122 §4.1.3.3 leaves it to us; Linux does this).
+    bool any = false;
+    for (InetSock* s = sh.udp.bucket(dport); s; s = s->bind_next) {
+      if (!s->rcv_saddr.is_any() && s->rcv_saddr != rx.dst) continue;
+      if (s->dport && (s->dport != sport || s->daddr != rx.src)) continue;
+      Pktbuf c(rte_pktmbuf_copy(p.mbuf(), sh.pool.raw(), UdpView::kHeaderLen, UINT32_MAX));
+      if (!c) {
+        sh.drops.add(Drop::NoMbuf);
+        continue;
+      }
+      any = true;
+      deliver(sh, s, std::move(c), rx, sport, dport);
+    }
+    if (!any) return sh.drop(std::move(p), Drop::UdpNoSocket);
+    return;
+  }
+  InetSock* s = lookup(sh, rx.src, sport, rx.dst, dport);
+  if (!s) {
+    ++sh.stats.udp_no_ports;
+    sh.drops.add(Drop::UdpNoSocket);
+    return icmp_send_error(sh, std::move(p), rx, wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kPort);
+  }
+  p.adj(UdpView::kHeaderLen);
+  deliver(sh, s, std::move(p), rx, sport, dport);
+}
+
+void udp_err(Shard& sh, uint8_t type, uint8_t code, const uint8_t* quote, size_t len) {
+  // The quote: the IP header we sent, then at least 8 bytes of our UDP header.
+  wire::Ipv4View ip(const_cast<uint8_t*>(quote), len);
+  const size_t hl = ip.header_len();
+  if (len < hl + UdpView::kHeaderLen) return;
+  UdpView u(const_cast<uint8_t*>(quote) + hl, UdpView::kHeaderLen);
+  // We sent src:sport -> dst:dport; find that socket as if the reply came back.
+  InetSock* s = lookup(sh, ip.dst(), u.dst_port(), ip.src(), u.src_port());
+  if (!s) return;
+  const int err = icmp_error_to_errno(type, code);
+  const bool hard = icmp_error_is_hard(type, code);
+  // RFC 1122 §4.1.3.3 / Linux: report on connected sockets (or with IP_RECVERR).
+  if (!s->recverr && (!hard || s->sk.state != sk_state::kEstablished)) return;
+  s->sk.err = err;
+  sock_wake(&s->sk, EPOLLERR);
+}
+
+int udp_recv_zc(Sock* sk, Pktbuf* out, sockaddr_in* from) {
+  if (sk->receive_queue.empty()) {
+    if (sk->err) return -std::exchange(sk->err, 0);
+    return (sk->shutdown & kRcvShutdown) ? 0 : -EAGAIN;
+  }
+  Pktbuf p = sock_rqueue_pop(sk);
+  if (from) {
+    *from = sockaddr_in{};
+    from->sin_family = AF_INET;
+    from->sin_port = htons(p.meta()->src_port);
+    from->sin_addr.s_addr = htonl(p.meta()->src_addr);
+  }
+  const int n = static_cast<int>(p.len());
+  *out = std::move(p);
+  return n;
+}
+
+}  // namespace skiff
