@@ -18,6 +18,10 @@
 extern "C" {
 #endif
 
+/* Declared here so the header also compiles in C without _GNU_SOURCE (struct mmsghdr is a GNU extension). */
+struct mmsghdr;
+struct timespec;
+
 int skiff_socket(int domain, int type, int protocol);
 int skiff_socketpair(int domain, int type, int protocol, int sv[2]);
 int skiff_bind(int fd, const struct sockaddr* addr, socklen_t len);

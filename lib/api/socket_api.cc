@@ -47,6 +47,38 @@ Socket* lookup(int fd, int* err) {
 
 bool nonblocking(const Socket* s, int flags) { return s->nonblock || (flags & MSG_DONTWAIT); }
 
+// move_addr_to_kernel: an address the caller passes in. Longer than sockaddr_storage (or negative) is EINVAL;
+// a null pointer with a length is EFAULT; length 0 gives a zeroed address (the protocol rejects it).
+int copy_addr_in(const sockaddr* addr, socklen_t len, sockaddr_storage* out) {
+  if (len > sizeof(sockaddr_storage)) return -EINVAL;
+  *out = sockaddr_storage{};
+  if (len) {
+    if (!addr) return -EFAULT;
+    memcpy(out, addr, len);
+  }
+  return 0;
+}
+
+// move_addr_to_user: copies min(*len, klen) bytes out and reports klen (negative *len: EINVAL).
+int copy_addr_out(const sockaddr_storage& k, socklen_t klen, sockaddr* addr, socklen_t* len) {
+  if (!len) return -EFAULT;
+  int ulen = static_cast<int>(*len);
+  if (ulen > static_cast<int>(klen)) ulen = static_cast<int>(klen);
+  if (ulen < 0) return -EINVAL;
+  if (ulen) {
+    if (!addr) return -EFAULT;
+    memcpy(addr, &k, static_cast<size_t>(ulen));
+  }
+  *len = klen;
+  return 0;
+}
+
+size_t iov_total(const iovec* iov, size_t n) {
+  size_t t = 0;
+  for (size_t i = 0; i < n; ++i) t += iov[i].iov_len;
+  return t;
+}
+
 // Runs the shard until `sock` polls ready for `mask` (or an error/hang-up), the timeout passes (EAGAIN, as
 // Linux reports an expired SO_RCVTIMEO/SO_SNDTIMEO) or a stop is requested (EINTR).
 int wait_ready(Socket* sock, uint32_t mask, int64_t timeout_ns) {
@@ -69,9 +101,14 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags) {
   Socket* sock = lookup(fd, &err);
   if (!sock) return err;
   if (!msg || (msg->msg_iovlen && !msg->msg_iov)) return -EFAULT;
+  if (static_cast<int>(msg->msg_namelen) < 0 && msg->msg_name) return -EINVAL;
   if (msg->msg_iovlen > IOV_MAX) return -EMSGSIZE;
+  msghdr m = *msg;  // __copy_msghdr: no name means length 0; at most a sockaddr_storage
+  if (!m.msg_name) m.msg_namelen = 0;
+  if (m.msg_namelen > sizeof(sockaddr_storage)) m.msg_namelen = sizeof(sockaddr_storage);
+  if (sock->nonblock) flags |= MSG_DONTWAIT;  // as sock_sendmsg sees an O_NONBLOCK file
   for (;;) {
-    const ssize_t n = sock->ops->sendmsg(sock, msg, flags);
+    const ssize_t n = sock->ops->sendmsg(sock, &m, flags);
     if (n != -EAGAIN || nonblocking(sock, flags)) return n;
     const int w = wait_ready(sock, EPOLLOUT, sock->sk->sndtimeo_ns);
     if (w) return w;
@@ -83,15 +120,14 @@ ssize_t do_recvmsg(int fd, msghdr* msg, int flags) {
   Socket* sock = lookup(fd, &err);
   if (!sock) return err;
   if (!msg || (msg->msg_iovlen && !msg->msg_iov)) return -EFAULT;
+  if (static_cast<int>(msg->msg_namelen) < 0 && msg->msg_name) return -EINVAL;
   if (msg->msg_iovlen > IOV_MAX) return -EMSGSIZE;
+  if (sock->nonblock) flags |= MSG_DONTWAIT;  // as sock_recvmsg sees an O_NONBLOCK file
   const socklen_t namelen = msg->msg_namelen;
   for (;;) {
-    msg->msg_namelen = namelen;
+    msg->msg_namelen = namelen;  // (left as the caller set it when there is no msg_name, as Linux does)
     const ssize_t n = sock->ops->recvmsg(sock, msg, flags);
-    if (n != -EAGAIN || nonblocking(sock, flags)) {
-      if (n >= 0 && !msg->msg_name) msg->msg_namelen = 0;
-      return n;
-    }
+    if (n != -EAGAIN || nonblocking(sock, flags)) return n;
     const int w = wait_ready(sock, EPOLLIN, sock->sk->rcvtimeo_ns);
     if (w) return w;
   }
@@ -124,13 +160,16 @@ int do_accept(int fd, sockaddr* addr, socklen_t* len, int flags) {
       return w;
     }
   }
-  if (addr && len) {
-    const int r = ns->ops->getname(ns, addr, len, true);
+  if (addr) {
+    sockaddr_storage k{};
+    socklen_t klen = sizeof k;
+    int r = ns->ops->getname(ns, reinterpret_cast<sockaddr*>(&k), &klen, true);
+    if (r) r = -ECONNABORTED;  // the connection went away already: Linux returns ECONNABORTED
+    if (!r) r = copy_addr_out(k, klen, addr, len);
     if (r) {
-      // The connection went away already: Linux returns ECONNABORTED.
       ns->ops->release(ns);
       sh.socks.fds.release(nfd);
-      return -ECONNABORTED;
+      return r;
     }
   }
   return nfd;
@@ -143,9 +182,15 @@ extern "C" {
 int skiff_socket(int domain, int type, int protocol) {
   Shard* sh = this_shard();
   if (!sh) return fail<int>(-ENXIO);
-  const int flags = type & (SOCK_NONBLOCK | SOCK_CLOEXEC);
-  const int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-  if (base < 0 || base >= SOCK_PACKET + 1) return fail<int>(-EINVAL);  // Linux: type >= SOCK_MAX
+  // __sys_socket_create / __sock_create: stray flag bits, then the family's range, then the type's range
+  // (so socket(12345, 15, 0) is EAFNOSUPPORT but socket(AF_INET, 15, 0) is EINVAL); inet_create does the rest.
+  constexpr int kTypeMask = 0xf;  // SOCK_TYPE_MASK
+  constexpr int kSockMax = SOCK_PACKET + 1;
+  const int flags = type & ~kTypeMask;
+  if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return fail<int>(-EINVAL);
+  if (domain < 0 || domain >= AF_MAX) return fail<int>(-EAFNOSUPPORT);
+  const int base = type & kTypeMask;
+  if (base >= kSockMax) return fail<int>(-EINVAL);
   const int fd = sh->socks.fds.alloc(FdKind::Socket);
   if (fd < 0) return fail<int>(fd);
   Socket* s = &sh->socks.fds.entry(fd)->socket;
@@ -177,15 +222,18 @@ int skiff_bind(int fd, const sockaddr* addr, socklen_t len) {
   int err = 0;
   Socket* s = lookup(fd, &err);
   if (!s) return fail<int>(err);
-  if (!addr) return fail<int>(-EFAULT);
-  return ret(s->ops->bind(s, addr, len));
+  sockaddr_storage k;
+  if (const int e = copy_addr_in(addr, len, &k)) return fail<int>(e);
+  return ret(s->ops->bind(s, reinterpret_cast<const sockaddr*>(&k), len));
 }
 
 int skiff_connect(int fd, const sockaddr* addr, socklen_t len) {
   int err = 0;
   Socket* s = lookup(fd, &err);
   if (!s) return fail<int>(err);
-  if (!addr) return fail<int>(-EFAULT);
+  sockaddr_storage k;
+  if (const int e = copy_addr_in(addr, len, &k)) return fail<int>(e);
+  addr = reinterpret_cast<const sockaddr*>(&k);
   int r = s->ops->connect(s, addr, len, s->nonblock ? O_NONBLOCK : 0);
   if (r == -EINPROGRESS && !s->nonblock) {
     // A blocking connect waits for the handshake (then reports its outcome through SO_ERROR semantics).
@@ -209,21 +257,21 @@ int skiff_listen(int fd, int backlog) {
 int skiff_accept(int fd, sockaddr* addr, socklen_t* len) { return ret(do_accept(fd, addr, len, 0)); }
 int skiff_accept4(int fd, sockaddr* addr, socklen_t* len, int flags) { return ret(do_accept(fd, addr, len, flags)); }
 
-int skiff_getsockname(int fd, sockaddr* addr, socklen_t* len) {
+namespace {
+int do_getname(int fd, sockaddr* addr, socklen_t* len, bool peer) {
   int err = 0;
   Socket* s = lookup(fd, &err);
-  if (!s) return fail<int>(err);
-  if (!addr || !len) return fail<int>(-EFAULT);
-  return ret(s->ops->getname(s, addr, len, false));
+  if (!s) return err;
+  sockaddr_storage k{};
+  socklen_t klen = sizeof k;
+  const int r = s->ops->getname(s, reinterpret_cast<sockaddr*>(&k), &klen, peer);
+  if (r) return r;
+  return copy_addr_out(k, klen, addr, len);
 }
+}  // namespace
 
-int skiff_getpeername(int fd, sockaddr* addr, socklen_t* len) {
-  int err = 0;
-  Socket* s = lookup(fd, &err);
-  if (!s) return fail<int>(err);
-  if (!addr || !len) return fail<int>(-EFAULT);
-  return ret(s->ops->getname(s, addr, len, true));
-}
+int skiff_getsockname(int fd, sockaddr* addr, socklen_t* len) { return ret(do_getname(fd, addr, len, false)); }
+int skiff_getpeername(int fd, sockaddr* addr, socklen_t* len) { return ret(do_getname(fd, addr, len, true)); }
 
 ssize_t skiff_sendmsg(int fd, const msghdr* msg, int flags) { return ret(do_sendmsg(fd, msg, flags)); }
 
@@ -281,8 +329,14 @@ ssize_t skiff_sendto(int fd, const void* buf, size_t len, int flags, const socka
   msghdr m{};
   m.msg_iov = &iov;
   m.msg_iovlen = 1;
-  m.msg_name = const_cast<sockaddr*>(to);
-  m.msg_namelen = to ? tolen : 0;
+  sockaddr_storage k;
+  if (to) {
+    int err = 0;
+    if (!lookup(fd, &err)) return fail<ssize_t>(err);
+    if (const int e = copy_addr_in(to, tolen, &k)) return fail<ssize_t>(e);
+    m.msg_name = &k;
+    m.msg_namelen = tolen;
+  }
   return skiff_sendmsg(fd, &m, flags);
 }
 
@@ -299,6 +353,8 @@ ssize_t skiff_recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from,
 }
 
 int skiff_sendmmsg(int fd, mmsghdr* msgs, unsigned int vlen, int flags) {
+  int err = 0;
+  if (!lookup(fd, &err)) return fail<int>(err);
   if (vlen > UIO_MAXIOV) vlen = UIO_MAXIOV;
   unsigned i = 0;
   for (; i < vlen; ++i) {
@@ -316,6 +372,11 @@ int skiff_recvmmsg(int fd, mmsghdr* msgs, unsigned int vlen, int flags, timespec
   if (vlen > UIO_MAXIOV) vlen = UIO_MAXIOV;
   if (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1'000'000'000))
     return fail<int>(-EINVAL);
+  int err = 0;
+  Socket* sock = lookup(fd, &err);
+  if (!sock) return fail<int>(err);
+  // do_recvmmsg reports a pending error (SO_ERROR) before looking at the queue.
+  if (!(flags & MSG_ERRQUEUE) && sock->sk->err) return fail<int>(-std::exchange(sock->sk->err, 0));
   Shard* sh = this_shard();
   const Instant deadline =
       timeout && sh ? sh->now() + Duration(int64_t{timeout->tv_sec} * 1'000'000'000 + timeout->tv_nsec)
@@ -377,22 +438,34 @@ int skiff_close(int fd) {
   return 0;
 }
 
-ssize_t skiff_read(int fd, void* buf, size_t len) {
+namespace {
+// The vfs checks of read/write/readv/writev: a bad descriptor is EBADF, an epoll descriptor (no read or
+// write) EINVAL.
+int rw_check(int fd) {
   Shard* sh = this_shard();
   FdEntry* e = sh ? sh->socks.fds.entry(fd) : nullptr;
-  if (e && e->kind == FdKind::Epoll) return fail<ssize_t>(-EINVAL);
+  if (!e) return -EBADF;
+  if (e->kind == FdKind::Epoll) return -EINVAL;
+  return 0;
+}
+}  // namespace
+
+ssize_t skiff_read(int fd, void* buf, size_t len) {
+  if (const int e = rw_check(fd)) return fail<ssize_t>(e);
+  if (len == 0) return 0;  // sock_read_iter: a zero-length read returns 0 and consumes nothing
   return skiff_recv(fd, buf, len, 0);
 }
 
 ssize_t skiff_write(int fd, const void* buf, size_t len) {
-  Shard* sh = this_shard();
-  FdEntry* e = sh ? sh->socks.fds.entry(fd) : nullptr;
-  if (e && e->kind == FdKind::Epoll) return fail<ssize_t>(-EINVAL);
-  return skiff_send(fd, buf, len, 0);
+  if (const int e = rw_check(fd)) return fail<ssize_t>(e);
+  return skiff_send(fd, buf, len, 0);  // (a zero-length write sends an empty datagram, as Linux)
 }
 
 ssize_t skiff_readv(int fd, const iovec* iov, int iovcnt) {
+  if (const int e = rw_check(fd)) return fail<ssize_t>(e);
   if (iovcnt < 0 || iovcnt > IOV_MAX) return fail<ssize_t>(-EINVAL);
+  if (iovcnt && !iov) return fail<ssize_t>(-EFAULT);
+  if (iov_total(iov, static_cast<size_t>(iovcnt)) == 0) return 0;  // vfs_readv: nothing to read
   msghdr m{};
   m.msg_iov = const_cast<iovec*>(iov);
   m.msg_iovlen = static_cast<size_t>(iovcnt);
@@ -400,7 +473,10 @@ ssize_t skiff_readv(int fd, const iovec* iov, int iovcnt) {
 }
 
 ssize_t skiff_writev(int fd, const iovec* iov, int iovcnt) {
+  if (const int e = rw_check(fd)) return fail<ssize_t>(e);
   if (iovcnt < 0 || iovcnt > IOV_MAX) return fail<ssize_t>(-EINVAL);
+  if (iovcnt && !iov) return fail<ssize_t>(-EFAULT);
+  if (iov_total(iov, static_cast<size_t>(iovcnt)) == 0) return 0;  // vfs_writev: nothing sent
   msghdr m{};
   m.msg_iov = const_cast<iovec*>(iov);
   m.msg_iovlen = static_cast<size_t>(iovcnt);
@@ -416,9 +492,13 @@ int skiff_fcntl(int fd, int cmd, ...) {
   const int arg = (cmd == F_SETFL || cmd == F_SETFD) ? va_arg(ap, int) : 0;
   va_end(ap);
   if (e->kind != FdKind::Socket) {
-    if (cmd == F_GETFL) return O_RDWR;
-    if (cmd == F_GETFD || cmd == F_SETFD) return 0;
-    return fail<int>(-EINVAL);
+    switch (cmd) {
+      case F_GETFL: return O_RDWR | (e->nonblock ? O_NONBLOCK : 0);
+      case F_SETFL: e->nonblock = arg & O_NONBLOCK; return 0;
+      case F_GETFD: return e->cloexec ? FD_CLOEXEC : 0;
+      case F_SETFD: e->cloexec = arg & FD_CLOEXEC; return 0;
+      default: return fail<int>(-EINVAL);
+    }
   }
   Socket* s = &e->socket;
   switch (cmd) {
@@ -435,14 +515,24 @@ int skiff_ioctl(int fd, unsigned long request, ...) {
   va_start(ap, request);
   void* arg = va_arg(ap, void*);
   va_end(ap);
-  int err = 0;
-  Socket* s = lookup(fd, &err);
-  if (!s) return fail<int>(err);
-  if (request == FIONBIO) {
-    if (!arg) return fail<int>(-EFAULT);
-    s->nonblock = *static_cast<int*>(arg) != 0;
-    return 0;
+  Shard* sh = this_shard();
+  FdEntry* e = sh ? sh->socks.fds.entry(fd) : nullptr;
+  if (!e) return fail<int>(-EBADF);
+  // do_vfs_ioctl's generic requests, for any descriptor.
+  const bool is_sock = e->kind == FdKind::Socket;
+  switch (request) {
+    case FIOCLEX:
+    case FIONCLEX:
+      (is_sock ? e->socket.cloexec : e->cloexec) = request == FIOCLEX;
+      return 0;
+    case FIONBIO:
+      if (!arg) return fail<int>(-EFAULT);
+      (is_sock ? e->socket.nonblock : e->nonblock) = *static_cast<int*>(arg) != 0;
+      return 0;
+    default: break;
   }
+  if (!is_sock) return fail<int>(-EINVAL);  // the epoll file's ioctl knows only its own requests
+  Socket* s = &e->socket;
   const int r = s->ops->ioctl(s, request, arg);
   if (r == -kNoIoctlCmd) return fail<int>(-ENOTTY);
   return ret(r);
@@ -491,6 +581,7 @@ int skiff_epoll_create1(int flags) {
   const int fd = sh->socks.fds.alloc(FdKind::Epoll);
   if (fd < 0) return fail<int>(fd);
   sh->socks.fds.entry(fd)->epoll = new Epoll();
+  sh->socks.fds.entry(fd)->cloexec = flags & EPOLL_CLOEXEC;
   return fd;
 }
 
@@ -512,12 +603,14 @@ int skiff_epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
 }
 
 int skiff_epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms) {
+  // ep_wait's order: maxevents, the buffer, then the descriptor.
+  constexpr int kMaxEvents = static_cast<int>(INT_MAX / sizeof(epoll_event));  // EP_MAX_EVENTS
+  if (maxevents <= 0 || maxevents > kMaxEvents) return fail<int>(-EINVAL);
+  if (!events) return fail<int>(-EFAULT);
   Shard* sh = this_shard();
   FdEntry* e = sh ? sh->socks.fds.entry(epfd) : nullptr;
   if (!e) return fail<int>(-EBADF);
   if (e->kind != FdKind::Epoll) return fail<int>(-EINVAL);
-  if (maxevents <= 0) return fail<int>(-EINVAL);
-  if (!events) return fail<int>(-EFAULT);
   Epoll* ep = e->epoll;
   int n = ep->harvest(events, maxevents);
   if (n || timeout_ms == 0 || sh->socks.in_dispatch()) return n;
