@@ -105,15 +105,18 @@ std::unique_ptr<EthdevPort> EthdevPort::open(uint16_t port_id, const EthdevPortC
   rte_ether_addr ea;
   rte_eth_macaddr_get(port_id, &ea);
   wire::MacAddr mac = wire::MacAddr::load(ea.addr_bytes);
+  // net_tap: the port's MAC is the kernel tap interface's own, and a peer in the kernel needs ours to
+  // differ; a tap delivers every frame anyway, so Skiff takes its own address without touching the device.
+  const bool tap = port->driver_ == "net_tap";
   if (cfg.mac) {
     mac = *cfg.mac;
-  } else if (mac.is_zero()) {
+  } else if (mac.is_zero() || tap) {
     // Devices without an address (net_ring): a random locally administered unicast MAC.
     Rng rng;
     const uint64_t r = rng.next();
     mac = wire::MacAddr{{0x02, uint8_t(r), uint8_t(r >> 8), uint8_t(r >> 16), uint8_t(r >> 24), uint8_t(r >> 32)}};
   }
-  if (mac != wire::MacAddr::load(ea.addr_bytes)) {
+  if (mac != wire::MacAddr::load(ea.addr_bytes) && !tap) {
     mac.store(ea.addr_bytes);
     rte_eth_dev_default_mac_addr_set(port_id, &ea);  // best effort: some PMDs cannot
   }

@@ -603,14 +603,13 @@ int skiff_epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
 }
 
 int skiff_epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms) {
-  // ep_wait's order: maxevents, the buffer, then the descriptor.
-  constexpr int kMaxEvents = static_cast<int>(INT_MAX / sizeof(epoll_event));  // EP_MAX_EVENTS
-  if (maxevents <= 0 || maxevents > kMaxEvents) return fail<int>(-EINVAL);
-  if (!events) return fail<int>(-EFAULT);
   Shard* sh = this_shard();
   FdEntry* e = sh ? sh->socks.fds.entry(epfd) : nullptr;
   if (!e) return fail<int>(-EBADF);
   if (e->kind != FdKind::Epoll) return fail<int>(-EINVAL);
+  constexpr int kMaxEvents = static_cast<int>(INT_MAX / sizeof(epoll_event));  // EP_MAX_EVENTS
+  if (maxevents <= 0 || maxevents > kMaxEvents) return fail<int>(-EINVAL);
+  if (!events) return fail<int>(-EFAULT);
   Epoll* ep = e->epoll;
   int n = ep->harvest(events, maxevents);
   if (n || timeout_ms == 0 || sh->socks.in_dispatch()) return n;

@@ -100,7 +100,7 @@ int inet_create(Shard& sh, int family, int type, int protocol, Socket* sock) {
   if (!sk) return -ENOBUFS;
   sk->socket = sock;
   sk->type = static_cast<uint16_t>(type);
-  sk->protocol = static_cast<uint8_t>(protocol);
+  sk->protocol = static_cast<uint16_t>(protocol);
   sock->sk = sk;
   InetSock* is = inet_sk(sk);
   if (type == SOCK_RAW && protocol == IPPROTO_RAW) is->hdrincl = true;
@@ -158,18 +158,21 @@ int inet_bind(Socket* sock, const sockaddr* addr, socklen_t len) {
   if (!addr || len < static_cast<socklen_t>(sizeof(sockaddr_in))) return -EINVAL;
   const auto* sin = reinterpret_cast<const sockaddr_in*>(addr);
   const Ipv4Addr a(ntohl(sin->sin_addr.s_addr));
+  if (sk->type == SOCK_RAW) {
+    // raw_bind: an address only, no family check; not once connected.
+    if (sk->state != sk_state::kClose) return -EINVAL;
+    const bool bc = inet_is_broadcast(sh, a) || a.is_multicast();
+    if (!a.is_any() && !inet_is_local(sh, a) && !bc) return -EADDRNOTAVAIL;
+    is->rcv_saddr = a;
+    is->saddr = bc ? Ipv4Addr::any() : a;
+    return 0;
+  }
   if (sin->sin_family != AF_INET) {
     // Linux accepts AF_UNSPEC with INADDR_ANY for compatibility.
     if (sin->sin_family != AF_UNSPEC || !a.is_any()) return -EAFNOSUPPORT;
   }
   const bool bcast = inet_is_broadcast(sh, a) || a.is_multicast();
   if (!a.is_any() && !inet_is_local(sh, a) && !bcast) return -EADDRNOTAVAIL;
-  if (sk->type == SOCK_RAW) {
-    // Raw sockets bind an address only (raw_bind).
-    is->rcv_saddr = a;
-    is->saddr = bcast ? Ipv4Addr::any() : a;
-    return 0;
-  }
   if (sk->state != sk_state::kClose || is->num) return -EINVAL;  // already bound
   is->rcv_saddr = a;
   is->saddr = bcast ? Ipv4Addr::any() : a;
@@ -179,6 +182,9 @@ int inet_bind(Socket* sock, const sockaddr* addr, socklen_t len) {
     is->rcv_saddr = is->saddr = Ipv4Addr::any();
     return err == -EAGAIN ? -EADDRINUSE : err;
   }
+  // What the application fixed survives a disconnect (SOCK_BINDADDR_LOCK / SOCK_BINDPORT_LOCK).
+  if (!a.is_any()) sk->userlocks |= kBindAddrLock;
+  if (port) sk->userlocks |= kBindPortLock;
   return 0;
 }
 
@@ -193,7 +199,7 @@ int inet_getname(Socket* sock, sockaddr* addr, socklen_t* len, bool peer) {
     sin.sin_addr.s_addr = htonl(is->daddr.host());
   } else {
     const Ipv4Addr a = is->rcv_saddr.is_any() ? is->saddr : is->rcv_saddr;
-    sin.sin_port = sk->type == SOCK_RAW ? 0 : htons(is->num);
+    sin.sin_port = htons(is->num);  // (a raw socket's num is its protocol, which Linux reports as the port)
     sin.sin_addr.s_addr = htonl(a.host());
   }
   memcpy(addr, &sin, std::min<size_t>(static_cast<size_t>(*len), sizeof sin));
@@ -212,7 +218,7 @@ int inet_dgram_connect(Socket* sock, const sockaddr* addr, socklen_t len, int) {
 
 int inet_ioctl(Socket* sock, unsigned long cmd, void* arg) {
   Sock* sk = sock->sk;
-  if (!arg) return -EFAULT;
+  // (the argument is checked by the request that uses it: an unknown request is ENOTTY even with NULL)
   return sk->prot->ioctl ? sk->prot->ioctl(sk, cmd, arg) : -kNoIoctlCmd;
 }
 

@@ -56,14 +56,22 @@ int get_timeout(void* optval, socklen_t* optlen, int64_t ns) {
 
 }  // namespace
 
+// Linux's rt_tos2priority: the priority band an IP_TOS value implies (ip_tos2prio, by the TOS bits).
+int tos_to_priority(uint8_t tos) {
+  static const uint8_t kPrio[16] = {0, 0, 0, 0, 2, 2, 2, 2, 6, 6, 6, 6, 4, 4, 4, 4};
+  return kPrio[(tos & 0x1e) >> 1];
+}
+
 int sock_setsockopt(Sock* sk, int optname, const void* optval, socklen_t optlen) {
   const SockConfig& cfg = sk->shard->cfg.sock;
+  // sk_setsockopt reads an int before looking at the name: shorter is EINVAL, even for unknown names.
+  if (optlen < static_cast<socklen_t>(sizeof(int))) return -EINVAL;
   if (optname == SO_LINGER) {
     if (!optval || optlen < static_cast<socklen_t>(sizeof(linger))) return -EINVAL;
     linger l;
     memcpy(&l, optval, sizeof l);
     sk->linger_on = l.l_onoff != 0;
-    sk->linger_secs = l.l_linger < 0 ? 0 : l.l_linger;
+    if (sk->linger_on) sk->linger_secs = l.l_linger < 0 ? 0 : l.l_linger;  // off keeps the time, as Linux
     return 0;
   }
   if (optname == SO_RCVTIMEO) return set_timeout(optval, optlen, &sk->rcvtimeo_ns);
@@ -118,7 +126,10 @@ int sock_setsockopt(Sock* sk, int optname, const void* optval, socklen_t optlen)
       if (val < 0) val = INT_MAX;
       sk->rcvlowat = val ? val : 1;
       break;
-    default: break;  // accepted and ignored: SO_DONTROUTE, SO_DEBUG, SO_OOBINLINE, SO_PRIORITY
+    case SO_DONTROUTE: sk->dontroute = on; break;  // stored and reported; routing ignores it
+    case SO_OOBINLINE: sk->oobinline = on; break;  // no urgent data on datagram sockets
+    case SO_PRIORITY: sk->priority = val; break;
+    default: break;  // accepted and ignored: SO_DEBUG
   }
   return 0;
 }
@@ -129,10 +140,9 @@ int sock_getsockopt(Sock* sk, int optname, void* optval, socklen_t* optlen) {
     case SO_TYPE: return put_int(optval, optlen, sk->type);
     case SO_PROTOCOL: return put_int(optval, optlen, sk->protocol);
     case SO_DOMAIN: return put_int(optval, optlen, AF_INET);
-    case SO_ERROR: {
-      int e = sk->err ? sk->err : sk->err_soft;
-      sk->err = 0;
-      if (!e) e = 0;
+    case SO_ERROR: {  // sock_error(), else the soft error; reading clears what it returns
+      int e = std::exchange(sk->err, 0);
+      if (!e) e = std::exchange(sk->err_soft, 0);
       return put_int(optval, optlen, e);
     }
     case SO_ACCEPTCONN: return put_int(optval, optlen, sk->state == sk_state::kListen);
@@ -143,11 +153,10 @@ int sock_getsockopt(Sock* sk, int optname, void* optval, socklen_t* optlen) {
     case SO_SNDBUF: return put_int(optval, optlen, sk->sndbuf);
     case SO_RCVBUF: return put_int(optval, optlen, sk->rcvbuf);
     case SO_RCVLOWAT: return put_int(optval, optlen, sk->rcvlowat);
-    case SO_DONTROUTE:
-    case SO_DEBUG:
-    case SO_OOBINLINE:
-    case SO_PRIORITY:
-      return put_int(optval, optlen, 0);
+    case SO_DONTROUTE: return put_int(optval, optlen, sk->dontroute);
+    case SO_OOBINLINE: return put_int(optval, optlen, sk->oobinline);
+    case SO_PRIORITY: return put_int(optval, optlen, sk->priority);
+    case SO_DEBUG: return put_int(optval, optlen, 0);
     case SO_LINGER: {
       linger l{sk->linger_on ? 1 : 0, sk->linger_secs};
       return put(optval, optlen, &l, sizeof l);
@@ -169,12 +178,14 @@ int ip_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_
     case IP_HDRINCL:
     case IP_RECVERR:
     case IP_MTU_DISCOVER:
-      if (!optval) return -EFAULT;
+      // An int, or a single byte; optlen 0 means 0 (IP_TTL alone refuses it).
       if (optlen >= static_cast<socklen_t>(sizeof(int))) {
+        if (!optval) return -EFAULT;
         memcpy(&val, optval, sizeof(int));
       } else if (optlen >= 1) {
+        if (!optval) return -EFAULT;
         val = *static_cast<const unsigned char*>(optval);
-      } else {
+      } else if (optname == IP_TTL) {
         return -EINVAL;
       }
       break;
@@ -188,7 +199,10 @@ int ip_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_
       return 0;
     case IP_TOS:
       if (sk->type == SOCK_STREAM) val = (val & ~3) | (is->tos & 3);  // TCP keeps the ECN bits
-      is->tos = static_cast<uint8_t>(val);
+      if (is->tos != static_cast<uint8_t>(val)) {
+        is->tos = static_cast<uint8_t>(val);
+        sk->priority = tos_to_priority(is->tos);  // __ip_sock_set_tos
+      }
       return 0;
     case IP_HDRINCL:
       if (sk->type != SOCK_RAW) return -ENOPROTOOPT;

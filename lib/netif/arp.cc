@@ -93,7 +93,15 @@ void arp_input(Shard& sh, ShardPort& sp, Pktbuf p) {
     return sh.drop(std::move(p), Drop::ArpBadSender);
   if (sha == ifc.mac) return sh.drop(std::move(p), Drop::EthSrcInvalid);  // our own frame, reflected
   if (!spa.is_any() && ifc.is_our_addr(spa)) {
-    // Someone else claims our address (RFC 5227 §2.4: defend it by re-announcing, at most every 10 s).
+    // Someone else claims our address. RFC 5227 §2.4 (b): defend it with one announcement, at most once per
+    // DEFEND_INTERVAL (10 s); beyond that keep using it and only count the conflicts.
+    const Instant now = sh.now();
+    if (!sp.defended || now - sp.last_defend >= 10s) {
+      sp.defended = true;
+      sp.last_defend = now;
+      arp_send(sh, sp, 1, MacAddr::broadcast(), MacAddr::zero(), ifc.addr.addr, ifc.addr.addr);
+      ++sh.stats.arp_defended;
+    }
     return sh.drop(std::move(p), Drop::ArpAddrConflict);
   }
 

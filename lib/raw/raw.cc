@@ -102,7 +102,7 @@ ssize_t raw_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   }
   const Ipv4Addr src = is->rcv_saddr;  // any = the route's source
   const int rc = ipv4_output(sh, std::move(p),
-                             Ipv4Tx{.src = src, .dst = dst, .proto = sk->protocol, .ttl = is->ttl, .tos = is->tos,
+                             Ipv4Tx{.src = src, .dst = dst, .proto = static_cast<uint8_t>(sk->protocol), .ttl = is->ttl, .tos = is->tos,
                                     .df = is->pmtudisc == IP_PMTUDISC_DO});
   return rc < 0 ? rc : static_cast<ssize_t>(len);
 }
@@ -113,7 +113,7 @@ ssize_t raw_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
   rte_mbuf* m = sk->receive_queue.front();
   if (!m) {
     if (sk->err) return -std::exchange(sk->err, 0);
-    if (sk->shutdown & kRcvShutdown) return 0;
+    if ((sk->shutdown & kRcvShutdown) && !(flags & MSG_DONTWAIT)) return 0;  // as UDP: EAGAIN if non-blocking
     return -EAGAIN;
   }
   Pktbuf view(m);
@@ -141,11 +141,13 @@ ssize_t raw_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
 int raw_ioctl(Sock* sk, unsigned long cmd, void* arg) {
   switch (cmd) {
     case SIOCINQ: {
+      if (!arg) return -EFAULT;
       rte_mbuf* m = sk->receive_queue.front();
       *static_cast<int*>(arg) = m ? static_cast<int>(m->pkt_len) : 0;
       return 0;
     }
     case SIOCOUTQ:
+      if (!arg) return -EFAULT;
       *static_cast<int*>(arg) = 0;
       return 0;
     default:
@@ -163,11 +165,15 @@ uint32_t raw_poll(Sock* sk) {
   return mask;
 }
 
+// SOL_RAW as do_raw_setsockopt: ICMP_FILTER on a non-ICMP socket is EOPNOTSUPP, any other name
+// ENOPROTOOPT; a short filter overwrites only the bytes given (raw_seticmpfilter).
 int raw_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_t optlen) {
   if (level == SOL_RAW) {
-    if (optname != ICMP_FILTER || sk->protocol != IPPROTO_ICMP) return -ENOPROTOOPT;
-    if (optlen < static_cast<socklen_t>(sizeof(uint32_t))) return -EINVAL;
-    memcpy(&raw_sk(sk)->icmp_filter, optval, sizeof(uint32_t));
+    if (optname != ICMP_FILTER) return -ENOPROTOOPT;
+    if (sk->protocol != IPPROTO_ICMP) return -EOPNOTSUPP;
+    const size_t n = std::min<size_t>(optlen, sizeof(uint32_t));
+    if (n && !optval) return -EFAULT;
+    if (n) memcpy(&raw_sk(sk)->icmp_filter, optval, n);
     return 0;
   }
   return ip_setsockopt(sk, level, optname, optval, optlen);
@@ -175,7 +181,9 @@ int raw_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
 
 int raw_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* optlen) {
   if (level == SOL_RAW) {
-    if (optname != ICMP_FILTER || sk->protocol != IPPROTO_ICMP) return -ENOPROTOOPT;
+    if (optname != ICMP_FILTER) return -ENOPROTOOPT;
+    if (sk->protocol != IPPROTO_ICMP) return -EOPNOTSUPP;
+    if (static_cast<int>(*optlen) < 0) return -EINVAL;
     const socklen_t n = std::min<socklen_t>(*optlen, sizeof(uint32_t));
     memcpy(optval, &raw_sk(sk)->icmp_filter, n);
     *optlen = n;
@@ -220,8 +228,7 @@ void raw_input(Shard& sh, const Pktbuf& p, const Ipv4Rx& rx) {
     Sock* sk = &is->sk;
     if (sk->protocol != rx.proto) continue;
     if (!is->rcv_saddr.is_any() && is->rcv_saddr != rx.dst) continue;
-    if (!is->daddr.is_any() && is->daddr != rx.src) continue;
-    if (sk->shutdown & kRcvShutdown) continue;
+    if (!is->daddr.is_any() && is->daddr != rx.src) continue;  // (shutdown(SHUT_RD) stops nothing, as Linux)
     if (rx.proto == IPPROTO_ICMP && p.seg_len() >= 1) {
       const uint8_t type = p.data()[0];
       if (type < 32 && (raw_sk(sk)->icmp_filter & (1u << type))) continue;

@@ -18,6 +18,8 @@ struct FdEntry {
   FdKind kind = FdKind::Free;
   Socket socket;          // valid when kind == Socket
   Epoll* epoll = nullptr; // valid when kind == Epoll
+  bool nonblock = false;  // an epoll descriptor's O_NONBLOCK and FD_CLOEXEC (a socket keeps its own)
+  bool cloexec = false;
 };
 
 class FdTable {

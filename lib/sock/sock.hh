@@ -42,6 +42,10 @@ inline constexpr uint8_t kListen = 10;
 inline constexpr uint8_t kClosing = 11;
 }  // namespace sk_state
 
+// sk->userlocks bits: an explicit bind fixed the address / the port, so a disconnect keeps them.
+inline constexpr uint8_t kBindAddrLock = 4;
+inline constexpr uint8_t kBindPortLock = 8;
+
 // sk->shutdown bits.
 inline constexpr uint8_t kRcvShutdown = 1;
 inline constexpr uint8_t kSendShutdown = 2;
@@ -71,7 +75,7 @@ struct Sock {
   Shard* shard = nullptr;
   Socket* socket = nullptr;      // null once the descriptor is closed (an orphan, e.g. TCP in TIME-WAIT)
   uint16_t type = 0;
-  uint8_t protocol = 0;
+  uint16_t protocol = 0;         // as Linux's sk_protocol: a raw socket may name any protocol < IPPROTO_MAX
   uint8_t state = sk_state::kClose;
   uint8_t shutdown = 0;
   bool from_slab = false;
@@ -83,6 +87,10 @@ struct Sock {
   bool keepalive = false;
   bool broadcast = false;
   bool linger_on = false;
+  bool oobinline = false;        // SO_OOBINLINE (stored and reported; no urgent data in UDP/raw)
+  bool dontroute = false;        // SO_DONTROUTE (stored and reported)
+  uint8_t userlocks = 0;         // kBindAddrLock / kBindPortLock: what bind() fixed (SOCK_BINDADDR_LOCK...)
+  int priority = 0;              // SO_PRIORITY (IP_TOS sets it too, as Linux's rt_tos2priority)
   int linger_secs = 0;
   int rcvbuf = 212992;           // Linux's default rmem_default / wmem_default
   int sndbuf = 212992;

@@ -43,6 +43,8 @@ struct ShardPort {
   NeighTable neigh;
   std::array<rte_mbuf*, kTxBatch> tx{};
   uint16_t tx_len = 0;
+  Instant last_defend{};  // last time we defended our address against a conflicting ARP (RFC 5227)
+  bool defended = false;
 };
 
 // What IPv4 input learned about a datagram, passed up with its payload.

@@ -18,6 +18,7 @@ namespace skiff {
   X(arp_out_replies, "ARP replies sent")                              \
   X(arp_gratuitous, "gratuitous ARPs sent")                           \
   X(arp_resolved, "neighbours resolved")                              \
+  X(arp_defended, "address defended against a conflicting ARP (RFC 5227)") \
   X(arp_mac_changes, "neighbour MAC changes accepted")                \
   X(arp_mac_change_ignored, "neighbour MAC changes ignored (locktime)") \
   X(ip_in_receives, "IPv4 datagrams received")                        \

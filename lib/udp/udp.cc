@@ -66,10 +66,7 @@ InetSock* lookup(Shard& sh, Ipv4Addr saddr, uint16_t sport, Ipv4Addr daddr, uint
 
 bool deliver(Shard& sh, InetSock* is, Pktbuf p, const Ipv4Rx& rx, uint16_t sport, uint16_t dport) {
   Sock* sk = &is->sk;
-  if (sk->shutdown & kRcvShutdown) {
-    sh.drop(std::move(p), Drop::UdpNoSocket);
-    return false;
-  }
+  // (shutdown(SHUT_RD) does not stop delivery: Linux keeps queueing datagrams for the socket.)
   PktMeta* m = p.meta();
   m->src_addr = rx.src.host();
   m->dst_addr = rx.dst.host();
@@ -136,12 +133,18 @@ void udp_close(Sock* sk, int64_t) {
   sk->shard->socks.free_sock(sk);
 }
 
+// __udp_disconnect: forgets the peer, and whatever bind() did not fix: the source address, and a port
+// chosen by the stack (autobind, or bind to port 0), which goes back to the pool.
 int udp_disconnect(Sock* sk, int) {
   InetSock* is = inet_sk(sk);
   sk->state = sk_state::kClose;
   is->daddr = Ipv4Addr::any();
   is->dport = 0;
-  if (is->rcv_saddr.is_any()) is->saddr = Ipv4Addr::any();
+  if (!(sk->userlocks & kBindAddrLock)) is->rcv_saddr = is->saddr = Ipv4Addr::any();
+  if (!(sk->userlocks & kBindPortLock) && is->num) {
+    udp_unhash(sk);
+    is->num = 0;
+  }
   return 0;
 }
 
@@ -168,13 +171,15 @@ int udp_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   return 0;
 }
 
+// The checks come in Linux's order: the 16-bit length, MSG_OOB, the address, the route and broadcast
+// permission, then (ip_make_skb) the size that fits a datagram, a pending error and a shut-down send side.
 ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   InetSock* is = inet_sk(sk);
   Shard& sh = *sk->shard;
-  if (flags & MSG_OOB) return -EOPNOTSUPP;
   size_t len = 0;
   for (size_t i = 0; i < msg->msg_iovlen; ++i) len += msg->msg_iov[i].iov_len;
-  if (len > kMaxPayload) return -EMSGSIZE;
+  if (len > 0xffff) return -EMSGSIZE;
+  if (flags & MSG_OOB) return -EOPNOTSUPP;
 
   Ipv4Addr dst;
   uint16_t dport;
@@ -192,14 +197,16 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
     dst = is->daddr;
     dport = is->dport;
   }
-  if (sk->shutdown & kSendShutdown) return -EPIPE;
+  auto rt = sh.routes.lookup(dst);
+  if (!rt) return -ENETUNREACH;
   if (inet_is_broadcast(sh, dst) && !sk->broadcast) return -EACCES;
+  if (len > kMaxPayload) return -EMSGSIZE;
+  if (sk->err) return -std::exchange(sk->err, 0);  // sock_alloc_send_skb: sock_error() first
+  if (sk->shutdown & kSendShutdown) return -EPIPE;
   if (!is->num) {
     const int err = udp_get_port(sk, 0);
     if (err) return err;
   }
-  auto rt = sh.routes.lookup(dst);
-  if (!rt) return -ENETUNREACH;
   const Ipv4Addr src = !is->rcv_saddr.is_any() ? is->rcv_saddr : rt->src;
   ShardPort* sp = sh.port_for(rt->iface);
   if (!sp) return -ENETUNREACH;
@@ -237,13 +244,14 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   return static_cast<ssize_t>(len);
 }
 
+// As __skb_recv_udp: a pending error comes first (even with datagrams queued); MSG_OOB is ignored; with
+// nothing queued after shutdown(SHUT_RD) a blocking call returns 0 and a non-blocking one EAGAIN.
 ssize_t udp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
-  if (flags & MSG_OOB) return -EINVAL;
   if (flags & MSG_ERRQUEUE) return -EAGAIN;  // no error queue (IP_RECVERR reports through SO_ERROR)
+  if (sk->err) return -std::exchange(sk->err, 0);
   rte_mbuf* m = sk->receive_queue.front();
   if (!m) {
-    if (sk->err) return -std::exchange(sk->err, 0);
-    if (sk->shutdown & kRcvShutdown) return 0;
+    if ((sk->shutdown & kRcvShutdown) && !(flags & MSG_DONTWAIT)) return 0;
     return -EAGAIN;
   }
   Pktbuf view(m);  // borrowed: released below unless consumed
@@ -273,11 +281,13 @@ ssize_t udp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
 int udp_ioctl(Sock* sk, unsigned long cmd, void* arg) {
   switch (cmd) {
     case SIOCINQ: {  // FIONREAD: the size of the next datagram's payload (Linux semantics)
+      if (!arg) return -EFAULT;
       rte_mbuf* m = sk->receive_queue.front();
       *static_cast<int*>(arg) = m ? static_cast<int>(m->pkt_len) : 0;
       return 0;
     }
     case SIOCOUTQ:
+      if (!arg) return -EFAULT;
       *static_cast<int*>(arg) = 0;  // datagrams leave at once
       return 0;
     default:

@@ -167,11 +167,26 @@ TEST(Arp, InvalidSendersAreRejected) {
   EXPECT_TRUE(h.sent().empty());
 }
 
-TEST(Arp, ConflictingClaimOnOurAddressIsCounted) {
+TEST(Arp, ConflictingClaimOnOurAddressIsDefendedAtMostEveryTenSeconds) {
   StackHarness h;
   h.inject(arp_frame(2, kOther, kOur, kOurMac, kOur, kOurMac));
   EXPECT_EQ(h.drops(Drop::ArpAddrConflict), 1u);
   EXPECT_EQ(h.shard().port_for(0)->neigh.lookup(kOur), nullptr);
+  auto out = h.sent();
+  ASSERT_EQ(out.size(), 1u);  // RFC 5227 §2.4 (b): one announcement
+  ArpOut a = parse_arp(out[0]);
+  EXPECT_EQ(a.eth_dst, MacAddr::broadcast());
+  EXPECT_EQ(a.spa, kOur);
+  EXPECT_EQ(a.tpa, kOur);
+  EXPECT_EQ(a.sha, kOurMac);
+  h.advance(5s);
+  h.inject(arp_frame(1, kOther, kOur, MacAddr::zero(), kOur));
+  EXPECT_TRUE(h.sent().empty());  // within DEFEND_INTERVAL: no second defence
+  h.advance(6s);
+  h.inject(arp_frame(1, kOther, kOur, MacAddr::zero(), kOur));
+  EXPECT_EQ(h.sent().size(), 1u);
+  EXPECT_EQ(h.drops(Drop::ArpAddrConflict), 3u);
+  EXPECT_EQ(h.shard().stats.arp_defended, 2u);
 }
 
 TEST(Arp, ProbeForOurAddressIsAnswered) {
