@@ -61,7 +61,8 @@ int skiff_epoll_ctl(int epfd, int op, int fd, struct epoll_event* event);
 int skiff_epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout_ms);
 
 /* Zero-copy UDP/raw receive: hands over the next datagram's packet buffer. *data points at the payload,
- * valid until skiff_pkt_free(pkt). Returns the payload length, or -1 with errno. */
+ * valid until skiff_pkt_free(pkt). Returns the payload length, or -1 with errno. A datagram larger than one
+ * packet buffer cannot be handed over contiguously: EMSGSIZE, and it stays queued for skiff_recv(). */
 struct skiff_pkt;
 ssize_t skiff_recv_zc(int fd, struct skiff_pkt** pkt, const void** data, struct sockaddr* from, socklen_t* fromlen);
 void skiff_pkt_free(struct skiff_pkt* pkt);

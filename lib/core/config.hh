@@ -50,6 +50,30 @@ struct SockConfig {
   int wmem_default = 212992;
 };
 
+// TCP tunables (per stack; defaults after Linux where RFC 9293 leaves a choice).
+struct TcpConfig {
+  Duration rto_initial = 1s;            // RFC 6298 §2.1
+  Duration rto_min = 200ms;             // Linux TCP_RTO_MIN
+  Duration rto_max = 120s;              // Linux TCP_RTO_MAX
+  unsigned retries = 15;                // Linux tcp_retries2: data retransmissions before giving up
+  unsigned syn_retries = 6;             // Linux tcp_syn_retries
+  unsigned synack_retries = 5;          // Linux tcp_synack_retries
+  Duration time_wait = 60s;             // 2*MSL (Linux TCP_TIMEWAIT_LEN)
+  Duration fin_timeout = 60s;           // orphaned FIN-WAIT-2 (Linux tcp_fin_timeout)
+  Duration delack_min = 40ms;           // Linux TCP_DELACK_MIN
+  Duration delack_max = 200ms;          // RFC 9293 §3.8.6.3 allows up to 500 ms
+  Duration keepalive_idle = 7200s;      // RFC 1122 §4.2.3.6
+  Duration keepalive_intvl = 75s;
+  unsigned keepalive_probes = 9;
+  uint16_t mss_default = 536;           // RFC 9293 §3.7.1 (no MSS option)
+  uint16_t mss_min = 88;                // floor for a peer's MSS option (Linux TCP_MIN_SND_MSS = 48 + headers)
+  unsigned challenge_ack_limit = 1000;  // RFC 5961 challenge ACKs per second per shard
+  unsigned init_cwnd_segs = 10;         // RFC 6928
+  unsigned ooo_max_segs = 256;          // out-of-order queue bound (segments) per connection
+  int rmem_default = 262144;            // TCP receive buffer
+  int wmem_default = 262144;            // TCP send buffer
+};
+
 struct StackConfig {
   std::optional<wire::Ipv4Cidr> ip;     // address of port 0
   std::optional<wire::Ipv4Addr> gateway;
@@ -64,6 +88,7 @@ struct StackConfig {
   Ipv4Config ipv4;
   IcmpConfig icmp;
   SockConfig sock;
+  TcpConfig tcp;
 };
 
 }  // namespace skiff

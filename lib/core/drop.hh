@@ -62,7 +62,21 @@ namespace skiff {
   X(TcpBadOption, "TCP option length invalid")                                       \
   X(TcpBadChecksum, "TCP checksum wrong")                                            \
   X(TcpNoSocket, "no TCP socket for the segment")                                    \
-  X(TcpBadFlags, "TCP flag combination invalid")
+  X(TcpBadFlags, "TCP flag combination invalid")                                     \
+  X(TcpBadUrgent, "TCP urgent pointer zero or past the data")                        \
+  X(TcpBroadcast, "TCP segment to a broadcast address")                              \
+  X(TcpOutOfWindow, "TCP segment outside the receive window")                        \
+  X(TcpRstNotExact, "TCP RST in the window but not at RCV.NXT (challenge ACK sent)") \
+  X(TcpSynInWindow, "TCP SYN on a synchronized connection (challenge ACK sent)")     \
+  X(TcpNoAck, "TCP segment without ACK on a synchronized connection")               \
+  X(TcpBadAck, "TCP ACK not acceptable")                                             \
+  X(TcpOooFull, "TCP out-of-order queue full")                                       \
+  X(TcpDuplicate, "TCP segment data wholly duplicate")                               \
+  X(TcpListenRst, "TCP RST to a listener")                                           \
+  X(TcpAcceptQueueFull, "TCP SYN dropped: accept queue full")                        \
+  X(TcpSynQueueFull, "TCP SYN dropped: SYN queue full")                              \
+  X(TcpNoMemory, "TCP SYN dropped: no memory for a connection")                      \
+  X(TcpTimeWaitRst, "TCP RST ignored in TIME-WAIT (RFC 1337)")
 
 enum class Drop : uint16_t {
 #define SKIFF_X(name, desc) name,

@@ -24,8 +24,8 @@ struct Timer {
   Fn fn = nullptr;
   void* ctx = nullptr;
 
- private:
-  friend class TimerWheel;
+  // The wheel's bookkeeping (public only so that objects embedding a Timer stay standard-layout; nothing
+  // outside TimerWheel touches these).
   Timer* next = nullptr;
   Timer** pprev = nullptr;
   uint64_t expires = 0;  // in ticks

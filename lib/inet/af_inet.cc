@@ -13,6 +13,7 @@
 #include "raw/raw.hh"
 #include "sock/epoll.hh"
 #include "stack/shard.hh"
+#include "tcp/tcp.hh"
 #include "udp/udp.hh"
 
 namespace skiff {
@@ -43,21 +44,15 @@ namespace {
 
 // Lookup order matters as in Linux: the first entry for a type is its default protocol.
 const InetProtosw kInetsw[] = {
+    {SOCK_STREAM, IPPROTO_TCP, &inet_stream_ops, &tcp_prot, true},
     {SOCK_DGRAM, IPPROTO_UDP, &inet_dgram_ops, &udp_prot, false},
     {SOCK_RAW, IPPROTO_IP, &inet_sockraw_ops, &raw_prot, false},  // IPPROTO_IP: any protocol
 };
-const InetProtosw* g_extra = nullptr;  // the stream entry, registered by TCP
-size_t g_extra_n = 0;
 
 }  // namespace
 
 const InetProtosw* inetsw_begin() { return kInetsw; }
 const InetProtosw* inetsw_end() { return kInetsw + std::size(kInetsw); }
-
-void inetsw_register_stream(const InetProtosw* entries, size_t n) {
-  g_extra = entries;
-  g_extra_n = n;
-}
 
 int inet_create(Shard& sh, int family, int type, int protocol, Socket* sock) {
   if (family != AF_INET) return -EAFNOSUPPORT;
@@ -89,8 +84,7 @@ int inet_create(Shard& sh, int family, int type, int protocol, Socket* sock) {
       err = -EPROTONOSUPPORT;
     }
   };
-  if (g_extra) scan(g_extra, g_extra + g_extra_n);
-  if (!answer) scan(inetsw_begin(), inetsw_end());
+  scan(inetsw_begin(), inetsw_end());
   if (!answer) return err ? err : -EPROTONOSUPPORT;
 
   sock->state = SocketState::Unconnected;
@@ -227,10 +221,29 @@ int inet_shutdown(Socket* sock, int how) {
   if (how < SHUT_RD || how > SHUT_RDWR) return -EINVAL;
   const uint8_t bits = static_cast<uint8_t>(how + 1);  // SHUT_RD -> RCV, SHUT_WR -> SEND, both
   int err = 0;
-  if (sock->state == SocketState::Connecting && sk->state == sk_state::kSynSent) sock->state = SocketState::Disconnecting;
-  if (sk->state == sk_state::kClose) err = -ENOTCONN;  // still applied: pollers see the hang-up (as Linux)
-  sk->shutdown |= bits;
-  if (sk->prot->shutdown) sk->prot->shutdown(sk, bits);
+  if (sock->state == SocketState::Connecting) {
+    sock->state = (sk->state == sk_state::kSynSent || sk->state == sk_state::kSynRecv || sk->state == sk_state::kClose)
+                      ? SocketState::Disconnecting
+                      : SocketState::Connected;
+  }
+  switch (sk->state) {
+    case sk_state::kClose:
+      err = -ENOTCONN;  // still applied: pollers see the hang-up (as Linux)
+      sk->shutdown |= bits;
+      break;
+    case sk_state::kListen:
+      if (!(bits & kRcvShutdown)) break;
+      [[fallthrough]];
+    case sk_state::kSynSent:
+      // Shutting down a listener or a connect in progress aborts it (Linux: sk_prot->disconnect).
+      err = sk->prot->disconnect(sk, 0);
+      sock->state = err ? SocketState::Disconnecting : SocketState::Unconnected;
+      break;
+    default:
+      sk->shutdown |= bits;
+      if (sk->prot->shutdown) sk->prot->shutdown(sk, bits);
+      break;
+  }
   sock_wake(sk, EPOLLIN | EPOLLOUT | EPOLLRDHUP | (sk->shutdown == 3 ? uint32_t{EPOLLHUP} : 0u));
   return err;
 }

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "stack/shard.hh"
+#include "tcp/tcp.hh"
 #include "wire/icmp.hh"
 #include "wire/ipv4.hh"
 
@@ -66,6 +67,8 @@ void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
       if (!is_local_unicast(sh, inner->src())) return;  // not a datagram we sent
       if (inner->proto() == static_cast<uint8_t>(wire::IpProto::Udp))
         udp_err(sh, icmp->type(), icmp->code(), quote, qlen);
+      else if (inner->proto() == static_cast<uint8_t>(wire::IpProto::Tcp))
+        tcp_err(sh, icmp->type(), icmp->code(), quote, qlen);
       return;
     }
     default:

@@ -1,6 +1,7 @@
 // IPv4 input (RFC 791, RFC 1122 §3.2.1): validate, reassemble, deliver.
 
 #include "stack/shard.hh"
+#include "tcp/tcp.hh"
 #include "wire/ipv4.hh"
 
 namespace skiff {
@@ -73,6 +74,9 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
   // Raw sockets get a copy of everything of their protocol first (Linux's raw_local_deliver).
   const bool raw_taken = !sh.raw.empty() && raw_deliver(sh, p, rx);
   switch (rx.proto) {
+    case static_cast<uint8_t>(wire::IpProto::Tcp):
+      ++sh.stats.ip_in_delivers;
+      return tcp_input(sh, std::move(p), rx);
     case static_cast<uint8_t>(wire::IpProto::Udp):
       ++sh.stats.ip_in_delivers;
       return udp_input(sh, std::move(p), rx);

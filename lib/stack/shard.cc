@@ -25,6 +25,7 @@ Shard::Shard(unsigned shard_id, const StackConfig& config, Clock& clock, PktPool
       icmp_errors(config.icmp.error_rate, config.icmp.error_burst),
       pool(pkt_pool),
       socks(*this, config.sock, shard_id, stack_name),
+      tcp_challenge(config.tcp.challenge_ack_limit, config.tcp.challenge_ack_limit),
       clock_(clock),
       now_(clock.now()),
       ip_id_(static_cast<uint16_t>(rng.next())),

@@ -21,6 +21,7 @@
 #include "ipv4/reass.hh"
 #include "raw/raw.hh"
 #include "sock/sock_layer.hh"
+#include "tcp/tcp_table.hh"
 #include "udp/udp.hh"
 #include "mem/pktbuf.hh"
 #include "mem/pktpool.hh"
@@ -135,6 +136,8 @@ class Shard {
   SockLayer socks;
   UdpTable udp;
   RawTable raw;
+  TcpTable tcp;
+  TokenBucket tcp_challenge;  // RFC 5961 challenge ACKs
 
  private:
   static void housekeeping(void* ctx, Timer* t, Instant now);

@@ -42,7 +42,36 @@ namespace skiff {
   X(udp_in_datagrams, "UDP datagrams delivered to sockets")           \
   X(udp_out_datagrams, "UDP datagrams sent")                          \
   X(udp_no_ports, "UDP datagrams for a port without a socket")       \
-  X(raw_in_delivers, "datagrams copied to raw sockets")
+  X(raw_in_delivers, "datagrams copied to raw sockets")              \
+  X(tcp_active_opens, "TCP active opens (connect)")                   \
+  X(tcp_passive_opens, "TCP passive opens (SYN to a listener)")       \
+  X(tcp_attempt_fails, "TCP connects refused or timed out")           \
+  X(tcp_estab_resets, "TCP connections reset by the peer")            \
+  X(tcp_curr_estab, "TCP connections now ESTABLISHED or CLOSE-WAIT")  \
+  X(tcp_in_segs, "TCP segments received")                             \
+  X(tcp_out_segs, "TCP segments sent")                                \
+  X(tcp_retrans_segs, "TCP segments retransmitted")                   \
+  X(tcp_in_rsts, "TCP RSTs accepted")                                 \
+  X(tcp_out_rsts, "TCP RSTs sent")                                    \
+  X(tcp_no_port, "TCP segments for no connection or listener")        \
+  X(tcp_rto_expired, "TCP retransmission timeouts")                   \
+  X(tcp_fast_retrans, "TCP fast retransmits (3 duplicate ACKs)")      \
+  X(tcp_partial_acks, "TCP NewReno partial ACKs")                     \
+  X(tcp_timeouts, "TCP connections aborted by timeout")               \
+  X(tcp_window_probes, "TCP zero-window probes sent")                 \
+  X(tcp_keepalive_probes, "TCP keepalive probes sent")                \
+  X(tcp_challenge_acks, "TCP challenge ACKs sent (RFC 5961)")         \
+  X(tcp_challenge_acks_limited, "TCP challenge ACKs not sent: rate limit") \
+  X(tcp_ack_too_new, "TCP ACKs for data not yet sent")                \
+  X(tcp_ack_too_old, "TCP ACKs below SND.UNA - MAX.SND.WND")          \
+  X(tcp_ooo_segs, "TCP segments queued out of order")                 \
+  X(tcp_dup_segs, "TCP segments wholly duplicate")                    \
+  X(tcp_listen_overflows, "TCP SYNs dropped: accept queue full")      \
+  X(tcp_listen_drops, "TCP SYNs dropped: SYN queue full")             \
+  X(tcp_abort_on_close, "TCP connections reset on close with unread data") \
+  X(tcp_tw_recycled, "TIME-WAIT ended early by a new SYN (RFC 1122)") \
+  X(tcp_tw_rst_ignored, "RSTs ignored in TIME-WAIT (RFC 1337)")       \
+  X(tcp_icmp_out_of_window, "ICMP errors quoting an unknown sequence number")
 
 struct ShardStats {
 #define SKIFF_X(name, desc) uint64_t name = 0;

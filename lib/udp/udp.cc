@@ -430,6 +430,11 @@ int udp_recv_zc(Sock* sk, Pktbuf* out, sockaddr_in* from) {
     if (sk->err) return -std::exchange(sk->err, 0);
     return (sk->shutdown & kRcvShutdown) ? 0 : -EAGAIN;
   }
+  // The caller gets one pointer: a datagram spread over several buffers (reassembled, or received
+  // scattered) is moved into its first buffer if it fits there; if not it stays queued (EMSGSIZE) for a
+  // copying receive.
+  rte_mbuf* head = sk->receive_queue.front();
+  if (head->nb_segs > 1 && rte_pktmbuf_linearize(head) != 0) return -EMSGSIZE;
   Pktbuf p = sock_rqueue_pop(sk);
   if (from) {
     *from = sockaddr_in{};

@@ -1,0 +1,134 @@
+#pragma once
+// TCP (RFC 9293): the socket object, its transport table (tcp_prot) and socket-level operations
+// (inet_stream_ops), and the entry points the rest of the stack calls.
+//
+// Objects nest as in Linux: TcpSock ⊃ InetConnectionSock ⊃ InetSock ⊃ Sock, each the first member of the
+// next. A connection belongs to one shard; everything here runs on that shard's lcore.
+
+#include <cstdint>
+
+#include "core/timer_wheel.hh"
+#include "mem/pktbuf.hh"
+#include "sock/proto.hh"
+#include "sock/sock.hh"
+#include "wire/seqnum.hh"
+
+namespace skiff {
+
+class Shard;
+struct Ipv4Rx;
+struct TcpSock;
+using wire::SeqNum;
+
+// struct inet_connection_sock: what listeners and connections share (accept queue, timers' owner).
+struct InetConnectionSock {
+  InetSock inet;
+  // Listener: children that completed the handshake and wait for accept(), FIFO.
+  TcpSock* accept_head = nullptr;
+  TcpSock* accept_tail = nullptr;
+  uint32_t accept_len = 0;
+  uint32_t syn_len = 0;                 // children in SYN-RECEIVED
+  uint32_t max_backlog = 0;
+};
+
+enum class TcpCa : uint8_t { Open, Disorder, Recovery, Loss };
+
+struct TcpSock {
+  InetConnectionSock icsk;
+
+  // RFC 9293 §3.3.1 send and receive sequence variables.
+  SeqNum iss, irs;
+  SeqNum snd_una, snd_nxt, snd_max;     // snd_max: highest sequence sent (snd_nxt rewinds on RTO)
+  SeqNum snd_wl1, snd_wl2;
+  uint32_t snd_wnd = 0;                 // peer's window (scaled)
+  uint32_t max_window = 0;              // largest window the peer offered
+  SeqNum rcv_nxt;
+  SeqNum rcv_adv;                       // right edge of the window we advertised (rcv_nxt + rcv_wnd)
+  uint32_t rcv_wnd = 0;
+  uint8_t snd_wscale = 0, rcv_wscale = 0;
+
+  uint16_t mss = 536;                   // effective send MSS
+  uint16_t peer_mss = 536;              // from the peer's SYN
+  uint16_t advmss = 1460;               // what we announce
+  uint16_t user_mss = 0;                // TCP_MAXSEG
+
+  // Send side: the write queue holds every unacknowledged and unsent byte, in sequence order, in segments
+  // of at most `mss` bytes (PktMeta::seq = first byte). send_head = first segment not yet sent.
+  PktQueue write_queue;
+  rte_mbuf* send_head = nullptr;
+  uint32_t write_bytes = 0;             // bytes in the write queue (sent or not)
+  bool fin_queued = false;              // the application is done sending: FIN follows the queue
+  bool fin_sent = false;
+  SeqNum fin_seq;                       // sequence number of our FIN
+
+  // Receive side (in-order data is on sk.receive_queue; PktMeta::offset = bytes already read).
+  PktQueue ooo_queue;                   // out of order, sorted by seq, at most cfg.ooo_max_segs
+  uint32_t rcv_queued = 0;              // payload bytes readable
+  bool fin_received = false;
+
+  // RTT and retransmission (RFC 6298).
+  int64_t srtt_us = 0, rttvar_us = 0;
+  int64_t rto_us = 1'000'000;
+  uint8_t backoff = 0;                  // consecutive RTO expirations
+  bool rtt_pending = false;             // timing a segment (Karn: never a retransmitted one)
+  SeqNum rtt_seq;
+  Instant rtt_start{};
+  uint32_t retransmits = 0;             // retransmissions of the current head (TCP_INFO tcpi_retransmits)
+  uint32_t total_retrans = 0;
+  Instant retrans_start{};              // first retransmission of the current head (TCP_USER_TIMEOUT)
+
+  // Congestion control (RFC 5681, NewReno RFC 6582).
+  uint32_t cwnd = 0, ssthresh = 0x7fffffff;
+  uint32_t dupacks = 0;
+  uint32_t bytes_acked = 0;             // for congestion avoidance (RFC 3465 byte counting)
+  SeqNum recover;
+  TcpCa ca_state = TcpCa::Open;
+
+  // Delayed ACK.
+  uint8_t segs_unacked = 0;             // full segments received since our last ACK
+  uint8_t quickack = 0;                 // ACK the next N segments at once (connection start)
+  bool ack_pending = false;
+
+  // Timers: one wheel entry each.
+  Timer rto_timer, delack_timer, persist_timer, keepalive_timer, tw_timer;
+  uint8_t probes_out = 0;               // zero-window or keepalive probes unanswered
+
+  // Options (setsockopt).
+  bool nodelay = false;
+  bool cork = false;
+  int64_t keepidle_ns = 0, keepintvl_ns = 0;  // 0 = the stack defaults
+  uint8_t keepcnt = 0;
+  uint32_t user_timeout_ms = 0;
+  int linger2_s = 0;
+
+  // Bookkeeping.
+  Instant last_rcv{}, last_snd{};
+  uint32_t challenge_acks = 0;
+  TcpSock* parent = nullptr;            // listener of a child not yet accepted
+  TcpSock* accept_next = nullptr;
+  TcpSock* hnext = nullptr;             // established-table chain
+  bool hashed = false;
+  bool orphan = false;                  // no descriptor any more (closed): freed when it reaches CLOSED
+  bool bound = false;                   // in the port table
+  bool bound_explicitly = false;        // by bind() (a port connect() must not share)
+  bool was_connected = false;           // reached ESTABLISHED once (recv on CLOSED gives 0, not ENOTCONN)
+  bool connect_reported = false;        // connect() already returned success once
+};
+
+static_assert(offsetof(InetConnectionSock, inet) == 0 && offsetof(TcpSock, icsk) == 0);
+
+inline TcpSock* tcp_sk(Sock* sk) { return reinterpret_cast<TcpSock*>(sk); }
+inline Sock* sk_of(TcpSock* tp) { return &tp->icsk.inet.sk; }
+inline InetSock* inet_of(TcpSock* tp) { return &tp->icsk.inet; }
+
+extern const Proto tcp_prot;
+extern const ProtoOps inet_stream_ops;
+
+// A segment arrived (data at the TCP header).
+void tcp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx);
+// An ICMP error quoting a segment we sent.
+void tcp_err(Shard& sh, uint8_t type, uint8_t code, const uint8_t* quote, size_t len);
+
+const char* tcp_state_name(uint8_t state);
+
+}  // namespace skiff

@@ -1,0 +1,80 @@
+#pragma once
+// Internals shared by the TCP source files (not part of the stack's interface).
+
+#include "stack/shard.hh"
+#include "tcp/tcp.hh"
+#include "wire/tcp.hh"
+
+namespace skiff::tcp {
+
+// PktMeta::flags bits for segments on TCP queues.
+inline constexpr uint8_t kMetaFin = 0x01;  // the segment carries (or is) a FIN
+
+inline Shard& shard_of(TcpSock* tp) { return *sk_of(tp)->shard; }
+inline const TcpConfig& cfg_of(TcpSock* tp) { return shard_of(tp).cfg.tcp; }
+inline uint32_t seg_len(rte_mbuf* m) { return m->pkt_len; }
+inline SeqNum seg_seq(rte_mbuf* m) { return SeqNum(pkt_meta(m)->seq); }
+
+// One arriving segment, as the per-state handlers see it.
+struct Segment {
+  SeqNum seq, ack;
+  uint32_t len = 0;          // payload bytes
+  uint8_t flags = 0;
+  uint32_t wnd = 0;          // raw window field (scaled later)
+  uint16_t urg = 0;
+  wire::TcpOptions opt;
+  Pktbuf payload;            // data at the first payload byte (may be empty)
+  const Ipv4Rx* rx = nullptr;
+  bool has(uint8_t f) const { return flags & f; }
+  uint32_t seq_len() const {
+    return len + (has(wire::tcp_flag::kSyn) ? 1 : 0) + (has(wire::tcp_flag::kFin) ? 1 : 0);
+  }
+};
+
+// Output (tcp_output.cc).
+int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data);
+void send_ack(TcpSock* tp);
+void send_syn(TcpSock* tp);  // SYN in SYN-SENT, SYN-ACK in SYN-RECEIVED
+void send_rst(TcpSock* tp);  // abort: RST at snd_nxt
+void send_challenge_ack(TcpSock* tp);
+// A RST answering a segment that has no connection (RFC 9293 §3.10.7.1); never for a RST.
+void send_reset_for(Shard& sh, const Ipv4Rx& rx, uint16_t sport, uint16_t dport, const Segment& seg);
+// Sends new data as the windows, Nagle and the FIN allow.
+void write_xmit(TcpSock* tp, bool force_push = false);
+// Retransmits the segment at snd_una (fast retransmit, RTO, partial ACK).
+void retransmit_head(TcpSock* tp);
+// The window to advertise, unscaled (it also updates rcv_wnd and the receiver-SWS state).
+uint32_t select_window(TcpSock* tp);
+// The receive window we could advertise now (bytes).
+uint32_t receive_space(TcpSock* tp);
+// Sends a window update if reading freed enough room (receiver SWS avoidance, RFC 9293 §3.8.6.2.2).
+void maybe_window_update(TcpSock* tp);
+
+// Timers (tcp_timer.cc).
+void init_timers(TcpSock* tp);
+void cancel_timers(TcpSock* tp);
+void arm_rto(TcpSock* tp);
+void reset_rto(TcpSock* tp);  // re-arm from now (new data acked)
+void schedule_ack(TcpSock* tp);  // delayed ACK
+void arm_persist(TcpSock* tp);
+void reset_keepalive(TcpSock* tp);
+void rtt_sample(TcpSock* tp, Duration rtt);
+
+// State changes (tcp_input.cc / tcp_sock.cc).
+void set_state(TcpSock* tp, uint8_t state);
+// The connection is over: unhashed, timers stopped, readers/writers woken; freed if orphaned.
+void done(TcpSock* tp);
+void enter_time_wait(TcpSock* tp);
+void set_error(TcpSock* tp, int err);
+SeqNum new_isn(Shard& sh, wire::Ipv4Addr laddr, uint16_t lport, wire::Ipv4Addr raddr, uint16_t rport);
+void init_sock(TcpSock* tp);  // defaults for a new connection object
+void free_write_queue(TcpSock* tp);
+// Frees a connection object that is CLOSED (or never connected): unbinds it and returns its memory.
+void destroy_closed(TcpSock* tp);
+// Congestion window after the handshake (RFC 6928).
+void init_cwnd(TcpSock* tp);
+// Effective send MSS from the peer's option, our MTU and TCP_MAXSEG.
+void set_mss(TcpSock* tp, uint16_t peer_mss);
+uint32_t flight_size(TcpSock* tp);
+
+}  // namespace skiff::tcp

@@ -1,0 +1,667 @@
+// TCP input: segment arrival per RFC 9293 §3.10.7, with RFC 5961's defences, NewReno loss recovery
+// (RFC 5681, RFC 6582), delayed ACKs and a bounded out-of-order queue.
+
+#include <sys/epoll.h>
+
+#include <cerrno>
+
+#include "tcp/tcp_impl.hh"
+#include "wire/ipv4.hh"
+
+namespace skiff {
+
+using tcp::Segment;
+using wire::TcpView;
+namespace tf = wire::tcp_flag;
+
+namespace tcp {
+
+namespace {
+
+constexpr uint8_t kProtoTcp = static_cast<uint8_t>(wire::IpProto::Tcp);
+
+void drop_seg(Shard& sh, Segment& seg, Drop why) {
+  sh.drops.add(why);
+  seg.payload.reset();
+}
+
+// RFC 9293 §3.10.7.4, first check: is any part of the segment inside the receive window?
+bool acceptable(TcpSock* tp, const Segment& seg) {
+  const uint32_t wnd = tp->rcv_adv.gt(tp->rcv_nxt) ? static_cast<uint32_t>(tp->rcv_adv - tp->rcv_nxt) : 0;
+  const uint32_t slen = seg.seq_len();
+  const SeqNum end = tp->rcv_nxt + wnd;
+  if (slen == 0) {
+    if (wnd == 0) return seg.seq == tp->rcv_nxt;
+    return seg.seq.in_range(tp->rcv_nxt, end);
+  }
+  if (wnd == 0) return false;
+  return seg.seq.in_range(tp->rcv_nxt, end) || (seg.seq + slen - 1).in_range(tp->rcv_nxt, end);
+}
+
+// Appends in-order payload to the receive queue, copying small segments into the tail buffer's free room
+// so that a stream of tiny segments cannot pin a buffer each (Linux's tcp_try_coalesce).
+void queue_in_order(TcpSock* tp, Pktbuf p) {
+  Sock* sk = sk_of(tp);
+  const uint32_t len = p.len();
+  rte_mbuf* tail = nullptr;
+  for (rte_mbuf* m = sk->receive_queue.front(); m; m = sk->receive_queue.next(m)) tail = m;
+  if (tail && len <= 512 && tail->nb_segs == 1 && rte_mbuf_refcnt_read(tail) == 1 && RTE_MBUF_DIRECT(tail) &&
+      rte_pktmbuf_tailroom(tail) >= len) {
+    uint8_t* d = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(tail, static_cast<uint16_t>(len)));
+    p.copy_out(0, len, d);
+    p.reset();
+  } else {
+    PktMeta* m = p.meta();
+    m->offset = 0;
+    sk->receive_queue.push(std::move(p));
+  }
+  tp->rcv_queued += len;
+}
+
+// Our FIN was acknowledged: the state moves on (RFC 9293 §3.10.7.4, fifth check, per state).
+void fin_acked(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  Sock* sk = sk_of(tp);
+  switch (sk->state) {
+    case sk_state::kFinWait1:
+      set_state(tp, sk_state::kFinWait2);
+      if (tp->orphan) {
+        // Nobody will read the peer's data: don't wait for its FIN forever (Linux tcp_fin_timeout).
+        sh.timers.arm(tp->tw_timer, sh.now() + cfg_of(tp).fin_timeout);
+      }
+      break;
+    case sk_state::kClosing:
+      enter_time_wait(tp);
+      break;
+    case sk_state::kLastAck:
+      done(tp);
+      break;
+    default:
+      break;
+  }
+}
+
+void clean_write_queue(TcpSock* tp, SeqNum ack) {
+  while (rte_mbuf* m = tp->write_queue.front()) {
+    const SeqNum seq = seg_seq(m);
+    const uint32_t len = seg_len(m);
+    if ((seq + len).le(ack)) {
+      if (tp->send_head == m) tp->send_head = tp->write_queue.next(m);
+      tp->write_bytes -= len;
+      tp->write_queue.pop().reset();
+      continue;
+    }
+    if (seq.lt(ack)) {
+      const uint32_t cut = static_cast<uint32_t>(ack - seq);
+      rte_pktmbuf_adj(m, static_cast<uint16_t>(cut));
+      pkt_meta(m)->seq = ack.raw();
+      tp->write_bytes -= cut;
+    }
+    break;
+  }
+  sk_of(tp)->wmem_queued = static_cast<int>(tp->write_bytes);
+}
+
+// NewReno (RFC 5681 §3.1-3.2, RFC 6582) on a new cumulative ACK of `acked` bytes.
+void cong_on_ack(TcpSock* tp, SeqNum ack, uint32_t acked) {
+  Shard& sh = shard_of(tp);
+  if (tp->ca_state == TcpCa::Recovery) {
+    if (ack.ge(tp->recover)) {
+      // Full acknowledgment: deflate (RFC 6582 §3.2 step 6, option 1).
+      tp->cwnd = std::min(tp->ssthresh, flight_size(tp) + tp->mss);
+      tp->ca_state = TcpCa::Open;
+      tp->dupacks = 0;
+      return;
+    }
+    // Partial acknowledgment: the next hole is lost too; retransmit it and deflate by what was acked.
+    ++sh.stats.tcp_partial_acks;
+    retransmit_head(tp);
+    tp->cwnd = tp->cwnd > acked ? tp->cwnd - acked : 0;
+    if (acked >= tp->mss) tp->cwnd += tp->mss;
+    tp->cwnd = std::max(tp->cwnd, tp->mss + 0u);
+    return;
+  }
+  if (tp->ca_state == TcpCa::Loss && ack.ge(tp->recover)) tp->ca_state = TcpCa::Open;
+  tp->dupacks = 0;
+  if (tp->cwnd < tp->ssthresh) {
+    tp->cwnd += std::min<uint32_t>(acked, 2u * tp->mss);  // slow start, RFC 3465 L = 2
+  } else {
+    tp->bytes_acked += acked;  // congestion avoidance, one MSS per window of data
+    if (tp->bytes_acked >= tp->cwnd) {
+      tp->bytes_acked -= tp->cwnd;
+      tp->cwnd += tp->mss;
+    }
+  }
+  tp->cwnd = std::min<uint32_t>(tp->cwnd, 1u << 30);
+}
+
+void cong_on_dupack(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  ++tp->dupacks;
+  if (tp->ca_state == TcpCa::Recovery) {
+    tp->cwnd += tp->mss;  // RFC 5681 §3.2 step 4: each further duplicate inflates
+    write_xmit(tp);
+    return;
+  }
+  // RFC 6582 §3.2 step 2: only if the ACK covers more than `recover` (no second fast retransmit for one
+  // window of data).
+  if (tp->dupacks == 3 && (tp->snd_una - 1).ge(tp->recover)) {
+    ++sh.stats.tcp_fast_retrans;
+    tp->ssthresh = std::max(flight_size(tp) / 2, 2u * tp->mss);
+    tp->recover = tp->snd_max;
+    tp->cwnd = tp->ssthresh + 3u * tp->mss;
+    tp->ca_state = TcpCa::Recovery;
+    retransmit_head(tp);
+    write_xmit(tp);
+  }
+}
+
+// RFC 9293 §3.10.7.4, fifth check, for synchronized states. False = drop the segment.
+bool process_ack(TcpSock* tp, Segment& seg) {
+  Shard& sh = shard_of(tp);
+  const SeqNum ack = seg.ack;
+  if (ack.gt(tp->snd_max)) {
+    // Acknowledges something we never sent (RFC 5961 §5.2): ACK and drop.
+    ++sh.stats.tcp_ack_too_new;
+    send_ack(tp);
+    return false;
+  }
+  if (ack.lt(tp->snd_una - tp->max_window)) {
+    ++sh.stats.tcp_ack_too_old;
+    send_challenge_ack(tp);
+    return false;
+  }
+  const uint32_t wnd = seg.wnd << tp->snd_wscale;
+  if (ack.gt(tp->snd_una)) {
+    const uint32_t acked = static_cast<uint32_t>(ack - tp->snd_una);
+    if (tp->rtt_pending && ack.ge(tp->rtt_seq)) {
+      rtt_sample(tp, sh.now() - tp->rtt_start);
+      tp->rtt_pending = false;
+    }
+    clean_write_queue(tp, ack);
+    tp->snd_una = ack;
+    if (tp->snd_nxt.lt(tp->snd_una)) tp->snd_nxt = tp->snd_una;
+    tp->retransmits = 0;
+    tp->probes_out = 0;
+    cong_on_ack(tp, ack, acked);
+    reset_rto(tp);
+    const uint32_t free = sk_of(tp)->sndbuf > static_cast<int>(tp->write_bytes)
+                              ? static_cast<uint32_t>(sk_of(tp)->sndbuf) - tp->write_bytes
+                              : 0;
+    if (free >= static_cast<uint32_t>(sk_of(tp)->sndbuf) / 3) sock_wake(sk_of(tp), EPOLLOUT | EPOLLWRNORM);
+  } else if (ack == tp->snd_una && seg.len == 0 && !seg.has(tf::kFin) && wnd == tp->snd_wnd &&
+             tp->snd_una != tp->snd_max) {
+    cong_on_dupack(tp);
+  }
+  // Window update (RFC 9293 §3.10.7.4): only from a segment at least as new as the last one used.
+  if (tp->snd_wl1.lt(seg.seq) || (tp->snd_wl1 == seg.seq && tp->snd_wl2.le(ack))) {
+    const bool opened = wnd > tp->snd_wnd;
+    tp->snd_wnd = wnd;
+    tp->snd_wl1 = seg.seq;
+    tp->snd_wl2 = ack;
+    tp->max_window = std::max(tp->max_window, wnd);
+    if (opened && wnd > 0) {
+      sh.timers.cancel(tp->persist_timer);
+      tp->probes_out = 0;
+    }
+  }
+  return true;
+}
+
+// Out of order: keep the segment (sorted by sequence, trimmed against its neighbours, bounded).
+void queue_ooo(TcpSock* tp, Segment& seg, bool fin) {
+  Shard& sh = shard_of(tp);
+  Sock* sk = sk_of(tp);
+  if (tp->ooo_queue.size() >= sh.cfg.tcp.ooo_max_segs) return drop_seg(sh, seg, Drop::TcpOooFull);
+  SeqNum seq = seg.seq;
+  uint32_t len = seg.len;
+  // Find the neighbours.
+  rte_mbuf* prev = nullptr;
+  rte_mbuf* next = tp->ooo_queue.front();
+  while (next && seg_seq(next).le(seq)) {
+    prev = next;
+    next = tp->ooo_queue.next(next);
+  }
+  if (prev) {
+    const SeqNum pend = seg_seq(prev) + seg_len(prev);
+    if ((seq + len).le(pend)) return drop_seg(sh, seg, Drop::TcpDuplicate);  // wholly covered
+    if (seq.lt(pend)) {
+      const uint32_t cut = static_cast<uint32_t>(pend - seq);
+      seg.payload.adj(static_cast<uint16_t>(cut));
+      seq = pend;
+      len -= cut;
+    }
+  }
+  if (next && (seq + len).gt(seg_seq(next))) {
+    const uint32_t keep = static_cast<uint32_t>(seg_seq(next) - seq);
+    if (keep == 0) return drop_seg(sh, seg, Drop::TcpDuplicate);
+    seg.payload.truncate(keep);
+    len = keep;
+    fin = false;
+  }
+  PktMeta* m = seg.payload.meta();
+  m->seq = seq.raw();
+  m->flags = fin ? kMetaFin : 0;
+  m->offset = 0;
+  sk->rmem_alloc += static_cast<int>(len);
+  // Insert after prev: rebuild the order through a temporary queue (the queue is short and bounded).
+  PktQueue tmp;
+  bool inserted = false;
+  while (!tp->ooo_queue.empty()) {
+    rte_mbuf* f = tp->ooo_queue.front();
+    if (!inserted && seg_seq(f).gt(seq)) {
+      tmp.push(std::move(seg.payload));
+      inserted = true;
+    }
+    tmp.push(tp->ooo_queue.pop());
+  }
+  if (!inserted) tmp.push(std::move(seg.payload));
+  while (!tmp.empty()) tp->ooo_queue.push(tmp.pop());
+  ++sh.stats.tcp_ooo_segs;
+}
+
+void process_fin(TcpSock* tp);
+
+// Moves now-contiguous out-of-order segments to the receive queue.
+void drain_ooo(TcpSock* tp) {
+  Sock* sk = sk_of(tp);
+  while (rte_mbuf* f = tp->ooo_queue.front()) {
+    const SeqNum seq = seg_seq(f);
+    if (seq.gt(tp->rcv_nxt)) break;
+    Pktbuf p = tp->ooo_queue.pop();
+    const uint32_t len = p.len();
+    const bool fin = p.meta()->flags & kMetaFin;
+    sk->rmem_alloc -= static_cast<int>(len);
+    const SeqNum end = seq + len;
+    if (end.le(tp->rcv_nxt)) {
+      if (fin && end == tp->rcv_nxt) process_fin(tp);
+      continue;  // already have it
+    }
+    const uint32_t cut = static_cast<uint32_t>(tp->rcv_nxt - seq);
+    p.adj(static_cast<uint16_t>(cut));
+    const uint32_t n = len - cut;
+    sk->rmem_alloc += static_cast<int>(n);
+    queue_in_order(tp, std::move(p));
+    tp->rcv_nxt = end;
+    if (fin) process_fin(tp);
+  }
+}
+
+// RFC 9293 §3.10.7.4, eighth check: an in-order FIN.
+void process_fin(TcpSock* tp) {
+  Sock* sk = sk_of(tp);
+  if (tp->fin_received) return;
+  tp->fin_received = true;
+  tp->rcv_nxt = tp->rcv_nxt + 1;
+  sk->shutdown |= kRcvShutdown;
+  switch (sk->state) {
+    case sk_state::kSynRecv:
+    case sk_state::kEstablished:
+      set_state(tp, sk_state::kCloseWait);
+      break;
+    case sk_state::kFinWait1:
+      if (tp->fin_sent && tp->snd_una.gt(tp->fin_seq)) {
+        enter_time_wait(tp);
+      } else {
+        set_state(tp, sk_state::kClosing);
+      }
+      break;
+    case sk_state::kFinWait2:
+      enter_time_wait(tp);
+      break;
+    default:
+      break;
+  }
+  sock_wake(sk, EPOLLIN | EPOLLRDNORM | EPOLLRDHUP | (sk->shutdown == 3 ? uint32_t{EPOLLHUP} : 0u));
+}
+
+// RFC 9293 §3.10.7.4, seventh check: segment text (after trimming to the window).
+void process_data(TcpSock* tp, Segment& seg) {
+  Shard& sh = shard_of(tp);
+  Sock* sk = sk_of(tp);
+  bool fin = seg.has(tf::kFin);
+  SeqNum seq = seg.seq;
+  uint32_t len = seg.len;
+  // Trim what we already have.
+  if (seq.lt(tp->rcv_nxt)) {
+    const uint32_t dup = static_cast<uint32_t>(tp->rcv_nxt - seq);
+    if (dup >= len) {
+      if (len) ++sh.stats.tcp_dup_segs;
+      seg.payload.reset();
+      len = 0;
+    } else {
+      seg.payload.adj(static_cast<uint16_t>(dup));
+      len -= dup;
+    }
+    seq = tp->rcv_nxt;
+  }
+  // Trim what lies beyond the window.
+  const uint32_t wnd = tp->rcv_adv.gt(tp->rcv_nxt) ? static_cast<uint32_t>(tp->rcv_adv - tp->rcv_nxt) : 0;
+  const uint32_t room = static_cast<uint32_t>((tp->rcv_nxt + wnd) - seq);
+  if (len > room) {
+    seg.payload.truncate(room);
+    len = room;
+    fin = false;
+  }
+  if (len == 0 && !fin) {
+    // Nothing new (a duplicate or a zero-window probe): tell the peer where we are.
+    if (seg.len || seg.has(tf::kFin)) send_ack(tp);
+    return;
+  }
+  if (tp->orphan && len) {
+    // Data for a connection the application closed: nobody will read it (RFC 9293 §3.10.7.4; Linux).
+    send_rst(tp);
+    return done(tp);
+  }
+  if (seq == tp->rcv_nxt) {
+    if (len) {
+      sk->rmem_alloc += static_cast<int>(len);
+      queue_in_order(tp, std::move(seg.payload));
+      tp->rcv_nxt = tp->rcv_nxt + len;
+      if (len >= tp->mss) ++tp->segs_unacked;
+      ++tp->segs_unacked;  // every segment counts half; full ones count as a whole ACK's worth
+    }
+    const bool had_gap = !tp->ooo_queue.empty();
+    if (had_gap) drain_ooo(tp);
+    if (fin) process_fin(tp);
+    if (len) sock_wake(sk, EPOLLIN | EPOLLRDNORM);
+    if (sk->state == sk_state::kClose || sk->state == sk_state::kTimeWait) return;  // done() already ran
+    // Immediate ACK when a hole was (partly) filled (RFC 5681 §4.2) or on FIN; else delayed.
+    if (had_gap || fin || tp->fin_received) {
+      send_ack(tp);
+    } else {
+      schedule_ack(tp);
+    }
+  } else {
+    queue_ooo(tp, seg, fin);
+    send_ack(tp);  // an immediate duplicate ACK (RFC 5681 §4.2)
+  }
+}
+
+void to_established(TcpSock* tp) {
+  set_state(tp, sk_state::kEstablished);
+  init_cwnd(tp);
+  tp->quickack = 8;
+  reset_keepalive(tp);
+}
+
+// A child finished its handshake: it waits for accept() on its listener.
+void child_established(TcpSock* tp) {
+  TcpSock* lp = tp->parent;
+  to_established(tp);
+  if (!lp) return;
+  InetConnectionSock& l = lp->icsk;
+  --l.syn_len;
+  tp->accept_next = nullptr;
+  if (l.accept_tail) {
+    l.accept_tail->accept_next = tp;
+  } else {
+    l.accept_head = tp;
+  }
+  l.accept_tail = tp;
+  ++l.accept_len;
+  sock_wake(sk_of(lp), EPOLLIN | EPOLLRDNORM);
+}
+
+void synsent_input(TcpSock* tp, Segment& seg) {
+  Shard& sh = shard_of(tp);
+  Sock* sk = sk_of(tp);
+  if (seg.has(tf::kAck) && (seg.ack.le(tp->iss) || seg.ack.gt(tp->snd_max))) {
+    if (!seg.has(tf::kRst)) send_reset_for(sh, *seg.rx, inet_of(tp)->dport, inet_of(tp)->num, seg);
+    return drop_seg(sh, seg, Drop::TcpBadAck);
+  }
+  if (seg.has(tf::kRst)) {
+    if (!seg.has(tf::kAck)) return drop_seg(sh, seg, Drop::TcpBadFlags);
+    ++sh.stats.tcp_attempt_fails;
+    set_error(tp, ECONNREFUSED);
+    return done(tp);
+  }
+  if (!seg.has(tf::kSyn)) return drop_seg(sh, seg, Drop::TcpBadFlags);
+  tp->irs = seg.seq;
+  tp->rcv_nxt = seg.seq + 1;
+  tp->rcv_adv = tp->rcv_nxt;
+  set_mss(tp, seg.opt.mss.value_or(cfg_of(tp).mss_default));
+  if (seg.has(tf::kAck)) {
+    if (tp->retransmits == 0) rtt_sample(tp, sh.now() - tp->last_snd);  // Karn: the SYN went once
+    tp->snd_una = seg.ack;
+    tp->snd_wnd = seg.wnd;  // never scaled in a SYN
+    tp->max_window = tp->snd_wnd;
+    tp->snd_wl1 = seg.seq;
+    tp->snd_wl2 = seg.ack;
+    tp->retransmits = 0;
+    reset_rto(tp);
+    to_established(tp);
+    send_ack(tp);
+    sock_wake(sk, EPOLLOUT | EPOLLWRNORM);
+    write_xmit(tp);
+  } else {
+    // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, answer with SYN-ACK.
+    tp->snd_wnd = seg.wnd;
+    tp->max_window = tp->snd_wnd;
+    tp->snd_wl1 = seg.seq;
+    set_state(tp, sk_state::kSynRecv);
+    send_syn(tp);
+  }
+}
+
+void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t dport);
+
+void time_wait_input(Shard& sh, TcpSock* tp, Segment& seg, uint16_t sport, uint16_t dport) {
+  if (seg.has(tf::kRst)) {
+    ++sh.stats.tcp_tw_rst_ignored;  // RFC 1337: no TIME-WAIT assassination
+    return drop_seg(sh, seg, Drop::TcpTimeWaitRst);
+  }
+  if (seg.has(tf::kSyn) && !seg.has(tf::kAck) && seg.seq.gt(tp->rcv_nxt)) {
+    // A new incarnation of the 4-tuple (RFC 1122 §4.2.2.13): its sequence numbers are beyond the old
+    // ones, so end TIME-WAIT and let the listener take it.
+    if (InetSock* l = sh.tcp.listener(seg.rx->dst, dport)) {
+      ++sh.stats.tcp_tw_recycled;
+      done(tp);
+      return listen_input(sh, tcp_sk(&l->sk), seg, sport, dport);
+    }
+  }
+  if (seg.has(tf::kFin) || seg.has(tf::kSyn) || seg.len) {
+    // A retransmitted FIN (our ACK was lost): ACK it again and restart the 2*MSL wait.
+    send_ack(tp);
+    if (seg.has(tf::kFin)) sh.timers.arm(tp->tw_timer, sh.now() + cfg_of(tp).time_wait);
+  }
+  seg.payload.reset();
+}
+
+void rcv_established_and_later(TcpSock* tp, Segment& seg) {
+  Shard& sh = shard_of(tp);
+  Sock* sk = sk_of(tp);
+  // First: sequence acceptability.
+  if (!acceptable(tp, seg)) {
+    if (!seg.has(tf::kRst)) send_ack(tp);
+    return drop_seg(sh, seg, Drop::TcpOutOfWindow);
+  }
+  // Second: RST (RFC 5961 §3.2): only exactly at RCV.NXT; otherwise a challenge ACK.
+  if (seg.has(tf::kRst)) {
+    if (seg.seq != tp->rcv_nxt) {
+      send_challenge_ack(tp);
+      return drop_seg(sh, seg, Drop::TcpRstNotExact);
+    }
+    ++sh.stats.tcp_in_rsts;
+    if (sk->state == sk_state::kSynRecv && tp->parent) return done(tp);  // back to LISTEN: just forget it
+    const uint8_t st = sk->state;
+    set_error(tp, st == sk_state::kCloseWait ? EPIPE : ECONNRESET);
+    if (st == sk_state::kEstablished || st == sk_state::kCloseWait) ++sh.stats.tcp_estab_resets;
+    seg.payload.reset();
+    return done(tp);
+  }
+  // Fourth: SYN in a synchronized state (RFC 5961 §4.2): challenge ACK.
+  if (seg.has(tf::kSyn)) {
+    if (sk->state == sk_state::kSynRecv && seg.seq == tp->irs) {
+      send_syn(tp);  // the peer lost our SYN-ACK
+      seg.payload.reset();
+      return;
+    }
+    send_challenge_ack(tp);
+    return drop_seg(sh, seg, Drop::TcpSynInWindow);
+  }
+  // Fifth: the ACK.
+  if (!seg.has(tf::kAck)) return drop_seg(sh, seg, Drop::TcpNoAck);
+  if (sk->state == sk_state::kSynRecv) {
+    if (!seg.ack.gt(tp->snd_una) || seg.ack.gt(tp->snd_max)) {
+      send_reset_for(sh, *seg.rx, inet_of(tp)->dport, inet_of(tp)->num, seg);
+      return drop_seg(sh, seg, Drop::TcpBadAck);
+    }
+    tp->snd_wnd = seg.wnd << tp->snd_wscale;
+    tp->max_window = tp->snd_wnd;
+    tp->snd_wl1 = seg.seq;
+    tp->snd_wl2 = seg.ack;
+    if (tp->parent) {
+      child_established(tp);
+    } else {
+      to_established(tp);  // simultaneous open completes
+      sock_wake(sk, EPOLLOUT | EPOLLWRNORM);
+    }
+  }
+  if (!process_ack(tp, seg)) return drop_seg(sh, seg, Drop::TcpBadAck);
+  if (tp->fin_sent && tp->snd_una.gt(tp->fin_seq)) {
+    fin_acked(tp);
+    if (sk->state == sk_state::kClose) {
+      seg.payload.reset();
+      return;  // LAST-ACK done: the connection is gone
+    }
+  }
+  // Sixth: URG. Urgent data is read inline (SO_OOBINLINE); the pointer itself needs no action.
+  // Seventh and eighth: the text and the FIN.
+  const uint8_t st = sk->state;
+  if (st == sk_state::kEstablished || st == sk_state::kFinWait1 || st == sk_state::kFinWait2) {
+    process_data(tp, seg);
+  } else if (seg.len || seg.has(tf::kFin)) {
+    // CLOSE-WAIT, CLOSING, LAST-ACK: the peer's FIN came already; more data is a duplicate.
+    send_ack(tp);
+    seg.payload.reset();
+  }
+  if (sk->state != sk_state::kClose && sk->state != sk_state::kTimeWait && !tp->orphan) {
+    reset_keepalive(tp);
+    write_xmit(tp);
+  } else if (sk->state != sk_state::kClose && sk->state != sk_state::kTimeWait) {
+    write_xmit(tp);
+  }
+}
+
+void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t dport) {
+  if (seg.has(tf::kRst)) return drop_seg(sh, seg, Drop::TcpListenRst);
+  if (seg.has(tf::kAck)) {
+    send_reset_for(sh, *seg.rx, sport, dport, seg);
+    return drop_seg(sh, seg, Drop::TcpNoSocket);
+  }
+  if (!seg.has(tf::kSyn)) return drop_seg(sh, seg, Drop::TcpBadFlags);
+  InetConnectionSock& l = lp->icsk;
+  if (l.accept_len >= l.max_backlog) {
+    ++sh.stats.tcp_listen_overflows;
+    return drop_seg(sh, seg, Drop::TcpAcceptQueueFull);
+  }
+  if (l.syn_len >= std::max<uint32_t>(l.max_backlog, 16)) {
+    ++sh.stats.tcp_listen_drops;
+    return drop_seg(sh, seg, Drop::TcpSynQueueFull);
+  }
+  Sock* csk = sh.socks.alloc_sock(tcp_prot);
+  if (!csk) return drop_seg(sh, seg, Drop::TcpNoMemory);
+  Sock* lsk = sk_of(lp);
+  InetSock* li = inet_of(lp);
+  csk->type = SOCK_STREAM;
+  csk->protocol = IPPROTO_TCP;
+  csk->rcvbuf = lsk->rcvbuf;
+  csk->sndbuf = lsk->sndbuf;
+  csk->keepalive = lsk->keepalive;
+  csk->linger_on = lsk->linger_on;
+  csk->linger_secs = lsk->linger_secs;
+  TcpSock* tp = tcp_sk(csk);
+  init_sock(tp);
+  InetSock* ci = inet_of(tp);
+  ci->rcv_saddr = ci->saddr = seg.rx->dst;
+  ci->num = dport;
+  ci->daddr = seg.rx->src;
+  ci->dport = sport;
+  ci->ttl = li->ttl;
+  ci->tos = li->tos;
+  tp->nodelay = lp->nodelay;
+  tp->keepidle_ns = lp->keepidle_ns;
+  tp->keepintvl_ns = lp->keepintvl_ns;
+  tp->keepcnt = lp->keepcnt;
+  tp->user_timeout_ms = lp->user_timeout_ms;
+  tp->user_mss = lp->user_mss;
+  tp->irs = seg.seq;
+  tp->rcv_nxt = seg.seq + 1;
+  tp->rcv_adv = tp->rcv_nxt;
+  tp->iss = new_isn(sh, ci->rcv_saddr, dport, ci->daddr, sport);
+  tp->snd_una = tp->iss;
+  tp->snd_nxt = tp->snd_max = tp->iss + 1;
+  tp->recover = tp->iss;
+  tp->snd_wnd = seg.wnd;
+  tp->max_window = seg.wnd;
+  tp->snd_wl1 = seg.seq;
+  tp->snd_wl2 = tp->iss;
+  set_mss(tp, seg.opt.mss.value_or(sh.cfg.tcp.mss_default));
+  tp->parent = lp;
+  ++l.syn_len;
+  set_state(tp, sk_state::kSynRecv);
+  sh.tcp.add(tp);
+  ++sh.stats.tcp_passive_opens;
+  send_syn(tp);
+  arm_rto(tp);
+  seg.payload.reset();  // data on a SYN is not taken (the peer sends it again once established)
+}
+
+}  // namespace
+
+}  // namespace tcp
+
+void tcp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
+  ++sh.stats.tcp_in_segs;
+  if (rx.ip_bcast || rx.link_bcast) return sh.drop(std::move(p), Drop::TcpBroadcast);
+  auto th = TcpView::checked(p.first_seg(), p.len());
+  if (!th) {
+    return sh.drop(std::move(p), th.err == wire::WireError::BadHeaderLen ? Drop::TcpBadHeaderLen : Drop::TcpTruncated);
+  }
+  const uint32_t seglen = p.len();
+  switch (p.rx_l4_csum()) {
+    case RxCsum::Good: break;
+    case RxCsum::Bad: return sh.drop(std::move(p), Drop::TcpBadChecksum);
+    default: {
+      const uint64_t ph = wire::pseudo_header_sum(rx.src, rx.dst, tcp::kProtoTcp, static_cast<uint16_t>(seglen));
+      if (!wire::csum_ok(p.csum_partial(0, seglen, ph))) return sh.drop(std::move(p), Drop::TcpBadChecksum);
+    }
+  }
+  auto opt = wire::TcpOptions::parse(th->options());
+  if (!opt) return sh.drop(std::move(p), Drop::TcpBadOption);
+  const uint8_t flags = th->flags();
+  if ((flags & tf::kSyn) && (flags & (tf::kFin | tf::kRst))) return sh.drop(std::move(p), Drop::TcpBadFlags);
+  Segment seg;
+  seg.seq = th->seq();
+  seg.ack = th->ack();
+  seg.flags = flags;
+  seg.wnd = th->window();
+  seg.urg = th->urgent_ptr();
+  seg.opt = *opt;
+  seg.rx = &rx;
+  const size_t hl = th->header_len();
+  seg.len = seglen - static_cast<uint32_t>(hl);
+  if ((flags & tf::kUrg) && (seg.urg == 0 || seg.urg > seg.len)) return sh.drop(std::move(p), Drop::TcpBadUrgent);
+  const uint16_t sport = th->src_port(), dport = th->dst_port();
+  if (seg.len) {
+    p.adj(static_cast<uint16_t>(hl));
+    seg.payload = std::move(p);
+  } else {
+    p.reset();
+  }
+  if (TcpSock* tp = sh.tcp.lookup(rx.dst, dport, rx.src, sport)) {
+    tp->last_rcv = sh.now();
+    switch (sk_of(tp)->state) {
+      case sk_state::kSynSent: return tcp::synsent_input(tp, seg);
+      case sk_state::kTimeWait: return tcp::time_wait_input(sh, tp, seg, sport, dport);
+      default: return tcp::rcv_established_and_later(tp, seg);
+    }
+  }
+  if (InetSock* l = sh.tcp.listener(rx.dst, dport)) return tcp::listen_input(sh, tcp_sk(&l->sk), seg, sport, dport);
+  ++sh.stats.tcp_no_port;
+  tcp::send_reset_for(sh, rx, sport, dport, seg);
+  sh.drops.add(Drop::TcpNoSocket);
+}
+
+}  // namespace skiff

@@ -1,0 +1,238 @@
+// TCP output: building segments, sending new data as the windows and Nagle allow (RFC 9293 §3.8.6,
+// RFC 5681), retransmitting, ACKs and RSTs.
+
+#include <cerrno>
+
+#include "tcp/tcp_impl.hh"
+#include "wire/ipv4.hh"
+
+namespace skiff::tcp {
+
+using wire::TcpView;
+namespace tf = wire::tcp_flag;
+
+namespace {
+
+constexpr uint8_t kProtoTcp = static_cast<uint8_t>(wire::IpProto::Tcp);
+
+// Fills the checksum (offloaded when the device can) and hands the segment to IPv4.
+int send_segment(Shard& sh, Pktbuf h, TcpView th, size_t hl, wire::Ipv4Addr src, wire::Ipv4Addr dst, uint8_t ttl,
+                 uint8_t tos) {
+  const uint16_t len = static_cast<uint16_t>(h.len());
+  const uint64_t ph = wire::pseudo_header_sum(src, dst, kProtoTcp, len);
+  auto rt = sh.routes.lookup(dst);
+  ShardPort* sp = rt ? sh.port_for(rt->iface) : nullptr;
+  if (sp && sp->ifc->caps.tx_tcp_csum) {
+    th.set_checksum_raw(wire::csum_fold16(ph));
+    h.ol_flags() |= RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IPV4;
+    h.mbuf()->l4_len = static_cast<uint8_t>(hl);
+  } else {
+    th.set_checksum_raw(0);
+    th.set_checksum_raw(wire::csum_finish(h.csum_partial(0, len, ph)));
+  }
+  ++sh.stats.tcp_out_segs;
+  return ipv4_output(sh, std::move(h), Ipv4Tx{.src = src, .dst = dst, .proto = kProtoTcp, .ttl = ttl, .tos = tos,
+                                                .df = true});
+}
+
+}  // namespace
+
+uint32_t receive_space(TcpSock* tp) {
+  const Sock* sk = sk_of(tp);
+  const int free = sk->rcvbuf - sk->rmem_alloc;
+  return free > 0 ? static_cast<uint32_t>(free) : 0;
+}
+
+uint32_t select_window(TcpSock* tp) {
+  const uint32_t space = receive_space(tp);
+  const uint32_t cur = tp->rcv_adv.gt(tp->rcv_nxt) ? static_cast<uint32_t>(tp->rcv_adv - tp->rcv_nxt) : 0;
+  uint32_t win;
+  if (space <= cur) {
+    win = cur;  // never move the right edge left (RFC 9293 §3.8.6.2.1)
+  } else if (space - cur < std::min<uint32_t>(static_cast<uint32_t>(sk_of(tp)->rcvbuf) / 2, tp->mss)) {
+    win = cur;  // receiver SWS avoidance: no small increments (§3.8.6.2.2)
+  } else {
+    win = space;
+  }
+  win = std::min<uint32_t>(win, uint32_t{65535} << tp->rcv_wscale);
+  win &= ~((uint32_t{1} << tp->rcv_wscale) - 1);
+  tp->rcv_wnd = win;
+  return win;
+}
+
+int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data) {
+  Shard& sh = shard_of(tp);
+  InetSock* is = inet_of(tp);
+  Pktbuf h = sh.alloc_pkt();
+  if (!h) return -ENOBUFS;
+  uint8_t opts[40];
+  size_t olen = 0;
+  if (flags & tf::kSyn) {
+    wire::TcpOptions o;
+    o.mss = tp->advmss;
+    olen = wire::write_tcp_options(opts, o);
+  }
+  const size_t hl = TcpView::kMinHeaderLen + olen;
+  uint8_t* d = h.append(static_cast<uint16_t>(hl));
+  TcpView th(d, hl);
+  th.set_src_port(is->num);
+  th.set_dst_port(is->dport);
+  th.set_seq(seq);
+  th.set_ack((flags & tf::kAck) ? tp->rcv_nxt : SeqNum(0));
+  th.set_header_len(hl);
+  th.set_flags(flags);
+  const uint32_t win = select_window(tp);
+  th.set_window(static_cast<uint16_t>((flags & tf::kSyn) ? std::min<uint32_t>(win, 65535) : win >> tp->rcv_wscale));
+  th.set_urgent_ptr(0);
+  if (olen) memcpy(d + TcpView::kMinHeaderLen, opts, olen);
+  if (data) {
+    Pktbuf c(rte_pktmbuf_clone(data, sh.pool.raw()));
+    if (!c || !h.chain(std::move(c))) {
+      sh.drops.add(Drop::NoMbuf);
+      return -ENOBUFS;
+    }
+  }
+  const int rc = send_segment(sh, std::move(h), th, hl, is->saddr, is->daddr, is->ttl, is->tos);
+  if (flags & tf::kAck) {
+    tp->ack_pending = false;
+    tp->segs_unacked = 0;
+    sh.timers.cancel(tp->delack_timer);
+    tp->rcv_adv = tp->rcv_nxt + tp->rcv_wnd;
+  }
+  tp->last_snd = sh.now();
+  return rc;
+}
+
+void send_ack(TcpSock* tp) { transmit(tp, tp->snd_nxt, tf::kAck, nullptr); }
+
+void send_syn(TcpSock* tp) {
+  const uint8_t f = sk_of(tp)->state == sk_state::kSynSent ? tf::kSyn : (tf::kSyn | tf::kAck);
+  transmit(tp, tp->iss, f, nullptr);
+}
+
+void send_rst(TcpSock* tp) {
+  transmit(tp, tp->snd_nxt, tf::kRst | tf::kAck, nullptr);
+  ++shard_of(tp).stats.tcp_out_rsts;
+}
+
+void send_challenge_ack(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  if (!sh.tcp_challenge.take(sh.now())) {
+    ++sh.stats.tcp_challenge_acks_limited;
+    return;
+  }
+  ++sh.stats.tcp_challenge_acks;
+  send_ack(tp);
+}
+
+void send_reset_for(Shard& sh, const Ipv4Rx& rx, uint16_t sport, uint16_t dport, const Segment& seg) {
+  if (seg.has(tf::kRst)) return;  // never a RST for a RST
+  if (rx.ip_bcast || rx.link_bcast) return;
+  Pktbuf h = sh.alloc_pkt();
+  if (!h) return;
+  constexpr size_t hl = TcpView::kMinHeaderLen;
+  TcpView th(h.append(hl), hl);
+  th.set_src_port(dport);
+  th.set_dst_port(sport);
+  if (seg.has(tf::kAck)) {
+    th.set_seq(seg.ack);
+    th.set_ack(SeqNum(0));
+    th.set_flags(tf::kRst);
+  } else {
+    th.set_seq(SeqNum(0));
+    th.set_ack(seg.seq + seg.seq_len());
+    th.set_flags(tf::kRst | tf::kAck);
+  }
+  th.set_header_len(hl);
+  th.set_window(0);
+  th.set_urgent_ptr(0);
+  ++sh.stats.tcp_out_rsts;
+  send_segment(sh, std::move(h), th, hl, rx.dst, rx.src, 0, 0);
+}
+
+uint32_t flight_size(TcpSock* tp) { return static_cast<uint32_t>(tp->snd_max - tp->snd_una); }
+
+void write_xmit(TcpSock* tp, bool force_push) {
+  Shard& sh = shard_of(tp);
+  const uint8_t st = sk_of(tp)->state;
+  if (st != sk_state::kEstablished && st != sk_state::kCloseWait && st != sk_state::kFinWait1 &&
+      st != sk_state::kLastAck && st != sk_state::kClosing)
+    return;
+  bool sent_any = false;
+  while (rte_mbuf* m = tp->send_head) {
+    const SeqNum seq = seg_seq(m);
+    const uint32_t len = seg_len(m);
+    const SeqNum wnd_end = tp->snd_una + std::min(tp->snd_wnd, tp->cwnd);
+    if ((seq + len).gt(wnd_end)) {
+      // Window-limited. With nothing in flight and the peer's window too small, probe it (persist).
+      if (tp->snd_una == tp->snd_max && (seq + len).gt(tp->snd_una + tp->snd_wnd)) arm_persist(tp);
+      break;
+    }
+    rte_mbuf* next = tp->write_queue.next(m);
+    const bool is_last = next == nullptr;
+    const bool with_fin = is_last && tp->fin_queued && (!tp->fin_sent || tp->fin_seq == seq + len);
+    // Nagle (RFC 896, RFC 9293 §3.7.4): hold a small segment while data is unacknowledged.
+    if (len < tp->mss && !with_fin && !force_push && (tp->cork || (!tp->nodelay && flight_size(tp) > 0))) break;
+    const bool retransmission = seq.lt(tp->snd_max);
+    uint8_t flags = tf::kAck | (is_last ? tf::kPsh : 0) | (with_fin ? tf::kFin : 0);
+    if (transmit(tp, seq, flags, m) < 0) break;  // out of buffers: retry on the next event
+    sent_any = true;
+    if (retransmission) {
+      ++sh.stats.tcp_retrans_segs;
+    } else if (!tp->rtt_pending) {
+      tp->rtt_pending = true;  // Karn: time only new data
+      tp->rtt_seq = seq + len;
+      tp->rtt_start = sh.now();
+    }
+    tp->snd_nxt = seq + len;
+    if (with_fin) {
+      tp->fin_sent = true;
+      tp->fin_seq = seq + len;
+      tp->snd_nxt = tp->snd_nxt + 1;
+      pkt_meta(m)->flags |= kMetaFin;
+    }
+    if (tp->snd_nxt.gt(tp->snd_max)) tp->snd_max = tp->snd_nxt;
+    tp->send_head = next;
+  }
+  if (!tp->send_head && tp->fin_queued && (!tp->fin_sent || tp->snd_nxt == tp->fin_seq)) {
+    // A FIN of its own (after all data), or resending it after an RTO rewound snd_nxt.
+    const bool retransmission = tp->fin_sent;
+    if (transmit(tp, tp->snd_nxt, tf::kAck | tf::kFin, nullptr) == 0) {
+      sent_any = true;
+      if (retransmission) ++sh.stats.tcp_retrans_segs;
+      tp->fin_sent = true;
+      tp->fin_seq = tp->snd_nxt;
+      tp->snd_nxt = tp->snd_nxt + 1;
+      if (tp->snd_nxt.gt(tp->snd_max)) tp->snd_max = tp->snd_nxt;
+    }
+  }
+  if (sent_any) arm_rto(tp);
+}
+
+void retransmit_head(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  const uint8_t st = sk_of(tp)->state;
+  tp->rtt_pending = false;  // Karn
+  ++tp->total_retrans;
+  ++sh.stats.tcp_retrans_segs;
+  if (st == sk_state::kSynSent || st == sk_state::kSynRecv) return send_syn(tp);
+  if (rte_mbuf* m = tp->write_queue.front()) {
+    const SeqNum seq = seg_seq(m);
+    const bool fin = tp->fin_sent && tp->fin_seq == seq + seg_len(m);
+    transmit(tp, seq, tf::kAck | tf::kPsh | (fin ? tf::kFin : 0), m);
+  } else if (tp->fin_sent && tp->snd_una == tp->fin_seq) {
+    transmit(tp, tp->fin_seq, tf::kAck | tf::kFin, nullptr);
+  }
+}
+
+void maybe_window_update(TcpSock* tp) {
+  const uint8_t st = sk_of(tp)->state;
+  if (st != sk_state::kEstablished && st != sk_state::kFinWait1 && st != sk_state::kFinWait2) return;
+  const uint32_t cur = tp->rcv_adv.gt(tp->rcv_nxt) ? static_cast<uint32_t>(tp->rcv_adv - tp->rcv_nxt) : 0;
+  const uint32_t space = receive_space(tp);
+  // Tell the peer once the window can grow by two segments or half the buffer (Linux's rule).
+  if (space > cur && (space - cur >= 2u * tp->mss || space - cur >= static_cast<uint32_t>(sk_of(tp)->rcvbuf) / 2))
+    send_ack(tp);
+}
+
+}  // namespace skiff::tcp

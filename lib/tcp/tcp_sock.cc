@@ -1,0 +1,866 @@
+// TCP's socket side: tcp_prot (connect, listen, accept, close, shutdown, send/recv, options, TCP_INFO,
+// poll) and inet_stream_ops, plus the state bookkeeping shared by input and timers.
+
+#include <linux/sockios.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/siphash.hh"
+#include "inet/inet.hh"
+#include "sock/epoll.hh"
+#include "tcp/tcp_impl.hh"
+#include "wire/ipv4.hh"
+
+namespace skiff {
+
+namespace tf = wire::tcp_flag;
+using wire::Ipv4Addr;
+
+namespace tcp {
+
+void set_state(TcpSock* tp, uint8_t st) {
+  Sock* sk = sk_of(tp);
+  Shard& sh = *sk->shard;
+  const uint8_t old = sk->state;
+  if (old == st) return;
+  // tcpCurrEstab (RFC 4022): connections in ESTABLISHED or CLOSE-WAIT.
+  const auto counted = [](uint8_t s) { return s == sk_state::kEstablished || s == sk_state::kCloseWait; };
+  if (counted(st) && !counted(old)) ++sh.stats.tcp_curr_estab;
+  if (!counted(st) && counted(old)) --sh.stats.tcp_curr_estab;
+  if (st == sk_state::kEstablished) tp->was_connected = true;
+  sk->state = st;
+  if (Socket* s = sk->socket) {
+    switch (st) {
+      case sk_state::kSynSent: s->state = SocketState::Connecting; break;
+      case sk_state::kEstablished: s->state = SocketState::Connected; break;
+      case sk_state::kFinWait1:
+      case sk_state::kLastAck: s->state = SocketState::Disconnecting; break;
+      case sk_state::kClose: s->state = SocketState::Unconnected; break;
+      default: break;
+    }
+  }
+}
+
+void set_error(TcpSock* tp, int err) {
+  Sock* sk = sk_of(tp);
+  sk->err = err;
+  sock_wake(sk, EPOLLERR);
+}
+
+SeqNum new_isn(Shard& sh, Ipv4Addr laddr, uint16_t lport, Ipv4Addr raddr, uint16_t rport) {
+  // RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), M a 4 µs clock.
+  struct {
+    uint32_t l, r;
+    uint16_t lp, rp;
+  } key{laddr.host(), raddr.host(), lport, rport};
+  const uint32_t f = static_cast<uint32_t>(siphash24(process_secret(), &key, sizeof key));
+  const uint32_t m = static_cast<uint32_t>(sh.now().ns() / 4000);
+  return SeqNum(m + f);
+}
+
+void init_sock(TcpSock* tp) {
+  Sock* sk = sk_of(tp);
+  const TcpConfig& cfg = sk->shard->cfg.tcp;
+  init_timers(tp);
+  sk->state = sk_state::kClose;
+  sk->rcvbuf = cfg.rmem_default;
+  sk->sndbuf = cfg.wmem_default;
+  tp->rto_us = std::chrono::duration_cast<std::chrono::microseconds>(cfg.rto_initial).count();
+  tp->mss = tp->peer_mss = cfg.mss_default;
+}
+
+void set_mss(TcpSock* tp, uint16_t peer_mss) {
+  Shard& sh = shard_of(tp);
+  const TcpConfig& cfg = sh.cfg.tcp;
+  // A peer MSS below the floor (down to 0) is raised to it: tiny segments would only burn CPU (and a zero
+  // would divide by zero in window arithmetic).
+  tp->peer_mss = std::max(peer_mss, cfg.mss_min);
+  uint16_t m = std::min(tp->peer_mss, tp->advmss);
+  if (tp->user_mss) m = std::min(m, tp->user_mss);
+  tp->mss = std::max<uint16_t>(m, cfg.mss_min);
+}
+
+void init_cwnd(TcpSock* tp) {
+  // RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)).
+  const uint32_t iw = std::min<uint32_t>(cfg_of(tp).init_cwnd_segs * tp->mss, std::max<uint32_t>(2u * tp->mss, 14600));
+  tp->cwnd = iw;
+  tp->ssthresh = 0x7fffffff;
+}
+
+void free_write_queue(TcpSock* tp) {
+  tp->write_queue.purge();
+  tp->send_head = nullptr;
+  tp->write_bytes = 0;
+  sk_of(tp)->wmem_queued = 0;
+}
+
+namespace {
+
+void unlink_child(TcpSock* tp) {
+  TcpSock* lp = tp->parent;
+  if (!lp) return;
+  InetConnectionSock& l = lp->icsk;
+  if (sk_of(tp)->state == sk_state::kSynRecv) {
+    --l.syn_len;
+  } else {
+    for (TcpSock** p = &l.accept_head; *p; p = &(*p)->accept_next) {
+      if (*p != tp) continue;
+      *p = tp->accept_next;
+      if (l.accept_tail == tp) {
+        l.accept_tail = nullptr;
+        for (TcpSock* q = l.accept_head; q; q = q->accept_next) l.accept_tail = q;
+      }
+      --l.accept_len;
+      break;
+    }
+  }
+  tp->parent = nullptr;
+  tp->accept_next = nullptr;
+}
+
+}  // namespace
+
+void destroy_closed(TcpSock* tp) {
+  Sock* sk = sk_of(tp);
+  Shard& sh = *sk->shard;
+  cancel_timers(tp);
+  sh.tcp.remove(tp);
+  if (tp->bound) {
+    sh.tcp.bind_remove(inet_of(tp));
+    tp->bound = false;
+  }
+  free_write_queue(tp);
+  tp->ooo_queue.purge();
+  sock_rqueue_purge(sk);
+  sh.socks.free_sock(sk);
+}
+
+void done(TcpSock* tp) {
+  Sock* sk = sk_of(tp);
+  Shard& sh = *sk->shard;
+  const bool child = tp->parent != nullptr;
+  if (child) unlink_child(tp);
+  set_state(tp, sk_state::kClose);
+  cancel_timers(tp);
+  sh.tcp.remove(tp);
+  free_write_queue(tp);
+  tp->ooo_queue.purge();
+  sk->shutdown = kRcvShutdown | kSendShutdown;
+  if (tp->orphan || child || !sk->socket) {
+    destroy_closed(tp);
+    return;
+  }
+  sock_wake(sk, EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLRDHUP | (sk->err ? uint32_t{EPOLLERR} : 0u));
+}
+
+void enter_time_wait(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  set_state(tp, sk_state::kTimeWait);
+  TimerWheel& w = sh.timers;
+  w.cancel(tp->rto_timer);
+  w.cancel(tp->delack_timer);
+  w.cancel(tp->persist_timer);
+  w.cancel(tp->keepalive_timer);
+  free_write_queue(tp);
+  sk_of(tp)->shutdown = kRcvShutdown | kSendShutdown;
+  w.arm(tp->tw_timer, sh.now() + cfg_of(tp).time_wait);
+  if (!tp->orphan) sock_wake(sk_of(tp), EPOLLIN | EPOLLHUP | EPOLLRDHUP);
+}
+
+}  // namespace tcp
+
+using namespace tcp;
+
+namespace {
+
+// Can `me` (bound to me->rcv_saddr) use `port` next to what is bound there (inet_csk_bind_conflict)?
+bool bind_conflict(Shard& sh, InetSock* me, uint16_t port, bool listening) {
+  for (InetSock* s = sh.tcp.port_bucket(port); s; s = s->bind_next) {
+    if (s == me) continue;
+    const bool overlap = s->rcv_saddr.is_any() || me->rcv_saddr.is_any() || s->rcv_saddr == me->rcv_saddr;
+    if (!overlap) continue;
+    if (s->sk.reuseport && me->sk.reuseport) continue;
+    const bool other_listens = s->sk.state == sk_state::kListen;
+    if (s->sk.reuseaddr && me->sk.reuseaddr && !other_listens && !listening) continue;
+    if (s->sk.state == sk_state::kTimeWait && me->sk.reuseaddr) continue;
+    return true;
+  }
+  return false;
+}
+
+int tcp_get_port(Sock* sk, uint16_t port) {
+  Shard& sh = *sk->shard;
+  InetSock* me = inet_sk(sk);
+  TcpSock* tp = tcp_sk(sk);
+  if (port == 0) {
+    port = sh.socks.ports.pick_random([&](uint16_t p) { return !sh.tcp.port_bucket(p) && !bind_conflict(sh, me, p, false); });
+    if (!port) return -EADDRINUSE;
+  } else if (bind_conflict(sh, me, port, false)) {
+    return -EADDRINUSE;
+  }
+  me->num = port;
+  tp->bound = true;
+  tp->bound_explicitly = true;
+  sh.tcp.bind_add(me);
+  return 0;
+}
+
+int tcp_init(Sock* sk) {
+  init_sock(tcp_sk(sk));
+  return 0;
+}
+
+void tcp_destroy(Sock*) {}
+
+int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
+  TcpSock* tp = tcp_sk(sk);
+  InetSock* is = inet_sk(sk);
+  Shard& sh = *sk->shard;
+  if (len < static_cast<socklen_t>(sizeof(sockaddr_in))) return -EINVAL;
+  const auto* sin = reinterpret_cast<const sockaddr_in*>(addr);
+  if (sin->sin_family != AF_INET) return -EAFNOSUPPORT;
+  const Ipv4Addr dst(ntohl(sin->sin_addr.s_addr));
+  const uint16_t dport = ntohs(sin->sin_port);
+  if (dst.is_any() || dst.is_multicast() || inet_is_broadcast(sh, dst)) return -ENETUNREACH;
+  auto rt = sh.routes.lookup(dst);
+  ShardPort* sp = rt ? sh.port_for(rt->iface) : nullptr;
+  if (!sp) return -ENETUNREACH;
+  const Ipv4Addr src = is->rcv_saddr.is_any() ? rt->src : is->rcv_saddr;
+  if (!is->num) {
+    // RFC 6056 Algorithm 4: a port whose 4-tuple is free and that nobody bound explicitly.
+    const uint16_t port = sh.socks.ports.pick(src, dst, dport, IPPROTO_TCP, [&](uint16_t p) {
+      if (sh.tcp.lookup(src, p, dst, dport)) return false;
+      for (InetSock* s = sh.tcp.port_bucket(p); s; s = s->bind_next)
+        if (tcp_sk(&s->sk)->bound_explicitly || s->sk.state == sk_state::kListen) return false;
+      return true;
+    });
+    if (!port) return -EADDRNOTAVAIL;
+    is->num = port;
+    tp->bound = true;
+    sh.tcp.bind_add(is);
+  } else if (sh.tcp.lookup(src, is->num, dst, dport)) {
+    return -EADDRNOTAVAIL;  // this 4-tuple is taken (e.g. in TIME-WAIT)
+  }
+  is->saddr = src;
+  is->rcv_saddr = src;
+  is->daddr = dst;
+  is->dport = dport;
+  tp->advmss = static_cast<uint16_t>(sp->ifc->mtu - 40);
+  tp->mss = std::min<uint16_t>(sh.cfg.tcp.mss_default, tp->advmss);
+  tp->iss = new_isn(sh, src, is->num, dst, dport);
+  tp->snd_una = tp->iss;
+  tp->snd_nxt = tp->snd_max = tp->iss + 1;
+  tp->recover = tp->iss;
+  tp->retransmits = 0;
+  set_state(tp, sk_state::kSynSent);
+  sh.tcp.add(tp);
+  ++sh.stats.tcp_active_opens;
+  send_syn(tp);
+  arm_rto(tp);
+  return 0;
+}
+
+// Aborts a connection (connect(AF_UNSPEC), shutdown of a listener or of a SYN-SENT socket).
+int tcp_disconnect(Sock* sk, int) {
+  TcpSock* tp = tcp_sk(sk);
+  Shard& sh = *sk->shard;
+  const uint8_t st = sk->state;
+  if (st == sk_state::kListen) {
+    // Children go with the listener's queue.
+    while (TcpSock* c = tp->icsk.accept_head) {
+      send_rst(c);
+      done(c);
+    }
+    std::vector<TcpSock*> syn;
+    sh.tcp.for_each([&](TcpSock* c) {
+      if (c->parent == tp) syn.push_back(c);
+    });
+    for (TcpSock* c : syn) done(c);
+  } else if (st != sk_state::kClose && st != sk_state::kSynSent && st != sk_state::kTimeWait) {
+    send_rst(tp);
+  }
+  cancel_timers(tp);
+  sh.tcp.remove(tp);
+  free_write_queue(tp);
+  tp->ooo_queue.purge();
+  sock_rqueue_purge(sk);
+  tp->rcv_queued = 0;
+  sk->rmem_alloc = 0;
+  sk->shutdown = 0;
+  sk->state = sk_state::kClose;
+  InetSock* is = inet_sk(sk);
+  is->daddr = Ipv4Addr::any();
+  is->dport = 0;
+  if (!tp->bound_explicitly && tp->bound) {
+    sh.tcp.bind_remove(is);
+    tp->bound = false;
+    is->num = 0;
+    is->rcv_saddr = is->saddr = Ipv4Addr::any();
+  }
+  tp->fin_queued = tp->fin_sent = tp->fin_received = false;
+  return 0;
+}
+
+void tcp_close(Sock* sk, int64_t timeout_ns) {
+  TcpSock* tp = tcp_sk(sk);
+  Shard& sh = *sk->shard;
+  const uint8_t st = sk->state;
+  tp->orphan = true;
+  if (st == sk_state::kListen) {
+    tcp_disconnect(sk, 0);
+    return destroy_closed(tp);
+  }
+  if (st == sk_state::kClose) return destroy_closed(tp);
+  if (st == sk_state::kSynSent) {
+    done(tp);
+    return;
+  }
+  if (st == sk_state::kTimeWait) return;  // the 2*MSL timer frees it
+  // Unread data, or SO_LINGER with a zero timeout: abort with RST (RFC 9293 §3.10.4; RFC 2525 §2.17).
+  if (tp->rcv_queued > 0 || (sk->linger_on && timeout_ns == 0)) {
+    if (tp->rcv_queued > 0) ++sh.stats.tcp_abort_on_close;
+    if (st != sk_state::kClose) send_rst(tp);
+    done(tp);
+    return;
+  }
+  sk->shutdown = kRcvShutdown | kSendShutdown;
+  switch (st) {
+    case sk_state::kSynRecv:
+    case sk_state::kEstablished:
+      set_state(tp, sk_state::kFinWait1);
+      tp->fin_queued = true;
+      write_xmit(tp, true);
+      break;
+    case sk_state::kCloseWait:
+      set_state(tp, sk_state::kLastAck);
+      tp->fin_queued = true;
+      write_xmit(tp, true);
+      break;
+    case sk_state::kFinWait2:
+      sh.timers.arm(tp->tw_timer, sh.now() + cfg_of(tp).fin_timeout);
+      break;
+    default:
+      break;  // FIN-WAIT-1, CLOSING, LAST-ACK: already on the way out
+  }
+}
+
+Sock* tcp_accept(Sock* sk, int, int* err) {
+  TcpSock* tp = tcp_sk(sk);
+  if (sk->state != sk_state::kListen) {
+    *err = -EINVAL;
+    return nullptr;
+  }
+  TcpSock* c = tp->icsk.accept_head;
+  if (!c) {
+    *err = -EAGAIN;
+    return nullptr;
+  }
+  tp->icsk.accept_head = c->accept_next;
+  if (!tp->icsk.accept_head) tp->icsk.accept_tail = nullptr;
+  --tp->icsk.accept_len;
+  c->accept_next = nullptr;
+  c->parent = nullptr;
+  *err = 0;
+  return sk_of(c);
+}
+
+int tcp_ioctl(Sock* sk, unsigned long cmd, void* arg) {
+  TcpSock* tp = tcp_sk(sk);
+  int v;
+  switch (cmd) {
+    case SIOCINQ:
+      if (sk->state == sk_state::kListen) return -EINVAL;
+      v = static_cast<int>(tp->rcv_queued);
+      break;
+    case SIOCOUTQ:
+      if (sk->state == sk_state::kListen) return -EINVAL;
+      v = static_cast<int>(tp->write_bytes);
+      break;
+    case SIOCOUTQNSD: {
+      if (sk->state == sk_state::kListen) return -EINVAL;
+      uint32_t unsent = 0;
+      for (rte_mbuf* m = tp->send_head; m; m = tp->write_queue.next(m)) unsent += seg_len(m);
+      v = static_cast<int>(unsent);
+      break;
+    }
+    default:
+      return -kNoIoctlCmd;
+  }
+  *static_cast<int*>(arg) = v;
+  return 0;
+}
+
+void tcp_shutdown(Sock* sk, int how) {
+  TcpSock* tp = tcp_sk(sk);
+  if (!(how & kSendShutdown)) return;
+  switch (sk->state) {
+    case sk_state::kEstablished:
+    case sk_state::kSynRecv:
+      set_state(tp, sk_state::kFinWait1);
+      break;
+    case sk_state::kCloseWait:
+      set_state(tp, sk_state::kLastAck);
+      break;
+    default:
+      return;
+  }
+  tp->fin_queued = true;
+  write_xmit(tp, true);
+}
+
+ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
+  TcpSock* tp = tcp_sk(sk);
+  Shard& sh = *sk->shard;
+  if (flags & MSG_OOB) return -EOPNOTSUPP;
+  const uint8_t st = sk->state;
+  if (st != sk_state::kEstablished && st != sk_state::kCloseWait) {
+    if (sk->err) return -std::exchange(sk->err, 0);
+    if (st == sk_state::kSynSent || st == sk_state::kSynRecv) return -EAGAIN;  // still connecting
+    return -EPIPE;
+  }
+  if (sk->err) return -std::exchange(sk->err, 0);
+  if (sk->shutdown & kSendShutdown) return -EPIPE;
+  size_t total = 0;
+  for (size_t i = 0; i < msg->msg_iovlen; ++i) total += msg->msg_iov[i].iov_len;
+  size_t copied = 0, vi = 0, voff = 0;
+  bool nobufs = false;
+  while (copied < total) {
+    const int64_t space = int64_t{sk->sndbuf} - tp->write_bytes;
+    if (space <= 0) break;
+    // Fill the unsent tail segment first, else start a new one (the one copy on send).
+    rte_mbuf* tail = nullptr;
+    for (rte_mbuf* m = tp->send_head; m; m = tp->write_queue.next(m)) tail = m;
+    uint32_t room = 0;
+    if (tail && seg_len(tail) < tp->mss) room = std::min<uint32_t>(tp->mss - seg_len(tail), rte_pktmbuf_tailroom(tail));
+    if (!room) {
+      Pktbuf p = sh.pool.alloc();
+      if (!p) {
+        nobufs = true;
+        break;
+      }
+      SeqNum seq = tp->snd_max;
+      if (rte_mbuf* last = [&] {
+            rte_mbuf* l = nullptr;
+            for (rte_mbuf* m = tp->write_queue.front(); m; m = tp->write_queue.next(m)) l = m;
+            return l;
+          }())
+        seq = seg_seq(last) + seg_len(last);
+      PktMeta* meta = p.meta();
+      meta->seq = seq.raw();
+      meta->flags = 0;
+      tail = p.mbuf();
+      tp->write_queue.push(std::move(p));
+      if (!tp->send_head) tp->send_head = tail;
+      room = std::min<uint32_t>(tp->mss, rte_pktmbuf_tailroom(tail));
+    }
+    const size_t n = std::min<size_t>({room, total - copied, static_cast<size_t>(space)});
+    uint8_t* d = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(tail, static_cast<uint16_t>(n)));
+    size_t put = 0;
+    while (put < n) {
+      while (voff == msg->msg_iov[vi].iov_len) {
+        ++vi;
+        voff = 0;
+      }
+      const size_t k = std::min(n - put, msg->msg_iov[vi].iov_len - voff);
+      memcpy(d + put, static_cast<const uint8_t*>(msg->msg_iov[vi].iov_base) + voff, k);
+      put += k;
+      voff += k;
+    }
+    copied += n;
+    tp->write_bytes += static_cast<uint32_t>(n);
+  }
+  sk->wmem_queued = static_cast<int>(tp->write_bytes);
+  if (copied) {
+    write_xmit(tp, false);
+    return static_cast<ssize_t>(copied);
+  }
+  (void)nobufs;
+  return total == 0 ? 0 : -EAGAIN;
+}
+
+ssize_t tcp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
+  TcpSock* tp = tcp_sk(sk);
+  *addr_len = 0;
+  if (sk->state == sk_state::kListen) return -ENOTCONN;
+  if (flags & MSG_OOB) return -EINVAL;
+  const bool peek = flags & MSG_PEEK;
+  const bool discard = flags & MSG_TRUNC;
+  size_t want = 0;
+  for (size_t i = 0; i < msg->msg_iovlen; ++i) want += msg->msg_iov[i].iov_len;
+  size_t copied = 0, vi = 0, voff = 0;
+  rte_mbuf* m = sk->receive_queue.front();
+  uint32_t peek_off = 0;
+  while (m && copied < want) {
+    PktMeta* meta = pkt_meta(m);
+    const uint32_t start = meta->offset + (peek ? peek_off : 0);
+    if (start >= m->pkt_len) {
+      m = sk->receive_queue.next(m);
+      peek_off = 0;
+      continue;
+    }
+    const uint32_t n = static_cast<uint32_t>(std::min<size_t>(m->pkt_len - start, want - copied));
+    if (!discard) {
+      Pktbuf view(m);
+      uint32_t done_n = 0;
+      while (done_n < n) {
+        while (voff == msg->msg_iov[vi].iov_len) {
+          ++vi;
+          voff = 0;
+        }
+        const uint32_t k = static_cast<uint32_t>(std::min<size_t>(n - done_n, msg->msg_iov[vi].iov_len - voff));
+        view.copy_out(start + done_n, k, static_cast<uint8_t*>(msg->msg_iov[vi].iov_base) + voff);
+        done_n += k;
+        voff += k;
+      }
+      (void)view.release();
+    }
+    copied += n;
+    if (peek) {
+      peek_off += n;
+      continue;
+    }
+    meta->offset += n;
+    if (meta->offset == m->pkt_len) {
+      rte_mbuf* next = sk->receive_queue.next(m);
+      sk->receive_queue.pop().reset();
+      m = next;
+    }
+  }
+  msg->msg_flags = 0;
+  msg->msg_controllen = 0;
+  if (copied) {
+    if (!peek) {
+      tp->rcv_queued -= static_cast<uint32_t>(copied);
+      sk->rmem_alloc -= static_cast<int>(copied);
+      maybe_window_update(tp);
+    }
+    return static_cast<ssize_t>(copied);
+  }
+  if (want == 0) return 0;
+  if (sk->err) return -std::exchange(sk->err, 0);
+  if (tp->fin_received || (sk->shutdown & kRcvShutdown)) return 0;
+  if (sk->state == sk_state::kClose) return tp->was_connected ? 0 : -ENOTCONN;
+  return -EAGAIN;
+}
+
+uint32_t tcp_poll(Sock* sk) {
+  TcpSock* tp = tcp_sk(sk);
+  const uint8_t st = sk->state;
+  if (st == sk_state::kListen) return tp->icsk.accept_len ? (EPOLLIN | EPOLLRDNORM) : 0;
+  uint32_t mask = 0;
+  if (sk->err) mask |= EPOLLERR;
+  if (sk->shutdown == (kRcvShutdown | kSendShutdown) || st == sk_state::kClose) mask |= EPOLLHUP;
+  if (sk->shutdown & kRcvShutdown) mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+  if (st != sk_state::kSynSent && st != sk_state::kSynRecv) {
+    if (tp->rcv_queued >= static_cast<uint32_t>(sk->rcvlowat) || (tp->rcv_queued && tp->fin_received))
+      mask |= EPOLLIN | EPOLLRDNORM;
+    if (!(sk->shutdown & kSendShutdown)) {
+      if (int64_t{sk->sndbuf} - tp->write_bytes >= sk->sndbuf / 3) mask |= EPOLLOUT | EPOLLWRNORM;
+    } else {
+      mask |= EPOLLOUT | EPOLLWRNORM;  // writable, so the writer sees its EPIPE
+    }
+  }
+  return mask;
+}
+
+int tcp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_t optlen) {
+  TcpSock* tp = tcp_sk(sk);
+  if (level == SOL_SOCKET && optname == SO_KEEPALIVE) {
+    reset_keepalive(tp);
+    return 0;
+  }
+  if (level != IPPROTO_TCP) return ip_setsockopt(sk, level, optname, optval, optlen);
+  if (!optval || optlen < static_cast<socklen_t>(sizeof(int))) return -EINVAL;
+  int val;
+  memcpy(&val, optval, sizeof val);
+  switch (optname) {
+    case TCP_NODELAY:
+      tp->nodelay = val != 0;
+      if (tp->nodelay) write_xmit(tp, true);
+      return 0;
+    case TCP_CORK:
+      tp->cork = val != 0;
+      if (!tp->cork) write_xmit(tp, true);
+      return 0;
+    case TCP_MAXSEG:
+      if (val && (val < 88 || val > 65535)) return -EINVAL;
+      tp->user_mss = static_cast<uint16_t>(val);
+      return 0;
+    case TCP_KEEPIDLE:
+      if (val < 1 || val > 32767) return -EINVAL;
+      tp->keepidle_ns = int64_t{val} * 1'000'000'000;
+      if (sk->keepalive) {
+        sk->shard->timers.cancel(tp->keepalive_timer);
+        reset_keepalive(tp);
+      }
+      return 0;
+    case TCP_KEEPINTVL:
+      if (val < 1 || val > 32767) return -EINVAL;
+      tp->keepintvl_ns = int64_t{val} * 1'000'000'000;
+      return 0;
+    case TCP_KEEPCNT:
+      if (val < 1 || val > 127) return -EINVAL;
+      tp->keepcnt = static_cast<uint8_t>(val);
+      return 0;
+    case TCP_USER_TIMEOUT:
+      if (val < 0) return -EINVAL;
+      tp->user_timeout_ms = static_cast<uint32_t>(val);
+      return 0;
+    case TCP_LINGER2:
+      tp->linger2_s = val;
+      return 0;
+    case TCP_QUICKACK:
+      if (val) tp->quickack = 8;
+      return 0;
+    default:
+      return -ENOPROTOOPT;
+  }
+}
+
+void fill_info(TcpSock* tp, tcp_info* ti) {
+  Sock* sk = sk_of(tp);
+  Shard& sh = *sk->shard;
+  memset(ti, 0, sizeof *ti);
+  ti->tcpi_state = sk->state;
+  ti->tcpi_ca_state = static_cast<uint8_t>(tp->ca_state);
+  ti->tcpi_retransmits = static_cast<uint8_t>(std::min<uint32_t>(tp->retransmits, 255));
+  ti->tcpi_probes = tp->probes_out;
+  ti->tcpi_backoff = tp->backoff;
+  ti->tcpi_snd_wscale = tp->snd_wscale;
+  ti->tcpi_rcv_wscale = tp->rcv_wscale;
+  ti->tcpi_rto = static_cast<uint32_t>(tp->rto_us);
+  ti->tcpi_ato = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(cfg_of(tp).delack_min).count());
+  ti->tcpi_snd_mss = tp->mss;
+  ti->tcpi_rcv_mss = tp->peer_mss;
+  uint32_t unacked = 0;
+  for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) ++unacked;
+  ti->tcpi_unacked = unacked;
+  ti->tcpi_retrans = tp->ca_state == TcpCa::Open ? 0 : 1;
+  const auto ms = [&](Instant t) {
+    return t.ns() ? static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(sh.now() - t).count()) : 0u;
+  };
+  ti->tcpi_last_data_sent = ms(tp->last_snd);
+  ti->tcpi_last_data_recv = ms(tp->last_rcv);
+  ti->tcpi_last_ack_recv = ms(tp->last_rcv);
+  ti->tcpi_pmtu = tp->advmss + 40u;
+  ti->tcpi_rcv_ssthresh = tp->rcv_wnd;
+  ti->tcpi_rtt = static_cast<uint32_t>(tp->srtt_us);
+  ti->tcpi_rttvar = static_cast<uint32_t>(tp->rttvar_us);
+  ti->tcpi_snd_ssthresh = tp->ssthresh >= 0x7fffffff ? 0x7fffffff : tp->ssthresh / std::max<uint32_t>(tp->mss, 1);
+  ti->tcpi_snd_cwnd = tp->cwnd / std::max<uint32_t>(tp->mss, 1);
+  ti->tcpi_advmss = tp->advmss;
+  ti->tcpi_reordering = 3;
+  ti->tcpi_rcv_space = receive_space(tp);
+  ti->tcpi_total_retrans = tp->total_retrans;
+}
+
+int tcp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* optlen) {
+  TcpSock* tp = tcp_sk(sk);
+  if (level != IPPROTO_TCP) return ip_getsockopt(sk, level, optname, optval, optlen);
+  if (!optval || !optlen) return -EFAULT;
+  if (optname == TCP_INFO) {
+    tcp_info ti;
+    fill_info(tp, &ti);
+    const socklen_t n = std::min<socklen_t>(*optlen, sizeof ti);
+    memcpy(optval, &ti, n);
+    *optlen = n;
+    return 0;
+  }
+  int val;
+  switch (optname) {
+    case TCP_NODELAY: val = tp->nodelay; break;
+    case TCP_CORK: val = tp->cork; break;
+    case TCP_MAXSEG:
+      val = (sk->state == sk_state::kEstablished || sk->state == sk_state::kCloseWait) ? tp->mss
+                                                                                        : (tp->user_mss ? tp->user_mss : 536);
+      break;
+    case TCP_KEEPIDLE:
+      val = static_cast<int>((tp->keepidle_ns ? tp->keepidle_ns : std::chrono::nanoseconds(cfg_of(tp).keepalive_idle).count()) /
+                             1'000'000'000);
+      break;
+    case TCP_KEEPINTVL:
+      val = static_cast<int>(
+          (tp->keepintvl_ns ? tp->keepintvl_ns : std::chrono::nanoseconds(cfg_of(tp).keepalive_intvl).count()) /
+          1'000'000'000);
+      break;
+    case TCP_KEEPCNT: val = tp->keepcnt ? tp->keepcnt : static_cast<int>(cfg_of(tp).keepalive_probes); break;
+    case TCP_USER_TIMEOUT: val = static_cast<int>(tp->user_timeout_ms); break;
+    case TCP_LINGER2: val = tp->linger2_s; break;
+    case TCP_QUICKACK: val = tp->quickack > 0; break;
+    default: return -ENOPROTOOPT;
+  }
+  const socklen_t n = std::min<socklen_t>(*optlen, sizeof val);
+  memcpy(optval, &val, n);
+  *optlen = n;
+  return 0;
+}
+
+void tcp_unhash(Sock* sk) { sk->shard->tcp.remove(tcp_sk(sk)); }
+
+// The socket-level calls of a stream socket (inet_stream_ops).
+int inet_stream_connect(Socket* sock, const sockaddr* addr, socklen_t len, int) {
+  Sock* sk = sock->sk;
+  TcpSock* tp = tcp_sk(sk);
+  if (!addr || len < static_cast<socklen_t>(sizeof(sa_family_t))) return -EINVAL;
+  if (addr->sa_family == AF_UNSPEC) {
+    const int err = sk->prot->disconnect(sk, 0);
+    sock->state = err ? SocketState::Disconnecting : SocketState::Unconnected;
+    return err;
+  }
+  int err;
+  switch (sock->state) {
+    case SocketState::Connected:
+      // The first call after a non-blocking connect completed reports success once, as Linux does.
+      if (!tp->connect_reported) {
+        tp->connect_reported = true;
+        return 0;
+      }
+      return -EISCONN;
+    case SocketState::Connecting:
+      err = -EALREADY;
+      break;
+    case SocketState::Unconnected:
+      if (sk->state != sk_state::kClose) return -EISCONN;
+      err = sk->prot->connect(sk, addr, len);
+      if (err) return err;
+      err = -EINPROGRESS;
+      break;
+    default:
+      return -EINVAL;
+  }
+  if (sk->state == sk_state::kSynSent || sk->state == sk_state::kSynRecv) return err;
+  if (sk->state == sk_state::kClose) {
+    // Refused, timed out, or reset while connecting.
+    err = sk->err ? -std::exchange(sk->err, 0) : -ECONNABORTED;
+    sock->state = SocketState::Unconnected;
+    return err;
+  }
+  sock->state = SocketState::Connected;
+  tp->connect_reported = true;
+  return 0;
+}
+
+int inet_accept(Socket* sock, Socket* newsock, int flags) {
+  Sock* sk = sock->sk;
+  int err = 0;
+  Sock* child = sk->prot->accept(sk, flags, &err);
+  if (!child) return err;
+  newsock->sk = child;
+  child->socket = newsock;
+  newsock->state = SocketState::Connected;
+  tcp_sk(child)->connect_reported = true;
+  // Readiness that arrived before accept() belongs to the new descriptor now.
+  if (const uint32_t mask = tcp_poll(child)) sock_wake(child, mask);
+  return 0;
+}
+
+int inet_listen(Socket* sock, int backlog) {
+  Sock* sk = sock->sk;
+  TcpSock* tp = tcp_sk(sk);
+  if (sock->state != SocketState::Unconnected || sock->type != SOCK_STREAM) return -EINVAL;
+  if (sk->state != sk_state::kClose && sk->state != sk_state::kListen) return -EINVAL;
+  tp->icsk.max_backlog = static_cast<uint32_t>(backlog);
+  if (sk->state == sk_state::kListen) return 0;  // a second listen() only changes the backlog
+  Shard& sh = *sk->shard;
+  InetSock* is = inet_sk(sk);
+  if (!is->num) {
+    const int err = tcp_get_port(sk, 0);
+    if (err) return err;
+    tp->bound_explicitly = false;
+  }
+  // Only one listener per address and port, unless all of them use SO_REUSEPORT.
+  if (bind_conflict(sh, is, is->num, true)) return -EADDRINUSE;
+  sk->state = sk_state::kListen;
+  return 0;
+}
+
+}  // namespace
+
+const ProtoOps inet_stream_ops = {
+    .family = AF_INET,
+    .release = inet_release,
+    .bind = inet_bind,
+    .connect = inet_stream_connect,
+    .socketpair = sock_no_socketpair,
+    .accept = inet_accept,
+    .getname = inet_getname,
+    .poll = inet_poll,
+    .ioctl = inet_ioctl,
+    .listen = inet_listen,
+    .shutdown = inet_shutdown,
+    .setsockopt = sock_common_setsockopt,
+    .getsockopt = sock_common_getsockopt,
+    .sendmsg = inet_sendmsg,
+    .recvmsg = inet_recvmsg,
+};
+
+const Proto tcp_prot = {
+    .name = "TCP",
+    .obj_size = sizeof(TcpSock),
+    .construct = construct_sock<TcpSock>,
+    .destruct = destruct_sock<TcpSock>,
+    .slab = true,
+    .slab_capacity = &SockConfig::tcp_slab,
+    .index = 0,
+    .init = tcp_init,
+    .destroy = tcp_destroy,
+    .close = tcp_close,
+    .connect = tcp_v4_connect,
+    .disconnect = tcp_disconnect,
+    .accept = tcp_accept,
+    .ioctl = tcp_ioctl,
+    .shutdown = tcp_shutdown,
+    .setsockopt = tcp_setsockopt,
+    .getsockopt = tcp_getsockopt,
+    .sendmsg = tcp_sendmsg,
+    .recvmsg = tcp_recvmsg,
+    .backlog_rcv = nullptr,
+    .hash = nullptr,
+    .unhash = tcp_unhash,
+    .get_port = tcp_get_port,
+    .poll = tcp_poll,
+};
+
+void tcp_err(Shard& sh, uint8_t type, uint8_t code, const uint8_t* quote, size_t len) {
+  wire::Ipv4View ip(const_cast<uint8_t*>(quote), len);
+  const size_t hl = ip.header_len();
+  if (len < hl + 8) return;
+  const uint8_t* t = quote + hl;
+  const uint16_t sport = wire::load_be16(t), dport = wire::load_be16(t + 2);
+  const SeqNum seq(wire::load_be32(t + 4));
+  TcpSock* tp = sh.tcp.lookup(ip.src(), sport, ip.dst(), dport);
+  if (!tp) return;
+  // RFC 5927 §4.1: only errors quoting a sequence number we have outstanding.
+  if (!seq.in_range(tp->snd_una, tp->snd_max + 1)) {
+    ++sh.stats.tcp_icmp_out_of_window;
+    return;
+  }
+  Sock* sk = sk_of(tp);
+  const int err = icmp_error_to_errno(type, code);
+  if (sk->state == sk_state::kSynSent || sk->state == sk_state::kSynRecv) {
+    if (icmp_error_is_hard(type, code)) {
+      if (tp->parent) return done(tp);
+      set_error(tp, err);
+      return done(tp);
+    }
+    sk->err_soft = err;
+    return;
+  }
+  if (inet_sk(sk)->recverr) {
+    set_error(tp, err);
+  } else {
+    sk->err_soft = err;  // RFC 1122 §4.2.3.9: soft for an established connection
+  }
+}
+
+const char* tcp_state_name(uint8_t st) {
+  static const char* const kNames[] = {"?",          "ESTABLISHED", "SYN-SENT", "SYN-RECEIVED", "FIN-WAIT-1", "FIN-WAIT-2",
+                                       "TIME-WAIT", "CLOSED",      "CLOSE-WAIT", "LAST-ACK",   "LISTEN",     "CLOSING"};
+  return st < 12 ? kNames[st] : "?";
+}
+
+}  // namespace skiff

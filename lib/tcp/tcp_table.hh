@@ -1,0 +1,52 @@
+#pragma once
+// The shard's TCP lookup tables (Linux's ehash/bhash/listening hash):
+//   connections  by 4-tuple (SYN-RECEIVED through TIME-WAIT), intrusive chains in a power-of-two table;
+//   bound ports  by local port (listeners, bound and connected sockets), chains through InetSock::bind_next.
+
+#include <cstdint>
+#include <cstddef>
+#include <vector>
+
+#include "wire/addr.hh"
+
+namespace skiff {
+
+struct TcpSock;
+struct InetSock;
+
+class TcpTable {
+ public:
+  explicit TcpTable(unsigned log2_buckets = 16);
+
+  TcpSock* lookup(wire::Ipv4Addr laddr, uint16_t lport, wire::Ipv4Addr raddr, uint16_t rport) const;
+  void add(TcpSock* tp);
+  void remove(TcpSock* tp);
+  // A listener on (laddr, lport): an exact address beats the wildcard.
+  InetSock* listener(wire::Ipv4Addr laddr, uint16_t lport) const;
+
+  InetSock*& port_bucket(uint16_t port) { return ports_[port]; }
+  void bind_add(InetSock* s);
+  void bind_remove(InetSock* s);
+  size_t connections() const { return count_; }
+  template <class F>
+  void for_each(F&& f) {
+    for (TcpSock* head : buckets_)
+      for (TcpSock* t = head; t;) {
+        TcpSock* next = next_of(t);
+        f(t);
+        t = next;
+      }
+  }
+
+ private:
+  static TcpSock* next_of(TcpSock* t);
+  size_t bucket(wire::Ipv4Addr l, uint16_t lp, wire::Ipv4Addr r, uint16_t rp) const;
+
+  std::vector<TcpSock*> buckets_;
+  std::vector<InetSock*> ports_;
+  uint64_t seed_;
+  size_t mask_;
+  size_t count_ = 0;
+};
+
+}  // namespace skiff

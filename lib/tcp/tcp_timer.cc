@@ -1,0 +1,211 @@
+// TCP timers on the shard's wheel: retransmission (RFC 6298), delayed ACK, persist (zero window),
+// keepalive (RFC 1122 §4.2.3.6) and TIME-WAIT.
+
+#include <cerrno>
+
+#include "tcp/tcp_impl.hh"
+
+namespace skiff::tcp {
+
+namespace tf = wire::tcp_flag;
+
+namespace {
+
+Duration us(int64_t v) { return std::chrono::microseconds(v); }
+
+int64_t keep_idle_ns(TcpSock* tp) {
+  return tp->keepidle_ns ? tp->keepidle_ns : std::chrono::nanoseconds(cfg_of(tp).keepalive_idle).count();
+}
+int64_t keep_intvl_ns(TcpSock* tp) {
+  return tp->keepintvl_ns ? tp->keepintvl_ns : std::chrono::nanoseconds(cfg_of(tp).keepalive_intvl).count();
+}
+unsigned keep_cnt(TcpSock* tp) { return tp->keepcnt ? tp->keepcnt : cfg_of(tp).keepalive_probes; }
+
+// A probe the peer must answer with an ACK (window or liveness): an old sequence number, no data.
+void send_probe(TcpSock* tp) { transmit(tp, tp->snd_una - 1, tf::kAck, nullptr); }
+
+bool user_timeout_passed(TcpSock* tp, Instant now, Instant since) {
+  return tp->user_timeout_ms && now - since >= std::chrono::milliseconds(tp->user_timeout_ms);
+}
+
+void abort_timeout(TcpSock* tp) {
+  ++shard_of(tp).stats.tcp_timeouts;
+  set_error(tp, ETIMEDOUT);
+  done(tp);
+}
+
+void on_rto(void* ctx, Timer*, Instant now) {
+  auto* tp = static_cast<TcpSock*>(ctx);
+  Shard& sh = shard_of(tp);
+  const TcpConfig& cfg = sh.cfg.tcp;
+  const uint8_t st = sk_of(tp)->state;
+  if (st == sk_state::kSynSent || st == sk_state::kSynRecv) {
+    const unsigned limit = st == sk_state::kSynSent ? cfg.syn_retries : cfg.synack_retries;
+    if (tp->retransmits == 0) tp->retrans_start = now;
+    if (tp->retransmits >= limit || user_timeout_passed(tp, now, tp->retrans_start)) {
+      if (st == sk_state::kSynSent) ++sh.stats.tcp_attempt_fails;
+      return abort_timeout(tp);
+    }
+  } else {
+    if (tp->snd_una == tp->snd_max) return;  // nothing outstanding
+    if (tp->retransmits == 0) {
+      tp->retrans_start = now;
+      // RFC 5681 §3.1 (4): ssthresh = max(FlightSize / 2, 2*SMSS), once per loss episode.
+      tp->ssthresh = std::max(flight_size(tp) / 2, 2u * tp->mss);
+    }
+    if (tp->retransmits >= cfg.retries || user_timeout_passed(tp, now, tp->retrans_start)) return abort_timeout(tp);
+    tp->cwnd = tp->mss;  // loss window (§3.1 (5))
+    tp->ca_state = TcpCa::Loss;
+    tp->dupacks = 0;
+    tp->recover = tp->snd_max;  // RFC 6582 §3.2 (4): no fast recovery for what was outstanding
+    // Go back N: everything after snd_una is resent as the window reopens.
+    tp->snd_nxt = tp->snd_una;
+    tp->send_head = tp->write_queue.front();
+  }
+  ++tp->retransmits;
+  tp->backoff = static_cast<uint8_t>(std::min(tp->backoff + 1, 30));
+  tp->rto_us = std::min<int64_t>(tp->rto_us * 2, std::chrono::duration_cast<std::chrono::microseconds>(cfg.rto_max).count());
+  ++sh.stats.tcp_rto_expired;
+  if (st == sk_state::kSynSent || st == sk_state::kSynRecv) {
+    retransmit_head(tp);
+  } else {
+    tp->rtt_pending = false;  // Karn
+    ++tp->total_retrans;
+    write_xmit(tp, true);
+  }
+  sh.timers.arm(tp->rto_timer, now + us(tp->rto_us));
+}
+
+void on_delack(void* ctx, Timer*, Instant) {
+  auto* tp = static_cast<TcpSock*>(ctx);
+  if (tp->ack_pending) send_ack(tp);
+}
+
+void on_persist(void* ctx, Timer*, Instant now) {
+  auto* tp = static_cast<TcpSock*>(ctx);
+  Shard& sh = shard_of(tp);
+  if (!tp->send_head || tp->snd_wnd >= seg_len(tp->send_head) || tp->snd_una != tp->snd_max) {
+    tp->probes_out = 0;  // the window opened (or data is in flight: the RTO covers it)
+    write_xmit(tp);
+    return;
+  }
+  if (tp->probes_out == 0) tp->retrans_start = now;
+  if (tp->probes_out >= sh.cfg.tcp.retries || user_timeout_passed(tp, now, tp->retrans_start)) return abort_timeout(tp);
+  send_probe(tp);
+  ++sh.stats.tcp_window_probes;
+  ++tp->probes_out;
+  const int64_t max_us = std::chrono::duration_cast<std::chrono::microseconds>(sh.cfg.tcp.rto_max).count();
+  const int64_t wait = std::min<int64_t>(tp->rto_us << std::min<int>(tp->probes_out, 20), max_us);
+  sh.timers.arm(tp->persist_timer, now + us(wait));
+}
+
+void on_keepalive(void* ctx, Timer*, Instant now) {
+  auto* tp = static_cast<TcpSock*>(ctx);
+  Sock* sk = sk_of(tp);
+  Shard& sh = shard_of(tp);
+  if (!sk->keepalive || sk->state != sk_state::kEstablished) return;
+  const Duration idle = now - tp->last_rcv;
+  if (idle < Duration(keep_idle_ns(tp))) {
+    sh.timers.arm(tp->keepalive_timer, tp->last_rcv + Duration(keep_idle_ns(tp)));
+    return;
+  }
+  if (tp->probes_out >= keep_cnt(tp) || (tp->user_timeout_ms && idle >= std::chrono::milliseconds(tp->user_timeout_ms) &&
+                                         tp->probes_out > 0)) {
+    send_rst(tp);
+    return abort_timeout(tp);
+  }
+  send_probe(tp);
+  ++sh.stats.tcp_keepalive_probes;
+  ++tp->probes_out;
+  sh.timers.arm(tp->keepalive_timer, now + Duration(keep_intvl_ns(tp)));
+}
+
+void on_time_wait(void* ctx, Timer*, Instant) { done(static_cast<TcpSock*>(ctx)); }
+
+}  // namespace
+
+void init_timers(TcpSock* tp) {
+  auto set = [tp](Timer& t, Timer::Fn fn) {
+    t.fn = fn;
+    t.ctx = tp;
+  };
+  set(tp->rto_timer, &on_rto);
+  set(tp->delack_timer, &on_delack);
+  set(tp->persist_timer, &on_persist);
+  set(tp->keepalive_timer, &on_keepalive);
+  set(tp->tw_timer, &on_time_wait);
+}
+
+void cancel_timers(TcpSock* tp) {
+  TimerWheel& w = shard_of(tp).timers;
+  w.cancel(tp->rto_timer);
+  w.cancel(tp->delack_timer);
+  w.cancel(tp->persist_timer);
+  w.cancel(tp->keepalive_timer);
+  w.cancel(tp->tw_timer);
+}
+
+void arm_rto(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  if (!tp->rto_timer.armed()) sh.timers.arm(tp->rto_timer, sh.now() + us(tp->rto_us));
+}
+
+void reset_rto(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  if (tp->snd_una == tp->snd_max) {
+    sh.timers.cancel(tp->rto_timer);  // RFC 6298 §5.2: all data acknowledged
+  } else {
+    sh.timers.arm(tp->rto_timer, sh.now() + us(tp->rto_us));  // §5.3
+  }
+}
+
+void schedule_ack(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  tp->ack_pending = true;
+  // RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full segment, and at once while
+  // the connection starts (quick ACKs let the peer's slow start open).
+  if (tp->quickack > 0) {
+    --tp->quickack;
+    return send_ack(tp);
+  }
+  if (tp->segs_unacked >= 2) return send_ack(tp);
+  if (!tp->delack_timer.armed()) sh.timers.arm(tp->delack_timer, sh.now() + cfg_of(tp).delack_min);
+}
+
+void arm_persist(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  if (tp->persist_timer.armed() || tp->rto_timer.armed()) return;
+  const int64_t max_us = std::chrono::duration_cast<std::chrono::microseconds>(cfg_of(tp).rto_max).count();
+  sh.timers.arm(tp->persist_timer, sh.now() + us(std::min<int64_t>(tp->rto_us << std::min<int>(tp->probes_out, 20), max_us)));
+}
+
+void reset_keepalive(TcpSock* tp) {
+  Sock* sk = sk_of(tp);
+  Shard& sh = shard_of(tp);
+  tp->probes_out = tp->persist_timer.armed() ? tp->probes_out : 0;
+  if (!sk->keepalive || sk->state != sk_state::kEstablished) {
+    sh.timers.cancel(tp->keepalive_timer);
+    return;
+  }
+  if (!tp->keepalive_timer.armed()) sh.timers.arm(tp->keepalive_timer, sh.now() + Duration(keep_idle_ns(tp)));
+}
+
+void rtt_sample(TcpSock* tp, Duration rtt) {
+  const TcpConfig& cfg = cfg_of(tp);
+  int64_t r = std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::microseconds>(rtt).count());
+  // RFC 6298 §2.2-2.3 (alpha 1/8, beta 1/4).
+  if (tp->srtt_us == 0) {
+    tp->srtt_us = r;
+    tp->rttvar_us = r / 2;
+  } else {
+    const int64_t err = tp->srtt_us > r ? tp->srtt_us - r : r - tp->srtt_us;
+    tp->rttvar_us = (3 * tp->rttvar_us + err) / 4;
+    tp->srtt_us = (7 * tp->srtt_us + r) / 8;
+  }
+  const int64_t lo = std::chrono::duration_cast<std::chrono::microseconds>(cfg.rto_min).count();
+  const int64_t hi = std::chrono::duration_cast<std::chrono::microseconds>(cfg.rto_max).count();
+  tp->rto_us = std::clamp<int64_t>(tp->srtt_us + std::max<int64_t>(1000, 4 * tp->rttvar_us), lo, hi);
+  tp->backoff = 0;
+}
+
+}  // namespace skiff::tcp
