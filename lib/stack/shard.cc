@@ -6,6 +6,7 @@
 
 #include "base/log.hh"
 #include "sock/epoll.hh"
+#include "tcp/tcp.hh"
 #include "wire/arp.hh"
 #include "wire/ethernet.hh"
 
@@ -48,6 +49,7 @@ void clear_stop() { g_stop.store(false, std::memory_order_relaxed); }
 
 Shard::~Shard() {
   close_all_sockets();
+  tcp_destroy_all(*this);
   if (t_shard == this) t_shard = nullptr;
   timers.cancel(housekeeping_);
   flush();

@@ -130,5 +130,7 @@ void tcp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx);
 void tcp_err(Shard& sh, uint8_t type, uint8_t code, const uint8_t* quote, size_t len);
 
 const char* tcp_state_name(uint8_t state);
+// Frees every connection left on the shard (orphans in FIN-WAIT or TIME-WAIT) at shutdown.
+void tcp_destroy_all(Shard& sh);
 
 }  // namespace skiff

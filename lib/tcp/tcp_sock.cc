@@ -857,6 +857,20 @@ void tcp_err(Shard& sh, uint8_t type, uint8_t code, const uint8_t* quote, size_t
   }
 }
 
+void tcp_destroy_all(Shard& sh) {
+  std::vector<TcpSock*> all;
+  sh.tcp.for_each([&](TcpSock* tp) { all.push_back(tp); });
+  for (TcpSock* tp : all) {
+    Sock* sk = sk_of(tp);
+    if (sk->socket) {
+      // Still owned by a descriptor (close_all_sockets runs first, so this is rare): detach it.
+      sk->socket->sk = nullptr;
+      sk->socket = nullptr;
+    }
+    tcp::destroy_closed(tp);
+  }
+}
+
 const char* tcp_state_name(uint8_t st) {
   static const char* const kNames[] = {"?",          "ESTABLISHED", "SYN-SENT", "SYN-RECEIVED", "FIN-WAIT-1", "FIN-WAIT-2",
                                        "TIME-WAIT", "CLOSED",      "CLOSE-WAIT", "LAST-ACK",   "LISTEN",     "CLOSING"};

@@ -1,0 +1,107 @@
+// LISTEN (RFC 9293 §3.10.7.2): SYN gets SYN-ACK with our MSS; ACK to a listener gets RST; RST is ignored;
+// the third ACK completes the handshake and the connection waits for accept(); backlog bounds.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include "api/skiff.h"
+#include "tcp/tcp.hh"
+#include "tcp_builder.hh"
+
+using namespace skiff;
+using namespace skiff::test;
+namespace tf = wire::tcp_flag;
+
+namespace {
+
+int listener(uint16_t port, int backlog = 16) {
+  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  EXPECT_EQ(skiff_bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  EXPECT_EQ(skiff_listen(fd, backlog), 0);
+  return fd;
+}
+
+}  // namespace
+
+TEST(TcpListen, SynGetsSynAckWithOurMss) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = listener(7000);
+  h.inject(tcp_frame(h, {.seq = 1000, .flags = tf::kSyn, .opts = mss_opt(1400)}));
+  auto out = tcp_only(h.sent());
+  ASSERT_EQ(out.size(), 1u);
+  const SentTcp& sa = out[0];
+  EXPECT_TRUE(sa.checksum_ok);
+  EXPECT_EQ(sa.flags, tf::kSyn | tf::kAck);
+  EXPECT_EQ(sa.ack, 1001u);
+  EXPECT_EQ(sa.sport, 7000);
+  EXPECT_EQ(sa.dport, 40000);
+  ASSERT_TRUE(sa.opts.mss);
+  EXPECT_EQ(*sa.opts.mss, 1460);
+  EXPECT_GT(sa.wnd, 0);
+  // Complete the handshake; the connection is then accepted.
+  h.inject(tcp_frame(h, {.seq = 1001, .ack = sa.seq + 1, .flags = tf::kAck}));
+  EXPECT_TRUE(h.sent().empty());
+  sockaddr_in peer{};
+  socklen_t plen = sizeof peer;
+  const int c = skiff_accept4(l, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_NONBLOCK);
+  ASSERT_GE(c, 0) << strerror(errno);
+  EXPECT_EQ(ntohs(peer.sin_port), 40000);
+  EXPECT_EQ(skiff_accept(l, nullptr, nullptr), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  skiff_close(c);
+  skiff_close(l);
+  h.sent();
+}
+
+TEST(TcpListen, AckToAListenerGetsRst) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = listener(7000);
+  h.inject(tcp_frame(h, {.seq = 5, .ack = 777, .flags = tf::kAck}));
+  auto out = tcp_only(h.sent());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kRst);
+  EXPECT_EQ(out[0].seq, 777u);  // RFC 9293: <SEQ=SEG.ACK><CTL=RST>
+  skiff_close(l);
+}
+
+TEST(TcpListen, RstToAListenerIsIgnored) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = listener(7000);
+  h.inject(tcp_frame(h, {.seq = 5, .flags = tf::kRst}));
+  EXPECT_TRUE(h.sent().empty());
+  EXPECT_EQ(h.drops(Drop::TcpListenRst), 1u);
+  skiff_close(l);
+}
+
+TEST(TcpListen, NoListenerGetsRstAck) {
+  StackHarness h;
+  h.learn_peer();
+  h.inject(tcp_frame(h, {.seq = 100, .flags = tf::kSyn}));
+  auto out = tcp_only(h.sent());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kRst | tf::kAck);
+  EXPECT_EQ(out[0].seq, 0u);
+  EXPECT_EQ(out[0].ack, 101u);
+  EXPECT_EQ(h.drops(Drop::TcpNoSocket), 1u);
+  // Never a RST for a RST.
+  h.inject(tcp_frame(h, {.seq = 100, .flags = tf::kRst}));
+  EXPECT_TRUE(h.sent().empty());
+}
+
+TEST(TcpListen, SynQueueAndAcceptQueueAreBounded) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = listener(7000, 2);
+  // 20 SYNs from different ports: at most max(backlog, 16) wait in SYN-RECEIVED.
+  for (uint16_t i = 0; i < 20; ++i) h.inject(tcp_frame(h, {.sport = static_cast<uint16_t>(41000 + i), .seq = 1, .flags = tf::kSyn}));
+  EXPECT_EQ(tcp_only(h.sent()).size(), 16u);
+  EXPECT_EQ(h.drops(Drop::TcpSynQueueFull), 4u);
+  skiff_close(l);
+  h.sent();
+  EXPECT_EQ(h.shard().socks.in_use(tcp_prot), 0u);
+}
