@@ -80,6 +80,13 @@ int ipv4_output_hdrincl(Shard& sh, Pktbuf p) {
 
 int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx) {
   auto rt = sh.routes.lookup(tx.dst);
+  if (rt && tx.dst.is_broadcast()) {
+    // The limited broadcast never goes through a gateway: it leaves on the link itself (RFC 1122
+    // §3.3.6), on the interface of the source address if there is one.
+    rt->next_hop = tx.dst;
+    for (auto& port : sh.ports())
+      if (!tx.src.is_any() && port->ifc->is_our_addr(tx.src)) rt->iface = port->ifc->index;
+  }
   ShardPort* sp = rt ? sh.port_for(rt->iface) : nullptr;
   if (!sp) {
     sh.drop(std::move(p), Drop::Ipv4NoRoute);
