@@ -358,8 +358,7 @@ void process_data(TcpSock* tp, Segment& seg) {
       sk->rmem_alloc += static_cast<int>(len);
       queue_in_order(tp, std::move(seg.payload));
       tp->rcv_nxt = tp->rcv_nxt + len;
-      if (len >= tp->mss) ++tp->segs_unacked;
-      ++tp->segs_unacked;  // every segment counts half; full ones count as a whole ACK's worth
+      if (len >= tp->mss) ++tp->segs_unacked;  // full-sized segments: ACK every second one
     }
     const bool had_gap = !tp->ooo_queue.empty();
     if (had_gap) drain_ooo(tp);
