@@ -7,7 +7,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <netinet/tcp.h>
+
 #include <memory>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -20,20 +23,84 @@ namespace {
 volatile sig_atomic_t g_dump = 0;
 void on_usr1(int) { g_dump = 1; }
 
-// One shard's echo service: a UDP socket on the echo port whose datagrams go straight back.
+// One shard's echo service: a UDP socket on the echo port whose datagrams go straight back, and a TCP
+// listener whose connections get their bytes back (RFC 862), with backpressure: a connection that cannot
+// take more is not read until its pending bytes drain.
 struct EchoShard {
-  net::Socket udp;
+  net::Socket udp, tcp;
   std::vector<uint8_t> buf = std::vector<uint8_t>(65536);
-  uint64_t udp_echoed = 0, udp_errors = 0;
+  uint64_t udp_echoed = 0, udp_errors = 0, tcp_accepted = 0, tcp_echoed_bytes = 0;
+  struct Conn {
+    net::Socket sock;
+    std::vector<uint8_t> pending;  // read but not yet sent back
+    bool eof = false;
+  };
+  std::unordered_map<int, std::unique_ptr<Conn>> conns;
 
   bool start(uint16_t port) {
     auto s = net::Socket::udp(SOCK_NONBLOCK);
-    if (!s) return fail("socket", s.error());
+    if (!s) return fail("UDP socket", s.error());
     udp = std::move(s.value());
     udp.set_option(SOL_SOCKET, SO_RCVBUF, 4 << 20);
-    if (auto r = udp.bind({wire::Ipv4Addr::any(), port}); !r) return fail("bind", r.error());
+    if (auto r = udp.bind({wire::Ipv4Addr::any(), port}); !r) return fail("UDP bind", r.error());
     udp.on_readable([this](net::SocketRef sock) { drain(sock); });
+    auto t = net::Socket::tcp(SOCK_NONBLOCK);
+    if (!t) return fail("TCP socket", t.error());
+    tcp = std::move(t.value());
+    tcp.set_option(SOL_SOCKET, SO_REUSEADDR, 1);
+    if (auto r = tcp.bind({wire::Ipv4Addr::any(), port}); !r) return fail("TCP bind", r.error());
+    if (auto r = tcp.listen(1024); !r) return fail("TCP listen", r.error());
+    tcp.on_accept([this](net::SocketRef l) { accept_all(l); });
     return true;
+  }
+  void accept_all(net::SocketRef l) {
+    for (;;) {
+      auto c = l.accept(nullptr, SOCK_NONBLOCK);
+      if (!c) break;
+      ++tcp_accepted;
+      auto conn = std::make_unique<Conn>();
+      conn->sock = std::move(c.value());
+      conn->sock.set_option(IPPROTO_TCP, TCP_NODELAY, 1);
+      const int fd = conn->sock.fd();
+      conn->sock.on_readable([this](net::SocketRef s) { pump(s.fd()); });
+      conn->sock.on_writable([this](net::SocketRef s) { pump(s.fd()); });
+      conn->sock.on_closed([this](net::SocketRef s) { pump(s.fd()); });
+      conns[fd] = std::move(conn);
+    }
+  }
+  // Moves what can be moved on one connection: flush pending, read more (only when nothing is pending),
+  // and finish once the peer is done and everything went back.
+  void pump(int fd) {
+    auto it = conns.find(fd);
+    if (it == conns.end()) return;
+    Conn& c = *it->second;
+    for (;;) {
+      while (!c.pending.empty()) {
+        auto n = c.sock.send(c.pending);
+        if (!n) {
+          if (n.error() == EAGAIN) return;  // wait for on_writable
+          conns.erase(it);                  // reset or broken: close
+          return;
+        }
+        tcp_echoed_bytes += *n;
+        c.pending.erase(c.pending.begin(), c.pending.begin() + static_cast<long>(*n));
+      }
+      if (c.eof) {
+        conns.erase(it);  // all echoed: close (FIN)
+        return;
+      }
+      auto n = c.sock.recv(buf);
+      if (!n) {
+        if (n.error() == EAGAIN) return;
+        conns.erase(it);
+        return;
+      }
+      if (*n == 0) {
+        c.eof = true;
+        continue;
+      }
+      c.pending.assign(buf.begin(), buf.begin() + static_cast<long>(*n));
+    }
   }
   void drain(net::SocketRef sock) {
     for (;;) {
@@ -95,7 +162,7 @@ int main(int argc, char** argv) {
     printf("skiff-echo: port %u %s %s\n", i, rt->port(i).describe().c_str(),
            ifc.addr.addr.is_any() ? "(no address)" : ifc.addr.to_string().c_str());
   }
-  printf("skiff-echo: answering ARP and ping, echoing UDP on port %u; %u shard(s); Ctrl-C prints counters "
+  printf("skiff-echo: answering ARP and ping, echoing UDP and TCP on port %u; %u shard(s); Ctrl-C prints counters "
          "and exits, SIGUSR1 prints them and goes on\n",
          echo_port, rt->stack().shard_count());
   fflush(stdout);
@@ -121,19 +188,23 @@ int main(int argc, char** argv) {
       fflush(stdout);
     }
   });
-  uint64_t echoed = 0, errors = 0;
+  uint64_t echoed = 0, errors = 0, accepted = 0, tcp_bytes = 0;
   for (auto& svc : services) {
     if (!svc) continue;
     echoed += svc->udp_echoed;
     errors += svc->udp_errors;
+    accepted += svc->tcp_accepted;
+    tcp_bytes += svc->tcp_echoed_bytes;
   }
   // Sockets belong to their shards: close them (on this, the main lcore, after the workers stopped).
   for (unsigned i = 0; i < services.size(); ++i) {
     set_this_shard(&stack.shard(i));
     services[i].reset();
   }
-  printf("skiff-echo: stopping; udp echoed %llu datagrams (%llu send errors); counters:\n",
-         static_cast<unsigned long long>(echoed), static_cast<unsigned long long>(errors));
+  printf("skiff-echo: stopping; udp echoed %llu datagrams (%llu send errors); tcp accepted %llu connections, "
+         "echoed %llu bytes; counters:\n",
+         static_cast<unsigned long long>(echoed), static_cast<unsigned long long>(errors),
+         static_cast<unsigned long long>(accepted), static_cast<unsigned long long>(tcp_bytes));
   rt->stack().print_counters(stdout);
   fflush(stdout);
   return failed ? 1 : 0;

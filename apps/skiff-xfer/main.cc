@@ -7,6 +7,8 @@
 //                           send --send BYTES back (or echo with --echo)
 //     --churn HOST PORT     --count N short connections in a row: connect, send 64 bytes, read them
 //                           back, close; reports how many completed cleanly
+//     --http PORT           a minimal HTTP/1.1 server for curl: --count N requests, each answered with
+//                           200 and a body of --send BYTES (the same seeded bytes every time), then closed
 //   options: --send BYTES (K/M/G suffixes), --seed N, --count N, --echo, --linger0 (close with RST)
 //
 // Prints "sent N sha256=..." and "received M sha256=..." per connection; exits 0 on success.
@@ -188,6 +190,48 @@ int run_listen(const Opts& o) {
   return 0;
 }
 
+int run_http(const Opts& o) {
+  const int l = skiff_socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  skiff_setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  const sockaddr_in a = addr_of("0.0.0.0", o.port);
+  if (skiff_bind(l, reinterpret_cast<const sockaddr*>(&a), sizeof a) < 0 || skiff_listen(l, 128) < 0) {
+    fprintf(stderr, "skiff-xfer: listen on %u: %s\n", o.port, strerror(errno));
+    return 1;
+  }
+  printf("listening on %u\n", o.port);
+  fflush(stdout);
+  for (unsigned i = 0; i < o.count; ++i) {
+    const int c = skiff_accept(l, nullptr, nullptr);
+    if (c < 0) return 1;
+    // Read the request head (up to the blank line).
+    std::string head;
+    char b[2048];
+    while (head.find("\r\n\r\n") == std::string::npos && head.size() < 65536) {
+      const ssize_t n = skiff_recv(c, b, sizeof b, 0);
+      if (n <= 0) break;
+      head.append(b, static_cast<size_t>(n));
+    }
+    const bool ok = head.rfind("GET ", 0) == 0;
+    const std::string status = ok ? "200 OK" : "400 Bad Request";
+    const uint64_t body = ok ? o.send : 0;
+    const std::string resp = "HTTP/1.1 " + status + "\r\nContent-Length: " + std::to_string(body) +
+                             "\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n";
+    app::Sha256 hs;
+    Source src(o.seed);
+    if (send_all(c, reinterpret_cast<const uint8_t*>(resp.data()), resp.size()) && send_stream(c, body, src, hs))
+      printf("sent %llu sha256=%s\n", static_cast<unsigned long long>(body), hs.hex().c_str());
+    fflush(stdout);
+    skiff_shutdown(c, SHUT_WR);
+    // Wait for the client's FIN so the close is clean on both sides.
+    while (skiff_recv(c, b, sizeof b, 0) > 0) {
+    }
+    skiff_close(c);
+  }
+  skiff_close(l);
+  return 0;
+}
+
 int run_churn(const Opts& o) {
   const sockaddr_in a = addr_of(o.host, o.port);
   unsigned ok = 0;
@@ -245,9 +289,9 @@ int main(int argc, char** argv) {
       o.host = a[i + 1];
       o.port = static_cast<uint16_t>(atoi(a[i + 2].c_str()));
       i += 2;
-    } else if (a[i] == "--listen") {
+    } else if (a[i] == "--listen" || a[i] == "--http") {
       need(1);
-      o.mode = "listen";
+      o.mode = a[i].substr(2);
       o.port = static_cast<uint16_t>(atoi(a[++i].c_str()));
     } else if (a[i] == "--send") {
       need(1);
@@ -271,7 +315,7 @@ int main(int argc, char** argv) {
     }
   }
   if (o.mode.empty() || !o.port) {
-    fprintf(stderr, "usage: skiff-xfer [EAL args] -- --ip A.B.C.D/P (--connect HOST PORT | --listen PORT | --churn HOST PORT) [--send BYTES] [--count N] [--echo] [--linger0]\n");
+    fprintf(stderr, "usage: skiff-xfer [EAL args] -- --ip A.B.C.D/P (--connect HOST PORT | --listen PORT | --http PORT | --churn HOST PORT) [--send BYTES] [--count N] [--echo] [--linger0]\n");
     return 2;
   }
   if (!rt->config().ip) {
@@ -287,6 +331,8 @@ int main(int argc, char** argv) {
     rc = run_connect(o);
   } else if (o.mode == "listen") {
     rc = run_listen(o);
+  } else if (o.mode == "http") {
+    rc = run_http(o);
   } else {
     rc = run_churn(o);
   }
