@@ -111,6 +111,38 @@ std::string apply_config_key(StackConfig& cfg, const std::string& section, const
     if (key == "reass-max-bytes") return count(&i.reass_max_bytes, 65536, 1u << 30);
     if (key == "reass-max-datagrams") return count(&i.reass_max_datagrams, 1, 65536);
     if (key == "reass-max-frags") return count(&i.reass_max_frags, 2, 8192);
+  } else if (section == "sock") {
+    SockConfig& k = cfg.sock;
+    if (key == "max-fds") return count(&k.max_fds, 16, 1u << 24);
+    if (key == "somaxconn") return count(&k.somaxconn, 1, 65535);
+    if (key == "port-lo") return count(&k.port_lo, 1024, 65535);
+    if (key == "port-hi") return count(&k.port_hi, 1024, 65535);
+    if (key == "tcp-slab") return count(&k.tcp_slab, 0, 1u << 24);
+    if (key == "udp-slab") return count(&k.udp_slab, 0, 1u << 24);
+    if (key == "raw-slab") return count(&k.raw_slab, 0, 1u << 20);
+    if (key == "rmem-max") return count(&k.rmem_max, 4096, 1 << 30);
+    if (key == "wmem-max") return count(&k.wmem_max, 4096, 1 << 30);
+    if (key == "rmem-default") return count(&k.rmem_default, 4096, 1 << 30);
+    if (key == "wmem-default") return count(&k.wmem_default, 4096, 1 << 30);
+  } else if (section == "tcp") {
+    TcpConfig& t = cfg.tcp;
+    if (key == "rto-initial-ms") return dur_ms(&t.rto_initial, 10, 60'000);
+    if (key == "rto-min-ms") return dur_ms(&t.rto_min, 1, 60'000);
+    if (key == "rto-max-ms") return dur_ms(&t.rto_max, 100, 3'600'000);
+    if (key == "retries") return count(&t.retries, 1, 255);
+    if (key == "syn-retries") return count(&t.syn_retries, 1, 127);
+    if (key == "synack-retries") return count(&t.synack_retries, 1, 127);
+    if (key == "time-wait-ms") return dur_ms(&t.time_wait, 0, 600'000);
+    if (key == "fin-timeout-ms") return dur_ms(&t.fin_timeout, 1000, 600'000);
+    if (key == "delack-ms") return dur_ms(&t.delack_min, 1, 500);
+    if (key == "keepalive-idle-ms") return dur_ms(&t.keepalive_idle, 1000, 86'400'000);
+    if (key == "keepalive-intvl-ms") return dur_ms(&t.keepalive_intvl, 1000, 86'400'000);
+    if (key == "keepalive-probes") return count(&t.keepalive_probes, 1, 127);
+    if (key == "challenge-ack-limit") return count(&t.challenge_ack_limit, 1, 1'000'000);
+    if (key == "init-cwnd") return count(&t.init_cwnd_segs, 1, 1000);
+    if (key == "ooo-max-segs") return count(&t.ooo_max_segs, 1, 65536);
+    if (key == "rmem") return count(&t.rmem_default, 4096, 1 << 30);
+    if (key == "wmem") return count(&t.wmem_default, 4096, 1 << 30);
   } else if (section == "icmp") {
     if (key == "error-rate") return count(&cfg.icmp.error_rate, 0, 1'000'000);
     if (key == "error-burst") return count(&cfg.icmp.error_burst, 1, 1'000'000);

@@ -27,6 +27,7 @@ class PktQueue {
   }
   // The oldest packet, still queued (nullptr when empty).
   rte_mbuf* front() const { return head_; }
+  rte_mbuf* back() const { return tail_; }
   rte_mbuf* next(rte_mbuf* m) const { return pkt_meta(m)->qnext; }
   Pktbuf pop() {
     rte_mbuf* m = head_;

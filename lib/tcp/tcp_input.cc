@@ -43,8 +43,7 @@ bool acceptable(TcpSock* tp, const Segment& seg) {
 void queue_in_order(TcpSock* tp, Pktbuf p) {
   Sock* sk = sk_of(tp);
   const uint32_t len = p.len();
-  rte_mbuf* tail = nullptr;
-  for (rte_mbuf* m = sk->receive_queue.front(); m; m = sk->receive_queue.next(m)) tail = m;
+  rte_mbuf* tail = sk->receive_queue.back();
   if (tail && len <= 512 && tail->nb_segs == 1 && rte_mbuf_refcnt_read(tail) == 1 && RTE_MBUF_DIRECT(tail) &&
       rte_pktmbuf_tailroom(tail) >= len) {
     uint8_t* d = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(tail, static_cast<uint16_t>(len)));

@@ -432,8 +432,8 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
     const int64_t space = int64_t{sk->sndbuf} - tp->write_bytes;
     if (space <= 0) break;
     // Fill the unsent tail segment first, else start a new one (the one copy on send).
-    rte_mbuf* tail = nullptr;
-    for (rte_mbuf* m = tp->send_head; m; m = tp->write_queue.next(m)) tail = m;
+    // Unsent segments are the queue's suffix from send_head: the tail is unsent iff send_head exists.
+    rte_mbuf* tail = tp->send_head ? tp->write_queue.back() : nullptr;
     uint32_t room = 0;
     if (tail && seg_len(tail) < tp->mss) room = std::min<uint32_t>(tp->mss - seg_len(tail), rte_pktmbuf_tailroom(tail));
     if (!room) {
@@ -443,12 +443,7 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
         break;
       }
       SeqNum seq = tp->snd_max;
-      if (rte_mbuf* last = [&] {
-            rte_mbuf* l = nullptr;
-            for (rte_mbuf* m = tp->write_queue.front(); m; m = tp->write_queue.next(m)) l = m;
-            return l;
-          }())
-        seq = seg_seq(last) + seg_len(last);
+      if (rte_mbuf* last = tp->write_queue.back()) seq = seg_seq(last) + seg_len(last);
       PktMeta* meta = p.meta();
       meta->seq = seq.raw();
       meta->flags = 0;

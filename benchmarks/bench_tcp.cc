@@ -1,0 +1,207 @@
+// TCP between two Skiff stacks on one core, wired by a net_ring pair ("alpha" 10.0.0.1 client, "beta"
+// 10.0.0.2 server), through the socket API:
+//
+//  BM_TcpBulk/W: one connection, alpha writes W-byte chunks as fast as the windows allow, beta reads
+//    them; goodput in bytes/s (both stacks' work on the one core).
+//  BM_TcpRR: 1-byte request, 1-byte response, TCP_NODELAY: transactions per second.
+//  BM_TcpSegmentCost: the same bulk flow reported per data segment: the send path (alpha) and the
+//    receive path (beta) together, plus the ACKs going back.
+//
+// Every byte is checked: the receiver compares what arrives with the sender's deterministic pattern.
+
+#include <arpa/inet.h>
+#include <benchmark/benchmark.h>
+#include <netinet/tcp.h>
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/skiff.h"
+#include "bench_common.hh"
+#include "ethdev/ethdev_port.hh"
+#include "ethdev/ring_pair.hh"
+#include "stack/stack.hh"
+#include "tcp/tcp.hh"
+
+namespace {
+
+using namespace skiff;
+
+constexpr wire::Ipv4Addr kA = wire::Ipv4Addr::of(10, 0, 0, 1);
+constexpr wire::Ipv4Addr kB = wire::Ipv4Addr::of(10, 0, 0, 2);
+
+struct Side {
+  std::unique_ptr<Stack> stack;
+  std::unique_ptr<EthdevPort> port;
+  Shard& sh() { return stack->shard(0); }
+};
+
+struct World {
+  Side a, b;
+  std::string error;
+  int client = -1, server = -1;
+
+  World() { error = setup(); }
+  std::string side(Side& s, const std::string& name, uint16_t port_id, wire::Ipv4Addr ip) {
+    StackConfig cfg;
+    cfg.ip = wire::Ipv4Cidr{ip, 24};
+    cfg.pool_size = 16383;
+    cfg.neigh.reachable = std::chrono::hours(24);
+    cfg.tcp.rmem_default = cfg.tcp.wmem_default = 4 << 20;
+    s.stack = std::make_unique<Stack>(name, cfg);
+    if (!s.stack->make_pools(1)) return "pool";
+    EthdevPortConfig pc;
+    pc.pools.push_back(s.stack->pool(0).raw());
+    pc.link_wait = 1s;
+    std::string err;
+    s.port = EthdevPort::open(port_id, pc, &err);
+    if (!s.port) return err;
+    s.stack->add_iface(s.port.get(), cfg.ip);
+    s.stack->build_shards(MonotonicClock::instance());
+    s.sh().start();
+    return {};
+  }
+  // One round: each side polls until its receive ring is empty (each would run on its own core in a real
+  // deployment; on one core, neither may starve the other).
+  void poll() {
+    for (int i = 0; i < 64; ++i) {
+      set_this_shard(&a.sh());
+      const unsigned na = a.sh().poll_once();
+      set_this_shard(&b.sh());
+      const unsigned nb = b.sh().poll_once();
+      if (na < kBurst && nb < kBurst) break;
+    }
+  }
+  std::string setup() {
+    auto ids = make_ring_pair("btcp", 1, 8192);
+    if (!ids) return "ring pair";
+    if (auto e = side(a, "alpha", ids->first, kA); !e.empty()) return e;
+    if (auto e = side(b, "beta", ids->second, kB); !e.empty()) return e;
+    set_this_shard(&b.sh());
+    const int l = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(5001);
+    if (skiff_bind(l, reinterpret_cast<sockaddr*>(&sa), sizeof sa) || skiff_listen(l, 8)) return "listen";
+    set_this_shard(&a.sh());
+    client = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sa.sin_addr.s_addr = htonl(kB.host());
+    skiff_connect(client, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    for (int i = 0; i < 10000 && server < 0; ++i) {
+      poll();
+      set_this_shard(&b.sh());
+      server = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+    }
+    skiff_close(l);
+    if (server < 0) return "no connection";
+    return {};
+  }
+  ~World() {
+    set_this_shard(&a.sh());
+    skiff_close(client);
+    set_this_shard(&b.sh());
+    skiff_close(server);
+    for (int i = 0; i < 100; ++i) poll();
+    a.stack->release_shards();
+    b.stack->release_shards();
+    a.port.reset();
+    b.port.reset();
+  }
+};
+
+World& world() {
+  static World* w = [] {
+    auto* nw = new World();
+    bench::at_teardown([nw] { delete nw; });
+    return nw;
+  }();
+  return *w;
+}
+
+inline uint8_t pattern_byte(uint64_t i) { return static_cast<uint8_t>((i * 2654435761u) >> 13); }
+
+void bulk(benchmark::State& state, bool per_segment) {
+  World& w = world();
+  if (!w.error.empty()) return state.SkipWithError(w.error.c_str());
+  const size_t chunk = static_cast<size_t>(state.range(0));
+  std::vector<uint8_t> out(chunk), in(256 * 1024);
+  uint64_t sent = 0, received = 0;
+  const uint64_t segs_before = w.a.sh().stats.tcp_out_segs;
+  for (auto _ : state) {
+    set_this_shard(&w.a.sh());
+    for (size_t i = 0; i < chunk; ++i) out[i] = pattern_byte(sent + i);
+    const ssize_t n = skiff_send(w.client, out.data(), chunk, 0);
+    if (n > 0) sent += static_cast<uint64_t>(n);
+    w.poll();
+    set_this_shard(&w.b.sh());
+    for (;;) {
+      const ssize_t r = skiff_recv(w.server, in.data(), in.size(), 0);
+      if (r <= 0) break;
+      for (ssize_t i = 0; i < r; i += 997)
+        if (in[static_cast<size_t>(i)] != pattern_byte(received + static_cast<uint64_t>(i))) {
+          state.SkipWithError("data corrupted");
+          return;
+        }
+      received += static_cast<uint64_t>(r);
+    }
+  }
+  // Drain what is still in flight so the next run starts clean.
+  for (int i = 0; i < 100000 && received < sent; ++i) {
+    w.poll();
+    set_this_shard(&w.b.sh());
+    const ssize_t r = skiff_recv(w.server, in.data(), in.size(), 0);
+    if (r > 0) received += static_cast<uint64_t>(r);
+  }
+  if (received != sent) return state.SkipWithError("bytes lost");
+  const uint64_t segs = w.a.sh().stats.tcp_out_segs - segs_before;
+  state.SetBytesProcessed(static_cast<int64_t>(received));
+  if (per_segment) {
+    state.counters["segments"] = static_cast<double>(segs);
+    state.counters["ns_per_segment"] =
+        benchmark::Counter(static_cast<double>(segs), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  }
+  state.counters["Gbit/s"] = benchmark::Counter(static_cast<double>(received) * 8 / 1e9, benchmark::Counter::kIsRate);
+}
+
+void BM_TcpBulk(benchmark::State& state) { bulk(state, false); }
+BENCHMARK(BM_TcpBulk)->Arg(16384)->Arg(65536)->ArgName("chunk")->UseRealTime();
+
+void BM_TcpSegmentCost(benchmark::State& state) { bulk(state, true); }
+BENCHMARK(BM_TcpSegmentCost)->Arg(65536)->ArgName("chunk")->UseRealTime();
+
+void BM_TcpRR(benchmark::State& state) {
+  World& w = world();
+  if (!w.error.empty()) return state.SkipWithError(w.error.c_str());
+  int one = 1;
+  set_this_shard(&w.a.sh());
+  skiff_setsockopt(w.client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  set_this_shard(&w.b.sh());
+  skiff_setsockopt(w.server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  uint8_t c = 0;
+  uint64_t done = 0;
+  for (auto _ : state) {
+    set_this_shard(&w.a.sh());
+    uint8_t req = static_cast<uint8_t>(done);
+    if (skiff_send(w.client, &req, 1, 0) != 1) return state.SkipWithError("request not sent");
+    bool answered = false;
+    for (int i = 0; i < 1000 && !answered; ++i) {
+      w.poll();
+      set_this_shard(&w.b.sh());
+      if (skiff_recv(w.server, &c, 1, 0) == 1) skiff_send(w.server, &c, 1, 0);
+      set_this_shard(&w.a.sh());
+      uint8_t resp = 0;
+      if (skiff_recv(w.client, &resp, 1, 0) == 1) {
+        if (resp != req) return state.SkipWithError("wrong response");
+        answered = true;
+      }
+    }
+    if (!answered) return state.SkipWithError("no response");
+    ++done;
+  }
+  state.counters["transactions/s"] = benchmark::Counter(static_cast<double>(done), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_TcpRR)->UseRealTime();
+
+}  // namespace
