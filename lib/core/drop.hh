@@ -76,7 +76,8 @@ namespace skiff {
   X(TcpAcceptQueueFull, "TCP SYN dropped: accept queue full")                        \
   X(TcpSynQueueFull, "TCP SYN dropped: SYN queue full")                              \
   X(TcpNoMemory, "TCP SYN dropped: no memory for a connection")                      \
-  X(TcpTimeWaitRst, "TCP RST ignored in TIME-WAIT (RFC 1337)")
+  X(TcpTimeWaitRst, "TCP RST ignored in TIME-WAIT (RFC 1337)")                      \
+  X(TcpPaws, "TCP segment with an old timestamp (PAWS, RFC 7323)")
 
 enum class Drop : uint16_t {
 #define SKIFF_X(name, desc) name,

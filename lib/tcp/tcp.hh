@@ -46,6 +46,13 @@ struct TcpSock {
   SeqNum rcv_adv;                       // right edge of the window we advertised (rcv_nxt + rcv_wnd)
   uint32_t rcv_wnd = 0;
   uint8_t snd_wscale = 0, rcv_wscale = 0;
+  // RFC 7323: window scaling and timestamps, each on only when both SYNs carried the option.
+  bool wscale_ok = false;
+  bool ts_ok = false;
+  uint32_t ts_recent = 0;               // TS.Recent: the peer's last valid TSval
+  Instant ts_recent_stamp{};            // when TS.Recent was recorded (PAWS: invalid after 24 days)
+  uint32_t ts_offset = 0;               // random per-connection offset of our TSval clock
+  SeqNum last_ack_sent;                 // Last.ACK.sent (RFC 7323 §4.3)
 
   uint16_t mss = 536;                   // effective send MSS
   uint16_t peer_mss = 536;              // from the peer's SYN

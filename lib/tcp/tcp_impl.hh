@@ -76,5 +76,14 @@ void init_cwnd(TcpSock* tp);
 // Effective send MSS from the peer's option, our MTU and TCP_MAXSEG.
 void set_mss(TcpSock* tp, uint16_t peer_mss);
 uint32_t flight_size(TcpSock* tp);
+// Our timestamp clock (RFC 7323 §5.4: 1 ms ticks), with the connection's random offset.
+inline uint32_t ts_now(TcpSock* tp) {
+  return static_cast<uint32_t>(shard_of(tp).now().ns() / 1'000'000) + tp->ts_offset;
+}
+// The window scale we offer: enough for the largest receive buffer we may grow to (at most 14).
+uint8_t choose_rcv_wscale(TcpSock* tp);
+// Applies the peer's SYN options (RFC 7323 negotiation) after our own SYN went out (active) or before
+// our SYN-ACK (passive).
+void negotiate_syn_options(TcpSock* tp, const wire::TcpOptions& peer, bool we_offered_all);
 
 }  // namespace skiff::tcp

@@ -174,8 +174,11 @@ bool process_ack(TcpSock* tp, Segment& seg) {
   if (ack.gt(tp->snd_una)) {
     const uint32_t acked = static_cast<uint32_t>(ack - tp->snd_una);
     if (tp->rtt_pending && ack.ge(tp->rtt_seq)) {
-      rtt_sample(tp, sh.now() - tp->rtt_start);
+      rtt_sample(tp, sh.now() - tp->rtt_start);  // a timed, never-retransmitted segment (µs resolution)
       tp->rtt_pending = false;
+    } else if (tp->ts_ok && seg.opt.has_timestamp && seg.opt.ts_ecr) {
+      // RFC 7323 §4: the echoed timestamp times any new ACK, retransmissions included (no Karn problem).
+      rtt_sample(tp, std::chrono::milliseconds(ts_now(tp) - seg.opt.ts_ecr));
     }
     clean_write_queue(tp, ack);
     tp->snd_una = ack;
@@ -418,9 +421,14 @@ void synsent_input(TcpSock* tp, Segment& seg) {
   tp->irs = seg.seq;
   tp->rcv_nxt = seg.seq + 1;
   tp->rcv_adv = tp->rcv_nxt;
+  negotiate_syn_options(tp, seg.opt, true);
   set_mss(tp, seg.opt.mss.value_or(cfg_of(tp).mss_default));
   if (seg.has(tf::kAck)) {
-    if (tp->retransmits == 0) rtt_sample(tp, sh.now() - tp->last_snd);  // Karn: the SYN went once
+    if (tp->ts_ok && seg.opt.ts_ecr) {
+      rtt_sample(tp, std::chrono::milliseconds(ts_now(tp) - seg.opt.ts_ecr));
+    } else if (tp->retransmits == 0) {
+      rtt_sample(tp, sh.now() - tp->last_snd);  // Karn: the SYN went once
+    }
     tp->snd_una = seg.ack;
     tp->snd_wnd = seg.wnd;  // never scaled in a SYN
     tp->max_window = tp->snd_wnd;
@@ -449,9 +457,10 @@ void time_wait_input(Shard& sh, TcpSock* tp, Segment& seg, uint16_t sport, uint1
     ++sh.stats.tcp_tw_rst_ignored;  // RFC 1337: no TIME-WAIT assassination
     return drop_seg(sh, seg, Drop::TcpTimeWaitRst);
   }
-  if (seg.has(tf::kSyn) && !seg.has(tf::kAck) && seg.seq.gt(tp->rcv_nxt)) {
-    // A new incarnation of the 4-tuple (RFC 1122 §4.2.2.13): its sequence numbers are beyond the old
-    // ones, so end TIME-WAIT and let the listener take it.
+  const bool newer_ts = tp->ts_ok && seg.opt.has_timestamp && static_cast<int32_t>(seg.opt.ts_val - tp->ts_recent) > 0;
+  if (seg.has(tf::kSyn) && !seg.has(tf::kAck) && (seg.seq.gt(tp->rcv_nxt) || newer_ts)) {
+    // A new incarnation of the 4-tuple (RFC 1122 §4.2.2.13, RFC 6191): its sequence numbers (or its
+    // timestamps) are beyond the old ones, so end TIME-WAIT and let the listener take it.
     if (InetSock* l = sh.tcp.listener(seg.rx->dst, dport)) {
       ++sh.stats.tcp_tw_recycled;
       done(tp);
@@ -469,10 +478,22 @@ void time_wait_input(Shard& sh, TcpSock* tp, Segment& seg, uint16_t sport, uint1
 void rcv_established_and_later(TcpSock* tp, Segment& seg) {
   Shard& sh = shard_of(tp);
   Sock* sk = sk_of(tp);
+  // PAWS (RFC 7323 §5.3 R1): an old timestamp means an old duplicate; ACK and drop (RST is exempt).
+  if (tp->ts_ok && seg.opt.has_timestamp && !seg.has(tf::kRst) &&
+      static_cast<int32_t>(seg.opt.ts_val - tp->ts_recent) < 0 && sh.now() - tp->ts_recent_stamp < 24 * 24h) {
+    send_ack(tp);
+    return drop_seg(sh, seg, Drop::TcpPaws);
+  }
   // First: sequence acceptability.
   if (!acceptable(tp, seg)) {
     if (!seg.has(tf::kRst)) send_ack(tp);
     return drop_seg(sh, seg, Drop::TcpOutOfWindow);
+  }
+  // RFC 7323 §4.3 R3: remember the newest timestamp of a segment at or before what we last acknowledged.
+  if (tp->ts_ok && seg.opt.has_timestamp && seg.seq.le(tp->last_ack_sent) &&
+      static_cast<int32_t>(seg.opt.ts_val - tp->ts_recent) >= 0) {
+    tp->ts_recent = seg.opt.ts_val;
+    tp->ts_recent_stamp = sh.now();
   }
   // Second: RST (RFC 5961 §3.2): only exactly at RCV.NXT; otherwise a challenge ACK.
   if (seg.has(tf::kRst)) {
@@ -595,6 +616,11 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
   tp->max_window = seg.wnd;
   tp->snd_wl1 = seg.seq;
   tp->snd_wl2 = tp->iss;
+  if (auto rt = sh.routes.lookup(ci->daddr))
+    if (ShardPort* sp = sh.port_for(rt->iface)) tp->advmss = static_cast<uint16_t>(sp->ifc->mtu - 40);
+  tp->rcv_wscale = choose_rcv_wscale(tp);
+  tp->ts_offset = sh.rng.next_u32();
+  negotiate_syn_options(tp, seg.opt, false);
   set_mss(tp, seg.opt.mss.value_or(sh.cfg.tcp.mss_default));
   tp->parent = lp;
   ++l.syn_len;

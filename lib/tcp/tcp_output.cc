@@ -67,9 +67,20 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data) {
   if (!h) return -ENOBUFS;
   uint8_t opts[40];
   size_t olen = 0;
-  if (flags & tf::kSyn) {
+  const bool syn = flags & tf::kSyn;
+  const bool active_syn = syn && !(flags & tf::kAck);
+  if (syn || tp->ts_ok) {
     wire::TcpOptions o;
-    o.mss = tp->advmss;
+    if (syn) {
+      o.mss = tp->advmss;
+      // An active SYN offers window scaling and timestamps; a SYN-ACK answers only what the peer offered.
+      if (active_syn || tp->wscale_ok) o.wscale = tp->rcv_wscale;
+    }
+    if (active_syn || tp->ts_ok) {
+      o.has_timestamp = true;
+      o.ts_val = ts_now(tp);
+      o.ts_ecr = (flags & tf::kAck) ? tp->ts_recent : 0;
+    }
     olen = wire::write_tcp_options(opts, o);
   }
   const size_t hl = TcpView::kMinHeaderLen + olen;
@@ -98,6 +109,7 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data) {
     tp->segs_unacked = 0;
     sh.timers.cancel(tp->delack_timer);
     tp->rcv_adv = tp->rcv_nxt + tp->rcv_wnd;
+    tp->last_ack_sent = tp->rcv_nxt;
   }
   tp->last_snd = sh.now();
   return rc;
@@ -148,6 +160,30 @@ void send_reset_for(Shard& sh, const Ipv4Rx& rx, uint16_t sport, uint16_t dport,
   th.set_urgent_ptr(0);
   ++sh.stats.tcp_out_rsts;
   send_segment(sh, std::move(h), th, hl, rx.dst, rx.src, 0, 0);
+}
+
+uint8_t choose_rcv_wscale(TcpSock* tp) {
+  const Sock* sk = sk_of(tp);
+  const uint32_t want = static_cast<uint32_t>(std::max(sk->rcvbuf, sk->shard->cfg.sock.rmem_max));
+  uint8_t s = 0;
+  while (s < 14 && (uint32_t{65535} << s) < want) ++s;
+  return s;
+}
+
+void negotiate_syn_options(TcpSock* tp, const wire::TcpOptions& peer, bool) {
+  // RFC 7323 §2.2: scaling only when both sides sent the option; the shift is capped at 14.
+  tp->wscale_ok = peer.wscale.has_value();
+  if (tp->wscale_ok) {
+    tp->snd_wscale = std::min<uint8_t>(*peer.wscale, 14);
+  } else {
+    tp->snd_wscale = 0;
+    tp->rcv_wscale = 0;
+  }
+  tp->ts_ok = peer.has_timestamp;
+  if (tp->ts_ok) {
+    tp->ts_recent = peer.ts_val;
+    tp->ts_recent_stamp = shard_of(tp).now();
+  }
 }
 
 uint32_t flight_size(TcpSock* tp) { return static_cast<uint32_t>(tp->snd_max - tp->snd_una); }

@@ -81,7 +81,10 @@ void set_mss(TcpSock* tp, uint16_t peer_mss) {
   tp->peer_mss = std::max(peer_mss, cfg.mss_min);
   uint16_t m = std::min(tp->peer_mss, tp->advmss);
   if (tp->user_mss) m = std::min(m, tp->user_mss);
-  tp->mss = std::max<uint16_t>(m, cfg.mss_min);
+  m = std::max<uint16_t>(m, cfg.mss_min);
+  // The send MSS counts payload: every segment carries 12 bytes of timestamp option (RFC 7323 §2.2 note).
+  if (tp->ts_ok) m = static_cast<uint16_t>(m - 12);
+  tp->mss = m;
 }
 
 void init_cwnd(TcpSock* tp) {
@@ -252,6 +255,8 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   tp->advmss = static_cast<uint16_t>(sp->ifc->mtu - 40);
   tp->mss = std::min<uint16_t>(sh.cfg.tcp.mss_default, tp->advmss);
   tp->iss = new_isn(sh, src, is->num, dst, dport);
+  tp->rcv_wscale = choose_rcv_wscale(tp);
+  tp->ts_offset = sh.rng.next_u32();
   tp->snd_una = tp->iss;
   tp->snd_nxt = tp->snd_max = tp->iss + 1;
   tp->recover = tp->iss;

@@ -104,7 +104,9 @@ TEST(TcpPair, HandshakeDataAndClose) {
   socklen_t tl = sizeof ti;
   ASSERT_EQ(skiff_getsockopt(c, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
   EXPECT_EQ(ti.tcpi_state, TCP_ESTABLISHED);
-  EXPECT_EQ(ti.tcpi_snd_mss, 1460u);
+  EXPECT_EQ(ti.tcpi_snd_mss, 1448u);  // 1460 minus the 12-byte timestamp option (RFC 7323)
+  EXPECT_GE(ti.tcpi_rcv_wscale, 6);  // window scaling negotiated both ways
+  EXPECT_GE(ti.tcpi_snd_wscale, 6);
 
   const auto out = data(100000, 7);
   auto got = transfer(p, p.a(), c, p.b(), s, out);
