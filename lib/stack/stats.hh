@@ -71,7 +71,12 @@ namespace skiff {
   X(tcp_abort_on_close, "TCP connections reset on close with unread data") \
   X(tcp_tw_recycled, "TIME-WAIT ended early by a new SYN (RFC 1122)") \
   X(tcp_tw_rst_ignored, "RSTs ignored in TIME-WAIT (RFC 1337)")       \
-  X(tcp_icmp_out_of_window, "ICMP errors quoting an unknown sequence number")
+  X(tcp_icmp_out_of_window, "ICMP errors quoting an unknown sequence number") \
+  X(tcp_dsack_recv, "TCP D-SACK blocks received (RFC 2883)")          \
+  X(tcp_sack_invalid, "TCP SACK blocks ignored as invalid")           \
+  X(tcp_rack_lost, "TCP segments marked lost by RACK")                \
+  X(tcp_sack_recoveries, "TCP SACK/RACK recovery episodes")           \
+  X(tcp_tlp_probes, "TCP tail loss probes sent (RFC 8985)")
 
 struct ShardStats {
 #define SKIFF_X(name, desc) uint64_t name = 0;

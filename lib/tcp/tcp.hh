@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "core/timer_wheel.hh"
+#include "tcp/tcp_cong.hh"
 #include "mem/pktbuf.hh"
 #include "sock/proto.hh"
 #include "sock/sock.hh"
@@ -53,6 +54,26 @@ struct TcpSock {
   Instant ts_recent_stamp{};            // when TS.Recent was recorded (PAWS: invalid after 24 days)
   uint32_t ts_offset = 0;               // random per-connection offset of our TSval clock
   SeqNum last_ack_sent;                 // Last.ACK.sent (RFC 7323 §4.3)
+
+  // SACK (RFC 2018, D-SACK RFC 2883), on when both SYNs carried SACK-permitted.
+  bool sack_ok = false;
+  bool dsack_pending = false;           // receiver: a duplicate to report in the next ACK
+  SeqNum dsack_l, dsack_r;
+  SeqNum last_ooo_seq;                  // receiver: the most recent out-of-order segment (first block)
+  uint32_t sacked_out = 0;              // sender scoreboard, bytes: SACKed
+  uint32_t lost_out = 0;                //   marked lost (retransmitted or not)
+  uint32_t retrans_out = 0;             //   retransmitted and still outstanding
+  // RACK-TLP (RFC 8985).
+  uint64_t rack_xmit_ns = 0;            // send time of the most recently sent segment that was delivered
+  SeqNum rack_end;
+  int64_t rack_rtt_us = 0;
+  int64_t min_rtt_us = 0;
+  bool tlp_armed = false;               // the retransmission timer is a tail loss probe timeout
+  bool tlp_sent = false;                // one probe per episode
+  Timer reo_timer;                      // RACK reordering window
+  // Congestion control (TCP_CONGESTION).
+  const CongOps* cc = nullptr;
+  CubicState cubic;
 
   uint16_t mss = 536;                   // effective send MSS
   uint16_t peer_mss = 536;              // from the peer's SYN

@@ -7,8 +7,12 @@
 
 namespace skiff::tcp {
 
-// PktMeta::flags bits for segments on TCP queues.
-inline constexpr uint8_t kMetaFin = 0x01;  // the segment carries (or is) a FIN
+// PktMeta::flags bits for segments on TCP queues (PktMeta::rx_time_ns holds a sent segment's send time).
+inline constexpr uint8_t kMetaFin = 0x01;          // the segment carries (or is) a FIN
+inline constexpr uint8_t kMetaSacked = 0x02;       // the peer SACKed it
+inline constexpr uint8_t kMetaLost = 0x04;         // deemed lost (RACK, or RTO)
+inline constexpr uint8_t kMetaRetrans = 0x08;      // a retransmission of it is outstanding
+inline constexpr uint8_t kMetaEverRetrans = 0x10;  // it was retransmitted at least once
 
 inline Shard& shard_of(TcpSock* tp) { return *sk_of(tp)->shard; }
 inline const TcpConfig& cfg_of(TcpSock* tp) { return shard_of(tp).cfg.tcp; }
@@ -71,6 +75,30 @@ void init_sock(TcpSock* tp);  // defaults for a new connection object
 void free_write_queue(TcpSock* tp);
 // Frees a connection object that is CLOSED (or never connected): unbinds it and returns its memory.
 void destroy_closed(TcpSock* tp);
+// SACK and RACK-TLP (tcp_sack.cc).
+void sack_note_ooo(TcpSock* tp, SeqNum seq);
+void sack_note_dup(TcpSock* tp, SeqNum l, SeqNum r);
+// Blocks for the next ACK (D-SACK first, then the most recent out-of-order range, then the others).
+size_t sack_fill(TcpSock* tp, wire::SackBlock* out, size_t max);
+// Applies the SACK blocks of an arriving ACK to the scoreboard.
+void sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack);
+// RACK: a segment was delivered (cumulatively ACKed or SACKed).
+void rack_delivered(TcpSock* tp, rte_mbuf* seg);
+// RACK loss detection; returns bytes newly marked lost (and arms the reordering timer if needed).
+uint32_t rack_detect_loss(TcpSock* tp);
+// Bytes in flight per RFC 6675's pipe.
+uint32_t sack_pipe(TcpSock* tp);
+// Marks every unSACKed outstanding segment lost (after an RTO).
+void sack_mark_all_lost(TcpSock* tp);
+// Retransmits lost segments while the window allows; returns whether it sent anything.
+bool sack_retransmit(TcpSock* tp);
+// Bookkeeping for a segment leaving the write queue (or trimmed by `bytes`).
+void sack_forget(TcpSock* tp, rte_mbuf* seg, uint32_t bytes);
+void enter_recovery(TcpSock* tp);
+// The tail loss probe timeout (RFC 8985 §7.2).
+Duration tlp_pto(TcpSock* tp);
+void init_sack_timer(TcpSock* tp);
+
 // Congestion window after the handshake (RFC 6928).
 void init_cwnd(TcpSock* tp);
 // Effective send MSS from the peer's option, our MTU and TCP_MAXSEG.

@@ -86,12 +86,15 @@ void clean_write_queue(TcpSock* tp, SeqNum ack) {
     const uint32_t len = seg_len(m);
     if ((seq + len).le(ack)) {
       if (tp->send_head == m) tp->send_head = tp->write_queue.next(m);
+      if (!(pkt_meta(m)->flags & kMetaSacked)) rack_delivered(tp, m);
+      sack_forget(tp, m, len);
       tp->write_bytes -= len;
       tp->write_queue.pop().reset();
       continue;
     }
     if (seq.lt(ack)) {
       const uint32_t cut = static_cast<uint32_t>(ack - seq);
+      sack_forget(tp, m, cut);
       rte_pktmbuf_adj(m, static_cast<uint16_t>(cut));
       pkt_meta(m)->seq = ack.raw();
       tp->write_bytes -= cut;
@@ -106,13 +109,15 @@ void cong_on_ack(TcpSock* tp, SeqNum ack, uint32_t acked) {
   Shard& sh = shard_of(tp);
   if (tp->ca_state == TcpCa::Recovery) {
     if (ack.ge(tp->recover)) {
-      // Full acknowledgment: deflate (RFC 6582 §3.2 step 6, option 1).
-      tp->cwnd = std::min(tp->ssthresh, flight_size(tp) + tp->mss);
+      // Full acknowledgment: leave recovery (RFC 6582 §3.2 step 6 option 1; RFC 6675 §5: cwnd = ssthresh).
+      tp->cwnd = tp->sack_ok ? tp->ssthresh : std::min(tp->ssthresh, flight_size(tp) + tp->mss);
       tp->ca_state = TcpCa::Open;
       tp->dupacks = 0;
+      tp->tlp_sent = false;
       return;
     }
-    // Partial acknowledgment: the next hole is lost too; retransmit it and deflate by what was acked.
+    if (tp->sack_ok) return;  // RACK retransmits the holes; the window holds during recovery
+    // NewReno partial acknowledgment: the next hole is lost too; retransmit it, deflate by what was acked.
     ++sh.stats.tcp_partial_acks;
     retransmit_head(tp);
     tp->cwnd = tp->cwnd > acked ? tp->cwnd - acked : 0;
@@ -122,15 +127,7 @@ void cong_on_ack(TcpSock* tp, SeqNum ack, uint32_t acked) {
   }
   if (tp->ca_state == TcpCa::Loss && ack.ge(tp->recover)) tp->ca_state = TcpCa::Open;
   tp->dupacks = 0;
-  if (tp->cwnd < tp->ssthresh) {
-    tp->cwnd += std::min<uint32_t>(acked, 2u * tp->mss);  // slow start, RFC 3465 L = 2
-  } else {
-    tp->bytes_acked += acked;  // congestion avoidance, one MSS per window of data
-    if (tp->bytes_acked >= tp->cwnd) {
-      tp->bytes_acked -= tp->cwnd;
-      tp->cwnd += tp->mss;
-    }
-  }
+  tp->cc->cong_avoid(tp, acked, sh.now());
   tp->cwnd = std::min<uint32_t>(tp->cwnd, 1u << 30);
 }
 
@@ -146,7 +143,8 @@ void cong_on_dupack(TcpSock* tp) {
   // window of data).
   if (tp->dupacks == 3 && (tp->snd_una - 1).ge(tp->recover)) {
     ++sh.stats.tcp_fast_retrans;
-    tp->ssthresh = std::max(flight_size(tp) / 2, 2u * tp->mss);
+    tp->cc->on_loss(tp, sh.now());
+    tp->ssthresh = tp->cc->ssthresh(tp);
     tp->recover = tp->snd_max;
     tp->cwnd = tp->ssthresh + 3u * tp->mss;
     tp->ca_state = TcpCa::Recovery;
@@ -171,6 +169,8 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     return false;
   }
   const uint32_t wnd = seg.wnd << tp->snd_wscale;
+  const uint32_t sacked_before = tp->sacked_out;
+  sack_process(tp, seg.opt, ack);
   if (ack.gt(tp->snd_una)) {
     const uint32_t acked = static_cast<uint32_t>(ack - tp->snd_una);
     if (tp->rtt_pending && ack.ge(tp->rtt_seq)) {
@@ -185,15 +185,22 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     if (tp->snd_nxt.lt(tp->snd_una)) tp->snd_nxt = tp->snd_una;
     tp->retransmits = 0;
     tp->probes_out = 0;
+    tp->tlp_sent = false;
     cong_on_ack(tp, ack, acked);
     reset_rto(tp);
     const uint32_t free = sk_of(tp)->sndbuf > static_cast<int>(tp->write_bytes)
                               ? static_cast<uint32_t>(sk_of(tp)->sndbuf) - tp->write_bytes
                               : 0;
     if (free >= static_cast<uint32_t>(sk_of(tp)->sndbuf) / 3) sock_wake(sk_of(tp), EPOLLOUT | EPOLLWRNORM);
-  } else if (ack == tp->snd_una && seg.len == 0 && !seg.has(tf::kFin) && wnd == tp->snd_wnd &&
+  } else if (!tp->sack_ok && ack == tp->snd_una && seg.len == 0 && !seg.has(tf::kFin) && wnd == tp->snd_wnd &&
              tp->snd_una != tp->snd_max) {
-    cong_on_dupack(tp);
+    cong_on_dupack(tp);  // no SACK: NewReno counts duplicate ACKs
+  }
+  if (tp->sack_ok && tp->snd_una != tp->snd_max && (ack.gt(tp->snd_una) || tp->sacked_out != sacked_before ||
+                                                    tp->lost_out)) {
+    // RACK (RFC 8985 §6): deliveries move the clock; segments sent before them are lost after the
+    // reordering window.
+    if (rack_detect_loss(tp) && (tp->ca_state == TcpCa::Open || tp->ca_state == TcpCa::Disorder)) enter_recovery(tp);
   }
   // Window update (RFC 9293 §3.10.7.4): only from a segment at least as new as the last one used.
   if (tp->snd_wl1.lt(seg.seq) || (tp->snd_wl1 == seg.seq && tp->snd_wl2.le(ack))) {
@@ -226,7 +233,10 @@ void queue_ooo(TcpSock* tp, Segment& seg, bool fin) {
   }
   if (prev) {
     const SeqNum pend = seg_seq(prev) + seg_len(prev);
-    if ((seq + len).le(pend)) return drop_seg(sh, seg, Drop::TcpDuplicate);  // wholly covered
+    if ((seq + len).le(pend)) {
+      sack_note_dup(tp, seq, seq + len);
+      return drop_seg(sh, seg, Drop::TcpDuplicate);  // wholly covered
+    }
     if (seq.lt(pend)) {
       const uint32_t cut = static_cast<uint32_t>(pend - seq);
       seg.payload.adj(static_cast<uint16_t>(cut));
@@ -244,6 +254,7 @@ void queue_ooo(TcpSock* tp, Segment& seg, bool fin) {
   PktMeta* m = seg.payload.meta();
   m->seq = seq.raw();
   m->flags = fin ? kMetaFin : 0;
+  sack_note_ooo(tp, seq);
   m->offset = 0;
   sk->rmem_alloc += static_cast<int>(len);
   // Insert after prev: rebuild the order through a temporary queue (the queue is short and bounded).
@@ -328,7 +339,10 @@ void process_data(TcpSock* tp, Segment& seg) {
   if (seq.lt(tp->rcv_nxt)) {
     const uint32_t dup = static_cast<uint32_t>(tp->rcv_nxt - seq);
     if (dup >= len) {
-      if (len) ++sh.stats.tcp_dup_segs;
+      if (len) {
+        ++sh.stats.tcp_dup_segs;
+        sack_note_dup(tp, seq, seq + len);  // RFC 2883: tell the sender it sent this twice
+      }
       seg.payload.reset();
       len = 0;
     } else {
@@ -366,7 +380,9 @@ void process_data(TcpSock* tp, Segment& seg) {
     if (had_gap) drain_ooo(tp);
     if (fin) process_fin(tp);
     if (len) sock_wake(sk, EPOLLIN | EPOLLRDNORM);
-    if (sk->state == sk_state::kClose || sk->state == sk_state::kTimeWait) return;  // done() already ran
+    if (sk->state == sk_state::kClose) return;  // done() already ran
+    // The FIN that ends FIN-WAIT-2 (or FIN-WAIT-1 with our FIN acked) needs its ACK too (RFC 9293 §3.10.7.4).
+    if (sk->state == sk_state::kTimeWait) return send_ack(tp);
     // Immediate ACK when a hole was (partly) filled (RFC 5681 §4.2) or on FIN; else delayed.
     if (had_gap || fin || tp->fin_received) {
       send_ack(tp);

@@ -69,12 +69,16 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data) {
   size_t olen = 0;
   const bool syn = flags & tf::kSyn;
   const bool active_syn = syn && !(flags & tf::kAck);
-  if (syn || tp->ts_ok) {
+  if (syn || tp->ts_ok || tp->sack_ok) {
     wire::TcpOptions o;
     if (syn) {
       o.mss = tp->advmss;
-      // An active SYN offers window scaling and timestamps; a SYN-ACK answers only what the peer offered.
+      // An active SYN offers window scaling, SACK and timestamps; a SYN-ACK answers what the peer offered.
       if (active_syn || tp->wscale_ok) o.wscale = tp->rcv_wscale;
+      o.sack_permitted = active_syn || tp->sack_ok;
+    } else if ((flags & tf::kAck) && tp->sack_ok) {
+      // RFC 2018 §4: SACK blocks on every ACK while out-of-order data is held (3 fit beside timestamps).
+      o.num_sack = static_cast<uint8_t>(sack_fill(tp, o.sack.data(), tp->ts_ok ? 3 : 4));
     }
     if (active_syn || tp->ts_ok) {
       o.has_timestamp = true;
@@ -179,6 +183,7 @@ void negotiate_syn_options(TcpSock* tp, const wire::TcpOptions& peer, bool) {
     tp->snd_wscale = 0;
     tp->rcv_wscale = 0;
   }
+  tp->sack_ok = peer.sack_permitted;
   tp->ts_ok = peer.has_timestamp;
   if (tp->ts_ok) {
     tp->ts_recent = peer.ts_val;
@@ -195,11 +200,17 @@ void write_xmit(TcpSock* tp, bool force_push) {
       st != sk_state::kLastAck && st != sk_state::kClosing)
     return;
   bool sent_any = false;
+  // With SACK, lost segments go first (RFC 6675 §5, RFC 8985 §7), within the pipe.
+  if (tp->sack_ok && tp->lost_out > tp->retrans_out) sent_any = sack_retransmit(tp);
   while (rte_mbuf* m = tp->send_head) {
     const SeqNum seq = seg_seq(m);
     const uint32_t len = seg_len(m);
-    const SeqNum wnd_end = tp->snd_una + std::min(tp->snd_wnd, tp->cwnd);
-    if ((seq + len).gt(wnd_end)) {
+    // The peer's window bounds the sequence space; the congestion window bounds what is in flight
+    // (with SACK: the pipe, which does not count SACKed or lost bytes).
+    const bool cwnd_full = tp->sack_ok ? sack_pipe(tp) + len > tp->cwnd
+                                       : (seq + len).gt(tp->snd_una + tp->cwnd);
+    if (cwnd_full) break;
+    if ((seq + len).gt(tp->snd_una + tp->snd_wnd)) {
       // Window-limited. With nothing in flight and the peer's window too small, probe it (persist).
       if (tp->snd_una == tp->snd_max && (seq + len).gt(tp->snd_una + tp->snd_wnd)) arm_persist(tp);
       break;
@@ -213,6 +224,9 @@ void write_xmit(TcpSock* tp, bool force_push) {
     uint8_t flags = tf::kAck | (is_last ? tf::kPsh : 0) | (with_fin ? tf::kFin : 0);
     if (transmit(tp, seq, flags, m) < 0) break;  // out of buffers: retry on the next event
     sent_any = true;
+    PktMeta* mt = pkt_meta(m);
+    mt->rx_time_ns = sh.now().ns();  // send time, for RACK
+    if (retransmission) mt->flags |= kMetaEverRetrans;
     if (retransmission) {
       ++sh.stats.tcp_retrans_segs;
     } else if (!tp->rtt_pending) {

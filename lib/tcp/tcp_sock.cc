@@ -71,6 +71,10 @@ void init_sock(TcpSock* tp) {
   sk->sndbuf = cfg.wmem_default;
   tp->rto_us = std::chrono::duration_cast<std::chrono::microseconds>(cfg.rto_initial).count();
   tp->mss = tp->peer_mss = cfg.mss_default;
+  if (!tp->cc) {
+    tp->cc = cong_default();
+    tp->cc->init(tp);
+  }
 }
 
 void set_mss(TcpSock* tp, uint16_t peer_mss) {
@@ -574,6 +578,16 @@ int tcp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
     return 0;
   }
   if (level != IPPROTO_TCP) return ip_setsockopt(sk, level, optname, optval, optlen);
+  if (optname == TCP_CONGESTION) {
+    if (!optval || optlen < 1) return -EINVAL;
+    const char* name = static_cast<const char*>(optval);
+    const size_t n = strnlen(name, std::min<size_t>(optlen, 16));
+    const CongOps* cc = cong_find(name, n);
+    if (!cc) return -ENOENT;  // Linux: no such algorithm
+    tp->cc = cc;
+    cc->init(tp);
+    return 0;
+  }
   if (!optval || optlen < static_cast<socklen_t>(sizeof(int))) return -EINVAL;
   int val;
   memcpy(&val, optval, sizeof val);
@@ -656,12 +670,24 @@ void fill_info(TcpSock* tp, tcp_info* ti) {
   ti->tcpi_reordering = 3;
   ti->tcpi_rcv_space = receive_space(tp);
   ti->tcpi_total_retrans = tp->total_retrans;
+  ti->tcpi_options = (tp->ts_ok ? TCPI_OPT_TIMESTAMPS : 0) | (tp->sack_ok ? TCPI_OPT_SACK : 0) |
+                     (tp->wscale_ok ? TCPI_OPT_WSCALE : 0);
+  ti->tcpi_sacked = tp->sacked_out / std::max<uint32_t>(tp->mss, 1);
+  ti->tcpi_lost = tp->lost_out / std::max<uint32_t>(tp->mss, 1);
 }
 
 int tcp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* optlen) {
   TcpSock* tp = tcp_sk(sk);
   if (level != IPPROTO_TCP) return ip_getsockopt(sk, level, optname, optval, optlen);
   if (!optval || !optlen) return -EFAULT;
+  if (optname == TCP_CONGESTION) {
+    char name[16] = {};
+    strncpy(name, tp->cc->name, sizeof name - 1);
+    const socklen_t n = std::min<socklen_t>(*optlen, sizeof name);
+    memcpy(optval, name, n);
+    *optlen = n;
+    return 0;
+  }
   if (optname == TCP_INFO) {
     tcp_info ti;
     fill_info(tp, &ti);

@@ -34,11 +34,45 @@ void abort_timeout(TcpSock* tp) {
   done(tp);
 }
 
+// RFC 8985 §7.3: the tail loss probe. New data if there is some (and the window takes it), else the
+// last segment sent again; either way the peer's ACK (with SACK) reveals what is missing.
+void send_tlp(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  ++sh.stats.tcp_tlp_probes;
+  tp->tlp_sent = true;
+  if (tp->send_head && (seg_seq(tp->send_head) + seg_len(tp->send_head)).le(tp->snd_una + tp->snd_wnd)) {
+    const uint32_t saved = tp->cwnd;
+    tp->cwnd = std::max(tp->cwnd, sack_pipe(tp) + seg_len(tp->send_head));  // one segment beyond cwnd
+    rte_mbuf* only = tp->send_head;
+    write_xmit(tp, true);
+    (void)only;
+    tp->cwnd = saved;
+    return;
+  }
+  rte_mbuf* last = nullptr;
+  for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) last = m;
+  if (!last) return retransmit_head(tp);
+  const SeqNum seq = seg_seq(last);
+  const bool fin = tp->fin_sent && tp->fin_seq == seq + seg_len(last);
+  if (transmit(tp, seq, tf::kAck | (fin ? tf::kFin : 0), last) == 0) {
+    pkt_meta(last)->flags |= kMetaEverRetrans;
+    pkt_meta(last)->rx_time_ns = sh.now().ns();
+    ++tp->total_retrans;
+    ++sh.stats.tcp_retrans_segs;
+  }
+}
+
 void on_rto(void* ctx, Timer*, Instant now) {
   auto* tp = static_cast<TcpSock*>(ctx);
   Shard& sh = shard_of(tp);
   const TcpConfig& cfg = sh.cfg.tcp;
   const uint8_t st = sk_of(tp)->state;
+  if (tp->tlp_armed) {
+    tp->tlp_armed = false;
+    if (tp->snd_una != tp->snd_max) send_tlp(tp);
+    sh.timers.arm(tp->rto_timer, now + us(tp->rto_us));  // the real RTO follows the probe
+    return;
+  }
   if (st == sk_state::kSynSent || st == sk_state::kSynRecv) {
     const unsigned limit = st == sk_state::kSynSent ? cfg.syn_retries : cfg.synack_retries;
     if (tp->retransmits == 0) tp->retrans_start = now;
@@ -50,17 +84,25 @@ void on_rto(void* ctx, Timer*, Instant now) {
     if (tp->snd_una == tp->snd_max) return;  // nothing outstanding
     if (tp->retransmits == 0) {
       tp->retrans_start = now;
-      // RFC 5681 §3.1 (4): ssthresh = max(FlightSize / 2, 2*SMSS), once per loss episode.
-      tp->ssthresh = std::max(flight_size(tp) / 2, 2u * tp->mss);
+      // RFC 5681 §3.1 (4): a lower ssthresh, once per loss episode (the algorithm says how much).
+      if (tp->ca_state != TcpCa::Recovery) {
+        tp->cc->on_loss(tp, now);
+        tp->ssthresh = tp->cc->ssthresh(tp);
+      }
     }
     if (tp->retransmits >= cfg.retries || user_timeout_passed(tp, now, tp->retrans_start)) return abort_timeout(tp);
     tp->cwnd = tp->mss;  // loss window (§3.1 (5))
     tp->ca_state = TcpCa::Loss;
     tp->dupacks = 0;
     tp->recover = tp->snd_max;  // RFC 6582 §3.2 (4): no fast recovery for what was outstanding
-    // Go back N: everything after snd_una is resent as the window reopens.
-    tp->snd_nxt = tp->snd_una;
-    tp->send_head = tp->write_queue.front();
+    if (tp->sack_ok) {
+      // RFC 6675 §5.1: keep the SACK scoreboard; everything not SACKed is presumed lost and resent.
+      sack_mark_all_lost(tp);
+    } else {
+      // Go back N: everything after snd_una is resent as the window reopens.
+      tp->snd_nxt = tp->snd_una;
+      tp->send_head = tp->write_queue.front();
+    }
   }
   ++tp->retransmits;
   tp->backoff = static_cast<uint8_t>(std::min(tp->backoff + 1, 30));
@@ -134,6 +176,7 @@ void init_timers(TcpSock* tp) {
   set(tp->persist_timer, &on_persist);
   set(tp->keepalive_timer, &on_keepalive);
   set(tp->tw_timer, &on_time_wait);
+  init_sack_timer(tp);
 }
 
 void cancel_timers(TcpSock* tp) {
@@ -143,19 +186,32 @@ void cancel_timers(TcpSock* tp) {
   w.cancel(tp->persist_timer);
   w.cancel(tp->keepalive_timer);
   w.cancel(tp->tw_timer);
+  w.cancel(tp->reo_timer);
 }
 
-void arm_rto(TcpSock* tp) {
+namespace {
+// RFC 8985 §7.2: in the open state with SACK, the first timer is a tail loss probe (once per episode).
+void arm_rto_at_now(TcpSock* tp) {
   Shard& sh = shard_of(tp);
-  if (!tp->rto_timer.armed()) sh.timers.arm(tp->rto_timer, sh.now() + us(tp->rto_us));
+  const uint8_t st = sk_of(tp)->state;
+  const bool tlp = tp->sack_ok && tp->ca_state == TcpCa::Open && !tp->tlp_sent && tp->srtt_us &&
+                   (st == sk_state::kEstablished || st == sk_state::kCloseWait);
+  tp->tlp_armed = tlp;
+  sh.timers.arm(tp->rto_timer, sh.now() + (tlp ? tlp_pto(tp) : us(tp->rto_us)));
+}
+}  // namespace
+
+void arm_rto(TcpSock* tp) {
+  if (!tp->rto_timer.armed()) arm_rto_at_now(tp);
 }
 
 void reset_rto(TcpSock* tp) {
   Shard& sh = shard_of(tp);
   if (tp->snd_una == tp->snd_max) {
     sh.timers.cancel(tp->rto_timer);  // RFC 6298 §5.2: all data acknowledged
+    tp->tlp_armed = false;
   } else {
-    sh.timers.arm(tp->rto_timer, sh.now() + us(tp->rto_us));  // §5.3
+    arm_rto_at_now(tp);  // §5.3
   }
 }
 

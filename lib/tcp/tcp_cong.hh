@@ -1,0 +1,43 @@
+#pragma once
+// Congestion control as a per-socket choice (TCP_CONGESTION): CUBIC (RFC 9438, the default) and NewReno
+// (RFC 5681 + RFC 6582). Loss recovery itself (fast retransmit, SACK/RACK) is common; an algorithm decides
+// how the window grows and how far it falls.
+
+#include <cstdint>
+
+#include "base/time.hh"
+
+namespace skiff {
+
+struct TcpSock;
+
+struct CongOps {
+  const char* name;
+  void (*init)(TcpSock* tp);
+  // The new ssthresh when a loss is detected (the window falls to it).
+  uint32_t (*ssthresh)(TcpSock* tp);
+  // Window growth outside recovery: `acked` bytes newly acknowledged at `now`.
+  void (*cong_avoid)(TcpSock* tp, uint32_t acked, Instant now);
+  // A loss episode starts (fast retransmit, RACK loss, or RTO) — before ssthresh is taken.
+  void (*on_loss)(TcpSock* tp, Instant now);
+};
+
+extern const CongOps cong_cubic;
+extern const CongOps cong_newreno;
+
+// By name ("cubic", "reno"/"newreno"); nullptr if unknown.
+const CongOps* cong_find(const char* name, size_t len);
+const CongOps* cong_default();
+
+// CUBIC's per-connection state (RFC 9438 §4).
+struct CubicState {
+  double w_max = 0;          // window before the last reduction, in segments
+  double k = 0;              // seconds to reach w_max
+  double origin = 0;         // the window the cubic curve is centred on
+  double w_est = 0;          // Reno-friendly estimate (§4.3)
+  Instant epoch{};           // start of the current congestion-avoidance epoch
+  bool in_epoch = false;
+  double acked_frac = 0;     // fractional segments acked (for sub-segment growth)
+};
+
+}  // namespace skiff

@@ -1,0 +1,219 @@
+// SACK (RFC 2018) with D-SACK (RFC 2883) both ways, the sender's scoreboard and pipe (RFC 6675), and
+// RACK-TLP loss detection (RFC 8985).
+
+#include <algorithm>
+
+#include "tcp/tcp_impl.hh"
+
+namespace skiff::tcp {
+
+namespace tf = wire::tcp_flag;
+
+namespace {
+
+inline PktMeta* meta(rte_mbuf* m) { return pkt_meta(m); }
+inline bool has(rte_mbuf* m, uint8_t f) { return meta(m)->flags & f; }
+
+void on_reo_timer(void* ctx, Timer*, Instant) {
+  auto* tp = static_cast<TcpSock*>(ctx);
+  if (rack_detect_loss(tp) && tp->ca_state == TcpCa::Open) enter_recovery(tp);
+  write_xmit(tp);
+}
+
+}  // namespace
+
+void init_sack_timer(TcpSock* tp) {
+  tp->reo_timer.fn = &on_reo_timer;
+  tp->reo_timer.ctx = tp;
+}
+
+// ---- Receiver -----------------------------------------------------------------------------------
+
+void sack_note_ooo(TcpSock* tp, SeqNum seq) { tp->last_ooo_seq = seq; }
+
+void sack_note_dup(TcpSock* tp, SeqNum l, SeqNum r) {
+  if (!tp->sack_ok || !l.lt(r)) return;
+  tp->dsack_pending = true;
+  tp->dsack_l = l;
+  tp->dsack_r = r;
+}
+
+size_t sack_fill(TcpSock* tp, wire::SackBlock* out, size_t max) {
+  size_t n = 0;
+  if (!tp->sack_ok || max == 0) return 0;
+  if (tp->dsack_pending) {
+    out[n++] = {tp->dsack_l, tp->dsack_r};  // RFC 2883: the duplicate goes first, once
+    tp->dsack_pending = false;
+  }
+  // The out-of-order ranges, merged.
+  constexpr size_t kMaxRanges = 64;
+  wire::SackBlock ranges[kMaxRanges];
+  size_t nr = 0;
+  for (rte_mbuf* m = tp->ooo_queue.front(); m; m = tp->ooo_queue.next(m)) {
+    const SeqNum l = seg_seq(m), r = l + seg_len(m);
+    if (nr && ranges[nr - 1].right == l) {
+      ranges[nr - 1].right = r;
+    } else if (nr < kMaxRanges) {
+      ranges[nr++] = {l, r};
+    }
+  }
+  // RFC 2018 §4: the first block holds the most recently received segment; then the others, newest
+  // (highest) first.
+  size_t first = nr;
+  for (size_t i = 0; i < nr; ++i)
+    if (tp->last_ooo_seq.in_range(ranges[i].left, ranges[i].right)) first = i;
+  if (first < nr && n < max) out[n++] = ranges[first];
+  for (size_t i = nr; i-- > 0 && n < max;)
+    if (i != first) out[n++] = ranges[i];
+  return n;
+}
+
+// ---- Sender -------------------------------------------------------------------------------------
+
+uint32_t sack_pipe(TcpSock* tp) {
+  const int64_t p = int64_t{flight_size(tp)} - tp->sacked_out - tp->lost_out + tp->retrans_out;
+  return p > 0 ? static_cast<uint32_t>(p) : 0;
+}
+
+void sack_forget(TcpSock* tp, rte_mbuf* m, uint32_t bytes) {
+  const uint8_t f = meta(m)->flags;
+  if (f & kMetaSacked) tp->sacked_out -= std::min(tp->sacked_out, bytes);
+  if (f & kMetaLost) tp->lost_out -= std::min(tp->lost_out, bytes);
+  if (f & kMetaRetrans) tp->retrans_out -= std::min(tp->retrans_out, bytes);
+}
+
+void rack_delivered(TcpSock* tp, rte_mbuf* m) {
+  Shard& sh = shard_of(tp);
+  const uint64_t xmit = meta(m)->rx_time_ns;
+  if (!xmit) return;
+  const int64_t rtt_us = static_cast<int64_t>((sh.now().ns() - xmit) / 1000);
+  // RFC 8985 §6.2 step 2: an ACK for a retransmitted segment faster than the minimum RTT is the original's.
+  if (has(m, kMetaEverRetrans) && tp->min_rtt_us && rtt_us < tp->min_rtt_us) return;
+  if (!tp->min_rtt_us || rtt_us < tp->min_rtt_us) tp->min_rtt_us = std::max<int64_t>(rtt_us, 1);
+  const SeqNum end = seg_seq(m) + seg_len(m);
+  if (xmit > tp->rack_xmit_ns || (xmit == tp->rack_xmit_ns && end.gt(tp->rack_end))) {
+    tp->rack_xmit_ns = xmit;
+    tp->rack_end = end;
+    tp->rack_rtt_us = rtt_us;
+  }
+}
+
+void sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack) {
+  Shard& sh = shard_of(tp);
+  if (!tp->sack_ok || !opt.num_sack) return;
+  for (uint8_t i = 0; i < opt.num_sack; ++i) {
+    const wire::SackBlock b = opt.sack[i];
+    // RFC 2883: a first block below the cumulative ACK (or inside the second block) reports a duplicate.
+    if (i == 0 && (b.left.lt(ack) ||
+                   (opt.num_sack > 1 && b.left.ge(opt.sack[1].left) && b.right.le(opt.sack[1].right)))) {
+      ++sh.stats.tcp_dsack_recv;
+      continue;
+    }
+    // Validate (RFC 2018 leaves it to us; crafted blocks must cost nothing): non-empty, inside what we sent.
+    if (!b.left.lt(b.right) || b.left.lt(tp->snd_una) || b.right.gt(tp->snd_max)) {
+      ++sh.stats.tcp_sack_invalid;
+      continue;
+    }
+    for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) {
+      const SeqNum l = seg_seq(m), r = l + seg_len(m);
+      if (r.le(b.left)) continue;
+      if (l.ge(b.right)) break;
+      if (has(m, kMetaSacked) || l.lt(b.left) || r.gt(b.right)) continue;  // only whole segments count
+      const uint32_t len = seg_len(m);
+      sack_forget(tp, m, len);
+      meta(m)->flags = static_cast<uint8_t>((meta(m)->flags & ~(kMetaLost | kMetaRetrans)) | kMetaSacked);
+      tp->sacked_out += len;
+      rack_delivered(tp, m);
+    }
+  }
+}
+
+uint32_t rack_detect_loss(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  if (!tp->rack_xmit_ns) return 0;
+  const int64_t now = static_cast<int64_t>(sh.now().ns());
+  // RFC 8985 §6.2: the reordering window, a quarter of the minimum RTT.
+  const int64_t reo_wnd = tp->min_rtt_us * 1000 / 4;
+  const int64_t rtt = tp->rack_rtt_us * 1000;
+  int64_t timeout = 0;
+  uint32_t lost = 0;
+  for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) {
+    PktMeta* mt = meta(m);
+    if ((mt->flags & kMetaSacked) || ((mt->flags & kMetaLost) && !(mt->flags & kMetaRetrans))) continue;
+    const uint64_t xmit = mt->rx_time_ns;
+    const SeqNum end = seg_seq(m) + seg_len(m);
+    if (!(xmit < tp->rack_xmit_ns || (xmit == tp->rack_xmit_ns && end.lt(tp->rack_end)))) continue;
+    const int64_t remaining = static_cast<int64_t>(xmit) + rtt + reo_wnd - now;
+    if (remaining <= 0) {
+      const uint32_t len = seg_len(m);
+      if (mt->flags & kMetaRetrans) tp->retrans_out -= std::min(tp->retrans_out, len);
+      if (!(mt->flags & kMetaLost)) tp->lost_out += len;
+      mt->flags = static_cast<uint8_t>((mt->flags & ~kMetaRetrans) | kMetaLost);
+      lost += len;
+    } else {
+      timeout = std::max(timeout, remaining);
+    }
+  }
+  if (timeout > 0) {
+    sh.timers.arm(tp->reo_timer, sh.now() + Duration(timeout));
+  } else {
+    sh.timers.cancel(tp->reo_timer);
+  }
+  if (lost) sh.stats.tcp_rack_lost += lost / std::max<uint32_t>(tp->mss, 1) + (lost % std::max<uint32_t>(tp->mss, 1) ? 1 : 0);
+  return lost;
+}
+
+void sack_mark_all_lost(TcpSock* tp) {
+  for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) {
+    PktMeta* mt = meta(m);
+    if (mt->flags & kMetaSacked) continue;
+    const uint32_t len = seg_len(m);
+    if (mt->flags & kMetaRetrans) tp->retrans_out -= std::min(tp->retrans_out, len);
+    if (!(mt->flags & kMetaLost)) tp->lost_out += len;
+    mt->flags = static_cast<uint8_t>((mt->flags & ~kMetaRetrans) | kMetaLost);
+  }
+}
+
+void enter_recovery(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  // RFC 6675 §5 / RFC 8985 §7: one reduction per window of data.
+  tp->cc->on_loss(tp, sh.now());
+  tp->ssthresh = tp->cc->ssthresh(tp);
+  tp->cwnd = std::max(tp->ssthresh, static_cast<uint32_t>(tp->mss));
+  tp->recover = tp->snd_max;
+  tp->ca_state = TcpCa::Recovery;
+  ++sh.stats.tcp_sack_recoveries;
+}
+
+bool sack_retransmit(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  bool sent = false;
+  for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) {
+    PktMeta* mt = meta(m);
+    if (!(mt->flags & kMetaLost) || (mt->flags & (kMetaRetrans | kMetaSacked))) continue;
+    const uint32_t len = seg_len(m);
+    // At least one retransmission per event even when the pipe is full (RFC 6675 §5 step 4 C.1 spirit).
+    if (sent && sack_pipe(tp) + len > tp->cwnd) break;
+    const SeqNum seq = seg_seq(m);
+    const bool fin = tp->fin_sent && tp->fin_seq == seq + len;
+    if (transmit(tp, seq, tf::kAck | (fin ? tf::kFin : 0), m) < 0) break;
+    mt->flags |= kMetaRetrans | kMetaEverRetrans;
+    mt->rx_time_ns = sh.now().ns();
+    tp->retrans_out += len;
+    ++tp->total_retrans;
+    ++sh.stats.tcp_retrans_segs;
+    tp->rtt_pending = false;  // Karn (timestamps still time it)
+    sent = true;
+  }
+  return sent;
+}
+
+Duration tlp_pto(TcpSock* tp) {
+  // RFC 8985 §7.2: PTO = 2*SRTT, plus the peer's delayed ACK when one segment is in flight.
+  int64_t pto = tp->srtt_us ? 2 * tp->srtt_us : 1'000'000;
+  if (flight_size(tp) <= tp->mss) pto += 200'000;
+  pto = std::max<int64_t>(pto, 10'000);
+  return std::chrono::microseconds(std::min(pto, tp->rto_us));
+}
+
+}  // namespace skiff::tcp
