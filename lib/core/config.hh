@@ -70,6 +70,7 @@ struct TcpConfig {
   unsigned challenge_ack_limit = 1000;  // RFC 5961 challenge ACKs per second per shard
   unsigned init_cwnd_segs = 10;         // RFC 6928
   unsigned ooo_max_segs = 256;          // out-of-order queue bound (segments) per connection
+  bool syncookies = true;               // SYN cookies when a listener's SYN queue overflows (RFC 4987)
   int rmem_default = 262144;            // TCP receive buffer
   int wmem_default = 262144;            // TCP send buffer
 };

@@ -76,7 +76,10 @@ namespace skiff {
   X(tcp_sack_invalid, "TCP SACK blocks ignored as invalid")           \
   X(tcp_rack_lost, "TCP segments marked lost by RACK")                \
   X(tcp_sack_recoveries, "TCP SACK/RACK recovery episodes")           \
-  X(tcp_tlp_probes, "TCP tail loss probes sent (RFC 8985)")
+  X(tcp_tlp_probes, "TCP tail loss probes sent (RFC 8985)")           \
+  X(tcp_syncookies_sent, "TCP SYN cookies sent (SYN queue full)")     \
+  X(tcp_syncookies_recv, "TCP connections created from a valid cookie") \
+  X(tcp_syncookies_failed, "TCP cookie ACKs rejected (forged or stale)")
 
 struct ShardStats {
 #define SKIFF_X(name, desc) uint64_t name = 0;

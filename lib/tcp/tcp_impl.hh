@@ -41,6 +41,9 @@ void send_ack(TcpSock* tp);
 void send_syn(TcpSock* tp);  // SYN in SYN-SENT, SYN-ACK in SYN-RECEIVED
 void send_rst(TcpSock* tp);  // abort: RST at snd_nxt
 void send_challenge_ack(TcpSock* tp);
+// A segment with no connection behind it (RSTs, SYN-cookie SYN-ACKs), from rx.dst:lport to rx.src:rport.
+void send_bare(Shard& sh, const Ipv4Rx& rx, uint16_t lport, uint16_t rport, SeqNum seq, SeqNum ack, uint8_t flags,
+               uint16_t wnd, const wire::TcpOptions* opts);
 // A RST answering a segment that has no connection (RFC 9293 §3.10.7.1); never for a RST.
 void send_reset_for(Shard& sh, const Ipv4Rx& rx, uint16_t sport, uint16_t dport, const Segment& seg);
 // Sends new data as the windows, Nagle and the FIN allow.

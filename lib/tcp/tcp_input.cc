@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "base/siphash.hh"
 #include "tcp/tcp_impl.hh"
 #include "wire/ipv4.hh"
 
@@ -579,24 +580,10 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
   }
 }
 
-void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t dport) {
-  if (seg.has(tf::kRst)) return drop_seg(sh, seg, Drop::TcpListenRst);
-  if (seg.has(tf::kAck)) {
-    send_reset_for(sh, *seg.rx, sport, dport, seg);
-    return drop_seg(sh, seg, Drop::TcpNoSocket);
-  }
-  if (!seg.has(tf::kSyn)) return drop_seg(sh, seg, Drop::TcpBadFlags);
-  InetConnectionSock& l = lp->icsk;
-  if (l.accept_len >= l.max_backlog) {
-    ++sh.stats.tcp_listen_overflows;
-    return drop_seg(sh, seg, Drop::TcpAcceptQueueFull);
-  }
-  if (l.syn_len >= std::max<uint32_t>(l.max_backlog, 16)) {
-    ++sh.stats.tcp_listen_drops;
-    return drop_seg(sh, seg, Drop::TcpSynQueueFull);
-  }
+// A child connection of listener `lp` for the peer of `seg` (a SYN, or a cookie-carrying ACK).
+TcpSock* create_child(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t sport, uint16_t dport) {
   Sock* csk = sh.socks.alloc_sock(tcp_prot);
-  if (!csk) return drop_seg(sh, seg, Drop::TcpNoMemory);
+  if (!csk) return nullptr;
   Sock* lsk = sk_of(lp);
   InetSock* li = inet_of(lp);
   csk->type = SOCK_STREAM;
@@ -607,7 +594,9 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
   csk->linger_on = lsk->linger_on;
   csk->linger_secs = lsk->linger_secs;
   TcpSock* tp = tcp_sk(csk);
+  tp->cc = lp->cc;
   init_sock(tp);
+  tp->cc->init(tp);
   InetSock* ci = inet_of(tp);
   ci->rcv_saddr = ci->saddr = seg.rx->dst;
   ci->num = dport;
@@ -621,10 +610,146 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
   tp->keepcnt = lp->keepcnt;
   tp->user_timeout_ms = lp->user_timeout_ms;
   tp->user_mss = lp->user_mss;
+  if (auto rt = sh.routes.lookup(ci->daddr))
+    if (ShardPort* sp = sh.port_for(rt->iface)) tp->advmss = static_cast<uint16_t>(sp->ifc->mtu - 40);
+  tp->rcv_wscale = choose_rcv_wscale(tp);
+  tp->ts_offset = sh.rng.next_u32();
+  tp->parent = lp;
+  return tp;
+}
+
+// ---- SYN cookies (RFC 4987 §3.6) -------------------------------------------------------------------
+// ISN = t (5 bits, 64 s periods) | MSS index (3 bits) | 24 bits of a keyed hash over the 4-tuple, the
+// peer's ISN and t. With timestamps, our TSval's low 6 bits carry the window scale (4 bits, 15 = none)
+// and SACK-permitted (1 bit), so a cookie connection keeps them.
+
+constexpr uint16_t kCookieMss[8] = {536, 1220, 1300, 1360, 1400, 1440, 1460, 8960};
+
+uint32_t cookie_hash(Shard& sh, const Ipv4Rx& rx, uint16_t sport, uint16_t dport, uint32_t peer_isn, uint32_t t) {
+  (void)sh;
+  struct {
+    uint32_t s, d, isn, t;
+    uint16_t sp, dp;
+  } key{rx.src.host(), rx.dst.host(), peer_isn, t, sport, dport};
+  return static_cast<uint32_t>(siphash24(process_secret(), &key, sizeof key)) & 0xffffff;
+}
+
+uint32_t cookie_period(Shard& sh) { return static_cast<uint32_t>(sh.now().ns() / 64'000'000'000ull) & 0x1f; }
+
+void send_cookie_synack(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t sport, uint16_t dport) {
+  const uint16_t peer_mss = seg.opt.mss.value_or(sh.cfg.tcp.mss_default);
+  uint32_t mi = 0;
+  for (uint32_t i = 0; i < 8; ++i)
+    if (kCookieMss[i] <= peer_mss) mi = i;
+  const uint32_t t = cookie_period(sh);
+  const uint32_t isn = (t << 27) | (mi << 24) | cookie_hash(sh, *seg.rx, sport, dport, seg.seq.raw(), t);
+  wire::TcpOptions o;
+  uint16_t advmss = 1460;
+  if (auto rt = sh.routes.lookup(seg.rx->src))
+    if (ShardPort* sp = sh.port_for(rt->iface)) advmss = static_cast<uint16_t>(sp->ifc->mtu - 40);
+  o.mss = advmss;
+  const uint8_t ws = choose_rcv_wscale(lp);
+  if (seg.opt.wscale) o.wscale = ws;
+  o.sack_permitted = seg.opt.sack_permitted;
+  if (seg.opt.has_timestamp) {
+    o.has_timestamp = true;
+    const uint32_t enc = (seg.opt.wscale ? std::min<uint8_t>(*seg.opt.wscale, 14) : 0xf) |
+                         (seg.opt.sack_permitted ? 0x10u : 0u);
+    o.ts_val = ((static_cast<uint32_t>(sh.now().ns() / 1'000'000)) & ~0x3fu) | enc;
+    o.ts_ecr = seg.opt.ts_val;
+  }
+  send_bare(sh, *seg.rx, dport, sport, SeqNum(isn), seg.seq + 1, tf::kSyn | tf::kAck,
+            static_cast<uint16_t>(std::min<uint32_t>(receive_space(lp), 65535)), &o);
+  ++sh.stats.tcp_syncookies_sent;
+}
+
+// An ACK reached a listener: if it carries a valid, fresh cookie, the connection is born established.
+bool cookie_ack(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t dport) {
+  if (!sh.cfg.tcp.syncookies || seg.has(tf::kSyn) || seg.has(tf::kRst)) return false;
+  const uint32_t cookie = seg.ack.raw() - 1;
+  const uint32_t t = cookie >> 27;
+  if (((cookie_period(sh) - t) & 0x1f) > 1) {
+    ++sh.stats.tcp_syncookies_failed;  // stale: older than two periods (64..128 s)
+    return false;
+  }
+  if ((cookie & 0xffffff) != cookie_hash(sh, *seg.rx, sport, dport, seg.seq.raw() - 1, t)) {
+    ++sh.stats.tcp_syncookies_failed;  // forged
+    return false;
+  }
+  InetConnectionSock& l = lp->icsk;
+  if (l.accept_len >= l.max_backlog) {
+    ++sh.stats.tcp_listen_overflows;
+    drop_seg(sh, seg, Drop::TcpAcceptQueueFull);
+    return true;
+  }
+  TcpSock* tp = create_child(sh, lp, seg, sport, dport);
+  if (!tp) {
+    drop_seg(sh, seg, Drop::TcpNoMemory);
+    return true;
+  }
+  tp->irs = seg.seq - 1;
+  tp->iss = SeqNum(cookie);
+  tp->rcv_nxt = seg.seq;
+  tp->rcv_adv = tp->rcv_nxt + std::min<uint32_t>(receive_space(lp), 65535);
+  tp->snd_una = tp->snd_nxt = tp->snd_max = seg.ack;
+  tp->recover = tp->iss;
+  wire::TcpOptions peer;
+  peer.mss = kCookieMss[(cookie >> 24) & 7];
+  if (seg.opt.has_timestamp) {
+    const uint32_t enc = seg.opt.ts_ecr & 0x3f;
+    if ((enc & 0xf) != 0xf) peer.wscale = static_cast<uint8_t>(enc & 0xf);
+    peer.sack_permitted = enc & 0x10;
+    peer.has_timestamp = true;
+    peer.ts_val = seg.opt.ts_val;
+  }
+  negotiate_syn_options(tp, peer, false);
+  if (!peer.wscale) tp->rcv_wscale = 0;
+  set_mss(tp, *peer.mss);
+  tp->snd_wnd = seg.wnd << tp->snd_wscale;
+  tp->max_window = tp->snd_wnd;
+  tp->snd_wl1 = seg.seq;
+  tp->snd_wl2 = seg.ack;
+  ++l.syn_len;  // child_established moves it from the SYN count to the accept queue
+  set_state(tp, sk_state::kSynRecv);
+  sh.tcp.add(tp);
+  ++sh.stats.tcp_passive_opens;
+  ++sh.stats.tcp_syncookies_recv;
+  child_established(tp);
+  // The ACK may carry data (and a FIN): run it through the established path.
+  tp->last_rcv = sh.now();
+  rcv_established_and_later(tp, seg);
+  return true;
+}
+
+void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t dport) {
+  if (seg.has(tf::kRst)) return drop_seg(sh, seg, Drop::TcpListenRst);
+  if (seg.has(tf::kAck)) {
+    if (cookie_ack(sh, lp, seg, sport, dport)) return;
+    send_reset_for(sh, *seg.rx, sport, dport, seg);
+    return drop_seg(sh, seg, Drop::TcpNoSocket);
+  }
+  if (!seg.has(tf::kSyn)) return drop_seg(sh, seg, Drop::TcpBadFlags);
+  InetConnectionSock& l = lp->icsk;
+  if (l.accept_len >= l.max_backlog) {
+    ++sh.stats.tcp_listen_overflows;
+    return drop_seg(sh, seg, Drop::TcpAcceptQueueFull);
+  }
+  if (l.syn_len >= std::max<uint32_t>(l.max_backlog, 16)) {
+    if (sh.cfg.tcp.syncookies) {
+      // RFC 4987: the SYN queue is full; answer statelessly and let a valid ACK create the connection.
+      send_cookie_synack(sh, lp, seg, sport, dport);
+      seg.payload.reset();
+      return;
+    }
+    ++sh.stats.tcp_listen_drops;
+    return drop_seg(sh, seg, Drop::TcpSynQueueFull);
+  }
+  TcpSock* tp = create_child(sh, lp, seg, sport, dport);
+  if (!tp) return drop_seg(sh, seg, Drop::TcpNoMemory);
   tp->irs = seg.seq;
   tp->rcv_nxt = seg.seq + 1;
   tp->rcv_adv = tp->rcv_nxt;
-  tp->iss = new_isn(sh, ci->rcv_saddr, dport, ci->daddr, sport);
+  tp->iss = new_isn(sh, inet_of(tp)->rcv_saddr, dport, inet_of(tp)->daddr, sport);
   tp->snd_una = tp->iss;
   tp->snd_nxt = tp->snd_max = tp->iss + 1;
   tp->recover = tp->iss;
@@ -632,13 +757,8 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
   tp->max_window = seg.wnd;
   tp->snd_wl1 = seg.seq;
   tp->snd_wl2 = tp->iss;
-  if (auto rt = sh.routes.lookup(ci->daddr))
-    if (ShardPort* sp = sh.port_for(rt->iface)) tp->advmss = static_cast<uint16_t>(sp->ifc->mtu - 40);
-  tp->rcv_wscale = choose_rcv_wscale(tp);
-  tp->ts_offset = sh.rng.next_u32();
   negotiate_syn_options(tp, seg.opt, false);
   set_mss(tp, seg.opt.mss.value_or(sh.cfg.tcp.mss_default));
-  tp->parent = lp;
   ++l.syn_len;
   set_state(tp, sk_state::kSynRecv);
   sh.tcp.add(tp);

@@ -54,8 +54,12 @@ uint32_t select_window(TcpSock* tp) {
   } else {
     win = space;
   }
+  const uint32_t unit = uint32_t{1} << tp->rcv_wscale;
   win = std::min<uint32_t>(win, uint32_t{65535} << tp->rcv_wscale);
-  win &= ~((uint32_t{1} << tp->rcv_wscale) - 1);
+  win &= ~(unit - 1);
+  // Scaling must not move the right edge left either: the current window rounds up to the next unit (as
+  // Linux's tcp_select_window does), or the peer's in-flight data would land past a shrunken window.
+  if (win < cur) win = std::min<uint32_t>((cur + unit - 1) & ~(unit - 1), uint32_t{65535} << tp->rcv_wscale);
   tp->rcv_wnd = win;
   return win;
 }
@@ -141,29 +145,36 @@ void send_challenge_ack(TcpSock* tp) {
   send_ack(tp);
 }
 
+void send_bare(Shard& sh, const Ipv4Rx& rx, uint16_t lport, uint16_t rport, SeqNum seq, SeqNum ack, uint8_t flags,
+               uint16_t wnd, const wire::TcpOptions* opts) {
+  Pktbuf h = sh.alloc_pkt();
+  if (!h) return;
+  uint8_t ob[40];
+  const size_t olen = opts ? wire::write_tcp_options(ob, *opts) : 0;
+  const size_t hl = TcpView::kMinHeaderLen + olen;
+  uint8_t* d = h.append(static_cast<uint16_t>(hl));
+  TcpView th(d, hl);
+  th.set_src_port(lport);
+  th.set_dst_port(rport);
+  th.set_seq(seq);
+  th.set_ack(ack);
+  th.set_header_len(hl);
+  th.set_flags(flags);
+  th.set_window(wnd);
+  th.set_urgent_ptr(0);
+  if (olen) memcpy(d + TcpView::kMinHeaderLen, ob, olen);
+  send_segment(sh, std::move(h), th, hl, rx.dst, rx.src, 0, 0);
+}
+
 void send_reset_for(Shard& sh, const Ipv4Rx& rx, uint16_t sport, uint16_t dport, const Segment& seg) {
   if (seg.has(tf::kRst)) return;  // never a RST for a RST
   if (rx.ip_bcast || rx.link_bcast) return;
-  Pktbuf h = sh.alloc_pkt();
-  if (!h) return;
-  constexpr size_t hl = TcpView::kMinHeaderLen;
-  TcpView th(h.append(hl), hl);
-  th.set_src_port(dport);
-  th.set_dst_port(sport);
-  if (seg.has(tf::kAck)) {
-    th.set_seq(seg.ack);
-    th.set_ack(SeqNum(0));
-    th.set_flags(tf::kRst);
-  } else {
-    th.set_seq(SeqNum(0));
-    th.set_ack(seg.seq + seg.seq_len());
-    th.set_flags(tf::kRst | tf::kAck);
-  }
-  th.set_header_len(hl);
-  th.set_window(0);
-  th.set_urgent_ptr(0);
   ++sh.stats.tcp_out_rsts;
-  send_segment(sh, std::move(h), th, hl, rx.dst, rx.src, 0, 0);
+  if (seg.has(tf::kAck)) {
+    send_bare(sh, rx, dport, sport, seg.ack, SeqNum(0), tf::kRst, 0, nullptr);
+  } else {
+    send_bare(sh, rx, dport, sport, SeqNum(0), seg.seq + seg.seq_len(), tf::kRst | tf::kAck, 0, nullptr);
+  }
 }
 
 uint8_t choose_rcv_wscale(TcpSock* tp) {
