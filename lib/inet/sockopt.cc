@@ -115,11 +115,13 @@ int sock_setsockopt(Sock* sk, int optname, const void* optval, socklen_t optlen)
       const uint32_t v = std::min<uint32_t>(static_cast<uint32_t>(val), static_cast<uint32_t>(cfg.wmem_max));
       sk->sndbuf = std::max(static_cast<int>(v) * 2, kMinSndbuf);
       sock_wake(sk, EPOLLOUT);
+      sk->userlocks |= kSndbufLock;
       break;
     }
     case SO_RCVBUF: {
       const uint32_t v = std::min<uint32_t>(static_cast<uint32_t>(val), static_cast<uint32_t>(cfg.rmem_max));
       sk->rcvbuf = std::max(static_cast<int>(v) * 2, kMinRcvbuf);
+      sk->userlocks |= kRcvbufLock;
       break;
     }
     case SO_RCVLOWAT:

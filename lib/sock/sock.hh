@@ -45,6 +45,9 @@ inline constexpr uint8_t kClosing = 11;
 // sk->userlocks bits: an explicit bind fixed the address / the port, so a disconnect keeps them.
 inline constexpr uint8_t kBindAddrLock = 4;
 inline constexpr uint8_t kBindPortLock = 8;
+// ... and the application set SO_SNDBUF / SO_RCVBUF itself (no autotuning: SOCK_SNDBUF_LOCK, SOCK_RCVBUF_LOCK).
+inline constexpr uint8_t kSndbufLock = 1;
+inline constexpr uint8_t kRcvbufLock = 2;
 
 // sk->shutdown bits.
 inline constexpr uint8_t kRcvShutdown = 1;

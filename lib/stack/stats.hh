@@ -79,7 +79,8 @@ namespace skiff {
   X(tcp_tlp_probes, "TCP tail loss probes sent (RFC 8985)")           \
   X(tcp_syncookies_sent, "TCP SYN cookies sent (SYN queue full)")     \
   X(tcp_syncookies_recv, "TCP connections created from a valid cookie") \
-  X(tcp_syncookies_failed, "TCP cookie ACKs rejected (forged or stale)")
+  X(tcp_syncookies_failed, "TCP cookie ACKs rejected (forged or stale)") \
+  X(tcp_rcvbuf_grown, "TCP receive buffers grown by autotuning")
 
 struct ShardStats {
 #define SKIFF_X(name, desc) uint64_t name = 0;

@@ -71,6 +71,11 @@ struct TcpSock {
   bool tlp_armed = false;               // the retransmission timer is a tail loss probe timeout
   bool tlp_sent = false;                // one probe per episode
   Timer reo_timer;                      // RACK reordering window
+  // Receive-buffer autotuning (dynamic right-sizing, as Linux's tcp_rcv_space_adjust).
+  uint32_t rcvq_space = 0;              // bytes the application read in the last measured RTT
+  uint32_t rcvq_copied = 0;             // bytes read since rcvq_time
+  Instant rcvq_time{};
+  int64_t rcv_rtt_us = 0;               // receiver-side RTT estimate (from echoed timestamps)
   // Congestion control (TCP_CONGESTION).
   const CongOps* cc = nullptr;
   CubicState cubic;

@@ -188,6 +188,10 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     tp->probes_out = 0;
     tp->tlp_sent = false;
     cong_on_ack(tp, ack, acked);
+    // Send-buffer autotuning (as Linux's tcp_sndbuf_expand): room for two congestion windows.
+    Sock* sk = sk_of(tp);
+    if (!(sk->userlocks & kSndbufLock) && sk->sndbuf < static_cast<int>(2 * tp->cwnd))
+      sk->sndbuf = static_cast<int>(std::min<uint64_t>(2ull * tp->cwnd, static_cast<uint64_t>(sh.cfg.sock.wmem_max)));
     reset_rto(tp);
     const uint32_t free = sk_of(tp)->sndbuf > static_cast<int>(tp->write_bytes)
                               ? static_cast<uint32_t>(sk_of(tp)->sndbuf) - tp->write_bytes
@@ -371,6 +375,11 @@ void process_data(TcpSock* tp, Segment& seg) {
     return done(tp);
   }
   if (seq == tp->rcv_nxt) {
+    if (len && tp->ts_ok && seg.opt.has_timestamp && seg.opt.ts_ecr) {
+      // Receiver-side RTT (for autotuning): data echoing the timestamp of our last ACK.
+      const int64_t r = int64_t{ts_now(tp) - seg.opt.ts_ecr} * 1000;
+      if (r >= 0 && r < 60'000'000) tp->rcv_rtt_us = tp->rcv_rtt_us ? (7 * tp->rcv_rtt_us + std::max<int64_t>(r, 100)) / 8 : std::max<int64_t>(r, 100);
+    }
     if (len) {
       sk->rmem_alloc += static_cast<int>(len);
       queue_in_order(tp, std::move(seg.payload));

@@ -486,6 +486,32 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   return total == 0 ? 0 : -EAGAIN;
 }
 
+// Receive-buffer autotuning: once per receiver RTT, if the application read more than before, let the
+// buffer hold twice that (room for the sender's slow start to double again), up to rmem_max. The window
+// we advertise grows with it, so one connection fills a fast path without SO_RCVBUF.
+void rcv_space_adjust(TcpSock* tp, uint32_t copied) {
+  Sock* sk = sk_of(tp);
+  Shard& sh = *sk->shard;
+  tp->rcvq_copied += copied;
+  const int64_t rtt = tp->rcv_rtt_us ? tp->rcv_rtt_us : tp->srtt_us;
+  if (!rtt || (sk->userlocks & kRcvbufLock)) return;
+  if (tp->rcvq_time.ns() == 0) {
+    tp->rcvq_time = sh.now();
+    return;
+  }
+  if (sh.now() - tp->rcvq_time < std::chrono::microseconds(rtt)) return;
+  if (tp->rcvq_copied > tp->rcvq_space) {
+    tp->rcvq_space = tp->rcvq_copied;
+    const int want = static_cast<int>(std::min<uint64_t>(uint64_t{tp->rcvq_space} * 4, sh.cfg.sock.rmem_max));
+    if (want > sk->rcvbuf) {
+      sk->rcvbuf = want;
+      ++sh.stats.tcp_rcvbuf_grown;
+    }
+  }
+  tp->rcvq_copied = 0;
+  tp->rcvq_time = sh.now();
+}
+
 ssize_t tcp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
   TcpSock* tp = tcp_sk(sk);
   *addr_len = 0;
@@ -540,6 +566,7 @@ ssize_t tcp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
     if (!peek) {
       tp->rcv_queued -= static_cast<uint32_t>(copied);
       sk->rmem_alloc -= static_cast<int>(copied);
+      rcv_space_adjust(tp, static_cast<uint32_t>(copied));
       maybe_window_update(tp);
     }
     return static_cast<ssize_t>(copied);
