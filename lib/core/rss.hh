@@ -1,0 +1,65 @@
+#pragma once
+// Receive-side scaling in software and for the NIC: one symmetric Toeplitz key for every port, so both
+// directions of a flow hash alike, and the owner shard of a flow is the same whoever computes it (a NIC
+// with RSS programmed by us, another Skiff at the far end of a link, or a shard steering in software).
+//
+//   owner(flow) = reta[hash & (reta_size - 1)],  reta[i] = i % shards
+//
+// The key repeats 0x6d5a: the Toeplitz hash then only sees the tuple through 16-bit windows, and swapping
+// source and destination (which moves fields by 32 or 16 bits) leaves it unchanged.
+
+#include <array>
+#include <cstdint>
+
+#include "wire/addr.hh"
+
+namespace skiff {
+
+inline constexpr unsigned kRssKeyLen = 52;  // enough for every NIC's key size (40 or 52 bytes)
+inline constexpr unsigned kRssRetaSize = 128;
+
+const uint8_t* rss_key();
+
+// Table-driven Toeplitz hash over the IPv4 tuple (12 lookups instead of a loop over every set bit);
+// identical to DPDK's rte_softrss() with the same key and tuple layout.
+class RssHash {
+ public:
+  RssHash();
+  // Flow: source address, destination address, source port, destination port (host order).
+  uint32_t flow(wire::Ipv4Addr src, wire::Ipv4Addr dst, uint16_t sport, uint16_t dport) const;
+  // Addresses only (fragments, ICMP queries, anything without ports).
+  uint32_t addrs(wire::Ipv4Addr src, wire::Ipv4Addr dst) const;
+
+ private:
+  std::array<std::array<uint32_t, 256>, 12> t_{};
+};
+
+// Which shard owns a hash, and how to pick a local port whose flow comes home.
+class RssMap {
+ public:
+  explicit RssMap(unsigned shards = 1);
+  unsigned shards() const { return shards_; }
+  unsigned owner(uint32_t hash) const { return reta_[hash & (kRssRetaSize - 1)]; }
+  unsigned owner_of(const RssHash& h, wire::Ipv4Addr src, wire::Ipv4Addr dst, uint16_t sport, uint16_t dport) const {
+    return shards_ == 1 ? 0 : owner(h.flow(src, dst, sport, dport));
+  }
+  const std::array<uint16_t, kRssRetaSize>& reta() const { return reta_; }
+
+  // For a connection from (laddr, lport) to (raddr, rport): flips low bits of `lport` (at most the low
+  // `adjust_bits()` bits, so the port stays within 2^adjust_bits of the candidate) so that the flow's owner
+  // is `shard`. O(1): the hash is linear over GF(2), and a basis for the port bits' contribution to the
+  // RETA index is precomputed. Returns the adjusted port (the candidate itself when shards == 1).
+  uint16_t steer_port(const RssHash& h, wire::Ipv4Addr laddr, uint16_t lport, wire::Ipv4Addr raddr, uint16_t rport,
+                      unsigned shard, uint32_t pick) const;
+  unsigned adjust_bits() const { return adjust_bits_; }
+
+ private:
+  unsigned shards_;
+  std::array<uint16_t, kRssRetaSize> reta_{};
+  unsigned adjust_bits_ = 16;
+  // solve_[v] = port bits to flip to XOR the RETA index by v (valid when the basis spans every index).
+  std::array<uint16_t, kRssRetaSize> solve_{};
+  bool solvable_ = false;
+};
+
+}  // namespace skiff
