@@ -111,7 +111,7 @@ void cong_on_ack(TcpSock* tp, SeqNum ack, uint32_t acked) {
   if (tp->ca_state == TcpCa::Recovery) {
     if (ack.ge(tp->recover)) {
       // Full acknowledgment: leave recovery (RFC 6582 §3.2 step 6 option 1; RFC 6675 §5: cwnd = ssthresh).
-      tp->cwnd = tp->sack_ok ? tp->ssthresh : std::min(tp->ssthresh, flight_size(tp) + tp->mss);
+      tp->cwnd = tp->sack_ok ? tp->ssthresh : std::min(tp->ssthresh, std::max(flight_size(tp), tp->mss + 0u) + tp->mss);
       tp->ca_state = TcpCa::Open;
       tp->dupacks = 0;
       tp->tlp_sent = false;
@@ -217,8 +217,12 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     if (opened && wnd > 0) {
       sh.timers.cancel(tp->persist_timer);
       tp->probes_out = 0;
+      tp->backoff = 0;
     }
   }
+  // The peer answers: no probe so far is unanswered (RFC 1122 §4.2.2.17: probe on while it does; Linux's
+  // tcp_ack clears icsk_probes_out the same way).
+  tp->probes_out = 0;
   return true;
 }
 
@@ -510,6 +514,21 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
     send_ack(tp);
     return drop_seg(sh, seg, Drop::TcpPaws);
   }
+  // SYN-RECEIVED, a SYN at IRS (outside the window, so before the first check): without ACK the peer lost
+  // our SYN-ACK and repeats its SYN: send the SYN-ACK again (as Linux). With the ACK of our SYN it is the
+  // peer's SYN-ACK of a simultaneous open (RFC 9293 §3.5 figure 8, line 6): it completes the handshake, so
+  // go on with it as the ACK it carries.
+  if (sk->state == sk_state::kSynRecv && seg.has(tf::kSyn) && seg.seq == tp->irs) {
+    if (!seg.has(tf::kAck)) {
+      send_syn(tp);
+      seg.payload.reset();
+      return;
+    }
+    if (!tp->parent && seg.ack == tp->snd_max) {
+      seg.flags &= static_cast<uint8_t>(~tf::kSyn);
+      seg.seq = seg.seq + 1;
+    }
+  }
   // First: sequence acceptability.
   if (!acceptable(tp, seg)) {
     if (!seg.has(tf::kRst)) send_ack(tp);
@@ -537,11 +556,6 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
   }
   // Fourth: SYN in a synchronized state (RFC 5961 §4.2): challenge ACK.
   if (seg.has(tf::kSyn)) {
-    if (sk->state == sk_state::kSynRecv && seg.seq == tp->irs) {
-      send_syn(tp);  // the peer lost our SYN-ACK
-      seg.payload.reset();
-      return;
-    }
     send_challenge_ack(tp);
     return drop_seg(sh, seg, Drop::TcpSynInWindow);
   }
@@ -597,8 +611,6 @@ TcpSock* create_child(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t sport
   InetSock* li = inet_of(lp);
   csk->type = SOCK_STREAM;
   csk->protocol = IPPROTO_TCP;
-  csk->rcvbuf = lsk->rcvbuf;
-  csk->sndbuf = lsk->sndbuf;
   csk->keepalive = lsk->keepalive;
   csk->linger_on = lsk->linger_on;
   csk->linger_secs = lsk->linger_secs;
@@ -606,6 +618,10 @@ TcpSock* create_child(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t sport
   tp->cc = lp->cc;
   init_sock(tp);
   tp->cc->init(tp);
+  // After init_sock (which sets the defaults): the listener's SO_RCVBUF/SO_SNDBUF carry over, as in Linux.
+  csk->rcvbuf = lsk->rcvbuf;
+  csk->sndbuf = lsk->sndbuf;
+  csk->userlocks |= lsk->userlocks & (kRcvbufLock | kSndbufLock);
   InetSock* ci = inet_of(tp);
   ci->rcv_saddr = ci->saddr = seg.rx->dst;
   ci->num = dport;

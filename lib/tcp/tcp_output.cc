@@ -76,7 +76,7 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data) {
   if (syn || tp->ts_ok || tp->sack_ok) {
     wire::TcpOptions o;
     if (syn) {
-      o.mss = tp->advmss;
+      o.mss = tp->user_mss ? std::min(tp->advmss, tp->user_mss) : tp->advmss;  // TCP_MAXSEG: announced too
       // An active SYN offers window scaling, SACK and timestamps; a SYN-ACK answers what the peer offered.
       if (active_syn || tp->wscale_ok) o.wscale = tp->rcv_wscale;
       o.sack_permitted = active_syn || tp->sack_ok;
@@ -290,7 +290,8 @@ void maybe_window_update(TcpSock* tp) {
   const uint8_t st = sk_of(tp)->state;
   if (st != sk_state::kEstablished && st != sk_state::kFinWait1 && st != sk_state::kFinWait2) return;
   const uint32_t cur = tp->rcv_adv.gt(tp->rcv_nxt) ? static_cast<uint32_t>(tp->rcv_adv - tp->rcv_nxt) : 0;
-  const uint32_t space = receive_space(tp);
+  // What we could advertise: the space, but never more than the window field can say.
+  const uint32_t space = std::min(receive_space(tp), uint32_t{65535} << tp->rcv_wscale);
   // Tell the peer once the window can grow by two segments or half the buffer (Linux's rule).
   if (space > cur && (space - cur >= 2u * tp->mss || space - cur >= static_cast<uint32_t>(sk_of(tp)->rcvbuf) / 2))
     send_ack(tp);

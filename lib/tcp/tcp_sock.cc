@@ -39,7 +39,10 @@ void set_state(TcpSock* tp, uint8_t st) {
       case sk_state::kEstablished: s->state = SocketState::Connected; break;
       case sk_state::kFinWait1:
       case sk_state::kLastAck: s->state = SocketState::Disconnecting; break;
-      case sk_state::kClose: s->state = SocketState::Unconnected; break;
+      case sk_state::kClose:
+        // A failed non-blocking connect stays "connecting" so that the next connect() reports the error.
+        if (s->state != SocketState::Connecting) s->state = SocketState::Unconnected;
+        break;
       default: break;
     }
   }
@@ -667,7 +670,12 @@ void fill_info(TcpSock* tp, tcp_info* ti) {
   Shard& sh = *sk->shard;
   memset(ti, 0, sizeof *ti);
   ti->tcpi_state = sk->state;
-  ti->tcpi_ca_state = static_cast<uint8_t>(tp->ca_state);
+  switch (tp->ca_state) {  // Linux's TCP_CA_* numbering: Open 0, Disorder 1, CWR 2, Recovery 3, Loss 4
+    case TcpCa::Open: ti->tcpi_ca_state = 0; break;
+    case TcpCa::Disorder: ti->tcpi_ca_state = 1; break;
+    case TcpCa::Recovery: ti->tcpi_ca_state = 3; break;
+    case TcpCa::Loss: ti->tcpi_ca_state = 4; break;
+  }
   ti->tcpi_retransmits = static_cast<uint8_t>(std::min<uint32_t>(tp->retransmits, 255));
   ti->tcpi_probes = tp->probes_out;
   ti->tcpi_backoff = tp->backoff;

@@ -131,13 +131,17 @@ void on_persist(void* ctx, Timer*, Instant now) {
     write_xmit(tp);
     return;
   }
-  if (tp->probes_out == 0) tp->retrans_start = now;
+  // RFC 1122 §4.2.2.17: keep probing as long as the peer answers. probes_out counts unanswered probes (any
+  // acceptable ACK clears it) and ends the connection after `retries`; the interval backs off regardless
+  // (backoff, as Linux's icsk_backoff); TCP_USER_TIMEOUT runs from the first probe.
+  if (tp->backoff == 0) tp->retrans_start = now;
   if (tp->probes_out >= sh.cfg.tcp.retries || user_timeout_passed(tp, now, tp->retrans_start)) return abort_timeout(tp);
   send_probe(tp);
   ++sh.stats.tcp_window_probes;
   ++tp->probes_out;
+  tp->backoff = static_cast<uint8_t>(std::min(tp->backoff + 1, 30));
   const int64_t max_us = std::chrono::duration_cast<std::chrono::microseconds>(sh.cfg.tcp.rto_max).count();
-  const int64_t wait = std::min<int64_t>(tp->rto_us << std::min<int>(tp->probes_out, 20), max_us);
+  const int64_t wait = std::min<int64_t>(tp->rto_us << std::min<int>(tp->backoff, 20), max_us);
   sh.timers.arm(tp->persist_timer, now + us(wait));
 }
 
@@ -224,15 +228,19 @@ void schedule_ack(TcpSock* tp) {
     --tp->quickack;
     return send_ack(tp);
   }
-  if (tp->segs_unacked >= 2) return send_ack(tp);
+  // "At least every second full-sized segment or 2*RMSS bytes of new data" (RFC 9293 §3.8.6.3, RMSS = the
+  // MSS we announced): small segments add up too.
+  if (tp->segs_unacked >= 2 || static_cast<uint32_t>(tp->rcv_nxt - tp->last_ack_sent) >= 2u * tp->advmss)
+    return send_ack(tp);
   if (!tp->delack_timer.armed()) sh.timers.arm(tp->delack_timer, sh.now() + cfg_of(tp).delack_min);
 }
 
 void arm_persist(TcpSock* tp) {
   Shard& sh = shard_of(tp);
   if (tp->persist_timer.armed() || tp->rto_timer.armed()) return;
-  const int64_t max_us = std::chrono::duration_cast<std::chrono::microseconds>(cfg_of(tp).rto_max).count();
-  sh.timers.arm(tp->persist_timer, sh.now() + us(std::min<int64_t>(tp->rto_us << std::min<int>(tp->probes_out, 20), max_us)));
+  // A new zero-window episode: the first probe after one RTO (rto_us already holds any RTO backoff).
+  tp->backoff = 0;
+  sh.timers.arm(tp->persist_timer, sh.now() + us(tp->rto_us));
 }
 
 void reset_keepalive(TcpSock* tp) {

@@ -1,0 +1,125 @@
+// Delayed ACKs (RFC 9293 §3.8.6.3, RFC 1122 §4.2.3.2, RFC 5681 §4.2): after the quick ACKs of the
+// connection start, a lone segment is ACKed after delack_min (40 ms), not before; every second full-sized
+// segment (or 2*RMSS bytes) is ACKed at once; out-of-order data and hole fills are ACKed at once; an ACK
+// rides on our data when there is some.
+#include "tcp_test_util.hh"
+
+using namespace tcpt;
+
+namespace {
+
+// An established connection past its quick-ACK phase (the first 8 segments are ACKed at once).
+Conn settled(StackHarness& h) {
+  Conn c = accept_conn(h);
+  for (int i = 0; i < 8; ++i) {
+    c.push(pattern(10));
+    EXPECT_EQ(c.out().size(), 1u) << i;
+  }
+  read_all(c.fd);
+  EXPECT_TRUE(c.out().empty());
+  return c;
+}
+
+}  // namespace
+
+TEST(TcpDelayedAck, QuickAcksAtConnectionStart) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  for (int i = 0; i < 8; ++i) {
+    c.push(pattern(10));
+    auto out = c.out();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].ack, c.snd);
+  }
+  c.push(pattern(10));
+  EXPECT_TRUE(c.out().empty());
+  skiff_close(c.fd);
+}
+
+TEST(TcpDelayedAck, LoneSegmentIsAckedAfterDelackMin) {
+  StackHarness h;
+  Conn c = settled(h);
+  c.push(pattern(100));
+  EXPECT_TRUE(c.out().empty());
+  h.advance(39ms);
+  EXPECT_TRUE(c.out().empty());
+  h.advance(2ms);
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kAck);
+  EXPECT_EQ(out[0].ack, c.snd);
+  h.advance(100ms);
+  EXPECT_TRUE(c.out().empty());  // one ACK only
+  skiff_close(c.fd);
+}
+
+TEST(TcpDelayedAck, EverySecondFullSegmentIsAckedAtOnce) {
+  StackHarness h;
+  Conn c = settled(h);
+  for (int round = 0; round < 3; ++round) {
+    c.push(pattern(1000));
+    EXPECT_TRUE(c.out().empty()) << round;
+    c.push(pattern(1000));
+    auto out = c.out();
+    ASSERT_EQ(out.size(), 1u) << round;
+    EXPECT_EQ(out[0].ack, c.snd);
+  }
+  skiff_close(c.fd);
+}
+
+TEST(TcpDelayedAck, SmallSegmentsAreAckedEveryTwoRmssBytes) {
+  StackHarness h;
+  Conn c = settled(h);
+  // RMSS = our announced MSS (1460): an ACK at the latest once 2920 bytes are unacknowledged.
+  for (int i = 1; i <= 29; ++i) {
+    c.push(pattern(100));
+    EXPECT_TRUE(c.out().empty()) << i;
+  }
+  c.push(pattern(100));
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, c.snd);
+  skiff_close(c.fd);
+}
+
+TEST(TcpDelayedAck, OutOfOrderAndHoleFillAreAckedAtOnce) {
+  StackHarness h;
+  Conn c = settled(h);
+  TcpSpec s = c.seg(tf::kAck, pattern(100));
+  s.seq = c.snd + 100;
+  c.in(s);
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, c.snd);  // duplicate ACK at once
+  c.push(pattern(100));
+  out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, c.snd + 100);
+  skiff_close(c.fd);
+}
+
+TEST(TcpDelayedAck, AckRidesOnOurData) {
+  StackHarness h;
+  Conn c = settled(h);
+  c.push(pattern(100));
+  EXPECT_TRUE(c.out().empty());
+  h.advance(10ms);
+  ASSERT_EQ(c.send(50), 50);
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].payload.size(), 50u);
+  EXPECT_EQ(out[0].ack, c.snd);
+  h.advance(100ms);
+  EXPECT_TRUE(c.out().empty());  // the pending ACK went with the data
+  skiff_close(c.fd);
+}
+
+TEST(TcpDelayedAck, FinIsAckedAtOnce) {
+  StackHarness h;
+  Conn c = settled(h);
+  c.fin();
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, c.snd);
+  skiff_close(c.fd);
+}

@@ -1,0 +1,106 @@
+// FIN-WAIT-2 (RFC 9293 §3.10.7.4): our FIN is acknowledged; the peer may still send. Its FIN leads to
+// TIME-WAIT and is ACKed at once; an orphaned connection (closed socket) gives up after fin_timeout.
+#include "tcp_test_util.hh"
+
+using namespace tcpt;
+
+namespace {
+
+Conn fin_wait_2(StackHarness& h, bool orphan) {
+  Conn c = accept_conn(h);
+  if (orphan) {
+    EXPECT_EQ(skiff_close(c.fd), 0);
+  } else {
+    EXPECT_EQ(skiff_shutdown(c.fd, SHUT_WR), 0);
+  }
+  EXPECT_EQ(c.out_track().size(), 1u);
+  c.ack();
+  EXPECT_TRUE(c.out().empty());
+  if (!orphan) {
+    EXPECT_EQ(state_of(c.fd), TCP_FIN_WAIT2);
+  }
+  return c;
+}
+
+}  // namespace
+
+TEST(TcpFinWait2, FinGoesToTimeWaitAndIsAcked) {
+  StackHarness h;
+  Conn c = fin_wait_2(h, false);
+  c.fin();
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kAck);
+  EXPECT_EQ(out[0].seq, c.iss + 2);
+  EXPECT_EQ(out[0].ack, 1002u);
+  EXPECT_EQ(state_of(c.fd), TCP_TIME_WAIT);
+  ssize_t rc = 1;
+  read_all(c.fd, &rc);
+  EXPECT_EQ(rc, 0);
+  skiff_close(c.fd);
+}
+
+TEST(TcpFinWait2, HalfCloseStillReceives) {
+  StackHarness h;
+  Conn c = fin_wait_2(h, false);
+  c.push(pattern(300, 1));
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, 1301u);
+  EXPECT_EQ(out[0].seq, c.iss + 2);
+  EXPECT_EQ(read_all(c.fd), pattern(300, 1));
+  // Data and FIN in one segment: one ACK covering both.
+  c.fin(pattern(50, 2));
+  out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, 1352u);
+  ssize_t rc = 1;
+  EXPECT_EQ(read_all(c.fd, &rc), pattern(50, 2));
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(state_of(c.fd), TCP_TIME_WAIT);
+  skiff_close(c.fd);
+}
+
+TEST(TcpFinWait2, OrphanGivesUpAfterFinTimeout) {
+  StackHarness h;
+  Conn c = fin_wait_2(h, true);
+  EXPECT_EQ(h.shard().tcp.connections(), 1u);
+  h.advance(59s + 990ms);
+  EXPECT_EQ(h.shard().tcp.connections(), 1u);
+  h.advance(12ms);
+  EXPECT_TRUE(c.out().empty());  // silently (as Linux with tcp_fin_timeout = 60 s)
+  EXPECT_EQ(h.shard().tcp.connections(), 0u);
+  EXPECT_EQ(h.shard().socks.in_use(tcp_prot), 1u);
+  skiff_close(c.lfd);
+}
+
+TEST(TcpFinWait2, OrphanStillTakesTheFinIntoTimeWait) {
+  StackHarness h;
+  Conn c = fin_wait_2(h, true);
+  h.advance(10s);
+  c.fin();
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kAck);
+  EXPECT_EQ(out[0].ack, 1002u);
+  // Now the TIME-WAIT clock runs: 60 s from here, not from the FIN-WAIT-2 deadline.
+  h.advance(55s);
+  EXPECT_EQ(h.shard().tcp.connections(), 1u);
+  h.advance(5s + 2ms);
+  EXPECT_EQ(h.shard().tcp.connections(), 0u);
+  EXPECT_EQ(h.shard().socks.in_use(tcp_prot), 1u);
+  skiff_close(c.lfd);
+}
+
+TEST(TcpFinWait2, RstAtRcvNxtResets) {
+  StackHarness h;
+  Conn c = fin_wait_2(h, false);
+  c.in(c.seg(tf::kRst));
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
+  ssize_t rc = 0;
+  read_all(c.fd, &rc);
+  EXPECT_EQ(rc, -1);
+  EXPECT_EQ(errno, ECONNRESET);
+  skiff_close(c.fd);
+}

@@ -1,0 +1,97 @@
+// Nagle (RFC 896, RFC 1122 §4.2.3.4, RFC 9293 §3.7.4): while data is unacknowledged, small writes are held
+// and coalesced until the ACK or a full segment; TCP_NODELAY sends at once (and flushes what is held); a
+// full MSS always goes; TCP_CORK holds even with nothing in flight.
+#include "tcp_test_util.hh"
+
+using namespace tcpt;
+
+TEST(TcpNagle, SmallWritesAreHeldWhileDataIsUnacked) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(c.send(100, 1), 100);
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);  // nothing in flight: the first small segment goes
+  ASSERT_EQ(c.send(100, 2), 100);
+  ASSERT_EQ(c.send(100, 3), 100);
+  EXPECT_TRUE(c.out().empty());
+  h.advance(500ms);
+  EXPECT_TRUE(c.out().empty());
+  c.ack();
+  out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);  // the two writes coalesced into one segment
+  EXPECT_EQ(out[0].seq, c.iss + 101);
+  Bytes want = pattern(100, 2);
+  for (uint8_t b : pattern(100, 3)) want.push_back(b);
+  EXPECT_EQ(out[0].payload, want);
+  EXPECT_EQ(out[0].flags, tf::kAck | tf::kPsh);
+  skiff_close(c.fd);
+}
+
+TEST(TcpNagle, NodelaySendsAtOnce) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+  int v = 0;
+  socklen_t l = sizeof v;
+  ASSERT_EQ(skiff_getsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &v, &l), 0);
+  EXPECT_EQ(v, 1);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(c.send(100, static_cast<uint8_t>(i)), 100);
+    auto out = c.out_track();
+    ASSERT_EQ(out.size(), 1u) << i;
+    EXPECT_EQ(out[0].seq, c.iss + 1 + 100u * i);
+    EXPECT_EQ(out[0].payload, pattern(100, static_cast<uint8_t>(i)));
+  }
+  skiff_close(c.fd);
+}
+
+TEST(TcpNagle, SettingNodelayFlushesHeldData) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(c.send(100), 100);
+  c.out_track();
+  ASSERT_EQ(c.send(40), 40);
+  EXPECT_TRUE(c.out().empty());
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, c.iss + 101);
+  EXPECT_EQ(out[0].payload.size(), 40u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpNagle, AFullSegmentAlwaysGoes) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(c.send(100), 100);
+  c.out_track();
+  ASSERT_EQ(c.send(1000, 5), 1000);  // one MSS while 100 bytes are in flight
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, c.iss + 101);
+  EXPECT_EQ(out[0].payload, pattern(1000, 5));
+  // A held small segment is topped up to a full one, which then goes.
+  ASSERT_EQ(c.send(300, 6), 300);
+  EXPECT_TRUE(c.out().empty());
+  ASSERT_EQ(c.send(800, 7), 800);
+  out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, c.iss + 1101);
+  EXPECT_EQ(out[0].payload.size(), 1000u);
+  EXPECT_EQ(c.nxt, c.iss + 2101);  // 100 bytes still held
+  skiff_close(c.fd);
+}
+
+TEST(TcpNagle, CorkHoldsEvenWithNothingInFlight) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_CORK, 1), 0);
+  ASSERT_EQ(c.send(100), 100);
+  ASSERT_EQ(c.send(100), 100);
+  EXPECT_TRUE(c.out().empty());
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_CORK, 0), 0);
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].payload.size(), 200u);
+  skiff_close(c.fd);
+}

@@ -1,0 +1,316 @@
+// Retransmission (RFC 6298, RFC 5681, RFC 6582): RTO starts at 1 s; RTT samples set SRTT/RTTVAR/RTO;
+// Karn's rule (no sample from a retransmitted segment, backed-off RTO kept); exponential backoff; abort with
+// ETIMEDOUT after the retry limit or TCP_USER_TIMEOUT; fast retransmit on the third duplicate ACK; NewReno
+// partial ACKs retransmit the next hole.
+#include "tcp_test_util.hh"
+
+using namespace tcpt;
+
+namespace {
+
+int64_t ms_of(Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+
+// RFC 5681/6582 arithmetic: NewReno instead of the default CUBIC.
+void use_reno(int fd) { ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4), 0); }
+
+}  // namespace
+
+TEST(TcpRetransmission, InitialRtoIsOneSecond) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  EXPECT_EQ(info(c.fd).tcpi_rto, 1000000u);
+  ASSERT_EQ(c.send(100, 3), 100);
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  h.advance(998ms);
+  EXPECT_TRUE(c.out().empty());
+  std::vector<SentTcp> got;
+  auto t = advance_until_sent(h, 10ms, got);
+  ASSERT_TRUE(t);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, c.iss + 1);
+  EXPECT_EQ(got[0].payload, pattern(100, 3));
+  EXPECT_EQ(got[0].ack, 1001u);
+  EXPECT_TRUE(got[0].has(tf::kAck));
+  const tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_rto, 2000000u);
+  EXPECT_EQ(ti.tcpi_backoff, 1u);
+  EXPECT_EQ(ti.tcpi_retransmits, 1u);
+  EXPECT_EQ(ti.tcpi_total_retrans, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_rto_expired, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 1u);
+  c.ack();
+  EXPECT_EQ(info(c.fd).tcpi_retransmits, 0u);
+  h.advance(5s);
+  EXPECT_TRUE(c.out().empty());  // all acknowledged: the timer is off
+  skiff_close(c.fd);
+}
+
+TEST(TcpRetransmission, RttSamplesSetSrttRttvarAndRto) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(c.send(100), 100);
+  c.out_track();
+  h.advance(100ms);
+  c.ack();
+  tcp_info ti = info(c.fd);
+  // First sample R: SRTT = R, RTTVAR = R/2, RTO = SRTT + 4*RTTVAR (RFC 6298 §2.2).
+  EXPECT_EQ(ti.tcpi_rtt, 100000u);
+  EXPECT_EQ(ti.tcpi_rttvar, 50000u);
+  EXPECT_EQ(ti.tcpi_rto, 300000u);
+  ASSERT_EQ(c.send(100), 100);
+  c.out_track();
+  h.advance(60ms);
+  c.ack();
+  ti = info(c.fd);
+  // RTTVAR = 3/4*50 + 1/4*|100-60| = 47.5 ms; SRTT = 7/8*100 + 1/8*60 = 95 ms (§2.3).
+  EXPECT_EQ(ti.tcpi_rtt, 95000u);
+  EXPECT_EQ(ti.tcpi_rttvar, 47500u);
+  EXPECT_EQ(ti.tcpi_rto, 285000u);
+  // The retransmission timer now runs with that RTO.
+  ASSERT_EQ(c.send(100), 100);
+  c.out_track();
+  std::vector<SentTcp> got;
+  auto t = advance_until_sent(h, 2s, got);
+  ASSERT_TRUE(t);
+  EXPECT_GE(ms_of(*t), 285);
+  EXPECT_LE(ms_of(*t), 287);
+  skiff_close(c.fd);
+}
+
+TEST(TcpRetransmission, RtoIsAtLeastRtoMin) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(c.send(100), 100);
+  c.out_track();
+  h.advance(1ms);
+  c.ack();
+  const tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_rtt, 1000u);
+  EXPECT_EQ(ti.tcpi_rto, 200000u);  // rto_min (Linux's 200 ms)
+  skiff_close(c.fd);
+}
+
+TEST(TcpRetransmission, KarnNoSampleFromARetransmittedSegment) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(c.send(100), 100);
+  c.out_track();
+  std::vector<SentTcp> got;
+  ASSERT_TRUE(advance_until_sent(h, 2s, got));
+  h.advance(50ms);
+  c.ack();  // ambiguous: for the original or the retransmission?
+  tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_rtt, 0u);         // no sample taken
+  EXPECT_EQ(ti.tcpi_rto, 2000000u);   // the backed-off RTO stays until a valid sample
+  // New data is timed again.
+  ASSERT_EQ(c.send(100), 100);
+  c.out_track();
+  h.advance(100ms);
+  c.ack();
+  ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_rtt, 100000u);
+  EXPECT_EQ(ti.tcpi_rto, 300000u);
+  EXPECT_EQ(ti.tcpi_backoff, 0u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpRetransmission, ExponentialBackoff) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(c.send(100, 8), 100);
+  c.out_track();
+  int64_t wait = 1000;
+  for (int i = 1; i <= 6; ++i) {
+    std::vector<SentTcp> got;
+    auto t = advance_until_sent(h, 100s, got);
+    ASSERT_TRUE(t);
+    EXPECT_GE(ms_of(*t), wait) << i;
+    EXPECT_LE(ms_of(*t), wait + 2) << i;
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].seq, c.iss + 1);
+    EXPECT_EQ(got[0].payload, pattern(100, 8));
+    EXPECT_EQ(info(c.fd).tcpi_backoff, static_cast<uint8_t>(i));
+    wait *= 2;
+  }
+  EXPECT_EQ(info(c.fd).tcpi_total_retrans, 6u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpRetransmission, AbortsWithEtimedoutAfterRetries) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(c.send(100), 100);
+  c.out_track();
+  int retrans = 0;
+  int64_t max_gap = 0, since = 0;
+  for (int s = 0; s < 3000 && state_of(c.fd) == TCP_ESTABLISHED; ++s) {
+    h.advance(1s);
+    ++since;
+    for (const auto& t : c.out()) {
+      EXPECT_FALSE(t.has(tf::kRst));
+      if (!t.payload.empty()) {
+        ++retrans;
+        max_gap = std::max(max_gap, since);
+        since = 0;
+      }
+    }
+  }
+  EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
+  EXPECT_EQ(retrans, 15);       // retries = 15 (Linux tcp_retries2)
+  EXPECT_LE(max_gap, 121);      // the RTO is capped at rto_max (120 s)
+  EXPECT_EQ(h.shard().stats.tcp_timeouts, 1u);
+  ssize_t rc = 0;
+  read_all(c.fd, &rc);
+  EXPECT_EQ(rc, -1);
+  EXPECT_EQ(errno, ETIMEDOUT);
+  EXPECT_EQ(c.send(1), -1);
+  EXPECT_EQ(errno, EPIPE);
+  skiff_close(c.fd);
+}
+
+TEST(TcpRetransmission, AbortsAfterUserTimeout) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_USER_TIMEOUT, 3000), 0);
+  ASSERT_EQ(c.send(100), 100);
+  c.out_track();
+  h.advance(2900ms);
+  EXPECT_EQ(state_of(c.fd), TCP_ESTABLISHED);
+  int retrans = 0;
+  for (int i = 0; i < 100 && state_of(c.fd) == TCP_ESTABLISHED; ++i) {
+    h.advance(100ms);
+    retrans += static_cast<int>(c.out().size());
+  }
+  EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
+  EXPECT_EQ(so_error(c.fd), ETIMEDOUT);
+  EXPECT_LT(retrans + 1, 15);  // long before the retry limit
+  EXPECT_EQ(h.shard().stats.tcp_timeouts, 1u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpRetransmission, FastRetransmitOnTheThirdDuplicateAck) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  use_reno(c.fd);
+  ASSERT_EQ(c.send(5000), 5000);
+  ASSERT_EQ(c.out_track().size(), 5u);
+  // Segment 1 is lost; segments 2..4 each trigger a duplicate ACK.
+  for (int i = 1; i <= 2; ++i) {
+    c.ack(c.iss + 1);
+    EXPECT_TRUE(c.out().empty()) << i;
+  }
+  c.ack(c.iss + 1);
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, c.iss + 1);
+  const Bytes all = pattern(5000, 1);
+  EXPECT_EQ(out[0].payload, Bytes(all.begin(), all.begin() + 1000));
+  EXPECT_EQ(h.shard().stats.tcp_fast_retrans, 1u);
+  tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_ca_state, 3u);       // TCP_CA_Recovery
+  EXPECT_EQ(ti.tcpi_snd_ssthresh, 2u);   // max(FlightSize / 2, 2*SMSS) = 2500 bytes
+  EXPECT_EQ(ti.tcpi_snd_cwnd, 5u);       // ssthresh + 3*SMSS = 5500 bytes
+  EXPECT_EQ(ti.tcpi_total_retrans, 1u);
+  // A fourth duplicate inflates cwnd but has nothing new to send; the RTO did not fire.
+  c.ack(c.iss + 1);
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(h.shard().stats.tcp_rto_expired, 0u);
+  // The full ACK ends recovery: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS) (RFC 6582 §3.2 (3)).
+  c.ack();
+  ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_ca_state, 0u);
+  EXPECT_EQ(ti.tcpi_snd_cwnd, 2u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpRetransmission, CubicFastRetransmitReducesToSevenTenths) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  char name[16] = {};
+  socklen_t nl = sizeof name;
+  ASSERT_EQ(skiff_getsockopt(c.fd, IPPROTO_TCP, TCP_CONGESTION, name, &nl), 0);
+  EXPECT_STREQ(name, "cubic");  // the default
+  ASSERT_EQ(c.send(5000), 5000);
+  ASSERT_EQ(c.out_track().size(), 5u);
+  for (int i = 0; i < 3; ++i) c.ack(c.iss + 1);
+  ASSERT_EQ(c.out().size(), 1u);
+  const tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_ca_state, 3u);
+  EXPECT_EQ(ti.tcpi_snd_ssthresh, 3u);  // RFC 9438 §4.6: FlightSize * 0.7 = 3500 bytes
+  EXPECT_EQ(ti.tcpi_snd_cwnd, 6u);      // ssthresh + 3*SMSS
+  skiff_close(c.fd);
+}
+
+TEST(TcpRetransmission, NoFastRetransmitForDuplicatesWithDataOrNewWindow) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(c.send(5000), 5000);
+  ASSERT_EQ(c.out_track().size(), 5u);
+  // RFC 5681 §2: a duplicate ACK carries no data and does not change the window.
+  for (int i = 0; i < 3; ++i) {
+    TcpSpec s = c.seg(tf::kAck | tf::kPsh, pattern(10));
+    s.ack = c.iss + 1;
+    c.in(s);
+    c.snd += 10;
+  }
+  for (uint16_t w : {60000, 60001, 60002}) {
+    c.wnd = w;
+    c.ack(c.iss + 1);
+  }
+  for (const auto& t : c.out()) EXPECT_TRUE(t.payload.empty());  // only ACKs of the peer's data
+  EXPECT_EQ(h.shard().stats.tcp_fast_retrans, 0u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpRetransmission, NewRenoPartialAckRetransmitsTheNextHole) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  use_reno(c.fd);
+  ASSERT_EQ(c.send(5000), 5000);
+  ASSERT_EQ(c.out_track().size(), 5u);
+  // Segments 1 and 3 are lost.
+  for (int i = 0; i < 3; ++i) c.ack(c.iss + 1);
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, c.iss + 1);
+  // The retransmitted 1 fills the first hole: the peer acknowledges up to 3 (a partial ACK).
+  c.ack(c.iss + 2001);
+  out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, c.iss + 2001);
+  EXPECT_EQ(out[0].payload.size(), 1000u);
+  EXPECT_EQ(h.shard().stats.tcp_partial_acks, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_fast_retrans, 1u);
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 3u);
+  c.ack();
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
+  EXPECT_EQ(h.shard().stats.tcp_rto_expired, 0u);
+  EXPECT_EQ(info(c.fd).tcpi_total_retrans, 2u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpRetransmission, RtoCollapsesCwndAndGoesBackN) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(c.send(3000), 3000);
+  ASSERT_EQ(c.out_track().size(), 3u);
+  std::vector<SentTcp> got;
+  ASSERT_TRUE(advance_until_sent(h, 2s, got));
+  ASSERT_EQ(got.size(), 1u);  // loss window: one segment (RFC 5681 §3.1)
+  EXPECT_EQ(got[0].seq, c.iss + 1);
+  tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_snd_cwnd, 1u);
+  EXPECT_EQ(ti.tcpi_snd_ssthresh, 2u);  // max(3000 / 2, 2*SMSS)
+  EXPECT_EQ(ti.tcpi_ca_state, 4u);      // TCP_CA_Loss
+  // Its ACK opens cwnd to two segments: the rest is resent.
+  c.ack(c.iss + 1001);
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].seq, c.iss + 1001);
+  EXPECT_EQ(out[1].seq, c.iss + 2001);
+  c.ack();
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
+  skiff_close(c.fd);
+}
