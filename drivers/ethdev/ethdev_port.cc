@@ -4,12 +4,15 @@
 #include <rte_devargs.h>
 #include <rte_ethdev.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 
 #include <thread>
 
 #include "base/log.hh"
 #include "base/random.hh"
+#include "core/rss.hh"
 
 namespace skiff {
 
@@ -31,6 +34,12 @@ uint32_t ethdev_rx_buf_need(uint16_t port_id) {
     if (pos != std::string::npos) framesz = static_cast<uint32_t>(strtoul(args.c_str() + pos + 8, nullptr, 10));
   }
   return framesz;
+}
+
+uint16_t ethdev_max_queues(uint16_t port_id) {
+  rte_eth_dev_info info;
+  if (rte_eth_dev_info_get(port_id, &info) != 0) return 0;
+  return std::min(info.max_rx_queues, info.max_tx_queues);
 }
 
 std::vector<uint16_t> ethdev_ports() {
@@ -86,6 +95,22 @@ std::unique_ptr<EthdevPort> EthdevPort::open(uint16_t port_id, const EthdevPortC
   }
   if (mtu) conf.rxmode.mtu = mtu;
 
+  // RSS: the NIC hashes with Skiff's symmetric key so it agrees with the shards' own owner computation
+  // (stack/steer.hh) and both directions of a flow come to one queue.
+  uint8_t key[kRssKeyLen];
+  const uint64_t want_hf = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP |
+                           RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_NONFRAG_IPV4_OTHER;
+  const bool rss = cfg.rss && cfg.queues > 1 && (info.flow_type_rss_offloads & want_hf);
+  if (rss) {
+    const unsigned klen = info.hash_key_size ? std::min<unsigned>(info.hash_key_size, kRssKeyLen) : 40;
+    memcpy(key, rss_key(), klen);
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_key = key;
+    conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<uint8_t>(klen);
+    conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & want_hf;
+  }
+  port->queues_ = cfg.queues;
+
   rc = rte_eth_dev_configure(port_id, cfg.queues, cfg.queues, &conf);
   if (rc) return *err = port->name_ + ": " + errstr("rte_eth_dev_configure", rc), nullptr;
   uint16_t nrx = cfg.rx_desc, ntx = cfg.tx_desc;
@@ -125,6 +150,21 @@ std::unique_ptr<EthdevPort> EthdevPort::open(uint16_t port_id, const EthdevPortC
   rc = rte_eth_dev_start(port_id);
   if (rc) return *err = port->name_ + ": " + errstr("rte_eth_dev_start", rc), nullptr;
   port->started_ = true;
+  if (rss && info.reta_size >= 8 && info.reta_size <= kRssRetaMax && (info.reta_size & (info.reta_size - 1)) == 0) {
+    port->reta_size_ = info.reta_size;
+    std::vector<uint16_t> entries(info.reta_size);
+    const unsigned shards = std::max(cfg.shards, 1u);
+    for (unsigned i = 0; i < info.reta_size; ++i) entries[i] = static_cast<uint16_t>(i % shards);
+    if (!port->set_reta(entries)) {
+      SKIFF_LOG(Warn, "%s: RETA not programmable; shards steer received flows in software", port->name_.c_str());
+      port->reta_size_ = 0;
+    }
+  } else if (rss) {
+    SKIFF_LOG(Warn, "%s: RSS table of %u entries not usable; shards steer received flows in software",
+              port->name_.c_str(), info.reta_size);
+  }
+  port->rx_queues = port->tx_queues = cfg.queues;
+  port->rss = port->reta_size_ != 0;
   uint16_t cur_mtu = 1500;
   if (rte_eth_dev_get_mtu(port_id, &cur_mtu) == 0 && cur_mtu) port->mtu = cur_mtu;
   if (mtu) port->mtu = mtu;
@@ -153,6 +193,18 @@ uint16_t EthdevPort::tx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) {
   return rte_eth_tx_burst(port_, queue, pkts, n);
 }
 
+bool EthdevPort::set_reta(const std::vector<uint16_t>& shard_of_entry) {
+  const unsigned n = static_cast<unsigned>(shard_of_entry.size());
+  std::vector<rte_eth_rss_reta_entry64> conf((n + RTE_ETH_RETA_GROUP_SIZE - 1) / RTE_ETH_RETA_GROUP_SIZE);
+  for (unsigned i = 0; i < n; ++i) {
+    auto& g = conf[i / RTE_ETH_RETA_GROUP_SIZE];
+    g.mask |= uint64_t{1} << (i % RTE_ETH_RETA_GROUP_SIZE);
+    // A shard without a queue of its own: its flows arrive on another queue and are steered in software.
+    g.reta[i % RTE_ETH_RETA_GROUP_SIZE] = static_cast<uint16_t>(shard_of_entry[i] % queues_);
+  }
+  return rte_eth_dev_rss_reta_update(port_, conf.data(), static_cast<uint16_t>(n)) == 0;
+}
+
 bool EthdevPort::link_up() const {
   rte_eth_link link{};
   if (rte_eth_link_get_nowait(port_, &link) != 0) return false;
@@ -169,7 +221,14 @@ bool EthdevPort::wait_link(Duration d) const {
 }
 
 std::string EthdevPort::describe() const {
-  std::string s = name_ + " (" + driver_ + ") mac " + mac.to_string() + " mtu " + std::to_string(mtu) + " offloads:";
+  std::string s = name_ + " (" + driver_ + ") mac " + mac.to_string() + " mtu " + std::to_string(mtu);
+  s += " queues ";
+  s += std::to_string(queues_);
+  if (reta_size_) {
+    s += " rss-reta ";
+    s += std::to_string(reta_size_);
+  }
+  s += " offloads:";
   if (caps.rx_ipv4_csum) s += " rx-ip";
   if (caps.rx_udp_csum) s += " rx-udp";
   if (caps.rx_tcp_csum) s += " rx-tcp";

@@ -23,6 +23,8 @@ struct EthdevPortConfig {
   std::optional<uint16_t> mtu;
   std::optional<wire::MacAddr> mac;
   bool offloads = true;                 // use checksum offloads where offered
+  bool rss = true;                      // with several queues: Skiff's symmetric key and RETA, if offered
+  unsigned shards = 1;                  // the stack's shard count (RETA entry i -> shard i % shards)
   Duration link_wait = 5s;
 };
 
@@ -42,18 +44,27 @@ class EthdevPort final : public NetDevice {
   // Waits up to `d` for link; returns whether it came up.
   bool wait_link(Duration d) const;
   std::string describe() const;
+  // RSS as programmed: the RETA size (0 = no RSS: one queue, or the device has none).
+  unsigned reta_size() const { return reta_size_; }
+  // Reprograms the RETA (entries are shard numbers; queue = shard when it has one); false if refused.
+  bool set_reta(const std::vector<uint16_t>& shard_of_entry);
 
  private:
   explicit EthdevPort(uint16_t port) : port_(port) {}
   uint16_t port_;
   std::string name_, driver_;
   bool started_ = false;
+  unsigned reta_size_ = 0;
+  uint16_t queues_ = 1;
 };
 
 // The buffer data size a port needs to receive its largest frame without truncation: net_af_packet copies
 // each frame (up to its `framesz` devarg, default 2048) into one buffer, and its socket reassembles IP
 // fragments (PACKET_FANOUT_FLAG_DEFRAG) so datagrams arrive whole. 0 when any buffer size works.
 uint32_t ethdev_rx_buf_need(uint16_t port_id);
+
+// The queue count a port can give `wanted` shards (RX and TX alike); 0 if the port is unknown.
+uint16_t ethdev_max_queues(uint16_t port_id);
 
 // Lists the ethdev ports EAL probed (vdevs given with --vdev, or devices created in code).
 std::vector<uint16_t> ethdev_ports();

@@ -17,8 +17,8 @@ struct NeighConfig {
   Duration stale_grace = 10s;           // then still used (and refreshed) for this long
   Duration retrans = 1s;                // at most one request per destination per second
   unsigned max_probes = 3;              // requests before an unresolved entry fails
-  size_t queue_per_entry = 8;           // packets held while a destination resolves
-  size_t queue_total = 256;             // ... and in all, per shard
+  size_t queue_per_entry = 256;         // packets held while a destination resolves (Linux: ~unres_qlen_bytes)
+  size_t queue_total = 1024;            // ... and in all, per interface per shard
   Duration gc_idle = 60s;               // unused entries are reclaimed after this
   Duration locktime = 1s;               // a MAC learnt less than this ago is not overridden
 };
@@ -80,7 +80,8 @@ struct StackConfig {
   std::optional<wire::Ipv4Addr> gateway;
   std::optional<uint16_t> mtu;
   std::optional<wire::MacAddr> mac;     // override the port's MAC
-  unsigned queues = 1;                  // RX/TX queues per port (= shards)
+  unsigned queues = 0;                  // RX/TX queues per port; 0 = one per shard (lcore), as the device allows
+  bool rss = true;                      // program the device's RSS (Skiff's key and RETA) when it has several queues
   unsigned pool_size = 8191;            // packet buffers per shard
   uint16_t mbuf_data = 2048;            // data bytes per packet buffer (headroom comes on top)
   Duration idle_sleep = 0us;            // sleep this long when a poll finds nothing (0 = pure busy-poll)

@@ -45,20 +45,38 @@ uint32_t RssHash::flow(wire::Ipv4Addr src, wire::Ipv4Addr dst, uint16_t sport, u
 
 uint32_t RssHash::addrs(wire::Ipv4Addr src, wire::Ipv4Addr dst) const { return flow(src, dst, 0, 0); }
 
-RssMap::RssMap(unsigned shards) : shards_(shards ? shards : 1) {
-  for (unsigned i = 0; i < kRssRetaSize; ++i) reta_[i] = static_cast<uint16_t>(i % shards_);
+RssMap::RssMap(unsigned shards, unsigned reta_size)
+    : shards_(shards ? (shards > 64 ? 64 : shards) : 1), reta_size_(kRssRetaSize) {
+  if (reta_size >= 8 && reta_size <= kRssRetaMax && (reta_size & (reta_size - 1)) == 0) reta_size_ = reta_size;
+  for (unsigned i = 0; i < reta_size_; ++i) reta_[i] = static_cast<uint16_t>(i % shards_);
+  build_basis();
+}
+
+bool RssMap::set_reta(const uint16_t* entries, unsigned n) {
+  if (n != reta_size_) return false;
+  for (unsigned i = 0; i < n; ++i)
+    if (entries[i] >= shards_) return false;
+  for (unsigned i = 0; i < n; ++i) reta_[i] = entries[i];
+  build_basis();
+  return true;
+}
+
+void RssMap::build_basis() {
   // The local port sits in the destination-port field of an incoming segment (tuple bits 80..95). Port
-  // bit p (0 = LSB) is tuple bit 95 - p; its contribution to the RETA index is the low 7 bits of its
-  // window. Find the fewest low port bits whose contributions span all 128 indices.
-  const unsigned k = 7;  // log2(kRssRetaSize)
+  // bit p (0 = LSB) is tuple bit 95 - p; its contribution to the RETA index is the low k bits of its
+  // window. Find the fewest low port bits whose contributions span all reta_size indices.
+  unsigned k = 0;
+  while ((1u << k) < reta_size_) ++k;
+  solvable_ = false;
+  adjust_bits_ = 16;
   for (unsigned nb = k; nb <= 16 && !solvable_; ++nb) {
     // Gaussian elimination over GF(2): rows = index bits, keep for each pivot the port-bit combination.
     std::array<uint16_t, 16> vec{}, comb{};
     for (unsigned p = 0; p < nb; ++p) {
-      vec[p] = static_cast<uint16_t>(window(95 - p) & (kRssRetaSize - 1));
+      vec[p] = static_cast<uint16_t>(window(95 - p) & (reta_size_ - 1));
       comb[p] = static_cast<uint16_t>(1u << p);
     }
-    std::array<int, 7> pivot_of{};
+    std::array<int, 16> pivot_of{};
     pivot_of.fill(-1);
     unsigned rank = 0;
     for (unsigned bit = 0; bit < k; ++bit) {
@@ -83,7 +101,7 @@ RssMap::RssMap(unsigned shards) : shards_(shards ? shards : 1) {
     }
     if (rank < k) continue;
     // Now vec[pivot_of[bit]] is exactly 1 << bit: index bit `bit` flips with comb[pivot_of[bit]].
-    for (unsigned v = 0; v < kRssRetaSize; ++v) {
+    for (unsigned v = 0; v < reta_size_; ++v) {
       uint16_t flip = 0;
       for (unsigned bit = 0; bit < k; ++bit)
         if ((v >> bit) & 1) flip ^= comb[pivot_of[bit]];
@@ -98,18 +116,22 @@ uint16_t RssMap::steer_port(const RssHash& h, wire::Ipv4Addr laddr, uint16_t lpo
                             uint16_t rport, unsigned shard, uint32_t pick) const {
   if (shards_ == 1) return lport;
   // The incoming direction: from the remote end to us (the key is symmetric, so either works).
-  const unsigned idx = h.flow(raddr, laddr, rport, lport) & (kRssRetaSize - 1);
+  const unsigned idx = h.flow(raddr, laddr, rport, lport) & (reta_size_ - 1);
   if (reta_[idx] == shard) return lport;
   if (solvable_) {
-    // Any index that maps to `shard`: idx' = shard + shards * r; `pick` chooses r (unpredictable ports).
-    const unsigned choices = (kRssRetaSize - 1 - shard) / shards_ + 1;
-    const unsigned target = shard + shards_ * (pick % choices);
-    return static_cast<uint16_t>(lport ^ solve_[idx ^ target]);
+    // Any index that maps to `shard`; `pick` chooses which (so ports stay unpredictable). The RETA is
+    // walked from a random start: with i % shards tables the first hit is within `shards` entries.
+    const unsigned start = pick & (reta_size_ - 1);
+    for (unsigned i = 0; i < reta_size_; ++i) {
+      const unsigned target = (start + i) & (reta_size_ - 1);
+      if (reta_[target] == shard) return static_cast<uint16_t>(lport ^ solve_[idx ^ target]);
+    }
+    return lport;  // the shard has no RETA entry: nothing lands there
   }
-  // No basis (cannot happen with the symmetric key): search the low byte.
+  // No basis (cannot happen with the symmetric key): search.
   for (unsigned x = 1; x < 65536; ++x) {
     const uint16_t p = static_cast<uint16_t>(lport ^ x);
-    if (reta_[h.flow(raddr, laddr, rport, p) & (kRssRetaSize - 1)] == shard) return p;
+    if (reta_[h.flow(raddr, laddr, rport, p) & (reta_size_ - 1)] == shard) return p;
   }
   return lport;
 }

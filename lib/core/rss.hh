@@ -16,7 +16,8 @@
 namespace skiff {
 
 inline constexpr unsigned kRssKeyLen = 52;  // enough for every NIC's key size (40 or 52 bytes)
-inline constexpr unsigned kRssRetaSize = 128;
+inline constexpr unsigned kRssRetaSize = 128;     // default redirection table size
+inline constexpr unsigned kRssRetaMax = 512;      // the largest we model (NICs use 64..512)
 
 const uint8_t* rss_key();
 
@@ -37,13 +38,18 @@ class RssHash {
 // Which shard owns a hash, and how to pick a local port whose flow comes home.
 class RssMap {
  public:
-  explicit RssMap(unsigned shards = 1);
+  // `reta_size`: a power of two in [8, kRssRetaMax] (a NIC's own table size; every entry i maps to
+  // i % shards). `shards` at most 64.
+  explicit RssMap(unsigned shards = 1, unsigned reta_size = kRssRetaSize);
   unsigned shards() const { return shards_; }
-  unsigned owner(uint32_t hash) const { return reta_[hash & (kRssRetaSize - 1)]; }
+  unsigned reta_size() const { return reta_size_; }
+  unsigned owner(uint32_t hash) const { return reta_[hash & (reta_size_ - 1)]; }
   unsigned owner_of(const RssHash& h, wire::Ipv4Addr src, wire::Ipv4Addr dst, uint16_t sport, uint16_t dport) const {
     return shards_ == 1 ? 0 : owner(h.flow(src, dst, sport, dport));
   }
-  const std::array<uint16_t, kRssRetaSize>& reta() const { return reta_; }
+  uint16_t reta_entry(unsigned i) const { return reta_[i & (reta_size_ - 1)]; }
+  // Replaces the table (entries must be < shards); the port-steering basis is recomputed.
+  bool set_reta(const uint16_t* entries, unsigned n);
 
   // For a connection from (laddr, lport) to (raddr, rport): flips low bits of `lport` (at most the low
   // `adjust_bits()` bits, so the port stays within 2^adjust_bits of the candidate) so that the flow's owner
@@ -54,11 +60,13 @@ class RssMap {
   unsigned adjust_bits() const { return adjust_bits_; }
 
  private:
+  void build_basis();
   unsigned shards_;
-  std::array<uint16_t, kRssRetaSize> reta_{};
+  unsigned reta_size_;
+  std::array<uint16_t, kRssRetaMax> reta_{};
   unsigned adjust_bits_ = 16;
   // solve_[v] = port bits to flip to XOR the RETA index by v (valid when the basis spans every index).
-  std::array<uint16_t, kRssRetaSize> solve_{};
+  std::array<uint16_t, kRssRetaMax> solve_{};
   bool solvable_ = false;
 };
 

@@ -65,6 +65,15 @@ void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
       auto inner = wire::Ipv4View::checked(std::span<uint8_t>(quote, qlen), 65535);
       if (!inner || qlen < inner->header_len() + 8) return;
       if (!is_local_unicast(sh, inner->src())) return;  // not a datagram we sent
+      if (sh.nshards > 1 && !sh.fallback_pass) {
+        // Steered here by the quoted flow; a socket whose port another shard holds lives there.
+        const bool udp = inner->proto() == static_cast<uint8_t>(wire::IpProto::Udp);
+        const uint16_t qsport = wire::load_be16(quote + inner->header_len());
+        const bool local = udp ? sh.udp.bucket(qsport) != nullptr : sh.tcp.port_bucket(qsport) != nullptr;
+        if (!local && (udp || inner->proto() == static_cast<uint8_t>(wire::IpProto::Tcp)) &&
+            ipv4_forward_to_port_home(sh, p, rx, udp ? PortDirectory::kUdp : PortDirectory::kTcp, qsport))
+          return;
+      }
       if (inner->proto() == static_cast<uint8_t>(wire::IpProto::Udp))
         udp_err(sh, icmp->type(), icmp->code(), quote, qlen);
       else if (inner->proto() == static_cast<uint8_t>(wire::IpProto::Tcp))

@@ -16,6 +16,24 @@ bool raw_deliver(Shard& sh, const Pktbuf& p, const Ipv4Rx& rx) {
   return sh.stats.raw_in_delivers != before;
 }
 
+// Copies the datagram (IP header included) to the raw sockets of the shards in `mask`.
+bool raw_fanout(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, uint64_t mask) {
+  bool any = false;
+  rte_mbuf* m = p.mbuf();
+  rte_pktmbuf_prepend(m, rx.hdr_len);  // the header is still in front of the payload
+  for (unsigned t = 0; mask; ++t, mask >>= 1) {
+    if (!(mask & 1)) continue;
+    Pktbuf c(rte_pktmbuf_copy(m, sh.pool.raw(), 0, UINT32_MAX));
+    if (!c) {
+      sh.drops.add(Drop::NoMbuf);
+      continue;
+    }
+    any |= sh.steer_to(t, std::move(c), SteerKind::RxRaw, rx.port->ifc->index, rx.link_bcast ? 1 : 0);
+  }
+  rte_pktmbuf_adj(m, rx.hdr_len);
+  return any;
+}
+
 Drop ipv4_drop(wire::WireError e) {
   switch (e) {
     case wire::WireError::BadVersion: return Drop::Ipv4BadVersion;
@@ -25,6 +43,34 @@ Drop ipv4_drop(wire::WireError e) {
   }
 }
 }  // namespace
+
+bool ipv4_forward_to_port_home(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, PortDirectory::Proto proto, uint16_t port) {
+  if (sh.nshards == 1 || sh.fallback_pass) return false;
+  const int home = sh.dir.home(proto, port, sh.id);
+  if (home < 0) return false;
+  if (!p.prepend(rx.hdr_len)) return false;
+  ++sh.stats.steer_fallback;
+  sh.steer_to(static_cast<unsigned>(home), std::move(p), SteerKind::RxFallback, rx.port->ifc->index,
+              rx.link_bcast ? 1 : 0);
+  return true;
+}
+
+void ipv4_raw_copy_input(Shard& sh, ShardPort& sp, Pktbuf p) {
+  auto ip = Ipv4View::checked(p.first_seg(), p.len());
+  if (!ip) return sh.drop(std::move(p), ipv4_drop(ip.err));
+  Ipv4Rx rx;
+  rx.src = ip->src();
+  rx.dst = ip->dst();
+  rx.proto = ip->proto();
+  rx.tos = ip->tos();
+  rx.ttl = ip->ttl();
+  rx.hdr_len = static_cast<uint16_t>(ip->header_len());
+  rx.link_bcast = pkt_meta(p.mbuf())->steer_flags & 1;
+  rx.ip_bcast = sp.ifc->is_broadcast(rx.dst);
+  rx.port = &sp;
+  p.adj(rx.hdr_len);
+  raw_input(sh, p, rx);
+}
 
 void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
   ++sh.stats.ip_in_receives;
@@ -56,6 +102,14 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
     if (!p) return;
     ++sh.stats.ip_reasm_oks;
     ip = Ipv4View::checked(p.first_seg(), p.len());  // the header now describes the whole datagram
+    if (sh.nshards > 1) {
+      // Fragments gather on the addresses' owner; the whole datagram belongs to its flow's owner.
+      const unsigned o = ip_owner(*sh.rss_hash, sh.rss_map, p.data(), p.seg_len(), sh.id);
+      if (o != sh.id) {
+        sh.steer_to(o, std::move(p), SteerKind::RxIp, sp.ifc->index, link_bcast ? 1 : 0);
+        return;
+      }
+    }
   }
 
   Ipv4Rx rx;
@@ -72,7 +126,12 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
   p.adj(rx.hdr_len);
 
   // Raw sockets get a copy of everything of their protocol first (Linux's raw_local_deliver).
-  const bool raw_taken = !sh.raw.empty() && raw_deliver(sh, p, rx);
+  bool raw_taken = !sh.raw.empty() && raw_deliver(sh, p, rx);
+  if (sh.nshards > 1 && !sh.fallback_pass) {
+    // Raw sockets on other shards see it too (as every raw socket does in Linux).
+    const uint64_t others = sh.dir.raw_shards(rx.proto) & ~(uint64_t{1} << sh.id);
+    if (others) raw_taken |= raw_fanout(sh, p, rx, others);
+  }
   switch (rx.proto) {
     case static_cast<uint8_t>(wire::IpProto::Tcp):
       ++sh.stats.ip_in_delivers;

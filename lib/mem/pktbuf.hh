@@ -30,6 +30,9 @@ struct PktMeta {
   uint8_t l4_hdr_len;
   uint8_t flags;
   uint64_t rx_time_ns;
+  uint8_t steer_kind;   // between shards: what the buffer is (stack/steer.hh SteerKind)
+  uint8_t steer_iface;  // between shards: the interface it arrived on / leaves by
+  uint8_t steer_flags;  // between shards: bit 0 = arrived as a link-layer broadcast
 };
 inline constexpr uint16_t kPktPrivSize = (sizeof(PktMeta) + RTE_MBUF_PRIV_ALIGN - 1) & ~(RTE_MBUF_PRIV_ALIGN - 1);
 

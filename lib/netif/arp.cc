@@ -29,10 +29,21 @@ Drop arp_drop(wire::WireError e) {
 }
 
 void send_queued(Shard& sh, ShardPort& sp, NeighEntry* e) {
-  Pktbuf out[64];
-  const size_t n = sp.neigh.dequeue_all(e, out, 64);
-  for (size_t i = 0; i < n; ++i)
-    eth_output(sh, sp, e->mac, static_cast<uint16_t>(wire::EtherType::Ipv4), std::move(out[i]));
+  rte_mbuf* m = sp.neigh.take_queue(e);
+  while (m) {
+    rte_mbuf* next = pkt_meta(m)->qnext;
+    eth_output(sh, sp, e->mac, static_cast<uint16_t>(wire::EtherType::Ipv4), Pktbuf(m));
+    m = next;
+  }
+}
+
+void sync_to(Shard& sh, ShardPort& sp, const NeighEntry* e, unsigned target) {
+  const unsigned ifidx = sp.ifc->index;
+  const Ipv4Addr ip = e->ip;
+  const MacAddr mac = e->mac;
+  sh.send(target, [ifidx, ip, mac](Shard& s) {
+    if (ShardPort* p = s.port_for(ifidx)) neigh_apply_sync(s, *p, ip, mac);
+  });
 }
 
 void confirm(Shard& sh, ShardPort& sp, NeighEntry* e, const MacAddr& mac) {
@@ -54,9 +65,23 @@ void confirm(Shard& sh, ShardPort& sp, NeighEntry* e, const MacAddr& mac) {
     ++sh.stats.arp_resolved;
     send_queued(sh, sp, e);
   }
+  // Shard 0 owns the stack's ARP: every confirmation refreshes the other shards' copies.
+  if (sh.nshards > 1 && sh.id == 0)
+    for (unsigned i = 1; i < sh.nshards; ++i) sync_to(sh, sp, e, i);
 }
 
 void request(Shard& sh, ShardPort& sp, NeighEntry* e, bool unicast) {
+  if (sh.nshards > 1 && sh.id != 0) {
+    // Only shard 0 speaks ARP (and receives it): ask it; its answer comes back as a sync.
+    const unsigned ifidx = sp.ifc->index, from = sh.id;
+    const Ipv4Addr ip = e->ip;
+    sh.send(0, [ifidx, ip, from](Shard& s) {
+      if (ShardPort* p = s.port_for(ifidx)) neigh_remote_resolve(s, *p, ip, from);
+    });
+    e->last_request = sh.now();
+    if (e->probes < 255) ++e->probes;
+    return;
+  }
   const MacAddr eth_dst = unicast ? e->mac : MacAddr::broadcast();
   arp_send(sh, sp, 1, eth_dst, MacAddr::zero(), e->ip, sp.ifc->addr.addr);
   e->last_request = sh.now();
@@ -153,6 +178,40 @@ void neigh_output(Shard& sh, ShardPort& sp, Ipv4Addr nh, Pktbuf p) {
   e->last_used = now;
   if (!sp.neigh.enqueue(e, p)) return sh.drop(std::move(p), Drop::ArpQueueFull);
   if (e->probes == 0 || now - e->last_request >= nc.retrans) request(sh, sp, e, false);
+}
+
+void neigh_remote_resolve(Shard& sh, ShardPort& sp, Ipv4Addr ip, unsigned from) {
+  const Instant now = sh.now();
+  const NeighConfig& nc = sh.cfg.neigh;
+  NeighEntry* e = sp.neigh.lookup(ip);
+  if (!e) {
+    e = sp.neigh.create(ip, now);
+    if (!e) return;  // table full: the asking shard gives up after its probes
+  }
+  e->last_used = now;
+  if (e->state == NeighState::Reachable) {
+    const Duration age = now - e->confirmed;
+    if (age <= nc.reachable + nc.stale_grace) sync_to(sh, sp, e, from);  // usable (stale ones are too)
+    if (age > nc.reachable && now - e->last_request >= nc.retrans) request(sh, sp, e, true);
+    return;
+  }
+  if (e->probes == 0 || now - e->last_request >= nc.retrans) request(sh, sp, e, false);
+}
+
+void neigh_apply_sync(Shard& sh, ShardPort& sp, Ipv4Addr ip, const MacAddr& mac) {
+  NeighEntry* e = sp.neigh.lookup(ip);
+  if (!e) return;  // this shard has not needed it
+  const Instant now = sh.now();
+  if (e->state != NeighState::Reachable || e->mac != mac) e->updated = now;
+  const bool was_incomplete = e->state == NeighState::Incomplete;
+  e->mac = mac;
+  e->state = NeighState::Reachable;
+  e->confirmed = now;
+  e->probes = 0;
+  if (was_incomplete) {
+    ++sh.stats.arp_resolved;
+    send_queued(sh, sp, e);
+  }
 }
 
 void neigh_tick(Shard& sh, ShardPort& sp) {

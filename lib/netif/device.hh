@@ -32,6 +32,9 @@ class NetDevice {
   wire::MacAddr mac;
   uint16_t mtu = 1500;
   DeviceCaps caps;
+  uint16_t rx_queues = 1;  // queues configured (shard i uses queue i; shards beyond have none)
+  uint16_t tx_queues = 1;
+  bool rss = false;        // the device spreads received flows over its queues with Skiff's RSS map
 };
 
 }  // namespace skiff

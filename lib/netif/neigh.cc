@@ -10,12 +10,8 @@ NeighTable::NeighTable(const NeighConfig& cfg) : cfg_(cfg) {
   const size_t nb = std::bit_ceil(cap * 2);
   buckets_.assign(nb, -1);
   mask_ = nb - 1;
-  arena_.resize(cap * cfg.queue_per_entry);
   free_.reserve(cap);
-  for (size_t i = cap; i-- > 0;) {
-    free_.push_back(static_cast<int32_t>(i));
-    entries_[i].queue = arena_.data() + i * cfg.queue_per_entry;
-  }
+  for (size_t i = cap; i-- > 0;) free_.push_back(static_cast<int32_t>(i));
 }
 
 void NeighTable::unlink_hash(NeighEntry* e) {
@@ -48,9 +44,7 @@ NeighEntry* NeighTable::create(wire::Ipv4Addr ip, Instant now) {
   const int32_t idx = free_.back();
   free_.pop_back();
   NeighEntry& e = entries_[idx];
-  Pktbuf* q = e.queue;
   e = NeighEntry{};
-  e.queue = q;
   e.ip = ip;
   e.state = NeighState::Incomplete;
   e.last_used = now;
@@ -72,26 +66,41 @@ void NeighTable::remove(NeighEntry* e) {
 
 bool NeighTable::enqueue(NeighEntry* e, Pktbuf& p) {
   if (e->qlen >= cfg_.queue_per_entry || queued_total_ >= cfg_.queue_total) return false;
-  e->queue[e->qlen++] = std::move(p);
+  rte_mbuf* m = p.release();
+  pkt_meta(m)->qnext = nullptr;
+  if (e->qtail) {
+    pkt_meta(e->qtail)->qnext = m;
+  } else {
+    e->qhead = m;
+  }
+  e->qtail = m;
+  ++e->qlen;
   ++queued_total_;
   return true;
 }
 
-size_t NeighTable::dequeue_all(NeighEntry* e, Pktbuf* out, size_t max) {
-  size_t n = e->qlen < max ? e->qlen : max;
-  for (size_t i = 0; i < n; ++i) out[i] = std::move(e->queue[i]);
-  for (size_t i = n; i < e->qlen; ++i) e->queue[i].reset();
+rte_mbuf* NeighTable::take_queue(NeighEntry* e) {
+  rte_mbuf* head = e->qhead;
   queued_total_ -= e->qlen;
+  e->qhead = e->qtail = nullptr;
   e->qlen = 0;
-  return n;
+  return head;
 }
 
 size_t NeighTable::drop_queue(NeighEntry* e) {
-  size_t n = e->qlen;
-  for (size_t i = 0; i < n; ++i) e->queue[i].reset();
-  queued_total_ -= n;
-  e->qlen = 0;
+  const size_t n = e->qlen;
+  rte_mbuf* m = take_queue(e);
+  while (m) {
+    rte_mbuf* next = pkt_meta(m)->qnext;
+    rte_pktmbuf_free(m);
+    m = next;
+  }
   return n;
+}
+
+NeighTable::~NeighTable() {
+  for (auto& e : entries_)
+    if (e.state != NeighState::Free) drop_queue(&e);
 }
 
 }  // namespace skiff

@@ -1,6 +1,6 @@
 #pragma once
 // The neighbour (ARP) table of one interface on one shard: fixed capacity, no allocation after start.
-// Entries hold a small queue of packets waiting for resolution.
+// Entries hold a bounded queue of packets waiting for resolution (per entry and per table).
 
 #include <cstdint>
 #include <vector>
@@ -19,18 +19,20 @@ struct NeighEntry {
   wire::MacAddr mac;
   NeighState state = NeighState::Free;
   uint8_t probes = 0;            // requests sent since the last confirmation
-  uint8_t qlen = 0;
+  uint16_t qlen = 0;
   Instant confirmed{};           // last reachability confirmation (reply, or request to us)
   Instant updated{};             // last time the MAC changed
   Instant last_request{};        // last ARP request sent for this entry
   Instant last_used{};
   int32_t hnext = -1;            // hash chain
-  Pktbuf* queue = nullptr;       // queue_per_entry slots in the table's arena
+  rte_mbuf* qhead = nullptr;     // packets waiting for resolution, linked through PktMeta::qnext
+  rte_mbuf* qtail = nullptr;
 };
 
 class NeighTable {
  public:
   explicit NeighTable(const NeighConfig& cfg);
+  ~NeighTable();
   NeighTable(const NeighTable&) = delete;
   NeighTable& operator=(const NeighTable&) = delete;
 
@@ -39,14 +41,23 @@ class NeighTable {
       if (entries_[i].ip == ip) return &entries_[i];
     return nullptr;
   }
+  // Reachability confirmed by an upper layer (TCP forward progress: the neighbour delivered our segments
+  // and its answers reached us, as Linux's dst_confirm): a resolved entry is trusted for another
+  // `reachable` from `now`, so a long transfer never stops to re-resolve. Unresolved entries are left alone.
+  void confirm(wire::Ipv4Addr ip, Instant now) {
+    NeighEntry* e = lookup(ip);
+    if (!e || e->state != NeighState::Reachable) return;
+    e->confirmed = now;
+    e->probes = 0;
+  }
   // Creates an entry (state Incomplete, no MAC), evicting a resolved one if full; nullptr if impossible.
   NeighEntry* create(wire::Ipv4Addr ip, Instant now);
   void remove(NeighEntry* e);
 
   // Queues a packet on an entry; false (and the packet is left with the caller) when queues are full.
   bool enqueue(NeighEntry* e, Pktbuf& p);
-  // Takes the queued packets out (in order) into `out`; returns how many.
-  size_t dequeue_all(NeighEntry* e, Pktbuf* out, size_t max);
+  // Takes the queued packets out, in order, as a chain linked through PktMeta::qnext (nullptr-ended).
+  rte_mbuf* take_queue(NeighEntry* e);
   // Frees the queued packets; returns how many.
   size_t drop_queue(NeighEntry* e);
 
@@ -70,7 +81,6 @@ class NeighTable {
   NeighConfig cfg_;
   std::vector<NeighEntry> entries_;
   std::vector<int32_t> buckets_;
-  std::vector<Pktbuf> arena_;     // capacity * queue_per_entry slots
   std::vector<int32_t> free_;
   size_t mask_ = 0;
   size_t used_ = 0;

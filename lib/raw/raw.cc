@@ -22,10 +22,19 @@ namespace {
 
 RawSock* raw_sk(Sock* sk) { return reinterpret_cast<RawSock*>(sk); }
 
+bool raw_has_proto(Shard& sh, uint8_t proto) {
+  for (InetSock* s : sh.raw.socks())
+    if (static_cast<uint8_t>(s->sk.protocol) == proto) return true;
+  return false;
+}
+
 int raw_init(Sock* sk) {
   sk->state = sk_state::kClose;
   inet_sk(sk)->num = sk->protocol;  // Linux keeps the protocol in inet_num for raw sockets
-  sk->shard->raw.add(inet_sk(sk));
+  Shard& sh = *sk->shard;
+  const bool first = !raw_has_proto(sh, static_cast<uint8_t>(sk->protocol));
+  sh.raw.add(inet_sk(sk));
+  if (first) sh.announce_raw(static_cast<uint8_t>(sk->protocol), true);
   return 0;
 }
 
@@ -33,7 +42,11 @@ void raw_destroy(Sock* sk) {
   sock_rqueue_purge(sk);
 }
 
-void raw_unhash(Sock* sk) { sk->shard->raw.remove(inet_sk(sk)); }
+void raw_unhash(Sock* sk) {
+  Shard& sh = *sk->shard;
+  sh.raw.remove(inet_sk(sk));
+  if (!raw_has_proto(sh, static_cast<uint8_t>(sk->protocol))) sh.announce_raw(static_cast<uint8_t>(sk->protocol), false);
+}
 
 void raw_close(Sock* sk, int64_t) {
   raw_unhash(sk);

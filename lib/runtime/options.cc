@@ -55,6 +55,18 @@ std::string apply_stack_key(StackConfig& cfg, const std::string& key, const std:
     unsigned us;
     if (!parse_uint<unsigned>(v, 0, 1'000'000, &us)) return bad(opt, v, "microseconds in 0..1000000");
     cfg.idle_sleep = std::chrono::microseconds(us);
+  } else if (key == "queues") {
+    unsigned n;
+    if (!parse_uint<unsigned>(v, 1, 64, &n)) return bad(opt, v, "a queue count in 1..64 (at most one per lcore)");
+    cfg.queues = n;
+  } else if (key == "rss") {
+    if (v == "on" || v == "1" || v == "yes") {
+      cfg.rss = true;
+    } else if (v == "off" || v == "0" || v == "no") {
+      cfg.rss = false;
+    } else {
+      return bad(opt, v, "on or off");
+    }
   } else if (key == "link-wait") {
     unsigned ms;
     if (!parse_uint<unsigned>(v, 0, 600'000, &ms)) return bad(opt, v, "milliseconds in 0..600000");
@@ -66,7 +78,7 @@ std::string apply_stack_key(StackConfig& cfg, const std::string& key, const std:
 }
 
 bool is_stack_key(const std::string& k) {
-  static const char* const keys[] = {"ip", "gw", "mtu", "mac", "pool-size", "mbuf-size", "idle-sleep", "link-wait", "config"};
+  static const char* const keys[] = {"ip", "gw", "mtu", "mac", "pool-size", "mbuf-size", "idle-sleep", "link-wait", "config", "queues", "rss"};
   for (auto* s : keys)
     if (k == s) return true;
   return false;
@@ -100,7 +112,7 @@ std::string apply_config_key(StackConfig& cfg, const std::string& section, const
     if (key == "stale-grace-ms") return dur_ms(&n.stale_grace, 0, 3'600'000);
     if (key == "retrans-ms") return dur_ms(&n.retrans, 100, 60'000);
     if (key == "max-probes") return count(&n.max_probes, 1, 100);
-    if (key == "queue-per-entry") return count(&n.queue_per_entry, 1, 256);
+    if (key == "queue-per-entry") return count(&n.queue_per_entry, 1, 65535);
     if (key == "queue-total") return count(&n.queue_total, 1, 65536);
     if (key == "gc-idle-ms") return dur_ms(&n.gc_idle, 1000, 86'400'000);
     if (key == "locktime-ms") return dur_ms(&n.locktime, 0, 60'000);
@@ -232,7 +244,10 @@ const char* stack_options_help() {
          "  --mbuf-size N         data bytes per packet buffer (default 2048; raised automatically to\n"
          "                        fit an af_packet port's framesz)\n"
          "  --idle-sleep USEC     sleep when a poll finds no work (default 0: busy-poll)\n"
-         "  --link-wait MSEC      wait this long for link up at start (default 5000)\n";
+         "  --link-wait MSEC      wait this long for link up at start (default 5000)\n"
+         "  --queues N            RX/TX queues per port (default: one per lcore, as the device allows;\n"
+         "                        shards without a queue get their flows by software steering)\n"
+         "  --rss on|off          program Skiff's symmetric RSS key and RETA on multi-queue ports (default on)\n";
 }
 
 }  // namespace skiff

@@ -5,6 +5,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -104,7 +105,16 @@ std::unique_ptr<Runtime> Runtime::init(int argc, char** argv, const std::string&
 bool Runtime::build() {
   StackConfig& cfg = opts_.cfg;
   const unsigned shards = rte_lcore_count();
-  cfg.queues = shards;
+  if (shards > 64) {
+    fprintf(stderr, "%s: %u lcores: Skiff runs at most 64 shards per process\n", app_.c_str(), shards);
+    return false;
+  }
+  if (cfg.queues > shards) {
+    fprintf(stderr, "%s: --queues %u: more queues than lcores (%u); every queue needs a shard to poll it\n",
+            app_.c_str(), cfg.queues, shards);
+    return false;
+  }
+  const unsigned want_queues = cfg.queues ? cfg.queues : shards;
   for (uint16_t id : ethdev_ports()) {
     const uint32_t need = ethdev_rx_buf_need(id);
     if (need > cfg.mbuf_data) {
@@ -130,7 +140,13 @@ bool Runtime::build() {
   }
   for (size_t i = 0; i < ids.size(); ++i) {
     EthdevPortConfig pc;
-    pc.queues = static_cast<uint16_t>(shards);
+    const uint16_t maxq = ethdev_max_queues(ids[i]);
+    pc.queues = static_cast<uint16_t>(std::min<unsigned>(want_queues, std::max<uint16_t>(maxq, 1)));
+    if (pc.queues < want_queues)
+      SKIFF_LOG(Info, "port %u offers %u queue(s) for %u shards: the shards without one get their flows by "
+                "software steering", ids[i], pc.queues, shards);
+    pc.rss = cfg.rss;
+    pc.shards = shards;
     for (unsigned s = 0; s < shards; ++s) pc.pools.push_back(stack_->pool(s).raw());
     pc.mtu = cfg.mtu;
     if (i == 0) pc.mac = cfg.mac;
@@ -149,7 +165,16 @@ bool Runtime::build() {
     fprintf(stderr, "%s: --gw %s: not reachable on any interface\n", app_.c_str(), cfg.gateway->to_string().c_str());
     return false;
   }
-  stack_->build_shards(MonotonicClock::instance());
+  for (auto& p : ports_) {
+    if (p->reta_size()) {
+      stack_->set_reta_size(p->reta_size());  // the shards' map must match the NIC's table
+      break;
+    }
+  }
+  if (!stack_->build_shards(MonotonicClock::instance())) {
+    fprintf(stderr, "%s: cannot set up the rings between shards (memory?)\n", app_.c_str());
+    return false;
+  }
   return true;
 }
 
@@ -164,9 +189,11 @@ void Runtime::run(const PollHook& hook) {
     stack_->shard(i).start();
     work[i] = LcoreWork{{&stack_->shard(i)}, &hook, opts_.cfg.idle_sleep};
   }
+  stack_->running.store(true, std::memory_order_release);
   for (unsigned i = 1; i < n; ++i) rte_eal_remote_launch(lcore_main, &work[i], lcores[i]);
   lcore_main(&work[0]);
   rte_eal_mp_wait_lcore();
+  stack_->running.store(false, std::memory_order_release);
 }
 
 Runtime::~Runtime() {

@@ -1,6 +1,7 @@
 #include "stack/shard.hh"
 
 #include <rte_prefetch.h>
+#include <rte_ring.h>
 
 #include <atomic>
 
@@ -49,6 +50,7 @@ void clear_stop() { g_stop.store(false, std::memory_order_relaxed); }
 
 Shard::~Shard() {
   close_all_sockets();
+  detach();
   tcp_destroy_all(*this);
   if (t_shard == this) t_shard = nullptr;
   timers.cancel(housekeeping_);
@@ -63,7 +65,9 @@ Shard::~Shard() {
 
 void Shard::start() {
   update_clock();
+  // Shard 0 speaks ARP for the stack (the others would announce the same address again).
   for (auto& sp : ports_) {
+    if (id != 0) break;
     const Iface& ifc = *sp->ifc;
     if (ifc.addr.addr.is_any()) continue;
     // RFC 5227 §2.3 announcement: a request with sender = target = our address.
@@ -101,11 +105,16 @@ unsigned Shard::poll_once() {
   rte_mbuf* pkts[kBurst];
   for (auto& spp : ports_) {
     ShardPort& sp = *spp;
+    if (!sp.poll_rx) continue;
     const uint16_t n = sp.ifc->dev->rx_burst(sp.rxq, pkts, kBurst);
     if (n) {
       input(sp, pkts, n);
       total += n;
     }
+  }
+  if (nshards > 1) {
+    total += drain_inbox();
+    total += drain_ctl();
   }
   run_timers();
   dispatch_events();
@@ -115,6 +124,31 @@ unsigned Shard::poll_once() {
 
 void Shard::input(ShardPort& sp, rte_mbuf** pkts, uint16_t n) {
   stats.rx_packets += n;
+  if (nshards > 1) {
+    // Classify the burst; frames owned by another shard go to it in one ring operation per owner.
+    uint8_t owner[kBurst];
+    bool foreign = false;
+    for (uint16_t off = 0; off < n; off += kBurst) {
+      const uint16_t cnt = std::min<uint16_t>(kBurst, static_cast<uint16_t>(n - off));
+      for (uint16_t i = 0; i < cnt; ++i) {
+        rte_mbuf* m = pkts[off + i];
+        owner[i] = static_cast<uint8_t>(
+            frame_owner(*rss_hash, rss_map, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, id));
+        foreign |= owner[i] != id;
+      }
+      if (foreign) {
+        steer_burst(sp, pkts + off, owner, cnt);
+        foreign = false;
+        continue;
+      }
+      for (uint16_t i = 0; i < cnt; ++i) {
+        if (i + 1 < cnt) rte_prefetch0(rte_pktmbuf_mtod(pkts[off + i + 1], void*));
+        stats.rx_bytes += pkts[off + i]->pkt_len;
+        eth_input(*this, sp, Pktbuf(pkts[off + i]));
+      }
+    }
+    return;
+  }
   for (uint16_t i = 0; i < n; ++i) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
     stats.rx_bytes += pkts[i]->pkt_len;
@@ -135,8 +169,29 @@ void Shard::transmit(ShardPort& sp, Pktbuf p) {
 
 void Shard::flush_port(ShardPort& sp) {
   if (!sp.tx_len) return;
-  const uint16_t sent = sp.ifc->dev->tx_burst(sp.txq, sp.tx.data(), sp.tx_len);
-  stats.tx_packets += sent;
+  uint16_t sent;
+  if (sp.tx_via >= 0) {
+    // No TX queue of our own on this port: the shard that has one sends for us.
+    Shard* via = peer(static_cast<unsigned>(sp.tx_via));
+    if (!via) {
+      for (uint16_t i = 0; i < sp.tx_len; ++i) rte_pktmbuf_free(sp.tx[i]);
+      drops.add(Drop::SteerRingFull, sp.tx_len);
+      sp.tx_len = 0;
+      return;
+    }
+    for (uint16_t i = 0; i < sp.tx_len; ++i) {
+      PktMeta* pm = pkt_meta(sp.tx[i]);
+      pm->steer_kind = static_cast<uint8_t>(SteerKind::Tx);
+      pm->steer_iface = static_cast<uint8_t>(sp.ifc->index);
+      pm->steer_flags = 0;
+    }
+    sent = static_cast<uint16_t>(
+        rte_ring_mp_enqueue_burst(via->inbox_, reinterpret_cast<void**>(sp.tx.data()), sp.tx_len, nullptr));
+    stats.steer_tx_out += sent;
+  } else {
+    sent = sp.ifc->dev->tx_burst(sp.txq, sp.tx.data(), sp.tx_len);
+    stats.tx_packets += sent;
+  }
   if (sent < sp.tx_len) {
     // Keep the rest for the next iteration: the device is momentarily full (nothing is lost unless the
     // batch itself overflows, counted as TxFull).
@@ -150,6 +205,209 @@ void Shard::flush_port(ShardPort& sp) {
 
 void Shard::flush() {
   for (auto& sp : ports_) flush_port(*sp);
+}
+
+// ---- Several shards ----
+
+void Shard::attach(std::vector<Shard*> peers, rte_ring* inbox, rte_ring* ctl, const RssHash* hash, const RssMap& map) {
+  peers_ = std::move(peers);
+  nshards = static_cast<unsigned>(peers_.size());
+  inbox_ = inbox;
+  ctl_ = ctl;
+  rss_hash = hash;
+  rss_map = map;
+  dir.init(nshards);
+}
+
+void Shard::detach() {
+  peers_.clear();
+  for (auto& [t, m] : backlog_) delete m;
+  backlog_.clear();
+  void* obj;
+  if (inbox_)
+    while (rte_ring_sc_dequeue(inbox_, &obj) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
+  if (ctl_)
+    while (rte_ring_sc_dequeue(ctl_, &obj) == 0) delete static_cast<Msg*>(obj);
+}
+
+bool Shard::post(unsigned target, Msg fn) {
+  Shard* t = peer(target);
+  if (!t || !t->ctl_) return false;
+  auto* m = new Msg(std::move(fn));
+  if (rte_ring_mp_enqueue(t->ctl_, m) != 0) {
+    delete m;
+    return false;
+  }
+  return true;
+}
+
+void Shard::send(unsigned target, Msg fn) {
+  Shard* t = peer(target);
+  if (!t || !t->ctl_) return;
+  auto* m = new Msg(std::move(fn));
+  // Order per target: once something waits, everything after it waits too.
+  bool waiting = false;
+  for (auto& b : backlog_) waiting |= b.first == target;
+  if (waiting || rte_ring_mp_enqueue(t->ctl_, m) != 0) {
+    backlog_.emplace_back(target, m);
+    ++stats.ctl_deferred;
+    return;
+  }
+  ++stats.ctl_sent;
+}
+
+void Shard::send_others(const Msg& fn) {
+  for (unsigned i = 0; i < nshards; ++i)
+    if (i != id) send(i, fn);
+}
+
+bool Shard::steer_to(unsigned target, Pktbuf p, SteerKind kind, unsigned iface, uint8_t flags) {
+  Shard* t = peer(target);
+  if (!t) return drop(std::move(p), Drop::SteerRingFull), false;
+  PktMeta* pm = pkt_meta(p.mbuf());
+  pm->steer_kind = static_cast<uint8_t>(kind);
+  pm->steer_iface = static_cast<uint8_t>(iface);
+  pm->steer_flags = flags;
+  rte_mbuf* m = p.release();
+  if (rte_ring_mp_enqueue(t->inbox_, m) != 0) {
+    drops.add(Drop::SteerRingFull);
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  ++stats.steer_out;
+  return true;
+}
+
+void Shard::steer_burst(ShardPort& sp, rte_mbuf** pkts, const uint8_t* owner, uint16_t n) {
+  rte_mbuf* group[kBurst];
+  bool done[kBurst] = {};
+  const bool hw = sp.ifc->dev->rx_queues > 1;  // a multi-queue device should have put it on its owner
+  for (uint16_t i = 0; i < n; ++i) {
+    if (done[i]) continue;
+    const unsigned t = owner[i];
+    if (t == id) {
+      if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+      stats.rx_bytes += pkts[i]->pkt_len;
+      eth_input(*this, sp, Pktbuf(pkts[i]));
+      continue;
+    }
+    // Everything for owner t in this burst, in arrival order.
+    unsigned g = 0;
+    for (uint16_t j = i; j < n; ++j) {
+      if (done[j] || owner[j] != t) continue;
+      done[j] = true;
+      PktMeta* pm = pkt_meta(pkts[j]);
+      pm->steer_kind = static_cast<uint8_t>(SteerKind::RxFrame);
+      pm->steer_iface = static_cast<uint8_t>(sp.ifc->index);
+      pm->steer_flags = 0;
+      stats.rx_bytes += pkts[j]->pkt_len;
+      group[g++] = pkts[j];
+    }
+    if (hw) stats.rx_wrong_shard += g;
+    Shard* ts = peer(t);
+    const unsigned sent =
+        ts ? rte_ring_mp_enqueue_burst(ts->inbox_, reinterpret_cast<void**>(group), g, nullptr) : 0;
+    stats.steer_out += sent;
+    for (unsigned k = sent; k < g; ++k) {
+      drops.add(Drop::SteerRingFull);
+      rte_pktmbuf_free(group[k]);
+    }
+  }
+}
+
+unsigned Shard::drain_inbox() {
+  void* objs[kBurst];
+  unsigned total = 0;
+  for (int round = 0; round < 8; ++round) {
+    const unsigned n = rte_ring_sc_dequeue_burst(inbox_, objs, kBurst, nullptr);
+    if (!n) break;
+    total += n;
+    for (unsigned i = 0; i < n; ++i) {
+      auto* m = static_cast<rte_mbuf*>(objs[i]);
+      if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(static_cast<rte_mbuf*>(objs[i + 1]), void*));
+      const PktMeta* pm = pkt_meta(m);
+      const auto kind = static_cast<SteerKind>(pm->steer_kind);
+      const bool bcast = pm->steer_flags & 1;
+      ShardPort* sp = port_for(pm->steer_iface);
+      Pktbuf p(m);
+      if (!sp) {
+        drop(std::move(p), Drop::SteerRingFull);
+        continue;
+      }
+      switch (kind) {
+        case SteerKind::RxFrame:
+          ++stats.steer_in;
+          eth_input(*this, *sp, std::move(p));
+          break;
+        case SteerKind::RxIp:
+          ++stats.steer_in;
+          ipv4_input(*this, *sp, std::move(p), bcast);
+          break;
+        case SteerKind::RxFallback:
+          ++stats.steer_in;
+          fallback_pass = true;
+          ipv4_input(*this, *sp, std::move(p), bcast);
+          fallback_pass = false;
+          break;
+        case SteerKind::RxRaw:
+          ipv4_raw_copy_input(*this, *sp, std::move(p));
+          break;
+        case SteerKind::Tx:
+          transmit(*sp, std::move(p));
+          break;
+        default:
+          drop(std::move(p), Drop::SteerRingFull);
+      }
+    }
+  }
+  return total;
+}
+
+unsigned Shard::drain_ctl() {
+  unsigned ran = 0;
+  // Our own messages that found a peer's ring full: try again, in order per target.
+  if (!backlog_.empty()) {
+    std::vector<std::pair<unsigned, Msg*>> keep;
+    uint64_t blocked = 0;  // targets that refused (stay in order behind the first refusal)
+    for (auto& [t, m] : backlog_) {
+      Shard* ts = peer(t);
+      if (!ts) {
+        delete m;
+        continue;
+      }
+      if (!(blocked & (uint64_t{1} << t)) && rte_ring_mp_enqueue(ts->ctl_, m) == 0) {
+        ++stats.ctl_sent;
+        continue;
+      }
+      blocked |= uint64_t{1} << t;
+      keep.emplace_back(t, m);
+    }
+    backlog_.swap(keep);
+  }
+  void* objs[16];
+  for (int round = 0; round < 4; ++round) {
+    const unsigned n = rte_ring_sc_dequeue_burst(ctl_, objs, 16, nullptr);
+    if (!n) break;
+    for (unsigned i = 0; i < n; ++i) {
+      std::unique_ptr<Msg> m(static_cast<Msg*>(objs[i]));
+      ++stats.ctl_received;
+      ++ran;
+      (*m)(*this);
+    }
+  }
+  return ran;
+}
+
+void Shard::announce_port(PortDirectory::Proto proto, uint16_t port, bool on) {
+  if (nshards == 1) return;
+  const unsigned from = id;
+  send_others([proto, port, from, on](Shard& s) { s.dir.set(proto, port, from, on); });
+}
+
+void Shard::announce_raw(uint8_t proto, bool on) {
+  if (nshards == 1) return;
+  const unsigned from = id;
+  send_others([proto, from, on](Shard& s) { s.dir.set_raw(proto, from, on); });
 }
 
 }  // namespace skiff

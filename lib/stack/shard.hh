@@ -7,6 +7,8 @@
 
 #include <rte_mbuf.h>
 
+struct rte_ring;
+
 #include <array>
 #include <functional>
 #include <memory>
@@ -29,6 +31,7 @@
 #include "netif/neigh.hh"
 #include "netif/route.hh"
 #include "stack/stats.hh"
+#include "stack/steer.hh"
 #include "wire/icmp.hh"
 
 namespace skiff {
@@ -41,6 +44,8 @@ struct ShardPort {
   ShardPort(Iface* i, uint16_t rq, uint16_t tq, const NeighConfig& nc) : ifc(i), rxq(rq), txq(tq), neigh(nc) {}
   Iface* ifc;
   uint16_t rxq, txq;
+  bool poll_rx = true;  // this shard has an RX queue on the port (else another shard receives for it)
+  int tx_via = -1;      // -1: own TX queue; else the shard whose queue transmits our frames
   NeighTable neigh;
   std::array<rte_mbuf*, kTxBatch> tx{};
   uint16_t tx_len = 0;
@@ -74,6 +79,8 @@ using EchoReplyHook = std::function<void(const Ipv4Rx&, const Pktbuf& p, Instant
 
 class Shard {
  public:
+  using Msg = std::function<void(Shard&)>;
+
   Shard(unsigned id, const StackConfig& cfg, Clock& clock, PktPool& pool, std::vector<Iface*> ifaces,
         const RouteTable& routes, uint16_t queue, const std::string& stack_name = "skiff");
   ~Shard();
@@ -82,7 +89,8 @@ class Shard {
 
   // Sends a gratuitous ARP on every port (RFC 5227 announcement) and starts housekeeping.
   void start();
-  // One run-to-completion iteration; returns the number of packets received.
+  // One run-to-completion iteration; returns the work done (packets received, from the device or other
+  // shards, and messages run).
   unsigned poll_once();
   // Processes a burst as if received on `sp` (the harness entry point); takes the buffers.
   void input(ShardPort& sp, rte_mbuf** pkts, uint16_t n);
@@ -122,7 +130,33 @@ class Shard {
   std::vector<std::unique_ptr<ShardPort>>& ports() { return ports_; }
   uint16_t next_ip_id() { return ip_id_++; }
 
+  // ---- Several shards (stack/steer.hh). Set up by Stack::build_shards; nshards == 1 skips all of it. ----
+  // Runs `fn` on shard `target` in its next poll iteration. Any thread may call it; messages from one
+  // sender arrive in order. False if the target's control ring is full.
+  bool post(unsigned target, Msg fn);
+  // From this shard's own thread: never lost (held and retried while the target's ring is full).
+  void send(unsigned target, Msg fn);
+  void send_others(const Msg& fn);
+  // Hands a buffer to shard `target` (PktMeta::steer_* describe it); false if dropped (SteerRingFull).
+  bool steer_to(unsigned target, Pktbuf p, SteerKind kind, unsigned iface, uint8_t flags = 0);
+  // Tells the other shards that this one has (or no longer has) `port` bound explicitly / a raw socket.
+  void announce_port(PortDirectory::Proto proto, uint16_t port, bool on);
+  void announce_raw(uint8_t proto, bool on);
+  void attach(std::vector<Shard*> peers, rte_ring* inbox, rte_ring* ctl, const RssHash* hash, const RssMap& map);
+  // Stops all messaging to and from peers (teardown); pending inbox buffers and messages are freed.
+  void detach();
+  Shard* peer(unsigned i) const { return i < peers_.size() ? peers_[i] : nullptr; }
+  // The shard owning a flow (from our end: local address/port, remote address/port).
+  unsigned flow_owner(wire::Ipv4Addr laddr, uint16_t lport, wire::Ipv4Addr raddr, uint16_t rport) const {
+    return nshards == 1 ? 0 : rss_map.owner(rss_hash->flow(raddr, laddr, rport, lport));
+  }
+
   const unsigned id;
+  unsigned nshards = 1;
+  const RssHash* rss_hash = nullptr;
+  RssMap rss_map;
+  PortDirectory dir;
+  bool fallback_pass = false;  // processing a datagram another shard forwarded by the directory
   const StackConfig& cfg;
   RouteTable routes;
   TimerWheel timers;
@@ -143,6 +177,14 @@ class Shard {
   static void housekeeping(void* ctx, Timer* t, Instant now);
   void close_all_sockets();
   void flush_port(ShardPort& sp);
+  unsigned drain_inbox();
+  unsigned drain_ctl();
+  void steer_burst(ShardPort& sp, rte_mbuf** pkts, const uint8_t* owner, uint16_t n);
+
+  std::vector<Shard*> peers_;
+  rte_ring* inbox_ = nullptr;  // buffers from other shards (multi-producer, we consume)
+  rte_ring* ctl_ = nullptr;    // Msg* from other shards
+  std::vector<std::pair<unsigned, Msg*>> backlog_;  // messages waiting for room in a peer's ring
 
   Clock& clock_;
   Instant now_;
@@ -170,8 +212,17 @@ void arp_send(Shard& sh, ShardPort& sp, uint16_t op, const wire::MacAddr& eth_ds
 void neigh_output(Shard& sh, ShardPort& sp, wire::Ipv4Addr nh, Pktbuf p);
 // Retries and ages the neighbour table (housekeeping).
 void neigh_tick(Shard& sh, ShardPort& sp);
+// Several shards: on shard 0, shard `from` asks for `ip` (answered by a sync now or once ARP resolves it);
+// on the others, shard 0's answer.
+void neigh_remote_resolve(Shard& sh, ShardPort& sp, wire::Ipv4Addr ip, unsigned from);
+void neigh_apply_sync(Shard& sh, ShardPort& sp, wire::Ipv4Addr ip, const wire::MacAddr& mac);
 
 void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast);
+// Several shards: hands a datagram (data at L4) for `port`, which no local socket has, to a shard that
+// has it bound; true if it did (the packet is gone).
+bool ipv4_forward_to_port_home(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, PortDirectory::Proto proto, uint16_t port);
+// A copy of a datagram (data at the IP header) for this shard's raw sockets only.
+void ipv4_raw_copy_input(Shard& sh, ShardPort& sp, Pktbuf p);
 // `p` holds the transport header and payload (data at L4). Returns 0 or a negative errno
 // (-ENETUNREACH, -EMSGSIZE, -ENOBUFS); the packet is consumed either way.
 int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx);

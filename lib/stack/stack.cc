@@ -1,5 +1,10 @@
 #include "stack/stack.hh"
 
+#include <rte_errno.h>
+#include <rte_ring.h>
+
+#include <thread>
+
 #include "base/log.hh"
 
 namespace skiff {
@@ -7,8 +12,16 @@ namespace skiff {
 Stack::Stack(std::string name, const StackConfig& cfg) : name_(std::move(name)), cfg_(cfg) {}
 
 Stack::~Stack() {
-  shards_.clear();  // shards free their buffers back into the pools first
+  release_shards();  // shards free their buffers back into the pools first
   pools_.clear();
+}
+
+void Stack::release_shards() {
+  // Cut every link first: a shard closing its sockets must not message a peer already gone.
+  for (auto& s : shards_) s->detach();
+  shards_.clear();
+  for (rte_ring* r : rings_) rte_ring_free(r);
+  rings_.clear();
 }
 
 bool Stack::make_pools(unsigned shards) {
@@ -49,12 +62,116 @@ bool Stack::set_gateway(wire::Ipv4Addr gw) {
   return false;
 }
 
-void Stack::build_shards(Clock& clock) {
+bool Stack::build_shards(Clock& clock) {
   std::vector<Iface*> ifs;
   for (auto& i : ifaces_) ifs.push_back(i.get());
-  for (unsigned s = 0; s < pools_.size(); ++s)
-    shards_.push_back(
-        std::make_unique<Shard>(s, cfg_, clock, *pools_[s], ifs, routes_, static_cast<uint16_t>(s), name_));
+  const unsigned n = static_cast<unsigned>(pools_.size());
+  for (unsigned s = 0; s < n; ++s) {
+    auto sh = std::make_unique<Shard>(s, cfg_, clock, *pools_[s], ifs, routes_, static_cast<uint16_t>(s), name_);
+    for (auto& sp : sh->ports()) {
+      const NetDevice& dev = *sp->ifc->dev;
+      sp->poll_rx = s < std::max<uint16_t>(dev.rx_queues, 1);
+      if (s >= std::max<uint16_t>(dev.tx_queues, 1)) {
+        sp->tx_via = static_cast<int>(s % std::max<uint16_t>(dev.tx_queues, 1));
+        sp->txq = static_cast<uint16_t>(sp->tx_via);
+      }
+    }
+    shards_.push_back(std::move(sh));
+  }
+  if (n <= 1) return true;
+  rss_hash_ = std::make_unique<RssHash>();
+  const RssMap map(n, reta_size_);
+  std::vector<Shard*> peers;
+  for (auto& s : shards_) peers.push_back(s.get());
+  for (unsigned s = 0; s < n; ++s) {
+    const std::string in = name_ + "_in" + std::to_string(s), ctl = name_ + "_ctl" + std::to_string(s);
+    // Inboxes carry steered frames (a burst per owner per poll); control rings carry messages.
+    rte_ring* rin = rte_ring_create(in.c_str(), 8192, SOCKET_ID_ANY, RING_F_SC_DEQ);
+    rte_ring* rctl = rte_ring_create(ctl.c_str(), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
+    if (rin) rings_.push_back(rin);
+    if (rctl) rings_.push_back(rctl);
+    if (!rin || !rctl) {
+      SKIFF_LOG(Error, "%s: cannot create the rings between shards: %s", name_.c_str(), rte_strerror(rte_errno));
+      return false;
+    }
+    shards_[s]->attach(peers, rin, rctl, rss_hash_.get(), map);
+  }
+  return true;
+}
+
+bool Stack::run_on_all(const std::function<void(Shard&)>& fn, Duration timeout) {
+  if (!running.load(std::memory_order_acquire)) {
+    for (auto& s : shards_) fn(*s);
+    return true;
+  }
+  auto left = std::make_shared<std::atomic<unsigned>>(0);
+  Shard* me = this_shard();
+  bool mine = false;
+  for (auto& s : shards_) mine |= s.get() == me;
+  for (auto& s : shards_) {
+    if (s.get() == me) {
+      fn(*s);
+      continue;
+    }
+    left->fetch_add(1);
+    auto task = [fn, left](Shard& sh) {
+      fn(sh);
+      left->fetch_sub(1, std::memory_order_release);
+    };
+    // The control ring is multi-producer: posting from any thread is safe.
+    while (!shards_[0]->post(s->id, task)) std::this_thread::yield();
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (left->load(std::memory_order_acquire) != 0) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    if (mine) {
+      me->poll_once();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+  return true;
+}
+
+bool Stack::collect(ShardStats* stats, DropCounters* drops, Duration timeout) {
+  // Shared: after a timeout a late shard still writes its part safely.
+  struct Parts {
+    std::vector<ShardStats> st;
+    std::vector<DropCounters> dr;
+  };
+  auto parts = std::make_shared<Parts>();
+  parts->st.resize(shards_.size());
+  parts->dr.resize(shards_.size());
+  if (!run_on_all(
+          [parts](Shard& s) {
+            parts->st[s.id] = s.stats;
+            parts->dr[s.id] = s.drops;
+          },
+          timeout))
+    return false;
+  const auto& st = parts->st;
+  const auto& dr = parts->dr;
+  if (stats) {
+    *stats = ShardStats{};
+    for (auto& x : st) {
+#define SKIFF_X(name, desc) stats->name += x.name;
+      SKIFF_SHARD_STATS(SKIFF_X)
+#undef SKIFF_X
+    }
+  }
+  if (drops) {
+    *drops = DropCounters{};
+    for (auto& x : dr)
+      for (size_t i = 0; i < kDropCount; ++i) drops->n[i] += x.n[i];
+  }
+  return true;
+}
+
+bool Stack::set_reta(const std::vector<uint16_t>& reta) {
+  RssMap probe(shard_count(), static_cast<unsigned>(reta.size()));
+  if (!probe.set_reta(reta.data(), static_cast<unsigned>(reta.size()))) return false;
+  reta_size_ = static_cast<unsigned>(reta.size());
+  return run_on_all([probe](Shard& s) { s.rss_map = probe; });
 }
 
 ShardStats Stack::total_stats() const {

@@ -4,9 +4,13 @@
 //
 // Setup order: make_pools() → configure devices with pool(i) for queue i → add_iface() → build_shards().
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+struct rte_ring;
 
 #include "base/clock.hh"
 #include "core/config.hh"
@@ -35,10 +39,26 @@ class Stack {
   bool set_gateway(wire::Ipv4Addr gw);
   void add_route(const Route& r) { routes_.add(r); }
 
-  // Creates the shards (shard i uses queue i of every interface).
-  void build_shards(Clock& clock);
+  // The RSS redirection table size the devices use (before build_shards; default kRssRetaSize).
+  void set_reta_size(unsigned n) { reta_size_ = n; }
+  // Creates the shards. Shard i uses queue i of every interface that has one; a shard beyond a device's
+  // RX queues receives through another shard (software steering) and one beyond its TX queues sends
+  // through shard i % tx_queues. With several shards, every shard gets an inbox and a control ring.
+  // False (with a logged reason) if the rings cannot be created.
+  bool build_shards(Clock& clock);
   // Destroys the shards (before the devices stop and the pools go).
-  void release_shards() { shards_.clear(); }
+  void release_shards();
+  // Runs `fn` on every shard, each on its own thread, and waits (up to `timeout`) until all have run it;
+  // false on timeout. While the shards are not polling (`running` false) it runs them here. A shard
+  // thread may call it: its own part runs at once and it keeps polling while it waits.
+  bool run_on_all(const std::function<void(Shard&)>& fn, Duration timeout = 5s);
+  // Counters summed over shards, collected by message from the shards themselves (consistent per shard).
+  bool collect(ShardStats* stats, DropCounters* drops, Duration timeout = 5s);
+  // Replaces the RSS redirection table of every shard (entries < shard_count(), reta size entries); new
+  // active opens follow it at once. Devices are reprogrammed by whoever owns them (Runtime).
+  bool set_reta(const std::vector<uint16_t>& reta);
+  // Set by Runtime while the shards poll on their lcores.
+  std::atomic<bool> running{false};
   Shard& shard(unsigned i) { return *shards_[i]; }
   Iface& iface(unsigned i) { return *ifaces_[i]; }
   unsigned iface_count() const { return static_cast<unsigned>(ifaces_.size()); }
@@ -57,6 +77,9 @@ class Stack {
   std::vector<std::unique_ptr<Iface>> ifaces_;
   RouteTable routes_;
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::unique_ptr<RssHash> rss_hash_;
+  std::vector<rte_ring*> rings_;
+  unsigned reta_size_ = kRssRetaSize;
 };
 
 }  // namespace skiff

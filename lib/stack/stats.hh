@@ -80,7 +80,17 @@ namespace skiff {
   X(tcp_syncookies_sent, "TCP SYN cookies sent (SYN queue full)")     \
   X(tcp_syncookies_recv, "TCP connections created from a valid cookie") \
   X(tcp_syncookies_failed, "TCP cookie ACKs rejected (forged or stale)") \
-  X(tcp_rcvbuf_grown, "TCP receive buffers grown by autotuning")
+  X(tcp_rcvbuf_grown, "TCP receive buffers grown by autotuning") \
+  X(steer_out, "frames handed to their owner shard")                \
+  X(steer_in, "frames received from another shard")                 \
+  X(steer_tx_out, "frames sent through another shard's TX queue")   \
+  X(steer_fallback, "datagrams forwarded to the shard with their port bound") \
+  X(rx_wrong_shard, "frames a multi-queue device delivered to a shard not owning them") \
+  X(ctl_sent, "control messages sent to other shards")              \
+  X(ctl_received, "control messages run for other shards")          \
+  X(ctl_deferred, "control messages held while a peer's ring was full") \
+  X(tcp_steered_opens, "TCP active opens whose port maps replies to this shard") \
+  X(tcp_unsteered_opens, "TCP active opens the RSS map could not steer to this shard")
 
 struct ShardStats {
 #define SKIFF_X(name, desc) uint64_t name = 0;

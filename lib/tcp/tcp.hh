@@ -144,6 +144,7 @@ struct TcpSock {
   bool orphan = false;                  // no descriptor any more (closed): freed when it reaches CLOSED
   bool bound = false;                   // in the port table
   bool bound_explicitly = false;        // by bind() (a port connect() must not share)
+  bool homed = false;             // several shards: port announced to the others (an unsteerable active open)
   bool was_connected = false;           // reached ESTABLISHED once (recv on CLOSED gives 0, not ENOTCONN)
   bool connect_reported = false;        // connect() already returned success once
 };

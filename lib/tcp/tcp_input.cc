@@ -829,13 +829,17 @@ void tcp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
   seg.len = seglen - static_cast<uint32_t>(hl);
   if ((flags & tf::kUrg) && (seg.urg == 0 || seg.urg > seg.len)) return sh.drop(std::move(p), Drop::TcpBadUrgent);
   const uint16_t sport = th->src_port(), dport = th->dst_port();
+  TcpSock* tp = sh.tcp.lookup(rx.dst, dport, rx.src, sport);
+  InetSock* l = tp ? nullptr : sh.tcp.listener(rx.dst, dport);
+  // Several shards: a port bound (or listened on) only by another shard is served there.
+  if (!tp && !l && sh.nshards > 1 && ipv4_forward_to_port_home(sh, p, rx, PortDirectory::kTcp, dport)) return;
   if (seg.len) {
     p.adj(static_cast<uint16_t>(hl));
     seg.payload = std::move(p);
   } else {
     p.reset();
   }
-  if (TcpSock* tp = sh.tcp.lookup(rx.dst, dport, rx.src, sport)) {
+  if (tp) {
     tp->last_rcv = sh.now();
     switch (sk_of(tp)->state) {
       case sk_state::kSynSent: return tcp::synsent_input(tp, seg);
@@ -843,7 +847,7 @@ void tcp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
       default: return tcp::rcv_established_and_later(tp, seg);
     }
   }
-  if (InetSock* l = sh.tcp.listener(rx.dst, dport)) return tcp::listen_input(sh, tcp_sk(&l->sk), seg, sport, dport);
+  if (l) return tcp::listen_input(sh, tcp_sk(&l->sk), seg, sport, dport);
   ++sh.stats.tcp_no_port;
   tcp::send_reset_for(sh, rx, sport, dport, seg);
   sh.drops.add(Drop::TcpNoSocket);

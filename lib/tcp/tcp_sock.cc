@@ -132,6 +132,24 @@ void unlink_child(TcpSock* tp) {
   tp->accept_next = nullptr;
 }
 
+// Whether a socket on this shard holds `port` explicitly (bind() or listen()): the other shards send
+// datagrams for that port here when they have no socket for them.
+bool port_homed(Shard& sh, uint16_t port) {
+  for (InetSock* s = sh.tcp.port_bucket(port); s; s = s->bind_next)
+    if (tcp_sk(&s->sk)->bound_explicitly || tcp_sk(&s->sk)->homed || s->sk.state == sk_state::kListen) return true;
+  return false;
+}
+
+void unbind(Shard& sh, TcpSock* tp) {
+  InetSock* is = inet_of(tp);
+  sh.tcp.bind_remove(is);
+  tp->bound = false;
+  if ((tp->bound_explicitly || tp->homed) && sh.nshards > 1) {
+    tp->homed = false;
+    if (!port_homed(sh, is->num)) sh.announce_port(PortDirectory::kTcp, is->num, false);
+  }
+}
+
 }  // namespace
 
 void destroy_closed(TcpSock* tp) {
@@ -139,10 +157,7 @@ void destroy_closed(TcpSock* tp) {
   Shard& sh = *sk->shard;
   cancel_timers(tp);
   sh.tcp.remove(tp);
-  if (tp->bound) {
-    sh.tcp.bind_remove(inet_of(tp));
-    tp->bound = false;
-  }
+  if (tp->bound) unbind(sh, tp);
   free_write_queue(tp);
   tp->ooo_queue.purge();
   sock_rqueue_purge(sk);
@@ -214,8 +229,10 @@ int tcp_get_port(Sock* sk, uint16_t port) {
   }
   me->num = port;
   tp->bound = true;
+  const bool first = !tcp::port_homed(sh, port);
   tp->bound_explicitly = true;
   sh.tcp.bind_add(me);
+  if (first) sh.announce_port(PortDirectory::kTcp, port, true);
   return 0;
 }
 
@@ -241,15 +258,32 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   if (!sp) return -ENETUNREACH;
   const Ipv4Addr src = is->rcv_saddr.is_any() ? rt->src : is->rcv_saddr;
   if (!is->num) {
-    // RFC 6056 Algorithm 4: a port whose 4-tuple is free and that nobody bound explicitly.
-    const uint16_t port = sh.socks.ports.pick(src, dst, dport, IPPROTO_TCP, [&](uint16_t p) {
+    // RFC 6056 Algorithm 4: a port whose 4-tuple is free and that nobody bound explicitly. With several
+    // shards each candidate is first moved (flipping a few low bits, O(1): core/rss.hh) to the nearest
+    // port whose replies the RSS map sends to this shard, so the connection never needs steering.
+    const bool steer = sh.nshards > 1;
+    const uint16_t lo = sh.socks.ports.lo(), hi = sh.socks.ports.hi();
+    uint16_t chosen = 0;
+    sh.socks.ports.pick(src, dst, dport, IPPROTO_TCP, [&](uint16_t cand) {
+      const uint16_t p = steer ? sh.rss_map.steer_port(*sh.rss_hash, src, cand, dst, dport, sh.id, sh.rng.next_u32())
+                               : cand;
+      if (p < lo || p > hi) return false;
       if (sh.tcp.lookup(src, p, dst, dport)) return false;
       for (InetSock* s = sh.tcp.port_bucket(p); s; s = s->bind_next)
         if (tcp_sk(&s->sk)->bound_explicitly || s->sk.state == sk_state::kListen) return false;
+      chosen = p;
       return true;
     });
-    if (!port) return -EADDRNOTAVAIL;
+    if (!chosen) return -EADDRNOTAVAIL;
+    const uint16_t port = chosen;
+    if (steer && sh.flow_owner(src, port, dst, dport) == sh.id) ++sh.stats.tcp_steered_opens;
     is->num = port;
+    if (steer && sh.flow_owner(src, port, dst, dport) != sh.id) {
+      // The RSS map gives this shard nothing: replies reach us through the other shards' directories.
+      ++sh.stats.tcp_unsteered_opens;
+      if (!tcp::port_homed(sh, port)) sh.announce_port(PortDirectory::kTcp, port, true);
+      tp->homed = true;
+    }
     tp->bound = true;
     sh.tcp.bind_add(is);
   } else if (sh.tcp.lookup(src, is->num, dst, dport)) {
@@ -308,8 +342,7 @@ int tcp_disconnect(Sock* sk, int) {
   is->daddr = Ipv4Addr::any();
   is->dport = 0;
   if (!tp->bound_explicitly && tp->bound) {
-    sh.tcp.bind_remove(is);
-    tp->bound = false;
+    tcp::unbind(sh, tp);
     is->num = 0;
     is->rcv_saddr = is->saddr = Ipv4Addr::any();
   }

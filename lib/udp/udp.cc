@@ -109,13 +109,18 @@ int udp_get_port(Sock* sk, uint16_t port) {
     return -EADDRINUSE;
   }
   me->num = port;
+  const bool first = !sh.udp.bucket(port);
   sh.udp.add(me);
+  if (first) sh.announce_port(PortDirectory::kUdp, port, true);
   return 0;
 }
 
 void udp_unhash(Sock* sk) {
   InetSock* me = inet_sk(sk);
-  if (me->num) sk->shard->udp.remove(me);
+  if (!me->num) return;
+  Shard& sh = *sk->shard;
+  sh.udp.remove(me);
+  if (!sh.udp.bucket(me->num)) sh.announce_port(PortDirectory::kUdp, me->num, false);
 }
 
 int udp_init(Sock* sk) {
@@ -400,6 +405,7 @@ void udp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
   }
   InetSock* s = lookup(sh, rx.src, sport, rx.dst, dport);
   if (!s) {
+    if (ipv4_forward_to_port_home(sh, p, rx, PortDirectory::kUdp, dport)) return;
     ++sh.stats.udp_no_ports;
     sh.drops.add(Drop::UdpNoSocket);
     return icmp_send_error(sh, std::move(p), rx, wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kPort);

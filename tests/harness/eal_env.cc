@@ -18,7 +18,7 @@ bool eal_ready() { return g_ready; }
 }  // namespace skiff::test
 
 namespace {
-// Free 2 MiB hugepages, if hugetlbfs is mounted (tests use hugepages when present, else --no-huge).
+// Free 2 MiB hugepages, if hugetlbfs is mounted (tests use them with SKIFF_TEST_HUGE=1, else --no-huge).
 long free_hugepages() {
   FILE* m = fopen("/proc/mounts", "r");
   bool mounted = false;
@@ -40,7 +40,9 @@ int main(int argc, char** argv) {
   testing::InitGoogleTest(&argc, argv);
   std::string prefix = "--file-prefix=skiff-test-" + std::to_string(getpid());
   std::vector<std::string> args = {"skiff-test", "--no-pci", prefix, "--no-telemetry", "--log-level=*:error"};
-  if (getenv("SKIFF_TEST_NO_HUGE") || free_hugepages() < 256) {
+  // Hugepages only when asked for: test binaries run in parallel, and several of them sizing up the same
+  // free pages at once would race for them (EAL init then fails for the losers).
+  if (!getenv("SKIFF_TEST_HUGE") || free_hugepages() < 256) {
     args.insert(args.end(), {"--no-huge", "-m", "512"});
   } else {
     args.insert(args.end(), {"-m", "512", "--huge-unlink"});

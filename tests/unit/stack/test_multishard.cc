@@ -1,0 +1,537 @@
+// Several shards per stack (issue: multi-core). Two stacks with 1..4 shards each, wired through in-memory
+// multi-queue devices (tests/harness/multi_harness.hh), one thread, one manual clock: listeners on every
+// shard, steered active opens, software steering for single-queue devices and foreign hashes, ARP owned by
+// shard 0, fragments, ICMP errors, UDP and listeners bound on one shard only, messages between shards.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "api/skiff.h"
+#include "multi_harness.hh"
+#include "tcp/tcp.hh"
+
+using namespace skiff;
+using namespace skiff::test;
+
+namespace {
+
+sockaddr_in sin_of(Ipv4Addr a, uint16_t port) {
+  sockaddr_in s{};
+  s.sin_family = AF_INET;
+  s.sin_port = htons(port);
+  s.sin_addr.s_addr = htonl(a.host());
+  return s;
+}
+const sockaddr* sa(const sockaddr_in& s) { return reinterpret_cast<const sockaddr*>(&s); }
+
+int tcp_listen(uint16_t port, int backlog = 4096) {
+  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  EXPECT_GE(fd, 0) << strerror(errno);
+  const sockaddr_in a = sin_of(Ipv4Addr::any(), port);
+  EXPECT_EQ(skiff_bind(fd, sa(a), sizeof a), 0) << strerror(errno);
+  EXPECT_EQ(skiff_listen(fd, backlog), 0) << strerror(errno);
+  return fd;
+}
+
+int tcp_connect(Ipv4Addr dst, uint16_t port) {
+  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  EXPECT_GE(fd, 0) << strerror(errno);
+  const sockaddr_in a = sin_of(dst, port);
+  EXPECT_EQ(skiff_connect(fd, sa(a), sizeof a), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  return fd;
+}
+
+bool connected(int fd) {
+  int err = -1;
+  socklen_t len = sizeof err;
+  return skiff_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0 &&
+         skiff_send(fd, "", 0, 0) == 0;
+}
+
+uint16_t local_port(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  EXPECT_EQ(skiff_getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  return ntohs(a.sin_port);
+}
+
+// Accepts everything pending on `l` (the current shard); returns the accepted fds.
+std::vector<int> accept_all(int l) {
+  std::vector<int> v;
+  for (;;) {
+    const int s = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+    if (s < 0) break;
+    v.push_back(s);
+  }
+  return v;
+}
+
+// Drops other than the peer's gratuitous ARP at start-up (not for us, by design).
+uint64_t drops_total(Stack& s) {
+  uint64_t t = 0;
+  for (unsigned i = 0; i < s.shard_count(); ++i) t += s.shard(i).drops.total() - s.shard(i).drops[Drop::ArpNotForUs];
+  return t;
+}
+
+// The SHA-free check: a deterministic byte pattern per connection.
+std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
+  std::vector<uint8_t> v(n);
+  std::mt19937 r(seed);
+  for (auto& b : v) b = static_cast<uint8_t>(r());
+  return v;
+}
+
+}  // namespace
+
+// 2 shards x 2 queues on both sides, queues mirrored (memif, virtio_user <-> vhost): every shard of b
+// opens 1,000 connections to listeners on every shard of a. Replies land on the opening shard, the
+// connections spread over a's shards, and nothing ever needs steering.
+TEST(MultiShard, ThousandActiveOpensPerShardLandHomeAndSpreadOverListeners) {
+  MultiOptions o;
+  MultiHarness h(o);
+  std::vector<int> listeners;
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.a(s));
+    listeners.push_back(tcp_listen(8000));
+  }
+  constexpr int kPerShard = 1000;
+  std::vector<std::vector<int>> clients(2);
+  for (int round = 0; round < kPerShard / 100; ++round) {
+    for (unsigned s = 0; s < 2; ++s) {
+      h.on(h.b(s));
+      for (int i = 0; i < 100; ++i) clients[s].push_back(tcp_connect(MultiHarness::kA, 8000));
+    }
+    h.pump();
+  }
+  h.pump();
+  std::vector<size_t> accepted(2);
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.a(s));
+    auto fds = accept_all(listeners[s]);
+    accepted[s] = fds.size();
+    // Every accepted connection is owned by the shard that accepted it.
+    for (int fd : fds) {
+      sockaddr_in peer{};
+      socklen_t len = sizeof peer;
+      ASSERT_EQ(skiff_getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len), 0);
+      ASSERT_EQ(h.a(s).flow_owner(MultiHarness::kA, 8000, MultiHarness::kB, ntohs(peer.sin_port)), s);
+    }
+  }
+  EXPECT_EQ(accepted[0] + accepted[1], 2u * kPerShard);
+  // RSS spreads them: neither shard takes less than a third.
+  EXPECT_GT(accepted[0], 2u * kPerShard / 3);
+  EXPECT_GT(accepted[1], 2u * kPerShard / 3);
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.b(s));
+    for (int fd : clients[s]) {
+      ASSERT_TRUE(connected(fd)) << "shard " << s;
+      ASSERT_EQ(h.b(s).flow_owner(MultiHarness::kB, local_port(fd), MultiHarness::kA, 8000), s);
+    }
+    EXPECT_EQ(h.b(s).stats.tcp_steered_opens, static_cast<uint64_t>(kPerShard));
+    EXPECT_EQ(h.b(s).stats.tcp_unsteered_opens, 0u);
+  }
+  // Nothing arrived on the wrong shard, nothing was steered, nothing dropped.
+  for (Stack* st : {&h.stack_a(), &h.stack_b()}) {
+    EXPECT_EQ(h.sum(*st, &ShardStats::rx_wrong_shard), 0u);
+    EXPECT_EQ(h.sum(*st, &ShardStats::steer_out), 0u);
+    EXPECT_EQ(drops_total(*st), 0u);
+  }
+}
+
+// A NIC with Skiff's RSS key and RETA on a (4 shards); b has 1 shard. The NIC puts every flow on its
+// owner, so a's shards never forward a frame.
+TEST(MultiShard, HardwareRssDeliversEveryFlowToItsOwner) {
+  MultiOptions o;
+  o.a_shards = 4;
+  o.a_queues = 4;
+  o.b_shards = 1;
+  o.b_queues = 1;
+  o.wire = WireModel::Rss;
+  MultiHarness h(o);
+  std::vector<int> listeners;
+  for (unsigned s = 0; s < 4; ++s) {
+    h.on(h.a(s));
+    listeners.push_back(tcp_listen(8080));
+  }
+  h.on(h.b());
+  std::vector<int> clients;
+  clients.push_back(tcp_connect(MultiHarness::kA, 8080));
+  h.pump();  // ARP first: a burst of 400 SYNs would overflow the queue of packets awaiting resolution
+  for (int i = 1; i < 400; ++i) clients.push_back(tcp_connect(MultiHarness::kA, 8080));
+  h.pump();
+  size_t total = 0;
+  for (unsigned s = 0; s < 4; ++s) {
+    h.on(h.a(s));
+    const size_t n = accept_all(listeners[s]).size();
+    EXPECT_GT(n, 50u) << "shard " << s;
+    total += n;
+  }
+  EXPECT_EQ(total, 400u);
+  EXPECT_EQ(h.sum(h.stack_a(), &ShardStats::rx_wrong_shard), 0u);
+  EXPECT_EQ(h.sum(h.stack_a(), &ShardStats::steer_out), 0u);
+  // The active opens from a's shards come home too.
+  h.on(h.b());
+  const int bl = tcp_listen(9000);
+  std::vector<std::vector<int>> outs(4);
+  for (unsigned s = 0; s < 4; ++s) {
+    h.on(h.a(s));
+    for (int i = 0; i < 50; ++i) outs[s].push_back(tcp_connect(MultiHarness::kB, 9000));
+  }
+  h.pump();
+  for (unsigned s = 0; s < 4; ++s) {
+    h.on(h.a(s));
+    for (int fd : outs[s]) ASSERT_TRUE(connected(fd));
+  }
+  h.on(h.b());
+  EXPECT_EQ(accept_all(bl).size(), 200u);
+  EXPECT_EQ(h.sum(h.stack_a(), &ShardStats::rx_wrong_shard), 0u);
+}
+
+// A single-queue device (af_packet without qpairs) under a with 2 shards: shard 0 receives everything
+// and hands each flow to its owner; shard 1 transmits through shard 0's queue. Data crosses intact.
+TEST(MultiShard, SingleQueueDeviceIsSteeredInSoftware) {
+  MultiOptions o;
+  o.a_shards = 2;
+  o.a_queues = 1;
+  o.b_shards = 1;
+  o.b_queues = 1;
+  MultiHarness h(o);
+  std::vector<int> listeners;
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.a(s));
+    listeners.push_back(tcp_listen(7000));
+  }
+  h.on(h.b());
+  constexpr int kConns = 40;
+  constexpr size_t kBytes = 64 * 1024;
+  std::vector<int> clients;
+  for (int i = 0; i < kConns; ++i) clients.push_back(tcp_connect(MultiHarness::kA, 7000));
+  h.pump();
+  // Each accepted connection echoes what it reads.
+  std::vector<std::pair<unsigned, int>> servers;
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.a(s));
+    for (int fd : accept_all(listeners[s])) servers.emplace_back(s, fd);
+  }
+  ASSERT_EQ(servers.size(), static_cast<size_t>(kConns));
+  std::vector<std::vector<uint8_t>> sent(kConns), got(kConns);
+  std::vector<size_t> off(kConns);
+  for (int i = 0; i < kConns; ++i) sent[i] = random_bytes(kBytes, static_cast<uint32_t>(i));
+  std::vector<uint8_t> buf(65536);
+  for (int iter = 0; iter < 2000; ++iter) {
+    bool done = true;
+    h.on(h.b());
+    for (int i = 0; i < kConns; ++i) {
+      if (off[i] < kBytes) {
+        const ssize_t n = skiff_send(clients[i], sent[i].data() + off[i], kBytes - off[i], 0);
+        if (n > 0) off[i] += static_cast<size_t>(n);
+      }
+      for (;;) {
+        const ssize_t n = skiff_recv(clients[i], buf.data(), buf.size(), 0);
+        if (n <= 0) break;
+        got[i].insert(got[i].end(), buf.begin(), buf.begin() + n);
+      }
+      done &= got[i].size() == kBytes;
+    }
+    for (auto& [s, fd] : servers) {
+      h.on(h.a(s));
+      for (;;) {
+        const ssize_t n = skiff_recv(fd, buf.data(), buf.size(), 0);
+        if (n <= 0) break;
+        ASSERT_EQ(skiff_send(fd, buf.data(), static_cast<size_t>(n), 0), n);  // buffers are large enough
+      }
+    }
+    if (done) break;
+    h.pump();
+    h.clock().advance(1ms);
+  }
+  for (int i = 0; i < kConns; ++i) ASSERT_EQ(got[i], sent[i]) << "connection " << i;
+  // Both shards served connections; shard 0 steered frames to shard 1, which sent through shard 0.
+  size_t on1 = 0;
+  for (auto& sv : servers) on1 += sv.first == 1;
+  EXPECT_GT(on1, 5u);
+  EXPECT_LT(on1, static_cast<size_t>(kConns - 5));
+  EXPECT_GT(h.a(0).stats.steer_out, 0u);
+  EXPECT_EQ(h.a(1).stats.rx_packets, 0u);  // shard 1 has no queue: it only gets frames from shard 0
+  EXPECT_GT(h.a(1).stats.steer_in, 0u);
+  EXPECT_GT(h.a(1).stats.steer_tx_out, 0u);
+  EXPECT_EQ(h.a(1).stats.tx_packets, 0u);
+  EXPECT_EQ(h.sum(h.stack_a(), &ShardStats::rx_wrong_shard), 0u);  // a single queue is not "wrong"
+  EXPECT_EQ(h.a(0).drops[Drop::SteerRingFull] + h.a(1).drops[Drop::SteerRingFull], 0u);
+}
+
+// Frames spread by a hash Skiff does not control (af_packet fanout with qpairs=2): about half arrive on
+// the wrong shard, are counted, and are forwarded to the owner; the connections work.
+TEST(MultiShard, ForeignHashArrivalsAreCountedAndForwarded) {
+  MultiOptions o;
+  o.wire = WireModel::Spray;
+  o.b_shards = 1;
+  o.b_queues = 1;
+  MultiHarness h(o);
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.a(s));
+    tcp_listen(7000);
+  }
+  h.on(h.b());
+  std::vector<int> clients;
+  for (int i = 0; i < 50; ++i) clients.push_back(tcp_connect(MultiHarness::kA, 7000));
+  h.pump();
+  for (int fd : clients) ASSERT_TRUE(connected(fd));
+  EXPECT_GT(h.sum(h.stack_a(), &ShardStats::rx_wrong_shard), 10u);
+  EXPECT_EQ(h.sum(h.stack_a(), &ShardStats::rx_wrong_shard), h.sum(h.stack_a(), &ShardStats::steer_out));
+}
+
+// Only shard 0 speaks ARP: shard 1 asks it, and gets the answer by message.
+TEST(MultiShard, ArpIsResolvedByShardZeroForEveryShard) {
+  MultiOptions o;
+  o.b_shards = 1;
+  o.b_queues = 1;
+  MultiHarness h(o);
+  // Start-up: one gratuitous ARP from a (shard 0 only), not one per shard.
+  EXPECT_EQ(h.a(0).stats.arp_gratuitous, 1u);
+  EXPECT_EQ(h.a(1).stats.arp_gratuitous, 0u);
+  h.on(h.b());
+  const int rx = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in any = sin_of(Ipv4Addr::any(), 5353);
+  ASSERT_EQ(skiff_bind(rx, sa(any), sizeof any), 0);
+  h.on(h.a(1));
+  const int tx = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in to = sin_of(MultiHarness::kB, 5353);
+  ASSERT_EQ(skiff_sendto(tx, "hello", 5, 0, sa(to), sizeof to), 5);
+  h.pump();
+  h.on(h.b());
+  char buf[16];
+  ASSERT_EQ(skiff_recv(rx, buf, sizeof buf, 0), 5);
+  EXPECT_EQ(h.a(1).stats.arp_out_requests, 0u);  // shard 1 never sent ARP itself
+  EXPECT_EQ(h.a(0).stats.arp_out_requests, 1u + h.a(0).stats.arp_gratuitous);
+  EXPECT_EQ(h.a(1).stats.arp_resolved, 1u);
+  EXPECT_GT(h.a(1).stats.ctl_sent, 0u);
+  EXPECT_EQ(h.b().stats.arp_in_requests, 1u);
+}
+
+// Fragments of one datagram meet on the shard that owns the addresses, are reassembled there and the
+// whole datagram goes to the shard that owns its flow (whose socket receives it).
+TEST(MultiShard, FragmentsAreReassembledThenSteeredToTheFlowOwner) {
+  MultiOptions o;
+  o.a_shards = 4;
+  o.a_queues = 4;
+  o.b_shards = 1;
+  o.b_queues = 1;
+  o.wire = WireModel::Rss;
+  MultiHarness h(o);
+  std::vector<int> socks(4);
+  for (unsigned s = 0; s < 4; ++s) {
+    h.on(h.a(s));
+    socks[s] = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    const sockaddr_in any = sin_of(Ipv4Addr::any(), 6000);
+    ASSERT_EQ(skiff_bind(socks[s], sa(any), sizeof any), 0);  // every shard serves the port
+  }
+  h.on(h.b());
+  const int tx = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const std::vector<uint8_t> big = random_bytes(5000, 3);
+  std::set<unsigned> owners;
+  for (uint16_t sport = 40000; sport < 40016; ++sport) {
+    const sockaddr_in from = sin_of(Ipv4Addr::any(), sport);
+    const int f = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    ASSERT_EQ(skiff_bind(f, sa(from), sizeof from), 0);
+    const sockaddr_in to = sin_of(MultiHarness::kA, 6000);
+    ASSERT_EQ(skiff_sendto(f, big.data(), big.size(), 0, sa(to), sizeof to), static_cast<ssize_t>(big.size()));
+    h.pump();
+    const unsigned owner = h.a(0).flow_owner(MultiHarness::kA, 6000, MultiHarness::kB, sport);
+    owners.insert(owner);
+    h.on(h.a(owner));
+    std::vector<uint8_t> got(8192);
+    ASSERT_EQ(skiff_recv(socks[owner], got.data(), got.size(), 0), static_cast<ssize_t>(big.size())) << "sport " << sport;
+    got.resize(big.size());
+    EXPECT_EQ(got, big);
+    for (unsigned s = 0; s < 4; ++s) {
+      h.on(h.a(s));
+      char c;
+      EXPECT_EQ(skiff_recv(socks[s], &c, 1, 0), -1) << "a copy on shard " << s;
+    }
+    h.on(h.b());
+    skiff_close(f);
+  }
+  (void)tx;
+  EXPECT_GT(owners.size(), 1u);
+  EXPECT_EQ(h.sum(h.stack_a(), &ShardStats::ip_reasm_oks), 16u);
+}
+
+// A listener on shard 0 only: connections whose flows belong to shard 1 are forwarded to it by the port
+// directory (and every later segment of them too), so nothing is refused.
+TEST(MultiShard, ListenerOnOneShardServesEveryFlow) {
+  MultiOptions o;
+  o.b_shards = 1;
+  o.b_queues = 1;
+  MultiHarness h(o);
+  h.on(h.a(0));
+  const int l = tcp_listen(7100);
+  h.pump();  // the other shard learns the port
+  h.on(h.b());
+  std::vector<int> clients;
+  for (int i = 0; i < 100; ++i) clients.push_back(tcp_connect(MultiHarness::kA, 7100));
+  h.pump();
+  h.on(h.a(0));
+  auto fds = accept_all(l);
+  EXPECT_EQ(fds.size(), 100u);
+  // Data flows on the forwarded connections as well.
+  h.on(h.b());
+  for (int fd : clients) {
+    ASSERT_TRUE(connected(fd));
+    ASSERT_EQ(skiff_send(fd, "ping", 4, 0), 4);
+  }
+  h.pump();
+  h.on(h.a(0));
+  for (int fd : fds) {
+    char buf[8];
+    ASSERT_EQ(skiff_recv(fd, buf, sizeof buf, 0), 4);
+  }
+  EXPECT_GT(h.a(1).stats.steer_fallback, 0u);
+  EXPECT_EQ(h.a(1).stats.tcp_no_port, 0u);
+  EXPECT_EQ(h.b().stats.tcp_in_rsts, 0u);
+  // Closing the listener withdraws the port: a new SYN is refused (RST) wherever it lands.
+  h.on(h.a(0));
+  for (int fd : fds) skiff_close(fd);
+  skiff_close(l);
+  h.pump();
+  h.on(h.b());
+  std::vector<int> late;
+  for (int i = 0; i < 10; ++i) late.push_back(tcp_connect(MultiHarness::kA, 7100));
+  h.pump();
+  for (int fd : late) {
+    char c;
+    EXPECT_EQ(skiff_recv(fd, &c, 1, 0), -1);
+    EXPECT_EQ(errno, ECONNREFUSED);
+  }
+}
+
+// UDP sockets bound on one shard get their datagrams wherever the flow hash puts them; ICMP errors
+// about what they sent reach them too.
+TEST(MultiShard, UdpSocketOnOneShardReceivesEveryFlowAndItsErrors) {
+  MultiOptions o;
+  o.b_shards = 1;
+  o.b_queues = 1;
+  MultiHarness h(o);
+  // An echo server on b.
+  h.on(h.b());
+  const int echo = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in any = sin_of(Ipv4Addr::any(), 7);
+  ASSERT_EQ(skiff_bind(echo, sa(any), sizeof any), 0);
+  // 32 unbound client sockets on a's shard 1 (ports chosen at sendto).
+  h.on(h.a(1));
+  std::vector<int> cl;
+  const sockaddr_in to = sin_of(MultiHarness::kB, 7);
+  for (int i = 0; i < 32; ++i) {
+    cl.push_back(skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0));
+    ASSERT_EQ(skiff_sendto(cl.back(), &i, sizeof i, 0, sa(to), sizeof to), static_cast<ssize_t>(sizeof i));
+  }
+  h.pump();
+  h.on(h.b());
+  char buf[64];
+  sockaddr_in from{};
+  socklen_t flen = sizeof from;
+  ssize_t n;
+  while ((n = skiff_recvfrom(echo, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &flen)) > 0)
+    skiff_sendto(echo, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), flen);
+  h.pump();
+  h.on(h.a(1));
+  for (int i = 0; i < 32; ++i) {
+    int v = -1;
+    ASSERT_EQ(skiff_recv(cl[i], &v, sizeof v, 0), static_cast<ssize_t>(sizeof v)) << i;
+    EXPECT_EQ(v, i);
+  }
+  EXPECT_GT(h.a(0).stats.steer_fallback, 0u);  // some replies hashed to shard 0
+  // Connected sockets to a closed port: the port-unreachable errors come back as ECONNREFUSED.
+  const sockaddr_in closed = sin_of(MultiHarness::kB, 9);
+  std::vector<int> con;
+  for (int i = 0; i < 16; ++i) {
+    con.push_back(skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0));
+    ASSERT_EQ(skiff_connect(con.back(), sa(closed), sizeof closed), 0);
+    ASSERT_EQ(skiff_send(con.back(), "x", 1, 0), 1);
+    h.pump();
+    h.clock().advance(1s);  // ICMP error rate limit on b
+  }
+  for (int fd : con) {
+    EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, 0), -1);
+    EXPECT_EQ(errno, ECONNREFUSED);
+  }
+}
+
+// Raw sockets on another shard see ICMP that lands elsewhere (Linux: every raw socket sees it all).
+TEST(MultiShard, RawSocketsSeeTrafficOfEveryShard) {
+  MultiOptions o;
+  o.b_shards = 1;
+  o.b_queues = 1;
+  o.a_shards = 4;
+  o.a_queues = 4;
+  o.wire = WireModel::Rss;
+  MultiHarness h(o);
+  // ICMP queries go by addresses: put the raw socket on a shard that is not their owner.
+  const unsigned icmp_owner = h.a(0).rss_map.owner(h.a(0).rss_hash->addrs(MultiHarness::kB, MultiHarness::kA));
+  const unsigned rs = (icmp_owner + 1) % 4;
+  h.on(h.a(rs));
+  const int raw = skiff_socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_ICMP);
+  ASSERT_GE(raw, 0) << strerror(errno);
+  h.pump();
+  h.on(h.b());
+  const int ping = skiff_socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_ICMP);
+  ASSERT_GE(ping, 0);
+  uint8_t echo[8] = {8, 0, 0, 0, 0, 1, 0, 1};
+  uint32_t sum = (8u << 8) + 1 + 1;
+  sum = (sum & 0xffff) + (sum >> 16);
+  const uint16_t c = static_cast<uint16_t>(~sum);
+  echo[2] = static_cast<uint8_t>(c >> 8);
+  echo[3] = static_cast<uint8_t>(c);
+  const sockaddr_in to = sin_of(MultiHarness::kA, 0);
+  ASSERT_EQ(skiff_sendto(ping, echo, sizeof echo, 0, sa(to), sizeof to), 8);
+  h.pump();
+  h.on(h.a(rs));
+  uint8_t buf[128];
+  ASSERT_GT(skiff_recv(raw, buf, sizeof buf, 0), 20) << "the echo request reached the raw socket on shard " << rs;
+  EXPECT_EQ(h.a(icmp_owner).stats.icmp_out_echo_reps, 1u);  // answered once, by the owner
+  h.on(h.b());
+  ASSERT_GT(skiff_recv(ping, buf, sizeof buf, 0), 20) << "the reply came back";
+}
+
+// Messages: counters collected by message, a closure run on every shard, a RETA change followed by the
+// next active opens.
+TEST(MultiShard, ControlByMessage) {
+  MultiOptions o;
+  o.b_shards = 1;
+  o.b_queues = 1;
+  MultiHarness h(o);
+  ShardStats st;
+  DropCounters dr;
+  ASSERT_TRUE(h.stack_a().collect(&st, &dr));  // not running: read in place
+  EXPECT_EQ(st.polls, h.a(0).stats.polls + h.a(1).stats.polls);
+  // A message from shard 1 to shard 0 runs there at its next poll, in order.
+  std::vector<int> order;
+  h.on(h.a(1));
+  for (int i = 0; i < 5; ++i) h.a(1).send(0, [&order, i](Shard& s) { order.push_back(static_cast<int>(s.id) * 100 + i); });
+  EXPECT_TRUE(order.empty());
+  h.pump();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
+  // Every RETA entry to shard 1: shard 0 can no longer steer its opens home, and says so.
+  std::vector<uint16_t> reta(kRssRetaSize, 1);
+  ASSERT_TRUE(h.stack_a().set_reta(reta));
+  EXPECT_EQ(h.a(0).rss_map.owner(12345), 1u);
+  h.on(h.b());
+  const int l = tcp_listen(7200);
+  h.on(h.a(0));
+  const int c0 = tcp_connect(MultiHarness::kB, 7200);
+  h.on(h.a(1));
+  const int c1 = tcp_connect(MultiHarness::kB, 7200);
+  h.pump();
+  h.on(h.a(0));
+  EXPECT_TRUE(connected(c0));  // replies go to shard 1, which forwards them by the directory
+  h.on(h.a(1));
+  EXPECT_TRUE(connected(c1));
+  EXPECT_EQ(h.a(0).stats.tcp_unsteered_opens, 1u);
+  EXPECT_EQ(h.a(1).stats.tcp_steered_opens, 1u);
+  h.on(h.b());
+  EXPECT_EQ(accept_all(l).size(), 2u);
+}
