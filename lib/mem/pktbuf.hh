@@ -13,7 +13,7 @@
 
 namespace skiff {
 
-enum class RxCsum : uint8_t { Unknown, Good, Bad, None };
+enum class RxCsum : uint8_t { Unknown, Good, Bad };
 
 // Per-packet metadata in the mbuf's private area (like Linux's skb->cb): what a layer learnt about the
 // packet and the link that queues it. Every pool Skiff creates reserves room for it.
@@ -105,12 +105,14 @@ class Pktbuf {
     if (ip) {
       if (f == RTE_MBUF_F_RX_IP_CKSUM_GOOD) return RxCsum::Good;
       if (f == RTE_MBUF_F_RX_IP_CKSUM_BAD) return RxCsum::Bad;
-      if (f == RTE_MBUF_F_RX_IP_CKSUM_NONE) return RxCsum::None;
+      // NONE: "the checksum in the packet is not correct, but the header's integrity is verified" (virtio
+      // and vhost deliver local senders' packets this way): as good as GOOD, and software must not check.
+      if (f == RTE_MBUF_F_RX_IP_CKSUM_NONE) return RxCsum::Good;
       return RxCsum::Unknown;
     }
     if (f == RTE_MBUF_F_RX_L4_CKSUM_GOOD) return RxCsum::Good;
     if (f == RTE_MBUF_F_RX_L4_CKSUM_BAD) return RxCsum::Bad;
-    if (f == RTE_MBUF_F_RX_L4_CKSUM_NONE) return RxCsum::None;
+    if (f == RTE_MBUF_F_RX_L4_CKSUM_NONE) return RxCsum::Good;  // the data is verified (see above)
     return RxCsum::Unknown;
   }
   rte_mbuf* m_ = nullptr;

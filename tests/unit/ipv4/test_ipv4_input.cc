@@ -146,6 +146,10 @@ TEST(Ipv4Input, NicChecksumVerdictsAreTrusted) {
   h.inject(h.from_peer(ipv4(to_us(), echo())), RTE_MBUF_F_RX_IP_CKSUM_BAD);
   EXPECT_EQ(h.drops(Drop::Ipv4BadChecksum), 1u);
   EXPECT_TRUE(h.sent().empty());
+  // NONE (virtio/vhost from a local sender: the field is not filled in, the header is verified): trusted.
+  h.inject(h.from_peer(ipv4(bad, echo())), RTE_MBUF_F_RX_IP_CKSUM_NONE);
+  EXPECT_EQ(h.sent().size(), 1u);
+  EXPECT_EQ(h.drops(Drop::Ipv4BadChecksum), 1u);
 }
 
 TEST(Ipv4Input, UnknownProtocolGetsProtocolUnreachable) {

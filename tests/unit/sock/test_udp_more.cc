@@ -168,6 +168,11 @@ TEST(UdpMore, DeviceChecksumVerdictsAreTrusted) {
            RTE_MBUF_F_RX_L4_CKSUM_GOOD);
   uint8_t buf[64];
   EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, 0), 20);
+  // NONE: virtio/vhost deliver a local sender's datagram with only the pseudo-header sum in the field
+  // (checksum offload never done) and the data verified: accepted as is.
+  h.inject(h.from_peer(ipv4(Ipv4Spec{.src = kPeer, .dst = kOur, .proto = 17}, u)), RTE_MBUF_F_RX_L4_CKSUM_NONE);
+  EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, 0), 20);
+  EXPECT_EQ(h.drops(Drop::UdpBadChecksum), 1u);
 }
 
 TEST(UdpMore, LengthValidated) {
