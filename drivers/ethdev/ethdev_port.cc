@@ -12,6 +12,7 @@
 
 #include "base/log.hh"
 #include "base/random.hh"
+#include "base/tsan.hh"
 #include "core/rss.hh"
 
 namespace skiff {
@@ -186,10 +187,17 @@ EthdevPort::~EthdevPort() {
 }
 
 uint16_t EthdevPort::rx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) {
-  return rte_eth_rx_burst(port_, queue, pkts, n);
+  const uint16_t got = rte_eth_rx_burst(port_, queue, pkts, n);
+#if defined(SKIFF_TSAN)
+  for (uint16_t i = 0; i < got; ++i) tsan_acquire(pkts[i]);  // handed over by the PMD (net_ring: another thread)
+#endif
+  return got;
 }
 
 uint16_t EthdevPort::tx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) {
+#if defined(SKIFF_TSAN)
+  for (uint16_t i = 0; i < n; ++i) tsan_release(pkts[i]);
+#endif
   return rte_eth_tx_burst(port_, queue, pkts, n);
 }
 

@@ -38,6 +38,19 @@ inline constexpr uint16_t kPktPrivSize = (sizeof(PktMeta) + RTE_MBUF_PRIV_ALIGN 
 
 inline PktMeta* pkt_meta(rte_mbuf* m) { return static_cast<PktMeta*>(rte_mbuf_to_priv(m)); }
 
+// A read-only reference to `m`'s data for transmission (TCP's retransmission queue keeps the original): an
+// indirect clone, sharing the buffer through its reference count. Under ThreadSanitizer a deep copy
+// instead: DPDK's reference count drops the last reference with a relaxed load (rte_pktmbuf_prefree_seg),
+// no synchronization in the C11 model, so a buffer shared with a receiver on another thread (an in-process
+// net_ring peer, or a shard transmitting for another) would be reported on every reuse.
+inline rte_mbuf* pkt_clone(rte_mbuf* m, rte_mempool* pool) {
+#if defined(__SANITIZE_THREAD__)
+  return rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
+#else
+  return rte_pktmbuf_clone(m, pool);
+#endif
+}
+
 class Pktbuf {
  public:
   Pktbuf() = default;

@@ -286,7 +286,8 @@ void Shard::steer_burst(ShardPort& sp, rte_mbuf** pkts, const uint8_t* owner, ui
     if (done[i]) continue;
     const unsigned t = owner[i];
     if (t == id) {
-      if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+      // (Not a frame already handed to another shard: that one is no longer ours to touch.)
+      if (i + 1 < n && !done[i + 1]) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
       stats.rx_bytes += pkts[i]->pkt_len;
       eth_input(*this, sp, Pktbuf(pkts[i]));
       continue;

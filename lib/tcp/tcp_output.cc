@@ -105,7 +105,7 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data) {
   th.set_urgent_ptr(0);
   if (olen) memcpy(d + TcpView::kMinHeaderLen, opts, olen);
   if (data) {
-    Pktbuf c(rte_pktmbuf_clone(data, sh.pool.raw()));
+    Pktbuf c(pkt_clone(data, sh.pool.raw()));
     if (!c || !h.chain(std::move(c))) {
       sh.drops.add(Drop::NoMbuf);
       return -ENOBUFS;
