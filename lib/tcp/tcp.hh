@@ -116,6 +116,14 @@ struct TcpSock {
   uint32_t bytes_acked = 0;             // for congestion avoidance (RFC 3465 byte counting)
   SeqNum recover;
   TcpCa ca_state = TcpCa::Open;
+  // Congestion window validation (RFC 7661's aim, Linux's mechanism): the window grows only while it is
+  // what limits sending, and falls back towards what was used after application-limited or idle stretches.
+  bool cwnd_limited = false;            // sending stopped on cwnd during the current window of data
+  uint32_t max_flight = 0;              // most bytes in flight during the current window
+  SeqNum cwnd_usage_end;                // the current window ends once snd_una passes this
+  uint32_t cwnd_used = 0;               // most bytes in flight while not cwnd-limited
+  Instant cwnd_stamp{};                 // cwnd last found fully used (or last decayed)
+  Instant last_data_sent{};             // last transmission of new data (restart after idle)
 
   // Delayed ACK.
   uint8_t segs_unacked = 0;             // full segments received since our last ACK

@@ -48,6 +48,9 @@ void send_bare(Shard& sh, const Ipv4Rx& rx, uint16_t lport, uint16_t rport, SeqN
 void send_reset_for(Shard& sh, const Ipv4Rx& rx, uint16_t sport, uint16_t dport, const Segment& seg);
 // Sends new data as the windows, Nagle and the FIN allow.
 void write_xmit(TcpSock* tp, bool force_push = false);
+// The persist timer found room in the peer's window for part of the next segment: sends that part (the
+// RFC 9293 §3.8.6.2.1 override of sender SWS avoidance, Linux's tcp_write_wakeup). False if it sent nothing.
+bool write_wakeup(TcpSock* tp);
 // Retransmits the segment at snd_una (fast retransmit, RTO, partial ACK).
 void retransmit_head(TcpSock* tp);
 // The window to advertise, unscaled (it also updates rcv_wnd and the receiver-SWS state).
@@ -104,6 +107,10 @@ void init_sack_timer(TcpSock* tp);
 
 // Congestion window after the handshake (RFC 6928).
 void init_cwnd(TcpSock* tp);
+uint32_t initial_window(TcpSock* tp);
+// Whether the congestion window is what limits sending (only then may it grow: RFC 7661 §4.2, RFC 5681
+// §3.1 "only when ... fully utilized"); in slow start, while cwnd is below twice the most recently used.
+bool is_cwnd_limited(TcpSock* tp);
 // Effective send MSS from the peer's option, our MTU and TCP_MAXSEG.
 void set_mss(TcpSock* tp, uint16_t peer_mss);
 uint32_t flight_size(TcpSock* tp);

@@ -128,6 +128,8 @@ void cong_on_ack(TcpSock* tp, SeqNum ack, uint32_t acked) {
   }
   if (tp->ca_state == TcpCa::Loss && ack.ge(tp->recover)) tp->ca_state = TcpCa::Open;
   tp->dupacks = 0;
+  // RFC 5681 §3.1 / RFC 7661 §4.2: a window the sender does not fill is not validated by its ACKs.
+  if (!is_cwnd_limited(tp)) return;
   tp->cc->cong_avoid(tp, acked, sh.now());
   tp->cwnd = std::min<uint32_t>(tp->cwnd, 1u << 30);
 }
@@ -172,8 +174,10 @@ bool process_ack(TcpSock* tp, Segment& seg) {
   const uint32_t wnd = seg.wnd << tp->snd_wscale;
   const uint32_t sacked_before = tp->sacked_out;
   sack_process(tp, seg.opt, ack);
-  if (ack.gt(tp->snd_una)) {
-    const uint32_t acked = static_cast<uint32_t>(ack - tp->snd_una);
+  const bool ack_advanced = ack.gt(tp->snd_una);
+  if (ack_advanced) {
+    // The SYN's sequence number (acknowledged with the handshake) is not data: it grows no window.
+    const uint32_t acked = static_cast<uint32_t>(ack - tp->snd_una) - (tp->snd_una == tp->iss ? 1 : 0);
     if (tp->rtt_pending && ack.ge(tp->rtt_seq)) {
       rtt_sample(tp, sh.now() - tp->rtt_start);  // a timed, never-retransmitted segment (µs resolution)
       tp->rtt_pending = false;
@@ -187,7 +191,7 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     tp->retransmits = 0;
     tp->probes_out = 0;
     tp->tlp_sent = false;
-    cong_on_ack(tp, ack, acked);
+    if (acked) cong_on_ack(tp, ack, acked);
     // Send-buffer autotuning (as Linux's tcp_sndbuf_expand): room for two congestion windows.
     Sock* sk = sk_of(tp);
     if (!(sk->userlocks & kSndbufLock) && sk->sndbuf < static_cast<int>(2 * tp->cwnd))
@@ -412,6 +416,12 @@ void process_data(TcpSock* tp, Segment& seg) {
 void to_established(TcpSock* tp) {
   set_state(tp, sk_state::kEstablished);
   init_cwnd(tp);
+  // RFC 6298 §5.7: the handshake was retransmitted and gave no RTT sample: data starts with a 3 s RTO
+  // (a passive open may still take its sample from the ACK's timestamp echo, which then replaces it).
+  if (!tp->srtt_us && tp->total_retrans) {
+    tp->rto_us = 3'000'000;
+    tp->backoff = 0;
+  }
   tp->quickack = 8;
   reset_keepalive(tp);
 }
@@ -789,6 +799,11 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
   sh.tcp.add(tp);
   ++sh.stats.tcp_passive_opens;
   send_syn(tp);
+  // Time the SYN-ACK: its ACK is the connection's first RTT sample (process_ack), unless the SYN-ACK had
+  // to be sent again (Karn: retransmit_head stops the timing; timestamps still give a sample then).
+  tp->rtt_pending = true;
+  tp->rtt_seq = tp->iss + 1;
+  tp->rtt_start = sh.now();
   arm_rto(tp);
   seg.payload.reset();  // data on a SYN is not taken (the peer sends it again once established)
 }

@@ -204,57 +204,191 @@ void negotiate_syn_options(TcpSock* tp, const wire::TcpOptions& peer, bool) {
 
 uint32_t flight_size(TcpSock* tp) { return static_cast<uint32_t>(tp->snd_max - tp->snd_una); }
 
-void write_xmit(TcpSock* tp, bool force_push) {
+namespace {
+
+// Puts `p` right behind `m` in `q`. PktQueue links only at its tail, so unless `m` is the last packet the
+// queue is rotated once around (O(queue length)); only a window-limited split of an unsent segment that
+// is not the last one gets here.
+void insert_after(PktQueue& q, rte_mbuf* m, Pktbuf p) {
+  if (q.back() == m) return q.push(std::move(p));
+  const uint32_t n = q.size();
+  for (uint32_t i = 0; i < n; ++i) {
+    rte_mbuf* f = q.front();
+    q.push(q.pop());
+    if (f == m) q.push(std::move(p));
+  }
+}
+
+// Splits the unsent segment `m` after `len` bytes (Linux's tcp_fragment): the rest moves into a new buffer
+// queued right behind it. False (nothing changed) when no buffer is free.
+bool split_segment(TcpSock* tp, rte_mbuf* m, uint32_t len) {
+  const uint32_t rest = seg_len(m) - len;
+  Pktbuf t = shard_of(tp).pool.alloc();
+  if (!t || rte_pktmbuf_tailroom(t.mbuf()) < rest) return false;
+  Pktbuf view(m);
+  view.copy_out(len, rest, t.append(static_cast<uint16_t>(rest)));
+  (void)view.release();
+  rte_pktmbuf_trim(m, static_cast<uint16_t>(rest));
+  PktMeta* hm = pkt_meta(m);
+  PktMeta* tm = t.meta();
+  tm->seq = (seg_seq(m) + len).raw();
+  tm->flags = hm->flags;  // a FIN sent before (go-back-N) belongs to the tail now
+  tm->rx_time_ns = hm->rx_time_ns;
+  hm->flags = static_cast<uint8_t>(hm->flags & ~kMetaFin);
+  insert_after(tp->write_queue, m, std::move(t));
+  return true;
+}
+
+// Sends the segment at send_head (new data, or data again after a go-back-N RTO) and moves send_head on.
+// False if it could not be sent (no buffers: retried on the next event).
+bool send_head_segment(TcpSock* tp) {
   Shard& sh = shard_of(tp);
+  rte_mbuf* m = tp->send_head;
+  const SeqNum seq = seg_seq(m);
+  const uint32_t len = seg_len(m);
+  rte_mbuf* next = tp->write_queue.next(m);
+  const bool is_last = next == nullptr;
+  const bool with_fin = is_last && tp->fin_queued && (!tp->fin_sent || tp->fin_seq == seq + len);
+  const bool retransmission = seq.lt(tp->snd_max);
+  const uint8_t flags = tf::kAck | (is_last ? tf::kPsh : 0) | (with_fin ? tf::kFin : 0);
+  if (transmit(tp, seq, flags, m) < 0) return false;
+  PktMeta* mt = pkt_meta(m);
+  mt->rx_time_ns = sh.now().ns();  // send time, for RACK
+  if (retransmission) {
+    mt->flags |= kMetaEverRetrans;
+    ++sh.stats.tcp_retrans_segs;
+  } else {
+    tp->last_data_sent = sh.now();
+    if (!tp->rtt_pending) {
+      tp->rtt_pending = true;  // Karn: time only new data
+      tp->rtt_seq = seq + len;
+      tp->rtt_start = sh.now();
+    }
+  }
+  tp->snd_nxt = seq + len;
+  if (with_fin) {
+    tp->fin_sent = true;
+    tp->fin_seq = seq + len;
+    tp->snd_nxt = tp->snd_nxt + 1;
+    mt->flags |= kMetaFin;
+  }
+  if (tp->snd_nxt.gt(tp->snd_max)) tp->snd_max = tp->snd_nxt;
+  tp->send_head = next;
+  return true;
+}
+
+// Bytes in flight as congestion control counts them (with SACK: the pipe).
+uint32_t in_flight(TcpSock* tp) { return tp->sack_ok ? sack_pipe(tp) : flight_size(tp); }
+
+// ssthresh before a reduction that answers no loss: it remembers at least 3/4 of the window.
+uint32_t current_ssthresh(TcpSock* tp) {
+  if (tp->ca_state == TcpCa::Recovery || tp->ca_state == TcpCa::Loss) return tp->ssthresh;
+  return std::max(tp->ssthresh, tp->cwnd / 2 + tp->cwnd / 4);
+}
+
+// Restart after idle (RFC 5681 §4.1, in the gentler form of RFC 2861 §3 that Linux uses): nothing was
+// sent for an RTO or more, so the window no longer reflects the path: halve it per idle RTO, down to
+// the initial window.
+void cwnd_restart(TcpSock* tp, Instant now) {
+  const uint32_t restart = std::min(initial_window(tp), tp->cwnd);
+  tp->ssthresh = current_ssthresh(tp);
+  for (int64_t rtos = (now - tp->last_data_sent) / std::chrono::microseconds(tp->rto_us); rtos > 0 && tp->cwnd > restart;
+       --rtos)
+    tp->cwnd >>= 1;
+  tp->cwnd = std::max(tp->cwnd, restart);
+  tp->cwnd_used = 0;
+  tp->cwnd_stamp = now;
+}
+
+// An RTO went by without the window being used in full (the application or the peer's window limited
+// sending): bring cwnd halfway down to what was used, at least the initial window (RFC 2861 §3; Linux's
+// tcp_cwnd_application_limited).
+void cwnd_application_limited(TcpSock* tp, Instant now) {
+  if (tp->ca_state == TcpCa::Open) {
+    const uint32_t used = std::max(tp->cwnd_used, initial_window(tp));
+    if (used < tp->cwnd) {
+      tp->ssthresh = current_ssthresh(tp);
+      tp->cwnd = (tp->cwnd + used) / 2;
+    }
+  }
+  tp->cwnd_used = 0;
+  tp->cwnd_stamp = now;
+}
+
+// After sending: is the window used? Remembered per window of data (until snd_una passes what was sent
+// when it was last judged), so that growth on the ACKs of that window follows the strongest signal.
+void cwnd_validate(TcpSock* tp, bool limited) {
+  const Instant now = shard_of(tp).now();
+  const uint32_t inflight = in_flight(tp);
+  if (!tp->snd_una.lt(tp->cwnd_usage_end) || limited || (!tp->cwnd_limited && inflight > tp->max_flight)) {
+    tp->cwnd_limited = limited;
+    tp->max_flight = inflight;
+    tp->cwnd_usage_end = tp->snd_nxt;
+  }
+  if (is_cwnd_limited(tp)) {
+    tp->cwnd_used = 0;
+    tp->cwnd_stamp = now;
+    return;
+  }
+  tp->cwnd_used = std::max(tp->cwnd_used, inflight);
+  if (now - tp->cwnd_stamp >= std::chrono::microseconds(tp->rto_us)) cwnd_application_limited(tp, now);
+}
+
+// The bytes of segment `m` the peer's window takes now (0 if none).
+uint32_t window_room(TcpSock* tp, rte_mbuf* m) {
+  const SeqNum wnd_end = tp->snd_una + tp->snd_wnd;
+  const SeqNum seq = seg_seq(m);
+  if (!wnd_end.gt(seq)) return 0;
+  return std::min(seg_len(m), static_cast<uint32_t>(wnd_end - seq));
+}
+
+}  // namespace
+
+void write_xmit(TcpSock* tp, bool force_push) {
   const uint8_t st = sk_of(tp)->state;
   if (st != sk_state::kEstablished && st != sk_state::kCloseWait && st != sk_state::kFinWait1 &&
       st != sk_state::kLastAck && st != sk_state::kClosing)
     return;
-  bool sent_any = false;
+  Shard& sh = shard_of(tp);
+  bool sent_any = false, sent_new = false, cwnd_stop = false;
+  if (tp->send_head && tp->snd_una == tp->snd_max && tp->last_data_sent.ns() &&
+      sh.now() - tp->last_data_sent >= std::chrono::microseconds(tp->rto_us))
+    cwnd_restart(tp, sh.now());
   // With SACK, lost segments go first (RFC 6675 §5, RFC 8985 §7), within the pipe.
   if (tp->sack_ok && tp->lost_out > tp->retrans_out) sent_any = sack_retransmit(tp);
   while (rte_mbuf* m = tp->send_head) {
     const SeqNum seq = seg_seq(m);
     const uint32_t len = seg_len(m);
-    // The peer's window bounds the sequence space; the congestion window bounds what is in flight
-    // (with SACK: the pipe, which does not count SACKed or lost bytes).
-    const bool cwnd_full = tp->sack_ok ? sack_pipe(tp) + len > tp->cwnd
-                                       : (seq + len).gt(tp->snd_una + tp->cwnd);
-    if (cwnd_full) break;
-    if ((seq + len).gt(tp->snd_una + tp->snd_wnd)) {
-      // Window-limited. With nothing in flight and the peer's window too small, probe it (persist).
-      if (tp->snd_una == tp->snd_max && (seq + len).gt(tp->snd_una + tp->snd_wnd)) arm_persist(tp);
+    // The peer's window bounds the sequence space. RFC 9293 §3.8.6.2.1 (sender SWS avoidance): a segment
+    // the window cannot take whole goes in part only if that part is at least min(MSS, Fs * max window
+    // seen) with Fs = 1/2; a smaller window waits for the persist timer (on_persist).
+    uint32_t send_len = window_room(tp, m);
+    if (send_len < len) {
+      const uint32_t sws = std::max<uint32_t>(1, std::min<uint32_t>(tp->mss, tp->max_window / 2));
+      if (send_len == 0 || send_len < sws) {
+        // Window-limited with nothing in flight: no ACK will come to reopen it, so probe (persist).
+        if (tp->snd_una == tp->snd_max) arm_persist(tp);
+        break;
+      }
+    }
+    // The congestion window bounds what is in flight (with SACK: the pipe, which does not count SACKed or
+    // lost bytes).
+    const bool cwnd_full = tp->sack_ok ? sack_pipe(tp) + send_len > tp->cwnd
+                                       : (seq + send_len).gt(tp->snd_una + tp->cwnd);
+    if (cwnd_full) {
+      cwnd_stop = true;
       break;
     }
-    rte_mbuf* next = tp->write_queue.next(m);
-    const bool is_last = next == nullptr;
+    const bool is_last = tp->write_queue.next(m) == nullptr;
     const bool with_fin = is_last && tp->fin_queued && (!tp->fin_sent || tp->fin_seq == seq + len);
-    // Nagle (RFC 896, RFC 9293 §3.7.4): hold a small segment while data is unacknowledged.
+    // Nagle (RFC 896, RFC 9293 §3.7.4): hold a small segment while data is unacknowledged. A full segment
+    // cut short by the window is not "small": SWS avoidance above decided on it.
     if (len < tp->mss && !with_fin && !force_push && (tp->cork || (!tp->nodelay && flight_size(tp) > 0))) break;
-    const bool retransmission = seq.lt(tp->snd_max);
-    uint8_t flags = tf::kAck | (is_last ? tf::kPsh : 0) | (with_fin ? tf::kFin : 0);
-    if (transmit(tp, seq, flags, m) < 0) break;  // out of buffers: retry on the next event
-    sent_any = true;
-    PktMeta* mt = pkt_meta(m);
-    mt->rx_time_ns = sh.now().ns();  // send time, for RACK
-    if (retransmission) mt->flags |= kMetaEverRetrans;
-    if (retransmission) {
-      ++sh.stats.tcp_retrans_segs;
-    } else if (!tp->rtt_pending) {
-      tp->rtt_pending = true;  // Karn: time only new data
-      tp->rtt_seq = seq + len;
-      tp->rtt_start = sh.now();
-    }
-    tp->snd_nxt = seq + len;
-    if (with_fin) {
-      tp->fin_sent = true;
-      tp->fin_seq = seq + len;
-      tp->snd_nxt = tp->snd_nxt + 1;
-      pkt_meta(m)->flags |= kMetaFin;
-    }
-    if (tp->snd_nxt.gt(tp->snd_max)) tp->snd_max = tp->snd_nxt;
-    tp->send_head = next;
+    if (send_len < len && !split_segment(tp, m, send_len)) break;
+    if (!send_head_segment(tp)) break;  // out of buffers: retry on the next event
+    sent_any = sent_new = true;
   }
+  if (sent_new || cwnd_stop) cwnd_validate(tp, cwnd_stop);
   if (!tp->send_head && tp->fin_queued && (!tp->fin_sent || tp->snd_nxt == tp->fin_seq)) {
     // A FIN of its own (after all data), or resending it after an RTO rewound snd_nxt.
     const bool retransmission = tp->fin_sent;
@@ -268,6 +402,23 @@ void write_xmit(TcpSock* tp, bool force_push) {
     }
   }
   if (sent_any) arm_rto(tp);
+}
+
+bool is_cwnd_limited(TcpSock* tp) {
+  return tp->cwnd_limited || (tp->cwnd < tp->ssthresh && tp->cwnd < 2 * tp->max_flight);
+}
+
+bool write_wakeup(TcpSock* tp) {
+  rte_mbuf* m = tp->send_head;
+  if (!m) return false;
+  const uint32_t room = window_room(tp, m);
+  if (room == 0) return false;
+  // RFC 9293 §3.8.6.2.1: the override timeout sends what the window takes, however small (and regardless
+  // of Nagle and the congestion window, as Linux's tcp_write_wakeup).
+  if (room < seg_len(m) && !split_segment(tp, m, room)) return false;
+  if (!send_head_segment(tp)) return false;
+  arm_rto(tp);
+  return true;
 }
 
 void retransmit_head(TcpSock* tp) {

@@ -94,11 +94,15 @@ void set_mss(TcpSock* tp, uint16_t peer_mss) {
   tp->mss = m;
 }
 
-void init_cwnd(TcpSock* tp) {
+uint32_t initial_window(TcpSock* tp) {
   // RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)).
-  const uint32_t iw = std::min<uint32_t>(cfg_of(tp).init_cwnd_segs * tp->mss, std::max<uint32_t>(2u * tp->mss, 14600));
-  tp->cwnd = iw;
+  return std::min<uint32_t>(cfg_of(tp).init_cwnd_segs * tp->mss, std::max<uint32_t>(2u * tp->mss, 14600));
+}
+
+void init_cwnd(TcpSock* tp) {
+  tp->cwnd = initial_window(tp);
   tp->ssthresh = 0x7fffffff;
+  tp->cwnd_stamp = shard_of(tp).now();
 }
 
 void free_write_queue(TcpSock* tp) {

@@ -28,6 +28,25 @@ bool user_timeout_passed(TcpSock* tp, Instant now, Instant since) {
   return tp->user_timeout_ms && now - since >= std::chrono::milliseconds(tp->user_timeout_ms);
 }
 
+// TCP_USER_TIMEOUT: the timer never sleeps past the moment the user timeout ends (Linux's
+// tcp_clamp_rto_to_user_timeout), so the connection aborts at the timeout and not at the next backed-off
+// expiry after it.
+Duration clamp_to_user_timeout(TcpSock* tp, Instant now, Instant since, Duration wait) {
+  if (!tp->user_timeout_ms) return wait;
+  const Duration left = (since + std::chrono::milliseconds(tp->user_timeout_ms)) - now;
+  return std::clamp<Duration>(left, 1ms, wait);
+}
+
+// When the oldest unacknowledged data (or SYN, or FIN) first went out: TCP_USER_TIMEOUT counts from there
+// (Linux's retrans_stamp). The head's send time, unless something retransmitted it already (then the timer
+// was last armed at that retransmission: one RTO ago).
+Instant first_sent(TcpSock* tp, Instant now) {
+  rte_mbuf* m = tp->write_queue.front();
+  if (m && m != tp->send_head && !(pkt_meta(m)->flags & kMetaEverRetrans) && pkt_meta(m)->rx_time_ns)
+    return Instant::from_ns(pkt_meta(m)->rx_time_ns);
+  return now - us(tp->rto_us);
+}
+
 void abort_timeout(TcpSock* tp) {
   ++shard_of(tp).stats.tcp_timeouts;
   set_error(tp, ETIMEDOUT);
@@ -75,7 +94,7 @@ void on_rto(void* ctx, Timer*, Instant now) {
   }
   if (st == sk_state::kSynSent || st == sk_state::kSynRecv) {
     const unsigned limit = st == sk_state::kSynSent ? cfg.syn_retries : cfg.synack_retries;
-    if (tp->retransmits == 0) tp->retrans_start = now;
+    if (tp->retransmits == 0) tp->retrans_start = first_sent(tp, now);
     if (tp->retransmits >= limit || user_timeout_passed(tp, now, tp->retrans_start)) {
       if (st == sk_state::kSynSent) ++sh.stats.tcp_attempt_fails;
       return abort_timeout(tp);
@@ -83,7 +102,7 @@ void on_rto(void* ctx, Timer*, Instant now) {
   } else {
     if (tp->snd_una == tp->snd_max) return;  // nothing outstanding
     if (tp->retransmits == 0) {
-      tp->retrans_start = now;
+      tp->retrans_start = first_sent(tp, now);
       // RFC 5681 §3.1 (4): a lower ssthresh, once per loss episode (the algorithm says how much).
       if (tp->ca_state != TcpCa::Recovery) {
         tp->cc->on_loss(tp, now);
@@ -115,7 +134,7 @@ void on_rto(void* ctx, Timer*, Instant now) {
     ++tp->total_retrans;
     write_xmit(tp, true);
   }
-  sh.timers.arm(tp->rto_timer, now + us(tp->rto_us));
+  sh.timers.arm(tp->rto_timer, now + clamp_to_user_timeout(tp, now, tp->retrans_start, us(tp->rto_us)));
 }
 
 void on_delack(void* ctx, Timer*, Instant) {
@@ -126,8 +145,15 @@ void on_delack(void* ctx, Timer*, Instant) {
 void on_persist(void* ctx, Timer*, Instant now) {
   auto* tp = static_cast<TcpSock*>(ctx);
   Shard& sh = shard_of(tp);
-  if (!tp->send_head || tp->snd_wnd >= seg_len(tp->send_head) || tp->snd_una != tp->snd_max) {
-    tp->probes_out = 0;  // the window opened (or data is in flight: the RTO covers it)
+  if (!tp->send_head || tp->snd_una != tp->snd_max) {
+    tp->probes_out = 0;  // data is in flight (the RTO covers it), or nothing is left to send
+    write_xmit(tp);
+    return;
+  }
+  if (write_wakeup(tp)) {
+    // The window has room, if less than the segment (sender SWS avoidance held it): what fits went out;
+    // the RTO covers it from here.
+    tp->probes_out = 0;
     write_xmit(tp);
     return;
   }
@@ -142,7 +168,7 @@ void on_persist(void* ctx, Timer*, Instant now) {
   tp->backoff = static_cast<uint8_t>(std::min(tp->backoff + 1, 30));
   const int64_t max_us = std::chrono::duration_cast<std::chrono::microseconds>(sh.cfg.tcp.rto_max).count();
   const int64_t wait = std::min<int64_t>(tp->rto_us << std::min<int>(tp->backoff, 20), max_us);
-  sh.timers.arm(tp->persist_timer, now + us(wait));
+  sh.timers.arm(tp->persist_timer, now + clamp_to_user_timeout(tp, now, tp->retrans_start, us(wait)));
 }
 
 void on_keepalive(void* ctx, Timer*, Instant now) {

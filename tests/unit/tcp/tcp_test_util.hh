@@ -140,12 +140,32 @@ struct Conn {
   uint32_t snd = 0;            // the peer's SND.NXT (what we should acknowledge)
   uint32_t nxt = 0;            // our SND.NXT as the peer has seen it (what the peer acknowledges)
   uint16_t wnd = 65535;        // the window the peer advertises
+  bool ts = false;             // timestamps negotiated: every segment from seg() carries one
+  uint32_t ts_val = 100;       // the peer's timestamp clock (TSval it sends)
+  uint32_t ts_ecr = 0;         // the newest TSval the peer saw from us (out_track updates it)
 
   // A segment from the peer at its SND.NXT, acknowledging all we sent (ACK field set even if the flag
   // is not; the stack must ignore it then).
   TcpSpec seg(uint8_t flags, Bytes payload = {}) const {
-    return TcpSpec{.sport = pport, .dport = lport, .seq = snd, .ack = nxt, .flags = flags, .wnd = wnd,
-                   .payload = std::move(payload)};
+    TcpSpec s{.sport = pport, .dport = lport, .seq = snd, .ack = nxt, .flags = flags, .wnd = wnd,
+              .payload = std::move(payload)};
+    if (ts) {
+      wire::TcpOptions o;
+      o.has_timestamp = true;
+      o.ts_val = ts_val;
+      o.ts_ecr = ts_ecr;
+      s.opts = o;
+    }
+    return s;
+  }
+  // A bare ACK of `a` carrying SACK blocks [left, right) (absolute sequence numbers), first block first.
+  void sack(uint32_t a, std::initializer_list<std::pair<uint32_t, uint32_t>> blocks) const {
+    TcpSpec s = seg(tf::kAck);
+    s.ack = a;
+    wire::TcpOptions o = s.opts.value_or(wire::TcpOptions{});
+    for (const auto& [l, r] : blocks) o.sack[o.num_sack++] = {wire::SeqNum(l), wire::SeqNum(r)};
+    s.opts = o;
+    in(s);
   }
   void in(const TcpSpec& s) const { h->inject(tcp_frame(*h, s)); }
   // The peer sends data (ACK|PSH) and advances its SND.NXT.
@@ -171,6 +191,7 @@ struct Conn {
     for (const auto& t : o) {
       const uint32_t end = t.seq + seg_space(t);
       if (static_cast<int32_t>(end - nxt) > 0) nxt = end;
+      if (t.opts.has_timestamp) ts_ecr = t.opts.ts_val;
     }
     return o;
   }
@@ -186,7 +207,26 @@ struct OpenOpts {
   uint16_t wnd = 65535;                // the peer's window
   int rcvbuf = 0;                      // SO_RCVBUF on our listener / socket (0: default)
   int listen_backlog = 16;
+  Duration rtt{};                      // the handshake's round trip (the stack takes its first RTT sample from it)
+  bool sack = false;                   // the peer's SYN offers SACK (RFC 2018)
+  bool ts = false;                     // ... and timestamps (RFC 7323); then Conn::seg sends them throughout
+  std::optional<uint8_t> wscale;       // ... and window scaling with this shift
 };
+
+// The options of the peer's SYN (or SYN-ACK) for `o`.
+inline std::optional<wire::TcpOptions> syn_options(const OpenOpts& o, uint32_t ts_val, uint32_t ts_ecr = 0) {
+  if (!o.mss && !o.sack && !o.ts && !o.wscale) return std::nullopt;
+  wire::TcpOptions w;
+  w.mss = o.mss;
+  w.sack_permitted = o.sack;
+  w.wscale = o.wscale;
+  if (o.ts) {
+    w.has_timestamp = true;
+    w.ts_val = ts_val;
+    w.ts_ecr = ts_ecr;
+  }
+  return w;
+}
 
 // Passive open: the peer connects to our listener on kLocalPort; the connection is accepted.
 inline Conn accept_conn(StackHarness& h, const OpenOpts& o = {}) {
@@ -202,16 +242,19 @@ inline Conn accept_conn(StackHarness& h, const OpenOpts& o = {}) {
   c.snd = o.peer_isn;
   TcpSpec syn = c.seg(tf::kSyn);
   syn.ack = 0;
-  if (o.mss) syn.opts = mss_opt(*o.mss);
+  syn.opts = syn_options(o, c.ts_val);
   c.in(syn);
   auto out = c.out();
   if (out.size() != 1 || out[0].flags != (tf::kSyn | tf::kAck)) {
     ADD_FAILURE() << "no SYN-ACK";
     return c;
   }
+  c.ts = o.ts && out[0].opts.has_timestamp;
+  c.ts_ecr = out[0].opts.ts_val;
   c.iss = out[0].seq;
   c.snd = o.peer_isn + 1;
   c.nxt = c.iss + 1;
+  if (o.rtt.count()) h.advance(o.rtt);
   c.ack();
   EXPECT_TRUE(c.out().empty());
   c.fd = skiff_accept4(c.lfd, nullptr, nullptr, SOCK_NONBLOCK);
@@ -242,8 +285,11 @@ inline Conn connect_conn(StackHarness& h, const OpenOpts& o = {}) {
   c.nxt = c.iss + 1;
   c.irs = o.peer_isn;
   c.snd = o.peer_isn;
+  c.ts = o.ts;
+  c.ts_ecr = out[0].opts.ts_val;
   TcpSpec sa = c.seg(tf::kSyn | tf::kAck);
-  if (o.mss) sa.opts = mss_opt(*o.mss);
+  sa.opts = syn_options(o, c.ts_val, c.ts_ecr);
+  if (o.rtt.count()) h.advance(o.rtt);
   c.in(sa);
   c.snd = o.peer_isn + 1;
   out = c.out();

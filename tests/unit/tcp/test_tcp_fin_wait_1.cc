@@ -98,9 +98,10 @@ TEST(TcpFinWait1, DataStillArrivesAfterShutdown) {
 TEST(TcpFinWait1, FinIsRetransmittedOnRto) {
   StackHarness h;
   Conn c = accept_conn(h);
+  const int64_t rto = info(c.fd).tcpi_rto / 1000;  // from the handshake's RTT sample
   ASSERT_EQ(skiff_shutdown(c.fd, SHUT_WR), 0);
   c.out_track();
-  for (int64_t ms : {1000, 2000}) {
+  for (int64_t ms : {rto, 2 * rto}) {
     std::vector<SentTcp> got;
     auto t = advance_until_sent(h, 10s, got);
     ASSERT_TRUE(t);

@@ -227,27 +227,31 @@ TEST(TcpOptions, NoKeepaliveWithoutSoKeepalive) {
 
 TEST(TcpOptions, TcpInfoFields) {
   StackHarness h;
-  Conn c = accept_conn(h);
+  OpenOpts o;
+  o.rtt = 50ms;
+  Conn c = accept_conn(h, o);
   tcp_info ti = info(c.fd);
   EXPECT_EQ(ti.tcpi_state, TCP_ESTABLISHED);
   EXPECT_EQ(ti.tcpi_ca_state, 0u);
-  EXPECT_EQ(ti.tcpi_rtt, 0u);
-  EXPECT_EQ(ti.tcpi_rto, 1000000u);
+  EXPECT_EQ(ti.tcpi_rtt, 50000u);   // the handshake's sample
+  EXPECT_EQ(ti.tcpi_rttvar, 25000u);
+  EXPECT_EQ(ti.tcpi_rto, 200000u);  // 50 + 4*25 = 150 ms, raised to rto_min
   EXPECT_EQ(ti.tcpi_snd_mss, 1000u);
   EXPECT_EQ(ti.tcpi_advmss, 1460u);
   EXPECT_EQ(ti.tcpi_snd_cwnd, 10u);           // RFC 6928 initial window
   EXPECT_EQ(ti.tcpi_snd_ssthresh, 0x7fffffffu);  // TCP_INFINITE_SSTHRESH
   EXPECT_EQ(ti.tcpi_total_retrans, 0u);
-  // One RTT sample of 50 ms, two segments acknowledged in slow start.
+  // Another RTT sample of 50 ms; two segments acknowledged in slow start, but two of ten do not use the
+  // window, so it does not grow (RFC 7661).
   ASSERT_EQ(c.send(2000), 2000);
   c.out_track();
   h.advance(50ms);
   c.ack();
   ti = info(c.fd);
   EXPECT_EQ(ti.tcpi_rtt, 50000u);
-  EXPECT_EQ(ti.tcpi_rttvar, 25000u);
-  EXPECT_EQ(ti.tcpi_rto, 200000u);     // 50 + 4*25 = 150 ms, raised to rto_min
-  EXPECT_EQ(ti.tcpi_snd_cwnd, 12u);    // + min(acked, 2*SMSS)
+  EXPECT_EQ(ti.tcpi_rttvar, 18750u);   // 3/4 * 25 ms + 1/4 * 0
+  EXPECT_EQ(ti.tcpi_rto, 200000u);
+  EXPECT_EQ(ti.tcpi_snd_cwnd, 10u);
   // A loss: RTO, ssthresh and cwnd collapse, one retransmission counted.
   ASSERT_EQ(c.send(4000), 4000);
   c.out_track();

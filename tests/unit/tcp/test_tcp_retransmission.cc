@@ -15,44 +15,118 @@ void use_reno(int fd) { ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTI
 
 }  // namespace
 
-TEST(TcpRetransmission, InitialRtoIsOneSecond) {
+TEST(TcpRetransmission, InitialRtoIsOneSecondAndThreeAfterARetransmittedHandshake) {
+  // RFC 6298 §2.1: before any RTT sample the RTO is 1 s (the SYN-ACK goes again after 1 s). §5.7: a
+  // handshake that needed a retransmission gave no sample (Karn), so data starts with an RTO of 3 s.
   StackHarness h;
-  Conn c = accept_conn(h);
-  EXPECT_EQ(info(c.fd).tcpi_rto, 1000000u);
-  ASSERT_EQ(c.send(100, 3), 100);
-  auto out = c.out_track();
+  h.learn_peer();
+  const int l = listen_on();
+  h.inject(tcp_frame(h, {.sport = kPeerPort, .seq = 1000, .flags = tf::kSyn, .opts = mss_opt(1000)}));
+  auto out = out_of(h);
   ASSERT_EQ(out.size(), 1u);
+  const uint32_t iss = out[0].seq;
   h.advance(998ms);
-  EXPECT_TRUE(c.out().empty());
+  EXPECT_TRUE(out_of(h).empty());
   std::vector<SentTcp> got;
   auto t = advance_until_sent(h, 10ms, got);
   ASSERT_TRUE(t);
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0].seq, c.iss + 1);
-  EXPECT_EQ(got[0].payload, pattern(100, 3));
+  EXPECT_EQ(got[0].flags, tf::kSyn | tf::kAck);
+  EXPECT_EQ(got[0].seq, iss);
+  h.advance(50ms);
+  h.inject(tcp_frame(h, {.sport = kPeerPort, .seq = 1001, .ack = iss + 1, .flags = tf::kAck}));
+  const int fd = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+  ASSERT_GE(fd, 0);
+  tcp_info ti = info(fd);
+  EXPECT_EQ(ti.tcpi_rtt, 0u);  // ambiguous: the first SYN-ACK or the second?
+  EXPECT_EQ(ti.tcpi_rto, 3000000u);
+  EXPECT_EQ(ti.tcpi_backoff, 0u);
+  const Bytes d = pattern(100, 3);
+  ASSERT_EQ(skiff_send(fd, d.data(), d.size(), MSG_DONTWAIT), 100);
+  ASSERT_EQ(out_of(h).size(), 1u);
+  h.advance(2998ms);
+  EXPECT_TRUE(out_of(h).empty());
+  t = advance_until_sent(h, 10ms, got);
+  ASSERT_TRUE(t);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, iss + 1);
+  EXPECT_EQ(got[0].payload, d);
   EXPECT_EQ(got[0].ack, 1001u);
-  EXPECT_TRUE(got[0].has(tf::kAck));
-  const tcp_info ti = info(c.fd);
-  EXPECT_EQ(ti.tcpi_rto, 2000000u);
+  ti = info(fd);
+  EXPECT_EQ(ti.tcpi_rto, 6000000u);
   EXPECT_EQ(ti.tcpi_backoff, 1u);
   EXPECT_EQ(ti.tcpi_retransmits, 1u);
-  EXPECT_EQ(ti.tcpi_total_retrans, 1u);
-  EXPECT_EQ(h.shard().stats.tcp_rto_expired, 1u);
-  EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 1u);
-  c.ack();
-  EXPECT_EQ(info(c.fd).tcpi_retransmits, 0u);
-  h.advance(5s);
-  EXPECT_TRUE(c.out().empty());  // all acknowledged: the timer is off
+  EXPECT_EQ(ti.tcpi_total_retrans, 2u);  // the SYN-ACK's included, as Linux
+  EXPECT_EQ(h.shard().stats.tcp_rto_expired, 2u);
+  h.inject(tcp_frame(h, {.sport = kPeerPort, .seq = 1001, .ack = iss + 101, .flags = tf::kAck}));
+  EXPECT_EQ(info(fd).tcpi_retransmits, 0u);
+  h.advance(10s);
+  EXPECT_TRUE(out_of(h).empty());  // all acknowledged: the timer is off
+  skiff_close(fd);
+  skiff_close(l);
+}
+
+TEST(TcpRetransmission, PassiveOpenTakesItsFirstRttSampleFromTheHandshake) {
+  // The SYN-ACK is timed; its ACK 80 ms later is the first sample (RFC 6298 §2.2), so the first data
+  // segment's RTO is already SRTT + 4*RTTVAR = 240 ms, not the initial 1 s.
+  StackHarness h;
+  OpenOpts o;
+  o.rtt = 80ms;
+  Conn c = accept_conn(h, o);
+  tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_rtt, 80000u);
+  EXPECT_EQ(ti.tcpi_rttvar, 40000u);
+  EXPECT_EQ(ti.tcpi_rto, 240000u);
+  EXPECT_EQ(ti.tcpi_snd_cwnd, 10u);
+  ASSERT_EQ(c.send(100), 100);
+  c.out_track();
+  std::vector<SentTcp> got;
+  auto t = advance_until_sent(h, 2s, got);
+  ASSERT_TRUE(t);
+  EXPECT_GE(ms_of(*t), 240);
+  EXPECT_LE(ms_of(*t), 241);
   skiff_close(c.fd);
+}
+
+TEST(TcpRetransmission, HandshakeSampleFromTimestampsDespiteARetransmittedSynAck) {
+  // Karn's rule keeps the ambiguous ACK of a retransmitted SYN-ACK from timing it, but with timestamps the
+  // echo names the SYN-ACK it answers (RFC 7323 §4): the second one, sent 1 s after the first, answered
+  // 30 ms later.
+  StackHarness h;
+  h.learn_peer();
+  const int l = listen_on();
+  wire::TcpOptions so;
+  so.mss = 1000;
+  so.has_timestamp = true;
+  so.ts_val = 500;
+  h.inject(tcp_frame(h, {.sport = kPeerPort, .seq = 1000, .flags = tf::kSyn, .opts = so}));
+  auto out = out_of(h);
+  ASSERT_EQ(out.size(), 1u);
+  const uint32_t iss = out[0].seq;
+  std::vector<SentTcp> got;
+  ASSERT_TRUE(advance_until_sent(h, 2s, got));
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_TRUE(got[0].opts.has_timestamp);
+  h.advance(30ms);
+  wire::TcpOptions ao;
+  ao.has_timestamp = true;
+  ao.ts_val = 501;
+  ao.ts_ecr = got[0].opts.ts_val;
+  h.inject(tcp_frame(h, {.sport = kPeerPort, .seq = 1001, .ack = iss + 1, .flags = tf::kAck, .opts = ao}));
+  const int fd = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+  ASSERT_GE(fd, 0);
+  const tcp_info ti = info(fd);
+  EXPECT_EQ(ti.tcpi_rtt, 30000u);
+  EXPECT_EQ(ti.tcpi_rto, 200000u);  // 30 + 4*15 = 90 ms, raised to rto_min
+  skiff_close(fd);
+  skiff_close(l);
 }
 
 TEST(TcpRetransmission, RttSamplesSetSrttRttvarAndRto) {
   StackHarness h;
-  Conn c = accept_conn(h);
-  ASSERT_EQ(c.send(100), 100);
-  c.out_track();
-  h.advance(100ms);
-  c.ack();
+  OpenOpts o;
+  o.rtt = 100ms;  // the handshake gives the first sample
+  Conn c = accept_conn(h, o);
   tcp_info ti = info(c.fd);
   // First sample R: SRTT = R, RTTVAR = R/2, RTO = SRTT + 4*RTTVAR (RFC 6298 §2.2).
   EXPECT_EQ(ti.tcpi_rtt, 100000u);
@@ -80,7 +154,9 @@ TEST(TcpRetransmission, RttSamplesSetSrttRttvarAndRto) {
 
 TEST(TcpRetransmission, RtoIsAtLeastRtoMin) {
   StackHarness h;
-  Conn c = accept_conn(h);
+  OpenOpts o;
+  o.rtt = 1ms;
+  Conn c = accept_conn(h, o);
   ASSERT_EQ(c.send(100), 100);
   c.out_track();
   h.advance(1ms);
@@ -93,7 +169,9 @@ TEST(TcpRetransmission, RtoIsAtLeastRtoMin) {
 
 TEST(TcpRetransmission, KarnNoSampleFromARetransmittedSegment) {
   StackHarness h;
-  Conn c = accept_conn(h);
+  OpenOpts o;
+  o.rtt = 100ms;  // SRTT 100 ms, RTTVAR 50 ms, RTO 300 ms
+  Conn c = accept_conn(h, o);
   ASSERT_EQ(c.send(100), 100);
   c.out_track();
   std::vector<SentTcp> got;
@@ -101,8 +179,8 @@ TEST(TcpRetransmission, KarnNoSampleFromARetransmittedSegment) {
   h.advance(50ms);
   c.ack();  // ambiguous: for the original or the retransmission?
   tcp_info ti = info(c.fd);
-  EXPECT_EQ(ti.tcpi_rtt, 0u);         // no sample taken
-  EXPECT_EQ(ti.tcpi_rto, 2000000u);   // the backed-off RTO stays until a valid sample
+  EXPECT_EQ(ti.tcpi_rtt, 100000u);    // no sample taken
+  EXPECT_EQ(ti.tcpi_rto, 600000u);    // the backed-off RTO stays until a valid sample
   // New data is timed again.
   ASSERT_EQ(c.send(100), 100);
   c.out_track();
@@ -110,7 +188,7 @@ TEST(TcpRetransmission, KarnNoSampleFromARetransmittedSegment) {
   c.ack();
   ti = info(c.fd);
   EXPECT_EQ(ti.tcpi_rtt, 100000u);
-  EXPECT_EQ(ti.tcpi_rto, 300000u);
+  EXPECT_EQ(ti.tcpi_rto, 250000u);  // 100 + 4 * (3/4 * 50) ms
   EXPECT_EQ(ti.tcpi_backoff, 0u);
   skiff_close(c.fd);
 }
@@ -120,7 +198,7 @@ TEST(TcpRetransmission, ExponentialBackoff) {
   Conn c = accept_conn(h);
   ASSERT_EQ(c.send(100, 8), 100);
   c.out_track();
-  int64_t wait = 1000;
+  int64_t wait = info(c.fd).tcpi_rto / 1000;  // 200 ms: rto_min (the handshake's RTT is ~0 here)
   for (int i = 1; i <= 6; ++i) {
     std::vector<SentTcp> got;
     auto t = advance_until_sent(h, 100s, got);
@@ -186,6 +264,57 @@ TEST(TcpRetransmission, AbortsAfterUserTimeout) {
   EXPECT_EQ(so_error(c.fd), ETIMEDOUT);
   EXPECT_LT(retrans + 1, 15);  // long before the retry limit
   EXPECT_EQ(h.shard().stats.tcp_timeouts, 1u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpRetransmission, UserTimeoutAbortsOnTimeNotAtTheNextRto) {
+  // RTOs at 0.2, 0.6, 1.4, 3.0 s after the data went out. TCP_USER_TIMEOUT counts from that first
+  // transmission, and the retransmission timer is clamped to what is left of it (Linux's
+  // tcp_clamp_rto_to_user_timeout), so the abort comes at the user timeout, not at the next RTO after it.
+  for (const int64_t ut : {1000, 2500}) {
+    StackHarness h;
+    Conn c = accept_conn(h);
+    ASSERT_EQ(info(c.fd).tcpi_rto, 200000u);
+    ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_USER_TIMEOUT, static_cast<int>(ut)), 0);
+    ASSERT_EQ(c.send(100), 100);
+    c.out_track();
+    int64_t took = 0;
+    int retrans = 0;
+    while (state_of(c.fd) == TCP_ESTABLISHED && took < 20000) {
+      h.advance(1ms);
+      ++took;
+      retrans += static_cast<int>(c.out().size());
+    }
+    EXPECT_EQ(state_of(c.fd), TCP_CLOSE) << ut;
+    EXPECT_GE(took, ut);
+    EXPECT_LE(took, ut + 1);
+    EXPECT_EQ(retrans, ut == 1000 ? 2 : 3) << ut;
+    EXPECT_EQ(so_error(c.fd), ETIMEDOUT);
+    skiff_close(c.fd);
+  }
+}
+
+TEST(TcpRetransmission, UserTimeoutEndsZeroWindowProbingOnTime) {
+  // Persist probes 0.2, 0.6, 1.4, 3.0 s after the window closed; the user timeout (2 s) counts from the
+  // first, so the connection ends 2.2 s in, not at the 3.0 s probe.
+  StackHarness h;
+  OpenOpts o;
+  o.wnd = 0;
+  Conn c = accept_conn(h, o);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_USER_TIMEOUT, 2000), 0);
+  ASSERT_EQ(c.send(100), 100);
+  int64_t took = 0;
+  int probes = 0;
+  while (state_of(c.fd) == TCP_ESTABLISHED && took < 20000) {
+    h.advance(1ms);
+    ++took;
+    probes += static_cast<int>(c.out().size());
+  }
+  EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
+  EXPECT_GE(took, 2200);
+  EXPECT_LE(took, 2201);
+  EXPECT_EQ(probes, 3);
+  EXPECT_EQ(so_error(c.fd), ETIMEDOUT);
   skiff_close(c.fd);
 }
 

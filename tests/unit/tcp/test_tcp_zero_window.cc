@@ -23,7 +23,7 @@ TEST(TcpZeroWindow, NothingSentThenProbesWithBackoffThenResumes) {
   Conn c = zero_window_peer(h);
   ASSERT_EQ(c.send(500, 4), 500);
   EXPECT_TRUE(c.out().empty());
-  int64_t wait = 1000;
+  int64_t wait = info(c.fd).tcpi_rto / 1000;  // the first probe after one RTO
   for (int i = 1; i <= 4; ++i) {
     std::vector<SentTcp> got;
     auto t = advance_until_sent(h, 100s, got);
@@ -99,22 +99,117 @@ TEST(TcpZeroWindow, UnansweredProbesAbort) {
 }
 
 TEST(TcpZeroWindow, WindowSmallerThanTheSegmentStillMakesProgress) {
-  GTEST_SKIP() << "bug: a send window that opens to less than the head segment (here 300 < 1000 bytes) is "
-                  "never used: write_xmit cannot split a queued segment and on_persist sends only bare "
-                  "probes, so the transfer stalls while the peer keeps answering (RFC 9293 §3.8.6.2.1 "
-                  "allows sending min(D,U) >= Fs*Max(SND.WND); Linux's tcp_write_wakeup splits the skb)";
+  // The peer's window never exceeds 300 bytes (max window seen = 300): a 300-byte piece of a 1000-byte
+  // segment is at least Fs * max window (RFC 9293 §3.8.6.2.1), so it goes at once; the segment is split.
   StackHarness h;
   Conn c = zero_window_peer(h);
-  ASSERT_EQ(c.send(1000), 1000);
+  ASSERT_EQ(c.send(1000, 5), 1000);
+  EXPECT_TRUE(c.out().empty());
+  c.wnd = 300;
+  Bytes got;
+  for (int round = 0; round < 10 && got.size() < 1000; ++round) {
+    c.ack();
+    auto out = c.out_track();
+    ASSERT_EQ(out.size(), 1u) << round;
+    EXPECT_EQ(out[0].seq, c.iss + 1 + got.size());
+    EXPECT_EQ(out[0].payload.size(), std::min<size_t>(300, 1000 - got.size()));
+    got.insert(got.end(), out[0].payload.begin(), out[0].payload.end());
+    h.advance(10ms);
+  }
+  EXPECT_EQ(got, pattern(1000, 5));
+  c.ack();
+  h.advance(5s);
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 0u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpZeroWindow, SplitPieceIsRetransmittedAlone) {
+  StackHarness h;
+  Conn c = zero_window_peer(h);
+  ASSERT_EQ(c.send(1000, 6), 1000);
   c.wnd = 300;
   c.ack();
-  size_t sent = 0;
-  for (int s = 0; s < 10 && sent == 0; ++s) {
-    h.advance(1s);
-    for (const auto& t : c.out()) sent += t.payload.size();
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(out[0].payload.size(), 300u);
+  // Lost: the RTO resends exactly the 300-byte piece (the write queue holds it as a segment of its own).
+  const int64_t rto = info(c.fd).tcpi_rto / 1000;
+  std::vector<SentTcp> got;
+  auto t = advance_until_sent(h, 2s, got);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(ms_of(*t), rto);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, c.iss + 1);
+  const Bytes all = pattern(1000, 6);
+  EXPECT_EQ(got[0].payload, Bytes(all.begin(), all.begin() + 300));
+  c.ack();
+  out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, c.iss + 301);
+  EXPECT_EQ(out[0].payload, Bytes(all.begin() + 300, all.begin() + 600));
+  skiff_close(c.fd);
+}
+
+TEST(TcpZeroWindow, SillyWindowWaitsForThePersistTimerThenSendsWhatFits) {
+  // The peer offered 64 KB before; now only 300 bytes: less than min(MSS, max window / 2), so sender SWS
+  // avoidance holds the 1000-byte segment (no tinygrams on a shrunken window) until the persist timer,
+  // which sends the 300 bytes that fit (RFC 9293 §3.8.6.2.1, Linux tcp_write_wakeup).
+  StackHarness h;
+  Conn c = accept_conn(h);
+  c.wnd = 300;
+  c.ack();
+  ASSERT_EQ(c.send(1000, 7), 1000);
+  EXPECT_TRUE(c.out().empty());
+  const int64_t rto = info(c.fd).tcpi_rto / 1000;
+  std::vector<SentTcp> got;
+  auto t = advance_until_sent(h, 5s, got);
+  ASSERT_TRUE(t);
+  EXPECT_GE(ms_of(*t), rto);  // the persist timer: one RTO
+  EXPECT_LE(ms_of(*t), rto + 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, c.iss + 1);
+  const Bytes all = pattern(1000, 7);
+  EXPECT_EQ(got[0].payload, Bytes(all.begin(), all.begin() + 300));
+  EXPECT_EQ(h.shard().stats.tcp_window_probes, 0u);  // data, not a bare probe
+  // The rest follows the same way, 300 bytes per persist interval, until all of it is through.
+  Bytes sent = got[0].payload;
+  c.nxt = got[0].seq + static_cast<uint32_t>(got[0].payload.size());
+  for (int i = 0; i < 10 && sent.size() < 1000; ++i) {
     c.ack();
+    auto now = c.out_track();
+    if (now.empty()) {
+      ASSERT_TRUE(advance_until_sent(h, 5s, now));
+      for (const auto& s : now) c.nxt = s.seq + static_cast<uint32_t>(s.payload.size());
+    }
+    ASSERT_EQ(now.size(), 1u);
+    sent.insert(sent.end(), now[0].payload.begin(), now[0].payload.end());
   }
-  EXPECT_EQ(sent, 300u);
+  EXPECT_EQ(sent, all);
+  EXPECT_EQ(state_of(c.fd), TCP_ESTABLISHED);
+  skiff_close(c.fd);
+}
+
+TEST(TcpZeroWindow, ZeroWindowProbeCarriesNoData) {
+  // With the window exactly zero the probe is <SEQ=SND.UNA-1>, no data, as Linux's tcp_xmit_probe_skb:
+  // once the window opens by even a byte, the next persist expiry sends data instead.
+  StackHarness h;
+  Conn c = accept_conn(h);  // the peer offered 64 KB once, then closes its window
+  c.wnd = 0;
+  c.ack();
+  ASSERT_EQ(c.send(1000), 1000);
+  std::vector<SentTcp> got;
+  ASSERT_TRUE(advance_until_sent(h, 2s, got));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(got[0].payload.empty());
+  EXPECT_EQ(got[0].seq, c.iss);
+  c.wnd = 1;
+  c.ack();
+  EXPECT_TRUE(c.out().empty());  // 1 byte is below the SWS threshold: wait for the persist timer
+  ASSERT_TRUE(advance_until_sent(h, 5s, got));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, c.iss + 1);
+  EXPECT_EQ(got[0].payload, pattern(1, 1));
   skiff_close(c.fd);
 }
 

@@ -1,0 +1,183 @@
+// Congestion window: the initial window (RFC 6928), growth only while the window is used (RFC 7661, as
+// Linux's tcp_is_cwnd_limited), decay after application-limited stretches and restart after idle (RFC
+// 2861 §3 / RFC 5681 §4.1, as Linux), and choosing the algorithm with TCP_CONGESTION.
+#include "tcp_test_util.hh"
+
+using namespace tcpt;
+
+namespace {
+
+int set_cc(int fd, const char* name) {
+  return skiff_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, static_cast<socklen_t>(strlen(name)));
+}
+
+std::string get_cc(int fd) {
+  char name[16] = {};
+  socklen_t len = sizeof name;
+  EXPECT_EQ(skiff_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
+  return std::string(name, strnlen(name, sizeof name));
+}
+
+// A connection with a 20 ms handshake (RTO 200 ms) whose cwnd was grown to `segs` segments by a
+// cwnd-limited transfer, everything acknowledged.
+Conn grown(StackHarness& h, uint32_t segs) {
+  OpenOpts o;
+  o.rtt = 20ms;
+  Conn c = accept_conn(h, o);
+  // Slow start: every acknowledged segment adds one while the window is full.
+  const uint32_t total = 1000 * (10 + 2 * (segs - 10));
+  EXPECT_EQ(c.send(total), static_cast<ssize_t>(total));
+  for (uint32_t acked = 0; acked < segs - 10;) {
+    auto out = c.out_track();
+    EXPECT_FALSE(out.empty());
+    for (const auto& t : out) {
+      if (acked == segs - 10) break;
+      c.ack(t.seq + static_cast<uint32_t>(t.payload.size()));
+      ++acked;
+    }
+  }
+  c.out_track();
+  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, segs);
+  // Then one cumulative ACK for the rest (slow start adds at most 2 segments for it: RFC 3465 L = 2).
+  c.ack();
+  EXPECT_TRUE(c.out_track().empty());
+  return c;
+}
+
+}  // namespace
+
+TEST(TcpCongestion, InitialWindowIsTenSegments) {
+  // RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)).
+  for (const uint16_t mss : {536, 1000, 1460}) {
+    StackHarness h;
+    OpenOpts o;
+    o.mss = mss;
+    Conn c = accept_conn(h, o);
+    ASSERT_EQ(c.send(30000), 30000);
+    auto out = c.out_track();
+    size_t bytes = 0;
+    for (const auto& t : out) bytes += t.payload.size();
+    EXPECT_EQ(out.size(), 10u) << mss;
+    EXPECT_EQ(bytes, 10u * mss) << mss;
+    EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 10u);
+    skiff_close(c.fd);
+  }
+}
+
+TEST(TcpCongestion, ApplicationLimitedSenderDoesNotGrowTheWindow) {
+  // One segment per round trip never fills a 10-segment window: its ACKs do not validate a larger one
+  // (RFC 7661 §4.2; without this cwnd would reach 40 segments here, all of them unused).
+  StackHarness h;
+  OpenOpts o;
+  o.rtt = 20ms;
+  Conn c = accept_conn(h, o);
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_EQ(c.send(1000), 1000);
+    ASSERT_EQ(c.out_track().size(), 1u);
+    h.advance(20ms);
+    c.ack();
+  }
+  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 10u);
+  EXPECT_EQ(info(c.fd).tcpi_snd_ssthresh, 0x7fffffffu);
+  // The window grows again as soon as it is filled.
+  ASSERT_EQ(c.send(20000), 20000);
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 10u);
+  c.ack(out[0].seq + 1000);
+  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 11u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpCongestion, CwndLimitedSenderGrowsInSlowStart) {
+  StackHarness h;
+  Conn c = grown(h, 30);
+  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 32u);  // the final cumulative ACK: + 2*SMSS (RFC 3465 L = 2)
+  skiff_close(c.fd);
+}
+
+TEST(TcpCongestion, RestartAfterIdleHalvesPerRtoDownToTheInitialWindow) {
+  for (const auto& [idle, want] : {std::pair{100ms, 40u}, std::pair{250ms, 20u}, std::pair{450ms, 10u}, std::pair{5000ms, 10u}}) {
+    StackHarness h;
+    Conn c = grown(h, 38);  // 40 after the final ACK
+    ASSERT_EQ(info(c.fd).tcpi_snd_cwnd, 40u);
+    ASSERT_EQ(info(c.fd).tcpi_rto, 200000u);
+    h.advance(idle);
+    ASSERT_EQ(c.send(60000), 60000);
+    EXPECT_EQ(c.out_track().size(), want) << idle.count();
+    EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, want) << idle.count();
+    skiff_close(c.fd);
+  }
+}
+
+TEST(TcpCongestion, ApplicationLimitedWindowDecaysTowardsWhatWasUsed) {
+  // cwnd 40, then the application sends 2 segments every 50 ms: after an RTO (200 ms) of that, cwnd
+  // moves halfway to what was used (at least the initial window): (40 + 10) / 2 = 25 (RFC 2861 §3).
+  StackHarness h;
+  Conn c = grown(h, 38);
+  ASSERT_EQ(info(c.fd).tcpi_snd_cwnd, 40u);
+  for (int i = 0; i < 5; ++i) {
+    h.advance(50ms);
+    ASSERT_EQ(c.send(2000), 2000);
+    EXPECT_EQ(c.out_track().size(), 2u);
+    c.ack();
+  }
+  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 25u);
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpCongestion, CongestionControlIsChosenPerSocket) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  EXPECT_EQ(get_cc(c.fd), "cubic");  // the default
+  ASSERT_EQ(set_cc(c.fd, "reno"), 0);
+  EXPECT_EQ(get_cc(c.fd), "reno");
+  ASSERT_EQ(set_cc(c.fd, "newreno"), 0);  // an alias
+  EXPECT_EQ(get_cc(c.fd), "reno");
+  // Unknown names fail with ENOENT, as Linux, and change nothing.
+  for (const char* bad : {"bbr", "cubicx", "cub", "vegas"}) {
+    EXPECT_EQ(set_cc(c.fd, bad), -1) << bad;
+    EXPECT_EQ(errno, ENOENT) << bad;
+  }
+  EXPECT_EQ(get_cc(c.fd), "reno");
+  // A name with its NUL inside optlen, as C callers pass it.
+  ASSERT_EQ(skiff_setsockopt(c.fd, IPPROTO_TCP, TCP_CONGESTION, "cubic", 6), 0);
+  EXPECT_EQ(get_cc(c.fd), "cubic");
+  EXPECT_EQ(skiff_setsockopt(c.fd, IPPROTO_TCP, TCP_CONGESTION, "", 0), -1);
+  EXPECT_EQ(errno, EINVAL);
+  skiff_close(c.fd);
+  skiff_close(c.lfd);
+}
+
+TEST(TcpCongestion, AcceptedConnectionsInheritTheListenersChoice) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = listen_on();
+  ASSERT_EQ(set_cc(l, "reno"), 0);
+  h.inject(tcp_frame(h, {.sport = kPeerPort, .seq = 1000, .flags = tf::kSyn, .opts = mss_opt(1000)}));
+  auto out = out_of(h);
+  ASSERT_EQ(out.size(), 1u);
+  h.inject(tcp_frame(h, {.sport = kPeerPort, .seq = 1001, .ack = out[0].seq + 1, .flags = tf::kAck}));
+  const int fd = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(get_cc(fd), "reno");
+  skiff_close(fd);
+  skiff_close(l);
+}
+
+TEST(TcpCongestion, SwitchingMidConnectionChangesTheNextReduction) {
+  // Three duplicate ACKs with 5 segments in flight: reno halves (2500 → 2 segments), cubic keeps 0.7
+  // (3500 → 3 segments).
+  for (const auto& [cc, want] : {std::pair{"reno", 2u}, std::pair{"cubic", 3u}}) {
+    StackHarness h;
+    Conn c = accept_conn(h);
+    ASSERT_EQ(set_cc(c.fd, cc == std::string("reno") ? "cubic" : "reno"), 0);
+    ASSERT_EQ(c.send(5000), 5000);
+    ASSERT_EQ(c.out_track().size(), 5u);
+    ASSERT_EQ(set_cc(c.fd, cc), 0);  // switched with data in flight
+    for (int i = 0; i < 3; ++i) c.ack(c.iss + 1);
+    ASSERT_EQ(c.out().size(), 1u);
+    EXPECT_EQ(info(c.fd).tcpi_snd_ssthresh, want) << cc;
+    skiff_close(c.fd);
+  }
+}
