@@ -144,6 +144,7 @@ struct TcpSock {
 
   // Bookkeeping.
   Instant last_rcv{}, last_snd{};
+  Instant neigh_confirmed{};            // last time forward progress confirmed the next hop's ARP entry
   uint32_t challenge_acks = 0;
   TcpSock* parent = nullptr;            // listener of a child not yet accepted
   TcpSock* accept_next = nullptr;

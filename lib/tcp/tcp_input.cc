@@ -105,6 +105,20 @@ void clean_write_queue(TcpSock* tp, SeqNum ack) {
   sk_of(tp)->wmem_queued = static_cast<int>(tp->write_bytes);
 }
 
+// Forward progress (new data cumulatively or selectively acknowledged) proves the next hop works both
+// ways: confirm its neighbour entry (Linux's dst_confirm on FLAG_FORWARD_PROGRESS), so that ARP never
+// expires under a running transfer. At most once per second: a clock compare per ACK otherwise.
+void confirm_neighbour(TcpSock* tp) {
+  constexpr Duration kInterval = 1s;
+  Shard& sh = shard_of(tp);
+  const Instant now = sh.now();
+  if (tp->neigh_confirmed.ns() && now - tp->neigh_confirmed < kInterval) return;
+  tp->neigh_confirmed = now;
+  const auto rt = sh.routes.lookup(inet_of(tp)->daddr);
+  if (!rt) return;
+  if (ShardPort* sp = sh.port_for(rt->iface)) sp->neigh.confirm(rt->next_hop, now);
+}
+
 // NewReno (RFC 5681 §3.1-3.2, RFC 6582) on a new cumulative ACK of `acked` bytes.
 void cong_on_ack(TcpSock* tp, SeqNum ack, uint32_t acked) {
   Shard& sh = shard_of(tp);
@@ -205,7 +219,8 @@ bool process_ack(TcpSock* tp, Segment& seg) {
              tp->snd_una != tp->snd_max) {
     cong_on_dupack(tp);  // no SACK: NewReno counts duplicate ACKs
   }
-  if (tp->sack_ok && tp->snd_una != tp->snd_max && (ack.gt(tp->snd_una) || tp->sacked_out != sacked_before ||
+  if (ack_advanced || tp->sacked_out > sacked_before) confirm_neighbour(tp);
+  if (tp->sack_ok && tp->snd_una != tp->snd_max && (ack_advanced || tp->sacked_out != sacked_before ||
                                                     tp->lost_out)) {
     // RACK (RFC 8985 §6): deliveries move the clock; segments sent before them are lost after the
     // reordering window.
