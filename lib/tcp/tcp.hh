@@ -59,7 +59,7 @@ struct TcpSock {
   bool sack_ok = false;
   bool dsack_pending = false;           // receiver: a duplicate to report in the next ACK
   SeqNum dsack_l, dsack_r;
-  SeqNum last_ooo_seq;                  // receiver: the most recent out-of-order segment (first block)
+  uint64_t ooo_stamp = 0;               // receiver: arrival counter stamping out-of-order segments (SACK order)
   uint32_t sacked_out = 0;              // sender scoreboard, bytes: SACKed
   uint32_t lost_out = 0;                //   marked lost (retransmitted or not)
   uint32_t retrans_out = 0;             //   retransmitted and still outstanding

@@ -7,7 +7,8 @@
 
 namespace skiff::tcp {
 
-// PktMeta::flags bits for segments on TCP queues (PktMeta::rx_time_ns holds a sent segment's send time).
+// PktMeta::flags bits for segments on TCP queues. PktMeta::rx_time_ns holds a sent segment's send time
+// (write queue), and an out-of-order segment's recency stamp (ooo queue: which SACK block goes first).
 inline constexpr uint8_t kMetaFin = 0x01;          // the segment carries (or is) a FIN
 inline constexpr uint8_t kMetaSacked = 0x02;       // the peer SACKed it
 inline constexpr uint8_t kMetaLost = 0x04;         // deemed lost (RACK, or RTO)
@@ -82,9 +83,12 @@ void free_write_queue(TcpSock* tp);
 // Frees a connection object that is CLOSED (or never connected): unbinds it and returns its memory.
 void destroy_closed(TcpSock* tp);
 // SACK and RACK-TLP (tcp_sack.cc).
-void sack_note_ooo(TcpSock* tp, SeqNum seq);
+// Receiver: out-of-order segment `m` arrived (or was just duplicated): its block is the most recent.
+void sack_note_ooo(TcpSock* tp, rte_mbuf* m);
+// Receiver: [l, r) arrived twice; the next ACK reports it as a D-SACK block (RFC 2883).
 void sack_note_dup(TcpSock* tp, SeqNum l, SeqNum r);
-// Blocks for the next ACK (D-SACK first, then the most recent out-of-order range, then the others).
+// Blocks for the next ACK: the D-SACK block, then the out-of-order ranges by recency (RFC 2018 §4: the one
+// holding the segment that triggered the ACK first, then the most recently reported ones).
 size_t sack_fill(TcpSock* tp, wire::SackBlock* out, size_t max);
 // Applies the SACK blocks of an arriving ACK to the scoreboard.
 void sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack);

@@ -262,8 +262,10 @@ void queue_ooo(TcpSock* tp, Segment& seg, bool fin) {
   if (prev) {
     const SeqNum pend = seg_seq(prev) + seg_len(prev);
     if ((seq + len).le(pend)) {
+      // Wholly covered: a D-SACK, and the block holding it comes next (RFC 2883 §4).
       sack_note_dup(tp, seq, seq + len);
-      return drop_seg(sh, seg, Drop::TcpDuplicate);  // wholly covered
+      sack_note_ooo(tp, prev);
+      return drop_seg(sh, seg, Drop::TcpDuplicate);
     }
     if (seq.lt(pend)) {
       const uint32_t cut = static_cast<uint32_t>(pend - seq);
@@ -282,7 +284,7 @@ void queue_ooo(TcpSock* tp, Segment& seg, bool fin) {
   PktMeta* m = seg.payload.meta();
   m->seq = seq.raw();
   m->flags = fin ? kMetaFin : 0;
-  sack_note_ooo(tp, seq);
+  sack_note_ooo(tp, seg.payload.mbuf());
   m->offset = 0;
   sk->rmem_alloc += static_cast<int>(len);
   // Insert after prev: rebuild the order through a temporary queue (the queue is short and bounded).
@@ -374,6 +376,7 @@ void process_data(TcpSock* tp, Segment& seg) {
       seg.payload.reset();
       len = 0;
     } else {
+      sack_note_dup(tp, seq, tp->rcv_nxt);  // RFC 2883: the part we had is reported too
       seg.payload.adj(static_cast<uint16_t>(dup));
       len -= dup;
     }
@@ -416,8 +419,9 @@ void process_data(TcpSock* tp, Segment& seg) {
     if (sk->state == sk_state::kClose) return;  // done() already ran
     // The FIN that ends FIN-WAIT-2 (or FIN-WAIT-1 with our FIN acked) needs its ACK too (RFC 9293 §3.10.7.4).
     if (sk->state == sk_state::kTimeWait) return send_ack(tp);
-    // Immediate ACK when a hole was (partly) filled (RFC 5681 §4.2) or on FIN; else delayed.
-    if (had_gap || fin || tp->fin_received) {
+    // Immediate ACK when a hole was (partly) filled (RFC 5681 §4.2), on FIN, or with a D-SACK to report
+    // (the sender learns of its spurious retransmission at once); else delayed.
+    if (had_gap || fin || tp->fin_received || tp->dsack_pending) {
       send_ack(tp);
     } else {
       schedule_ack(tp);
@@ -556,7 +560,15 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
   }
   // First: sequence acceptability.
   if (!acceptable(tp, seg)) {
-    if (!seg.has(tf::kRst)) send_ack(tp);
+    if (!seg.has(tf::kRst)) {
+      // Data we had already (the sender retransmitted needlessly, or the network duplicated it): report it
+      // as a D-SACK block (RFC 2883 §4.1), as Linux's tcp_send_dupack does.
+      if (seg.len && seg.seq.lt(tp->rcv_nxt)) {
+        const SeqNum end = seg.seq + seg.len;
+        sack_note_dup(tp, seg.seq, end.lt(tp->rcv_nxt) ? end : tp->rcv_nxt);
+      }
+      send_ack(tp);
+    }
     return drop_seg(sh, seg, Drop::TcpOutOfWindow);
   }
   // RFC 7323 §4.3 R3: remember the newest timestamp of a segment at or before what we last acknowledged.

@@ -29,7 +29,7 @@ void init_sack_timer(TcpSock* tp) {
 
 // ---- Receiver -----------------------------------------------------------------------------------
 
-void sack_note_ooo(TcpSock* tp, SeqNum seq) { tp->last_ooo_seq = seq; }
+void sack_note_ooo(TcpSock* tp, rte_mbuf* m) { meta(m)->rx_time_ns = ++tp->ooo_stamp; }
 
 void sack_note_dup(TcpSock* tp, SeqNum l, SeqNum r) {
   if (!tp->sack_ok || !l.lt(r)) return;
@@ -45,26 +45,43 @@ size_t sack_fill(TcpSock* tp, wire::SackBlock* out, size_t max) {
     out[n++] = {tp->dsack_l, tp->dsack_r};  // RFC 2883: the duplicate goes first, once
     tp->dsack_pending = false;
   }
-  // The out-of-order ranges, merged.
-  constexpr size_t kMaxRanges = 64;
-  wire::SackBlock ranges[kMaxRanges];
-  size_t nr = 0;
+  // One pass over the out-of-order queue (bounded by ooo_max_segs): merge adjacent segments into ranges,
+  // each as recent as its most recent segment, and keep the `max - n` most recent ranges, newest first.
+  constexpr size_t kMax = 4;
+  struct Range {
+    wire::SackBlock b;
+    uint64_t stamp;
+  };
+  Range top[kMax];
+  size_t nt = 0;
+  const size_t want = std::min(max - n, kMax);
+  const auto offer = [&](const Range& r) {
+    size_t i;
+    if (nt < want) {
+      i = nt++;
+    } else if (want && top[want - 1].stamp < r.stamp) {
+      i = want - 1;  // replaces the oldest kept
+    } else {
+      return;
+    }
+    for (; i > 0 && top[i - 1].stamp < r.stamp; --i) top[i] = top[i - 1];
+    top[i] = r;
+  };
+  Range cur{};
+  bool open = false;
   for (rte_mbuf* m = tp->ooo_queue.front(); m; m = tp->ooo_queue.next(m)) {
     const SeqNum l = seg_seq(m), r = l + seg_len(m);
-    if (nr && ranges[nr - 1].right == l) {
-      ranges[nr - 1].right = r;
-    } else if (nr < kMaxRanges) {
-      ranges[nr++] = {l, r};
+    if (open && cur.b.right == l) {
+      cur.b.right = r;
+      cur.stamp = std::max(cur.stamp, meta(m)->rx_time_ns);
+      continue;
     }
+    if (open) offer(cur);
+    cur = {{l, r}, meta(m)->rx_time_ns};
+    open = true;
   }
-  // RFC 2018 §4: the first block holds the most recently received segment; then the others, newest
-  // (highest) first.
-  size_t first = nr;
-  for (size_t i = 0; i < nr; ++i)
-    if (tp->last_ooo_seq.in_range(ranges[i].left, ranges[i].right)) first = i;
-  if (first < nr && n < max) out[n++] = ranges[first];
-  for (size_t i = nr; i-- > 0 && n < max;)
-    if (i != first) out[n++] = ranges[i];
+  if (open) offer(cur);
+  for (size_t i = 0; i < nt; ++i) out[n++] = top[i].b;
   return n;
 }
 
@@ -101,7 +118,9 @@ void rack_delivered(TcpSock* tp, rte_mbuf* m) {
 void sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack) {
   Shard& sh = shard_of(tp);
   if (!tp->sack_ok || !opt.num_sack) return;
-  for (uint8_t i = 0; i < opt.num_sack; ++i) {
+  wire::SackBlock blocks[4];
+  size_t nb = 0;
+  for (uint8_t i = 0; i < opt.num_sack && i < 4; ++i) {
     const wire::SackBlock b = opt.sack[i];
     // RFC 2883: a first block below the cumulative ACK (or inside the second block) reports a duplicate.
     if (i == 0 && (b.left.lt(ack) ||
@@ -114,11 +133,21 @@ void sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack) {
       ++sh.stats.tcp_sack_invalid;
       continue;
     }
-    for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) {
+    // Sorted by left edge, so one walk of the sent segments serves all blocks.
+    size_t k = nb++;
+    for (; k > 0 && b.left.lt(blocks[k - 1].left); --k) blocks[k] = blocks[k - 1];
+    blocks[k] = b;
+  }
+  // Only whole segments are marked (a segment is never split to match a block), so a crafted ACK can
+  // neither grow the write queue nor cost more than one pass over what is in flight.
+  rte_mbuf* m = tp->write_queue.front();
+  for (size_t i = 0; i < nb && m && m != tp->send_head; ++i) {
+    const wire::SackBlock& b = blocks[i];
+    for (; m && m != tp->send_head; m = tp->write_queue.next(m)) {
       const SeqNum l = seg_seq(m), r = l + seg_len(m);
       if (r.le(b.left)) continue;
-      if (l.ge(b.right)) break;
-      if (has(m, kMetaSacked) || l.lt(b.left) || r.gt(b.right)) continue;  // only whole segments count
+      if (r.gt(b.right)) break;  // this block ends inside (or before) it: the next block may cover it
+      if (has(m, kMetaSacked) || l.lt(b.left)) continue;
       const uint32_t len = seg_len(m);
       sack_forget(tp, m, len);
       meta(m)->flags = static_cast<uint8_t>((meta(m)->flags & ~(kMetaLost | kMetaRetrans)) | kMetaSacked);
@@ -142,7 +171,12 @@ uint32_t rack_detect_loss(TcpSock* tp) {
     if ((mt->flags & kMetaSacked) || ((mt->flags & kMetaLost) && !(mt->flags & kMetaRetrans))) continue;
     const uint64_t xmit = mt->rx_time_ns;
     const SeqNum end = seg_seq(m) + seg_len(m);
-    if (!(xmit < tp->rack_xmit_ns || (xmit == tp->rack_xmit_ns && end.lt(tp->rack_end)))) continue;
+    if (!(xmit < tp->rack_xmit_ns || (xmit == tp->rack_xmit_ns && end.lt(tp->rack_end)))) {
+      // Sent after the RACK segment. If never retransmitted, every later segment (in sequence order)
+      // was sent later still: stop here, or each ACK walks the whole flight (O(n^2) per window).
+      if (!(mt->flags & kMetaEverRetrans)) break;
+      continue;
+    }
     const int64_t remaining = static_cast<int64_t>(xmit) + rtt + reo_wnd - now;
     if (remaining <= 0) {
       const uint32_t len = seg_len(m);
@@ -183,6 +217,8 @@ void enter_recovery(TcpSock* tp) {
   tp->recover = tp->snd_max;
   tp->ca_state = TcpCa::Recovery;
   ++sh.stats.tcp_sack_recoveries;
+  // A pending tail loss probe gives way to the RTO (RFC 8985 §7.2: no probes during recovery).
+  if (tp->tlp_armed) reset_rto(tp);
 }
 
 bool sack_retransmit(TcpSock* tp) {

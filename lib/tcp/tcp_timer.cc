@@ -62,9 +62,7 @@ void send_tlp(TcpSock* tp) {
   if (tp->send_head && (seg_seq(tp->send_head) + seg_len(tp->send_head)).le(tp->snd_una + tp->snd_wnd)) {
     const uint32_t saved = tp->cwnd;
     tp->cwnd = std::max(tp->cwnd, sack_pipe(tp) + seg_len(tp->send_head));  // one segment beyond cwnd
-    rte_mbuf* only = tp->send_head;
     write_xmit(tp, true);
-    (void)only;
     tp->cwnd = saved;
     return;
   }
@@ -88,7 +86,9 @@ void on_rto(void* ctx, Timer*, Instant now) {
   const uint8_t st = sk_of(tp)->state;
   if (tp->tlp_armed) {
     tp->tlp_armed = false;
-    if (tp->snd_una != tp->snd_max) send_tlp(tp);
+    // RFC 8985 §7.2: no probe once loss recovery runs (enter_recovery re-arms the real RTO; this is a
+    // belt and braces check).
+    if (tp->snd_una != tp->snd_max && tp->ca_state == TcpCa::Open) send_tlp(tp);
     sh.timers.arm(tp->rto_timer, now + us(tp->rto_us));  // the real RTO follows the probe
     return;
   }

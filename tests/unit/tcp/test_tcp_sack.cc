@@ -1,0 +1,428 @@
+// SACK (RFC 2018), D-SACK (RFC 2883) and RACK-TLP (RFC 8985), packet by packet.
+//
+// Sender: the peer's SACK blocks fill the scoreboard; RACK calls a hole lost once a segment sent after it
+// was delivered and a reordering window (min RTT / 4) has passed; exactly the lost segments go again, in
+// one recovery episode with one window reduction; a tail loss is found by a probe at 2*SRTT instead of
+// the RTO; D-SACKs are counted and change nothing; crafted blocks are refused or cost nothing.
+// Receiver: out-of-order data is reported newest block first, duplicates as D-SACK blocks.
+#include "tcp_test_util.hh"
+
+using namespace tcpt;
+
+namespace {
+
+constexpr uint32_t kMss = 1000;
+
+// A connection with SACK and no timestamps (four blocks fit an ACK), MSS 1000, and a 20 ms handshake:
+// SRTT 20 ms, RTO 200 ms (rto_min), PTO 40 ms.
+Conn sack_conn(StackHarness& h, const char* cc = "cubic") {
+  OpenOpts o;
+  o.sack = true;
+  o.rtt = 20ms;
+  Conn c = accept_conn(h, o);
+  EXPECT_EQ(skiff_setsockopt(c.fd, IPPROTO_TCP, TCP_CONGESTION, cc, static_cast<socklen_t>(strlen(cc))), 0);
+  return c;
+}
+
+Bytes slice(const Bytes& b, size_t from, size_t n) {
+  return Bytes(b.begin() + static_cast<std::ptrdiff_t>(from), b.begin() + static_cast<std::ptrdiff_t>(from + n));
+}
+
+// Sends `n` bytes and checks they all left at once (within the initial window).
+Bytes send_flight(Conn& c, size_t n, uint8_t seed = 9) {
+  const Bytes d = pattern(n, seed);
+  EXPECT_EQ(skiff_send(c.fd, d.data(), d.size(), MSG_DONTWAIT), static_cast<ssize_t>(n));
+  EXPECT_EQ(c.out_track().size(), (n + kMss - 1) / kMss);
+  return d;
+}
+
+using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;
+
+// The SACK blocks of an ACK the stack sent, relative to `base`.
+Blocks blocks_of(const SentTcp& t, uint32_t base) {
+  Blocks b;
+  for (uint8_t i = 0; i < t.opts.num_sack; ++i)
+    b.emplace_back(t.opts.sack[i].left.raw() - base, t.opts.sack[i].right.raw() - base);
+  return b;
+}
+
+// One lost segment (the third of ten): RACK marks it after the reordering window, only it is resent, and
+// the window falls once, to beta * FlightSize.
+void one_loss(const char* cc, uint32_t want_ssthresh) {
+  StackHarness h;
+  Conn c = sack_conn(h, cc);
+  const uint32_t base = c.iss + 1;
+  const Bytes all = send_flight(c, 10000);
+  h.advance(20ms);
+  // The peer acknowledges 1 and 2, then SACKs 4, 4-5, ..., 4-10 in its duplicate ACKs.
+  c.ack(base + 2000);
+  for (uint32_t k = 4; k <= 10; ++k) c.sack(base + 2000, {{base + 3000, base + k * kMss}});
+  EXPECT_TRUE(c.out().empty());  // not yet: it could be reordering
+  EXPECT_EQ(info(c.fd).tcpi_sacked, 7u);
+  EXPECT_EQ(info(c.fd).tcpi_lost, 0u);
+  std::vector<SentTcp> got;
+  auto t = advance_until_sent(h, 150ms, got);
+  ASSERT_TRUE(t);
+  EXPECT_GE(*t, 5ms);  // reo_wnd = min RTT (20 ms) / 4
+  EXPECT_LE(*t, 6ms);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, base + 2000);
+  EXPECT_EQ(got[0].payload, slice(all, 2000, kMss));
+  tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_ca_state, 3u);  // Recovery
+  EXPECT_EQ(ti.tcpi_lost, 1u);
+  EXPECT_EQ(ti.tcpi_snd_ssthresh, want_ssthresh / kMss);
+  EXPECT_EQ(ti.tcpi_snd_cwnd, want_ssthresh / kMss);
+  EXPECT_EQ(h.shard().stats.tcp_rack_lost, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_sack_recoveries, 1u);
+  // More duplicate ACKs, and time past the probe timeout (40 ms): still nothing else sent, no second
+  // reduction, no tail loss probe during recovery.
+  c.sack(base + 2000, {{base + 3000, base + 10000}});
+  h.advance(100ms);
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(info(c.fd).tcpi_snd_ssthresh, want_ssthresh / kMss);
+  c.ack(base + 10000);
+  ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_ca_state, 0u);
+  EXPECT_EQ(ti.tcpi_snd_cwnd, want_ssthresh / kMss);  // RFC 6675 §5: cwnd = ssthresh on leaving recovery
+  EXPECT_EQ(ti.tcpi_sacked, 0u);
+  EXPECT_EQ(ti.tcpi_lost, 0u);
+  h.advance(2s);
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_rto_expired, 0u);
+  EXPECT_EQ(h.shard().stats.tcp_tlp_probes, 0u);
+  EXPECT_EQ(h.shard().stats.tcp_sack_recoveries, 1u);
+  skiff_close(c.fd);
+}
+
+}  // namespace
+
+TEST(TcpSack, OneLossCubicRetransmitsExactlyTheHoleAndReducesToSevenTenths) {
+  one_loss("cubic", 5600);  // RFC 9438 §4.6: 0.7 * FlightSize (8000 bytes when the loss is detected)
+}
+
+TEST(TcpSack, OneLossRenoRetransmitsExactlyTheHoleAndHalves) {
+  one_loss("reno", 4000);  // RFC 6675 §5 / RFC 5681: FlightSize / 2
+}
+
+TEST(TcpSack, TwoLossesInOneWindowOneRecoveryOneReduction) {
+  StackHarness h;
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  const Bytes all = send_flight(c, 10000);
+  h.advance(20ms);
+  // Segments 3 and 7 are lost. Blocks most recent first, as a receiver sends them.
+  c.ack(base + 2000);
+  for (uint32_t k = 4; k <= 6; ++k) c.sack(base + 2000, {{base + 3000, base + k * kMss}});
+  for (uint32_t k = 8; k <= 10; ++k) c.sack(base + 2000, {{base + 7000, base + k * kMss}, {base + 3000, base + 6000}});
+  EXPECT_TRUE(c.out().empty());
+  std::vector<SentTcp> got;
+  ASSERT_TRUE(advance_until_sent(h, 150ms, got));
+  ASSERT_EQ(got.size(), 2u);  // both holes, in one go
+  EXPECT_EQ(got[0].seq, base + 2000);
+  EXPECT_EQ(got[0].payload, slice(all, 2000, kMss));
+  EXPECT_EQ(got[1].seq, base + 6000);
+  EXPECT_EQ(got[1].payload, slice(all, 6000, kMss));
+  EXPECT_EQ(info(c.fd).tcpi_snd_ssthresh, 5u);  // 0.7 * 8000
+  EXPECT_EQ(info(c.fd).tcpi_lost, 2u);
+  h.advance(20ms);
+  // The first retransmission fills the first hole: a partial ACK; recovery goes on, the window stays.
+  c.sack(base + 6000, {{base + 7000, base + 10000}});
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 3u);
+  EXPECT_EQ(info(c.fd).tcpi_snd_ssthresh, 5u);
+  c.ack(base + 10000);
+  const tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_ca_state, 0u);
+  EXPECT_EQ(ti.tcpi_snd_cwnd, 5u);
+  EXPECT_EQ(h.shard().stats.tcp_sack_recoveries, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_rack_lost, 2u);
+  EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 2u);
+  EXPECT_EQ(h.shard().stats.tcp_rto_expired, 0u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSack, TailLossIsFoundByAProbeAtTwiceSrttNotByTheRto) {
+  StackHarness h;
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  const Bytes all = send_flight(c, 10000);
+  h.advance(20ms);
+  // The last two segments are lost: the peer can only acknowledge the first eight, and no SACK follows.
+  c.ack(base + 8000);
+  EXPECT_EQ(info(c.fd).tcpi_rtt, 20000u);
+  std::vector<SentTcp> got;
+  auto t = advance_until_sent(h, 1s, got);
+  ASSERT_TRUE(t);
+  EXPECT_GE(*t, 40ms);  // PTO = 2 * SRTT (RFC 8985 §7.2), well before the 200 ms RTO
+  EXPECT_LE(*t, 41ms);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, base + 9000);  // no new data: the last segment again
+  EXPECT_EQ(got[0].payload, slice(all, 9000, kMss));
+  EXPECT_EQ(h.shard().stats.tcp_tlp_probes, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_rto_expired, 0u);
+  // The probe's SACK shows the hole before it: RACK calls it lost at once (sent before the delivered
+  // probe, more than an RTT ago) and it goes again.
+  h.advance(20ms);
+  c.sack(base + 8000, {{base + 9000, base + 10000}});
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, base + 8000);
+  EXPECT_EQ(out[0].payload, slice(all, 8000, kMss));
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 3u);
+  c.ack(base + 10000);
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
+  h.advance(2s);
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(h.shard().stats.tcp_rto_expired, 0u);
+  EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 2u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSack, CumulativeAckOfARetransmissionRevealsLaterLosses) {
+  // RACK on a cumulative ACK that brings no SACK block: the retransmission of 3 is delivered (the ACK
+  // jumps to the next hole at 9); 9 and 10 were sent before that retransmission, so after the reordering
+  // window they are lost too, and go again without waiting for an RTO.
+  StackHarness h;
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  const Bytes all = send_flight(c, 10000);
+  h.advance(20ms);
+  c.ack(base + 2000);
+  c.sack(base + 2000, {{base + 3000, base + 8000}});
+  std::vector<SentTcp> got;
+  ASSERT_TRUE(advance_until_sent(h, 150ms, got));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, base + 2000);
+  h.advance(20ms);
+  // 9 and 10 were lost as well; the peer's ACK of the retransmission carries no block.
+  c.ack(base + 8000);
+  auto t = advance_until_sent(h, 150ms, got);
+  ASSERT_TRUE(t);
+  EXPECT_LE(*t, 6ms);  // the RACK timer (5 ms), not the RTO
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].seq, base + 8000);
+  EXPECT_EQ(got[0].payload, slice(all, 8000, kMss));
+  EXPECT_EQ(got[1].seq, base + 9000);
+  EXPECT_EQ(h.shard().stats.tcp_rto_expired, 0u);
+  EXPECT_EQ(h.shard().stats.tcp_sack_recoveries, 1u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSack, DsackIsCountedAndChangesNothing) {
+  StackHarness h;
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  send_flight(c, 10000);
+  h.advance(20ms);
+  c.ack(base + 8000);  // the ACKs of 9 and 10 are lost, not the data
+  std::vector<SentTcp> got;
+  ASSERT_TRUE(advance_until_sent(h, 1s, got));  // the tail loss probe resends 10
+  ASSERT_EQ(got.size(), 1u);
+  const uint32_t cwnd = info(c.fd).tcpi_snd_cwnd;
+  // The peer had it: D-SACK, a block below the cumulative ACK (RFC 2883 §4 example 1).
+  c.sack(base + 10000, {{base + 9000, base + 10000}});
+  EXPECT_EQ(h.shard().stats.tcp_dsack_recv, 1u);
+  tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_ca_state, 0u);
+  EXPECT_GE(ti.tcpi_snd_cwnd, cwnd);  // grown by the cumulative ACK, never reduced
+  EXPECT_EQ(ti.tcpi_snd_ssthresh, 0x7fffffffu);
+  EXPECT_EQ(ti.tcpi_sacked, 0u);
+  EXPECT_EQ(h.shard().stats.tcp_sack_recoveries, 0u);
+  // A duplicate above the cumulative ACK: the first block lies inside the second (RFC 2883 §4 example 3);
+  // the second block is ordinary SACK information.
+  send_flight(c, 5000);
+  c.sack(base + 10000, {{base + 14000, base + 15000}, {base + 11000, base + 15000}});
+  EXPECT_EQ(h.shard().stats.tcp_dsack_recv, 2u);
+  EXPECT_EQ(info(c.fd).tcpi_sacked, 4u);
+  EXPECT_EQ(h.shard().stats.tcp_sack_invalid, 0u);
+  c.ack(base + 15000);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSack, InvalidBlocksAreIgnoredAndCounted) {
+  StackHarness h;
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  send_flight(c, 5000);  // snd_una = base, snd_max = base + 5000
+  h.advance(20ms);
+  c.sack(base + 1000, {{base + 2000, base + 3000},    // valid: segment 3
+                       {base + 4000, base + 4000},    // empty
+                       {base + 3500, base + 3000},    // left > right
+                       {base + 5000, base + 6000}});  // beyond what we sent
+  EXPECT_EQ(h.shard().stats.tcp_sack_invalid, 3u);
+  EXPECT_EQ(info(c.fd).tcpi_sacked, 1u);
+  c.sack(base + 1000, {{base + 2000, base + 3000},
+                       {base - 5000, base - 4000},    // below SND.UNA (and not a D-SACK: not first)
+                       {base + 4000, base + 5001},    // ends past SND.MAX
+                       {base + 3000, base + 0x80000000u}});  // "wraps": far beyond
+  EXPECT_EQ(h.shard().stats.tcp_sack_invalid, 6u);
+  const tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_sacked, 1u);
+  EXPECT_EQ(ti.tcpi_lost, 0u);
+  EXPECT_EQ(ti.tcpi_unacked, 4u);
+  EXPECT_TRUE(c.out().empty());
+  c.ack(base + 5000);
+  EXPECT_EQ(info(c.fd).tcpi_sacked, 0u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSack, CraftedOneByteBlocksCostNoScoreboardEntries) {
+  // The SACK-panic pattern: a tiny MSS (the 88-byte floor), hundreds of segments in flight, and thousands
+  // of ACKs each carrying four 1-byte blocks on alternate bytes. Blocks never split a segment (only whole
+  // segments are SACKed), so the write queue and the buffers stay exactly as they were, and the scoreboard
+  // records nothing.
+  StackHarness h;
+  OpenOpts o;
+  o.sack = true;
+  o.mss = 88;
+  Conn c = accept_conn(h, o);
+  ASSERT_EQ(info(c.fd).tcpi_snd_mss, 88u);
+  const Bytes d = pattern(60000, 3);
+  ASSERT_EQ(skiff_send(c.fd, d.data(), d.size(), MSG_DONTWAIT), 60000);
+  // Grow the flight: acknowledge segment by segment for a few rounds (slow start).
+  for (int round = 0; round < 5; ++round) {
+    for (const auto& t : c.out_track()) c.ack(t.seq + static_cast<uint32_t>(t.payload.size()));
+  }
+  auto last = c.out_track();
+  ASSERT_GE(last.size(), 200u);
+  const uint32_t una = last.front().seq;
+  const uint32_t flight = c.nxt - una;
+  const tcp_info before = info(c.fd);
+  const unsigned buffers = h.buffers_in_use();
+  for (uint32_t j = 0; j < 3000; ++j) {
+    const uint32_t at = una + (8 * j) % (flight - 8);
+    c.sack(una, {{at + 1, at + 2}, {at + 3, at + 4}, {at + 5, at + 6}, {at + 7, at + 8}});
+  }
+  const tcp_info after = info(c.fd);
+  EXPECT_EQ(after.tcpi_unacked, before.tcpi_unacked);  // no segment split, none added
+  EXPECT_EQ(after.tcpi_sacked, 0u);
+  EXPECT_EQ(after.tcpi_lost, 0u);
+  EXPECT_EQ(after.tcpi_ca_state, 0u);
+  EXPECT_EQ(h.buffers_in_use(), buffers);
+  EXPECT_EQ(h.shard().stats.tcp_sack_invalid, 0u);  // well-formed, merely useless
+  EXPECT_TRUE(c.out().empty());
+  // The same flood of blocks outside the window is refused outright.
+  for (uint32_t j = 0; j < 1000; ++j) c.sack(una, {{c.nxt + j, c.nxt + j + 1}, {una - 100 - 2 * j, una - 99 - 2 * j}});
+  EXPECT_EQ(h.shard().stats.tcp_sack_invalid, 2000u);
+  EXPECT_EQ(info(c.fd).tcpi_unacked, before.tcpi_unacked);
+  // And the connection is none the worse: a real SACK still works.
+  c.sack(una, {{una + 88, c.nxt}});
+  EXPECT_EQ(info(c.fd).tcpi_sacked, before.tcpi_unacked - 1);
+  c.ack(c.nxt);
+  skiff_close(c.fd);
+}
+
+// ---- Receiver ---------------------------------------------------------------------------------------
+
+namespace {
+
+struct Receiver {
+  StackHarness h;
+  Conn c;
+  uint32_t r = 0;  // RCV.NXT when the test starts
+  explicit Receiver(bool ts = false) {
+    OpenOpts o;
+    o.sack = true;
+    o.ts = ts;
+    c = accept_conn(h, o);
+    r = c.snd;
+  }
+  // The peer sends `n` bytes at offset `off` from r.
+  void at(uint32_t off, size_t n) {
+    TcpSpec s = c.seg(tf::kAck | tf::kPsh, pattern(n, static_cast<uint8_t>(off / 100)));
+    s.seq = r + off;
+    c.in(s);
+  }
+  // The one ACK the stack answered with: its ACK field (relative) and blocks.
+  std::pair<uint32_t, Blocks> answer() {
+    auto out = c.out();
+    EXPECT_EQ(out.size(), 1u);
+    if (out.empty()) return {};
+    return {out[0].ack - r, blocks_of(out[0], r)};
+  }
+};
+
+}  // namespace
+
+TEST(TcpSack, ReceiverReportsBlocksMostRecentFirst) {
+  Receiver t;
+  t.at(1000, 1000);
+  EXPECT_EQ(t.answer(), (std::pair<uint32_t, Blocks>{0, {{1000, 2000}}}));
+  t.at(3000, 1000);
+  EXPECT_EQ(t.answer().second, (Blocks{{3000, 4000}, {1000, 2000}}));
+  t.at(5000, 1000);
+  EXPECT_EQ(t.answer().second, (Blocks{{5000, 6000}, {3000, 4000}, {1000, 2000}}));
+  // A segment joining two blocks: the merged block goes first.
+  t.at(2000, 1000);
+  EXPECT_EQ(t.answer().second, (Blocks{{1000, 4000}, {5000, 6000}}));
+  // RFC 2018 §4: after the first block, the most recently reported ones (not the highest).
+  t.at(7000, 1000);
+  EXPECT_EQ(t.answer().second, (Blocks{{7000, 8000}, {1000, 4000}, {5000, 6000}}));
+  t.at(9000, 1000);
+  t.answer();
+  t.at(11000, 1000);
+  EXPECT_EQ(t.answer().second, (Blocks{{11000, 12000}, {9000, 10000}, {7000, 8000}, {1000, 4000}}));
+  // Filling the first hole: the ACK moves, and the remaining blocks follow, most recent first.
+  t.at(0, 1000);
+  EXPECT_EQ(t.answer(), (std::pair<uint32_t, Blocks>{4000, {{11000, 12000}, {9000, 10000}, {7000, 8000}, {5000, 6000}}}));
+  skiff_close(t.c.fd);
+}
+
+TEST(TcpSack, ReceiverWithTimestampsSendsThreeBlocks) {
+  Receiver t(true);
+  for (uint32_t off : {1000u, 3000u, 5000u, 7000u}) {
+    t.at(off, 500);
+    t.c.out_track();
+  }
+  t.at(9000, 500);
+  auto out = t.c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].opts.has_timestamp);
+  EXPECT_EQ(blocks_of(out[0], t.r), (Blocks{{9000, 9500}, {7000, 7500}, {5000, 5500}}));
+  skiff_close(t.c.fd);
+}
+
+TEST(TcpSack, ReceiverReportsDuplicatesAsDsack) {
+  Receiver t;
+  t.at(2000, 1000);
+  t.answer();
+  t.at(4000, 1000);
+  EXPECT_EQ(t.answer().second, (Blocks{{4000, 5000}, {2000, 3000}}));
+  // Out-of-order data received twice: the D-SACK block, then the block that holds it (RFC 2883 §4.2).
+  t.at(2000, 1000);
+  EXPECT_EQ(t.answer().second, (Blocks{{2000, 3000}, {2000, 3000}, {4000, 5000}}));
+  EXPECT_EQ(t.h.drops(Drop::TcpDuplicate), 1u);
+  // Reported once: the next ACK has no D-SACK.
+  t.at(6000, 1000);
+  EXPECT_EQ(t.answer().second, (Blocks{{6000, 7000}, {2000, 3000}, {4000, 5000}}));
+  t.at(0, 2000);
+  EXPECT_EQ(t.answer(), (std::pair<uint32_t, Blocks>{3000, {{6000, 7000}, {4000, 5000}}}));
+  // In-order data received twice (below RCV.NXT): D-SACK, at once (RFC 2883 §4.1).
+  t.at(0, 1000);
+  EXPECT_EQ(t.answer(), (std::pair<uint32_t, Blocks>{3000, {{0, 1000}, {6000, 7000}, {4000, 5000}}}));
+  // Partly old, partly new: the old part is reported, the new part taken, and the ACK goes at once.
+  t.at(2500, 1000);
+  EXPECT_EQ(t.answer(), (std::pair<uint32_t, Blocks>{3500, {{2500, 3000}, {6000, 7000}, {4000, 5000}}}));
+  skiff_close(t.c.fd);
+}
+
+TEST(TcpSack, ReceiverOutOfOrderQueueIsBounded) {
+  // 1000 one-byte segments on alternate bytes: at most ooo_max_segs (256) are kept, each ACK still
+  // carries at most four valid blocks, and the memory is charged and returned.
+  Receiver t;
+  size_t acks = 0;
+  for (uint32_t i = 0; i < 1000; ++i) {
+    t.at(1 + 2 * i, 1);
+    for (const auto& s : t.c.out()) {
+      ++acks;
+      EXPECT_LE(s.opts.num_sack, 4u);
+      for (const auto& [l, r] : blocks_of(s, t.r)) EXPECT_LT(l, r);
+    }
+  }
+  EXPECT_EQ(acks, 1000u);
+  EXPECT_EQ(t.h.shard().stats.tcp_ooo_segs, 256u);
+  EXPECT_EQ(t.h.drops(Drop::TcpOooFull), 744u);
+  skiff_close(t.c.fd);
+}
