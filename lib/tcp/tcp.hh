@@ -52,7 +52,7 @@ struct TcpSock {
   bool ts_ok = false;
   uint32_t ts_recent = 0;               // TS.Recent: the peer's last valid TSval
   Instant ts_recent_stamp{};            // when TS.Recent was recorded (PAWS: invalid after 24 days)
-  uint32_t ts_offset = 0;               // random per-connection offset of our TSval clock
+  uint32_t ts_offset = 0;               // keyed per address pair offset of our TSval clock (ts_offset_for)
   SeqNum last_ack_sent;                 // Last.ACK.sent (RFC 7323 §4.3)
 
   // SACK (RFC 2018, D-SACK RFC 2883), on when both SYNs carried SACK-permitted.

@@ -78,6 +78,10 @@ void done(TcpSock* tp);
 void enter_time_wait(TcpSock* tp);
 void set_error(TcpSock* tp, int err);
 SeqNum new_isn(Shard& sh, wire::Ipv4Addr laddr, uint16_t lport, wire::Ipv4Addr raddr, uint16_t rport);
+// The offset of our timestamp clock towards a peer: a keyed hash of the addresses (RFC 7323 §7.1, as
+// Linux's secure_tcp_ts_off), so it hides our uptime yet a SYN-cookie SYN-ACK, sent before any connection
+// exists, carries the same clock as the connection its ACK creates.
+uint32_t ts_offset_for(wire::Ipv4Addr laddr, wire::Ipv4Addr raddr);
 void init_sock(TcpSock* tp);  // defaults for a new connection object
 void free_write_queue(TcpSock* tp);
 // Frees a connection object that is CLOSED (or never connected): unbinds it and returns its memory.

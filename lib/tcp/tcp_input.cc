@@ -426,10 +426,6 @@ void process_data(TcpSock* tp, Segment& seg) {
     } else {
       schedule_ack(tp);
     }
-  } else if (!len) {
-    // A bare FIN beyond RCV.NXT: no buffer to queue it in (found by fuzzing). The duplicate ACK asks
-    // for the missing data; the peer sends its FIN again after it.
-    send_ack(tp);
   } else {
     queue_ooo(tp, seg, fin);
     send_ack(tp);  // an immediate duplicate ACK (RFC 5681 §4.2)
@@ -541,9 +537,11 @@ void time_wait_input(Shard& sh, TcpSock* tp, Segment& seg, uint16_t sport, uint1
 void rcv_established_and_later(TcpSock* tp, Segment& seg) {
   Shard& sh = shard_of(tp);
   Sock* sk = sk_of(tp);
-  // PAWS (RFC 7323 §5.3 R1): an old timestamp means an old duplicate; ACK and drop (RST is exempt).
+  // PAWS (RFC 7323 §5.3 R1): an old timestamp means an old duplicate; ACK and drop (RST is exempt). A
+  // TS.Recent idle for 24 days proves nothing any more (§5.5).
+  const bool ts_recent_valid = sh.now() - tp->ts_recent_stamp < 24 * 24h;
   if (tp->ts_ok && seg.opt.has_timestamp && !seg.has(tf::kRst) &&
-      static_cast<int32_t>(seg.opt.ts_val - tp->ts_recent) < 0 && sh.now() - tp->ts_recent_stamp < 24 * 24h) {
+      static_cast<int32_t>(seg.opt.ts_val - tp->ts_recent) < 0 && ts_recent_valid) {
     send_ack(tp);
     return drop_seg(sh, seg, Drop::TcpPaws);
   }
@@ -575,9 +573,10 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
     }
     return drop_seg(sh, seg, Drop::TcpOutOfWindow);
   }
-  // RFC 7323 §4.3 R3: remember the newest timestamp of a segment at or before what we last acknowledged.
+  // RFC 7323 §4.3 R3: remember the newest timestamp of a segment at or before what we last acknowledged
+  // (any timestamp, once the old TS.Recent expired: §5.5).
   if (tp->ts_ok && seg.opt.has_timestamp && seg.seq.le(tp->last_ack_sent) &&
-      static_cast<int32_t>(seg.opt.ts_val - tp->ts_recent) >= 0) {
+      (static_cast<int32_t>(seg.opt.ts_val - tp->ts_recent) >= 0 || !ts_recent_valid)) {
     tp->ts_recent = seg.opt.ts_val;
     tp->ts_recent_stamp = sh.now();
   }
@@ -679,7 +678,7 @@ TcpSock* create_child(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t sport
   if (auto rt = sh.routes.lookup(ci->daddr))
     if (ShardPort* sp = sh.port_for(rt->iface)) tp->advmss = static_cast<uint16_t>(sp->ifc->mtu - 40);
   tp->rcv_wscale = choose_rcv_wscale(tp);
-  tp->ts_offset = sh.rng.next_u32();
+  tp->ts_offset = ts_offset_for(ci->saddr, ci->daddr);
   tp->parent = lp;
   return tp;
 }
@@ -721,7 +720,11 @@ void send_cookie_synack(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t spo
     o.has_timestamp = true;
     const uint32_t enc = (seg.opt.wscale ? std::min<uint8_t>(*seg.opt.wscale, 14) : 0xf) |
                          (seg.opt.sack_permitted ? 0x10u : 0u);
-    o.ts_val = ((static_cast<uint32_t>(sh.now().ns() / 1'000'000)) & ~0x3fu) | enc;
+    // Our clock towards this peer (the connection will go on with it), its low 6 bits replaced by the
+    // options; never ahead of the clock, or the connection's first TSvals would look old (PAWS).
+    const uint32_t now_ts = static_cast<uint32_t>(sh.now().ns() / 1'000'000) + ts_offset_for(seg.rx->dst, seg.rx->src);
+    o.ts_val = (now_ts & ~0x3fu) | enc;
+    if (static_cast<int32_t>(o.ts_val - now_ts) > 0) o.ts_val -= 0x40;
     o.ts_ecr = seg.opt.ts_val;
   }
   send_bare(sh, *seg.rx, dport, sport, SeqNum(isn), seg.seq + 1, tf::kSyn | tf::kAck,

@@ -65,6 +65,13 @@ SeqNum new_isn(Shard& sh, Ipv4Addr laddr, uint16_t lport, Ipv4Addr raddr, uint16
   return SeqNum(m + f);
 }
 
+uint32_t ts_offset_for(Ipv4Addr laddr, Ipv4Addr raddr) {
+  struct {
+    uint32_t tag, l, r;
+  } key{0x74737666u /* "tsvf": not an ISN key */, laddr.host(), raddr.host()};
+  return static_cast<uint32_t>(siphash24(process_secret(), &key, sizeof key));
+}
+
 void init_sock(TcpSock* tp) {
   Sock* sk = sk_of(tp);
   const TcpConfig& cfg = sk->shard->cfg.tcp;
@@ -301,7 +308,7 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   tp->mss = std::min<uint16_t>(sh.cfg.tcp.mss_default, tp->advmss);
   tp->iss = new_isn(sh, src, is->num, dst, dport);
   tp->rcv_wscale = choose_rcv_wscale(tp);
-  tp->ts_offset = sh.rng.next_u32();
+  tp->ts_offset = ts_offset_for(src, dst);
   tp->snd_una = tp->iss;
   tp->snd_nxt = tp->snd_max = tp->iss + 1;
   tp->recover = tp->iss;

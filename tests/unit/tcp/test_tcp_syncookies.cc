@@ -131,6 +131,141 @@ TEST(TcpSynCookies, WithoutTimestampsTheConnectionRunsWithoutOptions) {
   socklen_t tl = sizeof ti;
   ASSERT_EQ(skiff_getsockopt(c, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
   EXPECT_EQ(ti.tcpi_options & (TCPI_OPT_SACK | TCPI_OPT_WSCALE | TCPI_OPT_TIMESTAMPS), 0);
+  EXPECT_EQ(ti.tcpi_snd_mss, 1400u);  // the MSS travels in the cookie itself
+  skiff_close(c);
+  skiff_close(l);
+  h.sent();
+}
+
+TEST(TcpSynCookies, NoCookieWhileTheSynQueueHasRoom) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = listener(7000, 2);
+  const size_t before = h.shard().socks.in_use(tcp_prot);
+  fill_syn_queue(h);  // 16 SYNs: each gets an ordinary SYN-ACK and a connection object
+  EXPECT_EQ(h.shard().stats.tcp_syncookies_sent, 0u);
+  EXPECT_EQ(h.shard().socks.in_use(tcp_prot), before + 16);
+  // The 17th SYN overflows: a cookie, nothing allocated.
+  h.inject(tcp_frame(h, {.sport = 41000, .seq = 5000, .flags = tf::kSyn, .opts = mss_opt(1460)}));
+  auto out = tcp_only(h.sent());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kSyn | tf::kAck);
+  EXPECT_EQ(h.shard().stats.tcp_syncookies_sent, 1u);
+  EXPECT_EQ(h.shard().socks.in_use(tcp_prot), before + 16);
+  skiff_close(l);
+  h.sent();
+}
+
+TEST(TcpSynCookies, RoomAgainMeansStatefulAgain) {
+  // One handshake of a full SYN queue completes (to the accept queue): the next SYN is answered with state.
+  StackHarness h;
+  h.learn_peer();
+  const int l = listener(7000, 2);
+  // Fill the SYN queue, remembering the first SYN-ACK to complete that handshake.
+  h.inject(tcp_frame(h, {.sport = 30000, .seq = 1, .flags = tf::kSyn, .opts = mss_opt(1460)}));
+  auto first = tcp_only(h.sent());
+  ASSERT_EQ(first.size(), 1u);
+  for (uint16_t i = 1; i < 16; ++i)
+    h.inject(tcp_frame(h, {.sport = static_cast<uint16_t>(30000 + i), .seq = 1, .flags = tf::kSyn, .opts = mss_opt(1460)}));
+  EXPECT_EQ(tcp_only(h.sent()).size(), 15u);
+  h.inject(tcp_frame(h, {.sport = 30000, .seq = 2, .ack = first[0].seq + 1, .flags = tf::kAck}));
+  EXPECT_TRUE(tcp_only(h.sent()).empty());
+  const size_t before = h.shard().socks.in_use(tcp_prot);
+  h.inject(tcp_frame(h, {.sport = 41000, .seq = 5000, .flags = tf::kSyn, .opts = mss_opt(1460)}));
+  ASSERT_EQ(tcp_only(h.sent()).size(), 1u);
+  EXPECT_EQ(h.shard().stats.tcp_syncookies_sent, 0u);
+  EXPECT_EQ(h.shard().socks.in_use(tcp_prot), before + 1);
+  skiff_close(l);
+  h.sent();
+}
+
+TEST(TcpSynCookies, CookieIsBoundToTheFourTupleAndThePeersIsn) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = listener(7000, 2);
+  const int l2 = listener(7001, 2);
+  fill_syn_queue(h);
+  h.inject(tcp_frame(h, {.sport = 41001, .seq = 9000, .flags = tf::kSyn, .opts = syn_opts(false)}));
+  auto out = tcp_only(h.sent());
+  ASSERT_EQ(out.size(), 1u);
+  const uint32_t ack = out[0].seq + 1;
+  // Another source address, another source port, another listener (destination port), another ISN.
+  h.inject(tcp_frame(h, {.src = Ipv4Addr::of(10, 0, 0, 3), .sport = 41001, .seq = 9001, .ack = ack, .flags = tf::kAck}));
+  h.inject(tcp_frame(h, {.sport = 41002, .seq = 9001, .ack = ack, .flags = tf::kAck}));
+  h.inject(tcp_frame(h, {.sport = 41001, .dport = 7001, .seq = 9001, .ack = ack, .flags = tf::kAck}));
+  h.inject(tcp_frame(h, {.sport = 41001, .seq = 9101, .ack = ack, .flags = tf::kAck}));
+  EXPECT_EQ(h.shard().stats.tcp_syncookies_failed, 4u);
+  EXPECT_EQ(h.shard().stats.tcp_syncookies_recv, 0u);
+  EXPECT_EQ(skiff_accept(l, nullptr, nullptr), -1);
+  EXPECT_EQ(skiff_accept(l2, nullptr, nullptr), -1);
+  // The genuine ACK still works.
+  h.inject(tcp_frame(h, {.sport = 41001, .seq = 9001, .ack = ack, .flags = tf::kAck}));
+  EXPECT_EQ(h.shard().stats.tcp_syncookies_recv, 1u);
+  const int c = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+  EXPECT_GE(c, 0);
+  skiff_close(c);
+  skiff_close(l2);
+  skiff_close(l);
+  h.sent();
+}
+
+TEST(TcpSynCookies, CookieIsValidForAtLeastOnePeriod) {
+  // 64 s periods; a cookie from this period or the last is accepted (so 64 to 128 s), older ones are not.
+  StackHarness h;
+  h.learn_peer();
+  const int l = listener(7000, 2);
+  fill_syn_queue(h);
+  h.inject(tcp_frame(h, {.sport = 41001, .seq = 9000, .flags = tf::kSyn, .opts = syn_opts(false)}));
+  auto out = tcp_only(h.sent());
+  ASSERT_EQ(out.size(), 1u);
+  h.advance(63s);
+  h.sent();
+  h.inject(tcp_frame(h, {.sport = 41001, .seq = 9001, .ack = out[0].seq + 1, .flags = tf::kAck}));
+  EXPECT_EQ(h.shard().stats.tcp_syncookies_recv, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_syncookies_failed, 0u);
+  const int c = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+  EXPECT_GE(c, 0);
+  skiff_close(c);
+  skiff_close(l);
+  h.sent();
+}
+
+TEST(TcpSynCookies, CookieConnectionKeepsTheSynAcksTimestampClock) {
+  // The cookie SYN-ACK's TSval and the connection's later TSvals come from one clock: if they did not,
+  // the peer's PAWS would see the connection's segments as old (half of all offsets) and drop them.
+  StackHarness h;
+  h.learn_peer();
+  const int l = listener(7000, 2);
+  fill_syn_queue(h);
+  wire::TcpOptions so = syn_opts(true);
+  so.mss = 1380;  // not in the cookie's MSS table: the next smaller entry (1360) is used
+  h.inject(tcp_frame(h, {.sport = 41000, .seq = 5000, .flags = tf::kSyn, .opts = so}));
+  auto out = tcp_only(h.sent());
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_TRUE(out[0].opts.has_timestamp);
+  const uint32_t synack_ts = out[0].opts.ts_val;
+  const uint32_t iss = out[0].seq;
+  h.advance(5ms);
+  wire::TcpOptions ao;
+  ao.has_timestamp = true;
+  ao.ts_val = 12346;
+  ao.ts_ecr = synack_ts;
+  h.inject(tcp_frame(h, {.sport = 41000, .seq = 5001, .ack = iss + 1, .flags = tf::kAck, .opts = ao}));
+  const int c = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+  ASSERT_GE(c, 0);
+  tcp_info ti{};
+  socklen_t tl = sizeof ti;
+  ASSERT_EQ(skiff_getsockopt(c, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
+  EXPECT_EQ(ti.tcpi_snd_mss, 1360u - 12u);
+  const Bytes d = pattern(100);
+  ASSERT_EQ(skiff_send(c, d.data(), d.size(), MSG_DONTWAIT), 100);
+  out = tcp_only(h.sent());
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_TRUE(out[0].opts.has_timestamp);
+  const int32_t ahead = static_cast<int32_t>(out[0].opts.ts_val - synack_ts);
+  EXPECT_GE(ahead, 0);   // never older than the SYN-ACK's
+  EXPECT_LE(ahead, 64 + 5);  // the cookie's 6 low bits, plus the 5 ms that passed
+  EXPECT_EQ(out[0].opts.ts_ecr, 12346u);
   skiff_close(c);
   skiff_close(l);
   h.sent();
