@@ -426,6 +426,10 @@ void process_data(TcpSock* tp, Segment& seg) {
     } else {
       schedule_ack(tp);
     }
+  } else if (!len) {
+    // A bare FIN beyond RCV.NXT: no buffer to queue it in (found by fuzzing). The duplicate ACK asks
+    // for the missing data; the peer sends its FIN again after it.
+    send_ack(tp);
   } else {
     queue_ooo(tp, seg, fin);
     send_ack(tp);  // an immediate duplicate ACK (RFC 5681 §4.2)

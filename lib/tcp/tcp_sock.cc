@@ -484,6 +484,11 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   for (size_t i = 0; i < msg->msg_iovlen; ++i) total += msg->msg_iov[i].iov_len;
   size_t copied = 0, vi = 0, voff = 0;
   bool nobufs = false;
+  // Send queues may not take the pool's last quarter: receive needs buffers too, and a shard whose pool
+  // is all unacknowledged data can no longer receive the ACKs that would free it (every connection on
+  // the shard stalls for good). Checked once per call, and only for queues past 64 KiB (small writes,
+  // such as request/response, never pay for the count).
+  int64_t may_alloc = tp->write_bytes + total > 65536 ? -1 : INT64_MAX;  // -1: not counted yet
   while (copied < total) {
     const int64_t space = int64_t{sk->sndbuf} - tp->write_bytes;
     if (space <= 0) break;
@@ -493,6 +498,15 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
     uint32_t room = 0;
     if (tail && seg_len(tail) < tp->mss) room = std::min<uint32_t>(tp->mss - seg_len(tail), rte_pktmbuf_tailroom(tail));
     if (!room) {
+      if (may_alloc < 0) {
+        const int64_t avail = sh.pool.available();
+        may_alloc = std::max<int64_t>(0, avail - static_cast<int64_t>(sh.pool.capacity() / 4));
+      }
+      if (may_alloc == 0) {
+        nobufs = true;
+        break;
+      }
+      --may_alloc;
       Pktbuf p = sh.pool.alloc();
       if (!p) {
         nobufs = true;
