@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,13 @@ int main(int argc, char** argv) {
   std::string lcore = std::to_string(skiff::bench::g_lcore);
   std::vector<std::string> args = {"skiff-bench", "--no-pci", "--no-huge", "-m", "1024", prefix,
                                    "--no-telemetry", "--log-level=*:error", "-l", lcore};
+  // SKIFF_BENCH_PMD_DIR: a folder of PMD plugins for EAL to load (`-d`), for a machine without DPDK
+  // installed (a bundle, docs/performance.md); SKIFF_BENCH_MEM: EAL memory in MiB (default 1024).
+  if (const char* d = getenv("SKIFF_BENCH_PMD_DIR")) {
+    args.push_back("-d");
+    args.push_back(d);
+  }
+  if (const char* m = getenv("SKIFF_BENCH_MEM")) args[4] = m;
   std::vector<char*> av;
   for (auto& a : args) av.push_back(a.data());
   if (rte_eal_init(static_cast<int>(av.size()), av.data()) < 0) {

@@ -1,0 +1,348 @@
+// Scaling with shards: two Skiff stacks wired by a net_ring pair with N queues each ("a" 10.0.0.1 server,
+// "b" 10.0.0.2 client), N shards per stack. Thread i runs shard i of BOTH stacks (client and server of
+// the same flows on one core), pinned to CPU i of this process's affinity set, so N shards use exactly N
+// cores and every added core brings one more client+server pair. Flows stay on their shard: queue i of b
+// feeds queue i of a and back, and active opens pick ports that land home.
+//
+//   BM_ScaleRR/N:   32 connections per shard, 1-byte request, 1-byte response, TCP_NODELAY; transactions
+//                   per second (all shards) and per shard.
+//   BM_ScaleBulk/N: one connection per shard, b writes 64 KiB chunks, a reads them; goodput per shard and
+//                   total, in Gbit/s.
+//
+// Each iteration is a 200 ms window of the running threads (manual time), after a 300 ms warm-up; N is
+// skipped when this process may run on fewer than N CPUs. `scaling` = total / (N x the 1-shard figure
+// measured in the same run). Method and figures: docs/performance.md ("Scaling with cores").
+
+#include <arpa/inet.h>
+#include <benchmark/benchmark.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <rte_lcore.h>
+#include <sched.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/skiff.h"
+#include "bench_common.hh"
+#include "ethdev/ring_stacks.hh"
+
+namespace {
+
+using namespace skiff;
+using Clock = std::chrono::steady_clock;
+
+constexpr wire::Ipv4Addr kA = wire::Ipv4Addr::of(10, 0, 0, 1);
+constexpr wire::Ipv4Addr kB = wire::Ipv4Addr::of(10, 0, 0, 2);
+constexpr uint16_t kPort = 5201;
+constexpr unsigned kRrConns = 32;
+constexpr size_t kChunk = 64 * 1024;
+
+enum class Mode { RR, Bulk };
+
+// The CPUs this process may run on, read before main() (EAL then pins the main thread to one of them).
+std::vector<unsigned> read_allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<unsigned> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  for (unsigned c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
+}
+const std::vector<unsigned> g_cpus = read_allowed_cpus();
+const std::vector<unsigned>& allowed_cpus() { return g_cpus; }
+
+StackConfig config(wire::Ipv4Addr ip) {
+  StackConfig c;
+  c.ip = wire::Ipv4Cidr{ip, 24};
+  c.pool_size = 8191;
+  c.neigh.reachable = std::chrono::hours(24);
+  c.tcp.rmem_default = c.tcp.wmem_default = 4 << 20;
+  c.sock.tcp_slab = 256;
+  c.sock.udp_slab = 16;
+  return c;
+}
+
+struct alignas(64) Slot {
+  std::atomic<uint64_t> done{0};  // transactions (RR) or bytes received (bulk)
+  std::atomic<bool> ready{false};
+  std::atomic<bool> failed{false};
+};
+
+// The server side of one shard: accepts, then echoes (RR) or drains (bulk).
+struct Server {
+  Mode mode;
+  int l = -1;
+  std::vector<int> conns;
+  uint8_t buf[kChunk];
+  uint64_t received = 0;
+  bool start() {
+    l = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    const int one = 1;
+    skiff_setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(kPort);
+    return l >= 0 && skiff_bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && skiff_listen(l, 1024) == 0;
+  }
+  void step() {
+    for (int c; (c = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK)) >= 0;) {
+      const int one = 1;
+      skiff_setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      conns.push_back(c);
+    }
+    for (int c : conns) {
+      for (ssize_t n; (n = skiff_recv(c, buf, sizeof buf, 0)) > 0;) {
+        if (mode == Mode::RR) {
+          skiff_send(c, buf, static_cast<size_t>(n), 0);  // 1 byte into an empty send buffer: always taken
+        } else {
+          received += static_cast<uint64_t>(n);
+        }
+      }
+    }
+  }
+  void stop() {
+    for (int c : conns) skiff_close(c);
+    skiff_close(l);
+  }
+};
+
+// The client side of one shard.
+struct Client {
+  Mode mode;
+  struct Conn {
+    int fd = -1;
+    bool connected = false, outstanding = false;
+  };
+  std::vector<Conn> conns;
+  uint8_t buf[kChunk];
+  uint64_t transactions = 0;
+  bool start() {
+    conns.resize(mode == Mode::RR ? kRrConns : 1);
+    for (Conn& c : conns) {
+      c.fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      if (c.fd < 0) return false;
+      const int one = 1;
+      skiff_setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(kPort);
+      a.sin_addr.s_addr = htonl(kA.host());
+      if (skiff_connect(c.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS) return false;
+    }
+    return true;
+  }
+  // True once every connection is established.
+  bool step() {
+    bool all = true;
+    for (Conn& c : conns) {
+      if (!c.connected) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        skiff_getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        sockaddr_in peer{};
+        socklen_t plen = sizeof peer;
+        c.connected = skiff_getpeername(c.fd, reinterpret_cast<sockaddr*>(&peer), &plen) == 0;
+        all &= c.connected;
+        continue;
+      }
+      if (mode == Mode::Bulk) {
+        while (skiff_send(c.fd, buf, sizeof buf, 0) > 0) {
+        }
+        continue;
+      }
+      if (c.outstanding && skiff_recv(c.fd, buf, 1, 0) == 1) {
+        c.outstanding = false;
+        ++transactions;
+      }
+      if (!c.outstanding && skiff_send(c.fd, buf, 1, 0) == 1) c.outstanding = true;
+    }
+    return all;
+  }
+  void stop() {
+    for (Conn& c : conns) skiff_close(c.fd);
+  }
+};
+
+struct Run {
+  Mode mode;
+  unsigned n;
+  bool independent;
+  std::unique_ptr<RingStacks> w;              // N shards per stack
+  std::vector<std::unique_ptr<RingStacks>> ws;  // independent: N one-shard pairs
+  std::vector<Slot> slots;
+  std::vector<std::thread> threads;
+  std::atomic<unsigned> listening{0};
+  std::atomic<bool> stop{false};
+  std::string error;
+
+  Run(Mode m, unsigned shards, bool indep) : mode(m), n(shards), independent(indep), slots(shards) {
+    static unsigned seq = 0;
+    if (independent) {
+      for (unsigned i = 0; i < n; ++i) {
+        ws.push_back(make_ring_stacks("scale" + std::to_string(seq++), RingSide{.shards = 1, .cfg = config(kA)},
+                                      RingSide{.shards = 1, .cfg = config(kB)}, &error));
+        if (!ws.back()) return;
+        ws.back()->a->shard(0).start();
+        ws.back()->b->shard(0).start();
+        ws.back()->a->running = ws.back()->b->running = true;
+      }
+    } else {
+      w = make_ring_stacks("scale" + std::to_string(seq++), RingSide{.shards = n, .cfg = config(kA)},
+                           RingSide{.shards = n, .cfg = config(kB)}, &error);
+      if (!w) return;
+      for (unsigned s = 0; s < n; ++s) {
+        w->a->shard(s).start();
+        w->b->shard(s).start();
+      }
+      w->a->running = w->b->running = true;
+    }
+    const std::vector<unsigned> cpus = allowed_cpus();
+    for (unsigned i = 0; i < n; ++i) threads.emplace_back([this, i, cpu = cpus[i]] { body(i, cpu); });
+  }
+
+  void body(unsigned i, unsigned cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    if (rte_thread_register() != 0) {
+      slots[i].failed = true;
+      return;
+    }
+    Shard& sa = independent ? ws[i]->a->shard(0) : w->a->shard(i);
+    Shard& sb = independent ? ws[i]->b->shard(0) : w->b->shard(i);
+    Server srv{mode};
+    Client cli{mode};
+    set_this_shard(&sa);
+    if (!srv.start()) slots[i].failed = true;
+    listening.fetch_add(1);
+    // Every shard's listener exists (and has been announced by message) before any client connects.
+    while (listening.load() < n) {
+      sa.poll_once();
+      sb.poll_once();
+    }
+    for (int k = 0; k < 1000; ++k) {
+      sa.poll_once();
+      sb.poll_once();
+    }
+    set_this_shard(&sb);
+    if (!cli.start()) slots[i].failed = true;
+    bool ready = false;
+    while (!stop.load(std::memory_order_relaxed)) {
+      set_this_shard(&sa);
+      sa.poll_once();
+      srv.step();
+      set_this_shard(&sb);
+      sb.poll_once();
+      if (cli.step() && !ready) {
+        ready = true;
+        slots[i].ready.store(true);
+      }
+      slots[i].done.store(mode == Mode::RR ? cli.transactions : srv.received, std::memory_order_relaxed);
+    }
+    set_this_shard(&sb);
+    cli.stop();
+    set_this_shard(&sa);
+    srv.stop();
+    for (int k = 0; k < 2000; ++k) {
+      sa.poll_once();
+      sb.poll_once();
+    }
+    set_this_shard(nullptr);
+    rte_thread_unregister();
+  }
+
+  bool wait_ready(std::chrono::seconds limit) {
+    const auto deadline = Clock::now() + limit;
+    for (;;) {
+      bool all = true;
+      for (auto& s : slots) {
+        if (s.failed) return false;
+        all &= s.ready.load();
+      }
+      if (all) return true;
+      if (Clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  uint64_t total() const {
+    uint64_t t = 0;
+    for (auto& s : slots) t += s.done.load(std::memory_order_relaxed);
+    return t;
+  }
+  ~Run() {
+    stop = true;
+    for (auto& t : threads) t.join();
+    if (w) w->a->running = w->b->running = false;
+    for (auto& x : ws)
+      if (x) x->a->running = x->b->running = false;
+  }
+};
+
+// The 1-shard figure of this process's run, per mode, for the scaling ratio.
+std::map<std::pair<Mode, bool>, double>& one_shard_rate() {
+  static std::map<std::pair<Mode, bool>, double> m;
+  return m;
+}
+
+bool ok(const Run& r) { return r.independent ? r.ws.size() == r.n && r.ws.back() : static_cast<bool>(r.w); }
+
+void scale(benchmark::State& state, Mode mode, bool independent = false) {
+  const unsigned n = static_cast<unsigned>(state.range(0));
+  if (allowed_cpus().size() < n) {
+    state.SkipWithError("fewer CPUs than shards");
+    return;
+  }
+  Run run(mode, n, independent);
+  if (!ok(run)) {
+    state.SkipWithError(run.error.c_str());
+    return;
+  }
+  if (!run.wait_ready(std::chrono::seconds(20))) {
+    state.SkipWithError("connections not established");
+    return;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // warm-up: windows open, caches fill
+  uint64_t sum = 0;
+  double secs = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    const uint64_t c0 = run.total();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const uint64_t c1 = run.total();
+    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    state.SetIterationTime(dt);
+    sum += c1 - c0;
+    secs += dt;
+  }
+  const double rate = secs > 0 ? static_cast<double>(sum) / secs : 0;
+  if (n == 1) one_shard_rate()[{mode, independent}] = rate;
+  if (mode == Mode::RR) {
+    state.counters["tps"] = rate;
+    state.counters["tps_per_shard"] = rate / n;
+  } else {
+    state.counters["Gbit/s"] = rate * 8 / 1e9;
+    state.counters["Gbit/s_per_shard"] = rate * 8 / 1e9 / n;
+  }
+  const auto it = one_shard_rate().find({mode, independent});
+  if (it != one_shard_rate().end() && it->second > 0) state.counters["scaling"] = rate / (n * it->second);
+}
+
+void BM_ScaleRR(benchmark::State& state) { scale(state, Mode::RR); }
+void BM_ScaleBulk(benchmark::State& state) { scale(state, Mode::Bulk); }
+// Control: N independent one-shard stack pairs, each over its own net_ring pair (nothing shared between the
+// threads at all, not even a port), to tell the stack's own scaling from the machine's and the wire's.
+void BM_ScaleRRIndependent(benchmark::State& state) { scale(state, Mode::RR, true); }
+
+BENCHMARK(BM_ScaleRR)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ScaleBulk)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ScaleRRIndependent)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
+
+}  // namespace
