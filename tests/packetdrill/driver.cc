@@ -11,8 +11,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -239,6 +244,28 @@ class Packetdrill : public ::testing::Test {
 
   void forget(int fd) { std::erase(open_, fd); }
 
+  // The scheduler state of thread `tid` of this process ('R', 'S', ...), or 0 if it is gone.
+  static char thread_state(pid_t tid) {
+    std::ifstream f("/proc/self/task/" + std::to_string(tid) + "/stat");
+    std::string line;
+    if (!std::getline(f, line)) return 0;
+    const size_t p = line.rfind(')');
+    return p != std::string::npos && p + 2 < line.size() ? line[p + 2] : 0;
+  }
+
+  // Waits (real time, up to 10 s) until the thread that set `tid` is blocked in its call: asleep in the
+  // kernel ('S') on 10 looks in a row, 1 ms apart, with its call not returned (`rc` still -2).
+  static bool wait_until_sleeping(const std::atomic<pid_t>& tid, const std::atomic<ssize_t>& rc) {
+    int asleep = 0;
+    for (int i = 0; i < 10'000 && asleep < 10; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (rc.load() != -2) return false;
+      const pid_t t = tid.load();
+      asleep = t && thread_state(t) == 'S' ? asleep + 1 : 0;
+    }
+    return asleep >= 10 && rc.load() == -2;
+  }
+
   void* handle_ = nullptr;
   packetdrill_interface pd_{};
   unsigned (*in_use_)(void*) = nullptr;
@@ -298,12 +325,16 @@ TEST_F(Packetdrill, BlockingReadReturnsWhenDataArrives) {
   Bytes got(100);
   std::atomic<ssize_t> rc{-2};
   std::atomic<long long> done_at{0};
-  // packetdrill runs a blocking call on its own thread while the script goes on.
+  std::atomic<pid_t> tid{0};
+  // packetdrill runs a blocking call on its own thread while the script goes on, and goes on only once
+  // that thread sleeps in the kernel (it reads the thread's state from /proc); so do we.
   std::thread reader([&] {
+    tid = static_cast<pid_t>(syscall(SYS_gettid));
     rc = pd_.read(u(), fd, got.data(), got.size());
     done_at = now();
   });
-  ASSERT_EQ(pd_.usleep(u(), 250'000), 0);  // 250 ms of script time with the reader blocked
+  EXPECT_TRUE(wait_until_sleeping(tid, rc)) << "the blocked read never slept (it spins, or it returned " << rc.load() << ")";
+  EXPECT_EQ(pd_.usleep(u(), 250'000), 0);  // 250 ms of script time with the reader blocked
   EXPECT_EQ(rc.load(), -2) << "the read did not block";
   const long long sent_at = now();
   inject({.seq = 1, .ack = iss_ + 1, .flags = kAck | kPsh, .win = 32792, .data = pattern(100, 3)});

@@ -17,7 +17,8 @@
 // blocking calls always do, by pumping the shard; here the pump releases the mutex and sleeps on a condition
 // variable until another thread changes something (a packet in, time moved, another socket call). Each
 // change waits until every blocked caller has looked at it, so a call that unblocks at virtual time T
-// returns at T.
+// returns at T. A call that blocks on packetdrill's main thread (which no other thread will wake) moves
+// the virtual time itself, a step at a time, until it can return.
 //
 // --so_flags: space- or comma-separated key=value: local_ip=A.B.C.D/len (default 192.168.0.1/16),
 // gateway_ip=A.B.C.D (192.168.0.2), mtu=N (1500), recv_timeout=S: how much virtual time netdev_receive lets
@@ -46,6 +47,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "api/skiff.h"
@@ -78,7 +80,6 @@ using wire::MacAddr;
 constexpr MacAddr kOurMac{{0x02, 0x00, 0x5e, 0x00, 0x00, 0x01}};
 constexpr MacAddr kGatewayMac{{0x02, 0x00, 0x5e, 0x00, 0x00, 0xfe}};
 constexpr Duration kStep = 1ms;
-constexpr auto kIdle = std::chrono::milliseconds(20);  // real time without calls: a blocked caller moves time
 
 struct OutPkt {
   std::vector<uint8_t> ip;
@@ -213,10 +214,8 @@ class Adapter {
   auto call(F&& f) {
     std::unique_lock lk(mu_);
     enter();
-    touch();
     auto r = f();
     const int e = errno;
-    touch();
     settle();
     bump();
     errno = e;
@@ -237,7 +236,6 @@ class Adapter {
     std::unique_lock lk(mu_);
     enter();
     inject(f);
-    touch();
     settle();
     bump();
     return 0;
@@ -246,7 +244,6 @@ class Adapter {
   int netdev_receive(void* buf, size_t* count, long long* usecs) {
     std::unique_lock lk(mu_);
     enter();
-    touch();
     const Instant limit = clock_.now() + opt_.recv_timeout;
     for (;;) {
       settle();
@@ -272,7 +269,6 @@ class Adapter {
   int usleep(useconds_t usec) {
     std::unique_lock lk(mu_);
     enter();
-    touch();
     const Instant until = clock_.now() + std::chrono::microseconds(usec);
     while (clock_.now() < until) {
       step_to(std::min(clock_.now() + kStep, until));
@@ -284,7 +280,6 @@ class Adapter {
   int gettimeofday(struct timeval* tv) {
     std::unique_lock lk(mu_);
     enter();
-    touch();
     step_to(clock_.now() + 1us);
     bump();
     const long long us = now_us();
@@ -297,7 +292,6 @@ class Adapter {
   int poll(struct pollfd* fds, nfds_t nfds, int timeout) {
     std::unique_lock lk(mu_);
     enter();
-    touch();
     int ready = 0;
     const int ep = skiff_epoll_create1(0);
     if (ep < 0) return -1;
@@ -356,8 +350,6 @@ class Adapter {
     set_this_shard(&shard());
     shard().update_clock();
   }
-  // Marks a call from packetdrill (any entry point but a blocked caller's own wake-ups).
-  void touch() { last_activity_ = std::chrono::steady_clock::now(); }
 
   long long now_us() { return epoch_us_ + to_us(clock_.now() - start_); }
 
@@ -424,23 +416,30 @@ class Adapter {
     if (waiters_) seen_cv_.wait_for(mu_, 50ms, [this] { return unseen_ <= 0; });
   }
 
-  // A blocking Skiff call is waiting (called with mu_ held, from inside the call). It sleeps until another
-  // thread changes something. If no other thread has called in for kIdle of real time, nobody is going to
-  // move the time for it (a blocking call made from packetdrill's main thread: poll with a timeout, a
-  // receive timeout): it then moves the time itself, a step per wake-up, until its call can return.
+  // A blocking Skiff call is waiting (called with mu_ held, from inside the call).
+  // - On packetdrill's main thread (the one that loaded us: a call the script did not mark as blocking,
+  //   such as poll with a timeout), nobody else is going to move the time: it moves it a step, and lets
+  //   any other blocked caller look at the new time.
+  // - On any other thread (packetdrill's thread for blocking calls) it sleeps until another thread changes
+  //   something (a packet in, time moved, another socket call), so that packetdrill sees it asleep and
+  //   time moves only with the script. The timeout only bounds a lost wake-up.
   void pump() {
     settle();
+    if (std::this_thread::get_id() == main_thread_) {
+      step_to(clock_.now() + kStep);
+      bump();
+      enter();
+      return;
+    }
     const uint64_t my = gen_;
-    const bool idle = std::chrono::steady_clock::now() - last_activity_ > kIdle;
     ++waiters_;
-    const bool changed = cv_.wait_for(mu_, idle ? 100us : 5ms, [&] { return gen_ != my; });
+    const bool changed = cv_.wait_for(mu_, 50ms, [&] { return gen_ != my; });
     --waiters_;
     if (changed && unseen_ > 0) {
       --unseen_;
       seen_cv_.notify_all();
     }
     enter();
-    if (!changed && idle) step_to(clock_.now() + kStep);
   }
 
   Options opt_;
@@ -455,7 +454,7 @@ class Adapter {
   std::unique_ptr<Stack> stack_;
   std::deque<OutPkt> out_;
   std::vector<Ipv4Addr> arp_wanted_;
-  std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
+  const std::thread::id main_thread_ = std::this_thread::get_id();  // packetdrill's (it calls init)
 };
 
 uint16_t PdDevice::tx_burst(uint16_t, rte_mbuf** pkts, uint16_t n) {
