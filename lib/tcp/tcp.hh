@@ -68,6 +68,14 @@ struct TcpSock {
   SeqNum rack_end;
   int64_t rack_rtt_us = 0;
   int64_t min_rtt_us = 0;
+  // RACK's reordering window (RFC 8985 §6.2 steps 3-4).
+  SeqNum rack_fack;                     // the highest end of any delivered segment (RACK.fack)
+  bool rack_fack_set = false;
+  bool reord_seen = false;              // reordering observed: no DupThresh shortcut any more
+  bool dsack_round_open = false;        // a D-SACK grew the window this round (until snd_una passes dsack_round)
+  uint8_t reo_wnd_mult = 1;             // the window in quarters of min RTT, grown by D-SACKs
+  uint8_t reo_wnd_persist = 0;          // recoveries left before reo_wnd_mult resets to 1
+  SeqNum dsack_round;
   bool tlp_armed = false;               // the retransmission timer is a tail loss probe timeout
   bool tlp_sent = false;                // one probe per episode
   Timer reo_timer;                      // RACK reordering window

@@ -94,8 +94,13 @@ void sack_note_dup(TcpSock* tp, SeqNum l, SeqNum r);
 // Blocks for the next ACK: the D-SACK block, then the out-of-order ranges by recency (RFC 2018 §4: the one
 // holding the segment that triggered the ACK first, then the most recently reported ones).
 size_t sack_fill(TcpSock* tp, wire::SackBlock* out, size_t max);
-// Applies the SACK blocks of an arriving ACK to the scoreboard.
-void sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack);
+// Applies the SACK blocks of an arriving ACK to the scoreboard. True if its first block was a D-SACK.
+bool sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack);
+// RFC 8985 §6.2 step 4, on each ACK (after SND.UNA moved): a D-SACK widens the reordering window, once
+// per round trip, for the next 16 recoveries.
+void rack_update_reo_wnd(TcpSock* tp, bool dsack);
+// Fast or RTO recovery ended: one of those 16 recoveries is used up.
+void rack_recovery_done(TcpSock* tp);
 // RACK: a segment was delivered (cumulatively ACKed or SACKed).
 void rack_delivered(TcpSock* tp, rte_mbuf* seg);
 // RACK loss detection; returns bytes newly marked lost (and arms the reordering timer if needed).

@@ -129,6 +129,7 @@ void cong_on_ack(TcpSock* tp, SeqNum ack, uint32_t acked) {
       tp->ca_state = TcpCa::Open;
       tp->dupacks = 0;
       tp->tlp_sent = false;
+      rack_recovery_done(tp);
       return;
     }
     if (tp->sack_ok) return;  // RACK retransmits the holes; the window holds during recovery
@@ -140,7 +141,10 @@ void cong_on_ack(TcpSock* tp, SeqNum ack, uint32_t acked) {
     tp->cwnd = std::max(tp->cwnd, tp->mss + 0u);
     return;
   }
-  if (tp->ca_state == TcpCa::Loss && ack.ge(tp->recover)) tp->ca_state = TcpCa::Open;
+  if (tp->ca_state == TcpCa::Loss && ack.ge(tp->recover)) {
+    tp->ca_state = TcpCa::Open;
+    rack_recovery_done(tp);
+  }
   tp->dupacks = 0;
   // RFC 5681 §3.1 / RFC 7661 §4.2: a window the sender does not fill is not validated by its ACKs.
   if (!is_cwnd_limited(tp)) return;
@@ -187,7 +191,7 @@ bool process_ack(TcpSock* tp, Segment& seg) {
   }
   const uint32_t wnd = seg.wnd << tp->snd_wscale;
   const uint32_t sacked_before = tp->sacked_out;
-  sack_process(tp, seg.opt, ack);
+  const bool dsack = sack_process(tp, seg.opt, ack);
   const bool ack_advanced = ack.gt(tp->snd_una);
   if (ack_advanced) {
     // The SYN's sequence number (acknowledged with the handshake) is not data: it grows no window.
@@ -220,6 +224,7 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     cong_on_dupack(tp);  // no SACK: NewReno counts duplicate ACKs
   }
   if (ack_advanced || tp->sacked_out > sacked_before) confirm_neighbour(tp);
+  if (tp->sack_ok) rack_update_reo_wnd(tp, dsack);
   if (tp->sack_ok && tp->snd_una != tp->snd_max && (ack_advanced || tp->sacked_out != sacked_before ||
                                                     tp->lost_out)) {
     // RACK (RFC 8985 §6): deliveries move the clock; segments sent before them are lost after the

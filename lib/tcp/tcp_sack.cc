@@ -103,11 +103,19 @@ void rack_delivered(TcpSock* tp, rte_mbuf* m) {
   Shard& sh = shard_of(tp);
   const uint64_t xmit = meta(m)->rx_time_ns;
   if (!xmit) return;
+  const SeqNum end = seg_seq(m) + seg_len(m);
+  // RFC 8985 §6.2 step 3: a never retransmitted segment delivered below one delivered before it arrived
+  // out of order.
+  if (!tp->rack_fack_set || end.gt(tp->rack_fack)) {
+    tp->rack_fack = end;
+    tp->rack_fack_set = true;
+  } else if (end.lt(tp->rack_fack) && !has(m, kMetaEverRetrans)) {
+    tp->reord_seen = true;
+  }
   const int64_t rtt_us = static_cast<int64_t>((sh.now().ns() - xmit) / 1000);
   // RFC 8985 §6.2 step 2: an ACK for a retransmitted segment faster than the minimum RTT is the original's.
   if (has(m, kMetaEverRetrans) && tp->min_rtt_us && rtt_us < tp->min_rtt_us) return;
   if (!tp->min_rtt_us || rtt_us < tp->min_rtt_us) tp->min_rtt_us = std::max<int64_t>(rtt_us, 1);
-  const SeqNum end = seg_seq(m) + seg_len(m);
   if (xmit > tp->rack_xmit_ns || (xmit == tp->rack_xmit_ns && end.gt(tp->rack_end))) {
     tp->rack_xmit_ns = xmit;
     tp->rack_end = end;
@@ -115,9 +123,10 @@ void rack_delivered(TcpSock* tp, rte_mbuf* m) {
   }
 }
 
-void sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack) {
+bool sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack) {
   Shard& sh = shard_of(tp);
-  if (!tp->sack_ok || !opt.num_sack) return;
+  if (!tp->sack_ok || !opt.num_sack) return false;
+  bool dsack = false;
   wire::SackBlock blocks[4];
   size_t nb = 0;
   for (uint8_t i = 0; i < opt.num_sack && i < 4; ++i) {
@@ -126,6 +135,7 @@ void sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack) {
     if (i == 0 && (b.left.lt(ack) ||
                    (opt.num_sack > 1 && b.left.ge(opt.sack[1].left) && b.right.le(opt.sack[1].right)))) {
       ++sh.stats.tcp_dsack_recv;
+      dsack = true;
       continue;
     }
     // Validate (RFC 2018 leaves it to us; crafted blocks must cost nothing): non-empty, inside what we sent.
@@ -155,14 +165,47 @@ void sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack) {
       rack_delivered(tp, m);
     }
   }
+  return dsack;
 }
+
+void rack_update_reo_wnd(TcpSock* tp, bool dsack) {
+  if (tp->dsack_round_open && tp->snd_una.ge(tp->dsack_round)) tp->dsack_round_open = false;
+  if (!dsack || tp->dsack_round_open) return;
+  // The peer received something twice: a retransmission was spurious (or the network duplicates), so
+  // wait longer before calling a hole lost, for the next 16 recoveries. That is reordering as well.
+  tp->dsack_round_open = true;
+  tp->dsack_round = tp->snd_max;
+  if (tp->reo_wnd_mult < 255) ++tp->reo_wnd_mult;
+  tp->reo_wnd_persist = 16;
+  tp->reord_seen = true;
+}
+
+void rack_recovery_done(TcpSock* tp) {
+  if (tp->reo_wnd_persist > 0) --tp->reo_wnd_persist;
+  if (tp->reo_wnd_persist == 0) tp->reo_wnd_mult = 1;
+}
+
+namespace {
+
+// RFC 8985 §6.2 step 4: the reordering window. Until reordering has been seen, none at all once DupThresh
+// (3) segments were SACKed or recovery runs (as fast as RFC 6675's rule); otherwise a quarter of the
+// minimum RTT per step, at most SRTT.
+int64_t rack_reo_wnd_ns(TcpSock* tp) {
+  if (!tp->reord_seen) {
+    if (tp->ca_state == TcpCa::Recovery || tp->ca_state == TcpCa::Loss) return 0;
+    if (tp->sacked_out > 2u * tp->mss) return 0;  // at least 3 segments (none is larger than the MSS)
+  }
+  const int64_t w = tp->min_rtt_us * 1000 / 4 * tp->reo_wnd_mult;
+  return tp->srtt_us ? std::min<int64_t>(w, tp->srtt_us * 1000) : w;
+}
+
+}  // namespace
 
 uint32_t rack_detect_loss(TcpSock* tp) {
   Shard& sh = shard_of(tp);
   if (!tp->rack_xmit_ns) return 0;
   const int64_t now = static_cast<int64_t>(sh.now().ns());
-  // RFC 8985 §6.2: the reordering window, a quarter of the minimum RTT.
-  const int64_t reo_wnd = tp->min_rtt_us * 1000 / 4;
+  const int64_t reo_wnd = rack_reo_wnd_ns(tp);
   const int64_t rtt = tp->rack_rtt_us * 1000;
   int64_t timeout = 0;
   uint32_t lost = 0;

@@ -1,9 +1,11 @@
 // SACK (RFC 2018), D-SACK (RFC 2883) and RACK-TLP (RFC 8985), packet by packet.
 //
 // Sender: the peer's SACK blocks fill the scoreboard; RACK calls a hole lost once a segment sent after it
-// was delivered and a reordering window (min RTT / 4) has passed; exactly the lost segments go again, in
-// one recovery episode with one window reduction; a tail loss is found by a probe at 2*SRTT instead of
-// the RTO; D-SACKs are counted and change nothing; crafted blocks are refused or cost nothing.
+// was delivered and the reordering window has passed: none while no reordering was seen and DupThresh
+// segments are SACKed (or recovery runs), else min RTT / 4, widened by D-SACKs (RFC 8985 §6.2); exactly
+// the lost segments go again, in one recovery episode with one window reduction; a tail loss is found by
+// a probe at 2*SRTT instead of the RTO; D-SACKs never reduce the window; crafted blocks are refused or
+// cost nothing.
 // Receiver: out-of-order data is reported newest block first, duplicates as D-SACK blocks.
 #include "tcp_test_util.hh"
 
@@ -46,8 +48,9 @@ Blocks blocks_of(const SentTcp& t, uint32_t base) {
   return b;
 }
 
-// One lost segment (the third of ten): RACK marks it after the reordering window, only it is resent, and
-// the window falls once, to beta * FlightSize.
+// One lost segment (the third of ten): with no reordering seen, RACK marks it lost as soon as three
+// segments after it are SACKed (RFC 8985 §6.2 step 4: reo_wnd is 0 then), only it is resent, and the
+// window falls once, to beta * FlightSize.
 void one_loss(const char* cc, uint32_t want_ssthresh) {
   StackHarness h;
   Conn c = sack_conn(h, cc);
@@ -56,15 +59,12 @@ void one_loss(const char* cc, uint32_t want_ssthresh) {
   h.advance(20ms);
   // The peer acknowledges 1 and 2, then SACKs 4, 4-5, ..., 4-10 in its duplicate ACKs.
   c.ack(base + 2000);
-  for (uint32_t k = 4; k <= 10; ++k) c.sack(base + 2000, {{base + 3000, base + k * kMss}});
+  for (uint32_t k = 4; k <= 5; ++k) c.sack(base + 2000, {{base + 3000, base + k * kMss}});
   EXPECT_TRUE(c.out().empty());  // not yet: it could be reordering
-  EXPECT_EQ(info(c.fd).tcpi_sacked, 7u);
+  EXPECT_EQ(info(c.fd).tcpi_sacked, 2u);
   EXPECT_EQ(info(c.fd).tcpi_lost, 0u);
-  std::vector<SentTcp> got;
-  auto t = advance_until_sent(h, 150ms, got);
-  ASSERT_TRUE(t);
-  EXPECT_GE(*t, 5ms);  // reo_wnd = min RTT (20 ms) / 4
-  EXPECT_LE(*t, 6ms);
+  c.sack(base + 2000, {{base + 3000, base + 6000}});
+  auto got = c.out();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].seq, base + 2000);
   EXPECT_EQ(got[0].payload, slice(all, 2000, kMss));
@@ -77,7 +77,8 @@ void one_loss(const char* cc, uint32_t want_ssthresh) {
   EXPECT_EQ(h.shard().stats.tcp_sack_recoveries, 1u);
   // More duplicate ACKs, and time past the probe timeout (40 ms): still nothing else sent, no second
   // reduction, no tail loss probe during recovery.
-  c.sack(base + 2000, {{base + 3000, base + 10000}});
+  for (uint32_t k = 7; k <= 10; ++k) c.sack(base + 2000, {{base + 3000, base + k * kMss}});
+  EXPECT_TRUE(c.out().empty());
   h.advance(100ms);
   EXPECT_TRUE(c.out().empty());
   EXPECT_EQ(info(c.fd).tcpi_snd_ssthresh, want_ssthresh / kMss);
@@ -114,17 +115,23 @@ TEST(TcpSack, TwoLossesInOneWindowOneRecoveryOneReduction) {
   h.advance(20ms);
   // Segments 3 and 7 are lost. Blocks most recent first, as a receiver sends them.
   c.ack(base + 2000);
-  for (uint32_t k = 4; k <= 6; ++k) c.sack(base + 2000, {{base + 3000, base + k * kMss}});
-  for (uint32_t k = 8; k <= 10; ++k) c.sack(base + 2000, {{base + 7000, base + k * kMss}, {base + 3000, base + 6000}});
+  for (uint32_t k = 4; k <= 5; ++k) c.sack(base + 2000, {{base + 3000, base + k * kMss}});
   EXPECT_TRUE(c.out().empty());
-  std::vector<SentTcp> got;
-  ASSERT_TRUE(advance_until_sent(h, 150ms, got));
-  ASSERT_EQ(got.size(), 2u);  // both holes, in one go
+  c.sack(base + 2000, {{base + 3000, base + 6000}});  // DupThresh: 3 is lost
+  auto got = c.out();
+  ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].seq, base + 2000);
   EXPECT_EQ(got[0].payload, slice(all, 2000, kMss));
-  EXPECT_EQ(got[1].seq, base + 6000);
-  EXPECT_EQ(got[1].payload, slice(all, 6000, kMss));
   EXPECT_EQ(info(c.fd).tcpi_snd_ssthresh, 5u);  // 0.7 * 8000
+  // In recovery (and with no reordering seen) the first delivery after a hole marks it at once.
+  c.sack(base + 2000, {{base + 7000, base + 8000}, {base + 3000, base + 6000}});
+  got = c.out();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, base + 6000);
+  EXPECT_EQ(got[0].payload, slice(all, 6000, kMss));
+  for (uint32_t k = 9; k <= 10; ++k) c.sack(base + 2000, {{base + 7000, base + k * kMss}, {base + 3000, base + 6000}});
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(info(c.fd).tcpi_snd_ssthresh, 5u);  // one reduction
   EXPECT_EQ(info(c.fd).tcpi_lost, 2u);
   h.advance(20ms);
   // The first retransmission fills the first hole: a partial ACK; recovery goes on, the window stays.
@@ -207,6 +214,150 @@ TEST(TcpSack, CumulativeAckOfARetransmissionRevealsLaterLosses) {
   EXPECT_EQ(got[1].seq, base + 9000);
   EXPECT_EQ(h.shard().stats.tcp_rto_expired, 0u);
   EXPECT_EQ(h.shard().stats.tcp_sack_recoveries, 1u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSack, FewerThanDupThreshSackedWaitsTheReorderingWindow) {
+  // Three segments, the first lost: only two can be SACKed, so a duplicate-ACK threshold never fires
+  // (RFC 6675 would wait for the RTO). RACK marks it lost one reordering window (min RTT / 4 = 5 ms)
+  // after the delivery of a segment sent after it (RFC 8985 §6.2).
+  StackHarness h;
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  const Bytes all = send_flight(c, 3000);
+  h.advance(20ms);
+  c.sack(base, {{base + 1000, base + 2000}});
+  c.sack(base, {{base + 1000, base + 3000}});
+  EXPECT_TRUE(c.out().empty());
+  std::vector<SentTcp> got;
+  auto t = advance_until_sent(h, 150ms, got);
+  ASSERT_TRUE(t);
+  EXPECT_GE(*t, 5ms);
+  EXPECT_LE(*t, 6ms);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, base);
+  EXPECT_EQ(got[0].payload, slice(all, 0, kMss));
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 3u);
+  EXPECT_EQ(h.shard().stats.tcp_rack_lost, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_tlp_probes, 0u);
+  EXPECT_EQ(h.shard().stats.tcp_rto_expired, 0u);
+  c.ack(base + 3000);
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSack, ReorderingWithinTheWindowIsNotLossAndTurnsOffTheDupThreshShortcut) {
+  StackHarness h;
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  const Bytes all = send_flight(c, 10000);
+  h.advance(20ms);
+  c.ack(base + 2000);
+  // 4 overtakes 3, which arrives 2 ms later, inside the 5 ms window: no loss, nothing sent again.
+  c.sack(base + 2000, {{base + 3000, base + 4000}});
+  EXPECT_TRUE(c.out().empty());
+  h.advance(2ms);
+  c.ack(base + 4000);
+  h.advance(10ms);
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
+  EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 0u);
+  // That was reordering (3 was never retransmitted, yet delivered below 4). Now three SACKed segments
+  // beyond a hole are no longer enough by themselves: RACK waits the reordering window (RFC 8985 §6.2
+  // step 4), 5 ms after the delivery.
+  c.sack(base + 4000, {{base + 5000, base + 8000}});
+  EXPECT_TRUE(c.out().empty());
+  std::vector<SentTcp> got;
+  auto t = advance_until_sent(h, 100ms, got);
+  ASSERT_TRUE(t);
+  EXPECT_GE(*t, 5ms);
+  EXPECT_LE(*t, 6ms);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, base + 4000);
+  EXPECT_EQ(got[0].payload, slice(all, 4000, kMss));
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 3u);
+  c.ack(base + 10000);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSack, DsackOfASpuriousRetransmissionWidensTheReorderingWindow) {
+  StackHarness h;
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  send_flight(c, 10000);
+  h.advance(20ms);
+  c.ack(base + 2000);
+  for (uint32_t k = 4; k <= 6; ++k) c.sack(base + 2000, {{base + 3000, base + k * kMss}});
+  auto got = c.out();
+  ASSERT_EQ(got.size(), 1u);  // DupThresh with no reordering seen: 3 went again at once
+  EXPECT_EQ(got[0].seq, base + 2000);
+  // 3 was only late: the original arrives, then the retransmission, which the peer reports as a D-SACK.
+  h.advance(1ms);
+  c.ack(base + 10000);
+  c.sack(base + 10000, {{base + 2000, base + 3000}});
+  EXPECT_EQ(h.shard().stats.tcp_dsack_recv, 1u);
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
+  // The next loss episode: the window is now two quarters of the minimum RTT (RFC 8985 §6.2 step 4),
+  // 10 ms, even with three segments SACKed.
+  const uint32_t base2 = base + 10000;
+  const Bytes all2 = send_flight(c, 5000, 4);
+  h.advance(20ms);
+  c.sack(base2, {{base2 + 1000, base2 + 4000}});
+  EXPECT_TRUE(c.out().empty());
+  std::vector<SentTcp> again;
+  auto t = advance_until_sent(h, 100ms, again);
+  ASSERT_TRUE(t);
+  EXPECT_GE(*t, 10ms);
+  EXPECT_LE(*t, 11ms);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].seq, base2);
+  EXPECT_EQ(again[0].payload, slice(all2, 0, kMss));
+  c.ack(base2 + 5000);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSack, ProbeTimeoutForASingleSegmentAddsTheDelayedAckTime) {
+  // RFC 8985 §7.2: PTO = 2 * SRTT, plus WCDelAckT (200 ms) when only one segment is in flight (its ACK
+  // may be delayed), at most the RTO. rto_min is raised to 1 s here so that the RTO does not cap it.
+  for (const bool single : {true, false}) {
+    HarnessOptions ho;
+    ho.cfg.tcp.rto_min = 1s;
+    StackHarness h(ho);
+    Conn c = sack_conn(h);
+    const uint32_t base = c.iss + 1;
+    const Bytes all = send_flight(c, single ? 1000 : 2000);
+    std::vector<SentTcp> got;
+    auto t = advance_until_sent(h, 2s, got);
+    ASSERT_TRUE(t);
+    EXPECT_GE(*t, single ? 240ms : 40ms) << single;
+    EXPECT_LE(*t, single ? 241ms : 41ms) << single;
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].seq, base + (single ? 0 : 1000));  // the last segment again
+    EXPECT_EQ(got[0].payload, slice(all, single ? 0 : 1000, kMss));
+    EXPECT_EQ(h.shard().stats.tcp_tlp_probes, 1u);
+    skiff_close(c.fd);
+  }
+}
+
+TEST(TcpSack, ProbeSendsNewDataWhenThereIsSome) {
+  // RFC 8985 §7.3: the probe is a new segment if one is waiting and the peer's window takes it (beyond
+  // cwnd: the probe is allowed one segment more); only otherwise the last segment again.
+  StackHarness h;
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  const Bytes all = pattern(12000, 8);
+  ASSERT_EQ(skiff_send(c.fd, all.data(), all.size(), MSG_DONTWAIT), 12000);
+  EXPECT_EQ(c.out_track().size(), 10u);  // cwnd: 10 segments
+  std::vector<SentTcp> got;
+  auto t = advance_until_sent(h, 1s, got);
+  ASSERT_TRUE(t);
+  EXPECT_GE(*t, 40ms);
+  EXPECT_LE(*t, 41ms);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, base + 10000);
+  EXPECT_EQ(got[0].payload, slice(all, 10000, kMss));
+  EXPECT_EQ(h.shard().stats.tcp_tlp_probes, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 0u);
   skiff_close(c.fd);
 }
 
