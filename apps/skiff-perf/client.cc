@@ -136,6 +136,9 @@ int Client::stream_socket(bool udp) {
     net_.set_int(fd, SOL_SOCKET, SO_RCVBUF, 4 << 20);
   }
   if (!udp) {
+    if (!p_.window) {
+      if (const int sb = tcp_send_buffer(net_, p_.stream_count())) net_.set_int(fd, SOL_SOCKET, SO_SNDBUF, sb);
+    }
     if (p_.mss) net_.set_int(fd, IPPROTO_TCP, TCP_MAXSEG, p_.mss);
     if (p_.nodelay) net_.set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
   }

@@ -50,6 +50,10 @@ class Net {
   // Sends what the workload queued since the last wait() (Skiff: the shard's TX batches).
   virtual void flush() {}
   virtual bool busy_poll() const = 0;
+  // Packet buffers the stack has in all (0: no fixed pool, as in the kernel). A Skiff send queue holds one
+  // buffer per segment, so streams that together queue more than the pool would leave none for the ACKs
+  // that free them: tcp_send_buffer() sizes each stream's share.
+  virtual unsigned pool_buffers() const { return 0; }
 
   int set_int(int fd, int level, int opt, int v) { return setsockopt(fd, level, opt, &v, sizeof v); }
   int get_int(int fd, int level, int opt, int* v) {
@@ -57,6 +61,11 @@ class Net {
     return getsockopt(fd, level, opt, v, &l);
   }
 };
+
+// SO_SNDBUF for each of `streams` TCP data streams when the user gave no -w: 0 (leave the stack's
+// autotuning alone) on the kernel; on Skiff, half the pool's buffers of full segments shared by the streams,
+// between 64 KiB and 4 MiB.
+int tcp_send_buffer(const Net& net, int streams);
 
 std::unique_ptr<Net> make_kernel_net();
 // Every call selects `sh` as the calling thread's shard first (two stacks may share one thread).

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "api/skiff.h"
@@ -76,6 +77,7 @@ class SkiffNet final : public Net {
   }
   void flush() override { sh_.flush(); }
   bool busy_poll() const override { return true; }
+  unsigned pool_buffers() const override { return sh_.pool.capacity(); }
 
  private:
   void use() { skiff::set_this_shard(&sh_); }
@@ -86,5 +88,13 @@ class SkiffNet final : public Net {
 }  // namespace
 
 std::unique_ptr<Net> make_skiff_net(skiff::Shard& sh) { return std::make_unique<SkiffNet>(sh); }
+
+int tcp_send_buffer(const Net& net, int streams) {
+  const uint64_t pool = net.pool_buffers();
+  if (!pool || streams < 1) return 0;
+  constexpr uint64_t kSegment = 1448;  // payload of a full segment with timestamps at MTU 1500
+  const uint64_t share = pool / 2 / static_cast<uint64_t>(streams) * kSegment;
+  return static_cast<int>(std::clamp<uint64_t>(share, 64 << 10, 4 << 20));
+}
 
 }  // namespace perf

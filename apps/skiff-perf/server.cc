@@ -151,6 +151,9 @@ void Server::setup_stream_socket(int fd) {
     net_.set_int(fd, SOL_SOCKET, SO_RCVBUF, p.window);
   }
   if (!p.udp) {
+    if (!p.window) {
+      if (const int sb = tcp_send_buffer(net_, p.stream_count())) net_.set_int(fd, SOL_SOCKET, SO_SNDBUF, sb);
+    }
     if (p.nodelay) net_.set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
     if (p.mss) net_.set_int(fd, IPPROTO_TCP, TCP_MAXSEG, p.mss);
   }
