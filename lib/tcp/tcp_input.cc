@@ -551,7 +551,13 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
   const bool ts_recent_valid = sh.now() - tp->ts_recent_stamp < 24 * 24h;
   if (tp->ts_ok && seg.opt.has_timestamp && !seg.has(tf::kRst) &&
       static_cast<int32_t>(seg.opt.ts_val - tp->ts_recent) < 0 && ts_recent_valid) {
-    send_ack(tp);
+    // A SYN is answered by the (rate-limited) challenge ACK whatever its sequence number or timestamp
+    // (RFC 5961 §4.2), as Linux's tcp_validate_incoming does.
+    if (seg.has(tf::kSyn)) {
+      send_challenge_ack(tp);
+    } else {
+      send_ack(tp);
+    }
     return drop_seg(sh, seg, Drop::TcpPaws);
   }
   // SYN-RECEIVED, a SYN at IRS (outside the window, so before the first check): without ACK the peer lost
@@ -571,6 +577,12 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
   }
   // First: sequence acceptability.
   if (!acceptable(tp, seg)) {
+    // RFC 5961 §4.2: a SYN, "irrespective of the sequence number", gets a challenge ACK, which is
+    // rate-limited: blind SYNs outside the window must not draw an unlimited stream of ACKs either.
+    if (seg.has(tf::kSyn) && !seg.has(tf::kRst)) {
+      send_challenge_ack(tp);
+      return drop_seg(sh, seg, Drop::TcpOutOfWindow);
+    }
     if (!seg.has(tf::kRst)) {
       // Data we had already (the sender retransmitted needlessly, or the network duplicated it): report it
       // as a D-SACK block (RFC 2883 §4.1), as Linux's tcp_send_dupack does.
