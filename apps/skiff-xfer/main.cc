@@ -126,6 +126,16 @@ int64_t recv_stream(int fd, app::Sha256& h, bool echo) {
   }
 }
 
+// One line of the connection's TCP_INFO, for test logs.
+void print_tcp_info(int fd) {
+  tcp_info ti{};
+  socklen_t tl = sizeof ti;
+  if (skiff_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
+    printf("tcp_info rtt=%uus rto=%uus cwnd=%u ssthresh=%u total_retrans=%u rcv_space=%u rcv_wnd=%u\n", ti.tcpi_rtt,
+           ti.tcpi_rto, ti.tcpi_snd_cwnd, ti.tcpi_snd_ssthresh, ti.tcpi_total_retrans, ti.tcpi_rcv_space,
+           ti.tcpi_rcv_ssthresh);
+}
+
 int run_connect(const Opts& o) {
   const int fd = skiff_socket(AF_INET, SOCK_STREAM, 0);
   const sockaddr_in a = addr_of(o.host, o.port);
@@ -142,11 +152,7 @@ int run_connect(const Opts& o) {
   const int64_t got = recv_stream(fd, hr, false);
   if (got < 0) return 1;
   printf("received %lld sha256=%s\n", static_cast<long long>(got), hr.hex().c_str());
-  tcp_info ti{};
-  socklen_t tl = sizeof ti;
-  if (skiff_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
-    printf("tcp_info rtt=%uus rto=%uus cwnd=%u total_retrans=%u\n", ti.tcpi_rtt, ti.tcpi_rto, ti.tcpi_snd_cwnd,
-           ti.tcpi_total_retrans);
+  print_tcp_info(fd);
   skiff_close(fd);
   return 0;
 }
@@ -179,6 +185,8 @@ int run_listen(const Opts& o) {
       if (!send_stream(c, o.send, src, hs)) return 1;
       printf("sent %llu sha256=%s\n", static_cast<unsigned long long>(o.send), hs.hex().c_str());
     }
+    fflush(stdout);
+    print_tcp_info(c);
     fflush(stdout);
     if (o.linger0) {
       linger lg{1, 0};

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# TCP connection churn with the Linux kernel as the peer (net_af_packet on a veth, kernel in a netns):
+#   1. a kernel client (tcp_churn_client.py) -> skiff-echo: 1,000 short connections in a row (connect,
+#      64 bytes, echo, FIN both ways); afterwards skiff-echo's counters show no leak: pool_in_use back to
+#      its baseline, tcp_curr_estab back to 0, 1,000 passive opens, no resets;
+#   2. skiff-xfer --churn -> a kernel echo server (tcp_echo_server.py): 1,000 connections in a row, each
+#      closed with a FIN on both sides (Skiff ends in TIME-WAIT);
+#   3. the same with --linger0 (Skiff closes with RST), 200 connections: every one a reset on the kernel's side.
+# SKIFF_ITEST_CHURN (default 1000) sets the count of 1 and 2.
+. "$(dirname "$0")/lib.sh"
+itest_init "$@"
+. "$(dirname "$0")/tcp_lib.sh"
+tcp_init "$@"
+
+N=${SKIFF_ITEST_CHURN:-1000}
+N_RST=200
+T=$ITEST_TMP
+tcp_topology C 10.99.11
+tcp_capture
+
+# ---- 1. kernel client -> skiff-echo ----------------------------------------------------------------
+eal_args 0 echo "$VDEV"
+start_echo "$NS_S" "$T/echo.log" "${EAL_ARGS[@]}" -- --ip "$SKIFF_IP/24"
+snapshot "$T/base.txt"
+BASE_POOL=$(ctr "$T/base.txt" pool_in_use)
+log "baseline: pool_in_use=$BASE_POOL; $N connections from the kernel to skiff-echo"
+ip netns exec "$NS_P" timeout 150 "${KPIN[@]}" "$PY" -u "$HERE/tcp_churn_client.py" "$SKIFF_IP" 7 "$N" \
+  >"$T/client.out" 2>&1
+rc=$?
+tail -n 5 "$T/client.out"
+check "kernel client: churn exits 0" [ "$rc" -eq 0 ]
+check "kernel client: $N of $N connections completed cleanly" \
+  grep -q "^churn: $N of $N connections completed cleanly" "$T/client.out"
+# The last connection's final ACK may still be on its way: give LAST-ACK a moment to finish.
+for _ in $(seq 1 20); do
+  snapshot "$T/after.txt"
+  [ "$(ctr "$T/after.txt" tcp_curr_estab)" -eq 0 ] && [ "$(ctr "$T/after.txt" pool_in_use)" -eq "$BASE_POOL" ] && break
+  sleep 0.1
+done
+A=$T/after.txt
+grep -E '\.(tcp_[a-z_]+|drop\.[A-Za-z0-9]+|pool_in_use) ' "$A" | sed 's/^/    /'
+check "skiff-echo: $N passive opens ($(ctr "$A" tcp_passive_opens))" [ "$(ctr "$A" tcp_passive_opens)" -eq "$N" ]
+check "skiff-echo: tcp_curr_estab back to 0 ($(ctr "$A" tcp_curr_estab))" [ "$(ctr "$A" tcp_curr_estab)" -eq 0 ]
+check "skiff-echo: pool_in_use back to baseline ($(ctr "$A" pool_in_use) vs $BASE_POOL)" \
+  [ "$(ctr "$A" pool_in_use)" -eq "$BASE_POOL" ]
+for c in tcp_out_rsts tcp_estab_resets tcp_abort_on_close tcp_timeouts tcp_listen_overflows tcp_listen_drops; do
+  check "skiff-echo: $c is 0 ($(ctr "$A" "$c"))" [ "$(ctr "$A" "$c")" -eq 0 ]
+done
+check "skiff-echo: no TCP checksum drops" [ "$(drop "$A" TcpBadChecksum)" -eq 0 ]
+stop_echo "$T/final.txt"
+check "skiff-echo accepted $N connections" grep -q "tcp accepted $N connections, echoed $((N * 64)) bytes" "$T/echo.log"
+
+# ---- 2. and 3. skiff-xfer --churn -> kernel echo server -----------------------------------------------
+# echo_server PORT LOG: the kernel's echo server, pinned off lcore 0; sets SRV_PID, SRV_TPID.
+echo_server() {
+  start_bg "$NS_P" "$2" 200 "${KPIN[@]}" "$PY" -u "$HERE/tcp_echo_server.py" "$1"
+  SRV_PID=$BG_PID
+  SRV_TPID=$BG_TPID
+  wait_for_line "$2" '^listening' 10 "$SRV_PID" || fail "kernel echo server did not start"
+}
+# server_done LOG TOTAL: waits (5 s at most) until the server has seen TOTAL connections end, then stops it.
+server_done() {
+  for _ in $(seq 1 50); do
+    awk -v n="$2" '/^echo-server:/ { c = $4 + $6 } END { exit !(c >= n) }' "$1" && break
+    sleep 0.1
+  done
+  kill -INT "$SRV_PID" 2>/dev/null
+  wait "$SRV_TPID"
+  tail -n 1 "$1"
+}
+# xfer_counters LOG OUT: the counter lines skiff-xfer printed at exit.
+xfer_counters() { grep -E '^[a-z0-9_-]+\.shard[0-9]+\.' "$1" >"$2"; }
+
+# A one-connection run first: its pool_in_use at exit is the baseline for the long run's.
+echo_server 7 "$T/server0.log"
+start_xfer "$T/churn1.log" 60 --churn "$PEER_IP" 7 --count 1
+wait_xfer
+server_done "$T/server0.log" 1
+check "skiff-xfer --churn --count 1 exits 0" [ "$XFER_RC" -eq 0 ]
+xfer_counters "$T/churn1.log" "$T/c1.txt"
+XBASE_POOL=$(ctr "$T/c1.txt" pool_in_use)
+
+echo_server 7 "$T/server.log"
+log "skiff-xfer --churn: $N connections to the kernel's echo server"
+t0=$(now_s)
+start_xfer "$T/churn.log" 150 --churn "$PEER_IP" 7 --count "$N"
+wait_xfer
+t1=$(now_s)
+server_done "$T/server.log" "$N"
+grep -E '^churn:|failed' "$T/churn.log" | tail -n 5
+print_xfer_stats "$T/churn.log"
+check "skiff-xfer --churn exits 0" [ "$XFER_RC" -eq 0 ]
+check "skiff-xfer: $N of $N connections completed cleanly" grep -q "^churn: $N of $N connections completed cleanly" "$T/churn.log"
+check "kernel echo server: $N connections, all ended by a FIN, none open" \
+  grep -q "^echo-server: $N connections: $N clean, 0 reset, $((N * 64)) bytes echoed, 0 open" "$T/server.log"
+C=$T/c.txt
+xfer_counters "$T/churn.log" "$C"
+check "skiff-xfer: $N active opens ($(ctr "$C" tcp_active_opens))" [ "$(ctr "$C" tcp_active_opens)" -eq "$N" ]
+check "skiff-xfer: tcp_curr_estab 0 at exit ($(ctr "$C" tcp_curr_estab))" [ "$(ctr "$C" tcp_curr_estab)" -eq 0 ]
+for c in tcp_attempt_fails tcp_out_rsts tcp_estab_resets tcp_in_rsts tcp_timeouts; do
+  check "skiff-xfer: $c is 0 ($(ctr "$C" "$c"))" [ "$(ctr "$C" "$c")" -eq 0 ]
+done
+check "skiff-xfer: pool_in_use at exit as after one connection ($(ctr "$C" pool_in_use) vs $XBASE_POOL)" \
+  [ "$(ctr "$C" pool_in_use)" -eq "$XBASE_POOL" ]
+secs=$(elapsed "$t0" "$t1")
+log "RATE skiff-xfer --churn: $N connections in $secs s (including skiff-xfer's start)"
+
+echo_server 7 "$T/server-rst.log"
+log "skiff-xfer --churn --linger0: $N_RST connections, each closed with RST"
+start_xfer "$T/churn-rst.log" 100 --churn "$PEER_IP" 7 --count "$N_RST" --linger0
+wait_xfer
+server_done "$T/server-rst.log" "$N_RST"
+grep -E '^churn:' "$T/churn-rst.log"
+check "skiff-xfer --churn --linger0 exits 0" [ "$XFER_RC" -eq 0 ]
+check "skiff-xfer --linger0: $N_RST of $N_RST echoed" \
+  grep -q "^churn: $N_RST of $N_RST connections completed cleanly" "$T/churn-rst.log"
+check "kernel echo server: $N_RST connections, each ended by a reset, none open" \
+  grep -q "^echo-server: $N_RST connections: 0 clean, $N_RST reset, $((N_RST * 64)) bytes echoed, 0 open" \
+  "$T/server-rst.log"
+xfer_counters "$T/churn-rst.log" "$C"
+check "skiff-xfer --linger0: $N_RST RSTs sent ($(ctr "$C" tcp_out_rsts))" [ "$(ctr "$C" tcp_out_rsts)" -eq "$N_RST" ]
+check "skiff-xfer --linger0: tcp_curr_estab 0 at exit" [ "$(ctr "$C" tcp_curr_estab)" -eq 0 ]
+check "skiff-xfer --linger0: pool_in_use at exit ($(ctr "$C" pool_in_use) vs $XBASE_POOL)" \
+  [ "$(ctr "$C" pool_in_use)" -eq "$XBASE_POOL" ]
+pass

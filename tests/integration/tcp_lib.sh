@@ -1,0 +1,135 @@
+# Helpers shared by the TCP integration tests (tcp_kernel.sh, tcp_churn.sh, tcp_netem.sh), sourced after
+# lib.sh and itest_init:
+#
+#   tcp_init "$@"              # SKIFF_XFER (4th argument), root, netns, python3, socat; KPIN
+#   tcp_topology TAG NET       # netns $NS_S (Skiff) and $NS_P (kernel), veth, addresses NET.2 / NET.1, VDEV
+#   start_xfer LOG BOUND ARGS  # skiff-xfer in $NS_S on lcore 0 (counters printed at exit)
+#   kside BOUND SCRIPT         # runs a bash script in the kernel's netns, pinned off Skiff's lcore
+#
+# Skiff busy-polls lcore 0; the kernel-side tools run pinned to another CPU (KPIN) so the two never share
+# one on this 2-core machine.
+
+tcp_init() {
+  SKIFF_XFER=${4:-}
+  [ -n "$SKIFF_XFER" ] && [ -x "$SKIFF_XFER" ] ||
+    fail "usage: $0 SKIFF_ECHO SKIFF_PING SKIFF_UDPCHECK SKIFF_XFER (skiff-xfer not executable: '$SKIFF_XFER')"
+  require_root
+  require_netns
+  PY=$(command -v python3 || echo /usr/bin/python3)
+  [ -x "$PY" ] || skip "python3 not found"
+  HERE=$(cd "$(dirname "$0")" && pwd)
+  command -v ethtool >/dev/null || skip "ethtool not found"
+  KPIN=()
+  if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    KPIN=(taskset -c "1-$(($(nproc) - 1))")
+  fi
+  XFER_RUNS=0
+}
+
+tcp_topology() {
+  local tag=$1 net=$2
+  NS_S="skiff-$tag-$$-s"
+  NS_P="skiff-$tag-$$-p"
+  IF_S="sk$tag$$s"
+  IF_P="sk$tag$$p"
+  SKIFF_IP=$net.2
+  PEER_IP=$net.1
+  make_netns "$NS_S"
+  make_netns "$NS_P"
+  make_veth "$NS_S" "$IF_S" "$NS_P" "$IF_P"
+  ip -n "$NS_P" addr add "$PEER_IP/24" dev "$IF_P" || fail "address on $IF_P"
+  # On a veth the kernel leaves TCP checksums for "hardware" to finish; af_packet would hand them on unfinished.
+  ip netns exec "$NS_P" ethtool -K "$IF_P" tx off >/dev/null 2>&1 || fail "ethtool -K $IF_P tx off"
+  # Large frames: the kernel defragments for the socket, and GRO-less veth still carries up to 64 KiB.
+  VDEV="--vdev=net_af_packet0,iface=$IF_S,blocksz=16384,framesz=16384,framecnt=512"
+}
+
+# start_xfer LOG BOUND_S ARGS...: skiff-xfer (--ip $SKIFF_IP/24 ARGS) in $NS_S in the background; sets
+# XFER_PID, XFER_TPID. SKIFF_PRINT_COUNTERS=1 makes it print its counters at exit.
+start_xfer() {
+  local logf=$1 bound=$2
+  shift 2
+  XFER_RUNS=$((XFER_RUNS + 1))
+  eal_args 0 "xfer$XFER_RUNS" "$VDEV" ${XFER_EXTRA_VDEV:+"$XFER_EXTRA_VDEV"}
+  log "starting skiff-xfer: $*"
+  start_bg "$NS_S" "$logf" "$bound" env SKIFF_PRINT_COUNTERS=1 "$SKIFF_XFER" "${EAL_ARGS[@]}" -- \
+    --ip "$SKIFF_IP/24" "$@"
+  [ -n "$BG_PID" ] || fail "skiff-xfer exited at once: $(tail -n 5 "$logf")"
+  XFER_PID=$BG_PID
+  XFER_TPID=$BG_TPID
+}
+
+# wait_xfer: waits for skiff-xfer (bounded by its timeout); sets XFER_RC.
+wait_xfer() {
+  wait "$XFER_TPID"
+  XFER_RC=$?
+}
+
+# kside BOUND_S SCRIPT_FILE [ARGS...]: bash SCRIPT_FILE in the kernel's netns, pinned off lcore 0, bounded.
+kside() {
+  local bound=$1
+  shift
+  ip netns exec "$NS_P" timeout -k 5 "$bound" "${KPIN[@]}" bash "$@"
+}
+
+# kgen BYTES: writes BYTES (K/M/G suffixes as head -c takes them) of pseudo-random data to stdout: AES-CTR
+# keystream when openssl is there (fast), else /dev/urandom. (A function for kside scripts: `declare -f kgen`.)
+kgen() {
+  if command -v openssl >/dev/null; then
+    openssl enc -aes-128-ctr -nosalt -K 000102030405060708090a0b0c0d0e0f -iv 0 -in /dev/zero 2>/dev/null |
+      head -c "$1"
+  else
+    head -c "$1" /dev/urandom
+  fi
+}
+
+# sha_line FILE WORD: "BYTES HEX" from the last line "WORD BYTES sha256=HEX" in FILE (WORD: sent|received).
+sha_line() {
+  sed -n "s/^$2 \([0-9][0-9]*\) sha256=\([0-9a-f]\{64\}\).*/\1 \2/p" "$1" | tail -n 1
+}
+
+# bytes_of SIZE: SIZE with K/M/G suffixes (powers of 1024) in bytes.
+bytes_of() {
+  local s=$1
+  case $s in
+    *[kK]) echo $((${s%?} << 10)) ;;
+    *[mM]) echo $((${s%?} << 20)) ;;
+    *[gG]) echo $((${s%?} << 30)) ;;
+    *) echo "$s" ;;
+  esac
+}
+
+# mbps BYTES SECONDS: throughput in MB/s (10^6 bytes).
+mbps() { awk -v b="$1" -v t="$2" 'BEGIN { if (t > 0) printf "%.1f", b / t / 1e6; else print "inf" }'; }
+
+# now_s: seconds since the epoch, with nanoseconds.
+now_s() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+# max_stall PROGRESS_FILE: the longest time (s) the logged byte count ("SECONDS BYTES" lines) stood still,
+# including from the last increase to the last sample (the end of the connection).
+max_stall() {
+  awk 'NR == 1 { lt = $1; lv = $2; m = 0; next }
+       { last = $1; if ($2 > lv) { if ($1 - lt > m) m = $1 - lt; lt = $1; lv = $2 } }
+       END { if (NR > 1 && last - lt > m) m = last - lt; printf "%.2f", m }' "$1"
+}
+
+# print_xfer_stats LOG: the TCP counters (and TCP_INFO) skiff-xfer printed at exit, for the log.
+print_xfer_stats() {
+  grep -E '^tcp_info |\.(tcp_[a-z_]+|drop\.[A-Za-z0-9]+|pool_in_use|rx_packets|tx_packets) ' "$1" | sed 's/^/    /'
+}
+
+# cond SHELL-CONDITION: evaluates a compound condition (for check: check "what" cond '[ a ] && [ b ]').
+cond() { eval "$1"; }
+
+# tcp_capture: with SKIFF_ITEST_PCAP=DIR set, records the headers of every TCP/ARP frame on the kernel's end
+# of the link to DIR/<test>-<pid>.pcap (for debugging; the file is kept).
+tcp_capture() {
+  [ -n "${SKIFF_ITEST_PCAP:-}" ] || return 0
+  command -v tcpdump >/dev/null || { log "SKIFF_ITEST_PCAP set but tcpdump not found"; return 0; }
+  mkdir -p "$SKIFF_ITEST_PCAP"
+  local f=$SKIFF_ITEST_PCAP/$ITEST_NAME-$$.pcap
+  start_bg "$NS_P" "$ITEST_TMP/tcpdump.txt" 600 tcpdump -i "$IF_P" -nn -s 96 -B 65536 -w "$f"
+  log "capturing headers on $IF_P to $f"
+  sleep 0.5
+}
