@@ -734,9 +734,12 @@ void send_cookie_synack(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t spo
   if (auto rt = sh.routes.lookup(seg.rx->src))
     if (ShardPort* sp = sh.port_for(rt->iface)) advmss = static_cast<uint16_t>(sp->ifc->mtu - 40);
   o.mss = advmss;
-  const uint8_t ws = choose_rcv_wscale(lp);
-  if (seg.opt.wscale) o.wscale = ws;
-  o.sack_permitted = seg.opt.sack_permitted;
+  // Window scaling and SACK only with timestamps: the cookie carries them in our TSval's low bits, so
+  // without a timestamp the connection cannot know them later, and offering them anyway would leave the
+  // peer scaling our window fields (and we not scaling its own) for the whole connection. Linux clears
+  // the options the same way (tcp_conn_request, want_cookie without saw_tstamp).
+  if (seg.opt.wscale && seg.opt.has_timestamp) o.wscale = choose_rcv_wscale(lp);
+  o.sack_permitted = seg.opt.sack_permitted && seg.opt.has_timestamp;
   if (seg.opt.has_timestamp) {
     o.has_timestamp = true;
     const uint32_t enc = (seg.opt.wscale ? std::min<uint8_t>(*seg.opt.wscale, 14) : 0xf) |

@@ -124,7 +124,14 @@ TEST(TcpSynCookies, WithoutTimestampsTheConnectionRunsWithoutOptions) {
   h.inject(tcp_frame(h, {.sport = 41003, .seq = 100, .flags = tf::kSyn, .opts = syn_opts(false)}));
   auto out = tcp_only(h.sent());
   ASSERT_EQ(out.size(), 1u);
-  h.inject(tcp_frame(h, {.sport = 41003, .seq = 101, .ack = out[0].seq + 1, .flags = tf::kAck}));
+  // The SYN offered window scaling and SACK, but without a timestamp the cookie cannot carry them, so the
+  // SYN-ACK must not accept them either. Regression: it did, and the peer then scaled our window fields
+  // (by 2^7 here) while we sent them unscaled: it would overrun our receive window 128 times over.
+  EXPECT_FALSE(out[0].opts.wscale);
+  EXPECT_FALSE(out[0].opts.sack_permitted);
+  EXPECT_FALSE(out[0].opts.has_timestamp);
+  EXPECT_EQ(out[0].opts.mss, 1460);
+  h.inject(tcp_frame(h, {.sport = 41003, .seq = 101, .ack = out[0].seq + 1, .flags = tf::kAck, .wnd = 3000}));
   const int c = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
   ASSERT_GE(c, 0);
   tcp_info ti{};
@@ -132,6 +139,16 @@ TEST(TcpSynCookies, WithoutTimestampsTheConnectionRunsWithoutOptions) {
   ASSERT_EQ(skiff_getsockopt(c, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
   EXPECT_EQ(ti.tcpi_options & (TCPI_OPT_SACK | TCPI_OPT_WSCALE | TCPI_OPT_TIMESTAMPS), 0);
   EXPECT_EQ(ti.tcpi_snd_mss, 1400u);  // the MSS travels in the cookie itself
+  // The peer's window (3000) is taken as it is, unscaled: two full segments go (the 200 bytes left are
+  // below the sender-SWS threshold); and our window fields are plain byte counts.
+  const Bytes d = pattern(5000);
+  ASSERT_EQ(skiff_send(c, d.data(), d.size(), MSG_DONTWAIT), 5000);
+  size_t sent = 0;
+  for (const auto& t : tcp_only(h.sent())) {
+    sent += t.payload.size();
+    EXPECT_EQ(t.wnd, std::min<uint32_t>(ti.tcpi_rcv_space, 65535));
+  }
+  EXPECT_EQ(sent, 2800u);
   skiff_close(c);
   skiff_close(l);
   h.sent();
