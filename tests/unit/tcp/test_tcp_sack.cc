@@ -217,6 +217,48 @@ TEST(TcpSack, CumulativeAckOfARetransmissionRevealsLaterLosses) {
   skiff_close(c.fd);
 }
 
+TEST(TcpSack, LimitedTransmitThenRecoverySendsNewDataAsThePipeAllows) {
+  // The first of ten segments is lost. The first two SACKs (duplicate ACKs) each let one new segment go
+  // (limited transmit, RFC 3042, which RFC 6675 §5 keeps). The third starts recovery: Reno, ssthresh =
+  // cwnd = FlightSize (12000) / 2. From then on what may be in the network is cwnd - pipe, where pipe
+  // counts neither SACKed nor lost segments but does count retransmissions (RFC 6675 §5): after the
+  // retransmission, pipe = 12000 - 3000 SACKed - 1000 lost + 1000 retransmitted = 9000, so nothing new
+  // until three more segments are SACKed; then one new segment per segment SACKed (packet conservation).
+  StackHarness h;
+  Conn c = sack_conn(h, "reno");
+  const uint32_t base = c.iss + 1;
+  const Bytes all = pattern(16000, 6);
+  ASSERT_EQ(skiff_send(c.fd, all.data(), all.size(), MSG_DONTWAIT), 16000);
+  ASSERT_EQ(c.out_track().size(), 10u);  // the initial window; 6 segments wait
+  h.advance(20ms);
+  for (uint32_t k = 3; k <= 4; ++k) {
+    c.sack(base, {{base + 1000, base + (k - 1) * kMss}});
+    auto got = c.out();
+    ASSERT_EQ(got.size(), 1u) << k;
+    EXPECT_EQ(got[0].seq, base + (k + 7) * kMss) << k;  // 11, then 12
+    EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
+  }
+  c.sack(base, {{base + 1000, base + 4000}});
+  auto got = c.out();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, base);  // the retransmission only
+  EXPECT_EQ(got[0].payload, slice(all, 0, kMss));
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 3u);
+  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 6u);
+  for (uint32_t k = 5; k <= 7; ++k) c.sack(base, {{base + 1000, base + k * kMss}});  // pipe 8000 .. 6000
+  EXPECT_TRUE(c.out().empty());
+  for (uint32_t k = 8; k <= 10; ++k) {
+    c.sack(base, {{base + 1000, base + k * kMss}});  // pipe 5000: one new segment each time
+    got = c.out();
+    ASSERT_EQ(got.size(), 1u) << k;
+    EXPECT_EQ(got[0].seq, base + (k + 4) * kMss) << k;  // 13, 14, 15
+    EXPECT_EQ(got[0].payload, slice(all, (k + 4) * kMss, kMss)) << k;
+  }
+  EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_sack_recoveries, 1u);
+  skiff_close(c.fd);
+}
+
 TEST(TcpSack, FewerThanDupThreshSackedWaitsTheReorderingWindow) {
   // Three segments, the first lost: only two can be SACKed, so a duplicate-ACK threshold never fires
   // (RFC 6675 would wait for the RTO). RACK marks it lost one reordering window (min RTT / 4 = 5 ms)
