@@ -7,6 +7,8 @@
 // a probe at 2*SRTT instead of the RTO; D-SACKs never reduce the window; crafted blocks are refused or
 // cost nothing.
 // Receiver: out-of-order data is reported newest block first, duplicates as D-SACK blocks.
+#include <random>
+
 #include "tcp_test_util.hh"
 
 using namespace tcpt;
@@ -504,6 +506,85 @@ TEST(TcpSack, CraftedOneByteBlocksCostNoScoreboardEntries) {
   c.sack(una, {{una + 88, c.nxt}});
   EXPECT_EQ(info(c.fd).tcpi_sacked, before.tcpi_unacked - 1);
   c.ack(c.nxt);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSack, RandomBlocksAcksAndTimersKeepTheScoreboardConsistent) {
+  // A peer that sends anything: valid, overlapping, inverted, out-of-range and D-SACK blocks, cumulative
+  // ACKs that move by whole or partial segments, and time passing (RACK, probe and RTO timers). Whatever
+  // it does, every byte the stack sends is the right byte for its sequence number, the scoreboard never
+  // counts more SACKed and lost segments than are in flight, and once everything is acknowledged it is
+  // empty.
+  StackHarness h;
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  const Bytes all = pattern(300000, 11);
+  size_t queued = 0;
+  std::mt19937 rng(6675);
+  uint32_t una = base;  // what the peer has acknowledged
+  const auto check_out = [&] {
+    for (const auto& t : c.out_track()) {
+      const uint32_t off = t.seq - base;
+      ASSERT_LE(off + t.payload.size(), all.size());
+      ASSERT_EQ(t.payload, slice(all, off, t.payload.size())) << off;
+    }
+  };
+  for (int i = 0; i < 4000; ++i) {
+    if (queued < all.size()) {
+      const ssize_t n = skiff_send(c.fd, all.data() + queued, all.size() - queued, MSG_DONTWAIT);
+      if (n > 0) queued += static_cast<size_t>(n);
+    }
+    check_out();
+    const uint32_t inflight = c.nxt - una;
+    switch (rng() % 4) {
+      case 0:
+      case 1: {  // SACK blocks, anywhere near the flight
+        std::vector<std::pair<uint32_t, uint32_t>> b;
+        const uint32_t nb = 1 + rng() % 4;
+        for (uint32_t k = 0; k < nb; ++k) {
+          const uint32_t l = una - 2000 + rng() % (inflight + 4000);
+          const uint32_t len = (rng() % 3 == 0) ? rng() % 200 : (1 + rng() % 8) * kMss;
+          b.emplace_back(l, rng() % 16 == 0 ? l - len : l + len);
+        }
+        TcpSpec s = c.seg(tf::kAck);
+        s.ack = una;
+        wire::TcpOptions o;
+        for (const auto& [l, r] : b) o.sack[o.num_sack++] = {wire::SeqNum(l), wire::SeqNum(r)};
+        s.opts = o;
+        c.in(s);
+        break;
+      }
+      case 2:  // the cumulative ACK moves (or repeats)
+        if (inflight) una += (rng() % 2) ? std::min<uint32_t>(inflight, (rng() % 3) * kMss) : rng() % (inflight + 1);
+        c.ack(una);
+        break;
+      default:
+        h.advance(std::chrono::milliseconds(rng() % 40));
+        break;
+    }
+    check_out();
+    const tcp_info ti = info(c.fd);
+    ASSERT_LE(ti.tcpi_sacked + ti.tcpi_lost, ti.tcpi_unacked) << i;
+    if (HasFatalFailure()) return;
+  }
+  // The peer catches up: everything acknowledged.
+  for (int i = 0; i < 2000 && (queued < all.size() || una != c.nxt); ++i) {
+    if (queued < all.size()) {
+      const ssize_t n = skiff_send(c.fd, all.data() + queued, all.size() - queued, MSG_DONTWAIT);
+      if (n > 0) queued += static_cast<size_t>(n);
+    }
+    check_out();
+    una = c.nxt;
+    c.ack(una);
+    h.advance(1ms);
+  }
+  EXPECT_EQ(queued, all.size());
+  EXPECT_EQ(una - base, all.size());
+  const tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_unacked, 0u);
+  EXPECT_EQ(ti.tcpi_sacked, 0u);
+  EXPECT_EQ(ti.tcpi_lost, 0u);
+  EXPECT_EQ(ti.tcpi_ca_state, 0u);
   skiff_close(c.fd);
 }
 
