@@ -9,7 +9,8 @@ with probability L; otherwise it goes out twice with probability P; each copy is
 probability R (jumping the queue) or else after D ms (in order with the other delayed frames). At most
 --limit frames wait per direction (more are dropped, like netem's limit). Non-IPv4 frames (ARP) pass
 untouched and at once. Prints "forwarding" once both sockets are bound and, on SIGUSR1 and at exit
-(SIGINT/SIGTERM), per direction: "impair A>B: N in, F out, L lost, D duplicated, R reordered, Q queue drops".
+(SIGINT/SIGTERM), per direction: "impair A>B: N in, F out, L lost, D duplicated, R reordered, Q queue drops,
+S socket drops" (S: frames the kernel dropped because this process did not keep up).
 
 Run it in a namespace holding IF_A and IF_B (no addresses). The senders must not offload segmentation or
 checksums (ethtool -K IF tso off gso off tx off), since frames are forwarded as they come.
@@ -20,11 +21,15 @@ import random
 import select
 import signal
 import socket
+import struct
 import sys
 import time
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
+SOL_PACKET = 263
+PACKET_STATISTICS = 6
+PACKET_IGNORE_OUTGOING = 23
 BATCH = 64
 
 
@@ -32,17 +37,27 @@ class Dir:
     def __init__(self, name, rx, tx):
         self.name, self.rx, self.tx = name, rx, tx
         self.queue = collections.deque()  # (due, frame), in due order (one fixed delay)
-        self.n_in = self.n_out = self.lost = self.dup = self.reord = self.qdrop = 0
+        self.n_in = self.n_out = self.lost = self.dup = self.reord = self.qdrop = self.sockdrop = 0
 
     def report(self):
-        return "impair %s: %d in, %d out, %d lost, %d duplicated, %d reordered, %d queue drops" % (
-            self.name, self.n_in, self.n_out, self.lost, self.dup, self.reord, self.qdrop)
+        # Frames the kernel dropped before we read them (our socket's receive queue overflowed): losses on top
+        # of the impairment, so the log must show them (PACKET_STATISTICS resets on read: accumulate).
+        try:
+            self.sockdrop += struct.unpack("=II", self.rx.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))[1]
+        except OSError:
+            pass
+        return "impair %s: %d in, %d out, %d lost, %d duplicated, %d reordered, %d queue drops, %d socket drops" % (
+            self.name, self.n_in, self.n_out, self.lost, self.dup, self.reord, self.qdrop, self.sockdrop)
 
 
 def open_sock(ifname):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 << 20)
+    try:
+        s.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)  # not our own transmissions (Linux >= 4.20)
+    except OSError:
+        pass  # they are skipped by their PACKET_OUTGOING type below
     s.bind((ifname, 0))
     s.setblocking(False)
     return s

@@ -170,4 +170,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    try:
+        sys.exit(main(sys.argv))
+    except KeyboardInterrupt:  # stopped by the test (SIGINT): it reads the progress log instead
+        print("interrupted", flush=True)
+        sys.exit(130)
