@@ -5,29 +5,48 @@
 #
 #   devtools/run-tests.sh              # release build in build/
 #   devtools/run-tests.sh --sanitize   # ASan+UBSan build in build-asan/
-#   devtools/run-tests.sh --suite unit # only one suite (unit | integration)
+#   devtools/run-tests.sh --suite unit # only one suite (unit | integration | fuzz)
+#   devtools/run-tests.sh --no-fuzz    # without the fuzz smoke run
+# A run of every suite (no --suite, no --sanitize) ends with a short run of each libFuzzer target
+# (devtools/run-fuzz.sh, SKIFF_FUZZ_TIME seconds each, default 20); it is skipped only when clang or
+# libFuzzer's runtime is missing (never in CI, where that fails the run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dir=build
 setup=(-Dwerror=true)
 suite=()
+fuzz=true
 while [ $# -gt 0 ]; do
   case "$1" in
-    --sanitize) dir=build-asan; setup+=(-Db_sanitize=address,undefined -Db_lundef=false --buildtype=debugoptimized -Dbenchmarks=false) ;;
-    --suite) suite=(--suite "$2"); shift ;;
+    --sanitize) dir=build-asan; fuzz=false; setup+=(-Db_sanitize=address,undefined -Db_lundef=false --buildtype=debugoptimized -Dbenchmarks=false) ;;
+    --suite) suite=(--suite "$2"); [ "$2" = fuzz ] || fuzz=false; shift ;;
+    --no-fuzz) fuzz=false ;;
     *) echo "run-tests: unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
 
 devtools/install-deps.sh
-if [ ! -f "$dir/build.ninja" ]; then
-  meson setup "$dir" "${setup[@]}"
-else
-  meson configure "$dir" "${setup[@]}" >/dev/null
-fi
-ninja -C "$dir"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-meson test -C "$dir" --print-errorlogs --num-processes 1 "${suite[@]}"
+if [ "${suite[*]}" != "--suite fuzz" ]; then
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" "${setup[@]}"
+  else
+    meson configure "$dir" "${setup[@]}" >/dev/null
+  fi
+  ninja -C "$dir"
+  meson test -C "$dir" --print-errorlogs --num-processes 1 "${suite[@]}"
+fi
+if $fuzz; then
+  if devtools/run-fuzz.sh --check; then
+    echo "run-tests: fuzz smoke run (${SKIFF_FUZZ_TIME:-20} s per target)"
+    devtools/run-fuzz.sh --time "${SKIFF_FUZZ_TIME:-20}"
+  elif [ -n "${CI:-}" ]; then
+    echo "run-tests: clang with libFuzzer (clang, libclang-rt-14-dev) not usable: no fuzz smoke run in CI" >&2
+    exit 1
+  else
+    echo "run-tests: SKIPPED the fuzz smoke run: clang with libFuzzer (clang, libclang-rt-14-dev) not usable" >&2
+  fi
+fi
