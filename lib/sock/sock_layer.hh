@@ -29,6 +29,8 @@ class SockLayer {
   void free_sock(Sock* sk);
   const SlabStats& slab_stats(const Proto& p);
   uint64_t in_use(const Proto& p) { return slab_stats(p).in_use; }
+  // Objects of protocol `p` in use now, without creating its slab (0 when it has none yet).
+  uint64_t in_use_now(const Proto& p) const { return slabs_[p.index] ? slabs_[p.index]->stats().in_use : 0; }
 
   // Queues a readiness change for delivery at the end of the poll iteration.
   void wake(Sock* sk, uint32_t events);

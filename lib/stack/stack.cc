@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "base/log.hh"
+#include "tcp/tcp.hh"
 
 namespace skiff {
 
@@ -197,6 +198,20 @@ void Stack::print_counters(FILE* out) const {
     skiff::print_counters(out, prefix.c_str(), s->stats, s->drops);
     fprintf(out, "%s%-24s %12u  packet buffers in use (pool of %u)\n", prefix.c_str(), "pool_in_use",
             s->pool.in_use(), s->pool.capacity());
+    // Memory a flood could pin: sockets, connection table entries, neighbour entries and packets waiting for
+    // ARP, datagrams held for reassembly (always printed, like pool_in_use, so tools can check the baseline).
+    size_t neigh = 0, neigh_q = 0;
+    for (auto& sp : s->ports()) {
+      neigh += sp->neigh.size();
+      neigh_q += sp->neigh.queued_total();
+    }
+    fprintf(out, "%s%-24s %12llu  TCP sockets allocated (listeners, connections, TIME-WAIT)\n", prefix.c_str(),
+            "tcp_socks_in_use", static_cast<unsigned long long>(s->socks.in_use_now(tcp_prot)));
+    fprintf(out, "%s%-24s %12zu  TCP connection table entries\n", prefix.c_str(), "tcp_conns", s->tcp.connections());
+    fprintf(out, "%s%-24s %12zu  neighbour (ARP) entries\n", prefix.c_str(), "neigh_entries", neigh);
+    fprintf(out, "%s%-24s %12zu  packets queued awaiting ARP\n", prefix.c_str(), "neigh_queued", neigh_q);
+    fprintf(out, "%s%-24s %12zu  datagrams held in reassembly\n", prefix.c_str(), "reass_datagrams",
+            s->reass.datagrams());
   }
 }
 

@@ -81,8 +81,13 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data) {
       if (active_syn || tp->wscale_ok) o.wscale = tp->rcv_wscale;
       o.sack_permitted = active_syn || tp->sack_ok;
     } else if ((flags & tf::kAck) && tp->sack_ok) {
-      // RFC 2018 §4: SACK blocks on every ACK while out-of-order data is held (3 fit beside timestamps).
-      o.num_sack = static_cast<uint8_t>(sack_fill(tp, o.sack.data(), tp->ts_ok ? 3 : 4));
+      // RFC 2018 §4: SACK blocks on every ACK while out-of-order data is held (3 fit beside timestamps),
+      // as many as fit beside the segment's data: tp->mss counts only the timestamp option, so a full-sized
+      // segment has no room for SACK blocks (4 + 8n bytes), and with them it would exceed the MTU.
+      const uint32_t len = data ? rte_pktmbuf_pkt_len(data) : 0;
+      const uint32_t room = len < tp->mss ? tp->mss - len : 0;
+      const size_t fit = room >= 12 ? (room - 4) / 8 : 0;
+      o.num_sack = static_cast<uint8_t>(sack_fill(tp, o.sack.data(), std::min<size_t>(tp->ts_ok ? 3 : 4, fit)));
     }
     if (active_syn || tp->ts_ok) {
       o.has_timestamp = true;

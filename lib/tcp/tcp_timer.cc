@@ -117,6 +117,8 @@ void on_rto(void* ctx, Timer*, Instant now) {
     if (tp->sack_ok) {
       // RFC 6675 §5.1: keep the SACK scoreboard; everything not SACKed is presumed lost and resent.
       sack_mark_all_lost(tp);
+      // A FIN alone (all data acknowledged) is on no scoreboard: rewind to it so write_xmit sends it again.
+      if (!tp->write_queue.front() && tp->fin_sent && tp->snd_una == tp->fin_seq) tp->snd_nxt = tp->snd_una;
     } else {
       // Go back N: everything after snd_una is resent as the window reopens.
       tp->snd_nxt = tp->snd_una;
