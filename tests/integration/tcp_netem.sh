@@ -98,6 +98,7 @@ tcp_capture
 
 # Kernel TCP counters per phase: kstat_reset NS before, kstat_show NS WHO after (the changes in between).
 KSTATS=(TcpRetransSegs TcpExtTCPLostRetransmit TcpExtTCPTimeouts TcpExtTCPLossProbes TcpExtTCPSpuriousRTOs
+  TcpExtTCPSackRecovery TcpExtTCPDSACKUndo TcpExtTCPFullUndo TcpExtTCPPartialUndo TcpExtTCPLossUndo
   TcpExtTCPSACKReorder TcpExtTCPTSReorder TcpExtTCPDSACKRecv TcpExtTCPDSACKOldSent TcpExtTCPDSACKOfoSent
   TcpExtPAWSEstab TcpExtTCPOFOQueue TcpExtTCPOFODrop TcpExtTCPRcvQDrop TcpExtTCPSACKReneging)
 kstat_reset() { NSTAT_HISTORY="$T/nstat.$1" ip netns exec "$1" nstat -n >/dev/null 2>&1; }
