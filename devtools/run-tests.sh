@@ -7,6 +7,8 @@
 #   devtools/run-tests.sh --sanitize   # ASan+UBSan build in build-asan/
 #   devtools/run-tests.sh --suite unit # only one suite (unit | integration | fuzz)
 #   devtools/run-tests.sh --no-fuzz    # without the fuzz smoke run
+#   devtools/run-tests.sh --tsan       # ThreadSanitizer build in build-tsan/: the multi-shard tests (threads,
+#                                      # rings between shards) and the no-locks check; any data race fails
 # A run of every suite (no --suite, no --sanitize) ends with a short run of each libFuzzer target
 # (devtools/run-fuzz.sh, SKIFF_FUZZ_TIME seconds each, default 20); it is skipped only when clang or
 # libFuzzer's runtime is missing (never in CI, where that fails the run).
@@ -17,11 +19,15 @@ dir=build
 setup=(-Dwerror=true)
 suite=()
 fuzz=true
+targets=()  # empty: build everything
 while [ $# -gt 0 ]; do
   case "$1" in
     --sanitize) dir=build-asan; fuzz=false; setup+=(-Db_sanitize=address,undefined -Db_lundef=false --buildtype=debugoptimized -Dbenchmarks=false) ;;
     --suite) suite=(--suite "$2"); [ "$2" = fuzz ] || fuzz=false; shift ;;
     --no-fuzz) fuzz=false ;;
+    --tsan) dir=build-tsan; fuzz=false; targets=(tests/unit/test_stack)
+            suite=(stack no_locks no_locks_selftest)
+            setup+=(-Db_sanitize=thread -Db_lundef=false --buildtype=debugoptimized -Dbenchmarks=false -Dintegration=false) ;;
     *) echo "run-tests: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -30,14 +36,15 @@ done
 devtools/install-deps.sh
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
 if [ "${suite[*]}" != "--suite fuzz" ]; then
   if [ ! -f "$dir/build.ninja" ]; then
     meson setup "$dir" "${setup[@]}"
   else
     meson configure "$dir" "${setup[@]}" >/dev/null
   fi
-  ninja -C "$dir"
-  meson test -C "$dir" --print-errorlogs --num-processes 1 "${suite[@]}"
+  ninja -C "$dir" "${targets[@]}"
+  meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 1 "${suite[@]}"
 fi
 if $fuzz; then
   if devtools/run-fuzz.sh --check; then
