@@ -63,6 +63,17 @@ struct TcpSock {
   uint32_t sacked_out = 0;              // sender scoreboard, bytes: SACKed
   uint32_t lost_out = 0;                //   marked lost (retransmitted or not)
   uint32_t retrans_out = 0;             //   retransmitted and still outstanding
+  // Runs of consecutive SACKed segments (first..last in queue order) that the last SACK walk found, the
+  // longest few: the scoreboard walks jump over them instead of stepping through every SACKed segment,
+  // so an ACK in recovery costs what changed, not the whole flight. Kept exact as segments are freed.
+  struct SackRun {
+    rte_mbuf* first;
+    rte_mbuf* last;
+    uint32_t bytes;
+  };
+  static constexpr uint8_t kSackRuns = 4;
+  SackRun sack_runs[kSackRuns];
+  uint8_t num_sack_runs = 0;
   // RACK-TLP (RFC 8985).
   uint64_t rack_xmit_ns = 0;            // send time of the most recently sent segment that was delivered
   SeqNum rack_end;

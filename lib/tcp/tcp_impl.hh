@@ -101,6 +101,10 @@ bool sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack);
 void rack_update_reo_wnd(TcpSock* tp, bool dsack);
 // Fast or RTO recovery ended: one of those 16 recoveries is used up.
 void rack_recovery_done(TcpSock* tp);
+// The write queue is about to free segment `m` (cumulatively acknowledged): the SACK runs forget it.
+void sack_runs_free(TcpSock* tp, rte_mbuf* m);
+// The next segment for a scoreboard walk after `m`: past the whole run if `m` starts one.
+rte_mbuf* sack_walk_next(TcpSock* tp, rte_mbuf* m);
 // RACK: a segment was delivered (cumulatively ACKed or SACKed).
 void rack_delivered(TcpSock* tp, rte_mbuf* seg);
 // RACK loss detection; returns bytes newly marked lost (and arms the reordering timer if needed).

@@ -89,6 +89,7 @@ void clean_write_queue(TcpSock* tp, SeqNum ack) {
       if (tp->send_head == m) tp->send_head = tp->write_queue.next(m);
       if (!(pkt_meta(m)->flags & kMetaSacked)) rack_delivered(tp, m);
       sack_forget(tp, m, len);
+      if (tp->num_sack_runs) sack_runs_free(tp, m);
       tp->write_bytes -= len;
       tp->write_queue.pop().reset();
       continue;

@@ -87,6 +87,74 @@ size_t sack_fill(TcpSock* tp, wire::SackBlock* out, size_t max) {
 
 // ---- Sender -------------------------------------------------------------------------------------
 
+namespace {
+
+// The last segment of the remembered run that starts at `m` (all of it SACKed), or `m` itself.
+inline rte_mbuf* run_last(TcpSock* tp, rte_mbuf* m) {
+  for (uint8_t k = 0; k < tp->num_sack_runs; ++k)
+    if (tp->sack_runs[k].first == m) return tp->sack_runs[k].last;
+  return m;
+}
+
+// The runs of consecutive SACKed segments a walk meets, keeping the longest few.
+struct SackRunSet {
+  TcpSock::SackRun top[TcpSock::kSackRuns];
+  uint8_t n = 0;
+  TcpSock::SackRun cur{};
+  bool open = false;
+
+  void offer(const TcpSock::SackRun& r) {
+    uint8_t k;
+    if (n < TcpSock::kSackRuns) {
+      k = n++;
+    } else if (top[n - 1].bytes < r.bytes) {
+      k = static_cast<uint8_t>(n - 1);
+    } else {
+      return;
+    }
+    for (; k > 0 && top[k - 1].bytes < r.bytes; --k) top[k] = top[k - 1];
+    top[k] = r;
+  }
+  void close() {
+    if (open && cur.first != cur.last) offer(cur);  // a single segment is not worth a jump
+    open = false;
+  }
+  // SACKed segments first..last (a remembered run, or one segment) follow what was met before.
+  void extend(TcpSock* tp, rte_mbuf* first, rte_mbuf* last) {
+    const uint32_t bytes = static_cast<uint32_t>((seg_seq(last) + seg_len(last)) - seg_seq(first));
+    if (open && tp->write_queue.next(cur.last) == first) {
+      cur.last = last;
+      cur.bytes += bytes;
+      return;
+    }
+    close();
+    cur = {first, last, bytes};
+    open = true;
+  }
+  void store(TcpSock* tp) {
+    for (uint8_t k = 0; k < n; ++k) tp->sack_runs[k] = top[k];
+    tp->num_sack_runs = n;
+  }
+};
+
+}  // namespace
+
+rte_mbuf* sack_walk_next(TcpSock* tp, rte_mbuf* m) { return tp->write_queue.next(run_last(tp, m)); }
+
+void sack_runs_free(TcpSock* tp, rte_mbuf* m) {
+  for (uint8_t k = 0; k < tp->num_sack_runs;) {
+    TcpSock::SackRun& r = tp->sack_runs[k];
+    if (r.first == m && r.last != m) {
+      r.bytes -= std::min(r.bytes, seg_len(m));
+      r.first = tp->write_queue.next(m);
+    } else if (r.first == m || r.last == m) {
+      r = tp->sack_runs[--tp->num_sack_runs];  // (the last cannot go before the first: the run is gone)
+      continue;
+    }
+    ++k;
+  }
+}
+
 uint32_t sack_pipe(TcpSock* tp) {
   const int64_t p = int64_t{flight_size(tp)} - tp->sacked_out - tp->lost_out + tp->retrans_out;
   return p > 0 ? static_cast<uint32_t>(p) : 0;
@@ -148,23 +216,42 @@ bool sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack) {
     for (; k > 0 && b.left.lt(blocks[k - 1].left); --k) blocks[k] = blocks[k - 1];
     blocks[k] = b;
   }
-  // Only whole segments are marked (a segment is never split to match a block), so a crafted ACK can
-  // neither grow the write queue nor cost more than one pass over what is in flight.
+  if (!nb) return dsack;
+  // One walk of the sent segments serves all blocks: a segment is inside the first block (by left edge)
+  // that does not end before it, or inside none. Only whole segments are marked (a segment is never split
+  // to match a block), so a crafted ACK can neither grow the write queue nor cost more than one pass over
+  // the flight; runs of segments SACKed before are jumped over, so an ACK that adds to the scoreboard
+  // costs about what it adds. The runs met on the way are remembered for the next walks.
+  SackRunSet found;
+  size_t i = 0;
   rte_mbuf* m = tp->write_queue.front();
-  for (size_t i = 0; i < nb && m && m != tp->send_head; ++i) {
-    const wire::SackBlock& b = blocks[i];
-    for (; m && m != tp->send_head; m = tp->write_queue.next(m)) {
-      const SeqNum l = seg_seq(m), r = l + seg_len(m);
-      if (r.le(b.left)) continue;
-      if (r.gt(b.right)) break;  // this block ends inside (or before) it: the next block may cover it
-      if (has(m, kMetaSacked) || l.lt(b.left)) continue;
+  while (m && m != tp->send_head) {
+    const SeqNum l = seg_seq(m), r = l + seg_len(m);
+    while (i < nb && r.gt(blocks[i].right)) ++i;
+    if (i == nb) break;
+    if (!has(m, kMetaSacked) && l.ge(blocks[i].left)) {
       const uint32_t len = seg_len(m);
       sack_forget(tp, m, len);
       meta(m)->flags = static_cast<uint8_t>((meta(m)->flags & ~(kMetaLost | kMetaRetrans)) | kMetaSacked);
       tp->sacked_out += len;
       rack_delivered(tp, m);
     }
+    rte_mbuf* last = run_last(tp, m);
+    if (has(m, kMetaSacked)) {
+      found.extend(tp, m, last);
+    } else {
+      found.close();
+    }
+    m = tp->write_queue.next(last);
   }
+  found.close();
+  // Runs not reached by this walk are still exact; keep them in the choice.
+  const bool reached_all = !m || m == tp->send_head;
+  for (uint8_t k = 0; k < tp->num_sack_runs; ++k) {
+    const TcpSock::SackRun& old = tp->sack_runs[k];
+    if (!reached_all && seg_seq(old.first).ge(seg_seq(m))) found.offer(old);
+  }
+  found.store(tp);
   return dsack;
 }
 
@@ -209,7 +296,7 @@ uint32_t rack_detect_loss(TcpSock* tp) {
   const int64_t rtt = tp->rack_rtt_us * 1000;
   int64_t timeout = 0;
   uint32_t lost = 0;
-  for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) {
+  for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = sack_walk_next(tp, m)) {
     PktMeta* mt = meta(m);
     if ((mt->flags & kMetaSacked) || ((mt->flags & kMetaLost) && !(mt->flags & kMetaRetrans))) continue;
     const uint64_t xmit = mt->rx_time_ns;
@@ -241,7 +328,7 @@ uint32_t rack_detect_loss(TcpSock* tp) {
 }
 
 void sack_mark_all_lost(TcpSock* tp) {
-  for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) {
+  for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = sack_walk_next(tp, m)) {
     PktMeta* mt = meta(m);
     if (mt->flags & kMetaSacked) continue;
     const uint32_t len = seg_len(m);
@@ -267,7 +354,7 @@ void enter_recovery(TcpSock* tp) {
 bool sack_retransmit(TcpSock* tp) {
   Shard& sh = shard_of(tp);
   bool sent = false;
-  for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) {
+  for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = sack_walk_next(tp, m)) {
     PktMeta* mt = meta(m);
     if (!(mt->flags & kMetaLost) || (mt->flags & (kMetaRetrans | kMetaSacked))) continue;
     const uint32_t len = seg_len(m);

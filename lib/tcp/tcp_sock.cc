@@ -113,6 +113,7 @@ void init_cwnd(TcpSock* tp) {
 }
 
 void free_write_queue(TcpSock* tp) {
+  tp->num_sack_runs = 0;
   tp->write_queue.purge();
   tp->send_head = nullptr;
   tp->write_bytes = 0;

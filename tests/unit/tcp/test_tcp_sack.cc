@@ -509,6 +509,62 @@ TEST(TcpSack, CraftedOneByteBlocksCostNoScoreboardEntries) {
   skiff_close(c.fd);
 }
 
+TEST(TcpSack, ScoreboardRunsFollowCumulativeAcksThroughThem) {
+  // Three holes (1, 5 and 9 of 10) and SACKed runs between them. The scoreboard walks jump over the runs
+  // they remember; cumulative ACKs that free part of a run, or all of it, must leave the counts exact and
+  // the holes (only they) retransmitted.
+  StackHarness h;
+  Conn c = sack_conn(h, "reno");
+  const uint32_t base = c.iss + 1;
+  const auto at = [&](uint32_t seg) { return base + (seg - 1) * kMss; };  // segment `seg` (1-based) starts here
+  const Bytes all = send_flight(c, 10000);
+  h.advance(20ms);
+  c.sack(base, {{at(2), at(5)}});
+  auto got = c.out();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, at(1));
+  c.sack(base, {{at(6), at(9)}, {at(2), at(5)}});
+  got = c.out();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, at(5));
+  c.sack(base, {{at(10), at(11)}, {at(6), at(9)}, {at(2), at(5)}});
+  got = c.out();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, at(9));
+  EXPECT_EQ(got[0].payload, slice(all, 8 * kMss, kMss));
+  for (int i = 0; i < 5; ++i) c.sack(base, {{at(10), at(11)}, {at(6), at(9)}, {at(2), at(5)}});
+  EXPECT_TRUE(c.out().empty());
+  tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_sacked, 7u);
+  EXPECT_EQ(ti.tcpi_lost, 3u);
+  // A cumulative ACK into the first run (1 and 2 freed, 3 and 4 still SACKed), then the same blocks.
+  c.sack(at(3), {{at(10), at(11)}, {at(6), at(9)}});
+  c.sack(at(3), {{at(10), at(11)}, {at(6), at(9)}, {at(3), at(5)}});
+  EXPECT_TRUE(c.out().empty());
+  ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_unacked, 8u);
+  EXPECT_EQ(ti.tcpi_sacked, 6u);
+  EXPECT_EQ(ti.tcpi_lost, 2u);
+  // Past the first run and into the second.
+  c.sack(at(7), {{at(10), at(11)}, {at(7), at(9)}});
+  ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_unacked, 4u);
+  EXPECT_EQ(ti.tcpi_sacked, 3u);
+  EXPECT_EQ(ti.tcpi_lost, 1u);
+  c.sack(at(9), {{at(10), at(11)}});
+  EXPECT_EQ(info(c.fd).tcpi_sacked, 1u);
+  EXPECT_TRUE(c.out().empty());
+  c.ack(at(11));
+  ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_unacked, 0u);
+  EXPECT_EQ(ti.tcpi_sacked, 0u);
+  EXPECT_EQ(ti.tcpi_lost, 0u);
+  EXPECT_EQ(ti.tcpi_ca_state, 0u);
+  EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 3u);
+  EXPECT_EQ(h.shard().stats.tcp_sack_recoveries, 1u);
+  skiff_close(c.fd);
+}
+
 TEST(TcpSack, RandomBlocksAcksAndTimersKeepTheScoreboardConsistent) {
   // A peer that sends anything: valid, overlapping, inverted, out-of-range and D-SACK blocks, cumulative
   // ACKs that move by whole or partial segments, and time passing (RACK, probe and RTO timers). Whatever
