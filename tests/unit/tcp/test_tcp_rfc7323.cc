@@ -169,3 +169,32 @@ TEST(TcpPaws, TimestampIdleFor24DaysIsNotTrusted) {
   EXPECT_EQ(out.back().opts.ts_ecr, 5u);
   skiff_close(c.fd);
 }
+
+TEST(TcpTimestamps, EchoTimesARetransmittedSegment) {
+  // RFC 7323 §4: the echoed TSval names the transmission an ACK answers, so even the ACK of a
+  // retransmission (which Karn's rule leaves untimed without timestamps) gives an RTT sample.
+  StackHarness h;
+  OpenOpts o;
+  o.ts = true;
+  o.rtt = 20ms;
+  Conn c = accept_conn(h, o);
+  ASSERT_EQ(info(c.fd).tcpi_rtt, 20000u);
+  ASSERT_EQ(c.send(1000), 1000);
+  auto first = c.out_track();
+  ASSERT_EQ(first.size(), 1u);
+  std::vector<SentTcp> again;
+  ASSERT_TRUE(advance_until_sent(h, 1s, again));  // the RTO (200 ms)
+  ASSERT_EQ(again.size(), 1u);
+  ASSERT_TRUE(again[0].opts.has_timestamp);
+  EXPECT_EQ(again[0].opts.ts_val - first[0].opts.ts_val, 200u);
+  EXPECT_EQ(info(c.fd).tcpi_backoff, 1u);
+  c.ts_ecr = again[0].opts.ts_val;
+  h.advance(30ms);
+  c.ts_val = 101;
+  c.ack();
+  const tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_rtt, 21250u);   // 20 + (30 - 20) / 8 ms
+  EXPECT_EQ(ti.tcpi_rttvar, 10000u);  // 3/4 * 10 + 1/4 * 10 ms
+  EXPECT_EQ(ti.tcpi_rto, 200000u);  // recomputed (61.25 ms, raised to rto_min): the backoff is over
+  skiff_close(c.fd);
+}
