@@ -196,6 +196,7 @@ if [[ $DIRS == *" rx "* ]]; then
     ip netns exec "$NS_P" timeout 400 "${KPIN[@]}" "$PY" -u "$HERE/tcp_stream.py" source "$SKIFF_IP" 5001 "$SIZE" \
       --seed 7 --progress "$T/lin-progress-in.txt" >"$T/lin-source.out" 2>&1
     rc=$?
+    [ "$rc" -ne 0 ] && kill -INT "$LSINK_PID" 2>/dev/null  # no FIN will come to end the sink
     wait "$LSINK_TPID"
     cat "$T/lin-source.out" "$T/lin-sink.out"
     kstat_show "$NS_P" "sender  "
