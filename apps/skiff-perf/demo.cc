@@ -64,7 +64,6 @@ Options test_options(Test t, const std::string& host, uint16_t port, double secs
   o.time = secs;
   o.time_set = true;
   o.interval = secs >= 2 ? 1 : secs / 2;
-  if (getenv("W")) o.window = atoi(getenv("W"));
   if (t == kRR) {
     o.workload = Workload::RR;
     o.rr_size = 1;
