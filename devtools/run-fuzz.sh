@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_wire_eth_arp fuzz_wire_ipv4 fuzz_wire_icmp fuzz_wire_udp fuzz_wire_tcp
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_wire_addr fuzz_wire_eth_arp fuzz_wire_ipv4 fuzz_wire_icmp fuzz_wire_udp fuzz_wire_tcp
                                     fuzz_frame fuzz_tcp_state)
 
 # clang with libFuzzer's runtime: a one-line fuzz target must link.
