@@ -77,6 +77,7 @@ namespace skiff {
   X(tcp_rack_lost, "TCP segments marked lost by RACK")                \
   X(tcp_sack_recoveries, "TCP SACK/RACK recovery episodes")           \
   X(tcp_tlp_probes, "TCP tail loss probes sent (RFC 8985)")           \
+  X(tcp_tlp_recoveries, "TCP losses repaired by a tail loss probe (RFC 8985 §7.4)") \
   X(tcp_syncookies_sent, "TCP SYN cookies sent (SYN queue full)")     \
   X(tcp_syncookies_recv, "TCP connections created from a valid cookie") \
   X(tcp_syncookies_failed, "TCP cookie ACKs rejected (forged or stale)") \

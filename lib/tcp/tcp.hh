@@ -89,6 +89,10 @@ struct TcpSock {
   SeqNum dsack_round;
   bool tlp_armed = false;               // the retransmission timer is a tail loss probe timeout
   bool tlp_sent = false;                // one probe per episode
+  // RFC 8985 §7.4: a probe that retransmitted may have repaired a loss, which then calls for a reduction.
+  bool tlp_pending = false;             // a probe is out and its outcome unknown (TLP.end_seq set)
+  bool tlp_is_retrans = false;          // ... and it was a retransmission (TLP.is_retrans)
+  SeqNum tlp_end;                       // SND.NXT when the probe went (TLP.end_seq)
   Timer reo_timer;                      // RACK reordering window
   // Receive-buffer autotuning (dynamic right-sizing, as Linux's tcp_rcv_space_adjust).
   uint32_t rcvq_space = 0;              // bytes the application read in the last measured RTT

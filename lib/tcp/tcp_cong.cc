@@ -23,7 +23,7 @@ uint32_t slow_start(TcpSock* tp, uint32_t acked) {
 
 void reno_init(TcpSock*) {}
 
-uint32_t reno_ssthresh(TcpSock* tp) { return std::max(tcp::flight_size(tp) / 2, 2u * tp->mss); }
+uint32_t reno_ssthresh(TcpSock* tp, uint32_t flight) { return std::max(flight / 2, 2u * tp->mss); }
 
 void reno_avoid(TcpSock* tp, uint32_t acked, Instant) {
   acked = slow_start(tp, acked);
@@ -52,9 +52,9 @@ void cubic_loss(TcpSock* tp, Instant) {
   c.in_epoch = false;
 }
 
-uint32_t cubic_ssthresh(TcpSock* tp) {
+uint32_t cubic_ssthresh(TcpSock* tp, uint32_t flight) {
   // §4.6: ssthresh = flight_size * beta_cubic (at least two segments).
-  return std::max(static_cast<uint32_t>(tcp::flight_size(tp) * kBeta), 2u * tp->mss);
+  return std::max(static_cast<uint32_t>(flight * kBeta), 2u * tp->mss);
 }
 
 void cubic_avoid(TcpSock* tp, uint32_t acked, Instant now) {

@@ -14,8 +14,8 @@ struct TcpSock;
 struct CongOps {
   const char* name;
   void (*init)(TcpSock* tp);
-  // The new ssthresh when a loss is detected (the window falls to it).
-  uint32_t (*ssthresh)(TcpSock* tp);
+  // The new ssthresh when a loss is detected (the window falls to it), from the flight it happened in.
+  uint32_t (*ssthresh)(TcpSock* tp, uint32_t flight);
   // Window growth outside recovery: `acked` bytes newly acknowledged at `now`.
   void (*cong_avoid)(TcpSock* tp, uint32_t acked, Instant now);
   // A loss episode starts (fast retransmit, RACK loss, or RTO) — before ssthresh is taken.

@@ -101,6 +101,9 @@ bool sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack);
 void rack_update_reo_wnd(TcpSock* tp, bool dsack);
 // Fast or RTO recovery ended: one of those 16 recoveries is used up.
 void rack_recovery_done(TcpSock* tp);
+// RFC 8985 §7.4.2, on each ACK at or past the probe's TLP.end_seq: did the probe repair a loss? `pure_dup`:
+// the ACK moves nothing (no new cumulative or selective acknowledgement, no data, same window).
+void tlp_process_ack(TcpSock* tp, SeqNum ack, bool dsack, bool pure_dup);
 // The write queue is about to free segment `m` (cumulatively acknowledged): the SACK runs forget it.
 void sack_runs_free(TcpSock* tp, rte_mbuf* m);
 // The next segment for a scoreboard walk after `m`: past the whole run if `m` starts one.

@@ -166,7 +166,7 @@ void cong_on_dupack(TcpSock* tp) {
   if (tp->dupacks == 3 && (tp->snd_una - 1).ge(tp->recover)) {
     ++sh.stats.tcp_fast_retrans;
     tp->cc->on_loss(tp, sh.now());
-    tp->ssthresh = tp->cc->ssthresh(tp);
+    tp->ssthresh = tp->cc->ssthresh(tp, flight_size(tp));
     tp->recover = tp->snd_max;
     tp->cwnd = tp->ssthresh + 3u * tp->mss;
     tp->ca_state = TcpCa::Recovery;
@@ -226,6 +226,9 @@ bool process_ack(TcpSock* tp, Segment& seg) {
   }
   if (ack_advanced || tp->sacked_out > sacked_before) confirm_neighbour(tp);
   if (tp->sack_ok) rack_update_reo_wnd(tp, dsack);
+  if (tp->tlp_pending && ack.ge(tp->tlp_end))
+    tlp_process_ack(tp, ack, dsack,
+                    !ack_advanced && tp->sacked_out == sacked_before && !seg.len && wnd == tp->snd_wnd);
   if (tp->sack_ok && tp->snd_una != tp->snd_max && (ack_advanced || tp->sacked_out != sacked_before ||
                                                     tp->lost_out)) {
     // RACK (RFC 8985 §6): deliveries move the clock; segments sent before them are lost after the

@@ -267,6 +267,28 @@ void rack_update_reo_wnd(TcpSock* tp, bool dsack) {
   tp->reord_seen = true;
 }
 
+void tlp_process_ack(TcpSock* tp, SeqNum ack, bool dsack, bool pure_dup) {
+  if (!tp->tlp_is_retrans) {
+    tp->tlp_pending = false;  // new data: RACK sees any loss through the probe's SACK
+  } else if (dsack) {
+    tp->tlp_pending = false;  // the original and the probe both arrived: nothing was lost
+  } else if (ack.gt(tp->tlp_end)) {
+    // Data sent after the probe is acknowledged and no duplicate was reported: the probe repaired a loss.
+    // One reduction, as for a loss found otherwise, without a recovery episode (Linux: CWR). From the
+    // window rather than from what is in flight now: the loss happened a window ago, and the flight since
+    // may be a segment or two (Linux reduces from cwnd throughout).
+    tp->tlp_pending = false;
+    if (tp->ca_state == TcpCa::Open) {
+      tp->cc->on_loss(tp, shard_of(tp).now());
+      tp->ssthresh = tp->cc->ssthresh(tp, tp->cwnd);
+      tp->cwnd = std::max(std::min(tp->cwnd, tp->ssthresh), static_cast<uint32_t>(tp->mss));
+      ++shard_of(tp).stats.tcp_tlp_recoveries;
+    }
+  } else if (pure_dup) {
+    tp->tlp_pending = false;  // a duplicate ACK for the second copy: both arrived
+  }
+}
+
 void rack_recovery_done(TcpSock* tp) {
   if (tp->reo_wnd_persist > 0) --tp->reo_wnd_persist;
   if (tp->reo_wnd_persist == 0) tp->reo_wnd_mult = 1;
@@ -342,11 +364,12 @@ void enter_recovery(TcpSock* tp) {
   Shard& sh = shard_of(tp);
   // RFC 6675 §5 / RFC 8985 §7: one reduction per window of data.
   tp->cc->on_loss(tp, sh.now());
-  tp->ssthresh = tp->cc->ssthresh(tp);
+  tp->ssthresh = tp->cc->ssthresh(tp, flight_size(tp));
   tp->cwnd = std::max(tp->ssthresh, static_cast<uint32_t>(tp->mss));
   tp->recover = tp->snd_max;
   tp->ca_state = TcpCa::Recovery;
   ++sh.stats.tcp_sack_recoveries;
+  tp->tlp_pending = false;  // this reduction covers whatever the probe repaired
   // A pending tail loss probe gives way to the RTO (RFC 8985 §7.2: no probes during recovery).
   if (tp->tlp_armed) reset_rto(tp);
 }

@@ -59,13 +59,18 @@ void send_tlp(TcpSock* tp) {
   Shard& sh = shard_of(tp);
   ++sh.stats.tcp_tlp_probes;
   tp->tlp_sent = true;
+  tp->tlp_pending = true;
   if (tp->send_head && (seg_seq(tp->send_head) + seg_len(tp->send_head)).le(tp->snd_una + tp->snd_wnd)) {
     const uint32_t saved = tp->cwnd;
     tp->cwnd = std::max(tp->cwnd, sack_pipe(tp) + seg_len(tp->send_head));  // one segment beyond cwnd
     write_xmit(tp, true);
     tp->cwnd = saved;
+    tp->tlp_is_retrans = false;
+    tp->tlp_end = tp->snd_nxt;
     return;
   }
+  tp->tlp_is_retrans = true;
+  tp->tlp_end = tp->snd_nxt;
   rte_mbuf* last = nullptr;
   for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) last = m;
   if (!last) return retransmit_head(tp);
@@ -101,12 +106,13 @@ void on_rto(void* ctx, Timer*, Instant now) {
     }
   } else {
     if (tp->snd_una == tp->snd_max) return;  // nothing outstanding
+    tp->tlp_pending = false;  // the RTO's reduction covers whatever a probe repaired
     if (tp->retransmits == 0) {
       tp->retrans_start = first_sent(tp, now);
       // RFC 5681 §3.1 (4): a lower ssthresh, once per loss episode (the algorithm says how much).
       if (tp->ca_state != TcpCa::Recovery) {
         tp->cc->on_loss(tp, now);
-        tp->ssthresh = tp->cc->ssthresh(tp);
+        tp->ssthresh = tp->cc->ssthresh(tp, flight_size(tp));
       }
     }
     if (tp->retransmits >= cfg.retries || user_timeout_passed(tp, now, tp->retrans_start)) return abort_timeout(tp);

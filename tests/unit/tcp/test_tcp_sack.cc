@@ -189,6 +189,40 @@ TEST(TcpSack, TailLossIsFoundByAProbeAtTwiceSrttNotByTheRto) {
   skiff_close(c.fd);
 }
 
+TEST(TcpSack, ProbeThatRepairedATailLossReducesTheWindowOnce) {
+  // RFC 8985 §7.4: the last segment was lost and the probe (a retransmission of it) repaired it. No
+  // D-SACK follows, and once data sent after the probe is acknowledged the loss is certain: one window
+  // reduction (CUBIC: 0.7), without a recovery episode.
+  StackHarness h;
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  send_flight(c, 10000);
+  h.advance(20ms);
+  c.ack(base + 9000);
+  std::vector<SentTcp> got;
+  ASSERT_TRUE(advance_until_sent(h, 1s, got));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, base + 9000);
+  h.advance(20ms);
+  c.ack(base + 10000);  // the probe's ACK: not yet known whether the original arrived too
+  EXPECT_EQ(info(c.fd).tcpi_snd_ssthresh, 0x7fffffffu);
+  send_flight(c, 1000, 5);
+  h.advance(20ms);
+  const uint32_t before = info(c.fd).tcpi_snd_cwnd;  // (application-limited meanwhile: cwnd validation)
+  c.ack(base + 11000);
+  const tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_snd_ssthresh, before * 7 / 10);
+  EXPECT_EQ(ti.tcpi_snd_cwnd, before * 7 / 10);
+  EXPECT_EQ(ti.tcpi_ca_state, 0u);
+  EXPECT_EQ(h.shard().stats.tcp_tlp_recoveries, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_sack_recoveries, 0u);
+  // The next ACKs change nothing more.
+  send_flight(c, 1000, 6);
+  c.ack(base + 12000);
+  EXPECT_EQ(h.shard().stats.tcp_tlp_recoveries, 1u);
+  skiff_close(c.fd);
+}
+
 TEST(TcpSack, CumulativeAckOfARetransmissionRevealsLaterLosses) {
   // RACK on a cumulative ACK that brings no SACK block: the retransmission of 3 is delivered (the ACK
   // jumps to the next hole at 9); 9 and 10 were sent before that retransmission, so after the reordering
@@ -425,6 +459,7 @@ TEST(TcpSack, DsackIsCountedAndChangesNothing) {
   EXPECT_EQ(ti.tcpi_snd_ssthresh, 0x7fffffffu);
   EXPECT_EQ(ti.tcpi_sacked, 0u);
   EXPECT_EQ(h.shard().stats.tcp_sack_recoveries, 0u);
+  EXPECT_EQ(h.shard().stats.tcp_tlp_recoveries, 0u);  // the probe repaired nothing (RFC 8985 §7.4)
   // A duplicate above the cumulative ACK: the first block lies inside the second (RFC 2883 §4 example 3);
   // the second block is ordinary SACK information.
   send_flight(c, 5000);
