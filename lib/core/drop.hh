@@ -63,7 +63,7 @@ namespace skiff {
   X(TcpBadChecksum, "TCP checksum wrong")                                            \
   X(TcpNoSocket, "no TCP socket for the segment")                                    \
   X(TcpBadFlags, "TCP flag combination invalid")                                     \
-  X(TcpBadUrgent, "TCP urgent pointer zero or past the data")                        \
+  X(TcpBadUrgent, "TCP urgent pointer zero")                                         \
   X(TcpBroadcast, "TCP segment to a broadcast address")                              \
   X(TcpOutOfWindow, "TCP segment outside the receive window")                        \
   X(TcpRstNotExact, "TCP RST in the window but not at RCV.NXT (challenge ACK sent)") \

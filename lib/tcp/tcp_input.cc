@@ -904,7 +904,10 @@ void tcp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
   seg.rx = &rx;
   const size_t hl = th->header_len();
   seg.len = seglen - static_cast<uint32_t>(hl);
-  if ((flags & tf::kUrg) && (seg.urg == 0 || seg.urg > seg.len)) return sh.drop(std::move(p), Drop::TcpBadUrgent);
+  // A zero urgent pointer is refused (URGENT/11's underflow). One past this segment's data is legal (RFC 9293
+  // §3.10.7.4: the urgent data may end in a later segment): Linux, after MSG_OOB, sets URG with such a pointer
+  // (up to 0xffff) on every segment it sends before the urgent byte, bare ACKs included.
+  if ((flags & tf::kUrg) && seg.urg == 0) return sh.drop(std::move(p), Drop::TcpBadUrgent);
   const uint16_t sport = th->src_port(), dport = th->dst_port();
   TcpSock* tp = sh.tcp.lookup(rx.dst, dport, rx.src, sport);
   InetSock* l = tp ? nullptr : sh.tcp.listener(rx.dst, dport);

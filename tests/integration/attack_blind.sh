@@ -40,7 +40,7 @@ arrived=0
 round=0
 while [ "$arrived" -lt "$COUNT" ] && [ "$round" -lt 8 ]; do
   round=$((round + 1))
-  echo $((COUNT - arrived)) >"$T/state/go.$round"
+  echo $((COUNT - arrived)) >"$T/state/tmp" && mv "$T/state/tmp" "$T/state/go.$round"  # atomic: python polls
   for _ in $(seq 1 1200); do
     [ -e "$T/state/sent.$round" ] && break
     sleep 0.05
@@ -50,7 +50,7 @@ while [ "$arrived" -lt "$COUNT" ] && [ "$round" -lt 8 ]; do
   arrived=$(dsum "$T/before.txt" "$T/inj.txt" rx_packets)
   log "round $round: $arrived segments have reached Skiff"
 done
-echo 0 >"$T/state/go.$((round + 1))"
+echo 0 >"$T/state/tmp" && mv "$T/state/tmp" "$T/state/go.$((round + 1))"
 wait "$BLIND_TPID"
 rc=$?
 cat "$T/blind.out"
@@ -80,17 +80,22 @@ for r in TcpRstNotExact TcpSynInWindow TcpOutOfWindow TcpBadAck; do
 done
 check "ACKs too new + too old == TcpBadAck drops ($(d tcp_ack_too_new) + $(d tcp_ack_too_old))" \
   [ $(($(d tcp_ack_too_new) + $(d tcp_ack_too_old))) -eq "$(d drop.TcpBadAck)" ]
+# Owed a challenge ACK: in-window RSTs and SYNs, data acknowledging too old. RFC 5961 §4.2 also challenges a
+# SYN outside the window (those are among the TcpOutOfWindow drops, with the out-of-window RSTs, which are
+# not): so between the two.
 owed=$(($(d drop.TcpRstNotExact) + $(d drop.TcpSynInWindow) + $(d tcp_ack_too_old)))
+owed_max=$((owed + $(d drop.TcpOutOfWindow)))
 got=$(($(d tcp_challenge_acks) + $(d tcp_challenge_acks_limited)))
-check "every challenge ACK owed was sent or rate-limited: $got of $owed" [ "$got" -eq "$owed" ]
+check "every challenge ACK owed was sent or rate-limited: $got (owed $owed, at most $owed_max)" \
+  cond "[ $got -ge $owed ] && [ $got -le $owed_max ]"
 secs=$(sed -n 's/^INJECT .*secs=\([0-9.]*\).*/\1/p' "$T/blind.out")
 # The bucket refills at 1000/s: over the rounds' sending time, the pauses between them (2 s each at most)
 # and one burst.
 lim=$(awk -v s="$secs" -v r="$round" 'BEGIN { printf "%d", 1000 * (s + 2 * r) + 1000 }')
 check "challenge ACKs within the limit (1000/s): $(d tcp_challenge_acks) <= $lim" [ "$(d tcp_challenge_acks)" -le "$lim" ]
 check "challenge ACKs were sent ($(d tcp_challenge_acks))" [ "$(d tcp_challenge_acks)" -gt 0 ]
-log "Skiff's replies to the injection: $(d tx_packets) frames ($(d tcp_challenge_acks) challenge ACKs, the rest" \
-  "duplicate ACKs for out-of-window SYNs and ACKs for data acknowledging the future, which RFC 9293 owes unlimited)"
+log "Skiff's replies to the injection: $(d tx_packets) frames: $(d tcp_challenge_acks) challenge ACKs," \
+  "$(d tcp_ack_too_new) ACKs to data acknowledging the future (RFC 5961 §5.2: not rate-limited), the rest duplicate ACKs"
 mem_back_to_base "the injection" 10
 legit_xfer "the injection" 8000000
 mem_back_to_base "the transfer" 10

@@ -55,6 +55,14 @@ def build(smac, pmac, sip, dport, count, rnd):
     return frames
 
 
+def set_state(statedir, what):
+    """Writes STATEDIR/state atomically (the prober polls it)."""
+    tmp = os.path.join(statedir, "state.tmp")
+    with open(tmp, "w") as sf:
+        sf.write(what + "\n")
+    os.replace(tmp, os.path.join(statedir, "state"))
+
+
 def flood(ifname, smac, pmac, sip, dport, rate, statedir):
     rnd = random.Random(0x5F1)
     link = Link(ifname, recv=False)
@@ -72,8 +80,7 @@ def flood(ifname, smac, pmac, sip, dport, rate, statedir):
         t0 = time.time()
         frames = build(smac, pmac, sip, dport, n, rnd)
         out("BUILT %d frames in %.2f s" % (n, time.time() - t0))
-        with open(os.path.join(statedir, "state"), "w") as sf:
-            sf.write("sending\n")
+        set_state(statedir, "sending")
         t0 = time.time()
         if rate <= 0:
             for fr in frames:
@@ -90,8 +97,7 @@ def flood(ifname, smac, pmac, sip, dport, rate, statedir):
         total += n
         out("ROUND %d sent=%d" % (k, n))
         open(os.path.join(statedir, "sent.%d" % k), "w").close()
-    with open(os.path.join(statedir, "state"), "w") as sf:
-        sf.write("done\n")
+    set_state(statedir, "done")
     out("FLOOD sent=%d secs=%.3f rate=%d" % (total, secs, total / secs if secs > 0 else 0))
     return 0
 

@@ -61,7 +61,7 @@ round=0
 while [ "$got" -lt "$COUNT" ] && [ "$round" -lt 20 ]; do
   round=$((round + 1))
   [ "$round" -eq 1 ] && t_flood0=$(last_t)
-  echo $((COUNT - got)) >"$T/st/go.$round"
+  echo $((COUNT - got)) >"$T/st/tmp" && mv "$T/st/tmp" "$T/st/go.$round"  # atomic: python polls
   for _ in $(seq 1 600); do
     snapshot "$T/during.txt"
     mem_line "$T/during.txt" >>"$MAXF"
@@ -75,7 +75,7 @@ while [ "$got" -lt "$COUNT" ] && [ "$round" -lt 20 ]; do
   log "flood round $round: $got flood SYNs answered so far"
 done
 t_flood1=$(last_t)
-echo 0 >"$T/st/go.$((round + 1))"
+echo 0 >"$T/st/tmp" && mv "$T/st/tmp" "$T/st/go.$((round + 1))"
 for i in 1 2 3 4; do
   snapshot "$T/during.txt"
   mem_line "$T/during.txt" >>"$MAXF"
