@@ -188,6 +188,7 @@ std::string parse_options(const std::vector<std::string>& args, Options* o) {
     } else if (a == "--plot") {
       NEED();
       o->plot = val;
+      if (val.size() < 5 || val.compare(val.size() - 4, 4, ".svg") != 0) return bad("only SVG plots (FILE.svg)");
     } else if (a == "--kernel") {
       o->kernel = true;
     } else if (a == "--demo") {
