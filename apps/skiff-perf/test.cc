@@ -1077,6 +1077,14 @@ void TestRun::print_summary() {
       print_line("[SUM]", grole, sum, true, p_.workload != Workload::Stream ? "" : "receiver");
     }
   }
+  if (p_.udp) {  // small-packet UDP: the rate in packets, which iperf3's report leaves to arithmetic
+    const Summary sm = summary();
+    if (sm.seconds > 0 && (sm.packets_sent || sm.packets_received)) {
+      out_.line("UDP packets/s: %s sent, %s received (%d-byte datagrams)",
+                fmt_count(static_cast<double>(sm.packets_sent) / sm.seconds).c_str(),
+                fmt_count(static_cast<double>(sm.packets_received) / sm.seconds).c_str(), p_.len);
+    }
+  }
   if (p_.workload == Workload::CRR && client_) {
     uint64_t fails = crr_failures_;
     if (fails) out_.line("%llu transactions failed", static_cast<unsigned long long>(fails));
@@ -1132,6 +1140,15 @@ Json TestRun::end_json() const {
     const std::string peer = peer_congestion_.empty() ? mine : peer_congestion_;
     end.set("sender_tcp_congestion", Json::string(local_sends ? mine : peer));
     end.set("receiver_tcp_congestion", Json::string(local_sends ? peer : mine));
+  }
+  if (p_.udp) {
+    const Summary sm = summary();
+    Json u = Json::object();
+    u.set("datagram_size", Json::integer(p_.len));
+    u.set("packets_per_second_sent", Json::number(sm.seconds > 0 ? static_cast<double>(sm.packets_sent) / sm.seconds : 0));
+    u.set("packets_per_second_received",
+          Json::number(sm.seconds > 0 ? static_cast<double>(sm.packets_received) / sm.seconds : 0));
+    end.set("skiff_udp", std::move(u));
   }
   if (p_.workload != Workload::Stream) {
     const Summary sm = summary();
