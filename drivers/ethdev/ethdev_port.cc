@@ -1,13 +1,15 @@
 #include "ethdev/ethdev_port.hh"
 
-#include <rte_errno.h>
+#include <rte_cycles.h>
+#include <rte_dev.h>
 #include <rte_devargs.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-
+#include <string_view>
 #include <thread>
 
 #include "base/log.hh"
@@ -179,8 +181,29 @@ std::unique_ptr<EthdevPort> EthdevPort::open(uint16_t port_id, const EthdevPortC
   return port;
 }
 
+namespace {
+// DPDK 22.11's memif PMD tears a connection down both on the EAL interrupt thread (when the peer hangs
+// up) and in dev_stop/dev_close on the caller's thread, without synchronising the two: when both ends of
+// a link close at the same moment, both paths free the same regions and the process crashes at exit. The
+// server end therefore waits (up to 500 ms) for a connected client to hang up first; the client closes at
+// once, so the two teardowns never overlap.
+void settle_memif_server(uint16_t port) {
+  rte_eth_dev_info info{};
+  if (rte_eth_dev_info_get(port, &info) != 0 || !info.driver_name || !info.device) return;
+  if (std::string_view(info.driver_name) != "net_memif") return;
+  const rte_devargs* da = rte_dev_devargs(info.device);
+  if (!da || !da->args || !strstr(da->args, "role=server")) return;
+  for (int i = 0; i < 50; ++i) {
+    rte_eth_link link{};
+    if (rte_eth_link_get_nowait(port, &link) != 0 || link.link_status == RTE_ETH_LINK_DOWN) return;
+    rte_delay_us_sleep(10000);
+  }
+}
+}  // namespace
+
 EthdevPort::~EthdevPort() {
   if (started_) {
+    settle_memif_server(port_);
     rte_eth_dev_stop(port_);
     rte_eth_dev_close(port_);
   }
