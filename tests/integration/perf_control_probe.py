@@ -14,7 +14,8 @@ and JSON):
   short_cookie     10 bytes of a cookie, then the peer closes
   bad_json         a well-formed length and text that is not JSON
   truncated_json   a length of 200 and 50 bytes of JSON, then the peer closes
-  oversized_json   a length of 2^31 - 1 and 1,000 bytes, then the peer closes
+  oversized_json   a length of 64 MiB and 1,000 bytes, then the peer closes (iperf3 3.12 has no limit and
+                   allocates what the length says; skiff-perf refuses over 1 MiB at once)
   zero_json        a length of 0, then the peer closes
   unknown_state    valid parameters, then state byte 99 while streams are being created
   unknown_state_running  a test running over one stream, then state byte 99
@@ -161,7 +162,7 @@ def case(name):
         s.shutdown(socket.SHUT_WR)
         return drain(s)
     if name == "oversized_json":
-        s.sendall(struct.pack("!I", 0x7FFFFFFF) + b" " * 1000)
+        s.sendall(struct.pack("!I", 64 << 20) + b" " * 1000)
         s.shutdown(socket.SHUT_WR)
         return drain(s)
     if name == "zero_json":
