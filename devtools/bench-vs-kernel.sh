@@ -2,17 +2,22 @@
 # Skiff against the Linux kernel, one tool, one run (issue: "TCP at full speed", benchmarks):
 #   Skiff:  two skiff-perf processes wired by memif, server pinned to CPU 0 and client to CPU 1
 #   kernel: skiff-perf --kernel in two network namespaces joined by a veth pair, pinned the same way
-# Workloads: TCP bulk, one connection (-t SECS) and TCP 1-byte request/response, one connection (--rr).
+# Workloads: TCP bulk, one connection (-t SECS); TCP 1-byte request/response on one connection (--rr) and on
+# 16 connections at once (--rr -P 16: what one core can serve, not one round trip's latency).
 # Prints the median of REPS runs of each and the Skiff/kernel ratio. Needs root (netns) and 2 CPUs.
 #
-#   devtools/bench-vs-kernel.sh [BUILD_DIR]      env: SKIFF_BENCH_TIME (s, default 5), SKIFF_BENCH_REPS (3)
+#   devtools/bench-vs-kernel.sh [BUILD_DIR]      env: SKIFF_BENCH_TIME (s, default 5), SKIFF_BENCH_REPS (3),
+#     SKIFF_BENCH_CPUS ("0 1": server and client CPU), SKIFF_PERF (command that runs skiff-perf, e.g. a
+#     bundle's "bundle/run skiff-perf"), SKIFF_EAL_EXTRA (more EAL arguments, e.g. "-d bundle/pmds"),
+#     SKIFF_BENCH_STACK_ARGS (more Skiff stack options, e.g. "--mtu 9000 --mbuf-size 9600" on both sides)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
-PERF=$BUILD/apps/skiff-perf
+read -r -a PERF <<<"${SKIFF_PERF:-$BUILD/apps/skiff-perf}"
+read -r CPU_S CPU_C <<<"${SKIFF_BENCH_CPUS:-0 1}"
 T=${SKIFF_BENCH_TIME:-5}
 REPS=${SKIFF_BENCH_REPS:-3}
-[ -x "$PERF" ] || { echo "bench-vs-kernel: $PERF not built (ninja -C $BUILD)" >&2; exit 2; }
+[ -x "${PERF[0]}" ] || { echo "bench-vs-kernel: ${PERF[0]} not built (ninja -C $BUILD)" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "bench-vs-kernel: needs root (network namespaces)" >&2; exit 2; }
 TMP=$(mktemp -d)
 SOCK=$TMP/memif.sock
@@ -40,36 +45,26 @@ metric() {
 import json, sys
 mode, path = sys.argv[1], sys.argv[2]
 end = json.load(open(path))["end"]
-def find(o, key):
-    if isinstance(o, dict):
-        if key in o: return o[key]
-        for v in o.values():
-            r = find(v, key)
-            if r is not None: return r
-    elif isinstance(o, list):
-        for v in o:
-            r = find(v, key)
-            if r is not None: return r
-    return None
 if mode == "bulk":
     print(end["sum_received"]["bits_per_second"])
 else:
-    print(find(end, "transactions_per_second"))
+    print(end["sum_sent"]["transactions_per_second"])
 PY
 }
 
 eal() {  # eal CPU ROLE
-  echo "-l $1 --no-pci --no-huge -m 1024 --no-telemetry --log-level=*:error --file-prefix=skbk-$2-$$ --vdev=net_memif0,role=$2,socket=$SOCK,id=0,socket-abstract=no"
+  echo "${SKIFF_EAL_EXTRA:-} -l $1 --no-pci --no-huge -m 1024 --no-telemetry --log-level=*:error --file-prefix=skbk-$2-$$ --vdev=net_memif0,role=$2,socket=$SOCK,id=0,socket-abstract=no"
 }
 
 run_skiff() {  # run_skiff MODE OUT
-  local extra=(); [ "$1" = rr ] && extra=(--rr)
+  local extra=(); [ "$1" = rr ] && extra=(--rr); [ "$1" = rrp ] && extra=(--rr -P 16)
+  local sargs=(); read -r -a sargs <<<"${SKIFF_BENCH_STACK_ARGS:-}"
   # shellcheck disable=SC2046
-  taskset -c 0 "$PERF" $(eal 0 server) -- --ip 10.77.0.1/24 -s -1 >"$TMP/srv.log" 2>&1 &
+  taskset -c "$CPU_S" "${PERF[@]}" $(eal "$CPU_S" server) -- --ip 10.77.0.1/24 "${sargs[@]}" -s -1 >"$TMP/srv.log" 2>&1 &
   local sp=$!; pids+=("$sp")
   for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
   # shellcheck disable=SC2046
-  taskset -c 1 timeout $((T + 30)) "$PERF" $(eal 1 client) -- --ip 10.77.0.2/24 -c 10.77.0.1 -t "$T" -J "${extra[@]}" >"$2" 2>"$TMP/cli.err" \
+  taskset -c "$CPU_C" timeout $((T + 30)) "${PERF[@]}" $(eal "$CPU_C" client) -- --ip 10.77.0.2/24 "${sargs[@]}" -c 10.77.0.1 -t "$T" -J "${extra[@]}" >"$2" 2>"$TMP/cli.err" \
     || { echo "bench-vs-kernel: Skiff client failed:" >&2; cat "$TMP/cli.err" "$TMP/srv.log" >&2; exit 1; }
   timeout 10 tail --pid="$sp" -f /dev/null || kill "$sp" 2>/dev/null || true
   wait "$sp" 2>/dev/null || true
@@ -77,11 +72,11 @@ run_skiff() {  # run_skiff MODE OUT
 }
 
 run_kernel() {  # run_kernel MODE OUT
-  local extra=(); [ "$1" = rr ] && extra=(--rr)
-  ip netns exec "$NA" taskset -c 0 "$PERF" --kernel -s -1 >"$TMP/ksrv.log" 2>&1 &
+  local extra=(); [ "$1" = rr ] && extra=(--rr); [ "$1" = rrp ] && extra=(--rr -P 16)
+  ip netns exec "$NA" taskset -c "$CPU_S" "${PERF[@]}" --kernel -s -1 >"$TMP/ksrv.log" 2>&1 &
   local sp=$!; pids+=("$sp")
   sleep 0.3
-  ip netns exec "$NB" taskset -c 1 timeout $((T + 30)) "$PERF" --kernel -c 10.78.0.1 -t "$T" -J "${extra[@]}" >"$2" 2>"$TMP/kcli.err" \
+  ip netns exec "$NB" taskset -c "$CPU_C" timeout $((T + 30)) "${PERF[@]}" --kernel -c 10.78.0.1 -t "$T" -J "${extra[@]}" >"$2" 2>"$TMP/kcli.err" \
     || { echo "bench-vs-kernel: kernel client failed:" >&2; cat "$TMP/kcli.err" "$TMP/ksrv.log" >&2; exit 1; }
   wait "$sp" 2>/dev/null || true
 }
@@ -89,7 +84,7 @@ run_kernel() {  # run_kernel MODE OUT
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 declare -A res
-for mode in bulk rr; do
+for mode in ${SKIFF_BENCH_MODES:-bulk rr rrp}; do
   for stack in skiff kernel; do
     vals=()
     for r in $(seq "$REPS"); do
@@ -103,5 +98,7 @@ for mode in bulk rr; do
 done
 
 printf '\n%-44s %14s %14s %8s\n' "workload (median of $REPS, ${T}s each)" "Skiff (memif)" "kernel (veth)" "ratio"
-awk -v s="${res[skiff-bulk]}" -v k="${res[kernel-bulk]}" 'BEGIN {printf "%-44s %9.2f Gb/s %9.2f Gb/s %7.2fx\n", "TCP bulk, 1 connection, 1 core per side", s/1e9, k/1e9, s/k}'
-awk -v s="${res[skiff-rr]}" -v k="${res[kernel-rr]}" 'BEGIN {printf "%-44s %11.0f /s %11.0f /s %7.2fx\n", "TCP 1-byte request/response, transactions", s, k, s/k}'
+[ -n "${res[skiff-bulk]:-}" ] && awk -v s="${res[skiff-bulk]}" -v k="${res[kernel-bulk]}" 'BEGIN {printf "%-44s %9.2f Gb/s %9.2f Gb/s %7.2fx\n", "TCP bulk, 1 connection, 1 core per side", s/1e9, k/1e9, s/k}'
+[ -n "${res[skiff-rr]:-}" ] && awk -v s="${res[skiff-rr]}" -v k="${res[kernel-rr]}" 'BEGIN {printf "%-44s %11.0f /s %11.0f /s %7.2fx\n", "TCP 1-byte RR, 1 connection, transactions", s, k, s/k}'
+[ -n "${res[skiff-rrp]:-}" ] && awk -v s="${res[skiff-rrp]}" -v k="${res[kernel-rrp]}" 'BEGIN {printf "%-44s %11.0f /s %11.0f /s %7.2fx\n", "TCP 1-byte RR, 16 connections, transactions", s, k, s/k}'
+true
