@@ -547,6 +547,18 @@ void time_wait_input(Shard& sh, TcpSock* tp, Segment& seg, uint16_t sport, uint1
   seg.payload.reset();
 }
 
+// PAWS as specified rejects pure ACKs that the network reordered: a receiver's later ACK carried a newer
+// TSval and became TS.Recent. A duplicate ACK that would change neither sequence numbers nor window, with
+// a TSval within an RTO of TS.Recent, can be no old duplicate that does harm, and in recovery its SACK
+// blocks are what drives the retransmissions: let it through (Linux's tcp_disordered_ack).
+bool disordered_ack(TcpSock* tp, const Segment& seg) {
+  if (!seg.has(tf::kAck) || seg.len || seg.has(tf::kSyn) || seg.has(tf::kFin)) return false;
+  if (seg.seq != tp->rcv_nxt || seg.ack != tp->snd_una) return false;
+  const uint32_t wnd = static_cast<uint32_t>(seg.wnd) << tp->snd_wscale;
+  if (seg.seq.gt(tp->snd_wl1) || (seg.seq == tp->snd_wl1 && (wnd > tp->snd_wnd || wnd == 0))) return false;
+  return tp->ts_recent - seg.opt.ts_val <= static_cast<uint32_t>(tp->rto_us / 1000);  // TSval ticks: ms
+}
+
 void rcv_established_and_later(TcpSock* tp, Segment& seg) {
   Shard& sh = shard_of(tp);
   Sock* sk = sk_of(tp);
@@ -554,7 +566,7 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
   // TS.Recent idle for 24 days proves nothing any more (§5.5).
   const bool ts_recent_valid = sh.now() - tp->ts_recent_stamp < 24 * 24h;
   if (tp->ts_ok && seg.opt.has_timestamp && !seg.has(tf::kRst) &&
-      static_cast<int32_t>(seg.opt.ts_val - tp->ts_recent) < 0 && ts_recent_valid) {
+      static_cast<int32_t>(seg.opt.ts_val - tp->ts_recent) < 0 && ts_recent_valid && !disordered_ack(tp, seg)) {
     // A SYN is answered by the (rate-limited) challenge ACK whatever its sequence number or timestamp
     // (RFC 5961 §4.2), as Linux's tcp_validate_incoming does.
     if (seg.has(tf::kSyn)) {

@@ -198,3 +198,41 @@ TEST(TcpTimestamps, EchoTimesARetransmittedSegment) {
   EXPECT_EQ(ti.tcpi_rto, 200000u);  // recomputed (61.25 ms, raised to rto_min): the backoff is over
   skiff_close(c.fd);
 }
+
+TEST(TcpPaws, ReorderedDuplicateAckIsNotAnOldDuplicate) {
+  // Two duplicate ACKs of the receiver swap places in the network: the second (TSval 201) arrives first
+  // and becomes TS.Recent, so the first (TSval 200) fails PAWS as specified. A pure duplicate ACK that
+  // changes neither sequence numbers nor window, within an RTO of TS.Recent, is let through (Linux's
+  // tcp_disordered_ack): its SACK blocks count. Regression: it was dropped (and answered with an ACK), so
+  // under reordering the SACK information of recovery went missing.
+  StackHarness h;
+  OpenOpts o;
+  o.ts = true;
+  o.sack = true;
+  o.rtt = 20ms;
+  Conn c = accept_conn(h, o);
+  const uint32_t base = c.iss + 1;
+  const uint32_t mss = info(c.fd).tcpi_snd_mss;  // 988: the timestamp option takes 12 bytes
+  ASSERT_EQ(c.send(4 * mss), static_cast<ssize_t>(4 * mss));
+  ASSERT_EQ(c.out_track().size(), 4u);
+  h.advance(20ms);
+  c.ts_val = 201;
+  c.sack(base, {{base + mss, base + 2 * mss}});
+  c.ts_val = 200;
+  c.sack(base, {{base + mss, base + 3 * mss}});
+  EXPECT_TRUE(c.out().empty());  // no retransmission yet (two SACKed segments), and no ACK in reply
+  EXPECT_EQ(h.drops(Drop::TcpPaws), 0u);
+  EXPECT_EQ(info(c.fd).tcpi_sacked, 2u);
+  // Far older than an RTO (200 ms of the peer's millisecond clock), it is an old duplicate after all.
+  c.ts_val = 201 - 1000;
+  c.sack(base, {{base + mss, base + 4 * mss}});
+  EXPECT_EQ(h.drops(Drop::TcpPaws), 1u);
+  EXPECT_EQ(info(c.fd).tcpi_sacked, 2u);
+  // So is an ACK that would move SND.UNA, or one that carries data, however close its TSval.
+  c.ts_val = 200;
+  c.ack(base + mss);
+  c.push(pattern(10));
+  EXPECT_EQ(h.drops(Drop::TcpPaws), 3u);
+  EXPECT_EQ(info(c.fd).tcpi_unacked, 4u);
+  skiff_close(c.fd);
+}
