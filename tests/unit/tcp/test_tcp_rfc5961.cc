@@ -1,7 +1,7 @@
 // RFC 5961 (blind in-window attacks): a RST in the window but not exactly at RCV.NXT gets a challenge ACK
 // and resets nothing; only a RST at RCV.NXT resets; a SYN on a synchronized connection gets a challenge ACK;
 // an ACK for data never sent is dropped with an ACK; an ACK older than SND.UNA - MAX.SND.WND is dropped;
-// challenge ACKs are rate-limited; thousands of blind RSTs and SYNs reset nothing.
+// challenge ACKs are rate-limited, SYNs outside the window included; 100,000 blind RSTs and SYNs reset nothing.
 #include <random>
 
 #include "tcp_test_util.hh"

@@ -1,6 +1,7 @@
 // RFC 7323: window scaling is used only when both SYNs carried the option, with the shift capped at 14
-// (§2.3); PAWS drops a segment with an old timestamp and ACKs it, but never a RST (§5.3), and forgets a
-// timestamp that has been idle for 24 days (§5.5).
+// (§2.3); the timestamp echo times even a retransmission (§4); PAWS drops a segment with an old timestamp
+// and ACKs it, but never a RST (§5.3) nor a reordered duplicate ACK (as Linux), and forgets a timestamp
+// that has been idle for 24 days (§5.5).
 #include "tcp_test_util.hh"
 
 using namespace tcpt;
