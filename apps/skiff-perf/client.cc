@@ -180,7 +180,7 @@ void Client::handle_state(int8_t s) {
       if (setup_timer_) loop_.cancel(setup_timer_);
       setup_timer_ = 0;
       run_->start();
-      if (p_.time > 0) end_timer_ = loop_.after(p_.time, [this] {
+      if (p_.time > 0) end_timer_ = loop_.after(p_.time + p_.omit, [this] {
         end_timer_ = 0;
         end_test();
       });
@@ -317,7 +317,7 @@ void Client::print_json(const std::string& err) {
   ts.set("protocol", Json::string(p_.udp ? "UDP" : "TCP"));
   ts.set("num_streams", Json::integer(p_.parallel));
   ts.set("blksize", Json::integer(p_.len));
-  ts.set("omit", Json::integer(0));
+  ts.set("omit", Json::integer(p_.omit));
   ts.set("duration", Json::number(p_.time));
   ts.set("bytes", Json::uinteger(p_.num));
   ts.set("blocks", Json::uinteger(p_.blockcount));

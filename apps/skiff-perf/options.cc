@@ -67,6 +67,7 @@ const char* usage_text() {
          "      --bidir             both directions at once\n"
          "  -b, --bitrate N[KMG]    target bits/s per stream (UDP default 1M; 0 = unlimited)\n"
          "  -i, --interval SECS     seconds between interval reports (0 = none; default 1)\n"
+         "  -O, --omit SECS         leave out the first SECS seconds (reported as omitted)\n"
          "  -J, --json              JSON output\n"
          "  -u, --udp               UDP instead of TCP\n"
          "  -M, --set-mss N         TCP maximum segment size\n"
@@ -149,6 +150,9 @@ std::string parse_options(const std::vector<std::string>& args, Options* o) {
       NEED();
       if (!parse_rate(val, &o->rate)) return bad("invalid rate");
       o->rate_set = true;
+    } else if (a == "-O" || a == "--omit") {
+      NEED();
+      if (!parse_int(val, 0, 600, &o->omit)) return bad("invalid omit (0..600 seconds)");
     } else if (a == "-i" || a == "--interval") {
       NEED();
       if (!parse_double(val, 0, 60, &o->interval) || (o->interval > 0 && o->interval < 0.1))
@@ -226,6 +230,7 @@ TestParams Options::params() const {
   p.udp64 = udp64;
   p.workload = workload;
   p.rr_size = rr_size;
+  p.omit = omit;
   return p;
 }
 

@@ -98,6 +98,7 @@ struct Options {
   int mss = 0, window = 0;
   Workload workload = Workload::Stream;
   int rr_size = 1;
+  int omit = 0;
   std::string plot;
   bool kernel = false, demo = false;
   double demo_time = 3;

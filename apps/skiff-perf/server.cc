@@ -322,7 +322,7 @@ void Server::begin_test() {
   t.timer = 0;
   if (t.p.time > 0) {
     // A client that vanishes without closing: give up well after its test should have ended.
-    t.timer = loop_.after(t.p.time + 60, [this] {
+    t.timer = loop_.after(t.p.time + t.p.omit + 60, [this] {
       test_->timer = 0;
       end_test(false, "the test ran far past its duration; the client is gone");
     });

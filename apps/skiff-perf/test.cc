@@ -80,6 +80,7 @@ TestRun::TestRun(Loop& loop, Net& net, bool client, const TestParams& p, Output&
 TestRun::~TestRun() {
   if (iv_timer_) loop_.cancel(iv_timer_);
   if (pace_timer_) loop_.cancel(pace_timer_);
+  if (omit_timer_) loop_.cancel(omit_timer_);
   if (ticker_) loop_.remove_ticker(ticker_);
   for (auto& c : crr_) {
     if (c->fd >= 0) {
@@ -205,17 +206,55 @@ void TestRun::start() {
       });
     }
   }
-  if (interval_ > 0) {
-    auto arm = std::make_shared<std::function<void(int)>>();
-    *arm = [this, arm](int k) {
-      iv_timer_ = loop_.at(t0_ + from_seconds(interval_ * k), [this, arm, k] {
-        iv_timer_ = 0;
-        interval_report(false);
-        (*arm)(k + 1);
-      });
-    };
-    (*arm)(1);
+  arm_interval(1);
+  if (p_.omit > 0) {
+    omitting_ = true;
+    omit_timer_ = loop_.at(t0_ + from_seconds(p_.omit), [this] {
+      omit_timer_ = 0;
+      end_omit();
+    });
   }
+}
+
+void TestRun::arm_interval(int k) {
+  if (interval_ <= 0) return;
+  iv_timer_ = loop_.at(t0_ + from_seconds(interval_ * k), [this, k] {
+    iv_timer_ = 0;
+    interval_report(false);
+    arm_interval(k + 1);
+  });
+}
+
+// -O: the first seconds (slow start, buffers filling) are reported as omitted and then forgotten; the test
+// proper starts counting from zero, as iperf3 does on both sides.
+void TestRun::end_omit() {
+  if (!running_ || !omitting_) return;
+  if (iv_timer_) loop_.cancel(iv_timer_);
+  iv_timer_ = 0;
+  if (interval_ > 0 && seconds(Clock::now() - t0_) - last_iv_ >= 0.05 * interval_) interval_report(false);
+  omitting_ = false;
+  t0_ = Clock::now();
+  last_iv_ = 0;
+  cpu_t0_user_ = cpu_seconds(true);
+  cpu_t0_sys_ = cpu_seconds(false);
+  for (auto& sp : streams_) {
+    Stream& s = *sp;
+    if (!p_.udp && s.sender && s.open) update_tcp_info(s);
+    s.omitted_packets = s.packets;
+    s.omitted_errors = s.lost;
+    s.bytes = s.packets = s.blocks = s.trans = 0;
+    s.lost = s.ooo = 0;
+    s.seq_base = s.iv_seq = s.max_seq;
+    s.retrans_base = s.iv_retrans = s.retrans;
+    s.iv_bytes = s.iv_packets = s.iv_lost = s.iv_trans = 0;
+    s.max_cwnd = s.max_rtt = 0;
+    s.min_rtt = UINT32_MAX;
+    s.rtt_sum = s.rtt_n = 0;
+    s.hist.clear();
+    s.iv_hist.clear();
+  }
+  series_.clear();
+  arm_interval(1);
 }
 
 void TestRun::stop() {
@@ -231,8 +270,9 @@ void TestRun::stop() {
   }
   if (iv_timer_) loop_.cancel(iv_timer_);
   if (pace_timer_) loop_.cancel(pace_timer_);
+  if (omit_timer_) loop_.cancel(omit_timer_);
   if (ticker_) loop_.remove_ticker(ticker_);
-  iv_timer_ = pace_timer_ = ticker_ = 0;
+  iv_timer_ = pace_timer_ = ticker_ = omit_timer_ = 0;
   if (!p_.udp && !streams_.empty()) congestion_ = congestion_name(net_, streams_.front()->fd);
   for (auto& s : streams_) {
     if (!p_.udp && s->sender && s->open && s->fd >= 0) {
@@ -693,6 +733,7 @@ Line TestRun::local_interval(Stream& s, double t0, double t1) {
   l.sender = s.sender;
   l.udp = p_.udp;
   l.rr = p_.workload != Workload::Stream;
+  l.omitted = omitting_;
   l.bytes = s.bytes - s.iv_bytes;
   s.iv_bytes = s.bytes;
   if (l.rr) {
@@ -765,7 +806,7 @@ void TestRun::print_line(const char* id, const char* role, const Line& l, bool s
       snprintf(tail, sizeof tail, "%10llu trans  %8s trans/sec  served", static_cast<unsigned long long>(l.trans),
                rate.c_str());
     }
-    out_.line("%s%s", head, tail);
+    out_.line("%s%s%s", head, tail, l.omitted ? "  (omitted)" : "");
     return;
   }
   const std::string xfer = fmt_bytes(static_cast<double>(l.bytes));
@@ -792,7 +833,7 @@ void TestRun::print_line(const char* id, const char* role, const Line& l, bool s
   } else {
     snprintf(tail, sizeof tail, "                  %s", tag);
   }
-  out_.line("%s%s  %s/sec%s", head, xfer.c_str(), rate.c_str(), tail);
+  out_.line("%s%s  %s/sec%s%s", head, xfer.c_str(), rate.c_str(), tail, l.omitted ? "  (omitted)" : "");
 }
 
 Json TestRun::line_json(const Line& l, int socket, bool summary) const {
@@ -834,7 +875,7 @@ Json TestRun::line_json(const Line& l, int socket, bool summary) const {
       j.set("pmtu", Json::uinteger(l.pmtu));
     }
   }
-  if (!summary) j.set("omitted", Json::boolean(false));
+  if (!summary) j.set("omitted", Json::boolean(l.omitted));
   j.set("sender", Json::boolean(l.sender));
   return j;
 }
@@ -928,12 +969,13 @@ Json TestRun::results_json() const {
     Json o = Json::object();
     o.set("id", Json::integer(s->id));
     o.set("bytes", Json::uinteger(s->bytes));
-    o.set("retransmits", Json::integer(!p_.udp && s->sender ? s->retrans : -1));
+    o.set("retransmits", Json::integer(!p_.udp && s->sender ? s->retrans - s->retrans_base : -1));
     o.set("jitter", Json::number(s->sender ? 0 : s->jitter));
-    o.set("errors", Json::uinteger(s->sender ? 0 : s->lost));
-    o.set("omitted_errors", Json::integer(0));
-    o.set("packets", Json::uinteger(s->sender ? s->packets : s->max_seq));
-    o.set("omitted_packets", Json::integer(0));
+    // As iperf3 counts them: whole-test totals, with what fell in the omitted start (-O) given apart.
+    o.set("errors", Json::uinteger(s->sender ? 0 : s->lost + s->omitted_errors));
+    o.set("omitted_errors", Json::uinteger(s->sender ? 0 : s->omitted_errors));
+    o.set("packets", Json::uinteger(s->sender ? s->packets + s->omitted_packets : s->max_seq));
+    o.set("omitted_packets", Json::uinteger(s->sender ? s->omitted_packets : s->seq_base));
     if (p_.workload != Workload::Stream) o.set("skiff_transactions", Json::uinteger(s->trans));
     o.set("start_time", Json::integer(0));
     o.set("end_time", Json::number(dur));
@@ -972,6 +1014,16 @@ bool TestRun::take_peer_results(const Json& j, std::string* err) {
     if ((v = e.get("jitter"))) st->peer_jitter = v->as_double();
     if ((v = e.get("errors"))) st->peer_errors = static_cast<uint64_t>(std::max<int64_t>(0, v->as_int()));
     if ((v = e.get("packets"))) st->peer_packets = static_cast<uint64_t>(std::max<int64_t>(0, v->as_int()));
+    if ((v = e.get("omitted_errors")) && v->as_int() > 0)
+      st->peer_errors -= std::min(st->peer_errors, static_cast<uint64_t>(v->as_int()));
+    if ((v = e.get("omitted_packets"))) {
+      if (v->as_int() > 0) st->peer_packets -= std::min(st->peer_packets, static_cast<uint64_t>(v->as_int()));
+    } else if (p_.udp) {
+      // iperf3 3.12's server counts its packets over the whole test and leaves the omitted ones out of
+      // its results; both ends saw the same sequence numbers, so ours at the end of the omitted start
+      // tell how many.
+      st->peer_packets -= std::min(st->peer_packets, st->sender ? st->omitted_packets : st->seq_base);
+    }
     if ((v = e.get("end_time"))) st->peer_end = v->as_double();
   }
   have_peer_ = true;
@@ -986,7 +1038,7 @@ Line TestRun::sender_line(const Stream& s) const {
   if (s.sender) {
     l.end = seconds(t_end_ - t0_);
     l.bytes = s.bytes;
-    l.retrans = p_.udp ? -1 : s.retrans;
+    l.retrans = p_.udp ? -1 : s.retrans - s.retrans_base;
     l.packets = l.total = s.packets;
     l.trans = s.trans;
     l.p50 = static_cast<double>(s.hist.quantile(0.5));
@@ -1013,8 +1065,9 @@ Line TestRun::receiver_line(const Stream& s) const {
     l.jitter_ms = s.jitter * 1000;
     l.ooo = s.ooo;
     const uint64_t sent = s.have_peer ? s.peer_packets : 0;
-    l.total = std::max(s.max_seq, sent);
-    l.lost = s.lost + (l.total - s.max_seq);
+    const uint64_t seen = s.max_seq - s.seq_base;
+    l.total = std::max(seen, sent);
+    l.lost = s.lost + (l.total - seen);
   } else {
     l.end = s.peer_end;
     l.bytes = s.peer_bytes;

@@ -36,12 +36,15 @@ struct Stream final : Watcher {
   size_t off = 0;                               // TCP: bytes of the current block already sent
   // UDP receive
   uint64_t max_seq = 0, lost = 0, ooo = 0;
+  uint64_t seq_base = 0;  // max_seq when the omitted start (-O) ended
+  uint64_t omitted_packets = 0, omitted_errors = 0;  // sent, or lost, during the omitted start
   double jitter = 0, prev_transit = 0;
   bool have_transit = false;
   // UDP send
   uint64_t next_seq = 1;
   // TCP sender, from TCP_INFO
   uint32_t retrans = 0, cwnd = 0, rtt = 0, rttvar = 0, pmtu = 0;
+  uint32_t retrans_base = 0;  // retransmits during the omitted start
   uint32_t max_cwnd = 0, max_rtt = 0, min_rtt = UINT32_MAX;
   uint64_t rtt_sum = 0, rtt_n = 0;
   // request/response
@@ -81,6 +84,7 @@ struct Line {
   double start = 0, end = 0;
   uint64_t bytes = 0;
   bool sender = false, udp = false, rr = false;
+  bool omitted = false;  // an interval of the omitted start (-O)
   int64_t retrans = -1;  // -1: not known
   uint64_t cwnd = 0, rtt = 0, rttvar = 0, pmtu = 0;
   uint64_t packets = 0, lost = 0, total = 0, ooo = 0;
@@ -177,6 +181,8 @@ class TestRun {
   void crr_start(CrrConn& c);
   void crr_finish(CrrConn& c, bool ok);
   void interval_report(bool final);
+  void arm_interval(int k);
+  void end_omit();
   void count_sent(uint64_t n, uint64_t blocks);
   void count_received(uint64_t n);
   bool sending_allowed() const;
@@ -211,6 +217,8 @@ class TestRun {
   std::vector<std::pair<double, std::vector<double>>> series_;  // per interval: end time, per stream + sum
   bool running_ = false, stopped_ = false, limit_hit_ = false, header_printed_ = false, separated_ = false;
   bool have_peer_ = false;
+  bool omitting_ = false;
+  uint64_t omit_timer_ = 0;
   Time t0_{}, t_end_{};
   double last_iv_ = 0;
   uint64_t iv_timer_ = 0, pace_timer_ = 0, ticker_ = 0, end_guard_ = 0;

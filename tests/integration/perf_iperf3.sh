@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # skiff-perf and a stock iperf3 (3.12 or later) test each other over net_af_packet, the Linux kernel in a
 # netns as the peer (issue: skiff-perf, acceptance):
-#   1. `iperf3 -c` (TCP -P 4, TCP -R, UDP -b 100M, UDP -b 100M -R) against `skiff-perf -s` (Skiff);
+#   1. `iperf3 -c` (TCP -P 4, TCP -R, UDP -b 100M, UDP -b 100M -R, and -O 1) against `skiff-perf -s` (Skiff);
 #   2. `skiff-perf -c` (Skiff) against a stock `iperf3 -s`: the same four, plus --bidir and -n;
 #   3. `skiff-perf -c --rr` and `--crr` (Skiff) against `skiff-perf --kernel -s` (Linux sockets);
 #   4. `skiff-perf -c --plot FILE.svg`: the text report and an SVG with the interval series.
@@ -20,7 +20,7 @@ perf_topology pf 10.99.30
 # ---- 1. stock iperf3 client -> skiff-perf server (Skiff) ----
 start_perf_server "$ITEST_TMP/server.log"
 n=0
-for args in "-P 4" "-R" "-u -b 100M" "-u -b 100M -R"; do
+for args in "-P 4" "-R" "-u -b 100M" "-u -b 100M -R" "-O 1 -u -b 100M -R"; do
   n=$((n + 1))
   mode=tcp
   case "$args" in *-u*) mode=udp ;; esac
@@ -32,9 +32,18 @@ for args in "-P 4" "-R" "-u -b 100M" "-u -b 100M -R"; do
   check "iperf3 -c $args: JSON with start/intervals/end and non-zero throughput" \
     json_check "$ITEST_TMP/ic$n.json" "$mode"
 done
-check "skiff-perf -s accepted the 4 tests" [ "$(grep -c '^Accepted connection from' "$ITEST_TMP/server.log")" -eq 4 ]
+# -O 1: both ends leave the first second out. The total packets of iperf3's summary (from skiff-perf's
+# results) must match its non-omitted intervals (within 10%), not include the omitted second (+50%).
+check "-O 1 -u -R: the summary's packets leave the omitted second out" "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+total = d["end"]["sum"]["packets"]
+counted = sum(iv["sum"]["packets"] for iv in d["intervals"] if not iv["sum"]["omitted"])
+print("summary %d packets, non-omitted intervals %d" % (total, counted))
+sys.exit(not (counted > 0 and abs(total - counted) <= 0.1 * counted))' "$ITEST_TMP/ic5.json"
+check "skiff-perf -s accepted the 5 tests" [ "$(grep -c '^Accepted connection from' "$ITEST_TMP/server.log")" -eq 5 ]
 check "skiff-perf -s reported no errors" [ "$(grep -c 'error' "$ITEST_TMP/server.log")" -eq 0 ]
-check "skiff-perf -s printed 4 iperf3 server summaries" [ "$(grep -cE ' (sender|receiver)$' "$ITEST_TMP/server.log")" -ge 4 ]
+check "skiff-perf -s printed 5 iperf3 server summaries" [ "$(grep -cE ' (sender|receiver)$' "$ITEST_TMP/server.log")" -ge 5 ]
 stop_perf_server
 
 # ---- 2. skiff-perf client (Skiff) -> stock iperf3 server ----
