@@ -78,7 +78,8 @@ namespace skiff {
   X(TcpNoMemory, "TCP SYN dropped: no memory for a connection")                      \
   X(TcpTimeWaitRst, "TCP RST ignored in TIME-WAIT (RFC 1337)")                      \
   X(TcpPaws, "TCP segment with an old timestamp (PAWS, RFC 7323)")                \
-  X(SteerRingFull, "frame for another shard dropped: its inbox ring is full")
+  X(SteerRingFull, "frame for another shard dropped: its inbox ring is full")      \
+  X(IcmpErrorUnmatched, "ICMP error quoting too little, or no datagram or connection of ours")
 
 enum class Drop : uint16_t {
 #define SKIFF_X(name, desc) name,

@@ -61,10 +61,12 @@ void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
       ++sh.stats.icmp_in_errors;
       uint8_t quote[60 + 8];
       const uint32_t qlen = std::min<uint32_t>(p.len() - IcmpView::kHeaderLen, sizeof quote);
-      if (qlen < 20 || !p.copy_out(IcmpView::kHeaderLen, qlen, quote)) return;
+      if (qlen < 20 || !p.copy_out(IcmpView::kHeaderLen, qlen, quote))
+        return sh.drop(std::move(p), Drop::IcmpErrorUnmatched);
       auto inner = wire::Ipv4View::checked(std::span<uint8_t>(quote, qlen), 65535);
-      if (!inner || qlen < inner->header_len() + 8) return;
-      if (!is_local_unicast(sh, inner->src())) return;  // not a datagram we sent
+      if (!inner || qlen < inner->header_len() + 8) return sh.drop(std::move(p), Drop::IcmpErrorUnmatched);
+      // Not a datagram we sent.
+      if (!is_local_unicast(sh, inner->src())) return sh.drop(std::move(p), Drop::IcmpErrorUnmatched);
       if (sh.nshards > 1 && !sh.fallback_pass) {
         // Steered here by the quoted flow; a socket whose port another shard holds lives there.
         const bool udp = inner->proto() == static_cast<uint8_t>(wire::IpProto::Udp);
@@ -74,10 +76,13 @@ void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
             ipv4_forward_to_port_home(sh, p, rx, udp ? PortDirectory::kUdp : PortDirectory::kTcp, qsport))
           return;
       }
+      // (udp_err and tcp_err count an error that names no socket of theirs as IcmpErrorUnmatched.)
       if (inner->proto() == static_cast<uint8_t>(wire::IpProto::Udp))
         udp_err(sh, icmp->type(), icmp->code(), quote, qlen);
       else if (inner->proto() == static_cast<uint8_t>(wire::IpProto::Tcp))
         tcp_err(sh, icmp->type(), icmp->code(), quote, qlen);
+      else
+        return sh.drop(std::move(p), Drop::IcmpErrorUnmatched);
       return;
     }
     default:

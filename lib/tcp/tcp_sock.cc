@@ -948,16 +948,16 @@ const Proto tcp_prot = {
 void tcp_err(Shard& sh, uint8_t type, uint8_t code, const uint8_t* quote, size_t len) {
   wire::Ipv4View ip(const_cast<uint8_t*>(quote), len);
   const size_t hl = ip.header_len();
-  if (len < hl + 8) return;
+  if (len < hl + 8) return sh.drops.add(Drop::IcmpErrorUnmatched);
   const uint8_t* t = quote + hl;
   const uint16_t sport = wire::load_be16(t), dport = wire::load_be16(t + 2);
   const SeqNum seq(wire::load_be32(t + 4));
   TcpSock* tp = sh.tcp.lookup(ip.src(), sport, ip.dst(), dport);
-  if (!tp) return;
+  if (!tp) return sh.drops.add(Drop::IcmpErrorUnmatched);
   // RFC 5927 §4.1: only errors quoting a sequence number we have outstanding.
   if (!seq.in_range(tp->snd_una, tp->snd_max + 1)) {
     ++sh.stats.tcp_icmp_out_of_window;
-    return;
+    return sh.drops.add(Drop::IcmpErrorUnmatched);
   }
   Sock* sk = sk_of(tp);
   const int err = icmp_error_to_errno(type, code);

@@ -418,11 +418,11 @@ void udp_err(Shard& sh, uint8_t type, uint8_t code, const uint8_t* quote, size_t
   // The quote: the IP header we sent, then at least 8 bytes of our UDP header.
   wire::Ipv4View ip(const_cast<uint8_t*>(quote), len);
   const size_t hl = ip.header_len();
-  if (len < hl + UdpView::kHeaderLen) return;
+  if (len < hl + UdpView::kHeaderLen) return sh.drops.add(Drop::IcmpErrorUnmatched);
   UdpView u(const_cast<uint8_t*>(quote) + hl, UdpView::kHeaderLen);
   // We sent src:sport -> dst:dport; find that socket as if the reply came back.
   InetSock* s = lookup(sh, ip.dst(), u.dst_port(), ip.src(), u.src_port());
-  if (!s) return;
+  if (!s) return sh.drops.add(Drop::IcmpErrorUnmatched);
   const int err = icmp_error_to_errno(type, code);
   const bool hard = icmp_error_is_hard(type, code);
   // RFC 1122 §4.1.3.3 / Linux: report on connected sockets (or with IP_RECVERR).

@@ -383,7 +383,7 @@ def cls_icmp(x):
         icmp_err(x, 3, 3, quote_of(x, x.sip, x.pip, 7, kport, S, ihl=3)),               # IHL < 5
         icmp_err(x, 3, 3, quote_of(x, x.pip, x.sip, kport, 7, S)),                      # not from our address
         icmp_err(x, 3, 3, quote_of(x, x.sip, x.pip, 7, kport ^ 0x5555, S)),             # no such connection
-        icmp_err(x, 3, 3, quote_of(x, x.sip, x.pip, 7, kport, S, proto=17)),            # UDP, no socket
+        icmp_err(x, 3, 3, quote_of(x, x.sip, x.pip, 9999, kport, S, proto=17)),         # UDP, no socket
         icmp_err(x, 3, 3, quote_of(x, x.sip, x.pip, 7, kport, S, proto=99)),            # unknown protocol
         icmp_err(x, 3, 3, b""),                                                         # no quote at all
         icmp_err(x, 3, 3, os.urandom(28)),                                              # random bytes
@@ -404,9 +404,11 @@ def cls_icmp(x):
     if s.recv(1) != b"":
         BAD("icmp: no clean EOF")
     s.close()
-    # Every error reaches the error path (icmp_in_errors); those naming no connection of ours end there.
+    # Every error reaches the error path (icmp_in_errors); those quoting too little, or no datagram or
+    # connection of ours (out of its window included), are dropped there.
     out("EXPECT icmp_in_errors %d" % (len(garbage) + len(oow) + len(hard)))
     out("EXPECT tcp_icmp_out_of_window %d" % len(oow))
+    expect("drop.IcmpErrorUnmatched", len(garbage) + len(oow))
     expect("drop.IcmpTruncated", 1)
     expect("drop.IcmpBadChecksum", 1)
 

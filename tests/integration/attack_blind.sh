@@ -23,7 +23,7 @@ d_all() { echo $(($(alld "$I") - $(alld "$B"))); }
 
 # The python side injects in rounds; between rounds the counters say how many segments reached Skiff
 # (frames the kernel could not put in the af_packet ring while Skiff was busy never arrive, and the PMD
-# does not count them): rounds go on until COUNT have arrived (8 rounds at most).
+# does not count them): rounds go on until COUNT have arrived (30 rounds at most: a busy machine loses many).
 mkdir -p "$T/state"
 log "injecting until $COUNT segments have reached Skiff, at $RATE/s"
 start_bg "$NS_P" "$T/blind.out" 150 "${KPIN[@]}" env PYTHONPATH="$HERE" "$ATK_PY" "$HERE/attack_blind.py" \
@@ -38,7 +38,7 @@ done
 snapshot "$T/before.txt"
 arrived=0
 round=0
-while [ "$arrived" -lt "$COUNT" ] && [ "$round" -lt 8 ]; do
+while [ "$arrived" -lt "$COUNT" ] && [ "$round" -lt 30 ]; do
   round=$((round + 1))
   echo $((COUNT - arrived)) >"$T/state/tmp" && mv "$T/state/tmp" "$T/state/go.$round"  # atomic: python polls
   for _ in $(seq 1 1200); do

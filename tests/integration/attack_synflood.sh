@@ -58,7 +58,7 @@ MAXF=$T/max.txt   # memory while the flood runs (and shortly after)
 : >"$MAXF"
 got=0
 round=0
-while [ "$got" -lt "$COUNT" ] && [ "$round" -lt 20 ]; do
+while [ "$got" -lt "$COUNT" ] && [ "$round" -lt 30 ]; do
   round=$((round + 1))
   [ "$round" -eq 1 ] && t_flood0=$(last_t)
   echo $((COUNT - got)) >"$T/st/tmp" && mv "$T/st/tmp" "$T/st/go.$round"  # atomic: python polls
