@@ -223,19 +223,19 @@ void Client::connect_next_stream() {
     net_.send(fd, &msg, 4);
     loop_.add(net_, fd, EPOLLIN, &pending_);
     // iperf3 sends the connect message once; resend a few times in case the first one was lost.
-    auto resend = std::make_shared<std::function<void()>>();
-    *resend = [this, resend] {
-      pending_.timer = 0;
-      if (pending_.fd < 0) return;
-      if (++pending_.tries > 5) return finish(1, "no reply to the UDP stream's connect message");
-      const uint32_t m = htonl(kUdpConnectMsg);
-      net_.send(pending_.fd, &m, 4);
-      pending_.timer = loop_.after(1, *resend);
-    };
-    pending_.timer = loop_.after(1, *resend);
+    pending_.timer = loop_.after(1, [this] { resend_udp_connect(); });
   } else {
     loop_.add(net_, fd, EPOLLOUT, &pending_);
   }
+}
+
+void Client::resend_udp_connect() {
+  pending_.timer = 0;
+  if (pending_.fd < 0 || done_) return;
+  if (++pending_.tries > 5) return finish(1, "no reply to the UDP stream's connect message");
+  const uint32_t m = htonl(kUdpConnectMsg);
+  net_.send(pending_.fd, &m, 4);
+  pending_.timer = loop_.after(1, [this] { resend_udp_connect(); });
 }
 
 void Client::stream_event(uint32_t events) {

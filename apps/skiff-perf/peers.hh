@@ -40,6 +40,7 @@ class Client {
   void on_control();
   void handle_state(int8_t s);
   void connect_next_stream();
+  void resend_udp_connect();
   void stream_event(uint32_t events);
   void stream_ready();
   void end_test();
