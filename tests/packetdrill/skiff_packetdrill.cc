@@ -27,7 +27,9 @@
 // Only IPv4. pipe and splice fail with ENOSYS.
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_mbuf.h>
@@ -141,6 +143,45 @@ bool parse_options(const char* flags, Options* o) {
   return true;
 }
 
+// getopt_long for EAL. packetdrill loads us with RTLD_DEEPBIND and parses its own command line with
+// getopt_long, so optind and optarg are copies in the executable: libc's getopt_long reads and updates
+// those, while EAL, whose symbols resolve inside our scope first, reads and resets libc's originals. EAL
+// then scans from packetdrill's optind (its second pass over the options sees none: EAL ignored --no-pci
+// and probed PCI devices) and reads a stale optarg (a crash in rte_eal_init). Exported from this object,
+// this definition is the one EAL binds to under RTLD_DEEPBIND: it hands EAL's view of optind and opterr to
+// libc's getopt_long and brings optind, optarg and optopt back. Where the program has no copies of its
+// own (loaded without RTLD_DEEPBIND, or by a program that never used getopt), both views are one and it
+// only forwards the call.
+extern "C" __attribute__((visibility("default"))) int getopt_long(int argc, char* const argv[], const char* shortopts,
+                                                                 const struct option* longopts, int* longind) {
+  using Fn = int (*)(int, char* const*, const char*, const struct option*, int*);
+  static const Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "getopt_long"));
+  struct Prog {
+    int* optind;
+    int* opterr;
+    int* optopt;
+    char** optarg;
+  };
+  static const Prog prog = [] {
+    Prog p{&::optind, &::opterr, &::optopt, &::optarg};
+    if (void* h = dlopen(nullptr, RTLD_NOW)) {  // the executable first (RTLD_DEFAULT would search our scope)
+      if (auto* v = static_cast<int*>(dlsym(h, "optind"))) p.optind = v;
+      if (auto* v = static_cast<int*>(dlsym(h, "opterr"))) p.opterr = v;
+      if (auto* v = static_cast<int*>(dlsym(h, "optopt"))) p.optopt = v;
+      if (auto* v = static_cast<char**>(dlsym(h, "optarg"))) p.optarg = v;
+      dlclose(h);
+    }
+    return p;
+  }();
+  *prog.optind = ::optind;
+  *prog.opterr = ::opterr;
+  const int r = real(argc, argv, shortopts, longopts, longind);
+  ::optind = *prog.optind;
+  ::optopt = *prog.optopt;
+  ::optarg = *prog.optarg;
+  return r;
+}
+
 bool start_eal() {
   static std::once_flag once;
   static bool ok = false;
@@ -155,6 +196,10 @@ bool start_eal() {
     for (auto& a : args) av.push_back(a.data());
     ok = rte_eal_init(static_cast<int>(av.size()), av.data()) >= 0 || rte_errno == EALREADY;
     if (!ok) fprintf(stderr, "skiff-packetdrill: EAL init failed: %s\n", rte_strerror(rte_errno));
+    if (ok && rte_eal_has_pci()) {
+      fprintf(stderr, "skiff-packetdrill: EAL ignored its options (--no-pci); not starting\n");
+      ok = false;
+    }
     if (have) sched_setaffinity(0, sizeof cpus, &cpus);
   });
   return ok;
