@@ -3,7 +3,7 @@
 # configuration, no hugepages. Two Skiff stacks in one process over a net_ring pair, then the Linux kernel
 # over loopback, TCP bulk, 1-byte TCP request/response and 18-byte UDP on each; it must show progress, print
 # the comparison table with a value and a ratio in every row, say "Demo OK", exit 0 and finish in under a
-# minute (the issue's bound; it takes about 25 s).
+# minute (the issue's bound; it takes about 20 s).
 #
 # The path of skiff-perf comes in SKIFF_PERF (set by meson).
 . "$(dirname "$0")/lib.sh"
