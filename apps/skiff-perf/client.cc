@@ -141,6 +141,13 @@ int Client::stream_socket(bool udp) {
     }
     if (p_.mss) net_.set_int(fd, IPPROTO_TCP, TCP_MAXSEG, p_.mss);
     if (p_.nodelay) net_.set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+    if (!p_.congestion.empty() &&
+        net_.setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, p_.congestion.data(),
+                        static_cast<socklen_t>(p_.congestion.size())) < 0) {
+      socket_error_ = std::string("unable to set TCP_CONGESTION '") + p_.congestion + "': " + strerror(errno);
+      net_.close(fd);
+      return -1;
+    }
   }
   if (have_bind_ && net_.bind(fd, bind_) < 0) {
     net_.close(fd);
@@ -211,7 +218,10 @@ void Client::handle_state(int8_t s) {
 void Client::connect_next_stream() {
   if (done_ || next_stream_ >= p_.stream_count()) return;
   const int fd = stream_socket(p_.udp);
-  if (fd < 0) return finish(1, std::string("unable to create a stream socket: ") + strerror(errno));
+  if (fd < 0) {
+    return finish(1, socket_error_.empty() ? std::string("unable to create a stream socket: ") + strerror(errno)
+                                           : socket_error_);
+  }
   pending_.fd = fd;
   pending_.tries = 0;
   if (net_.connect(fd, server_) < 0 && errno != EINPROGRESS) {

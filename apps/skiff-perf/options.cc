@@ -1,5 +1,6 @@
 // skiff-perf's command line (iperf3's options and meanings) and the parameter JSON.
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 
@@ -42,6 +43,14 @@ bool parse_double(const std::string& s, double lo, double hi, double* out) {
   return true;
 }
 
+// A TCP_CONGESTION name as the kernel takes it (TCP_CA_NAME_MAX is 16 with the NUL).
+bool valid_congestion(const std::string& s) {
+  if (s.empty() || s.size() > 15) return false;
+  for (const char c : s)
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
+  return true;
+}
+
 }  // namespace
 
 bool parse_size(const std::string& s, uint64_t* out) { return parse_scaled(s, 1024, out); }
@@ -67,6 +76,7 @@ const char* usage_text() {
          "      --bidir             both directions at once\n"
          "  -b, --bitrate N[KMG]    target bits/s per stream (UDP default 1M; 0 = unlimited)\n"
          "  -i, --interval SECS     seconds between interval reports (0 = none; default 1)\n"
+"  -C, --congestion ALGO   TCP congestion control (Skiff: cubic, reno; the kernel: its own)\n"
          "  -O, --omit SECS         leave out the first SECS seconds (reported as omitted)\n"
          "  -J, --json              JSON output\n"
          "  -u, --udp               UDP instead of TCP\n"
@@ -150,6 +160,10 @@ std::string parse_options(const std::vector<std::string>& args, Options* o) {
       NEED();
       if (!parse_rate(val, &o->rate)) return bad("invalid rate");
       o->rate_set = true;
+    } else if (a == "-C" || a == "--congestion") {
+      NEED();
+      if (!valid_congestion(val)) return bad("invalid congestion control name");
+      o->congestion = val;
     } else if (a == "-O" || a == "--omit") {
       NEED();
       if (!parse_int(val, 0, 600, &o->omit)) return bad("invalid omit (0..600 seconds)");
@@ -231,6 +245,7 @@ TestParams Options::params() const {
   p.workload = workload;
   p.rr_size = rr_size;
   p.omit = omit;
+  p.congestion = congestion;
   return p;
 }
 
@@ -252,6 +267,7 @@ Json TestParams::to_json() const {
   if (rate) j.set("bandwidth", Json::uinteger(rate));
   j.set("pacing_timer", Json::integer(1000));
   if (udp64) j.set("udp_counters_64bit", Json::integer(1));
+  if (!congestion.empty()) j.set("congestion", Json::string(congestion));
   if (workload == Workload::RR) j.set("skiff_rr", Json::integer(rr_size));
   if (workload == Workload::CRR) j.set("skiff_crr", Json::integer(rr_size));
   j.set("client_version", Json::string("3.12"));
@@ -319,6 +335,13 @@ bool TestParams::from_json(const Json& j, TestParams* out, std::string* err) {
       return false;
     }
     p.rr_size = static_cast<int>(s);
+  }
+  if ((v = j.get("congestion"))) {
+    if (!v->is_string() || !valid_congestion(v->as_string())) {
+      *err = "bad congestion control name";
+      return false;
+    }
+    p.congestion = v->as_string();
   }
   if (p.udp && p.len < (p.udp64 ? 16 : 12)) {
     *err = "UDP block length too small for the packet header";

@@ -64,7 +64,7 @@ class Client {
   Pending pending_;
   bool ended_ = false, done_ = false, results_in_ = false;
   int rc_ = 1;
-  std::string error_;
+  std::string error_, socket_error_;
   uint64_t setup_timer_ = 0, end_timer_ = 0;
 };
 

@@ -64,6 +64,7 @@ struct TestParams {
   int omit = 0;
   Workload workload = Workload::Stream;
   int rr_size = 1;
+  std::string congestion;  // -C: TCP_CONGESTION for the data streams ("" = the stack's default)
 
   Json to_json() const;
   // Reads and checks the client's parameters; false with a reason for nonsense.
@@ -99,6 +100,7 @@ struct Options {
   Workload workload = Workload::Stream;
   int rr_size = 1;
   int omit = 0;
+  std::string congestion;
   std::string plot;
   bool kernel = false, demo = false;
   double demo_time = 3;

@@ -156,6 +156,10 @@ void Server::setup_stream_socket(int fd) {
     }
     if (p.nodelay) net_.set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
     if (p.mss) net_.set_int(fd, IPPROTO_TCP, TCP_MAXSEG, p.mss);
+    if (!p.congestion.empty() && net_.setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, p.congestion.data(),
+                                                 static_cast<socklen_t>(p.congestion.size())) < 0)
+      log_error(std::string("TCP_CONGESTION '") + p.congestion + "': " + strerror(errno) +
+                " (the stream keeps the default)");
   }
 }
 

@@ -168,6 +168,25 @@ TEST(PerfParams, RequestResponseTravelsAsItsOwnKey) {
   EXPECT_TRUE(q.nodelay);
 }
 
+TEST(PerfParams, CongestionControlName) {
+  Options o;
+  ASSERT_EQ(parse_options({"-c", "h", "-C", "newreno"}, &o), "");
+  const Json j = o.params().to_json();
+  ASSERT_NE(j.get("congestion"), nullptr);
+  TestParams q;
+  std::string err;
+  ASSERT_TRUE(TestParams::from_json(j, &q, &err)) << err;
+  EXPECT_EQ(q.congestion, "newreno");
+  for (const char* bad : {R"({"tcp":true,"congestion":""})", R"({"tcp":true,"congestion":"a/b"})",
+                          R"({"tcp":true,"congestion":"sixteen-chars-xx"})", R"({"tcp":true,"congestion":5})"}) {
+    const auto b = parse(bad);
+    ASSERT_TRUE(b);
+    EXPECT_FALSE(TestParams::from_json(*b, &q, &err)) << "accepted " << bad;
+  }
+  Options x;
+  EXPECT_NE(parse_options({"-c", "h", "-C", "../etc"}, &x), "");
+}
+
 TEST(PerfOptions, Iperf3Defaults) {
   Options o;
   ASSERT_EQ(parse_options({"-c", "h", "-u"}, &o), "");
