@@ -54,6 +54,17 @@ bool make_instance(Instance& in, const std::string& name, uint16_t port_id, cons
 }
 
 enum Test { kBulk, kRR, kUdp, kTests };
+
+bool kernel_has_cubic() {
+  FILE* f = fopen("/proc/sys/net/ipv4/tcp_available_congestion_control", "r");
+  if (!f) return false;
+  char line[512] = {};
+  const bool ok = fgets(line, sizeof line, f) != nullptr;
+  fclose(f);
+  if (!ok) return false;
+  const std::string names = std::string(" ") + line;
+  return names.find(" cubic") != std::string::npos;
+}
 const char* const kNames[kTests] = {"TCP bulk (128 KiB writes)", "TCP request/response, 1 byte", "UDP, 18-byte datagrams"};
 
 Options test_options(Test t, const std::string& host, uint16_t port, double secs) {
@@ -64,6 +75,9 @@ Options test_options(Test t, const std::string& host, uint16_t port, double secs
   o.time = secs;
   o.time_set = true;
   o.interval = secs >= 2 ? 1 : secs / 2;
+  // One congestion control on both sides: CUBIC, Skiff's default and Linux's usual one. A host may
+  // default to BBR, whose pacing holds loopback bulk to a fraction of what CUBIC moves.
+  if (t != kUdp && kernel_has_cubic()) o.congestion = "cubic";
   if (t == kRR) {
     o.workload = Workload::RR;
     o.rr_size = 1;
