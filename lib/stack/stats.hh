@@ -76,6 +76,7 @@ namespace skiff {
   X(tcp_sack_invalid, "TCP SACK blocks ignored as invalid")           \
   X(tcp_rack_lost, "TCP segments marked lost by RACK")                \
   X(tcp_sack_recoveries, "TCP SACK/RACK recovery episodes")           \
+  X(tcp_undo, "TCP window reductions undone as spurious (D-SACK)")    \
   X(tcp_tlp_probes, "TCP tail loss probes sent (RFC 8985)")           \
   X(tcp_tlp_recoveries, "TCP losses repaired by a tail loss probe (RFC 8985 §7.4)") \
   X(tcp_syncookies_sent, "TCP SYN cookies sent (SYN queue full)")     \

@@ -139,6 +139,16 @@ struct TcpSock {
   uint32_t bytes_acked = 0;             // for congestion avoidance (RFC 3465 byte counting)
   SeqNum recover;
   TcpCa ca_state = TcpCa::Open;
+  // Undo of a window reduction that proves spurious (RFC 3708's D-SACK detection, the response of
+  // RFC 4015; Linux's undo_marker/undo_retrans): the episode's retransmissions are counted, each D-SACK
+  // for data past undo_marker takes one off, and once all came back as duplicates the window before the
+  // episode returns.
+  bool undo_armed = false;              // an episode's reduction may still be undone
+  SeqNum undo_marker;                   // SND.UNA when the episode began
+  uint32_t undo_sent = 0;               // segments retransmitted in the episode
+  uint32_t undo_retrans = 0;            // ... not yet reported as duplicates
+  uint32_t prior_cwnd = 0, prior_ssthresh = 0;
+  CubicState prior_cubic;
   // Congestion window validation (RFC 7661's aim, Linux's mechanism): the window grows only while it is
   // what limits sending, and falls back towards what was used after application-limited or idle stretches.
   bool cwnd_limited = false;            // sending stopped on cwnd during the current window of data

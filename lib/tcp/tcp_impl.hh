@@ -121,6 +121,13 @@ bool sack_retransmit(TcpSock* tp);
 // Bookkeeping for a segment leaving the write queue (or trimmed by `bytes`).
 void sack_forget(TcpSock* tp, rte_mbuf* seg, uint32_t bytes);
 void enter_recovery(TcpSock* tp);
+// Spurious-reduction undo (RFC 3708 / RFC 4015): undo_init before a loss episode's reduction (saves the
+// window), undo_note_retrans per segment it retransmits, undo_on_dsack per D-SACK block, and try_undo
+// after an ACK is processed (restores the window once every retransmission came back duplicated).
+void undo_init(TcpSock* tp);
+void undo_note_retrans(TcpSock* tp);
+void undo_on_dsack(TcpSock* tp, SeqNum l, SeqNum r);
+bool try_undo(TcpSock* tp);
 // The tail loss probe timeout (RFC 8985 §7.2).
 Duration tlp_pto(TcpSock* tp);
 void init_sack_timer(TcpSock* tp);

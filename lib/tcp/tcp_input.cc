@@ -224,6 +224,7 @@ bool process_ack(TcpSock* tp, Segment& seg) {
              tp->snd_una != tp->snd_max) {
     cong_on_dupack(tp);  // no SACK: NewReno counts duplicate ACKs
   }
+  if (tp->sack_ok) try_undo(tp);
   if (ack_advanced || tp->sacked_out > sacked_before) confirm_neighbour(tp);
   if (tp->sack_ok) rack_update_reo_wnd(tp, dsack);
   if (tp->tlp_pending && ack.ge(tp->tlp_end))

@@ -433,6 +433,7 @@ void retransmit_head(TcpSock* tp) {
   ++tp->total_retrans;
   ++sh.stats.tcp_retrans_segs;
   if (st == sk_state::kSynSent || st == sk_state::kSynRecv) return send_syn(tp);
+  undo_note_retrans(tp);
   if (rte_mbuf* m = tp->write_queue.front()) {
     const SeqNum seq = seg_seq(m);
     const bool fin = tp->fin_sent && tp->fin_seq == seq + seg_len(m);

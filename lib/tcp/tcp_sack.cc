@@ -204,6 +204,7 @@ bool sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack) {
                    (opt.num_sack > 1 && b.left.ge(opt.sack[1].left) && b.right.le(opt.sack[1].right)))) {
       ++sh.stats.tcp_dsack_recv;
       dsack = true;
+      if (b.left.lt(b.right) && b.right.le(tp->snd_max)) undo_on_dsack(tp, b.left, b.right);
       continue;
     }
     // Validate (RFC 2018 leaves it to us; crafted blocks must cost nothing): non-empty, inside what we sent.
@@ -360,8 +361,55 @@ void sack_mark_all_lost(TcpSock* tp) {
   }
 }
 
+void undo_init(TcpSock* tp) {
+  tp->undo_armed = true;
+  tp->undo_marker = tp->snd_una;
+  tp->undo_sent = 0;
+  tp->undo_retrans = 0;
+  tp->prior_cwnd = tp->cwnd;
+  // As Linux's tcp_current_ssthresh: outside an episode, ssthresh remembers at least 3/4 of the window.
+  tp->prior_ssthresh = tp->ca_state == TcpCa::Loss ? tp->ssthresh
+                                                   : std::max(tp->ssthresh, tp->cwnd / 2 + tp->cwnd / 4);
+  tp->prior_cubic = tp->cubic;
+}
+
+void undo_note_retrans(TcpSock* tp) {
+  if (!tp->undo_armed) return;
+  ++tp->undo_sent;
+  ++tp->undo_retrans;
+}
+
+void undo_on_dsack(TcpSock* tp, SeqNum l, SeqNum r) {
+  if (!tp->undo_armed || !r.gt(tp->undo_marker)) return;
+  const uint32_t mss = std::max<uint32_t>(tp->mss, 1);
+  const uint32_t len = static_cast<uint32_t>(r - l);
+  const uint32_t segs = len / mss + (len % mss ? 1 : 0);
+  tp->undo_retrans -= std::min(tp->undo_retrans, segs);
+}
+
+bool try_undo(TcpSock* tp) {
+  if (!tp->undo_armed || !tp->undo_sent || tp->undo_retrans) return false;
+  // Every retransmission of the episode reached the peer twice: nothing was lost (reordering, or a
+  // timer that fired early). Back to the window before it (RFC 4015 §3.2's response; the larger of the
+  // two, as the window may have grown since the episode ended).
+  tp->undo_armed = false;
+  tp->cwnd = std::max(tp->cwnd, tp->prior_cwnd);
+  if (tp->prior_ssthresh > tp->ssthresh) {
+    tp->ssthresh = tp->prior_ssthresh;
+    tp->cubic = tp->prior_cubic;
+  }
+  if (tp->ca_state == TcpCa::Recovery || tp->ca_state == TcpCa::Loss) {
+    tp->ca_state = TcpCa::Open;
+    tp->dupacks = 0;
+    rack_recovery_done(tp);
+  }
+  ++shard_of(tp).stats.tcp_undo;
+  return true;
+}
+
 void enter_recovery(TcpSock* tp) {
   Shard& sh = shard_of(tp);
+  undo_init(tp);
   // RFC 6675 §5 / RFC 8985 §7: one reduction per window of data.
   tp->cc->on_loss(tp, sh.now());
   tp->ssthresh = tp->cc->ssthresh(tp, flight_size(tp));
@@ -389,6 +437,7 @@ bool sack_retransmit(TcpSock* tp) {
     mt->flags |= kMetaRetrans | kMetaEverRetrans;
     mt->rx_time_ns = sh.now().ns();
     tp->retrans_out += len;
+    undo_note_retrans(tp);
     ++tp->total_retrans;
     ++sh.stats.tcp_retrans_segs;
     tp->rtt_pending = false;  // Karn (timestamps still time it)

@@ -111,6 +111,7 @@ void on_rto(void* ctx, Timer*, Instant now) {
       tp->retrans_start = first_sent(tp, now);
       // RFC 5681 §3.1 (4): a lower ssthresh, once per loss episode (the algorithm says how much).
       if (tp->ca_state != TcpCa::Recovery) {
+        undo_init(tp);
         tp->cc->on_loss(tp, now);
         tp->ssthresh = tp->cc->ssthresh(tp, flight_size(tp));
       }

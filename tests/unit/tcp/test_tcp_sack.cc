@@ -791,3 +791,65 @@ TEST(TcpSack, ReceiverOutOfOrderQueueIsBounded) {
   EXPECT_EQ(t.h.drops(Drop::TcpOooFull), 744u);
   skiff_close(t.c.fd);
 }
+
+// RFC 3708 / RFC 4015 (Linux's undo): a recovery whose every retransmission comes back as a D-SACK was
+// reordering, not loss; the window before the episode returns. One that repaired a real loss keeps its
+// reduction.
+TEST(TcpSack, RecoveryIsUndoneWhenEveryRetransmissionIsDsacked) {
+  for (const bool spurious : {true, false}) {
+    StackHarness h;
+    Conn c = sack_conn(h);
+    const uint32_t base = c.iss + 1;
+    send_flight(c, 10000);
+    h.advance(20ms);
+    const tcp_info before = info(c.fd);
+    c.ack(base + 2000);
+    for (uint32_t k = 4; k <= 6; ++k) c.sack(base + 2000, {{base + 3000, base + k * kMss}});
+    auto got = c.out();
+    ASSERT_EQ(got.size(), 1u) << spurious;
+    EXPECT_EQ(got[0].seq, base + 2000);
+    EXPECT_EQ(info(c.fd).tcpi_ca_state, 3u);
+    EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 5600u / kMss);  // the reduction (CUBIC, 0.7 * 8000)
+    h.advance(1ms);
+    c.ack(base + 10000);  // the original of 3 (spurious) or its retransmission (a real loss) arrived
+    EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
+    EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 5600u / kMss);
+    if (spurious) c.sack(base + 10000, {{base + 2000, base + 3000}});  // ... and then the copy: D-SACK
+    const tcp_info ti = info(c.fd);
+    EXPECT_EQ(h.shard().stats.tcp_undo, spurious ? 1u : 0u);
+    EXPECT_EQ(ti.tcpi_ca_state, 0u);
+    if (spurious) {
+      EXPECT_EQ(ti.tcpi_snd_cwnd, before.tcpi_snd_cwnd + 2);  // as when the episode began (slow start grew it by 2)
+      EXPECT_EQ(ti.tcpi_snd_ssthresh, 0x7fffffffu);  // back to slow start, as before the episode
+    } else {
+      EXPECT_EQ(ti.tcpi_snd_cwnd, 5600u / kMss);
+      EXPECT_EQ(ti.tcpi_snd_ssthresh, 5600u / kMss);
+    }
+    skiff_close(c.fd);
+  }
+}
+
+// Two retransmissions, one D-SACKed: one of them repaired a loss, so nothing is undone; a D-SACK for data
+// before the episode (SND.UNA when it began) counts for nothing.
+TEST(TcpSack, RecoveryIsNotUndoneWhileARetransmissionWasNeeded) {
+  StackHarness h;
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  send_flight(c, 10000);
+  h.advance(20ms);
+  c.ack(base + 2000);
+  // 3 and 4 missing; 5..8 SACKed: both holes go again at once (no reordering seen yet).
+  for (uint32_t k = 6; k <= 8; ++k) c.sack(base + 2000, {{base + 4000, base + k * kMss}});
+  auto got = c.out();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 3u);
+  const uint32_t reduced = info(c.fd).tcpi_snd_cwnd;
+  h.advance(1ms);
+  c.ack(base + 10000);
+  c.sack(base + 10000, {{base + 1000, base + 2000}});  // before the episode: not one of its retransmissions
+  c.sack(base + 10000, {{base + 2000, base + 3000}});  // 3 was spurious; 4 was not
+  EXPECT_EQ(h.shard().stats.tcp_dsack_recv, 2u);
+  EXPECT_EQ(h.shard().stats.tcp_undo, 0u);
+  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, reduced);
+  skiff_close(c.fd);
+}
