@@ -7,6 +7,11 @@
 #      closed with a FIN on both sides (Skiff ends in TIME-WAIT);
 #   3. the same with --linger0 (Skiff closes with RST), 200 connections: every one a reset on the kernel's side.
 # SKIFF_ITEST_CHURN (default 1000) sets the count of 1 and 2.
+# SKIFF_ITEST_CHURN_MIX=1 (mixed mode, for long runs such as soak.sh's 100,000 cycles): only 1, with every
+# second connection aborted by the kernel client (SO_LINGER 0: a RST to Skiff's ESTABLISHED socket) and the
+# others closed by FIN both ways; afterwards pool_in_use, tcp_socks_in_use and tcp_conns must be back at their
+# baseline and tcp_estab_resets must count exactly the RSTs. The kernel's namespace gets the whole ephemeral
+# port range and tcp_tw_reuse, since its FIN-closed half ends in TIME-WAIT there (Skiff closes passively).
 . "$(dirname "$0")/lib.sh"
 itest_init "$@"
 . "$(dirname "$0")/tcp_lib.sh"
@@ -14,19 +19,34 @@ tcp_init "$@"
 
 N=${SKIFF_ITEST_CHURN:-1000}
 N_RST=200
+MIX=${SKIFF_ITEST_CHURN_MIX:-0}
 T=$ITEST_TMP
 tcp_topology C 10.99.11
 tcp_capture
+CLIENT_ARGS=()
+CLIENT_BOUND=150
+if [ "$MIX" = 1 ]; then
+  CLIENT_ARGS=(--rst-every 2)
+  CLIENT_BOUND=$((150 + N / 500))
+  N_MIX_RST=$((N / 2))
+  ip netns exec "$NS_P" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1 ||
+    fail "sysctl in $NS_P"
+fi
 
 # ---- 1. kernel client -> skiff-echo ----------------------------------------------------------------
 eal_args 0 echo "$VDEV"
 start_echo "$NS_S" "$T/echo.log" "${EAL_ARGS[@]}" -- --ip "$SKIFF_IP/24"
 snapshot "$T/base.txt"
 BASE_POOL=$(ctr "$T/base.txt" pool_in_use)
-log "baseline: pool_in_use=$BASE_POOL; $N connections from the kernel to skiff-echo"
-ip netns exec "$NS_P" timeout 150 "${KPIN[@]}" "$PY" -u "$HERE/tcp_churn_client.py" "$SKIFF_IP" 7 "$N" \
-  >"$T/client.out" 2>&1
+BASE_SOCKS=$(ctr "$T/base.txt" tcp_socks_in_use)
+BASE_CONNS=$(ctr "$T/base.txt" tcp_conns)
+log "baseline: pool_in_use=$BASE_POOL tcp_socks_in_use=$BASE_SOCKS tcp_conns=$BASE_CONNS;" \
+  "$N connections from the kernel to skiff-echo${CLIENT_ARGS[*]:+ (${CLIENT_ARGS[*]})}"
+t0=$(now_s)
+ip netns exec "$NS_P" timeout "$CLIENT_BOUND" "${KPIN[@]}" "$PY" -u "$HERE/tcp_churn_client.py" "$SKIFF_IP" 7 "$N" \
+  "${CLIENT_ARGS[@]}" >"$T/client.out" 2>&1
 rc=$?
+t1=$(now_s)
 tail -n 5 "$T/client.out"
 check "kernel client: churn exits 0" [ "$rc" -eq 0 ]
 check "kernel client: $N of $N connections completed cleanly" \
@@ -43,6 +63,26 @@ check "skiff-echo: $N passive opens ($(ctr "$A" tcp_passive_opens))" [ "$(ctr "$
 check "skiff-echo: tcp_curr_estab back to 0 ($(ctr "$A" tcp_curr_estab))" [ "$(ctr "$A" tcp_curr_estab)" -eq 0 ]
 check "skiff-echo: pool_in_use back to baseline ($(ctr "$A" pool_in_use) vs $BASE_POOL)" \
   [ "$(ctr "$A" pool_in_use)" -eq "$BASE_POOL" ]
+if [ "$MIX" = 1 ]; then
+  log "RATE kernel client -> skiff-echo, FIN/RST mixed: $N connections in $(elapsed "$t0" "$t1") s" \
+    "($(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')/s);" \
+    "pool_in_use $(ctr "$A" pool_in_use) (baseline $BASE_POOL), tcp_socks_in_use $(ctr "$A" tcp_socks_in_use)" \
+    "(baseline $BASE_SOCKS), tcp_conns $(ctr "$A" tcp_conns) (baseline $BASE_CONNS)"
+  check "kernel client: $N_MIX_RST closed by RST" grep -q "^churn: $N_MIX_RST closed by RST, $((N - N_MIX_RST)) by FIN" \
+    "$T/client.out"
+  check "skiff-echo: tcp_socks_in_use back to baseline ($(ctr "$A" tcp_socks_in_use) vs $BASE_SOCKS)" \
+    [ "$(ctr "$A" tcp_socks_in_use)" -eq "$BASE_SOCKS" ]
+  check "skiff-echo: tcp_conns back to baseline ($(ctr "$A" tcp_conns) vs $BASE_CONNS)" \
+    [ "$(ctr "$A" tcp_conns)" -eq "$BASE_CONNS" ]
+  check "skiff-echo: tcp_estab_resets counts the $N_MIX_RST RSTs ($(ctr "$A" tcp_estab_resets))" \
+    [ "$(ctr "$A" tcp_estab_resets)" -eq "$N_MIX_RST" ]
+  for c in tcp_out_rsts tcp_abort_on_close tcp_timeouts tcp_listen_overflows tcp_listen_drops; do
+    check "skiff-echo: $c is 0 ($(ctr "$A" "$c"))" [ "$(ctr "$A" "$c")" -eq 0 ]
+  done
+  check "skiff-echo: no TCP checksum drops" [ "$(drop "$A" TcpBadChecksum)" -eq 0 ]
+  stop_echo "$T/final.txt"
+  pass
+fi
 for c in tcp_out_rsts tcp_estab_resets tcp_abort_on_close tcp_timeouts tcp_listen_overflows tcp_listen_drops; do
   check "skiff-echo: $c is 0 ($(ctr "$A" "$c"))" [ "$(ctr "$A" "$c")" -eq 0 ]
 done

@@ -18,7 +18,8 @@
 # tool in both runs) and their ratio are printed, and with SKIFF_ITEST_NETEM_GOODPUT=1 (the default) the test
 # fails unless Skiff's goodput >= SKIFF_ITEST_NETEM_MIN_RATIO (default 1.0) x Linux's.
 # Knobs: SKIFF_ITEST_NETEM_LOSS (percent, default 2), SKIFF_ITEST_NETEM_DELAY_MS (default 1),
-# SKIFF_ITEST_NETEM_BYTES (default 200M), SKIFF_ITEST_MAX_STALL (default 3 s: a few RTOs at the 200 ms
+# SKIFF_ITEST_NETEM_BYTES (default 200M), SKIFF_ITEST_NETEM_CORRUPT (percent of frames with one bit flipped,
+# default 0: with it, Skiff must drop frames for a bad IPv4 or TCP checksum instead of none), SKIFF_ITEST_MAX_STALL (default 3 s: a few RTOs at the 200 ms
 # minimum), SKIFF_ITEST_SEED (the bridge's random seed), SKIFF_ITEST_XFER_ARGS (extra skiff-xfer stack
 # options, e.g. "--config FILE" with a [tcp] section for experiments).
 . "$(dirname "$0")/lib.sh"
@@ -30,6 +31,7 @@ command -v tc >/dev/null || skip "tc (iproute2) not found"
 SIZE=${SKIFF_ITEST_NETEM_BYTES:-200M}
 SIZE_B=$(bytes_of "$SIZE")
 LOSS=${SKIFF_ITEST_NETEM_LOSS:-2}
+CORRUPT=${SKIFF_ITEST_NETEM_CORRUPT:-0}
 DELAY=${SKIFF_ITEST_NETEM_DELAY_MS:-1}
 MAX_STALL=${SKIFF_ITEST_MAX_STALL:-3}
 DIRS=" ${SKIFF_ITEST_NETEM_DIRS:-rx tx} "
@@ -38,6 +40,11 @@ GOODPUT=${SKIFF_ITEST_NETEM_GOODPUT:-1}
 MIN_RATIO=${SKIFF_ITEST_NETEM_MIN_RATIO:-1.0}
 read -r -a XFER_ARGS <<<"${SKIFF_ITEST_XFER_ARGS:-}"
 NETEM=(delay "${DELAY}ms" loss "$LOSS%" reorder 25% duplicate 1%)
+CORRUPTING=0
+if awk -v c="$CORRUPT" 'BEGIN { exit !(c > 0) }'; then
+  CORRUPTING=1
+  NETEM+=(corrupt "$CORRUPT%")
+fi
 T=$ITEST_TMP
 LCORE_PIN=()
 command -v taskset >/dev/null && LCORE_PIN=(taskset -c 0)  # where Skiff polls: Linux's stand-in runs there
@@ -86,7 +93,7 @@ else
   done
   VDEV="--vdev=net_af_packet0,iface=$IF_S,blocksz=16384,framesz=16384,framecnt=512"
   start_bg "$NS_M" "$T/impair.log" 900 "${KPIN[@]}" "$PY" -u "$HERE/tcp_impair.py" "$IF_MS" "$IF_MP" \
-    --loss "$LOSS" --duplicate 1 --reorder 25 --delay-ms "$DELAY" --seed "${SKIFF_ITEST_SEED:-$$}"
+    --loss "$LOSS" --duplicate 1 --corrupt "$CORRUPT" --reorder 25 --delay-ms "$DELAY" --seed "${SKIFF_ITEST_SEED:-$$}"
   IMPAIR_PID=$BG_PID
   wait_for_line "$T/impair.log" '^forwarding' 10 "$IMPAIR_PID" || fail "tcp_impair.py did not start"
   log "no sch_netem here: $(head -n 1 "$T/impair.log")"
@@ -100,7 +107,8 @@ tcp_capture
 KSTATS=(TcpRetransSegs TcpExtTCPLostRetransmit TcpExtTCPTimeouts TcpExtTCPLossProbes TcpExtTCPSpuriousRTOs
   TcpExtTCPSackRecovery TcpExtTCPDSACKUndo TcpExtTCPFullUndo TcpExtTCPPartialUndo TcpExtTCPLossUndo
   TcpExtTCPSACKReorder TcpExtTCPTSReorder TcpExtTCPDSACKRecv TcpExtTCPDSACKOldSent TcpExtTCPDSACKOfoSent
-  TcpExtPAWSEstab TcpExtTCPOFOQueue TcpExtTCPOFODrop TcpExtTCPRcvQDrop TcpExtTCPSACKReneging)
+  TcpExtPAWSEstab TcpExtTCPOFOQueue TcpExtTCPOFODrop TcpExtTCPRcvQDrop TcpExtTCPSACKReneging TcpInCsumErrors
+  IpInHdrErrors)
 kstat_reset() { NSTAT_HISTORY="$T/nstat.$1" ip netns exec "$1" nstat -n >/dev/null 2>&1; }
 kstat_show() {
   NSTAT_HISTORY="$T/nstat.$1" ip netns exec "$1" nstat -z "${KSTATS[@]}" 2>/dev/null |
@@ -138,7 +146,15 @@ check_clean() {
   check "skiff-xfer: tcp_curr_estab 0 at exit" [ "$(ctr "$c" tcp_curr_estab)" -eq 0 ]
   check "skiff-xfer: no connection reset or timed out" \
     cond '[ "$(ctr "$c" tcp_estab_resets)" -eq 0 ] && [ "$(ctr "$c" tcp_timeouts)" -eq 0 ]'
-  check "skiff-xfer: no TCP checksum drops" [ "$(drop "$c" TcpBadChecksum)" -eq 0 ]
+  local bad=$(($(drop "$c" TcpBadChecksum) + $(drop "$c" Ipv4BadChecksum)))
+  if [ "$CORRUPTING" = 1 ]; then
+    # Every corrupted frame fails a checksum; those that reached Skiff must have been dropped for it (a
+    # corrupted frame taken as good would also have broken the SHA-256 above).
+    check "skiff-xfer: corrupted frames dropped for a bad checksum (TcpBadChecksum $(drop "$c" TcpBadChecksum), Ipv4BadChecksum $(drop "$c" Ipv4BadChecksum))" \
+      [ "$bad" -gt 0 ]
+  else
+    check "skiff-xfer: no checksum drops ($bad)" [ "$bad" -eq 0 ]
+  fi
 }
 
 # rate_of FILE WORD: the MB/s tcp_stream.py reported on its "WORD N sha256=... in T s (R MB/s)" line.
