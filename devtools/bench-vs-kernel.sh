@@ -72,7 +72,8 @@ run_skiff() {  # run_skiff MODE OUT
 }
 
 run_kernel() {  # run_kernel MODE OUT
-  local extra=(); [ "$1" = rr ] && extra=(--rr); [ "$1" = rrp ] && extra=(--rr -P 16)
+  # CUBIC as Skiff's default (a host defaulting to BBR would pace the kernel's bulk below what it can do).
+  local extra=(-C cubic); [ "$1" = rr ] && extra+=(--rr); [ "$1" = rrp ] && extra+=(--rr -P 16)
   ip netns exec "$NA" taskset -c "$CPU_S" "${PERF[@]}" --kernel -s -1 >"$TMP/ksrv.log" 2>&1 &
   local sp=$!; pids+=("$sp")
   sleep 0.3
