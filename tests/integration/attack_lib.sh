@@ -25,22 +25,10 @@ attack_init() {
 }
 
 attack_topology() {
-  local tag=$1 net=$2
-  NS_S="skiff-$tag-$$-s"
-  NS_P="skiff-$tag-$$-p"
-  IF_S="sk$tag$$s"
-  IF_P="sk$tag$$p"
-  SKIFF_IP=$net.2
-  PEER_IP=$net.1
-  make_netns "$NS_S"
-  make_netns "$NS_P"
-  make_veth "$NS_S" "$IF_S" "$NS_P" "$IF_P"
-  ip -n "$NS_P" addr add "$PEER_IP/24" dev "$IF_P" || fail "address on $IF_P"
-  ip netns exec "$NS_P" ethtool -K "$IF_P" tx off >/dev/null 2>&1 || fail "ethtool -K $IF_P tx off"
+  kernel_peer_topology "$@"
   # The kernel must not forward what Skiff sends to addresses behind it (the spoofed sources).
   ip netns exec "$NS_P" sysctl -qw net.ipv4.ip_forward=0 >/dev/null 2>&1 || true
   PEER_MAC=$(ip -n "$NS_P" -br link show "$IF_P" | awk '{ print $3 }')
-  VDEV="--vdev=net_af_packet0,iface=$IF_S,blocksz=16384,framesz=16384,framecnt=512"
 }
 
 # attack_start_echo CONF: skiff-echo (TCP/UDP echo on port 7) with the kernel as its gateway.

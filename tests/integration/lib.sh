@@ -296,3 +296,23 @@ find_python_scapy() {
 
 # ping_zero_loss LOG: ping(8) (or skiff-ping) output says 0% loss.
 ping_zero_loss() { grep -Eq ' 0% packet loss' "$1"; }
+
+# kernel_peer_topology TAG NET: Skiff's netns ($NS_S, veth $IF_S) and the kernel peer's ($NS_P, veth $IF_P,
+# address $PEER_IP = NET.1), joined by a veth pair; Skiff takes $SKIFF_IP = NET.2 on $VDEV (net_af_packet with
+# frames large enough for what the kernel defragments). The peer's TX checksum offload is off: on a veth the
+# kernel leaves TCP/UDP checksums for "hardware" to finish, and af_packet would hand them on unfinished.
+kernel_peer_topology() {
+  local tag=$1 net=$2
+  NS_S="skiff-$tag-$$-s"
+  NS_P="skiff-$tag-$$-p"
+  IF_S="sk$tag$$s"
+  IF_P="sk$tag$$p"
+  SKIFF_IP=$net.2
+  PEER_IP=$net.1
+  make_netns "$NS_S"
+  make_netns "$NS_P"
+  make_veth "$NS_S" "$IF_S" "$NS_P" "$IF_P"
+  ip -n "$NS_P" addr add "$PEER_IP/24" dev "$IF_P" || fail "address on $IF_P"
+  ip netns exec "$NS_P" ethtool -K "$IF_P" tx off >/dev/null 2>&1 || fail "ethtool -K $IF_P tx off"
+  VDEV="--vdev=net_af_packet0,iface=$IF_S,blocksz=16384,framesz=16384,framecnt=512"
+}

@@ -29,23 +29,7 @@ perf_init() {
   log "skiff-perf: $SKIFF_PERF; $(iperf3 --version | head -n 1)"
 }
 
-perf_topology() {
-  local tag=$1 net=$2
-  NS_S="skiff-$tag-$$-s"
-  NS_P="skiff-$tag-$$-p"
-  IF_S="sk$tag$$s"
-  IF_P="sk$tag$$p"
-  SKIFF_IP=$net.2
-  PEER_IP=$net.1
-  make_netns "$NS_S"
-  make_netns "$NS_P"
-  make_veth "$NS_S" "$IF_S" "$NS_P" "$IF_P"
-  ip -n "$NS_P" addr add "$PEER_IP/24" dev "$IF_P" || fail "address on $IF_P"
-  # On a veth the kernel leaves TCP/UDP checksums for "hardware" to finish; af_packet would hand them on
-  # unfinished.
-  ip netns exec "$NS_P" ethtool -K "$IF_P" tx off >/dev/null 2>&1 || fail "ethtool -K $IF_P tx off"
-  VDEV="--vdev=net_af_packet0,iface=$IF_S,blocksz=16384,framesz=16384,framecnt=512"
-}
+perf_topology() { kernel_peer_topology "$@"; }
 
 # perf_eal TAG: EAL_ARGS for one skiff-perf process on lcore 0 over $VDEV.
 perf_eal() {

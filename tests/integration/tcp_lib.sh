@@ -26,23 +26,7 @@ tcp_init() {
   XFER_RUNS=0
 }
 
-tcp_topology() {
-  local tag=$1 net=$2
-  NS_S="skiff-$tag-$$-s"
-  NS_P="skiff-$tag-$$-p"
-  IF_S="sk$tag$$s"
-  IF_P="sk$tag$$p"
-  SKIFF_IP=$net.2
-  PEER_IP=$net.1
-  make_netns "$NS_S"
-  make_netns "$NS_P"
-  make_veth "$NS_S" "$IF_S" "$NS_P" "$IF_P"
-  ip -n "$NS_P" addr add "$PEER_IP/24" dev "$IF_P" || fail "address on $IF_P"
-  # On a veth the kernel leaves TCP checksums for "hardware" to finish; af_packet would hand them on unfinished.
-  ip netns exec "$NS_P" ethtool -K "$IF_P" tx off >/dev/null 2>&1 || fail "ethtool -K $IF_P tx off"
-  # Large frames: the kernel defragments for the socket, and GRO-less veth still carries up to 64 KiB.
-  VDEV="--vdev=net_af_packet0,iface=$IF_S,blocksz=16384,framesz=16384,framecnt=512"
-}
+tcp_topology() { kernel_peer_topology "$@"; }
 
 # start_xfer LOG BOUND_S ARGS...: skiff-xfer (--ip $SKIFF_IP/24 ARGS) in $NS_S in the background; sets
 # XFER_PID, XFER_TPID. SKIFF_PRINT_COUNTERS=1 makes it print its counters at exit.
