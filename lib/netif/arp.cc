@@ -37,6 +37,20 @@ void send_queued(Shard& sh, ShardPort& sp, NeighEntry* e) {
   }
 }
 
+// The entry now maps to `mac`, confirmed at `now`; packets waiting for its resolution go out.
+void set_reachable(Shard& sh, ShardPort& sp, NeighEntry* e, const MacAddr& mac, Instant now) {
+  if (e->state != NeighState::Reachable || e->mac != mac) e->updated = now;
+  const bool was_incomplete = e->state == NeighState::Incomplete;
+  e->mac = mac;
+  e->state = NeighState::Reachable;
+  e->confirmed = now;
+  e->probes = 0;
+  if (was_incomplete) {
+    ++sh.stats.arp_resolved;
+    send_queued(sh, sp, e);
+  }
+}
+
 void sync_to(Shard& sh, ShardPort& sp, const NeighEntry* e, unsigned target) {
   const unsigned ifidx = sp.ifc->index;
   const Ipv4Addr ip = e->ip;
@@ -55,16 +69,7 @@ void confirm(Shard& sh, ShardPort& sp, NeighEntry* e, const MacAddr& mac) {
     }
     ++sh.stats.arp_mac_changes;
   }
-  if (e->state != NeighState::Reachable || e->mac != mac) e->updated = now;
-  const bool was_incomplete = e->state == NeighState::Incomplete;
-  e->mac = mac;
-  e->state = NeighState::Reachable;
-  e->confirmed = now;
-  e->probes = 0;
-  if (was_incomplete) {
-    ++sh.stats.arp_resolved;
-    send_queued(sh, sp, e);
-  }
+  set_reachable(sh, sp, e, mac, now);
   // Shard 0 owns the stack's ARP: every confirmation refreshes the other shards' copies.
   if (sh.nshards > 1 && sh.id == 0)
     for (unsigned i = 1; i < sh.nshards; ++i) sync_to(sh, sp, e, i);
@@ -202,16 +207,7 @@ void neigh_apply_sync(Shard& sh, ShardPort& sp, Ipv4Addr ip, const MacAddr& mac)
   NeighEntry* e = sp.neigh.lookup(ip);
   if (!e) return;  // this shard has not needed it
   const Instant now = sh.now();
-  if (e->state != NeighState::Reachable || e->mac != mac) e->updated = now;
-  const bool was_incomplete = e->state == NeighState::Incomplete;
-  e->mac = mac;
-  e->state = NeighState::Reachable;
-  e->confirmed = now;
-  e->probes = 0;
-  if (was_incomplete) {
-    ++sh.stats.arp_resolved;
-    send_queued(sh, sp, e);
-  }
+  set_reachable(sh, sp, e, mac, now);
 }
 
 void neigh_tick(Shard& sh, ShardPort& sp) {
