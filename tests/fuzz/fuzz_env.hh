@@ -5,6 +5,9 @@
 // from a clean stack and its outcome depends on its input only; at the end of a run every packet buffer must
 // be back in the pool (a leak aborts the run, and libFuzzer records the input).
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -142,5 +145,14 @@ class FuzzStack {
   std::unique_ptr<Stack> stack_;
   bool running_ = false;
 };
+
+// An IPv4 socket address.
+inline sockaddr_in sin_of(wire::Ipv4Addr a, uint16_t port) {
+  sockaddr_in s{};
+  s.sin_family = AF_INET;
+  s.sin_port = htons(port);
+  s.sin_addr.s_addr = htonl(a.host());
+  return s;
+}
 
 }  // namespace skiff::fuzz

@@ -38,14 +38,6 @@ constexpr size_t kMaxOps = 96;
 
 FuzzStack* g_fs = nullptr;
 
-sockaddr_in sin_of(Ipv4Addr a, uint16_t port) {
-  sockaddr_in s{};
-  s.sin_family = AF_INET;
-  s.sin_port = htons(port);
-  s.sin_addr.s_addr = htonl(a.host());
-  return s;
-}
-
 // What the peer knows of one connection (from our segments): our next sequence number and the last
 // acknowledgment we sent (= our RCV.NXT).
 struct Track {

@@ -35,14 +35,6 @@ constexpr size_t kMaxOps = 128;
 
 FuzzStack* g_fs = nullptr;
 
-sockaddr_in sin_of(Ipv4Addr a, uint16_t port) {
-  sockaddr_in s{};
-  s.sin_family = AF_INET;
-  s.sin_port = htons(port);
-  s.sin_addr.s_addr = htonl(a.host());
-  return s;
-}
-
 bool after(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) > 0; }
 
 // Appends bytes (push_back rather than vector::insert, which GCC 12 at -O3 warns about falsely).
