@@ -69,7 +69,9 @@ struct TcpConfig {
   uint16_t mss_min = 88;                // floor for a peer's MSS option (Linux TCP_MIN_SND_MSS = 48 + headers)
   unsigned challenge_ack_limit = 1000;  // RFC 5961 challenge ACKs per second per shard
   unsigned init_cwnd_segs = 10;         // RFC 6928
-  unsigned ooo_max_segs = 256;          // out-of-order queue bound (segments) per connection
+  unsigned ooo_max_segs = 4096;         // out-of-order queue bound (segments) per connection (a 4 MiB window
+                                        // of 1448-byte segments is ~2,900); the shard's total is also bounded
+                                        // at half its packet pool
   bool syncookies = true;               // SYN cookies when a listener's SYN queue overflows (RFC 4987)
   int rmem_default = 262144;            // TCP receive buffer
   int wmem_default = 262144;            // TCP send buffer

@@ -11,6 +11,40 @@ bool Pktbuf::trim(uint32_t n) {
   return truncate(len() - n);
 }
 
+bool Pktbuf::adj(uint32_t n) { return pkt_adj(m_, n); }
+
+bool pkt_adj(rte_mbuf* m_, uint32_t n) {
+  if (n > m_->pkt_len) return false;
+  if (n <= m_->data_len) {
+    m_->data_off = static_cast<uint16_t>(m_->data_off + n);
+    m_->data_len = static_cast<uint16_t>(m_->data_len - n);
+    m_->pkt_len -= n;
+    return true;
+  }
+  // Past the first segment: it stays, emptied (it carries the packet's metadata); the segments after it
+  // that the cut covers whole are freed, and the one where it ends starts later.
+  uint32_t left = n - m_->data_len;
+  m_->data_off = static_cast<uint16_t>(m_->data_off + m_->data_len);
+  m_->data_len = 0;
+  while (left) {
+    rte_mbuf* s = m_->next;  // there is one: n <= pkt_len
+    if (left >= s->data_len) {
+      left -= s->data_len;
+      m_->next = s->next;
+      s->next = nullptr;
+      s->nb_segs = 1;
+      rte_pktmbuf_free_seg(s);
+      --m_->nb_segs;
+    } else {
+      s->data_off = static_cast<uint16_t>(s->data_off + left);
+      s->data_len = static_cast<uint16_t>(s->data_len - left);
+      left = 0;
+    }
+  }
+  m_->pkt_len -= n;
+  return true;
+}
+
 bool Pktbuf::truncate(uint32_t new_len) {
   if (new_len > m_->pkt_len) return false;
   if (new_len == m_->pkt_len) return true;

@@ -38,6 +38,9 @@ inline constexpr uint16_t kPktPrivSize = (sizeof(PktMeta) + RTE_MBUF_PRIV_ALIGN 
 
 inline PktMeta* pkt_meta(rte_mbuf* m) { return static_cast<PktMeta*>(rte_mbuf_to_priv(m)); }
 
+// Removes n bytes from the front of packet `m`, across segments (Pktbuf::adj).
+bool pkt_adj(rte_mbuf* m, uint32_t n);
+
 // A read-only reference to `m`'s data for transmission (TCP's retransmission queue keeps the original): an
 // indirect clone, sharing the buffer through its reference count. Under ThreadSanitizer a deep copy
 // instead: DPDK's reference count drops the last reference with a relaxed load (rte_pktmbuf_prefree_seg),
@@ -86,8 +89,9 @@ class Pktbuf {
 
   // Grows the front by n bytes; nullptr when there is no headroom.
   uint8_t* prepend(uint16_t n) { return reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m_, n)); }
-  // Removes n bytes from the front (of the first segment); nullptr if the first segment is shorter.
-  uint8_t* adj(uint16_t n) { return reinterpret_cast<uint8_t*>(rte_pktmbuf_adj(m_, n)); }
+  // Removes n bytes from the front, across segments (the first stays, maybe empty: it carries the
+  // packet's metadata; later ones the cut empties are freed). False (and nothing done) if n > len().
+  bool adj(uint32_t n);
   // Removes n bytes from the end; false if the last segment is shorter.
   bool trim(uint32_t n);
   // Appends n bytes at the end of the last segment; nullptr without tailroom.

@@ -25,6 +25,35 @@ class PktQueue {
     tail_ = m;
     ++count_;
   }
+  // Links `p` in right after `prev` (at the front when `prev` is null): for queues kept in an order of
+  // their own (TCP's out-of-order queue, sorted by sequence).
+  void insert_after(rte_mbuf* prev, Pktbuf p) {
+    rte_mbuf* m = p.release();
+    if (!prev) {
+      pkt_meta(m)->qnext = head_;
+      head_ = m;
+    } else {
+      pkt_meta(m)->qnext = pkt_meta(prev)->qnext;
+      pkt_meta(prev)->qnext = m;
+    }
+    if (!pkt_meta(m)->qnext) tail_ = m;
+    ++count_;
+  }
+  // Unlinks and returns the packet right after `prev` (the first when `prev` is null); empty if none.
+  Pktbuf remove_after(rte_mbuf* prev) {
+    rte_mbuf* m = prev ? pkt_meta(prev)->qnext : head_;
+    if (!m) return {};
+    rte_mbuf* nx = pkt_meta(m)->qnext;
+    if (prev) {
+      pkt_meta(prev)->qnext = nx;
+    } else {
+      head_ = nx;
+    }
+    if (tail_ == m) tail_ = prev;
+    pkt_meta(m)->qnext = nullptr;
+    --count_;
+    return Pktbuf(m);
+  }
   // The oldest packet, still queued (nullptr when empty).
   rte_mbuf* front() const { return head_; }
   rte_mbuf* back() const { return tail_; }

@@ -9,6 +9,7 @@
 
 #include "core/timer_wheel.hh"
 #include "tcp/tcp_cong.hh"
+#include "tcp/tcp_ooo.hh"
 #include "mem/pktbuf.hh"
 #include "sock/proto.hh"
 #include "sock/sock.hh"
@@ -59,7 +60,7 @@ struct TcpSock {
   bool sack_ok = false;
   bool dsack_pending = false;           // receiver: a duplicate to report in the next ACK
   SeqNum dsack_l, dsack_r;
-  uint64_t ooo_stamp = 0;               // receiver: arrival counter stamping out-of-order segments (SACK order)
+  uint64_t ooo_stamp = 0;               // receiver: counter stamping out-of-order ranges as they grow (SACK order)
   uint32_t sacked_out = 0;              // sender scoreboard, bytes: SACKed
   uint32_t lost_out = 0;                //   marked lost (retransmitted or not)
   uint32_t retrans_out = 0;             //   retransmitted and still outstanding
@@ -119,6 +120,7 @@ struct TcpSock {
 
   // Receive side (in-order data is on sk.receive_queue; PktMeta::offset = bytes already read).
   PktQueue ooo_queue;                   // out of order, sorted by seq, at most cfg.ooo_max_segs
+  OooIndex ooo_ranges;                  // ... and the ranges of sequence space it holds (tcp_ooo.hh)
   uint32_t rcv_queued = 0;              // payload bytes readable
   bool fin_received = false;
 

@@ -84,11 +84,13 @@ SeqNum new_isn(Shard& sh, wire::Ipv4Addr laddr, uint16_t lport, wire::Ipv4Addr r
 uint32_t ts_offset_for(wire::Ipv4Addr laddr, wire::Ipv4Addr raddr);
 void init_sock(TcpSock* tp);  // defaults for a new connection object
 void free_write_queue(TcpSock* tp);
+// Frees the out-of-order queue and its index.
+void ooo_purge(TcpSock* tp);
 // Frees a connection object that is CLOSED (or never connected): unbinds it and returns its memory.
 void destroy_closed(TcpSock* tp);
 // SACK and RACK-TLP (tcp_sack.cc).
-// Receiver: out-of-order segment `m` arrived (or was just duplicated): its block is the most recent.
-void sack_note_ooo(TcpSock* tp, rte_mbuf* m);
+// Receiver: out-of-order range `r` grew (or holds a duplicate that just arrived): its block is the most recent.
+inline void sack_note_ooo(TcpSock* tp, OooRange& r) { r.stamp = ++tp->ooo_stamp; }
 // Receiver: [l, r) arrived twice; the next ACK reports it as a D-SACK block (RFC 2883).
 void sack_note_dup(TcpSock* tp, SeqNum l, SeqNum r);
 // Blocks for the next ACK: the D-SACK block, then the out-of-order ranges by recency (RFC 2018 §4: the one

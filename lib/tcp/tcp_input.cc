@@ -97,7 +97,7 @@ void clean_write_queue(TcpSock* tp, SeqNum ack) {
     if (seq.lt(ack)) {
       const uint32_t cut = static_cast<uint32_t>(ack - seq);
       sack_forget(tp, m, cut);
-      rte_pktmbuf_adj(m, static_cast<uint16_t>(cut));
+      pkt_adj(m, cut);  // (a segment of a jumbo MSS spans several buffers)
       pkt_meta(m)->seq = ack.raw();
       tp->write_bytes -= cut;
     }
@@ -255,61 +255,94 @@ bool process_ack(TcpSock* tp, Segment& seg) {
   return true;
 }
 
-// Out of order: keep the segment (sorted by sequence, trimmed against its neighbours, bounded).
+// Out of order: keep the segment (sorted by sequence, trimmed against its neighbours, bounded), and
+// index it: it extends a range, joins two, or opens one of its own (tcp_ooo.hh). Ranges it covers whole
+// (a sender that repacketized its retransmission) give way to it, as in Linux's tcp_data_queue_ofo.
 void queue_ooo(TcpSock* tp, Segment& seg, bool fin) {
   Shard& sh = shard_of(tp);
   Sock* sk = sk_of(tp);
-  if (tp->ooo_queue.size() >= sh.cfg.tcp.ooo_max_segs) return drop_seg(sh, seg, Drop::TcpOooFull);
+  OooIndex& rs = tp->ooo_ranges;
   SeqNum seq = seg.seq;
   uint32_t len = seg.len;
-  // Find the neighbours.
-  rte_mbuf* prev = nullptr;
-  rte_mbuf* next = tp->ooo_queue.front();
-  while (next && seg_seq(next).le(seq)) {
-    prev = next;
-    next = tp->ooo_queue.next(next);
-  }
-  if (prev) {
-    const SeqNum pend = seg_seq(prev) + seg_len(prev);
-    if ((seq + len).le(pend)) {
+  // Ranges [0, i) start at or before the segment: i - 1 is its left neighbour, i its right one.
+  const uint32_t i = rs.upper_bound(seq);
+  if (i > 0) {
+    OooRange& prev = rs[i - 1];
+    if ((seq + len).le(prev.right)) {
       // Wholly covered: a D-SACK, and the block holding it comes next (RFC 2883 §4).
       sack_note_dup(tp, seq, seq + len);
       sack_note_ooo(tp, prev);
       return drop_seg(sh, seg, Drop::TcpDuplicate);
     }
-    if (seq.lt(pend)) {
-      const uint32_t cut = static_cast<uint32_t>(pend - seq);
-      seg.payload.adj(static_cast<uint16_t>(cut));
-      seq = pend;
+    if (seq.lt(prev.right)) {
+      const uint32_t cut = static_cast<uint32_t>(prev.right - seq);
+      seg.payload.adj(cut);
+      seq = prev.right;
       len -= cut;
     }
   }
-  if (next && (seq + len).gt(seg_seq(next))) {
-    const uint32_t keep = static_cast<uint32_t>(seg_seq(next) - seq);
-    if (keep == 0) return drop_seg(sh, seg, Drop::TcpDuplicate);
+  rte_mbuf* const after = i > 0 ? rs[i - 1].last : nullptr;  // the segment goes right after this one
+  // Ranges the segment covers whole: their segments go (reported once as a duplicate).
+  uint32_t j = i;
+  while (j < rs.size() && (seq + len).ge(rs[j].right)) ++j;
+  if (j > i) {
+    sack_note_dup(tp, rs[i].left, rs[i].right);
+    rte_mbuf* const last = rs[j - 1].last;
+    for (bool more = true; more;) {
+      Pktbuf old = tp->ooo_queue.remove_after(after);
+      more = old.mbuf() != last;
+      sk->rmem_alloc -= static_cast<int>(old.len());
+      --sh.tcp.ooo_bufs;
+    }
+    rs.erase(i, j - i);
+  }
+  if (i < rs.size() && (seq + len).gt(rs[i].left)) {
+    // The part from the next range on is held already.
+    const uint32_t keep = static_cast<uint32_t>(rs[i].left - seq);
+    if (keep == 0) {
+      sack_note_ooo(tp, rs[i]);
+      return drop_seg(sh, seg, Drop::TcpDuplicate);
+    }
     seg.payload.truncate(keep);
     len = keep;
     fin = false;
   }
+  // Bounded per connection and, across the shard, at half the packet pool.
+  if (tp->ooo_queue.size() >= sh.cfg.tcp.ooo_max_segs || sh.tcp.ooo_bufs >= sh.cfg.pool_size / 2)
+    return drop_seg(sh, seg, Drop::TcpOooFull);
+  const bool join_prev = i > 0 && rs[i - 1].right == seq;
+  const bool join_next = i < rs.size() && rs[i].left == seq + len;
+  if (!join_prev && !join_next && !rs.insert(i, OooRange{seq, seq + len, nullptr, nullptr, 0}))
+    return drop_seg(sh, seg, Drop::TcpNoMemory);
   PktMeta* m = seg.payload.meta();
   m->seq = seq.raw();
   m->flags = fin ? kMetaFin : 0;
-  sack_note_ooo(tp, seg.payload.mbuf());
   m->offset = 0;
-  sk->rmem_alloc += static_cast<int>(len);
-  // Insert after prev: rebuild the order through a temporary queue (the queue is short and bounded).
-  PktQueue tmp;
-  bool inserted = false;
-  while (!tp->ooo_queue.empty()) {
-    rte_mbuf* f = tp->ooo_queue.front();
-    if (!inserted && seg_seq(f).gt(seq)) {
-      tmp.push(std::move(seg.payload));
-      inserted = true;
-    }
-    tmp.push(tp->ooo_queue.pop());
+  rte_mbuf* mb = seg.payload.mbuf();
+  // The queue holds the ranges' segments in sequence order, so nothing lies between the left neighbour's
+  // last segment and the right neighbour's first: link in there.
+  tp->ooo_queue.insert_after(after, std::move(seg.payload));
+  uint32_t k;  // the range that now holds the segment
+  if (join_prev && join_next) {
+    rs[i - 1].right = rs[i].right;  // the segment closes the gap between two ranges: they become one
+    rs[i - 1].last = rs[i].last;
+    rs.erase(i);
+    k = i - 1;
+  } else if (join_prev) {
+    rs[i - 1].right = seq + len;
+    rs[i - 1].last = mb;
+    k = i - 1;
+  } else if (join_next) {
+    rs[i].left = seq;
+    rs[i].first = mb;
+    k = i;
+  } else {
+    rs[i].first = rs[i].last = mb;
+    k = i;
   }
-  if (!inserted) tmp.push(std::move(seg.payload));
-  while (!tmp.empty()) tp->ooo_queue.push(tmp.pop());
+  sack_note_ooo(tp, rs[k]);
+  sk->rmem_alloc += static_cast<int>(len);
+  ++sh.tcp.ooo_bufs;
   ++sh.stats.tcp_ooo_segs;
 }
 
@@ -317,11 +350,13 @@ void process_fin(TcpSock* tp);
 
 // Moves now-contiguous out-of-order segments to the receive queue.
 void drain_ooo(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
   Sock* sk = sk_of(tp);
   while (rte_mbuf* f = tp->ooo_queue.front()) {
     const SeqNum seq = seg_seq(f);
     if (seq.gt(tp->rcv_nxt)) break;
     Pktbuf p = tp->ooo_queue.pop();
+    --sh.tcp.ooo_bufs;
     const uint32_t len = p.len();
     const bool fin = p.meta()->flags & kMetaFin;
     sk->rmem_alloc -= static_cast<int>(len);
@@ -331,13 +366,18 @@ void drain_ooo(TcpSock* tp) {
       continue;  // already have it
     }
     const uint32_t cut = static_cast<uint32_t>(tp->rcv_nxt - seq);
-    p.adj(static_cast<uint16_t>(cut));
+    p.adj(cut);
     const uint32_t n = len - cut;
     sk->rmem_alloc += static_cast<int>(n);
     queue_in_order(tp, std::move(p));
     tp->rcv_nxt = end;
     if (fin) process_fin(tp);
   }
+  // A range is drained whole once its first segment is (its segments are contiguous).
+  OooIndex& rs = tp->ooo_ranges;
+  uint32_t gone = 0;
+  while (gone < rs.size() && !rs[gone].left.gt(tp->rcv_nxt)) ++gone;
+  if (gone) rs.erase(0, gone);
 }
 
 // RFC 9293 §3.10.7.4, eighth check: an in-order FIN.
@@ -387,7 +427,7 @@ void process_data(TcpSock* tp, Segment& seg) {
       len = 0;
     } else {
       sack_note_dup(tp, seq, tp->rcv_nxt);  // RFC 2883: the part we had is reported too
-      seg.payload.adj(static_cast<uint16_t>(dup));
+      seg.payload.adj(dup);
       len -= dup;
     }
     seq = tp->rcv_nxt;
@@ -548,6 +588,8 @@ void time_wait_input(Shard& sh, TcpSock* tp, Segment& seg, uint16_t sport, uint1
   seg.payload.reset();
 }
 
+constexpr int32_t kPawsWindow = 1;  // TSval ticks of slack for PAWS
+
 // PAWS as specified rejects pure ACKs that the network reordered: a receiver's later ACK carried a newer
 // TSval and became TS.Recent. A duplicate ACK that would change neither sequence numbers nor window, with
 // a TSval within an RTO of TS.Recent, can be no old duplicate that does harm, and in recovery its SACK
@@ -564,15 +606,20 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
   Shard& sh = shard_of(tp);
   Sock* sk = sk_of(tp);
   // PAWS (RFC 7323 §5.3 R1): an old timestamp means an old duplicate; ACK and drop (RST is exempt). A
-  // TS.Recent idle for 24 days proves nothing any more (§5.5).
+  // TS.Recent idle for 24 days proves nothing any more (§5.5). One tick of slack (Linux's TCP_PAWS_WINDOW):
+  // the peer's clock ticks every millisecond, so a segment the network reordered by less than that would
+  // otherwise be thrown away with its data; a wrapped sequence number needs far more than a tick.
   const bool ts_recent_valid = sh.now() - tp->ts_recent_stamp < 24 * 24h;
   if (tp->ts_ok && seg.opt.has_timestamp && !seg.has(tf::kRst) &&
-      static_cast<int32_t>(seg.opt.ts_val - tp->ts_recent) < 0 && ts_recent_valid && !disordered_ack(tp, seg)) {
+      static_cast<int32_t>(seg.opt.ts_val - tp->ts_recent) < -kPawsWindow && ts_recent_valid &&
+      !disordered_ack(tp, seg)) {
     // A SYN is answered by the (rate-limited) challenge ACK whatever its sequence number or timestamp
-    // (RFC 5961 §4.2), as Linux's tcp_validate_incoming does.
+    // (RFC 5961 §4.2), as Linux's tcp_validate_incoming does. An old segment with data or FIN is ACKed (the
+    // sender learns where we are); an old bare ACK needs no answer (as Linux rate-limits those): ACKing
+    // each reordered ACK only doubles the ACK traffic.
     if (seg.has(tf::kSyn)) {
       send_challenge_ack(tp);
-    } else {
+    } else if (seg.len || seg.has(tf::kFin)) {
       send_ack(tp);
     }
     return drop_seg(sh, seg, Drop::TcpPaws);
@@ -884,6 +931,11 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
 }
 
 }  // namespace
+
+void ooo_purge(TcpSock* tp) {
+  shard_of(tp).tcp.ooo_bufs -= tp->ooo_queue.purge();
+  tp->ooo_ranges.clear();
+}
 
 }  // namespace tcp
 

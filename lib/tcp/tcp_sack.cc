@@ -29,8 +29,6 @@ void init_sack_timer(TcpSock* tp) {
 
 // ---- Receiver -----------------------------------------------------------------------------------
 
-void sack_note_ooo(TcpSock* tp, rte_mbuf* m) { meta(m)->rx_time_ns = ++tp->ooo_stamp; }
-
 void sack_note_dup(TcpSock* tp, SeqNum l, SeqNum r) {
   if (!tp->sack_ok || !l.lt(r)) return;
   tp->dsack_pending = true;
@@ -45,8 +43,7 @@ size_t sack_fill(TcpSock* tp, wire::SackBlock* out, size_t max) {
     out[n++] = {tp->dsack_l, tp->dsack_r};  // RFC 2883: the duplicate goes first, once
     tp->dsack_pending = false;
   }
-  // One pass over the out-of-order queue (bounded by ooo_max_segs): merge adjacent segments into ranges,
-  // each as recent as its most recent segment, and keep the `max - n` most recent ranges, newest first.
+  // The `max - n` most recent ranges of the out-of-order index, newest first: one pass over the ranges.
   constexpr size_t kMax = 4;
   struct Range {
     wire::SackBlock b;
@@ -55,32 +52,19 @@ size_t sack_fill(TcpSock* tp, wire::SackBlock* out, size_t max) {
   Range top[kMax];
   size_t nt = 0;
   const size_t want = std::min(max - n, kMax);
-  const auto offer = [&](const Range& r) {
+  for (uint32_t k = 0; k < tp->ooo_ranges.size() && want; ++k) {
+    const OooRange& o = tp->ooo_ranges[k];
     size_t i;
     if (nt < want) {
       i = nt++;
-    } else if (want && top[want - 1].stamp < r.stamp) {
+    } else if (top[want - 1].stamp < o.stamp) {
       i = want - 1;  // replaces the oldest kept
     } else {
-      return;
-    }
-    for (; i > 0 && top[i - 1].stamp < r.stamp; --i) top[i] = top[i - 1];
-    top[i] = r;
-  };
-  Range cur{};
-  bool open = false;
-  for (rte_mbuf* m = tp->ooo_queue.front(); m; m = tp->ooo_queue.next(m)) {
-    const SeqNum l = seg_seq(m), r = l + seg_len(m);
-    if (open && cur.b.right == l) {
-      cur.b.right = r;
-      cur.stamp = std::max(cur.stamp, meta(m)->rx_time_ns);
       continue;
     }
-    if (open) offer(cur);
-    cur = {{l, r}, meta(m)->rx_time_ns};
-    open = true;
+    for (; i > 0 && top[i - 1].stamp < o.stamp; --i) top[i] = top[i - 1];
+    top[i] = {{o.left, o.right}, o.stamp};
   }
-  if (open) offer(cur);
   for (size_t i = 0; i < nt; ++i) out[n++] = top[i].b;
   return n;
 }

@@ -171,7 +171,7 @@ void destroy_closed(TcpSock* tp) {
   sh.tcp.remove(tp);
   if (tp->bound) unbind(sh, tp);
   free_write_queue(tp);
-  tp->ooo_queue.purge();
+  ooo_purge(tp);
   sock_rqueue_purge(sk);
   sh.socks.free_sock(sk);
 }
@@ -185,7 +185,7 @@ void done(TcpSock* tp) {
   cancel_timers(tp);
   sh.tcp.remove(tp);
   free_write_queue(tp);
-  tp->ooo_queue.purge();
+  ooo_purge(tp);
   sk->shutdown = kRcvShutdown | kSendShutdown;
   if (tp->orphan || child || !sk->socket) {
     destroy_closed(tp);
@@ -344,7 +344,7 @@ int tcp_disconnect(Sock* sk, int) {
   cancel_timers(tp);
   sh.tcp.remove(tp);
   free_write_queue(tp);
-  tp->ooo_queue.purge();
+  ooo_purge(tp);
   sock_rqueue_purge(sk);
   tp->rcv_queued = 0;
   sk->rmem_alloc = 0;

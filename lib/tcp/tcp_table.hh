@@ -28,6 +28,9 @@ class TcpTable {
   void bind_add(InetSock* s);
   void bind_remove(InetSock* s);
   size_t connections() const { return count_; }
+  // Packet buffers held on the shard's out-of-order queues, all connections together (bounded at half the
+  // shard's pool, so reassembly can never starve reception).
+  uint32_t ooo_bufs = 0;
   template <class F>
   void for_each(F&& f) {
     for (TcpSock* head : buckets_)

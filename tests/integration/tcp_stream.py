@@ -3,9 +3,11 @@
 
 usage:
   tcp_stream.py sink PORT [--progress FILE]          accept one connection, read until EOF, close
-  tcp_stream.py source HOST PORT BYTES [--seed N] [--progress FILE]
+  tcp_stream.py source HOST PORT BYTES [--seed N] [--progress FILE] [--cc NAME]
                                                      connect, send BYTES pseudo-random bytes, shut down
-                                                     writing, read until EOF (expects nothing back)
+                                                     writing, read until EOF (expects nothing back);
+                                                     --cc: the congestion control (TCP_CONGESTION) to
+                                                     send with instead of the namespace's default
 BYTES takes K/M/G suffixes (powers of 1024).
 
 Prints "listening" (sink, once bound), then "received N sha256=HEX in T s (R MB/s)" (sink) or
@@ -79,7 +81,11 @@ def tcp_info_line(sock):
         return "tcp_info unavailable"
     u32 = lambda off: struct.unpack_from("=I", info, off)[0] if len(info) >= off + 4 else -1
     u64 = lambda off: struct.unpack_from("=Q", info, off)[0] if len(info) >= off + 8 else -1
-    return ("tcp_info rtt=%dus rto=%dus cwnd=%d ssthresh=%d total_retrans=%d bytes_retrans=%d reordering=%d "
+    try:
+        cc = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, 16).split(b"\0", 1)[0].decode()
+    except OSError:
+        cc = "?"
+    return ("tcp_info cc=" + cc + " rtt=%dus rto=%dus cwnd=%d ssthresh=%d total_retrans=%d bytes_retrans=%d reordering=%d "
             "dsack_dups=%d reord_seen=%d rcv_ooopack=%d" % (u32(68), u32(8), u32(80), u32(76), u32(100), u64(208),
                                                            u32(88), u32(216), u32(220), u32(224)))
 
@@ -118,8 +124,12 @@ def sink(port, progress):
     return 0
 
 
-def source(host, port, total, seed, progress):
-    c = socket.create_connection((host, port), timeout=30)
+def source(host, port, total, seed, progress, cc=None):
+    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if cc:
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, cc.encode())
+    c.settimeout(30)
+    c.connect((host, port))
     c.settimeout(None)
     t0 = time.monotonic()
     rng = random.Random(seed)
@@ -154,7 +164,7 @@ def main(argv):
     args, opts = [], {}
     i = 1
     while i < len(argv):
-        if argv[i] in ("--progress", "--seed"):
+        if argv[i] in ("--progress", "--seed", "--cc"):
             opts[argv[i]] = argv[i + 1]
             i += 2
         else:
@@ -164,7 +174,8 @@ def main(argv):
     if args[:1] == ["sink"] and len(args) == 2:
         return sink(int(args[1]), progress)
     if args[:1] == ["source"] and len(args) == 4:
-        return source(args[1], int(args[2]), parse_size(args[3]), int(opts.get("--seed", "1")), progress)
+        return source(args[1], int(args[2]), parse_size(args[3]), int(opts.get("--seed", "1")), progress,
+                      opts.get("--cc"))
     sys.stderr.write(__doc__)
     return 2
 

@@ -62,7 +62,8 @@
 #include "wire/arp.hh"
 #include "wire/endian.hh"
 
-// Skiff's socket slabs fall back to mimalloc's aligned allocation. The object does not link mimalloc: a
+// Skiff's socket slabs fall back to mimalloc's aligned allocation (and TCP's out-of-order index grows with
+// mi_realloc). The object does not link mimalloc: a
 // dlopen()ed copy (packetdrill uses RTLD_DEEPBIND) would replace malloc for this object only and mix two
 // allocators' pointers. The system allocator serves the rare fallback instead.
 extern "C" {
@@ -70,6 +71,7 @@ void* mi_malloc_aligned(size_t size, size_t alignment) noexcept {
   void* p = nullptr;
   return posix_memalign(&p, std::max(alignment, sizeof(void*)), size ? size : 1) == 0 ? p : nullptr;
 }
+void* mi_realloc(void* p, size_t size) noexcept { return ::realloc(p, size); }
 void mi_free(void* p) noexcept { ::free(p); }
 }
 

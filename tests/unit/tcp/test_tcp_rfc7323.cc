@@ -229,8 +229,9 @@ TEST(TcpPaws, ReorderedDuplicateAckIsNotAnOldDuplicate) {
   c.sack(base, {{base + mss, base + 4 * mss}});
   EXPECT_EQ(h.drops(Drop::TcpPaws), 1u);
   EXPECT_EQ(info(c.fd).tcpi_sacked, 2u);
-  // So is an ACK that would move SND.UNA, or one that carries data, however close its TSval.
-  c.ts_val = 200;
+  // So is an ACK that would move SND.UNA, or one that carries data, once its TSval is more than the one
+  // tick of slack older (Linux's TCP_PAWS_WINDOW).
+  c.ts_val = 199;
   c.ack(base + mss);
   c.push(pattern(10));
   EXPECT_EQ(h.drops(Drop::TcpPaws), 3u);

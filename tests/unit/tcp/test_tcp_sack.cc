@@ -687,7 +687,7 @@ struct Receiver {
   StackHarness h;
   Conn c;
   uint32_t r = 0;  // RCV.NXT when the test starts
-  explicit Receiver(bool ts = false) {
+  explicit Receiver(bool ts = false, const HarnessOptions& ho = {}) : h(ho) {
     OpenOpts o;
     o.sack = true;
     o.ts = ts;
@@ -774,11 +774,14 @@ TEST(TcpSack, ReceiverReportsDuplicatesAsDsack) {
 }
 
 TEST(TcpSack, ReceiverOutOfOrderQueueIsBounded) {
-  // 1000 one-byte segments on alternate bytes: at most ooo_max_segs (256) are kept, each ACK still
-  // carries at most four valid blocks, and the memory is charged and returned.
-  Receiver t;
+  // One-byte segments on alternate bytes, 744 more than ooo_max_segs: at most ooo_max_segs are kept, each
+  // ACK still carries at most four valid blocks, and the memory is charged and returned.
+  HarnessOptions ho;
+  ho.cfg.tcp.ooo_max_segs = 300;
+  Receiver t(false, ho);
+  const uint32_t cap = t.h.shard().cfg.tcp.ooo_max_segs;
   size_t acks = 0;
-  for (uint32_t i = 0; i < 1000; ++i) {
+  for (uint32_t i = 0; i < cap + 744; ++i) {
     t.at(1 + 2 * i, 1);
     for (const auto& s : t.c.out()) {
       ++acks;
@@ -786,9 +789,10 @@ TEST(TcpSack, ReceiverOutOfOrderQueueIsBounded) {
       for (const auto& [l, r] : blocks_of(s, t.r)) EXPECT_LT(l, r);
     }
   }
-  EXPECT_EQ(acks, 1000u);
-  EXPECT_EQ(t.h.shard().stats.tcp_ooo_segs, 256u);
+  EXPECT_EQ(acks, cap + 744u);
+  EXPECT_EQ(t.h.shard().stats.tcp_ooo_segs, cap);
   EXPECT_EQ(t.h.drops(Drop::TcpOooFull), 744u);
+  EXPECT_EQ(t.h.shard().tcp.ooo_bufs, cap);
   skiff_close(t.c.fd);
 }
 
