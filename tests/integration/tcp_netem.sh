@@ -17,6 +17,15 @@
 # impaired link; both goodputs (bytes / time from establishment to the end, measured by the same kernel-side
 # tool in both runs) and their ratio are printed, and with SKIFF_ITEST_NETEM_GOODPUT=1 (the default) the test
 # fails unless Skiff's goodput >= SKIFF_ITEST_NETEM_MIN_RATIO (default 1.0) x Linux's.
+# Congestion control. The comparison is of stacks, so in each direction both runs use the same algorithm:
+#   tx. Linux in Skiff's place sends with CUBIC (SKIFF_ITEST_NETEM_TX_CC), Skiff's default and Linux's own
+#       built-in default (a host may configure another: this test's VM defaults to BBR, which ignores
+#       random loss by design; set SKIFF_ITEST_NETEM_TX_CC=bbr to see that comparison). Linux's CUBIC gets
+#       little through 10% loss, so the baseline runs at most SKIFF_ITEST_NETEM_BASELINE_SECS (60) and its
+#       goodput is what the receiver had by then (the sink's progress log), not the whole transfer.
+#   rx. The kernel is the sender in both runs; it sends with SKIFF_ITEST_NETEM_RX_CC (default bbr when this
+#       kernel has it, else its default): a sender that keeps its window full through the loss loads the
+#       receiver's reassembly (out-of-order queue, SACK), which is what this direction measures.
 # Knobs: SKIFF_ITEST_NETEM_LOSS (percent, default 2), SKIFF_ITEST_NETEM_DELAY_MS (default 1),
 # SKIFF_ITEST_NETEM_BYTES (default 200M), SKIFF_ITEST_NETEM_CORRUPT (percent of frames with one bit flipped,
 # default 0: with it, Skiff must drop frames for a bad IPv4 or TCP checksum instead of none), SKIFF_ITEST_MAX_STALL (default 3 s: a few RTOs at the 200 ms
@@ -39,6 +48,18 @@ BASELINE=${SKIFF_ITEST_NETEM_BASELINE:-1}
 GOODPUT=${SKIFF_ITEST_NETEM_GOODPUT:-1}
 MIN_RATIO=${SKIFF_ITEST_NETEM_MIN_RATIO:-1.0}
 read -r -a XFER_ARGS <<<"${SKIFF_ITEST_XFER_ARGS:-}"
+BASELINE_SECS=${SKIFF_ITEST_NETEM_BASELINE_SECS:-60}
+MAX_SECS=${SKIFF_ITEST_NETEM_MAX_SECS:-$(awk -v l="$LOSS" 'BEGIN { print (l >= 10 ? 900 : 390) }')}
+TX_CC=${SKIFF_ITEST_NETEM_TX_CC:-cubic}
+if [ -z "${SKIFF_ITEST_NETEM_RX_CC+x}" ]; then
+  modprobe tcp_bbr 2>/dev/null
+  RX_CC=
+  grep -qw bbr /proc/sys/net/ipv4/tcp_available_congestion_control 2>/dev/null && RX_CC=bbr
+else
+  RX_CC=$SKIFF_ITEST_NETEM_RX_CC
+fi
+RX_CC_ARGS=()
+[ -n "$RX_CC" ] && RX_CC_ARGS=(--cc "$RX_CC")
 NETEM=(delay "${DELAY}ms" loss "$LOSS%" reorder 25% duplicate 1%)
 CORRUPTING=0
 if awk -v c="$CORRUPT" 'BEGIN { exit !(c > 0) }'; then
@@ -92,7 +113,7 @@ else
     ip netns exec "$NS_M" ethtool -K "$i" tx off tso off gso off gro off >/dev/null 2>&1 || fail "ethtool -K $i"
   done
   VDEV="--vdev=net_af_packet0,iface=$IF_S,blocksz=16384,framesz=16384,framecnt=512"
-  start_bg "$NS_M" "$T/impair.log" 900 "${KPIN[@]}" "$PY" -u "$HERE/tcp_impair.py" "$IF_MS" "$IF_MP" \
+  start_bg "$NS_M" "$T/impair.log" $((2 * MAX_SECS + 600)) "${KPIN[@]}" "$PY" -u "$HERE/tcp_impair.py" "$IF_MS" "$IF_MP" \
     --loss "$LOSS" --duplicate 1 --corrupt "$CORRUPT" --reorder 25 --delay-ms "$DELAY" --seed "${SKIFF_ITEST_SEED:-$$}"
   IMPAIR_PID=$BG_PID
   wait_for_line "$T/impair.log" '^forwarding' 10 "$IMPAIR_PID" || fail "tcp_impair.py did not start"
@@ -173,16 +194,20 @@ compare() {
   fi
 }
 
-# skiff_bound LINUX_SECS: how long Skiff's transfer may run. Asserting goodput against a baseline, a Skiff
-# that has not finished by LINUX_SECS / MIN_RATIO (+10 s for start-up) has already failed, so stop there
-# (a slow stack must not eat CI's time); otherwise 390 s.
+# skiff_bound LINUX_MBPS: how long Skiff's transfer may run. Asserting goodput against a baseline, a Skiff
+# that has not moved SIZE at MIN_RATIO x LINUX_MBPS (+10 s for start-up) has already failed, so stop there
+# (a slow stack must not eat CI's time); SKIFF_ITEST_NETEM_MAX_SECS (390 s; 900 s at loss 10%, where even
+# three times Linux's CUBIC needs 7 minutes for 200 MiB) at most.
 skiff_bound() {
   if [ "$GOODPUT" = 1 ] && [ -n "$1" ]; then
-    awk -v t="$1" -v r="$MIN_RATIO" 'BEGIN { b = int(t / r + 10.999); print (b < 390 ? b : 390) }'
+    awk -v m="$1" -v r="$MIN_RATIO" -v b="$SIZE_B" -v c="$MAX_SECS" 'BEGIN {
+      t = m * r > 0 ? int(b / 1e6 / (m * r) + 10.999) : c; print (t < c ? t : c) }'
   else
-    echo 390
+    echo "$MAX_SECS"
   fi
 }
+# progress_mbps PROGRESS_FILE: goodput (MB/s) by the last "SECONDS BYTES" line of a progress log.
+progress_mbps() { awk 'END { if ($1 > 0) printf "%.1f", $2 / $1 / 1e6; else print "0.0" }' "$1"; }
 # too_slow WHAT PROGRESS_FILE LINUX_MBPS: Skiff ran out of time: fail with the goodput it reached so far.
 too_slow() {
   local got t
@@ -210,7 +235,7 @@ if [[ $DIRS == *" rx "* ]]; then
     kstat_reset "$NS_S"
     log "baseline: kernel -> Linux in Skiff's place: $SIZE through the impaired link"
     ip netns exec "$NS_P" timeout 400 "${KPIN[@]}" "$PY" -u "$HERE/tcp_stream.py" source "$SKIFF_IP" 5001 "$SIZE" \
-      --seed 7 --progress "$T/lin-progress-in.txt" >"$T/lin-source.out" 2>&1
+      --seed 7 --progress "$T/lin-progress-in.txt" "${RX_CC_ARGS[@]}" >"$T/lin-source.out" 2>&1
     rc=$?
     [ "$rc" -ne 0 ] && kill -INT "$LSINK_PID" 2>/dev/null  # no FIN will come to end the sink
     wait "$LSINK_TPID"
@@ -224,15 +249,15 @@ if [[ $DIRS == *" rx "* ]]; then
     log "baseline kernel -> Linux: longest time without progress: $(max_stall "$T/lin-progress-in.txt") s"
     linux_side_down
   fi
-  LIN_SECS=""
-  [ "$BASELINE" = 1 ] && LIN_SECS=$(secs_of "$T/lin-source.out" sent)
-  BOUND=$(skiff_bound "$LIN_SECS")
+  LIN_MBPS=""
+  [ "$BASELINE" = 1 ] && LIN_MBPS=$(rate_of "$T/lin-source.out" sent)
+  BOUND=$(skiff_bound "$LIN_MBPS")
   start_xfer "$T/listen.log" $((BOUND + 5)) "${XFER_ARGS[@]}" --listen 5001 --count 1
   wait_for_line "$T/listen.log" '^listening on 5001' 40 "$XFER_PID" || fail "skiff-xfer --listen did not start"
   kstat_reset "$NS_P"
-  log "kernel -> Skiff: $SIZE through the impaired link (at most $BOUND s)"
+  log "kernel -> Skiff: $SIZE through the impaired link (at most $BOUND s; the kernel sends with ${RX_CC:-its default})"
   ip netns exec "$NS_P" timeout "$BOUND" "${KPIN[@]}" "$PY" -u "$HERE/tcp_stream.py" source "$SKIFF_IP" 5001 "$SIZE" \
-    --seed 7 --progress "$T/progress-in.txt" >"$T/source.out" 2>&1
+    --seed 7 --progress "$T/progress-in.txt" "${RX_CC_ARGS[@]}" >"$T/source.out" 2>&1
   rc=$?
   [ "$rc" -eq 124 ] && kill -INT "$XFER_PID" 2>/dev/null
   wait_xfer
@@ -241,8 +266,7 @@ if [[ $DIRS == *" rx "* ]]; then
   print_xfer_stats "$T/listen.log"
   kstat_show "$NS_P" "sender  "
   impair_report
-  [ "$rc" -eq 124 ] && [ -n "$LIN_SECS" ] && [ "$GOODPUT" = 1 ] &&
-    too_slow "kernel -> Skiff" "$T/progress-in.txt" "$(rate_of "$T/lin-source.out" sent)"
+  [ "$rc" -eq 124 ] && [ -n "$LIN_MBPS" ] && [ "$GOODPUT" = 1 ] && too_slow "kernel -> Skiff" "$T/progress-in.txt" "$LIN_MBPS"
   check "kernel source exits 0" [ "$rc" -eq 0 ]
   check "skiff-xfer --listen exits 0" [ "$XFER_RC" -eq 0 ]
   read -r sent_n sent_h <<<"$(sha_line "$T/source.out" sent)"
@@ -252,13 +276,13 @@ if [[ $DIRS == *" rx "* ]]; then
   check_clean "$T/listen.log"
   check_stall "$T/progress-in.txt" "kernel -> Skiff"
   log "THROUGHPUT kernel -> Skiff, loss $LOSS%: $SIZE in $(secs_of "$T/source.out" sent) s = $(rate_of "$T/source.out" sent) MB/s"
-  [ "$BASELINE" = 1 ] && compare "kernel -> Skiff" "$(rate_of "$T/lin-source.out" sent)" "$(rate_of "$T/source.out" sent)"
+  [ "$BASELINE" = 1 ] && compare "kernel -> Skiff" "$LIN_MBPS" "$(rate_of "$T/source.out" sent)"
 fi
 
 # ---- tx: Skiff -> kernel ----------------------------------------------------------------------------
 # sink LOG PROGRESS: the kernel's sink in $NS_P; sets SINK_PID, SINK_TPID.
 sink() {
-  start_bg "$NS_P" "$1" 400 "${KPIN[@]}" "$PY" -u "$HERE/tcp_stream.py" sink 5002 --progress "$2"
+  start_bg "$NS_P" "$1" $((MAX_SECS + 30)) "${KPIN[@]}" "$PY" -u "$HERE/tcp_stream.py" sink 5002 --progress "$2"
   SINK_PID=$BG_PID
   SINK_TPID=$BG_TPID
   wait_for_line "$1" '^listening' 10 "$SINK_PID" || fail "kernel sink did not start"
@@ -278,24 +302,33 @@ if [[ $DIRS == *" tx "* ]]; then
     sink "$T/lin-sink-out.out" "$T/lin-progress-out.txt"
     kstat_reset "$NS_P"
     kstat_reset "$NS_S"
-    log "baseline: Linux in Skiff's place -> kernel: $SIZE through the impaired link"
-    ip netns exec "$NS_S" timeout 400 "${LCORE_PIN[@]}" "$PY" -u "$HERE/tcp_stream.py" source "$PEER_IP" 5002 \
-      "$SIZE" --seed 9 >"$T/lin-source-out.out" 2>&1
+    log "baseline: Linux in Skiff's place -> kernel: $SIZE through the impaired link ($TX_CC, at most $BASELINE_SECS s)"
+    ip netns exec "$NS_S" timeout "$BASELINE_SECS" "${LCORE_PIN[@]}" "$PY" -u "$HERE/tcp_stream.py" source "$PEER_IP" \
+      5002 "$SIZE" --seed 9 --cc "$TX_CC" >"$T/lin-source-out.out" 2>&1
     rc=$?
+    if [ "$rc" -eq 124 ]; then
+      # Out of time: what the kernel's sink had by then is the baseline's goodput.
+      LIN_MBPS=$(progress_mbps "$T/lin-progress-out.txt")
+      log "baseline: Linux ($TX_CC) did not move $SIZE in $BASELINE_SECS s:" \
+        "$(tail -n 1 "$T/lin-progress-out.txt" | awk '{ print $2 }') bytes = $LIN_MBPS MB/s"
+      kill -INT "$SINK_PID" 2>/dev/null
+    fi
     sink_done
     cat "$T/lin-source-out.out" "$T/lin-sink-out.out"
     kstat_show "$NS_S" "sender  "
     kstat_show "$NS_P" "receiver"
     impair_report
-    check "baseline: Linux source exits 0" [ "$rc" -eq 0 ]
-    check "baseline: SHA-256 matches" cond '[ -n "$(sha_line "$T/lin-source-out.out" sent)" ] &&
-      [ "$(sha_line "$T/lin-source-out.out" sent)" = "$(sha_line "$T/lin-sink-out.out" received)" ]'
+    if [ "$rc" -ne 124 ]; then
+      LIN_MBPS=$(rate_of "$T/lin-sink-out.out" received)
+      check "baseline: Linux source exits 0" [ "$rc" -eq 0 ]
+      check "baseline: SHA-256 matches" cond '[ -n "$(sha_line "$T/lin-source-out.out" sent)" ] &&
+        [ "$(sha_line "$T/lin-source-out.out" sent)" = "$(sha_line "$T/lin-sink-out.out" received)" ]'
+    fi
     log "baseline Linux -> kernel: longest time without progress: $(max_stall "$T/lin-progress-out.txt") s"
     linux_side_down
   fi
-  LIN_SECS=""
-  [ "$BASELINE" = 1 ] && LIN_SECS=$(secs_of "$T/lin-sink-out.out" received)
-  BOUND=$(skiff_bound "$LIN_SECS")
+  [ "$BASELINE" = 1 ] || LIN_MBPS=""
+  BOUND=$(skiff_bound "$LIN_MBPS")
   sink "$T/sink.out" "$T/progress-out.txt"
   kstat_reset "$NS_P"
   log "Skiff -> kernel: $SIZE through the impaired link (at most $BOUND s)"
@@ -308,8 +341,8 @@ if [[ $DIRS == *" tx "* ]]; then
   kstat_show "$NS_P" "receiver"
   impair_report
   # skiff-xfer stopped by its bound (SIGINT: it exits non-zero) before the kernel had it all.
-  [ "$XFER_RC" -ne 0 ] && ! grep -q '^received ' "$T/sink.out" && [ -n "$LIN_SECS" ] && [ "$GOODPUT" = 1 ] &&
-    too_slow "Skiff -> kernel" "$T/progress-out.txt" "$(rate_of "$T/lin-sink-out.out" received)"
+  [ "$XFER_RC" -ne 0 ] && ! grep -q '^received ' "$T/sink.out" && [ -n "$LIN_MBPS" ] && [ "$GOODPUT" = 1 ] &&
+    too_slow "Skiff -> kernel" "$T/progress-out.txt" "$LIN_MBPS"
   check "skiff-xfer --connect exits 0" [ "$XFER_RC" -eq 0 ]
   read -r sent_n sent_h <<<"$(sha_line "$T/connect.log" sent)"
   read -r recv_n recv_h <<<"$(sha_line "$T/sink.out" received)"
@@ -321,6 +354,6 @@ if [[ $DIRS == *" tx "* ]]; then
     [ "$(ctr "$T/ctr.txt" tcp_retrans_segs)" -gt 0 ]
   check_stall "$T/progress-out.txt" "Skiff -> kernel"
   log "THROUGHPUT Skiff -> kernel, loss $LOSS%: $SIZE in $(secs_of "$T/sink.out" received) s = $(rate_of "$T/sink.out" received) MB/s"
-  [ "$BASELINE" = 1 ] && compare "Skiff -> kernel" "$(rate_of "$T/lin-sink-out.out" received)" "$(rate_of "$T/sink.out" received)"
+  [ "$BASELINE" = 1 ] && compare "Skiff -> kernel ($TX_CC both)" "$LIN_MBPS" "$(rate_of "$T/sink.out" received)"
 fi
 pass
