@@ -85,7 +85,7 @@ struct TcpSock {
   bool rack_fack_set = false;
   bool reord_seen = false;              // reordering observed: no DupThresh shortcut any more
   bool dsack_round_open = false;        // a D-SACK grew the window this round (until snd_una passes dsack_round)
-  uint8_t reo_wnd_mult = 1;             // the window in quarters of min RTT, grown by D-SACKs
+  uint16_t reo_wnd_mult = 1;            // the window in quarters of min RTT, grown by D-SACKs (to SRTT)
   uint8_t reo_wnd_persist = 0;          // recoveries left before reo_wnd_mult resets to 1
   SeqNum dsack_round;
   bool tlp_armed = false;               // the retransmission timer is a tail loss probe timeout

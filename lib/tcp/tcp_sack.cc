@@ -167,7 +167,7 @@ void rack_delivered(TcpSock* tp, rte_mbuf* m) {
   const int64_t rtt_us = static_cast<int64_t>((sh.now().ns() - xmit) / 1000);
   // RFC 8985 §6.2 step 2: an ACK for a retransmitted segment faster than the minimum RTT is the original's.
   if (has(m, kMetaEverRetrans) && tp->min_rtt_us && rtt_us < tp->min_rtt_us) return;
-  if (!tp->min_rtt_us || rtt_us < tp->min_rtt_us) tp->min_rtt_us = std::max<int64_t>(rtt_us, 1);
+  if (!has(m, kMetaEverRetrans) && (!tp->min_rtt_us || rtt_us < tp->min_rtt_us)) tp->min_rtt_us = std::max<int64_t>(rtt_us, 1);
   if (xmit > tp->rack_xmit_ns || (xmit == tp->rack_xmit_ns && end.gt(tp->rack_end))) {
     tp->rack_xmit_ns = xmit;
     tp->rack_end = end;
@@ -247,7 +247,7 @@ void rack_update_reo_wnd(TcpSock* tp, bool dsack) {
   // wait longer before calling a hole lost, for the next 16 recoveries. That is reordering as well.
   tp->dsack_round_open = true;
   tp->dsack_round = tp->snd_max;
-  if (tp->reo_wnd_mult < 255) ++tp->reo_wnd_mult;
+  if (tp->reo_wnd_mult < UINT16_MAX) ++tp->reo_wnd_mult;
   tp->reo_wnd_persist = 16;
   tp->reord_seen = true;
 }

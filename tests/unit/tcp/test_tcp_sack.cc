@@ -9,6 +9,7 @@
 // Receiver: out-of-order data is reported newest block first, duplicates as D-SACK blocks.
 #include <random>
 
+#include "tcp/tcp_impl.hh"
 #include "tcp_test_util.hh"
 
 using namespace tcpt;
@@ -391,6 +392,45 @@ TEST(TcpSack, DsackOfASpuriousRetransmissionWidensTheReorderingWindow) {
   EXPECT_EQ(again[0].seq, base2);
   EXPECT_EQ(again[0].payload, slice(all2, 0, kMss));
   c.ack(base2 + 5000);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSack, ReorderingWindowGrowsPast255QuartersOfMinRttUpToSrtt) {
+  // A path whose fastest round trip is far below its usual one (here 0.1 ms against 20 ms: a quarter of the
+  // packets skip a queue) needs reo_wnd = SRTT-ish to ride out its reordering, i.e. a multiplier of min RTT/4
+  // far beyond 255 (Linux caps its steps at 255, which leaves such a path retransmitting spuriously).
+  StackHarness h;
+  Conn c = sack_conn(h);
+  uint32_t una = c.iss + 1;
+  send_flight(c, 1000);
+  h.advance(100us);
+  c.ack(una += 1000);  // min RTT 0.1 ms
+  for (int k = 0; k < 8; ++k) {
+    send_flight(c, 1000);
+    h.advance(20ms);
+    c.ack(una += 1000);  // SRTT towards 20 ms
+  }
+  int err = 0;
+  TcpSock* tp = tcp_sk(h.shard().socks.fds.socket(c.fd, &err)->sk);
+  ASSERT_EQ(tp->min_rtt_us, 100);
+  ASSERT_GT(tp->srtt_us, 15'000);
+  // 400 rounds with a D-SACK each (nothing outstanding between them: each round ends at once).
+  for (int k = 0; k < 400; ++k) tcp::rack_update_reo_wnd(tp, true);
+  EXPECT_EQ(tp->reo_wnd_mult, 401u);
+  // A hole below three SACKed segments waits RACK.rtt (20 ms) + 401 * 25 us (10.025 ms) from its sending.
+  const Bytes all = send_flight(c, 5000, 4);
+  h.advance(20ms);
+  c.sack(una, {{una + 1000, una + 4000}});
+  EXPECT_TRUE(c.out().empty());
+  std::vector<SentTcp> again;
+  auto t = advance_until_sent(h, 100ms, again);
+  ASSERT_TRUE(t);
+  EXPECT_GE(*t, 10ms);
+  EXPECT_LE(*t, 11ms);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].seq, una);
+  EXPECT_EQ(again[0].payload, slice(all, 0, kMss));
+  c.ack(una + 5000);
   skiff_close(c.fd);
 }
 
