@@ -143,6 +143,11 @@ bool is_cwnd_limited(TcpSock* tp);
 // Effective send MSS from the peer's option, our MTU and TCP_MAXSEG.
 void set_mss(TcpSock* tp, uint16_t peer_mss);
 uint32_t flight_size(TcpSock* tp);
+// What a loss reduction multiplies (ssthresh = beta x this): FlightSize (RFC 5681 §3.1 eq. 4, so an
+// application-limited sender does not keep a window it never used), but never more than cwnd (RFC 9438
+// §4.6): with SACK the sequence space outstanding counts SACKed and lost segments the pipe does not, and can
+// be several windows under heavy loss; reducing from it would raise the window instead.
+inline uint32_t loss_base(TcpSock* tp) { return std::min(flight_size(tp), tp->cwnd); }
 // Our timestamp clock (RFC 7323 §5.4: 1 ms ticks), with the connection's random offset.
 inline uint32_t ts_now(TcpSock* tp) {
   return static_cast<uint32_t>(shard_of(tp).now().ns() / 1'000'000) + tp->ts_offset;

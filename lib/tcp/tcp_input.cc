@@ -166,7 +166,7 @@ void cong_on_dupack(TcpSock* tp) {
   if (tp->dupacks == 3 && (tp->snd_una - 1).ge(tp->recover)) {
     ++sh.stats.tcp_fast_retrans;
     tp->cc->on_loss(tp, sh.now());
-    tp->ssthresh = tp->cc->ssthresh(tp, flight_size(tp));
+    tp->ssthresh = tp->cc->ssthresh(tp, loss_base(tp));
     tp->recover = tp->snd_max;
     tp->cwnd = tp->ssthresh + 3u * tp->mss;
     tp->ca_state = TcpCa::Recovery;

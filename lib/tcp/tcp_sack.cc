@@ -245,9 +245,16 @@ void rack_update_reo_wnd(TcpSock* tp, bool dsack) {
   if (!dsack || tp->dsack_round_open) return;
   // The peer received something twice: a retransmission was spurious (or the network duplicates), so
   // wait longer before calling a hole lost, for the next 16 recoveries. That is reordering as well.
+  // RFC 8985 §6.2 step 4 grows the window by one min RTT/4 per such round trip. Where the fastest round trip
+  // is far below the usual one (a share of the packets skipping a queue: exactly the paths that reorder),
+  // that takes thousands of round trips to reach SRTT, each with spurious retransmissions that feed the
+  // queue; so the multiplier doubles instead (at least +1), and the window stays capped at SRTT.
   tp->dsack_round_open = true;
   tp->dsack_round = tp->snd_max;
-  if (tp->reo_wnd_mult < UINT16_MAX) ++tp->reo_wnd_mult;
+  const int64_t quarter = std::max<int64_t>(tp->min_rtt_us / 4, 1);
+  const int64_t full = tp->srtt_us ? tp->srtt_us / quarter + 1 : UINT16_MAX;  // enough to reach SRTT
+  if (tp->reo_wnd_mult < full)
+    tp->reo_wnd_mult = static_cast<uint16_t>(std::min<int64_t>({2 * int64_t{tp->reo_wnd_mult}, full, UINT16_MAX}));
   tp->reo_wnd_persist = 16;
   tp->reord_seen = true;
 }
@@ -396,7 +403,7 @@ void enter_recovery(TcpSock* tp) {
   undo_init(tp);
   // RFC 6675 §5 / RFC 8985 §7: one reduction per window of data.
   tp->cc->on_loss(tp, sh.now());
-  tp->ssthresh = tp->cc->ssthresh(tp, flight_size(tp));
+  tp->ssthresh = tp->cc->ssthresh(tp, loss_base(tp));
   tp->cwnd = std::max(tp->ssthresh, static_cast<uint32_t>(tp->mss));
   tp->recover = tp->snd_max;
   tp->ca_state = TcpCa::Recovery;

@@ -113,7 +113,7 @@ void on_rto(void* ctx, Timer*, Instant now) {
       if (tp->ca_state != TcpCa::Recovery) {
         undo_init(tp);
         tp->cc->on_loss(tp, now);
-        tp->ssthresh = tp->cc->ssthresh(tp, flight_size(tp));
+        tp->ssthresh = tp->cc->ssthresh(tp, loss_base(tp));
       }
     }
     if (tp->retransmits >= cfg.retries || user_timeout_passed(tp, now, tp->retrans_start)) return abort_timeout(tp);

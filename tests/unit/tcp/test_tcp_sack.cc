@@ -257,10 +257,12 @@ TEST(TcpSack, CumulativeAckOfARetransmissionRevealsLaterLosses) {
 TEST(TcpSack, LimitedTransmitThenRecoverySendsNewDataAsThePipeAllows) {
   // The first of ten segments is lost. The first two SACKs (duplicate ACKs) each let one new segment go
   // (limited transmit, RFC 3042, which RFC 6675 §5 keeps). The third starts recovery: Reno, ssthresh =
-  // cwnd = FlightSize (12000) / 2. From then on what may be in the network is cwnd - pipe, where pipe
-  // counts neither SACKed nor lost segments but does count retransmissions (RFC 6675 §5): after the
-  // retransmission, pipe = 12000 - 3000 SACKed - 1000 lost + 1000 retransmitted = 9000, so nothing new
-  // until three more segments are SACKed; then one new segment per segment SACKed (packet conservation).
+  // cwnd = min(FlightSize, cwnd) / 2 = 5000: the two limited-transmit segments (FlightSize 12000) do not
+  // raise the base beyond the window they were sent outside of (RFC 3042 §2, RFC 9438 §4.6). From then on
+  // what may be in the network is cwnd - pipe, where pipe counts neither SACKed nor lost segments but does
+  // count retransmissions (RFC 6675 §5): after the retransmission, pipe = 12000 - 3000 SACKed - 1000 lost +
+  // 1000 retransmitted = 9000, so nothing new until pipe is below 5000; then one new segment per segment
+  // SACKed (packet conservation).
   StackHarness h;
   Conn c = sack_conn(h, "reno");
   const uint32_t base = c.iss + 1;
@@ -281,15 +283,15 @@ TEST(TcpSack, LimitedTransmitThenRecoverySendsNewDataAsThePipeAllows) {
   EXPECT_EQ(got[0].seq, base);  // the retransmission only
   EXPECT_EQ(got[0].payload, slice(all, 0, kMss));
   EXPECT_EQ(info(c.fd).tcpi_ca_state, 3u);
-  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 6u);
-  for (uint32_t k = 5; k <= 7; ++k) c.sack(base, {{base + 1000, base + k * kMss}});  // pipe 8000 .. 6000
+  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 5u);
+  for (uint32_t k = 5; k <= 8; ++k) c.sack(base, {{base + 1000, base + k * kMss}});  // pipe 8000 .. 5000
   EXPECT_TRUE(c.out().empty());
-  for (uint32_t k = 8; k <= 10; ++k) {
-    c.sack(base, {{base + 1000, base + k * kMss}});  // pipe 5000: one new segment each time
+  for (uint32_t k = 9; k <= 10; ++k) {
+    c.sack(base, {{base + 1000, base + k * kMss}});  // pipe 4000: one new segment each time
     got = c.out();
     ASSERT_EQ(got.size(), 1u) << k;
-    EXPECT_EQ(got[0].seq, base + (k + 4) * kMss) << k;  // 13, 14, 15
-    EXPECT_EQ(got[0].payload, slice(all, (k + 4) * kMss, kMss)) << k;
+    EXPECT_EQ(got[0].seq, base + (k + 3) * kMss) << k;  // 13, 14
+    EXPECT_EQ(got[0].payload, slice(all, (k + 3) * kMss, kMss)) << k;
   }
   EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 1u);
   EXPECT_EQ(h.shard().stats.tcp_sack_recoveries, 1u);
@@ -396,9 +398,10 @@ TEST(TcpSack, DsackOfASpuriousRetransmissionWidensTheReorderingWindow) {
 }
 
 TEST(TcpSack, ReorderingWindowGrowsPast255QuartersOfMinRttUpToSrtt) {
-  // A path whose fastest round trip is far below its usual one (here 0.1 ms against 20 ms: a quarter of the
-  // packets skip a queue) needs reo_wnd = SRTT-ish to ride out its reordering, i.e. a multiplier of min RTT/4
-  // far beyond 255 (Linux caps its steps at 255, which leaves such a path retransmitting spuriously).
+  // A path whose fastest round trip is far below its usual one (here 0.1 ms against ~18 ms: a share of the
+  // packets skips a queue) needs reo_wnd near SRTT to ride out its reordering, i.e. a multiplier of min
+  // RTT/4 far beyond 255 (Linux caps its steps at 255). It doubles per D-SACK round and stops where the
+  // window reaches SRTT.
   StackHarness h;
   Conn c = sack_conn(h);
   uint32_t una = c.iss + 1;
@@ -414,10 +417,10 @@ TEST(TcpSack, ReorderingWindowGrowsPast255QuartersOfMinRttUpToSrtt) {
   TcpSock* tp = tcp_sk(h.shard().socks.fds.socket(c.fd, &err)->sk);
   ASSERT_EQ(tp->min_rtt_us, 100);
   ASSERT_GT(tp->srtt_us, 15'000);
-  // 400 rounds with a D-SACK each (nothing outstanding between them: each round ends at once).
-  for (int k = 0; k < 400; ++k) tcp::rack_update_reo_wnd(tp, true);
-  EXPECT_EQ(tp->reo_wnd_mult, 401u);
-  // A hole below three SACKed segments waits RACK.rtt (20 ms) + 401 * 25 us (10.025 ms) from its sending.
+  // Nine rounds with a D-SACK each (nothing outstanding between them: each round ends at once): 2^9.
+  for (int k = 0; k < 9; ++k) tcp::rack_update_reo_wnd(tp, true);
+  EXPECT_EQ(tp->reo_wnd_mult, 512u);
+  // A hole below three SACKed segments waits RACK.rtt (20 ms) + 512 * 25 us (12.8 ms) from its sending.
   const Bytes all = send_flight(c, 5000, 4);
   h.advance(20ms);
   c.sack(una, {{una + 1000, una + 4000}});
@@ -425,12 +428,15 @@ TEST(TcpSack, ReorderingWindowGrowsPast255QuartersOfMinRttUpToSrtt) {
   std::vector<SentTcp> again;
   auto t = advance_until_sent(h, 100ms, again);
   ASSERT_TRUE(t);
-  EXPECT_GE(*t, 10ms);
-  EXPECT_LE(*t, 11ms);
+  EXPECT_GE(*t, 12ms);
+  EXPECT_LE(*t, 14ms);
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].seq, una);
   EXPECT_EQ(again[0].payload, slice(all, 0, kMss));
   c.ack(una + 5000);
+  // More rounds: the multiplier stops where min RTT/4 x it covers SRTT.
+  for (int k = 0; k < 20; ++k) tcp::rack_update_reo_wnd(tp, true);
+  EXPECT_EQ(tp->reo_wnd_mult, tp->srtt_us / 25 + 1);
   skiff_close(c.fd);
 }
 
