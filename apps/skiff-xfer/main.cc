@@ -27,6 +27,8 @@
 #include "api/skiff.h"
 #include "common/sha256.hh"
 #include "runtime/runtime.hh"
+#include "stack/shard.hh"
+#include "tcp/tcp.hh"
 
 using namespace skiff;
 
@@ -344,9 +346,24 @@ int main(int argc, char** argv) {
   } else {
     rc = run_churn(o);
   }
-  // Let the last FINs and ACKs go out before the stack stops.
-  const Instant until = sh.now() + 200ms;
-  while (sh.now() < until && !stop_requested()) sh.poll_once();
+  // Let the last FINs and ACKs go out before the stack stops: until no connection is left but TIME-WAIT
+  // ones (a FIN lost on the way is retransmitted after an RTO, 200 ms or more), 10 s at most; then 50 ms
+  // more for the final ACKs.
+  const auto closing = [&sh] {
+    size_t n = 0;
+    sh.tcp.for_each([&n](TcpSock* c) {
+      const uint8_t st = sk_of(c)->state;
+      if (st != sk_state::kTimeWait && st != sk_state::kListen) ++n;
+    });
+    return n;
+  };
+  const Instant until = sh.now() + 10s;
+  for (unsigned i = 0; sh.now() < until && !stop_requested(); ++i) {
+    if (i % 1024 == 0 && closing() == 0) break;
+    sh.poll_once();
+  }
+  const Instant after = sh.now() + 50ms;
+  while (sh.now() < after && !stop_requested()) sh.poll_once();
   if (getenv("SKIFF_PRINT_COUNTERS")) rt->stack().print_counters(stdout);
   return rc;
 }
