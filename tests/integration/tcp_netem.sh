@@ -179,7 +179,11 @@ check_clean() {
 }
 
 # rate_of FILE WORD: the MB/s tcp_stream.py reported on its "WORD N sha256=... in T s (R MB/s)" line.
-rate_of() { sed -n "s/^$2 [0-9]* sha256=[0-9a-f]* in [0-9.]* s (\([0-9.]*\) MB\/s).*/\1/p" "$1" | tail -n 1; }
+# (From the byte count and the seconds, to three decimals: at 10 % loss a CUBIC sender moves 0.2-0.3 MB/s.)
+rate_of() {
+  sed -n "s/^$2 \([0-9]*\) sha256=[0-9a-f]* in \([0-9.]*\) s .*/\1 \2/p" "$1" | tail -n 1 |
+    awk '{ if ($2 > 0) printf "%.3f", $1 / $2 / 1e6 }'
+}
 secs_of() { sed -n "s/^$2 [0-9]* sha256=[0-9a-f]* in \([0-9.]*\) s .*/\1/p" "$1" | tail -n 1; }
 
 # compare WHAT LINUX_MBPS SKIFF_MBPS: prints both goodputs and the ratio; with GOODPUT=1 fails unless
@@ -207,7 +211,7 @@ skiff_bound() {
   fi
 }
 # progress_mbps PROGRESS_FILE: goodput (MB/s) by the last "SECONDS BYTES" line of a progress log.
-progress_mbps() { awk 'END { if ($1 > 0) printf "%.1f", $2 / $1 / 1e6; else print "0.0" }' "$1"; }
+progress_mbps() { awk 'END { if ($1 > 0) printf "%.3f", $2 / $1 / 1e6; else print "0.000" }' "$1"; }
 # too_slow WHAT PROGRESS_FILE LINUX_MBPS: Skiff ran out of time: fail with the goodput it reached so far.
 too_slow() {
   local got t
