@@ -114,6 +114,16 @@ inline std::vector<SentTcp> out_of(StackHarness& h) {
   return got;
 }
 
+using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;
+
+// The SACK blocks of a segment the stack sent, relative to `base`.
+inline Blocks blocks_of(const SentTcp& t, uint32_t base) {
+  Blocks b;
+  for (uint8_t i = 0; i < t.opts.num_sack; ++i)
+    b.emplace_back(t.opts.sack[i].left.raw() - base, t.opts.sack[i].right.raw() - base);
+  return b;
+}
+
 // Moves the clock in `step`s (running timers each time) until the stack sends something or `limit`
 // passes; returns the time that took (or nullopt) and leaves what was sent in `got`.
 inline std::optional<Duration> advance_until_sent(StackHarness& h, Duration limit, std::vector<SentTcp>& got,

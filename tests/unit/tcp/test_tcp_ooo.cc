@@ -14,16 +14,6 @@ using namespace tcpt;
 
 namespace {
 
-using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;
-
-// The SACK blocks of an ACK the stack sent, relative to `base`.
-Blocks blocks_of(const SentTcp& t, uint32_t base) {
-  Blocks b;
-  for (uint8_t i = 0; i < t.opts.num_sack; ++i)
-    b.emplace_back(t.opts.sack[i].left.raw() - base, t.opts.sack[i].right.raw() - base);
-  return b;
-}
-
 // The stream's byte at offset i (from the peer's first data byte).
 uint8_t stream_byte(uint32_t i) { return static_cast<uint8_t>((i * 131u) ^ (i >> 7)); }
 

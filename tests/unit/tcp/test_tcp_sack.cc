@@ -41,16 +41,6 @@ Bytes send_flight(Conn& c, size_t n, uint8_t seed = 9) {
   return d;
 }
 
-using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;
-
-// The SACK blocks of an ACK the stack sent, relative to `base`.
-Blocks blocks_of(const SentTcp& t, uint32_t base) {
-  Blocks b;
-  for (uint8_t i = 0; i < t.opts.num_sack; ++i)
-    b.emplace_back(t.opts.sack[i].left.raw() - base, t.opts.sack[i].right.raw() - base);
-  return b;
-}
-
 // One lost segment (the third of ten): with no reordering seen, RACK marks it lost as soon as three
 // segments after it are SACKed (RFC 8985 §6.2 step 4: reo_wnd is 0 then), only it is resent, and the
 // window falls once, to beta * FlightSize.
