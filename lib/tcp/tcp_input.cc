@@ -180,9 +180,11 @@ bool process_ack(TcpSock* tp, Segment& seg) {
   Shard& sh = shard_of(tp);
   const SeqNum ack = seg.ack;
   if (ack.gt(tp->snd_max)) {
-    // Acknowledges something we never sent (RFC 5961 §5.2): ACK and drop.
+    // Acknowledges something we never sent (RFC 5961 §5.2): ACK and drop. The ACK goes through the same
+    // rate limit as the challenge ACKs (RFC 5961 §7): a blind attacker's ACK field lands ahead of SND.NXT as
+    // often as behind it, and must not draw an unlimited stream of ACKs either (Linux sends none at all).
     ++sh.stats.tcp_ack_too_new;
-    send_ack(tp);
+    send_challenge_ack(tp);
     return false;
   }
   if (ack.lt(tp->snd_una - tp->max_window)) {

@@ -136,6 +136,27 @@ TEST(TcpRfc5961, AckOlderThanTheMaxWindowIsDropped) {
   skiff_close(c.fd);
 }
 
+TEST(TcpRfc5961, AcksOfUnsentDataShareTheChallengeAckLimit) {
+  // RFC 5961 §5.2 answers data acknowledging the future with an ACK; a blind attacker's ACK fields land
+  // there as often as behind SND.UNA, so those ACKs are rate-limited like the challenge ACKs (§7).
+  HarnessOptions ho;
+  ho.cfg.tcp.challenge_ack_limit = 5;
+  StackHarness h(ho);
+  Conn c = accept_conn(h);
+  for (int i = 0; i < 20; ++i) {
+    TcpSpec s = c.seg(tf::kAck | tf::kPsh, pattern(10));
+    s.ack = c.nxt + 1000 + static_cast<uint32_t>(i);
+    c.in(s);
+  }
+  EXPECT_EQ(c.out().size(), 5u);
+  EXPECT_EQ(h.shard().stats.tcp_ack_too_new, 20u);
+  EXPECT_EQ(h.shard().stats.tcp_challenge_acks, 5u);
+  EXPECT_EQ(h.shard().stats.tcp_challenge_acks_limited, 15u);
+  EXPECT_EQ(h.drops(Drop::TcpBadAck), 20u);
+  EXPECT_EQ(state_of(c.fd), TCP_ESTABLISHED);
+  skiff_close(c.fd);
+}
+
 TEST(TcpRfc5961, ChallengeAcksAreRateLimited) {
   HarnessOptions ho;
   ho.cfg.tcp.challenge_ack_limit = 5;
