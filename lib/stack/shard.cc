@@ -204,6 +204,7 @@ void Shard::flush_port(ShardPort& sp) {
 }
 
 void Shard::flush() {
+  if (tcp.n_deferred_acks) tcp_flush_deferred_acks(*this);
   for (auto& sp : ports_) flush_port(*sp);
 }
 

@@ -164,6 +164,7 @@ struct TcpSock {
   uint8_t segs_unacked = 0;             // full segments received since our last ACK
   uint8_t quickack = 0;                 // ACK the next N segments at once (connection start)
   bool ack_pending = false;
+  bool ack_deferred = false;            // on the shard's list of ACKs to send once the burst is processed
 
   // Timers: one wheel entry each.
   Timer rto_timer, delack_timer, persist_timer, keepalive_timer, tw_timer;
@@ -204,6 +205,8 @@ extern const ProtoOps inet_stream_ops;
 
 // A segment arrived (data at the TCP header).
 void tcp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx);
+// Sends the ACKs deferred while a receive burst was processed (Shard::flush, before the TX burst).
+void tcp_flush_deferred_acks(Shard& sh);
 // An ICMP error quoting a segment we sent.
 void tcp_err(Shard& sh, uint8_t type, uint8_t code, const uint8_t* quote, size_t len);
 

@@ -86,6 +86,10 @@ void init_sock(TcpSock* tp);  // defaults for a new connection object
 void free_write_queue(TcpSock* tp);
 // Frees the out-of-order queue and its index.
 void ooo_purge(TcpSock* tp);
+// An ACK once the receive burst is processed (tcp_flush_deferred_acks), at most one per connection.
+void defer_ack(TcpSock* tp);
+// The connection is going away: off the deferred-ACK list.
+void forget_deferred_ack(TcpSock* tp);
 // Frees a connection object that is CLOSED (or never connected): unbinds it and returns its memory.
 void destroy_closed(TcpSock* tp);
 // SACK and RACK-TLP (tcp_sack.cc).

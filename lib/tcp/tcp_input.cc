@@ -484,7 +484,15 @@ void process_data(TcpSock* tp, Segment& seg) {
     send_ack(tp);
   } else {
     queue_ooo(tp, seg, fin);
-    send_ack(tp);  // an immediate duplicate ACK (RFC 5681 §4.2)
+    // An immediate duplicate ACK (RFC 5681 §4.2). With SACK, the out-of-order segments of one receive burst
+    // are answered by one ACK when the burst is done (microseconds later), whose blocks tell the sender all
+    // that one per segment would (its loss detection counts SACKed bytes, not duplicate ACKs); a peer
+    // without SACK counts duplicate ACKs, so it gets one per segment.
+    if (tp->sack_ok) {
+      defer_ack(tp);
+    } else {
+      send_ack(tp);
+    }
   }
 }
 
@@ -934,12 +942,40 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
 
 }  // namespace
 
+void defer_ack(TcpSock* tp) {
+  TcpTable& t = shard_of(tp).tcp;
+  if (tp->ack_deferred) return;
+  if (t.n_deferred_acks == TcpTable::kDeferredAcks) return send_ack(tp);
+  t.deferred_acks[t.n_deferred_acks++] = tp;
+  tp->ack_deferred = true;
+}
+
+void forget_deferred_ack(TcpSock* tp) {
+  if (!tp->ack_deferred) return;
+  TcpTable& t = shard_of(tp).tcp;
+  for (unsigned i = 0; i < t.n_deferred_acks; ++i)
+    if (t.deferred_acks[i] == tp) t.deferred_acks[i] = nullptr;
+  tp->ack_deferred = false;
+}
+
 void ooo_purge(TcpSock* tp) {
   shard_of(tp).tcp.ooo_bufs -= tp->ooo_queue.purge();
   tp->ooo_ranges.clear();
 }
 
 }  // namespace tcp
+
+void tcp_flush_deferred_acks(Shard& sh) {
+  TcpTable& t = sh.tcp;
+  for (unsigned i = 0; i < t.n_deferred_acks; ++i) {
+    TcpSock* tp = t.deferred_acks[i];
+    if (!tp || !tp->ack_deferred) continue;  // freed, or an ACK went out since
+    const uint8_t st = sk_of(tp)->state;
+    tp->ack_deferred = false;
+    if (st != sk_state::kClose && st != sk_state::kListen && st != sk_state::kSynSent) tcp::send_ack(tp);
+  }
+  t.n_deferred_acks = 0;
+}
 
 void tcp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
   ++sh.stats.tcp_in_segs;

@@ -119,6 +119,7 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data) {
   const int rc = send_segment(sh, std::move(h), th, hl, is->saddr, is->daddr, is->ttl, is->tos);
   if (flags & tf::kAck) {
     tp->ack_pending = false;
+    tp->ack_deferred = false;  // this ACK carries what the deferred one would have
     tp->segs_unacked = 0;
     sh.timers.cancel(tp->delack_timer);
     tp->rcv_adv = tp->rcv_nxt + tp->rcv_wnd;

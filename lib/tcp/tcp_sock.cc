@@ -167,6 +167,7 @@ void unbind(Shard& sh, TcpSock* tp) {
 void destroy_closed(TcpSock* tp) {
   Sock* sk = sk_of(tp);
   Shard& sh = *sk->shard;
+  forget_deferred_ack(tp);
   cancel_timers(tp);
   sh.tcp.remove(tp);
   if (tp->bound) unbind(sh, tp);

@@ -31,6 +31,12 @@ class TcpTable {
   // Packet buffers held on the shard's out-of-order queues, all connections together (bounded at half the
   // shard's pool, so reassembly can never starve reception).
   uint32_t ooo_bufs = 0;
+  // Connections owed an ACK for out-of-order data that arrived in the burst being processed: one ACK each
+  // once the burst is done (tcp_flush_deferred_acks), carrying the newest SACK blocks, instead of one per
+  // segment. Slots of connections freed meanwhile are cleared.
+  static constexpr unsigned kDeferredAcks = 64;
+  TcpSock* deferred_acks[kDeferredAcks] = {};
+  unsigned n_deferred_acks = 0;
   template <class F>
   void for_each(F&& f) {
     for (TcpSock* head : buckets_)

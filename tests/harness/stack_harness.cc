@@ -147,6 +147,20 @@ void StackHarness::inject(const Bytes& frame, uint64_t ol_flags) {
   shard().flush();
 }
 
+void StackHarness::inject_burst(const std::vector<Bytes>& frames) {
+  std::vector<rte_mbuf*> ms;
+  for (const Bytes& f : frames) {
+    rte_mbuf* m = rte_pktmbuf_alloc(stack_->pool(0).raw());
+    ASSERT_NE(m, nullptr);
+    ASSERT_LE(f.size(), rte_pktmbuf_tailroom(m));
+    memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(f.size())), f.data(), f.size());
+    ms.push_back(m);
+  }
+  shard().update_clock();
+  shard().input(*shard().port_for(0), ms.data(), static_cast<uint16_t>(ms.size()));
+  shard().flush();
+}
+
 Bytes StackHarness::from_peer(const Bytes& ip) const { return eth(kOurMac, kPeerMac, 0x0800, ip); }
 
 std::vector<Bytes> StackHarness::sent() {

@@ -66,6 +66,8 @@ class StackHarness {
 
   // Hands a frame to the shard as if received (then flushes TX); `ol_flags` as a NIC would set them.
   void inject(const Bytes& frame, uint64_t ol_flags = 0);
+  // Hands frames to the shard as one receive burst (each must fit one buffer), then flushes TX.
+  void inject_burst(const std::vector<Bytes>& frames);
   // Wraps an IP datagram in an Ethernet frame from the peer to us.
   Bytes from_peer(const Bytes& ip_datagram) const;
   // Frames transmitted since the last call (the buffers are freed).

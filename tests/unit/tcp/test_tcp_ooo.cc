@@ -223,6 +223,57 @@ TEST(TcpOoo, ShardWideBoundIsHalfThePool) {
   EXPECT_EQ(h.shard().tcp.ooo_bufs, 0u);
 }
 
+TEST(TcpOoo, OutOfOrderSegmentsOfOneBurstGetOneAckWithSackAndOneEachWithout) {
+  for (const bool sack : {true, false}) {
+    SCOPED_TRACE(sack);
+    StackHarness h;
+    OpenOpts o;
+    o.sack = sack;
+    Conn c = accept_conn(h, o);
+    const uint32_t r = c.snd;
+    std::vector<Bytes> burst;
+    for (uint32_t k = 1; k <= 5; ++k) {  // 1000..6000 with holes at 0 and 3000
+      if (k == 3) continue;
+      TcpSpec s = c.seg(tf::kAck, stream(1000 * k, 1000));
+      s.seq = r + 1000 * k;
+      burst.push_back(tcp_frame(h, s));
+    }
+    h.inject_burst(burst);
+    auto out = c.out();
+    if (sack) {
+      // One ACK, after the burst: the newest range first (RFC 2018 §4), then the other.
+      ASSERT_EQ(out.size(), 1u);
+      EXPECT_EQ(out[0].ack, r);
+      EXPECT_EQ(blocks_of(out[0], r), (Blocks{{4000, 6000}, {1000, 3000}}));
+    } else {
+      ASSERT_EQ(out.size(), 4u);  // a duplicate ACK per segment: the sender counts them (RFC 5681)
+      for (const auto& a : out) EXPECT_EQ(a.ack, r);
+    }
+    // The hole's segment, alone: an ACK at once, as always.
+    TcpSpec s = c.seg(tf::kAck, stream(0, 1000));
+    c.in(s);
+    out = c.out();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].ack - r, 3000u);
+    skiff_close(c.fd);
+  }
+}
+
+TEST(TcpOoo, DeferredAckOfAConnectionResetInTheSameBurstIsNotSent) {
+  StackHarness h;
+  OpenOpts o;
+  o.sack = true;
+  Conn c = accept_conn(h, o);
+  TcpSpec d = c.seg(tf::kAck, stream(1000, 1000));
+  d.seq = c.snd + 1000;
+  const TcpSpec rst = c.seg(tf::kRst);
+  h.inject_burst({tcp_frame(h, d), tcp_frame(h, rst)});
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
+  EXPECT_EQ(h.shard().tcp.n_deferred_acks, 0u);
+  skiff_close(c.fd);
+}
+
 TEST(TcpOoo, PawsAllowsOneTickOfReorderingAndDropsOlder) {
   Rx t(/*ts=*/true);
   t.c.ts_val = 1000;
