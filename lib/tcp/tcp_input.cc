@@ -951,7 +951,7 @@ void defer_ack(TcpSock* tp) {
 }
 
 void forget_deferred_ack(TcpSock* tp) {
-  if (!tp->ack_deferred) return;
+  // Whatever the flag says: an ACK sent since (which clears it) leaves the slot in place.
   TcpTable& t = shard_of(tp).tcp;
   for (unsigned i = 0; i < t.n_deferred_acks; ++i)
     if (t.deferred_acks[i] == tp) t.deferred_acks[i] = nullptr;
