@@ -1,5 +1,8 @@
-// Scaling with shards: two Skiff stacks wired by a net_ring pair with N queues each ("a" 10.0.0.1 server,
-// "b" 10.0.0.2 client), N shards per stack. Thread i runs shard i of BOTH stacks (client and server of
+// Scaling with shards: two Skiff stacks wired back to back with N queues each ("a" 10.0.0.1 server,
+// "b" 10.0.0.2 client), N shards per stack. The wire is a RingWire (drivers/ring/ring_wire.hh: rte_rings,
+// each queue's state on cache lines of its own, as a NIC's queues are); the *NetRing variants use DPDK's
+// net_ring PMD instead, whose per-queue counters share cache lines (what that costs, next to the stack's own
+// scaling). Thread i runs shard i of BOTH stacks (client and server of
 // the same flows on one core), pinned to CPU i of this process's affinity set, so N shards use exactly N
 // cores and every added core brings one more client+server pair. Flows stay on their shard: queue i of b
 // feeds queue i of a and back, and active opens pick ports that land home.
@@ -8,6 +11,8 @@
 //                   per second (all shards) and per shard.
 //   BM_ScaleBulk/N: one connection per shard, b writes 64 KiB chunks, a reads them; goodput per shard and
 //                   total, in Gbit/s.
+//
+//   BM_ScaleRRIndependent/N: control, N fully independent one-shard stack pairs.
 //
 // Each iteration is a 200 ms window of the running threads (manual time), after a 300 ms warm-up; N is
 // skipped when this process may run on fewer than N CPUs. `scaling` = total / (N x the 1-shard figure
@@ -26,6 +31,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "api/skiff.h"
@@ -73,6 +79,8 @@ struct alignas(64) Slot {
   std::atomic<uint64_t> done{0};  // transactions (RR) or bytes received (bulk)
   std::atomic<bool> ready{false};
   std::atomic<bool> failed{false};
+  // Both of the thread's shards, client and server, added up; written by the thread as it ends.
+  uint64_t polls = 0, rx_packets = 0, steered = 0, wrong_shard = 0;
 };
 
 // The server side of one shard: accepts, then echoes (RR) or drains (bulk).
@@ -174,6 +182,7 @@ struct Run {
   Mode mode;
   unsigned n;
   bool independent;
+  RingKind kind;
   std::unique_ptr<RingStacks> w;              // N shards per stack
   std::vector<std::unique_ptr<RingStacks>> ws;  // independent: N one-shard pairs
   std::vector<Slot> slots;
@@ -182,12 +191,13 @@ struct Run {
   std::atomic<bool> stop{false};
   std::string error;
 
-  Run(Mode m, unsigned shards, bool indep) : mode(m), n(shards), independent(indep), slots(shards) {
+  Run(Mode m, unsigned shards, bool indep, RingKind k)
+      : mode(m), n(shards), independent(indep), kind(k), slots(shards) {
     static unsigned seq = 0;
     if (independent) {
       for (unsigned i = 0; i < n; ++i) {
         ws.push_back(make_ring_stacks("scale" + std::to_string(seq++), RingSide{.shards = 1, .cfg = config(kA)},
-                                      RingSide{.shards = 1, .cfg = config(kB)}, &error));
+                                      RingSide{.shards = 1, .cfg = config(kB)}, &error, kind));
         if (!ws.back()) return;
         ws.back()->a->shard(0).start();
         ws.back()->b->shard(0).start();
@@ -195,7 +205,7 @@ struct Run {
       }
     } else {
       w = make_ring_stacks("scale" + std::to_string(seq++), RingSide{.shards = n, .cfg = config(kA)},
-                           RingSide{.shards = n, .cfg = config(kB)}, &error);
+                           RingSide{.shards = n, .cfg = config(kB)}, &error, kind);
       if (!w) return;
       for (unsigned s = 0; s < n; ++s) {
         w->a->shard(s).start();
@@ -247,6 +257,12 @@ struct Run {
       }
       slots[i].done.store(mode == Mode::RR ? cli.transactions : srv.received, std::memory_order_relaxed);
     }
+    for (const Shard* sh : {&sa, &sb}) {
+      slots[i].polls += sh->stats.polls;
+      slots[i].rx_packets += sh->stats.rx_packets;
+      slots[i].steered += sh->stats.steer_out + sh->stats.steer_tx_out;
+      slots[i].wrong_shard += sh->stats.rx_wrong_shard;
+    }
     set_this_shard(&sb);
     cli.stop();
     set_this_shard(&sa);
@@ -277,30 +293,35 @@ struct Run {
     for (auto& s : slots) t += s.done.load(std::memory_order_relaxed);
     return t;
   }
-  ~Run() {
+  void finish() {
     stop = true;
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  }
+  ~Run() {
+    finish();
     if (w) w->a->running = w->b->running = false;
     for (auto& x : ws)
       if (x) x->a->running = x->b->running = false;
   }
 };
 
-// The 1-shard figure of this process's run, per mode, for the scaling ratio.
-std::map<std::pair<Mode, bool>, double>& one_shard_rate() {
-  static std::map<std::pair<Mode, bool>, double> m;
+// The 1-shard figure of this process's run, per variant, for the scaling ratio.
+using Variant = std::tuple<Mode, bool, RingKind>;
+std::map<Variant, double>& one_shard_rate() {
+  static std::map<Variant, double> m;
   return m;
 }
 
 bool ok(const Run& r) { return r.independent ? r.ws.size() == r.n && r.ws.back() : static_cast<bool>(r.w); }
 
-void scale(benchmark::State& state, Mode mode, bool independent = false) {
+void scale(benchmark::State& state, Mode mode, bool independent = false, RingKind kind = RingKind::Direct) {
   const unsigned n = static_cast<unsigned>(state.range(0));
   if (allowed_cpus().size() < n) {
     state.SkipWithError("fewer CPUs than shards");
     return;
   }
-  Run run(mode, n, independent);
+  Run run(mode, n, independent, kind);
   if (!ok(run)) {
     state.SkipWithError(run.error.c_str());
     return;
@@ -323,7 +344,20 @@ void scale(benchmark::State& state, Mode mode, bool independent = false) {
     secs += dt;
   }
   const double rate = secs > 0 ? static_cast<double>(sum) / secs : 0;
-  if (n == 1) one_shard_rate()[{mode, independent}] = rate;
+  run.finish();
+  // What the shards did over the whole run (warm-up included): frames per poll iteration, and frames
+  // that went through another shard (0 when every flow is home).
+  uint64_t polls = 0, rx = 0, steered = 0, wrong = 0;
+  for (const Slot& s : run.slots) {
+    polls += s.polls;
+    rx += s.rx_packets;
+    steered += s.steered;
+    wrong += s.wrong_shard;
+  }
+  state.counters["rx_per_poll"] = polls ? static_cast<double>(rx) / static_cast<double>(polls) : 0;
+  state.counters["steered"] = static_cast<double>(steered + wrong);
+  const Variant v{mode, independent, kind};
+  if (n == 1) one_shard_rate()[v] = rate;
   if (mode == Mode::RR) {
     state.counters["tps"] = rate;
     state.counters["tps_per_shard"] = rate / n;
@@ -331,7 +365,7 @@ void scale(benchmark::State& state, Mode mode, bool independent = false) {
     state.counters["Gbit/s"] = rate * 8 / 1e9;
     state.counters["Gbit/s_per_shard"] = rate * 8 / 1e9 / n;
   }
-  const auto it = one_shard_rate().find({mode, independent});
+  const auto it = one_shard_rate().find(v);
   if (it != one_shard_rate().end() && it->second > 0) state.counters["scaling"] = rate / (n * it->second);
 }
 
@@ -340,9 +374,13 @@ void BM_ScaleBulk(benchmark::State& state) { scale(state, Mode::Bulk); }
 // Control: N independent one-shard stack pairs, each over its own net_ring pair (nothing shared between the
 // threads at all, not even a port), to tell the stack's own scaling from the machine's and the wire's.
 void BM_ScaleRRIndependent(benchmark::State& state) { scale(state, Mode::RR, true); }
+void BM_ScaleRRNetRing(benchmark::State& state) { scale(state, Mode::RR, false, RingKind::NetRing); }
+void BM_ScaleBulkNetRing(benchmark::State& state) { scale(state, Mode::Bulk, false, RingKind::NetRing); }
 
 BENCHMARK(BM_ScaleRR)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScaleBulk)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScaleRRIndependent)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ScaleRRNetRing)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ScaleBulkNetRing)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -277,6 +277,7 @@ int run_demo(double secs) {
                        : "Demo incomplete: some tests failed (see above).");
   rc = all ? 0 : 1;
   fflush(stdout);
+  skiff::eal_intr_park();  // nothing may run on the interrupt thread while EAL releases memory
   rte_eal_cleanup();
   return rc;
 }

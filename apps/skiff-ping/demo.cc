@@ -9,6 +9,7 @@
 
 #include <rte_eal.h>
 
+#include "ethdev/ethdev_port.hh"
 #include "ethdev/ring_pair.hh"
 #include "runtime/runtime.hh"
 #include "skiff-ping/pinger.hh"
@@ -102,6 +103,7 @@ int run_demo() {
     alpha.stack->release_shards();
     beta.stack->release_shards();
   }
+  skiff::eal_intr_park();  // nothing may run on the interrupt thread while EAL releases memory
   rte_eal_cleanup();
   return rc;
 }

@@ -1,12 +1,20 @@
+// rte_intr_instance_alloc and friends (eal_intr_park) are experimental in DPDK 22.11.
+#define ALLOW_EXPERIMENTAL_API 1
 #include "ethdev/ethdev_port.hh"
 
+#include <rte_alarm.h>
 #include <rte_cycles.h>
 #include <rte_dev.h>
 #include <rte_devargs.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_interrupts.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -181,12 +189,51 @@ std::unique_ptr<EthdevPort> EthdevPort::open(uint16_t port_id, const EthdevPortC
   return port;
 }
 
+void eal_intr_barrier() {
+  // An alarm runs on the interrupt thread, which handles one event at a time (a callback, then the
+  // deletions it left pending): when the alarm has run, whatever that thread was doing is finished.
+  std::atomic<bool> done{false};
+  auto cb = [](void* arg) { static_cast<std::atomic<bool>*>(arg)->store(true, std::memory_order_release); };
+  if (rte_eal_alarm_set(1, cb, &done) != 0) return;
+  for (int i = 0; i < 1000 && !done.load(std::memory_order_acquire); ++i) rte_delay_us_sleep(1000);
+  // Not run within a second (the thread is busy elsewhere): take the alarm back, so that it cannot fire on
+  // this dead frame; if it is running right now, it is one store from done.
+  if (!done.load(std::memory_order_acquire) && rte_eal_alarm_cancel(cb, &done) < 0 && rte_errno == EINPROGRESS)
+    while (!done.load(std::memory_order_acquire)) std::this_thread::yield();
+}
+
+void eal_intr_park() {
+  // The callback never returns: the interrupt thread stays in it (touching nothing but this static flag)
+  // until the process exits, so it can neither finish a PMD's deferred teardown nor rebuild its list of
+  // event sources while rte_eal_cleanup unmaps the memory those live in. (DPDK releases from 23.x stop the
+  // thread in rte_eal_cleanup themselves; 22.11 leaves it running.) Not an alarm: 22.11's cleanup waits for
+  // a running alarm callback to return. An event source of its own (an eventfd, handle in libc memory).
+  static std::atomic<int> state{0};  // 0 idle, 1 requested, 2 parked
+  int expected = 0;
+  if (!state.compare_exchange_strong(expected, 1)) return;
+  const int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (efd < 0) return;
+  rte_intr_handle* ih = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
+  if (!ih || rte_intr_fd_set(ih, efd) != 0 || rte_intr_type_set(ih, RTE_INTR_HANDLE_EXT) != 0) return;
+  auto park = [](void*) {
+    state.store(2, std::memory_order_release);
+    for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+  };
+  if (rte_intr_callback_register(ih, park, nullptr) != 0) return;
+  const uint64_t one = 1;
+  if (write(efd, &one, sizeof one) != static_cast<ssize_t>(sizeof one)) return;
+  for (int i = 0; i < 1000 && state.load(std::memory_order_acquire) != 2; ++i) rte_delay_us_sleep(1000);
+}
+
 namespace {
 // DPDK 22.11's memif PMD tears a connection down both on the EAL interrupt thread (when the peer hangs
 // up) and in dev_stop/dev_close on the caller's thread, without synchronising the two: when both ends of
 // a link close at the same moment, both paths free the same regions and the process crashes at exit. The
 // server end therefore waits (up to 500 ms) for a connected client to hang up first; the client closes at
-// once, so the two teardowns never overlap.
+// once, so the two teardowns never overlap. The link reads down as soon as the interrupt thread starts
+// its teardown, not when it ends (it then still frees the regions and the control channel): the caller
+// waits for that thread to finish (eal_intr_barrier) before stopping the port; before EAL cleanup, which
+// would otherwise unmap memory under it (a crash at exit, 1 run in 3), the thread is parked (eal_intr_park).
 void settle_memif_server(uint16_t port) {
   rte_eth_dev_info info{};
   if (rte_eth_dev_info_get(port, &info) != 0 || !info.driver_name || !info.device) return;
@@ -204,8 +251,10 @@ void settle_memif_server(uint16_t port) {
 EthdevPort::~EthdevPort() {
   if (started_) {
     settle_memif_server(port_);
+    eal_intr_barrier();
     rte_eth_dev_stop(port_);
     rte_eth_dev_close(port_);
+    eal_intr_barrier();
   }
 }
 

@@ -66,6 +66,14 @@ uint32_t ethdev_rx_buf_need(uint16_t port_id);
 // The queue count a port can give `wanted` shards (RX and TX alike); 0 if the port is unknown.
 uint16_t ethdev_max_queues(uint16_t port_id);
 
+// Waits (at most 1 s) until the EAL interrupt thread has finished what it is doing: PMDs (memif) tear
+// connections down there, and EAL cleanup or a port close must not run under that. Needs EAL initialised.
+void eal_intr_barrier();
+// Before rte_eal_cleanup: waits as eal_intr_barrier does, then keeps the interrupt thread parked in a
+// callback until the process exits, so that nothing runs there while EAL releases its memory. Nothing that
+// needs the interrupt thread (link events, alarms, memif control) works afterwards.
+void eal_intr_park();
+
 // Lists the ethdev ports EAL probed (vdevs given with --vdev, or devices created in code).
 std::vector<uint16_t> ethdev_ports();
 

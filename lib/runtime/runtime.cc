@@ -201,7 +201,10 @@ Runtime::~Runtime() {
   if (stack_) stack_->release_shards();
   ports_.clear();
   stack_.reset();
-  if (eal_ok_) rte_eal_cleanup();
+  if (eal_ok_) {
+    eal_intr_park();  // a PMD's teardown on the interrupt thread must not race EAL's memory release
+    rte_eal_cleanup();
+  }
 }
 
 }  // namespace skiff
