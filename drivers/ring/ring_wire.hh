@@ -1,13 +1,14 @@
 #pragma once
 // RingWire: two NetDevices joined back to back by rte_rings, queue q of one end feeding queue q of the other,
-// without ethdev in between. For in-process pairs whose numbers must show the stack, not the wire: the
+// without ethdev in between. For in-process pairs whose numbers should show the stack, not the wire: the
 // net_ring PMD keeps every queue's packet counters in one array (24 bytes a queue) and writes them on every
-// burst, empty or not, so shards polling neighbouring queues contend for the same cache lines (on a 16-core
-// VM that cost up to a fifth of per-shard throughput at 8 shards; docs/performance.md). Here a queue's only
+// burst, empty or not, so shards polling neighbouring queues write the same cache lines. Here a queue's only
 // state is its rings, each on cache lines of its own; like a NIC queue, polling one touches nothing another
-// shard writes. No offloads (as net_ring): checksums are computed in software.
+// shard writes. (On the lent 16-core VMs the two wires scaled alike within run-to-run spread:
+// docs/performance.md, "Scaling with cores".) No offloads (as net_ring): checksums are computed in software.
 //
-//   auto wire = make_ring_wire("w", 4);   // wire->a, wire->b: 4 queue pairs each
+//   std::string err;
+//   auto wire = make_ring_wire("w", 4, 4096, &err);   // wire->a, wire->b: 4 queue pairs each
 
 #include <cstdint>
 #include <memory>

@@ -36,15 +36,6 @@ RssHash::RssHash() {
   }
 }
 
-uint32_t RssHash::flow(wire::Ipv4Addr src, wire::Ipv4Addr dst, uint16_t sport, uint16_t dport) const {
-  const uint32_t s = src.host(), d = dst.host();
-  return t_[0][s >> 24] ^ t_[1][(s >> 16) & 0xff] ^ t_[2][(s >> 8) & 0xff] ^ t_[3][s & 0xff] ^ t_[4][d >> 24] ^
-         t_[5][(d >> 16) & 0xff] ^ t_[6][(d >> 8) & 0xff] ^ t_[7][d & 0xff] ^ t_[8][sport >> 8] ^
-         t_[9][sport & 0xff] ^ t_[10][dport >> 8] ^ t_[11][dport & 0xff];
-}
-
-uint32_t RssHash::addrs(wire::Ipv4Addr src, wire::Ipv4Addr dst) const { return flow(src, dst, 0, 0); }
-
 RssMap::RssMap(unsigned shards, unsigned reta_size)
     : shards_(shards ? (shards > 64 ? 64 : shards) : 1), reta_size_(kRssRetaSize) {
   if (reta_size >= 8 && reta_size <= kRssRetaMax && (reta_size & (reta_size - 1)) == 0) reta_size_ = reta_size;

@@ -27,9 +27,15 @@ class RssHash {
  public:
   RssHash();
   // Flow: source address, destination address, source port, destination port (host order).
-  uint32_t flow(wire::Ipv4Addr src, wire::Ipv4Addr dst, uint16_t sport, uint16_t dport) const;
+  // Inline: every received frame of a multi-shard stack is hashed (12 table lookups).
+  uint32_t flow(wire::Ipv4Addr src, wire::Ipv4Addr dst, uint16_t sport, uint16_t dport) const {
+    const uint32_t s = src.host(), d = dst.host();
+    return t_[0][s >> 24] ^ t_[1][(s >> 16) & 0xff] ^ t_[2][(s >> 8) & 0xff] ^ t_[3][s & 0xff] ^ t_[4][d >> 24] ^
+           t_[5][(d >> 16) & 0xff] ^ t_[6][(d >> 8) & 0xff] ^ t_[7][d & 0xff] ^ t_[8][sport >> 8] ^
+           t_[9][sport & 0xff] ^ t_[10][dport >> 8] ^ t_[11][dport & 0xff];
+  }
   // Addresses only (fragments, ICMP queries, anything without ports).
-  uint32_t addrs(wire::Ipv4Addr src, wire::Ipv4Addr dst) const;
+  uint32_t addrs(wire::Ipv4Addr src, wire::Ipv4Addr dst) const { return flow(src, dst, 0, 0); }
 
  private:
   std::array<std::array<uint32_t, 256>, 12> t_{};

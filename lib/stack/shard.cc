@@ -125,27 +125,26 @@ unsigned Shard::poll_once() {
 void Shard::input(ShardPort& sp, rte_mbuf** pkts, uint16_t n) {
   stats.rx_packets += n;
   if (nshards > 1) {
-    // Classify the burst; frames owned by another shard go to it in one ring operation per owner.
+    // One pass: a frame this shard owns is processed at once; frames owned by other shards are collected
+    // and handed over at the end of the burst, one ring operation per owner.
+    rte_mbuf* foreign[kBurst];
     uint8_t owner[kBurst];
-    bool foreign = false;
     for (uint16_t off = 0; off < n; off += kBurst) {
       const uint16_t cnt = std::min<uint16_t>(kBurst, static_cast<uint16_t>(n - off));
+      unsigned nf = 0;
       for (uint16_t i = 0; i < cnt; ++i) {
         rte_mbuf* m = pkts[off + i];
-        owner[i] = static_cast<uint8_t>(
-            frame_owner(*rss_hash, rss_map, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, id));
-        foreign |= owner[i] != id;
-      }
-      if (foreign) {
-        steer_burst(sp, pkts + off, owner, cnt);
-        foreign = false;
-        continue;
-      }
-      for (uint16_t i = 0; i < cnt; ++i) {
         if (i + 1 < cnt) rte_prefetch0(rte_pktmbuf_mtod(pkts[off + i + 1], void*));
-        stats.rx_bytes += pkts[off + i]->pkt_len;
-        eth_input(*this, sp, Pktbuf(pkts[off + i]));
+        const unsigned o = frame_owner(*rss_hash, rss_map, rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, id);
+        if (o == id) {
+          stats.rx_bytes += m->pkt_len;
+          eth_input(*this, sp, Pktbuf(m));
+        } else {
+          foreign[nf] = m;
+          owner[nf++] = static_cast<uint8_t>(o);
+        }
       }
+      if (nf) steer_burst(sp, foreign, owner, static_cast<uint16_t>(nf));
     }
     return;
   }

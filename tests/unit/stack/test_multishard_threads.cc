@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
 
 #include <array>
 #include <atomic>
@@ -13,6 +15,7 @@
 
 #include "api/skiff.h"
 #include "ethdev/ring_stacks.hh"
+#include "ring/ring_wire.hh"
 
 using namespace skiff;
 
@@ -238,4 +241,58 @@ TEST(MultiShardThreads, SingleQueueSteeringEchoIntact) {
   EXPECT_GT(w->a->shard(0).stats.steer_out, 0u);
   EXPECT_GT(w->a->shard(1).stats.steer_tx_out, 0u);
   EXPECT_EQ(r.a_drops[Drop::SteerRingFull], 0u);
+}
+
+// The same over a RingWire (rings without ethdev, as bench_scale uses): every flow home, data intact.
+TEST(MultiShardThreads, MirroredQueuesEchoIntactOverRingWire) {
+  std::string err;
+  const std::string name = "mt" + std::to_string(g_seq++);
+  auto w = make_ring_stacks(name, RingSide{.shards = 2, .cfg = config(kA)}, RingSide{.shards = 2, .cfg = config(kB)},
+                            &err, RingKind::Direct);
+  ASSERT_TRUE(w) << err;
+  EXPECT_EQ(w->port_a->rx_queues, 2u);
+  ShardThreads r{*w, 16, 128 * 1024};
+  ASSERT_TRUE(r.go(2)) << "clients did not finish in time";
+  EXPECT_TRUE(r.ok[0]);
+  EXPECT_TRUE(r.ok[1]);
+  ASSERT_TRUE(r.collected);
+  EXPECT_EQ(r.a_stats.tcp_passive_opens, 32u);
+  EXPECT_EQ(r.a_stats.steer_out, 0u);
+  EXPECT_EQ(w->a->shard(0).stats.tcp_passive_opens, 16u);
+  EXPECT_EQ(w->a->shard(1).stats.tcp_passive_opens, 16u);
+}
+
+// RingWire itself: queue q of one end feeds queue q of the other only; buffers still on the wire when it
+// goes are returned to their pool; bad queue counts are refused.
+TEST(RingWire, QueuesAreWiredPairwiseAndLeftoversAreFreed) {
+  std::string err;
+  EXPECT_FALSE(make_ring_wire("rw_bad0", 0, 64, &err));
+  EXPECT_FALSE(err.empty());
+  EXPECT_FALSE(make_ring_wire("rw_bad65", 65, 64, &err));
+  rte_mempool* mp = rte_pktmbuf_pool_create(("rwp" + std::to_string(g_seq++)).c_str(), 255, 0, 0, 2048, SOCKET_ID_ANY);
+  ASSERT_NE(mp, nullptr);
+  const unsigned full = rte_mempool_avail_count(mp);
+  {
+    auto w = make_ring_wire("rw" + std::to_string(g_seq++), 2, 64, &err);
+    ASSERT_TRUE(w) << err;
+    EXPECT_EQ(w->a->rx_queues, 2u);
+    EXPECT_EQ(w->b->tx_queues, 2u);
+    EXPECT_NE(w->a->mac, w->b->mac);
+    std::array<rte_mbuf*, 4> m{};
+    for (auto& x : m) ASSERT_NE(x = rte_pktmbuf_alloc(mp), nullptr);
+    ASSERT_EQ(w->a->tx_burst(1, m.data(), 3), 3u);  // a's queue 1 -> b's queue 1
+    ASSERT_EQ(w->b->tx_burst(0, m.data() + 3, 1), 1u);  // b's queue 0 -> a's queue 0
+    rte_mbuf* got[8];
+    EXPECT_EQ(w->b->rx_burst(0, got, 8), 0u);
+    EXPECT_EQ(w->a->rx_burst(1, got, 8), 0u);
+    ASSERT_EQ(w->b->rx_burst(1, got, 2), 2u);
+    EXPECT_EQ(got[0], m[0]);  // in order
+    EXPECT_EQ(got[1], m[1]);
+    rte_pktmbuf_free(got[0]);
+    rte_pktmbuf_free(got[1]);
+    // m[2] (b's queue 1) and m[3] (a's queue 0) stay on the wire.
+    EXPECT_EQ(rte_mempool_avail_count(mp), full - 2);
+  }
+  EXPECT_EQ(rte_mempool_avail_count(mp), full);
+  rte_mempool_free(mp);
 }
