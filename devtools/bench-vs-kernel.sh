@@ -9,7 +9,8 @@
 #   devtools/bench-vs-kernel.sh [BUILD_DIR]      env: SKIFF_BENCH_TIME (s, default 5), SKIFF_BENCH_REPS (3),
 #     SKIFF_BENCH_CPUS ("0 1": server and client CPU), SKIFF_PERF (command that runs skiff-perf, e.g. a
 #     bundle's "bundle/run skiff-perf"), SKIFF_EAL_EXTRA (more EAL arguments, e.g. "-d bundle/pmds"),
-#     SKIFF_BENCH_STACK_ARGS (more Skiff stack options, e.g. "--mtu 9000 --mbuf-size 9600" on both sides)
+#     SKIFF_BENCH_STACK_ARGS (more Skiff stack options, e.g. "--mtu 9000 --mbuf-size 9600" on both sides),
+#     SKIFF_IP (command that runs iproute2's ip, e.g. "bundle/run ip" on a machine without iproute2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -17,6 +18,9 @@ read -r -a PERF <<<"${SKIFF_PERF:-$BUILD/apps/skiff-perf}"
 read -r CPU_S CPU_C <<<"${SKIFF_BENCH_CPUS:-0 1}"
 T=${SKIFF_BENCH_TIME:-5}
 REPS=${SKIFF_BENCH_REPS:-3}
+read -r -a IP <<<"${SKIFF_IP:-ip}"
+ip() { command "${IP[@]}" "$@"; }
+command -v "${IP[0]}" >/dev/null || { echo "bench-vs-kernel: no '${IP[0]}' (iproute2; or set SKIFF_IP, see devtools/bundle.sh)" >&2; exit 2; }
 [ -x "${PERF[0]}" ] || { echo "bench-vs-kernel: ${PERF[0]} not built (ninja -C $BUILD)" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "bench-vs-kernel: needs root (network namespaces)" >&2; exit 2; }
 TMP=$(mktemp -d)

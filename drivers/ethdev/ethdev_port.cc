@@ -195,8 +195,7 @@ void eal_intr_barrier() {
 #if defined(SKIFF_TSAN)
   // EAL's alarm list is guarded by locks TSan cannot see (DPDK is not instrumented): every alarm would be
   // reported as a race. The TSan build runs net_ring ports only, which need no barrier.
-  return;
-#endif
+#else
   std::atomic<bool> done{false};
   auto cb = [](void* arg) { static_cast<std::atomic<bool>*>(arg)->store(true, std::memory_order_release); };
   if (rte_eal_alarm_set(1, cb, &done) != 0) return;
@@ -205,6 +204,7 @@ void eal_intr_barrier() {
   // this dead frame; if it is running right now, it is one store from done.
   if (!done.load(std::memory_order_acquire) && rte_eal_alarm_cancel(cb, &done) < 0 && rte_errno == EINPROGRESS)
     while (!done.load(std::memory_order_acquire)) std::this_thread::yield();
+#endif
 }
 
 void eal_intr_park() {
