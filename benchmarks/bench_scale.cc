@@ -13,6 +13,7 @@
 //                   total, in Gbit/s.
 //
 //   BM_ScaleRRIndependent/N: control, N fully independent one-shard stack pairs.
+//   BM_ScalePaired{RR,Bulk,RRIndependent}/N: 1 and N shards measured back to back, 7 times; median ratio.
 //
 // Each iteration is a 200 ms window of the running threads (manual time), after a 300 ms warm-up; N is
 // skipped when this process may run on fewer than N CPUs. `scaling` = total / (N x the 1-shard figure
@@ -25,6 +26,7 @@
 #include <rte_lcore.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -369,17 +371,81 @@ void scale(benchmark::State& state, Mode mode, bool independent = false, RingKin
   if (it != one_shard_rate().end() && it->second > 0) state.counters["scaling"] = rate / (n * it->second);
 }
 
+// Paired: each iteration measures 1 shard, then N shards, back to back (each a fresh pair of stacks, 300 ms
+// warm-up, 600 ms measured), and takes their ratio; `scaling` is the median of the iterations' ratios. On a
+// shared host whose speed drifts over minutes (the 1-shard figure moved by a quarter between runs on lent
+// machines), a ratio of two figures taken seconds apart is steadier than one of figures taken minutes apart.
+double measure(Mode mode, unsigned n, bool independent, std::string* err) {
+  Run run(mode, n, independent, RingKind::Direct);
+  if (!ok(run)) {
+    *err = run.error;
+    return -1;
+  }
+  if (!run.wait_ready(std::chrono::seconds(20))) {
+    *err = "connections not established";
+    return -1;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto t0 = Clock::now();
+  const uint64_t c0 = run.total();
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  const uint64_t c1 = run.total();
+  return static_cast<double>(c1 - c0) / std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t h = v.size() / 2;
+  return v.size() % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+}
+
+void paired(benchmark::State& state, Mode mode, bool independent = false) {
+  const unsigned n = static_cast<unsigned>(state.range(0));
+  if (allowed_cpus().size() < n) {
+    state.SkipWithError("fewer CPUs than shards");
+    return;
+  }
+  std::vector<double> ratios, r1s, rns;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    std::string err;
+    const double r1 = measure(mode, 1, independent, &err);
+    const double rn = r1 > 0 ? measure(mode, n, independent, &err) : -1;
+    if (r1 <= 0 || rn <= 0) {
+      state.SkipWithError(err.c_str());
+      return;
+    }
+    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - t0).count());
+    r1s.push_back(r1);
+    rns.push_back(rn);
+    ratios.push_back(rn / (n * r1));
+  }
+  const double unit = mode == Mode::RR ? 1 : 8 / 1e9;  // transactions/s, or Gbit/s
+  state.counters[mode == Mode::RR ? "tps_1" : "Gbit/s_1"] = median_of(r1s) * unit;
+  state.counters[mode == Mode::RR ? "tps_N" : "Gbit/s_N"] = median_of(rns) * unit;
+  state.counters["scaling"] = median_of(ratios);
+  state.counters["scaling_min"] = *std::min_element(ratios.begin(), ratios.end());
+  state.counters["scaling_max"] = *std::max_element(ratios.begin(), ratios.end());
+}
+
 void BM_ScaleRR(benchmark::State& state) { scale(state, Mode::RR); }
 void BM_ScaleBulk(benchmark::State& state) { scale(state, Mode::Bulk); }
 // Control: N independent one-shard stack pairs, each over its own net_ring pair (nothing shared between the
 // threads at all, not even a port), to tell the stack's own scaling from the machine's and the wire's.
 void BM_ScaleRRIndependent(benchmark::State& state) { scale(state, Mode::RR, true); }
+void BM_ScalePairedRR(benchmark::State& state) { paired(state, Mode::RR); }
+void BM_ScalePairedBulk(benchmark::State& state) { paired(state, Mode::Bulk); }
+void BM_ScalePairedRRIndependent(benchmark::State& state) { paired(state, Mode::RR, true); }
 void BM_ScaleRRNetRing(benchmark::State& state) { scale(state, Mode::RR, false, RingKind::NetRing); }
 void BM_ScaleBulkNetRing(benchmark::State& state) { scale(state, Mode::Bulk, false, RingKind::NetRing); }
 
 BENCHMARK(BM_ScaleRR)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScaleBulk)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScaleRRIndependent)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ScalePairedRR)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(7)->Unit(benchmark::kSecond);
+BENCHMARK(BM_ScalePairedBulk)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(7)->Unit(benchmark::kSecond);
+BENCHMARK(BM_ScalePairedRRIndependent)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(7)->Unit(benchmark::kSecond);
 BENCHMARK(BM_ScaleRRNetRing)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScaleBulkNetRing)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
 
