@@ -1,7 +1,5 @@
 #include "stack/steer.hh"
 
-#include "base/compiler.hh"
-
 namespace skiff {
 
 void PortDirectory::init(unsigned shards) {
