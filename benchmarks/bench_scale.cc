@@ -317,6 +317,14 @@ std::map<Variant, double>& one_shard_rate() {
 
 bool ok(const Run& r) { return r.independent ? r.ws.size() == r.n && r.ws.back() : static_cast<bool>(r.w); }
 
+// Empty once every connection is up and the 300 ms warm-up (windows open, caches fill) is over; else why not.
+std::string prepare(Run& run) {
+  if (!ok(run)) return run.error;
+  if (!run.wait_ready(std::chrono::seconds(20))) return "connections not established";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  return {};
+}
+
 void scale(benchmark::State& state, Mode mode, bool independent = false, RingKind kind = RingKind::Direct) {
   const unsigned n = static_cast<unsigned>(state.range(0));
   if (allowed_cpus().size() < n) {
@@ -324,15 +332,11 @@ void scale(benchmark::State& state, Mode mode, bool independent = false, RingKin
     return;
   }
   Run run(mode, n, independent, kind);
-  if (!ok(run)) {
-    state.SkipWithError(run.error.c_str());
+  const std::string err = prepare(run);
+  if (!err.empty()) {
+    state.SkipWithError(err.c_str());
     return;
   }
-  if (!run.wait_ready(std::chrono::seconds(20))) {
-    state.SkipWithError("connections not established");
-    return;
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // warm-up: windows open, caches fill
   uint64_t sum = 0;
   double secs = 0;
   for (auto _ : state) {
@@ -377,15 +381,8 @@ void scale(benchmark::State& state, Mode mode, bool independent = false, RingKin
 // machines), a ratio of two figures taken seconds apart is steadier than one of figures taken minutes apart.
 double measure(Mode mode, unsigned n, bool independent, std::string* err) {
   Run run(mode, n, independent, RingKind::Direct);
-  if (!ok(run)) {
-    *err = run.error;
-    return -1;
-  }
-  if (!run.wait_ready(std::chrono::seconds(20))) {
-    *err = "connections not established";
-    return -1;
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  *err = prepare(run);
+  if (!err->empty()) return -1;
   const auto t0 = Clock::now();
   const uint64_t c0 = run.total();
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
