@@ -163,10 +163,13 @@ void Shard::transmit(ShardPort& sp, Pktbuf p) {
     if (sp.tx_len == kTxBatch) return drop(std::move(p), Drop::TxFull);
   }
   stats.tx_bytes += p.len();
+  const bool small = p.len() < kTxSmallFrame;
   sp.tx[sp.tx_len++] = p.release();
+  if (small && ++sp.tx_small >= kTxSmallFlush) flush_port(sp);
 }
 
 void Shard::flush_port(ShardPort& sp) {
+  sp.tx_small = 0;
   if (!sp.tx_len) return;
   uint16_t sent;
   if (sp.tx_via >= 0) {

@@ -38,6 +38,13 @@ namespace skiff {
 
 inline constexpr uint16_t kBurst = 32;
 inline constexpr uint16_t kTxBatch = 64;
+// Small frames (requests, responses, ACKs) leave in groups of kTxSmallFlush rather than waiting for the end
+// of the poll iteration: a server answering 16 connections in one iteration otherwise holds the first answer
+// until the 16th is written, and the two ends take turns instead of working at once (skiff-perf --rr -P 16
+// over memif: 1.10 -> 2.03 M transactions/s). Full-size frames still go out once per iteration (bulk: one
+// flush per 64 frames is worth ~7 % over one per 8).
+inline constexpr uint32_t kTxSmallFrame = 256;  // bytes
+inline constexpr uint16_t kTxSmallFlush = 8;
 
 // One port as seen by one shard: its queues, TX batch and neighbour table.
 struct ShardPort {
@@ -49,6 +56,7 @@ struct ShardPort {
   NeighTable neigh;
   std::array<rte_mbuf*, kTxBatch> tx{};
   uint16_t tx_len = 0;
+  uint16_t tx_small = 0;  // frames of the batch under kTxSmallFrame bytes
   Instant last_defend{};  // last time we defended our address against a conflicting ARP (RFC 5227)
   bool defended = false;
 };

@@ -554,3 +554,29 @@ TEST(UdpMore, ZeroCopyReceiveOfAChainedDatagram) {
   EXPECT_EQ(Bytes(buf.begin(), buf.begin() + 3000), big);
   EXPECT_EQ(h.buffers_in_use(), 0u);
 }
+
+// Small frames leave in groups of kTxSmallFlush without waiting for the end of the poll iteration; full-size
+// frames wait for the iteration's flush.
+TEST(UdpMore, SmallFramesLeaveInGroupsLargeOnesAtTheFlush) {
+  StackHarness h;
+  h.learn_peer();
+  const int fd = bound_udp(7001);
+  const sockaddr_in to = sin(kPeer, 6001);
+  const Bytes small = pattern(10, 1), large = pattern(1000, 2);
+  for (unsigned i = 0; i + 1 < kTxSmallFlush; ++i)
+    ASSERT_EQ(skiff_sendto(fd, small.data(), small.size(), 0, sa(to), sizeof to), 10);
+  EXPECT_TRUE(h.dev().tx.empty());  // 7 small frames wait in the batch
+  ASSERT_EQ(skiff_sendto(fd, small.data(), small.size(), 0, sa(to), sizeof to), 10);
+  EXPECT_EQ(h.dev().tx.size(), kTxSmallFlush);  // the 8th sends the group
+  for (unsigned i = 0; i < 2 * kTxSmallFlush; ++i)
+    ASSERT_EQ(skiff_sendto(fd, large.data(), large.size(), 0, sa(to), sizeof to), 1000);
+  EXPECT_EQ(h.dev().tx.size(), kTxSmallFlush);  // large ones wait for the flush
+  ASSERT_EQ(skiff_sendto(fd, small.data(), small.size(), 0, sa(to), sizeof to), 10);
+  EXPECT_EQ(h.dev().tx.size(), kTxSmallFlush);  // the count restarted at the last flush
+  h.shard().flush();
+  EXPECT_EQ(h.dev().tx.size(), 3u * kTxSmallFlush + 1);
+  const auto out = sent_udp(h.sent());
+  ASSERT_EQ(out.size(), 3u * kTxSmallFlush + 1);
+  EXPECT_EQ(out[kTxSmallFlush].payload, large);  // order kept
+  skiff_close(fd);
+}
