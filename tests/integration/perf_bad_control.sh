@@ -25,8 +25,15 @@ start_bg "$NS_P" "$ITEST_TMP/iperf3-s.log" 280 env -u MALLOC_PERTURB_ "${KPIN[@]
   --forceflush
 wait_for_line "$ITEST_TMP/iperf3-s.log" 'Server listening' 20 "$BG_PID" || fail "iperf3 -s did not start"
 log "probing iperf3 -s: ${CASES[*]}"
-kside 150 "$PY" "$HERE/perf_control_probe.py" "$PEER_IP" 5301 "${CASES[@]}" >"$ITEST_TMP/ref.txt" 2>&1
-cat "$ITEST_TMP/ref.txt"
+# The reference is stock iperf3 on the kernel's TCP: once in a while (1 full suite run in ~10 here) it resets a
+# probe's connection while still tearing the previous case down (ConnectionResetError in the probe). That is
+# iperf3's race, not the system under test: the reference run gets one more try.
+for attempt in 1 2; do
+  kside 150 "$PY" "$HERE/perf_control_probe.py" "$PEER_IP" 5301 "${CASES[@]}" >"$ITEST_TMP/ref.txt" 2>&1
+  cat "$ITEST_TMP/ref.txt"
+  [ "$(grep -c exception "$ITEST_TMP/ref.txt")" -eq 0 ] && break
+  log "reference run $attempt against iperf3 -s had a probe exception; once more"
+done
 check "the probe's reference run against iperf3 -s ends with a normal test ('alive')" \
   [ "$(tail -n 1 "$ITEST_TMP/ref.txt")" = alive ]
 check "the reference has no probe exceptions" [ "$(grep -c exception "$ITEST_TMP/ref.txt")" -eq 0 ]
