@@ -219,12 +219,16 @@ void eal_intr_park() {
   const int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (efd < 0) return;
   rte_intr_handle* ih = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
-  if (!ih || rte_intr_fd_set(ih, efd) != 0 || rte_intr_type_set(ih, RTE_INTR_HANDLE_EXT) != 0) return;
   auto park = [](void*) {
     state.store(2, std::memory_order_release);
     for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
   };
-  if (rte_intr_callback_register(ih, park, nullptr) != 0) return;
+  if (!ih || rte_intr_fd_set(ih, efd) != 0 || rte_intr_type_set(ih, RTE_INTR_HANDLE_EXT) != 0 ||
+      rte_intr_callback_register(ih, park, nullptr) != 0) {
+    rte_intr_instance_free(ih);  // (null-safe) cleanup goes on unparked, as before this existed
+    close(efd);
+    return;
+  }
   const uint64_t one = 1;
   if (write(efd, &one, sizeof one) != static_cast<ssize_t>(sizeof one)) return;
   for (int i = 0; i < 1000 && state.load(std::memory_order_acquire) != 2; ++i) rte_delay_us_sleep(1000);

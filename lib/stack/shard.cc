@@ -288,13 +288,6 @@ void Shard::steer_burst(ShardPort& sp, rte_mbuf** pkts, const uint8_t* owner, ui
   for (uint16_t i = 0; i < n; ++i) {
     if (done[i]) continue;
     const unsigned t = owner[i];
-    if (t == id) {
-      // (Not a frame already handed to another shard: that one is no longer ours to touch.)
-      if (i + 1 < n && !done[i + 1]) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
-      stats.rx_bytes += pkts[i]->pkt_len;
-      eth_input(*this, sp, Pktbuf(pkts[i]));
-      continue;
-    }
     // Everything for owner t in this burst, in arrival order.
     unsigned g = 0;
     for (uint16_t j = i; j < n; ++j) {

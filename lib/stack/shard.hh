@@ -187,6 +187,7 @@ class Shard {
   void flush_port(ShardPort& sp);
   unsigned drain_inbox();
   unsigned drain_ctl();
+  // Hands frames owned by other shards (owner[i] != id) to them, one ring operation per owner.
   void steer_burst(ShardPort& sp, rte_mbuf** pkts, const uint8_t* owner, uint16_t n);
 
   std::vector<Shard*> peers_;
