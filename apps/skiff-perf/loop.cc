@@ -16,13 +16,25 @@ bool Loop::add(Net& net, int fd, uint32_t events, Watcher* w) {
   if (fd < 0) return false;
   NetState* s = state_of(net, true);
   if (net.watch(EPOLL_CTL_ADD, fd, events, static_cast<uint64_t>(fd)) < 0) return false;
-  if (s->watchers.size() <= static_cast<size_t>(fd)) s->watchers.resize(static_cast<size_t>(fd) + 1, nullptr);
+  if (s->watchers.size() <= static_cast<size_t>(fd)) {
+    s->watchers.resize(static_cast<size_t>(fd) + 1, nullptr);
+    s->events.resize(static_cast<size_t>(fd) + 1, 0);
+  }
   s->watchers[static_cast<size_t>(fd)] = w;
+  s->events[static_cast<size_t>(fd)] = events;
   return true;
 }
 
 bool Loop::modify(Net& net, int fd, uint32_t events) {
-  return net.watch(EPOLL_CTL_MOD, fd, events, static_cast<uint64_t>(fd)) == 0;
+  // A request/response stream switches between EPOLLIN and EPOLLIN|EPOLLOUT; most calls change nothing,
+  // and each one that reaches the Net is a system call with the kernel's stack.
+  NetState* s = state_of(net, false);
+  const auto i = static_cast<size_t>(fd);
+  const bool known = s && fd >= 0 && i < s->watchers.size() && s->watchers[i];
+  if (known && s->events[i] == events) return true;
+  if (net.watch(EPOLL_CTL_MOD, fd, events, static_cast<uint64_t>(fd)) != 0) return false;
+  if (known) s->events[i] = events;
+  return true;
 }
 
 void Loop::remove(Net& net, int fd) {

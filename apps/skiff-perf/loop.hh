@@ -35,6 +35,7 @@ class Loop {
 
   // Starts watching `fd` of `net` (level-triggered). One watcher per (net, fd).
   bool add(Net& net, int fd, uint32_t events, Watcher* w);
+  // Changes the events watched; a no-op (no call into the Net) when they are already those.
   bool modify(Net& net, int fd, uint32_t events);
   void remove(Net& net, int fd);
   // Removes the watch and closes the socket.
@@ -60,6 +61,7 @@ class Loop {
   struct NetState {
     Net* net;
     std::vector<Watcher*> watchers;  // by fd
+    std::vector<uint32_t> events;    // by fd: what the Net watches now
   };
   NetState* state_of(Net& net, bool create);
 

@@ -184,7 +184,7 @@ void TestRun::start() {
     Stream& s = *sp;
     if (!s.sender || !s.open) continue;
     if (p_.workload == Workload::RR) {
-      rr_client_send(s);
+      rr_client_send(s, Clock::now());
     } else if (p_.workload == Workload::Stream) {
       if (p_.rate) {
         paced = true;
@@ -361,12 +361,14 @@ void TestRun::readable(Stream& s) {
           while (s.rr_in >= rr) {
             s.rr_in -= rr;
             if (running_) {
-              const auto ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - s.rr_t0).count());
+              // One clock read ends this transaction and starts the next (sent right away).
+              const Time now = Clock::now();
+              const auto ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - s.rr_t0).count());
               ++s.trans;
               s.bytes += rr;
               s.hist.add(ns);
               s.iv_hist.add(ns);
-              rr_client_send(s);
+              rr_client_send(s, now);
             }
           }
         } else {
@@ -542,9 +544,9 @@ void TestRun::shared_udp_readable() {
   }
 }
 
-void TestRun::rr_client_send(Stream& s) {
+void TestRun::rr_client_send(Stream& s, Time now) {
   if (!s.open) return;
-  s.rr_t0 = Clock::now();
+  s.rr_t0 = now;
   s.rr_out = static_cast<size_t>(p_.rr_size);
   const ssize_t n = net_.send(s.fd, buf_.data(), s.rr_out);
   if (n > 0) s.rr_out -= static_cast<size_t>(n);

@@ -174,7 +174,8 @@ class TestRun {
   void send_udp(Stream& s, unsigned max_packets, uint64_t budget);
   void udp_packet(Stream& s, const uint8_t* p, size_t n, double now_real);
   void shared_udp_readable();
-  void rr_client_send(Stream& s);
+  // Sends the next request of `s`, its transaction starting at `now`.
+  void rr_client_send(Stream& s, Time now);
   void rr_server_flush(Stream& s);
   void pace();
   void tick_unlimited();

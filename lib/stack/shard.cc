@@ -108,6 +108,7 @@ unsigned Shard::poll_once() {
     if (!sp.poll_rx) continue;
     const uint16_t n = sp.ifc->dev->rx_burst(sp.rxq, pkts, kBurst);
     if (n) {
+      ++stats.rx_bursts;
       input(sp, pkts, n);
       total += n;
     }

@@ -8,6 +8,7 @@ namespace skiff {
 
 #define SKIFF_SHARD_STATS(X)                                          \
   X(polls, "poll iterations")                                         \
+  X(rx_bursts, "receive bursts that brought frames")                  \
   X(rx_packets, "frames received")                                    \
   X(rx_bytes, "bytes received")                                       \
   X(tx_packets, "frames sent")                                        \

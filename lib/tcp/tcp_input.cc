@@ -993,17 +993,17 @@ void tcp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
       if (!wire::csum_ok(p.csum_partial(0, seglen, ph))) return sh.drop(std::move(p), Drop::TcpBadChecksum);
     }
   }
-  auto opt = wire::TcpOptions::parse(th->options());
-  if (!opt) return sh.drop(std::move(p), Drop::TcpBadOption);
+  Segment seg;
+  if (wire::TcpOptions::parse_into(th->options(), seg.opt) != wire::WireError::Ok) {
+    return sh.drop(std::move(p), Drop::TcpBadOption);
+  }
   const uint8_t flags = th->flags();
   if ((flags & tf::kSyn) && (flags & (tf::kFin | tf::kRst))) return sh.drop(std::move(p), Drop::TcpBadFlags);
-  Segment seg;
   seg.seq = th->seq();
   seg.ack = th->ack();
   seg.flags = flags;
   seg.wnd = th->window();
   seg.urg = th->urgent_ptr();
-  seg.opt = *opt;
   seg.rx = &rx;
   const size_t hl = th->header_len();
   seg.len = seglen - static_cast<uint32_t>(hl);

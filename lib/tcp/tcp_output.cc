@@ -14,6 +14,8 @@ namespace tf = wire::tcp_flag;
 namespace {
 
 constexpr uint8_t kProtoTcp = static_cast<uint8_t>(wire::IpProto::Tcp);
+// Payloads up to this size are copied into the header's buffer instead of referenced (see transmit).
+constexpr uint32_t kInlinePayload = 256;
 
 // Fills the checksum (offloaded when the device can) and hands the segment to IPv4.
 int send_segment(Shard& sh, Pktbuf h, TcpView th, size_t hl, wire::Ipv4Addr src, wire::Ipv4Addr dst, uint8_t ttl,
@@ -110,10 +112,19 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data) {
   th.set_urgent_ptr(0);
   if (olen) memcpy(d + TcpView::kMinHeaderLen, opts, olen);
   if (data) {
-    Pktbuf c(pkt_clone(data, sh.pool.raw()));
-    if (!c || !h.chain(std::move(c))) {
-      sh.drops.add(Drop::NoMbuf);
-      return -ENOBUFS;
+    const uint32_t dl = rte_pktmbuf_pkt_len(data);
+    if (dl <= kInlinePayload && rte_pktmbuf_tailroom(h.mbuf()) >= dl) {
+      // A small payload is copied behind the header: cheaper than a clone (an mbuf, a chain, and an atomic
+      // reference count taken and dropped on the shared buffer) and one segment for the device.
+      uint8_t* p = h.append(static_cast<uint16_t>(dl));
+      const void* src = rte_pktmbuf_read(data, 0, dl, p);
+      if (src != p) memcpy(p, src, dl);
+    } else {
+      Pktbuf c(pkt_clone(data, sh.pool.raw()));
+      if (!c || !h.chain(std::move(c))) {
+        sh.drops.add(Drop::NoMbuf);
+        return -ENOBUFS;
+      }
     }
   }
   const int rc = send_segment(sh, std::move(h), th, hl, is->saddr, is->daddr, is->ttl, is->tos);

@@ -2,10 +2,29 @@
 
 namespace skiff::wire {
 
+namespace {
+constexpr uint32_t kAlignedTimestamp = uint32_t{tcp_opt::kNop} << 24 | uint32_t{tcp_opt::kNop} << 16 |
+                                       uint32_t{tcp_opt::kTimestamp} << 8 | 10;
+}  // namespace
+
 Checked<TcpOptions> TcpOptions::parse(std::span<const uint8_t> opts) {
-  TcpOptions o;
+  Checked<TcpOptions> r;
+  r.err = parse_into(opts, r.view);
+  if (r.err != WireError::Ok) r.view = TcpOptions{};
+  return r;
+}
+
+WireError TcpOptions::parse_into(std::span<const uint8_t> opts, TcpOptions& o) {
   size_t i = 0;
   const size_t n = opts.size();
+  // The layout nearly every segment of a timestamping connection carries (RFC 7323 Appendix A: NOP, NOP,
+  // Timestamps), read without the loop, as Linux's tcp_parse_aligned_timestamp does.
+  if (n == 12 && load_be32(opts.data()) == kAlignedTimestamp) {
+    o.has_timestamp = true;
+    o.ts_val = load_be32(opts.data() + 4);
+    o.ts_ecr = load_be32(opts.data() + 8);
+    return WireError::Ok;
+  }
   while (i < n) {
     const uint8_t kind = opts[i];
     if (kind == tcp_opt::kEol) break;
@@ -13,31 +32,31 @@ Checked<TcpOptions> TcpOptions::parse(std::span<const uint8_t> opts) {
       ++i;
       continue;
     }
-    if (i + 1 >= n) return {{}, WireError::BadOptionLen};  // no room for the length byte
+    if (i + 1 >= n) return WireError::BadOptionLen;  // no room for the length byte
     const uint8_t len = opts[i + 1];
-    if (len < 2 || i + len > n) return {{}, WireError::BadOptionLen};
+    if (len < 2 || i + len > n) return WireError::BadOptionLen;
     const uint8_t* p = opts.data() + i;
     switch (kind) {
       case tcp_opt::kMss:
-        if (len != 4) return {{}, WireError::BadOptionLen};
+        if (len != 4) return WireError::BadOptionLen;
         o.mss = load_be16(p + 2);
         break;
       case tcp_opt::kWscale:
-        if (len != 3) return {{}, WireError::BadOptionLen};
+        if (len != 3) return WireError::BadOptionLen;
         o.wscale = p[2];
         break;
       case tcp_opt::kSackPermitted:
-        if (len != 2) return {{}, WireError::BadOptionLen};
+        if (len != 2) return WireError::BadOptionLen;
         o.sack_permitted = true;
         break;
       case tcp_opt::kTimestamp:
-        if (len != 10) return {{}, WireError::BadOptionLen};
+        if (len != 10) return WireError::BadOptionLen;
         o.has_timestamp = true;
         o.ts_val = load_be32(p + 2);
         o.ts_ecr = load_be32(p + 6);
         break;
       case tcp_opt::kSack: {
-        if (len < 10 || len > 34 || (len - 2) % 8 != 0) return {{}, WireError::BadOptionLen};
+        if (len < 10 || len > 34 || (len - 2) % 8 != 0) return WireError::BadOptionLen;
         const size_t blocks = (len - 2) / 8;  // at most 4 fit in 40 bytes
         o.num_sack = 0;
         for (size_t b = 0; b < blocks && b < o.sack.size(); ++b) {
@@ -51,7 +70,7 @@ Checked<TcpOptions> TcpOptions::parse(std::span<const uint8_t> opts) {
     }
     i += len;
   }
-  return {o, WireError::Ok};
+  return WireError::Ok;
 }
 
 size_t write_tcp_options(uint8_t* out, const TcpOptions& o) {

@@ -49,6 +49,8 @@ struct TcpOptions {
 
   // Parses `opts` (the bytes between the fixed header and the data offset).
   static Checked<TcpOptions> parse(std::span<const uint8_t> opts);
+  // The same into `o`, which must be default-constructed (the receive path's form: no copies).
+  static WireError parse_into(std::span<const uint8_t> opts, TcpOptions& o);
 };
 
 class TcpView : public ViewBase {

@@ -11,6 +11,7 @@
 
 #include "skiff-perf/hist.hh"
 #include "skiff-perf/json.hh"
+#include "skiff-perf/loop.hh"
 #include "skiff-perf/proto.hh"
 #include "skiff-perf/report.hh"
 
@@ -306,4 +307,79 @@ TEST(PerfPlot, SvgHasOneLinePerSeries) {
 }
 
 }  // namespace
+// ---- event loop ----
+
+namespace {
+// A Net that only records readiness-set calls.
+class WatchLog final : public Net {
+ public:
+  struct Call {
+    int op, fd;
+    uint32_t events;
+  };
+  std::vector<Call> calls;
+  int next_rc = 0;
+
+  const char* name() const override { return "log"; }
+  int socket(int) override { return -1; }
+  int bind(int, const sockaddr_in&) override { return -1; }
+  int listen(int, int) override { return -1; }
+  int accept(int, sockaddr_in*) override { return -1; }
+  int connect(int, const sockaddr_in&) override { return -1; }
+  ssize_t send(int, const void*, size_t) override { return -1; }
+  ssize_t recv(int, void*, size_t) override { return -1; }
+  ssize_t sendto(int, const void*, size_t, const sockaddr_in&) override { return -1; }
+  ssize_t recvfrom(int, void*, size_t, sockaddr_in*) override { return -1; }
+  int setsockopt(int, int, int, const void*, socklen_t) override { return -1; }
+  int getsockopt(int, int, int, void*, socklen_t*) override { return -1; }
+  int getsockname(int, sockaddr_in*) override { return -1; }
+  int getpeername(int, sockaddr_in*) override { return -1; }
+  int shutdown(int, int) override { return -1; }
+  int close(int) override { return 0; }
+  int watch(int op, int fd, uint32_t events, uint64_t) override {
+    calls.push_back({op, fd, events});
+    return next_rc;
+  }
+  int wait(epoll_event*, int, int64_t) override { return 0; }
+  bool busy_poll() const override { return true; }
+};
+struct NoopWatcher final : Watcher {
+  void on_ready(uint32_t) override {}
+};
+}  // namespace
+
+TEST(PerfLoop, ModifyReachesTheNetOnlyWhenTheEventsChange) {
+  Loop loop;
+  WatchLog net;
+  NoopWatcher w;
+  ASSERT_TRUE(loop.add(net, 5, EPOLLIN, &w));
+  ASSERT_EQ(net.calls.size(), 1u);
+  EXPECT_EQ(net.calls[0].op, EPOLL_CTL_ADD);
+  EXPECT_TRUE(loop.modify(net, 5, EPOLLIN));  // unchanged: nothing reaches the Net
+  EXPECT_EQ(net.calls.size(), 1u);
+  EXPECT_TRUE(loop.modify(net, 5, EPOLLIN | EPOLLOUT));
+  ASSERT_EQ(net.calls.size(), 2u);
+  EXPECT_EQ(net.calls[1].op, EPOLL_CTL_MOD);
+  EXPECT_EQ(net.calls[1].events, uint32_t{EPOLLIN | EPOLLOUT});
+  EXPECT_TRUE(loop.modify(net, 5, EPOLLIN | EPOLLOUT));
+  EXPECT_EQ(net.calls.size(), 2u);
+  // A refused change is not remembered: the next identical request tries again.
+  net.next_rc = -1;
+  EXPECT_FALSE(loop.modify(net, 5, EPOLLIN));
+  net.next_rc = 0;
+  EXPECT_TRUE(loop.modify(net, 5, EPOLLIN));
+  ASSERT_EQ(net.calls.size(), 4u);
+  EXPECT_EQ(net.calls[3].events, uint32_t{EPOLLIN});
+  // Removed and added again with other events: the remembered set follows.
+  loop.remove(net, 5);
+  ASSERT_TRUE(loop.add(net, 5, EPOLLOUT, &w));
+  EXPECT_EQ(net.calls.size(), 6u);
+  EXPECT_TRUE(loop.modify(net, 5, EPOLLOUT));
+  EXPECT_EQ(net.calls.size(), 6u);
+  // A socket the loop does not watch goes to the Net, which answers for it.
+  net.next_rc = -1;
+  EXPECT_FALSE(loop.modify(net, 9, EPOLLIN));
+  EXPECT_EQ(net.calls.size(), 7u);
+}
+
 }  // namespace perf

@@ -289,3 +289,37 @@ TEST(TcpEstablished, PeerWindowLimitsWhatWeSend) {
   EXPECT_EQ(c.nxt, c.iss + 5001);
   skiff_close(c.fd);
 }
+
+// A small payload leaves copied behind the header (one buffer, no reference into the send queue); a large
+// one is referenced. Either way the bytes on the wire are the application's, checksummed, and a
+// retransmission after an RTO carries them again (the send queue kept its own copy).
+TEST(TcpEstablished, SmallPayloadsLeaveInOneBufferLargeOnesByReference) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  for (size_t n : {1u, 200u, 256u, 257u, 1000u}) {
+    const uint8_t seed = static_cast<uint8_t>(n);
+    ASSERT_EQ(c.send(n, seed), static_cast<ssize_t>(n));
+    h.shard().flush();
+    ASSERT_EQ(h.dev().tx.size(), 1u) << n;
+    const rte_mbuf* m = h.dev().tx.back();
+    EXPECT_EQ(m->nb_segs, n <= 256 ? 1 : 2) << n;
+    auto out = c.out_track();
+    ASSERT_EQ(out.size(), 1u) << n;
+    EXPECT_TRUE(out[0].checksum_ok) << n;
+    EXPECT_EQ(out[0].payload, pattern(n, seed)) << n;
+    // Lost: the RTO (backed off by the earlier rounds' timeouts) sends the same bytes again.
+    std::vector<SentTcp> again;
+    for (int step = 0; step < 40 && again.empty(); ++step) {
+      h.advance(500ms);
+      again = c.out_track();
+    }
+    ASSERT_EQ(again.size(), 1u) << n;
+    EXPECT_EQ(again[0].seq, out[0].seq) << n;
+    EXPECT_TRUE(again[0].checksum_ok) << n;
+    EXPECT_EQ(again[0].payload, pattern(n, seed)) << n;
+    c.ack();
+    EXPECT_TRUE(c.out().empty()) << n;
+  }
+  EXPECT_EQ(h.total_drops(), 0u);
+  skiff_close(c.fd);
+}

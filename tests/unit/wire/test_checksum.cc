@@ -111,6 +111,19 @@ TEST(Checksum, MatchesReferenceForEveryLengthAndAlignment) {
   }
 }
 
+TEST(Checksum, ShortBuffersCarryIntoAnIncomingSum) {
+  // Header-sized buffers: all-ones words and a large incoming partial sum must not lose carries.
+  const std::vector<uint8_t> ones(200, 0xff);
+  const test::Bytes data = test::pattern(200, 5);
+  constexpr uint64_t kIncoming = 0x00ffffffffffffffull;  // folds to 0xffff
+  for (size_t len = 0; len <= ones.size(); ++len) {
+    ASSERT_EQ(csum_fold16(csum_partial(ones.data(), len, kIncoming)),
+              csum_fold16(csum_partial(ones.data(), len) + csum_fold16(kIncoming)))
+        << len;
+    ASSERT_EQ(raw_as_be(inet_checksum(data.data(), len)), reference_checksum(data.data(), len)) << len;
+  }
+}
+
 TEST(Checksum, AllZeroAndAllOnes) {
   for (size_t len : {2u, 3u, 20u, 64u, 1500u, 9001u}) {
     const std::vector<uint8_t> zeros(len, 0x00);
