@@ -11,15 +11,17 @@ using wire::Ipv4View;
 
 namespace {
 
-void finish_header(Shard& sh, const Iface& ifc, Pktbuf& p, Ipv4View ip) {
+// `built`: the header came from Ipv4View::build, checksum included (else it is summed here).
+void finish_header(Shard& sh, const Iface& ifc, Pktbuf& p, Ipv4View ip, bool built) {
   rte_mbuf* m = p.mbuf();
   m->l2_len = 14;
   m->l3_len = static_cast<uint8_t>(ip.header_len());
   if (ifc.caps.tx_ipv4_csum) {
     m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+    ip.set_checksum_raw(0);
   } else {
     m->ol_flags |= RTE_MBUF_F_TX_IPV4;
-    ip.fill_checksum();
+    if (!built) ip.fill_checksum();
   }
   ++sh.stats.ip_out_requests;
 }
@@ -53,7 +55,7 @@ void fragment_and_send(Shard& sh, ShardPort& sp, wire::Ipv4Addr nh, Pktbuf p, co
     Ipv4View ip(h, hl);
     ip.build(src, tx.dst, tx.proto, static_cast<uint16_t>(hl + n), id, ttl, tx.tos,
              static_cast<uint16_t>((last ? 0 : Ipv4View::kFlagMF) | (off / 8)));
-    finish_header(sh, *sp.ifc, f, ip);
+    finish_header(sh, *sp.ifc, f, ip, true);
     ++sh.stats.ip_frag_creates;
     neigh_output(sh, sp, nh, std::move(f));
   }
@@ -73,7 +75,7 @@ int ipv4_output_hdrincl(Shard& sh, Pktbuf p) {
     sh.drop(std::move(p), Drop::Ipv4FragNeeded);
     return -EMSGSIZE;
   }
-  finish_header(sh, *sp->ifc, p, ip);
+  finish_header(sh, *sp->ifc, p, ip, false);
   neigh_output(sh, *sp, rt->next_hop, std::move(p));
   return 0;
 }
@@ -112,7 +114,7 @@ int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx) {
   Ipv4View ip(h, hl);
   ip.build(src, tx.dst, tx.proto, static_cast<uint16_t>(total), sh.next_ip_id(), ttl, tx.tos,
            tx.df ? Ipv4View::kFlagDF : 0);
-  finish_header(sh, *sp->ifc, p, ip);
+  finish_header(sh, *sp->ifc, p, ip, true);
   neigh_output(sh, *sp, rt->next_hop, std::move(p));
   return 0;
 }

@@ -14,6 +14,9 @@ namespace skiff::wire {
 
 // Sum of the buffer's 16-bit words (native loads) added to `sum`; not folded, not complemented.
 uint64_t csum_partial(const void* data, size_t len, uint64_t sum = 0);
+// Copies `len` bytes from `src` to `dst` (not overlapping) and returns csum_partial of them added to `sum`,
+// in one pass where the CPU allows (a checksum computed right after a copy waits for the copy's stores).
+uint64_t csum_copy(void* dst, const void* src, size_t len, uint64_t sum = 0);
 
 // Folds a partial sum to 16 bits (no complement).
 inline uint16_t csum_fold16(uint64_t sum) {

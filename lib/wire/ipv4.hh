@@ -68,7 +68,9 @@ class Ipv4View : public ViewBase {
     set_checksum_raw(inet_checksum(p_, header_len()));
   }
 
-  // Writes a 20-byte header (no options); the checksum is left zero for the caller or offload to fill.
+  // Writes a 20-byte header (no options) with its checksum, summed from the field values rather than read
+  // back (a read of just-written bytes waits for every store before it to land, a segment's payload copy
+  // included). A device offloading the checksum wants the field zero: the caller clears it.
   void build(Ipv4Addr src, Ipv4Addr dst, uint8_t proto, uint16_t total_len, uint16_t ident, uint8_t ttl,
              uint8_t tos, uint16_t flags_frag) {
     set_version_ihl(kMinHeaderLen);
@@ -78,9 +80,15 @@ class Ipv4View : public ViewBase {
     set_flags_frag(flags_frag);
     set_ttl(ttl);
     set_proto(proto);
-    set_checksum_raw(0);
     set_src(src);
     set_dst(dst);
+    // The header's 16-bit words as numbers (RFC 1071 in network order), then stored big-endian.
+    const uint32_t s = src.host(), d = dst.host();
+    uint32_t sum = ((0x40u | kMinHeaderLen / 4) << 8 | tos) + total_len + ident + flags_frag +
+                   (uint32_t{ttl} << 8 | proto) + (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    set_u16(10, static_cast<uint16_t>(~sum));
   }
 };
 

@@ -290,36 +290,53 @@ TEST(TcpEstablished, PeerWindowLimitsWhatWeSend) {
   skiff_close(c.fd);
 }
 
-// A small payload leaves copied behind the header (one buffer, no reference into the send queue); a large
-// one is referenced. Either way the bytes on the wire are the application's, checksummed, and a
-// retransmission after an RTO carries them again (the send queue kept its own copy).
-TEST(TcpEstablished, SmallPayloadsLeaveInOneBufferLargeOnesByReference) {
+// A payload leaves copied behind the header in one buffer, its checksum summed while copying (no reference
+// into the send queue); one too large for the header buffer's room is referenced instead. Either way the
+// bytes on the wire are the application's, checksummed, and a retransmission after an RTO carries them
+// again (the send queue kept its own copy).
+namespace {
+void check_sent_and_resent(StackHarness& h, Conn& c, size_t n, int want_segs) {
+  const uint8_t seed = static_cast<uint8_t>(n);
+  ASSERT_EQ(c.send(n, seed), static_cast<ssize_t>(n));
+  h.shard().flush();
+  ASSERT_EQ(h.dev().tx.size(), 1u) << n;
+  EXPECT_EQ(h.dev().tx.back()->nb_segs, want_segs) << n;
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 1u) << n;
+  EXPECT_TRUE(out[0].checksum_ok) << n;
+  EXPECT_EQ(out[0].payload, pattern(n, seed)) << n;
+  // Lost: the RTO (backed off by earlier rounds' timeouts) sends the same bytes again.
+  std::vector<SentTcp> again;
+  for (int step = 0; step < 40 && again.empty(); ++step) {
+    h.advance(500ms);
+    again = c.out_track();
+  }
+  ASSERT_EQ(again.size(), 1u) << n;
+  EXPECT_EQ(again[0].seq, out[0].seq) << n;
+  EXPECT_TRUE(again[0].checksum_ok) << n;
+  EXPECT_EQ(again[0].payload, pattern(n, seed)) << n;
+  c.ack();
+  EXPECT_TRUE(c.out().empty()) << n;
+}
+}  // namespace
+
+TEST(TcpEstablished, PayloadsLeaveCopiedBehindTheHeader) {
   StackHarness h;
   Conn c = accept_conn(h);
-  for (size_t n : {1u, 200u, 256u, 257u, 1000u}) {
-    const uint8_t seed = static_cast<uint8_t>(n);
-    ASSERT_EQ(c.send(n, seed), static_cast<ssize_t>(n));
-    h.shard().flush();
-    ASSERT_EQ(h.dev().tx.size(), 1u) << n;
-    const rte_mbuf* m = h.dev().tx.back();
-    EXPECT_EQ(m->nb_segs, n <= 256 ? 1 : 2) << n;
-    auto out = c.out_track();
-    ASSERT_EQ(out.size(), 1u) << n;
-    EXPECT_TRUE(out[0].checksum_ok) << n;
-    EXPECT_EQ(out[0].payload, pattern(n, seed)) << n;
-    // Lost: the RTO (backed off by the earlier rounds' timeouts) sends the same bytes again.
-    std::vector<SentTcp> again;
-    for (int step = 0; step < 40 && again.empty(); ++step) {
-      h.advance(500ms);
-      again = c.out_track();
-    }
-    ASSERT_EQ(again.size(), 1u) << n;
-    EXPECT_EQ(again[0].seq, out[0].seq) << n;
-    EXPECT_TRUE(again[0].checksum_ok) << n;
-    EXPECT_EQ(again[0].payload, pattern(n, seed)) << n;
-    c.ack();
-    EXPECT_TRUE(c.out().empty()) << n;
-  }
+  // Both sides of the 128-byte line where the checksum goes vector, odd lengths, a full segment.
+  for (size_t n : {1u, 127u, 128u, 129u, 255u, 999u, 1000u}) check_sent_and_resent(h, c, n, 1);
+  EXPECT_EQ(h.total_drops(), 0u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpEstablished, PayloadTooLargeForTheHeaderBufferIsReferenced) {
+  HarnessOptions o;
+  o.mtu = 9000;
+  StackHarness h(o);
+  Conn c = accept_conn(h, {.mss = 8960});
+  // A send-queue segment fills its own buffer; the header buffer has that room less the headers.
+  const size_t big = rte_pktmbuf_data_room_size(h.stack().pool(0).raw()) - RTE_PKTMBUF_HEADROOM;
+  check_sent_and_resent(h, c, big, 2);
   EXPECT_EQ(h.total_drops(), 0u);
   skiff_close(c.fd);
 }

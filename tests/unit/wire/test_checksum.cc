@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -122,6 +123,26 @@ TEST(Checksum, ShortBuffersCarryIntoAnIncomingSum) {
         << len;
     ASSERT_EQ(raw_as_be(inet_checksum(data.data(), len)), reference_checksum(data.data(), len)) << len;
   }
+}
+
+TEST(Checksum, CopyAndSumEqualsCopyThenSum) {
+  // Every length across the vector threshold and block tails, source and destination misaligned, an
+  // incoming sum; and a buffer past the 32 KiB chunk the lanes are sized for, all ones.
+  const test::Bytes data = test::pattern(600, 11);
+  std::vector<uint8_t> dst(640);
+  for (size_t off : {0u, 1u, 3u}) {
+    for (size_t len = 0; len + off <= data.size(); ++len) {
+      std::fill(dst.begin(), dst.end(), 0xee);
+      const uint64_t s = csum_copy(dst.data() + 2 * off + 1, data.data() + off, len, 0x12345);
+      ASSERT_EQ(csum_fold16(s), csum_fold16(csum_partial(data.data() + off, len, 0x12345))) << off << " " << len;
+      ASSERT_EQ(memcmp(dst.data() + 2 * off + 1, data.data() + off, len), 0) << off << " " << len;
+      ASSERT_EQ(dst[2 * off + 1 + len], 0xee) << "wrote past the end: " << off << " " << len;
+    }
+  }
+  const std::vector<uint8_t> ones(100000, 0xff);
+  std::vector<uint8_t> big(ones.size());
+  EXPECT_EQ(csum_fold16(csum_copy(big.data(), ones.data(), ones.size())), 0xffff);
+  EXPECT_EQ(big, ones);
 }
 
 TEST(Checksum, AllZeroAndAllOnes) {
