@@ -159,8 +159,11 @@ void bulk(benchmark::State& state, bool per_segment) {
       received += static_cast<uint64_t>(r);
     }
   }
-  // Drain what is still in flight so the next run starts clean.
-  for (int i = 0; i < 100000 && received < sent; ++i) {
+  // Drain what is still in flight so the next run starts clean. Bounded in time, not in polls: the last
+  // partial segment may wait for Nagle (RFC 896) until the receiver's delayed ACK (40 ms) acknowledges an
+  // odd full segment, and 100,000 idle polls take less than that.
+  const uint64_t drain_end = rte_rdtsc() + 2 * rte_get_tsc_hz();
+  while (received < sent && rte_rdtsc() < drain_end) {
     w.poll();
     set_this_shard(&w.b.sh());
     const ssize_t r = skiff_recv(w.server, in.data(), in.size(), 0);
