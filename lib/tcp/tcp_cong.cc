@@ -9,11 +9,14 @@ namespace skiff {
 
 namespace {
 
-// Slow start (RFC 5681 §3.1 with RFC 3465 L = 2): common to both algorithms. Returns the bytes left over
-// once cwnd reaches ssthresh (for congestion avoidance).
+// Slow start (RFC 5681 §3.1 with byte counting, RFC 3465): common to both algorithms. cwnd grows by all the
+// bytes an ACK newly acknowledges, up to ssthresh, as Linux's tcp_slow_start does: receivers acknowledge
+// many segments at once (Linux after GRO, Skiff once per receive burst), and RFC 3465's per-ACK limit
+// (L = 2 SMSS) would turn slow start under such stretch ACKs into a few segments per round trip. Returns
+// the bytes left over once cwnd reaches ssthresh (for congestion avoidance).
 uint32_t slow_start(TcpSock* tp, uint32_t acked) {
   if (tp->cwnd >= tp->ssthresh) return acked;
-  const uint32_t inc = std::min<uint32_t>(acked, 2u * tp->mss);
+  const uint32_t inc = acked;
   const uint32_t room = tp->ssthresh - tp->cwnd;
   tp->cwnd += std::min(inc, room);
   return inc > room ? acked - room : 0;

@@ -19,7 +19,8 @@ std::string get_cc(int fd) {
 }
 
 // A connection with a 20 ms handshake (RTO 200 ms) whose cwnd was grown to `segs` segments by a
-// cwnd-limited transfer, everything acknowledged.
+// cwnd-limited transfer acknowledged segment by segment, then to 2 * segs by one cumulative ACK for the
+// `segs` segments still in flight; everything acknowledged.
 Conn grown(StackHarness& h, uint32_t segs) {
   OpenOpts o;
   o.rtt = 20ms;
@@ -38,9 +39,12 @@ Conn grown(StackHarness& h, uint32_t segs) {
   }
   c.out_track();
   EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, segs);
-  // Then one cumulative ACK for the rest (slow start adds at most 2 segments for it: RFC 3465 L = 2).
+  // Then one cumulative ACK for the rest: slow start counts every byte it acknowledges (a stretch ACK
+  // grows cwnd as the per-segment ACKs it replaces would have, as in Linux).
+  EXPECT_EQ(info(c.fd).tcpi_unacked, segs);
   c.ack();
   EXPECT_TRUE(c.out_track().empty());
+  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 2 * segs);
   return c;
 }
 
@@ -91,14 +95,14 @@ TEST(TcpCongestion, ApplicationLimitedSenderDoesNotGrowTheWindow) {
 TEST(TcpCongestion, CwndLimitedSenderGrowsInSlowStart) {
   StackHarness h;
   Conn c = grown(h, 30);
-  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 32u);  // the final cumulative ACK: + 2*SMSS (RFC 3465 L = 2)
+  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 60u);  // the final cumulative ACK of 30 segments: + 30
   skiff_close(c.fd);
 }
 
 TEST(TcpCongestion, RestartAfterIdleHalvesPerRtoDownToTheInitialWindow) {
   for (const auto& [idle, want] : {std::pair{100ms, 40u}, std::pair{250ms, 20u}, std::pair{450ms, 10u}, std::pair{5000ms, 10u}}) {
     StackHarness h;
-    Conn c = grown(h, 38);  // 40 after the final ACK
+    Conn c = grown(h, 20);  // 40 after the final ACK
     ASSERT_EQ(info(c.fd).tcpi_snd_cwnd, 40u);
     ASSERT_EQ(info(c.fd).tcpi_rto, 200000u);
     h.advance(idle);
@@ -113,7 +117,7 @@ TEST(TcpCongestion, ApplicationLimitedWindowDecaysTowardsWhatWasUsed) {
   // cwnd 40, then the application sends 2 segments every 50 ms: after an RTO (200 ms) of that, cwnd
   // moves halfway to what was used (at least the initial window): (40 + 10) / 2 = 25 (RFC 2861 §3).
   StackHarness h;
-  Conn c = grown(h, 38);
+  Conn c = grown(h, 20);
   ASSERT_EQ(info(c.fd).tcpi_snd_cwnd, 40u);
   for (int i = 0; i < 5; ++i) {
     h.advance(50ms);

@@ -1,7 +1,7 @@
 // Delayed ACKs (RFC 9293 §3.8.6.3, RFC 1122 §4.2.3.2, RFC 5681 §4.2): after the quick ACKs of the
 // connection start, a lone segment is ACKed after delack_min (40 ms), not before; every second full-sized
-// segment (or 2*RMSS bytes) is ACKed at once; out-of-order data and hole fills are ACKed at once; an ACK
-// rides on our data when there is some.
+// segment (or 2*RMSS bytes) is ACKed at once (at the end of the receive burst: one ACK for all the burst
+// brought); out-of-order data and hole fills are ACKed at once; an ACK rides on our data when there is some.
 #include "tcp_test_util.hh"
 
 using namespace tcpt;
@@ -64,6 +64,35 @@ TEST(TcpDelayedAck, EverySecondFullSegmentIsAckedAtOnce) {
     ASSERT_EQ(out.size(), 1u) << round;
     EXPECT_EQ(out[0].ack, c.snd);
   }
+  skiff_close(c.fd);
+}
+
+TEST(TcpDelayedAck, FullSegmentsOfOneReceiveBurstGetOneAckAfterTheBurst) {
+  // Every second full segment calls for an ACK; within one receive burst that ACK leaves once, when the
+  // burst is done, acknowledging all of it (as a Linux receiver acknowledges a GRO-merged burst): the
+  // sender processes one ACK instead of one per two segments, and nothing waits for a timer.
+  StackHarness h;
+  Conn c = settled(h);
+  for (const size_t n : {2u, 3u, 16u}) {
+    std::vector<Bytes> burst;
+    for (size_t i = 0; i < n; ++i) {
+      burst.push_back(tcp_frame(h, c.seg(tf::kAck, pattern(1000, static_cast<uint8_t>(i)))));
+      c.snd += 1000;
+    }
+    h.inject_burst(burst);
+    auto out = c.out();
+    ASSERT_EQ(out.size(), 1u) << n;
+    EXPECT_EQ(out[0].ack, c.snd) << n;
+    EXPECT_EQ(out[0].flags, tf::kAck) << n;
+    h.advance(100ms);
+    EXPECT_TRUE(c.out().empty()) << n;  // and no delayed ACK after it
+    EXPECT_EQ(read_all(c.fd).size(), 1000 * n);
+  }
+  // A lone full segment in its own burst still waits for its partner or the delayed-ACK timer.
+  c.push(pattern(1000));
+  EXPECT_TRUE(c.out().empty());
+  h.advance(41ms);
+  EXPECT_EQ(c.out().size(), 1u);
   skiff_close(c.fd);
 }
 
