@@ -10,7 +10,8 @@
 #     SKIFF_BENCH_CPUS ("0 1": server and client CPU), SKIFF_PERF (command that runs skiff-perf, e.g. a
 #     bundle's "bundle/run skiff-perf"), SKIFF_EAL_EXTRA (more EAL arguments, e.g. "-d bundle/pmds"),
 #     SKIFF_BENCH_STACK_ARGS (more Skiff stack options, e.g. "--mtu 9000 --mbuf-size 9600" on both sides),
-#     SKIFF_IP (command that runs iproute2's ip, e.g. "bundle/run ip" on a machine without iproute2)
+#     SKIFF_IP (command that runs iproute2's ip, e.g. "bundle/run ip" on a machine without iproute2),
+#     SKIFF_BENCH_RR_STREAMS (connections of the "rrp" workload, default 16), SKIFF_BENCH_MODES ("bulk rr rrp")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -18,6 +19,7 @@ read -r -a PERF <<<"${SKIFF_PERF:-$BUILD/apps/skiff-perf}"
 read -r CPU_S CPU_C <<<"${SKIFF_BENCH_CPUS:-0 1}"
 T=${SKIFF_BENCH_TIME:-5}
 REPS=${SKIFF_BENCH_REPS:-3}
+RRP=${SKIFF_BENCH_RR_STREAMS:-16}
 read -r -a IP <<<"${SKIFF_IP:-ip}"
 ip() { command "${IP[@]}" "$@"; }
 command -v "${IP[0]}" >/dev/null || { echo "bench-vs-kernel: no '${IP[0]}' (iproute2; or set SKIFF_IP, see devtools/bundle.sh)" >&2; exit 2; }
@@ -61,7 +63,7 @@ eal() {  # eal CPU ROLE
 }
 
 run_skiff() {  # run_skiff MODE OUT
-  local extra=(); [ "$1" = rr ] && extra=(--rr); [ "$1" = rrp ] && extra=(--rr -P 16)
+  local extra=(); [ "$1" = rr ] && extra=(--rr); [ "$1" = rrp ] && extra=(--rr -P "$RRP")
   local sargs=(); read -r -a sargs <<<"${SKIFF_BENCH_STACK_ARGS:-}"
   # shellcheck disable=SC2046
   taskset -c "$CPU_S" "${PERF[@]}" $(eal "$CPU_S" server) -- --ip 10.77.0.1/24 "${sargs[@]}" -s -1 >"$TMP/srv.log" 2>&1 &
@@ -77,7 +79,7 @@ run_skiff() {  # run_skiff MODE OUT
 
 run_kernel() {  # run_kernel MODE OUT
   # CUBIC as Skiff's default (a host defaulting to BBR would pace the kernel's bulk below what it can do).
-  local extra=(-C cubic); [ "$1" = rr ] && extra+=(--rr); [ "$1" = rrp ] && extra+=(--rr -P 16)
+  local extra=(-C cubic); [ "$1" = rr ] && extra+=(--rr); [ "$1" = rrp ] && extra+=(--rr -P "$RRP")
   ip netns exec "$NA" taskset -c "$CPU_S" "${PERF[@]}" --kernel -s -1 >"$TMP/ksrv.log" 2>&1 &
   local sp=$!; pids+=("$sp")
   sleep 0.3
@@ -105,5 +107,5 @@ done
 printf '\n%-44s %14s %14s %8s\n' "workload (median of $REPS, ${T}s each)" "Skiff (memif)" "kernel (veth)" "ratio"
 [ -n "${res[skiff-bulk]:-}" ] && awk -v s="${res[skiff-bulk]}" -v k="${res[kernel-bulk]}" 'BEGIN {printf "%-44s %9.2f Gb/s %9.2f Gb/s %7.2fx\n", "TCP bulk, 1 connection, 1 core per side", s/1e9, k/1e9, s/k}'
 [ -n "${res[skiff-rr]:-}" ] && awk -v s="${res[skiff-rr]}" -v k="${res[kernel-rr]}" 'BEGIN {printf "%-44s %11.0f /s %11.0f /s %7.2fx\n", "TCP 1-byte RR, 1 connection, transactions", s, k, s/k}'
-[ -n "${res[skiff-rrp]:-}" ] && awk -v s="${res[skiff-rrp]}" -v k="${res[kernel-rrp]}" 'BEGIN {printf "%-44s %11.0f /s %11.0f /s %7.2fx\n", "TCP 1-byte RR, 16 connections, transactions", s, k, s/k}'
+[ -n "${res[skiff-rrp]:-}" ] && awk -v s="${res[skiff-rrp]}" -v k="${res[kernel-rrp]}" -v n="$RRP" 'BEGIN {printf "%-44s %11.0f /s %11.0f /s %7.2fx\n", "TCP 1-byte RR, " n " connections, transactions", s, k, s/k}'
 true
