@@ -9,9 +9,11 @@
 #   devtools/bench-vs-kernel.sh [BUILD_DIR]      env: SKIFF_BENCH_TIME (s, default 5), SKIFF_BENCH_REPS (3),
 #     SKIFF_BENCH_CPUS ("0 1": server and client CPU), SKIFF_PERF (command that runs skiff-perf, e.g. a
 #     bundle's "bundle/run skiff-perf"), SKIFF_EAL_EXTRA (more EAL arguments, e.g. "-d bundle/pmds"),
-#     SKIFF_BENCH_STACK_ARGS (more Skiff stack options, e.g. "--mtu 9000 --mbuf-size 9600" on both sides),
+#     SKIFF_BENCH_STACK_ARGS (more Skiff stack options, e.g. "--pool-size 16383" on both sides),
 #     SKIFF_IP (command that runs iproute2's ip, e.g. "bundle/run ip" on a machine without iproute2),
-#     SKIFF_BENCH_RR_STREAMS (connections of the "rrp" workload, default 16), SKIFF_BENCH_MODES ("bulk rr rrp")
+#     SKIFF_BENCH_RR_STREAMS (connections of the "rrp" workload, default 16), SKIFF_BENCH_MODES ("bulk rr rrp"),
+#     SKIFF_BENCH_MTU (link MTU of both stacks, default 1500; above 1500 the memif buffers grow to hold a
+#     frame and the ring shrinks to 256 slots, see docs/tuning.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -20,6 +22,9 @@ read -r CPU_S CPU_C <<<"${SKIFF_BENCH_CPUS:-0 1}"
 T=${SKIFF_BENCH_TIME:-5}
 REPS=${SKIFF_BENCH_REPS:-3}
 RRP=${SKIFF_BENCH_RR_STREAMS:-16}
+MTU=${SKIFF_BENCH_MTU:-1500}
+MEMIF_ARGS=""
+[ "$MTU" -gt 1500 ] && MEMIF_ARGS=",bsize=$((MTU + 14)),rsize=8"
 read -r -a IP <<<"${SKIFF_IP:-ip}"
 ip() { command "${IP[@]}" "$@"; }
 command -v "${IP[0]}" >/dev/null || { echo "bench-vs-kernel: no '${IP[0]}' (iproute2; or set SKIFF_IP, see devtools/bundle.sh)" >&2; exit 2; }
@@ -43,7 +48,7 @@ ip link add skbka type veth peer name skbkb
 ip link set skbka netns "$NA"; ip link set skbkb netns "$NB"
 ip -n "$NA" addr add 10.78.0.1/24 dev skbka; ip -n "$NB" addr add 10.78.0.2/24 dev skbkb
 for n in "$NA" "$NB"; do ip -n "$n" link set lo up; done
-ip -n "$NA" link set skbka up; ip -n "$NB" link set skbkb up
+ip -n "$NA" link set skbka mtu "$MTU" up; ip -n "$NB" link set skbkb mtu "$MTU" up
 
 # Prints one number from skiff-perf's JSON: bulk -> received bits/s, rr -> transactions/s.
 metric() {
@@ -59,18 +64,18 @@ PY
 }
 
 eal() {  # eal CPU ROLE
-  echo "${SKIFF_EAL_EXTRA:-} -l $1 --no-pci --no-huge -m 1024 --no-telemetry --log-level=*:error --file-prefix=skbk-$2-$$ --vdev=net_memif0,role=$2,socket=$SOCK,id=0,socket-abstract=no"
+  echo "${SKIFF_EAL_EXTRA:-} -l $1 --no-pci --no-huge -m 1024 --no-telemetry --log-level=*:error --file-prefix=skbk-$2-$$ --vdev=net_memif0,role=$2,socket=$SOCK,id=0,socket-abstract=no$MEMIF_ARGS"
 }
 
 run_skiff() {  # run_skiff MODE OUT
   local extra=(); [ "$1" = rr ] && extra=(--rr); [ "$1" = rrp ] && extra=(--rr -P "$RRP")
   local sargs=(); read -r -a sargs <<<"${SKIFF_BENCH_STACK_ARGS:-}"
   # shellcheck disable=SC2046
-  taskset -c "$CPU_S" "${PERF[@]}" $(eal "$CPU_S" server) -- --ip 10.77.0.1/24 "${sargs[@]}" -s -1 >"$TMP/srv.log" 2>&1 &
+  taskset -c "$CPU_S" "${PERF[@]}" $(eal "$CPU_S" server) -- --ip 10.77.0.1/24 --mtu "$MTU" "${sargs[@]}" -s -1 >"$TMP/srv.log" 2>&1 &
   local sp=$!; pids+=("$sp")
   for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
   # shellcheck disable=SC2046
-  taskset -c "$CPU_C" timeout $((T + 30)) "${PERF[@]}" $(eal "$CPU_C" client) -- --ip 10.77.0.2/24 "${sargs[@]}" -c 10.77.0.1 -t "$T" -J "${extra[@]}" >"$2" 2>"$TMP/cli.err" \
+  taskset -c "$CPU_C" timeout $((T + 30)) "${PERF[@]}" $(eal "$CPU_C" client) -- --ip 10.77.0.2/24 --mtu "$MTU" "${sargs[@]}" -c 10.77.0.1 -t "$T" -J "${extra[@]}" >"$2" 2>"$TMP/cli.err" \
     || { echo "bench-vs-kernel: Skiff client failed:" >&2; cat "$TMP/cli.err" "$TMP/srv.log" >&2; exit 1; }
   timeout 10 tail --pid="$sp" -f /dev/null || kill "$sp" 2>/dev/null || true
   wait "$sp" 2>/dev/null || true
@@ -104,7 +109,7 @@ for mode in ${SKIFF_BENCH_MODES:-bulk rr rrp}; do
   done
 done
 
-printf '\n%-44s %14s %14s %8s\n' "workload (median of $REPS, ${T}s each)" "Skiff (memif)" "kernel (veth)" "ratio"
+printf '\n%-44s %14s %14s %8s\n' "workload (median of $REPS, ${T}s each, MTU $MTU)" "Skiff (memif)" "kernel (veth)" "ratio"
 [ -n "${res[skiff-bulk]:-}" ] && awk -v s="${res[skiff-bulk]}" -v k="${res[kernel-bulk]}" 'BEGIN {printf "%-44s %9.2f Gb/s %9.2f Gb/s %7.2fx\n", "TCP bulk, 1 connection, 1 core per side", s/1e9, k/1e9, s/k}'
 [ -n "${res[skiff-rr]:-}" ] && awk -v s="${res[skiff-rr]}" -v k="${res[kernel-rr]}" 'BEGIN {printf "%-44s %11.0f /s %11.0f /s %7.2fx\n", "TCP 1-byte RR, 1 connection, transactions", s, k, s/k}'
 [ -n "${res[skiff-rrp]:-}" ] && awk -v s="${res[skiff-rrp]}" -v k="${res[kernel-rrp]}" -v n="$RRP" 'BEGIN {printf "%-44s %11.0f /s %11.0f /s %7.2fx\n", "TCP 1-byte RR, " n " connections, transactions", s, k, s/k}'

@@ -33,18 +33,29 @@ std::string errstr(const char* what, int rc) {
 }
 }  // namespace
 
+namespace {
+// A numeric device argument ("key=N" in the --vdev string), or `def` when absent.
+uint32_t devarg_uint(const rte_eth_dev_info& info, std::string_view key, uint32_t def) {
+  const rte_devargs* da = info.device ? rte_dev_devargs(info.device) : nullptr;
+  if (!da || !da->args) return def;
+  std::string_view args = da->args;
+  while (!args.empty()) {
+    const size_t comma = args.find(',');
+    const std::string_view kv = args.substr(0, comma);
+    if (kv.size() > key.size() && kv.substr(0, key.size()) == key && kv[key.size()] == '=')
+      return static_cast<uint32_t>(strtoul(std::string(kv.substr(key.size() + 1)).c_str(), nullptr, 10));
+    if (comma == std::string_view::npos) break;
+    args.remove_prefix(comma + 1);
+  }
+  return def;
+}
+}  // namespace
+
 uint32_t ethdev_rx_buf_need(uint16_t port_id) {
   rte_eth_dev_info info;
   if (rte_eth_dev_info_get(port_id, &info) != 0 || !info.driver_name) return 0;
   if (std::string(info.driver_name) != "net_af_packet") return 0;
-  uint32_t framesz = 2048;
-  const rte_devargs* da = info.device ? rte_dev_devargs(info.device) : nullptr;
-  if (da && da->args) {
-    std::string args = da->args;
-    const auto pos = args.find("framesz=");
-    if (pos != std::string::npos) framesz = static_cast<uint32_t>(strtoul(args.c_str() + pos + 8, nullptr, 10));
-  }
-  return framesz;
+  return devarg_uint(info, "framesz", 2048);
 }
 
 uint16_t ethdev_max_queues(uint16_t port_id) {
@@ -98,13 +109,34 @@ std::unique_ptr<EthdevPort> EthdevPort::open(uint16_t port_id, const EthdevPortC
   caps.tx_multi_seg = (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) || port->driver_ == "net_ring";
   if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 
-  uint16_t mtu = cfg.mtu.value_or(0);
-  if (mtu && (mtu < info.min_mtu || mtu > info.max_mtu)) {
+  // The device's MTU limit as rte_eth_dev_configure enforces it: the smaller of max_mtu and the largest
+  // frame less the L2 overhead.
+  const uint16_t mtu = cfg.mtu.value_or(0);
+  const uint32_t l2_overhead = (info.max_mtu != UINT16_MAX && info.max_rx_pktlen > info.max_mtu)
+                                   ? info.max_rx_pktlen - info.max_mtu
+                                   : RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+  const uint32_t dev_max_mtu = std::min<uint32_t>(info.max_mtu, info.max_rx_pktlen - l2_overhead);
+  // net_memif advertises a 1518-byte frame (DPDK 22.11) yet moves a frame of any length as a chain of
+  // descriptors, both ways, as the memif protocol defines (VPP's memif runs 9000-byte frames the same way).
+  // Skiff takes a larger MTU there without asking the device, whose own setting stays 1500.
+  const bool any_length = port->driver_ == "net_memif";
+  if (mtu && (mtu < info.min_mtu || (mtu > dev_max_mtu && !any_length))) {
     *err = port->name_ + ": MTU " + std::to_string(mtu) + " outside the device's range " +
-           std::to_string(info.min_mtu) + ".." + std::to_string(info.max_mtu);
+           std::to_string(info.min_mtu) + ".." + std::to_string(dev_max_mtu);
     return nullptr;
   }
-  if (mtu) conf.rxmode.mtu = mtu;
+  if (any_length && mtu > dev_max_mtu) {
+    // ...but its receive path in 22.11 faults now and then on a frame spread over several buffers: each
+    // frame must fit one memif buffer (the vdev's bsize, 2048 by default; both ends should set it).
+    const uint32_t bsize = devarg_uint(info, "bsize", 2048);
+    if (mtu + uint32_t{RTE_ETHER_HDR_LEN} > bsize) {
+      *err = port->name_ + ": MTU " + std::to_string(mtu) + " needs memif buffers of at least " +
+             std::to_string(mtu + RTE_ETHER_HDR_LEN) + " bytes (bsize is " + std::to_string(bsize) +
+             "): add bsize=" + std::to_string(mtu + RTE_ETHER_HDR_LEN) + " or more to the --vdev arguments";
+      return nullptr;
+    }
+  }
+  if (mtu && mtu <= dev_max_mtu) conf.rxmode.mtu = mtu;
 
   // RSS: the NIC hashes with Skiff's symmetric key so it agrees with the shards' own owner computation
   // (stack/steer.hh) and both directions of a flow come to one queue.
@@ -181,7 +213,10 @@ std::unique_ptr<EthdevPort> EthdevPort::open(uint16_t port_id, const EthdevPortC
   if (mtu) port->mtu = mtu;
   // Frames must fit an mbuf unless the device scatters: cap the MTU we use at the buffer size.
   const uint32_t room = rte_pktmbuf_data_room_size(cfg.pools[0]) - RTE_PKTMBUF_HEADROOM;
-  if (port->mtu + 14u > room) port->mtu = static_cast<uint16_t>(room - 14);
+  if (port->mtu + 14u > room) {
+    if (mtu) SKIFF_LOG(Warn, "%s: MTU %u does not fit a %u-byte buffer: using %u", port->name_.c_str(), mtu, room, room - 14);
+    port->mtu = static_cast<uint16_t>(room - 14);
+  }
 
   if (!port->wait_link(cfg.link_wait))
     SKIFF_LOG(Warn, "%s: link is down after %lld ms; continuing (it may come up later)", port->name_.c_str(),

@@ -115,6 +115,9 @@ bool Runtime::build() {
     return false;
   }
   const unsigned want_queues = cfg.queues ? cfg.queues : shards;
+  // A received frame must fit one buffer (Skiff does not enable scattered receive): an MTU above the
+  // default buffer's room raises the buffer size with it, as a device's frame size does below.
+  if (cfg.mtu && *cfg.mtu + 14u > cfg.mbuf_data) cfg.mbuf_data = static_cast<uint16_t>(*cfg.mtu + 14u);
   for (uint16_t id : ethdev_ports()) {
     const uint32_t need = ethdev_rx_buf_need(id);
     if (need > cfg.mbuf_data) {
