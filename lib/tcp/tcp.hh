@@ -164,6 +164,7 @@ struct TcpSock {
   uint8_t segs_unacked = 0;             // full segments received since our last ACK
   uint8_t quickack = 0;                 // ACK the next N segments at once (connection start)
   bool ack_pending = false;
+  Instant ack_pending_since{};          // when ack_pending last became true (the delayed ACK's deadline base)
   bool ack_deferred = false;            // on the shard's list of ACKs to send once the burst is processed
 
   // Timers: one wheel entry each.

@@ -142,8 +142,7 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data) {
   if (flags & tf::kAck) {
     tp->ack_pending = false;
     tp->ack_deferred = false;  // this ACK carries what the deferred one would have
-    tp->segs_unacked = 0;
-    sh.timers.cancel(tp->delack_timer);
+    tp->segs_unacked = 0;  // the delayed-ACK timer stays armed: see schedule_ack
     tp->rcv_adv = tp->rcv_nxt + tp->rcv_wnd;
     tp->last_ack_sent = tp->rcv_nxt;
   }

@@ -146,9 +146,14 @@ void on_rto(void* ctx, Timer*, Instant now) {
   sh.timers.arm(tp->rto_timer, now + clamp_to_user_timeout(tp, now, tp->retrans_start, us(tp->rto_us)));
 }
 
-void on_delack(void* ctx, Timer*, Instant) {
+void on_delack(void* ctx, Timer* t, Instant now) {
   auto* tp = static_cast<TcpSock*>(ctx);
-  if (tp->ack_pending) send_ack(tp);
+  if (!tp->ack_pending) return;  // the ACK rode on data or left on its own since the timer was armed
+  // The timer stays armed across ACKs (see schedule_ack): an ACK pending for less than the delay waits
+  // out the rest of it.
+  const Instant due = tp->ack_pending_since + cfg_of(tp).delack_min;
+  if (now < due) return shard_of(tp).timers.arm(*t, due);
+  send_ack(tp);
 }
 
 void on_persist(void* ctx, Timer*, Instant now) {
@@ -256,7 +261,10 @@ void reset_rto(TcpSock* tp) {
 
 void schedule_ack(TcpSock* tp) {
   Shard& sh = shard_of(tp);
-  tp->ack_pending = true;
+  if (!tp->ack_pending) {
+    tp->ack_pending = true;
+    tp->ack_pending_since = sh.now();
+  }
   // RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full segment, and at once while
   // the connection starts (quick ACKs let the peer's slow start open).
   if (tp->quickack > 0) {
@@ -270,6 +278,9 @@ void schedule_ack(TcpSock* tp) {
   // ACK per 2 segments to one per ~20; the sender's goodput rose by a fifth).
   if (tp->segs_unacked >= 2 || static_cast<uint32_t>(tp->rcv_nxt - tp->last_ack_sent) >= 2u * tp->advmss)
     return defer_ack(tp);
+  // Sending an ACK leaves this timer armed; it fires at most once per delay and then finds nothing to do
+  // or waits out the rest of the delay (on_delack). A request/response connection, whose every request's
+  // ACK rides on the response, so costs no timer operation per transaction (it cost an arm and a cancel).
   if (!tp->delack_timer.armed()) sh.timers.arm(tp->delack_timer, sh.now() + cfg_of(tp).delack_min);
 }
 

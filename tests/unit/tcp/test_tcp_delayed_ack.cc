@@ -143,6 +143,36 @@ TEST(TcpDelayedAck, AckRidesOnOurData) {
   skiff_close(c.fd);
 }
 
+// After an ACK rode on data, the delayed-ACK timer is left armed (no timer operation per request/response
+// transaction); a segment that arrives later still gets the whole delay from its own arrival, not what was
+// left of the earlier one.
+TEST(TcpDelayedAck, LaterSegmentWaitsTheWholeDelayAfterAnAckRodeOnData) {
+  StackHarness h;
+  Conn c = settled(h);
+  c.push(pattern(100));  // t = 0: an ACK is pending, due at 40 ms
+  h.advance(10ms);
+  ASSERT_EQ(c.send(50), 50);
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, c.snd);  // it rode on the data
+  h.advance(20ms);
+  c.push(pattern(100));  // t = 30 ms (also acknowledges our data): an ACK is due at 70 ms
+  EXPECT_TRUE(c.out().empty());
+  h.advance(15ms);       // t = 45 ms: past the first segment's deadline
+  EXPECT_TRUE(c.out().empty());
+  h.advance(24ms);       // t = 69 ms
+  EXPECT_TRUE(c.out().empty());
+  h.advance(2ms);        // t = 71 ms
+  out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kAck);
+  EXPECT_TRUE(out[0].payload.empty());
+  EXPECT_EQ(out[0].ack, c.snd);
+  h.advance(200ms);
+  EXPECT_TRUE(c.out().empty());  // one ACK only
+  skiff_close(c.fd);
+}
+
 TEST(TcpDelayedAck, FinIsAckedAtOnce) {
   StackHarness h;
   Conn c = settled(h);
