@@ -108,6 +108,11 @@ std::unique_ptr<EthdevPort> EthdevPort::open(uint16_t port_id, const EthdevPortC
   // Chained buffers (reassembled datagrams) need MULTI_SEGS; net_ring passes pointers and takes anything.
   caps.tx_multi_seg = (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) || port->driver_ == "net_ring";
   if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+  // TSO: TCP hands the device up to 64 KiB at once, a header and the queued segments' buffers chained.
+  if (cfg.offloads && caps.tx_tcp_csum && caps.tx_multi_seg && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO)) {
+    caps.tx_tso = true;
+    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
+  }
 
   // The device's MTU limit as rte_eth_dev_configure enforces it: the smaller of max_mtu and the largest
   // frame less the L2 overhead.
@@ -359,6 +364,7 @@ std::string EthdevPort::describe() const {
   if (caps.tx_ipv4_csum) s += " tx-ip";
   if (caps.tx_udp_csum) s += " tx-udp";
   if (caps.tx_tcp_csum) s += " tx-tcp";
+  if (caps.tx_tso) s += " tso";
   if (!(caps.rx_ipv4_csum || caps.rx_udp_csum || caps.rx_tcp_csum || caps.tx_ipv4_csum || caps.tx_udp_csum ||
         caps.tx_tcp_csum))
     s += " none (software checksums)";

@@ -98,7 +98,9 @@ int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx) {
   const uint8_t ttl = tx.ttl ? tx.ttl : sh.cfg.ipv4.default_ttl;
   constexpr uint16_t hl = Ipv4View::kMinHeaderLen;
   const uint32_t total = p.len() + hl;
-  if (total > sp->ifc->mtu) {
+  // A TSO frame is cut to the MTU by the device; it must only fit the IPv4 length field.
+  const bool tso = p.ol_flags() & RTE_MBUF_F_TX_TCP_SEG;
+  if (total > sp->ifc->mtu && !(tso && total <= Ipv4View::kMaxDatagram)) {
     if (tx.df || total > Ipv4View::kMaxDatagram) {
       sh.drop(std::move(p), Drop::Ipv4FragNeeded);
       return -EMSGSIZE;

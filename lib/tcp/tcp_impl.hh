@@ -37,7 +37,11 @@ struct Segment {
 };
 
 // Output (tcp_output.cc).
-int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data);
+// Builds and sends one segment: `data` (may be null) is the queued segment whose payload it carries; with
+// nseg > 1, that segment and the nseg - 1 queued behind it go as one TSO frame (the device cuts it).
+int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t nseg = 1);
+// Segments per TSO frame at most (a device's descriptor chain stays short).
+inline constexpr uint32_t kTsoMaxSegs = 44;
 void send_ack(TcpSock* tp);
 void send_syn(TcpSock* tp);  // SYN in SYN-SENT, SYN-ACK in SYN-RECEIVED
 void send_rst(TcpSock* tp);  // abort: RST at snd_nxt

@@ -20,10 +20,22 @@ constexpr uint8_t kProtoTcp = static_cast<uint8_t>(wire::IpProto::Tcp);
 // is csum_partial of the whole segment (checksum field zero) summed as it was written: the header before its
 // payload was copied in, the payload during the copy. Reading the bytes back here would wait for every
 // store before (the payload copy's included) to land.
+// `tso_segsz` > 0: a large segment the device cuts into segments of that many payload bytes (TSO); its
+// checksum field holds the pseudo-header sum without the length, as DPDK's TSO contract wants.
 int send_segment(Shard& sh, Pktbuf h, TcpView th, size_t hl, wire::Ipv4Addr src, wire::Ipv4Addr dst, uint8_t ttl,
-                 uint8_t tos, std::optional<uint64_t> l4_sum = std::nullopt) {
-  const uint16_t len = static_cast<uint16_t>(h.len());
-  const uint64_t ph = wire::pseudo_header_sum(src, dst, kProtoTcp, len);
+                 uint8_t tos, std::optional<uint64_t> l4_sum = std::nullopt, uint16_t tso_segsz = 0) {
+  const uint32_t len = h.len();
+  if (tso_segsz) {
+    th.set_checksum_raw(wire::csum_fold16(wire::pseudo_header_sum(src, dst, kProtoTcp, 0)));
+    h.ol_flags() |= RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IPV4;
+    h.mbuf()->l4_len = static_cast<uint8_t>(hl);
+    h.mbuf()->tso_segsz = tso_segsz;
+    sh.stats.tcp_out_segs += (len - hl + tso_segsz - 1) / tso_segsz;
+    ++sh.stats.tcp_out_tso;
+    return ipv4_output(sh, std::move(h), Ipv4Tx{.src = src, .dst = dst, .proto = kProtoTcp, .ttl = ttl, .tos = tos,
+                                                  .df = true});
+  }
+  const uint64_t ph = wire::pseudo_header_sum(src, dst, kProtoTcp, static_cast<uint16_t>(len));
   auto rt = sh.routes.lookup(dst);
   ShardPort* sp = rt ? sh.port_for(rt->iface) : nullptr;
   if (sp && sp->ifc->caps.tx_tcp_csum) {
@@ -68,7 +80,7 @@ uint32_t select_window(TcpSock* tp) {
   return win;
 }
 
-int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data) {
+int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t nseg) {
   Shard& sh = shard_of(tp);
   InetSock* is = inet_of(tp);
   Pktbuf h = sh.alloc_pkt();
@@ -114,7 +126,27 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data) {
   th.set_urgent_ptr(0);
   if (olen) memcpy(d + TcpView::kMinHeaderLen, opts, olen);
   std::optional<uint64_t> l4_sum;
-  if (data) {
+  uint16_t tso_segsz = 0;
+  if (nseg > 1) {
+    // TSO: the queued segments' buffers are referenced, one after the other; the device cuts and sums.
+    // Linked here with a tail pointer (rte_pktmbuf_chain walks the whole chain on every call).
+    tso_segsz = static_cast<uint16_t>(tp->mss);
+    rte_mbuf* head = h.mbuf();
+    rte_mbuf* tail = head;
+    rte_mbuf* m = data;
+    for (uint32_t i = 0; i < nseg; ++i, m = tp->write_queue.next(m)) {
+      rte_mbuf* c = pkt_clone(m, sh.pool.raw());
+      if (!c) {
+        sh.drops.add(Drop::NoMbuf);
+        return -ENOBUFS;  // h frees what was linked so far
+      }
+      tail->next = c;
+      for (tail = c; tail->next; tail = tail->next) {
+      }
+      head->nb_segs = static_cast<uint16_t>(head->nb_segs + c->nb_segs);
+      head->pkt_len += c->pkt_len;
+    }
+  } else if (data) {
     const uint32_t dl = rte_pktmbuf_pkt_len(data);
     if (rte_pktmbuf_tailroom(h.mbuf()) >= dl) {
       // The payload is copied behind the header, its checksum summed on the way: cheaper than a clone,
@@ -138,7 +170,7 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data) {
       }
     }
   }
-  const int rc = send_segment(sh, std::move(h), th, hl, is->saddr, is->daddr, is->ttl, is->tos, l4_sum);
+  const int rc = send_segment(sh, std::move(h), th, hl, is->saddr, is->daddr, is->ttl, is->tos, l4_sum, tso_segsz);
   if (flags & tf::kAck) {
     tp->ack_pending = false;
     tp->ack_deferred = false;  // this ACK carries what the deferred one would have
@@ -266,19 +298,41 @@ bool split_segment(TcpSock* tp, rte_mbuf* m, uint32_t len) {
   return true;
 }
 
+void sent_head_segment(TcpSock* tp, bool with_fin);
+
 // Sends the segment at send_head (new data, or data again after a go-back-N RTO) and moves send_head on.
 // False if it could not be sent (no buffers: retried on the next event).
 bool send_head_segment(TcpSock* tp) {
+  rte_mbuf* m = tp->send_head;
+  const SeqNum seq = seg_seq(m);
+  const uint32_t len = seg_len(m);
+  const bool is_last = tp->write_queue.next(m) == nullptr;
+  const bool with_fin = is_last && tp->fin_queued && (!tp->fin_sent || tp->fin_seq == seq + len);
+  const uint8_t flags = tf::kAck | (is_last ? tf::kPsh : 0) | (with_fin ? tf::kFin : 0);
+  if (transmit(tp, seq, flags, m) < 0) return false;
+  sent_head_segment(tp, with_fin);
+  return true;
+}
+
+// Sends the `n` full-sized new segments from send_head on as one TSO frame and moves send_head past them.
+bool send_head_tso(TcpSock* tp, uint32_t n) {
+  rte_mbuf* m = tp->send_head;
+  rte_mbuf* last = m;
+  for (uint32_t i = 1; i < n; ++i) last = tp->write_queue.next(last);
+  const uint8_t flags = tf::kAck | (tp->write_queue.next(last) == nullptr ? tf::kPsh : 0);
+  if (transmit(tp, seg_seq(m), flags, m, n) < 0) return false;
+  for (uint32_t i = 0; i < n; ++i) sent_head_segment(tp, false);
+  return true;
+}
+
+// The bookkeeping of a segment at send_head that has just been sent: send time, RTT timing, snd_nxt.
+void sent_head_segment(TcpSock* tp, bool with_fin) {
   Shard& sh = shard_of(tp);
   rte_mbuf* m = tp->send_head;
   const SeqNum seq = seg_seq(m);
   const uint32_t len = seg_len(m);
   rte_mbuf* next = tp->write_queue.next(m);
-  const bool is_last = next == nullptr;
-  const bool with_fin = is_last && tp->fin_queued && (!tp->fin_sent || tp->fin_seq == seq + len);
   const bool retransmission = seq.lt(tp->snd_max);
-  const uint8_t flags = tf::kAck | (is_last ? tf::kPsh : 0) | (with_fin ? tf::kFin : 0);
-  if (transmit(tp, seq, flags, m) < 0) return false;
   PktMeta* mt = pkt_meta(m);
   mt->rx_time_ns = sh.now().ns();  // send time, for RACK
   if (retransmission) {
@@ -301,7 +355,6 @@ bool send_head_segment(TcpSock* tp) {
   }
   if (tp->snd_nxt.gt(tp->snd_max)) tp->snd_max = tp->snd_nxt;
   tp->send_head = next;
-  return true;
 }
 
 // Bytes in flight as congestion control counts them (with SACK: the pipe).
@@ -369,6 +422,38 @@ uint32_t window_room(TcpSock* tp, rte_mbuf* m) {
   return std::min(seg_len(m), static_cast<uint32_t>(wnd_end - seq));
 }
 
+// How many full-sized segments one TSO frame may carry on this connection's route (0: no TSO there).
+uint32_t tso_limit(TcpSock* tp) {
+  if (!tp->send_head || !tp->write_queue.next(tp->send_head)) return 0;  // one segment: nothing to merge
+  Shard& sh = shard_of(tp);
+  const InetSock* is = inet_of(tp);
+  auto rt = sh.routes.lookup(is->daddr);
+  ShardPort* sp = rt ? sh.port_for(rt->iface) : nullptr;
+  if (!sp || !sp->ifc->caps.tx_tso || tp->mss == 0) return 0;
+  // The frame must fit IPv4's 16-bit length with the largest headers, and a device's segment limit.
+  constexpr uint32_t kHeaders = 60 + 60;
+  return std::min<uint32_t>(kTsoMaxSegs, (wire::Ipv4View::kMaxDatagram - kHeaders) / tp->mss);
+}
+
+// The number of segments from `m` (send_head) on that can leave as one TSO frame now: new data only, each
+// full-sized and whole within the peer's window and the congestion window, none carrying a FIN.
+uint32_t tso_run(TcpSock* tp, rte_mbuf* m, uint32_t max_segs) {
+  if (seg_seq(m).lt(tp->snd_max)) return 0;  // go-back-N resends go one by one
+  const SeqNum wnd_end = tp->snd_una + tp->snd_wnd;
+  const uint32_t pipe = tp->sack_ok ? sack_pipe(tp) : flight_size(tp);
+  uint32_t n = 0, bytes = 0;
+  for (; m && n < max_segs; m = tp->write_queue.next(m)) {
+    const uint32_t len = seg_len(m);
+    if (len != tp->mss) break;
+    if ((seg_seq(m) + len).gt(wnd_end)) break;
+    if (pipe + bytes + len > tp->cwnd) break;
+    if (!tp->write_queue.next(m) && tp->fin_queued) break;  // the FIN goes with the last segment, alone
+    bytes += len;
+    ++n;
+  }
+  return n;
+}
+
 }  // namespace
 
 void write_xmit(TcpSock* tp, bool force_push) {
@@ -383,6 +468,7 @@ void write_xmit(TcpSock* tp, bool force_push) {
     cwnd_restart(tp, sh.now());
   // With SACK, lost segments go first (RFC 6675 §5, RFC 8985 §7), within the pipe.
   if (tp->sack_ok && tp->lost_out > tp->retrans_out) sent_any = sack_retransmit(tp);
+  const uint32_t tso_max_segs = tso_limit(tp);
   while (rte_mbuf* m = tp->send_head) {
     const SeqNum seq = seg_seq(m);
     const uint32_t len = seg_len(m);
@@ -412,6 +498,12 @@ void write_xmit(TcpSock* tp, bool force_push) {
     // cut short by the window is not "small": SWS avoidance above decided on it.
     if (len < tp->mss && !with_fin && !force_push && (tp->cork || (!tp->nodelay && flight_size(tp) > 0))) break;
     if (send_len < len && !split_segment(tp, m, send_len)) break;
+    // TSO: full-sized new segments that the windows take go out together, one frame for the device to cut.
+    if (const uint32_t n = tso_max_segs ? tso_run(tp, m, tso_max_segs) : 0; n > 1) {
+      if (!send_head_tso(tp, n)) break;
+      sent_any = sent_new = true;
+      continue;
+    }
     if (!send_head_segment(tp)) break;  // out of buffers: retry on the next event
     sent_any = sent_new = true;
   }
