@@ -40,6 +40,13 @@ void Runtime::install_signal_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  // DPDK's vhost-user code (virtio_user) writes to its unix socket without MSG_NOSIGNAL: a vhost peer that
+  // exits would kill this process with SIGPIPE on the next control message. Skiff's own sockets report
+  // EPIPE without a signal, so the process ignores SIGPIPE, as network servers commonly do.
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  sigaction(SIGPIPE, &ign, nullptr);
 }
 
 bool eal_init(const std::vector<std::string>& args) {

@@ -2,6 +2,8 @@
 # Two Skiff processes over vhost-user: skiff-echo owns the vhost side (net_vhost, the socket's server, started
 # first), skiff-ping connects with net_virtio_user. Small fast pings and 4000-byte ones (fragmented by
 # skiff-ping, reassembled and answered by skiff-echo, whose fragmented replies skiff-ping reassembles).
+# Then TSO: with tso=1 on the vhost side, virtio_user offers TSO; skiff-xfer sends 256 MiB from the
+# virtio_user side in TSO frames, which the vhost side receives whole; the bytes must match (SHA-256).
 . "$(dirname "$0")/lib.sh"
 itest_init "$@"
 require_root
@@ -57,4 +59,37 @@ check "ip_frag_creates ($(ctr "$F" ip_frag_creates)) >= 15" [ "$(ctr "$F" ip_fra
 for d in Ipv4BadChecksum IcmpBadChecksum FragOverlap FragTimeout NoMbuf TxFull; do
   check "no $d drops" [ "$(drop "$F" "$d")" -eq 0 ]
 done
+
+# ---- TSO: virtio_user -> vhost, 256 MiB, SHA-256 -----------------------------------------------------
+SKIFF_XFER=${4:-}
+[ -x "$SKIFF_XFER" ] || fail "usage: $0 SKIFF_ECHO SKIFF_PING SKIFF_UDPCHECK SKIFF_XFER (skiff-xfer: '$SKIFF_XFER')"
+. "$(dirname "$0")/tcp_lib.sh"
+TSOCK="/tmp/skiff-vh-tso-$$.sock"
+register_file "$TSOCK"
+rm -f "$TSOCK"
+eal_args 0 xsrv --single-file-segments "--vdev=net_vhost0,iface=$TSOCK,queues=1,tso=1"
+start_bg - "$ITEST_TMP/xsrv.log" 120 env SKIFF_PRINT_COUNTERS=1 "$SKIFF_XFER" "${EAL_ARGS[@]}" -- \
+  --ip "$ECHO_IP/24" --link-wait 500 --listen 5001 --count 1
+XSRV_TPID=$BG_TPID
+wait_for_line "$ITEST_TMP/xsrv.log" '^listening on 5001' 40 "$BG_PID" || fail "skiff-xfer --listen did not start"
+eal_args 1 xcli --single-file-segments "--vdev=net_virtio_user0,path=$TSOCK,queues=1"
+start_bg - "$ITEST_TMP/xcli.log" 120 env SKIFF_PRINT_COUNTERS=1 "$SKIFF_XFER" "${EAL_ARGS[@]}" -- \
+  --ip "$PING_IP/24" --connect "$ECHO_IP" 5001 --send 256M
+wait "$BG_TPID"
+crc=$?
+wait "$XSRV_TPID"
+src=$?
+check "skiff-xfer --connect (virtio_user) exits 0 (got $crc)" [ "$crc" -eq 0 ]
+check "skiff-xfer --listen (vhost) exits 0" [ "$src" -eq 0 ]
+read -r sent_n sent_h <<<"$(sha_line "$ITEST_TMP/xcli.log" sent)"
+read -r recv_n recv_h <<<"$(sha_line "$ITEST_TMP/xsrv.log" received)"
+log "sent $sent_n $sent_h, received $recv_n $recv_h"
+check "256 MiB sent" [ "${sent_n:-0}" -eq $((256 << 20)) ]
+check "the vhost side received the same bytes (SHA-256)" [ "${recv_n:-0}/${recv_h:-x}" = "$sent_n/$sent_h" ]
+TSO_FRAMES=$(ctr "$ITEST_TMP/xcli.log" tcp_out_tso)
+SEGS_OUT=$(ctr "$ITEST_TMP/xcli.log" tcp_out_segs)
+SEGS_IN=$(ctr "$ITEST_TMP/xsrv.log" tcp_in_segs)
+log "sender: $TSO_FRAMES TSO frames, $SEGS_OUT segments; receiver: $SEGS_IN segments received"
+check "the sender used TSO ($TSO_FRAMES frames)" [ "$TSO_FRAMES" -gt 0 ]
+check "the receiver took merged segments ($SEGS_IN received < $SEGS_OUT sent)" [ "$SEGS_IN" -lt "$SEGS_OUT" ]
 pass
