@@ -109,7 +109,11 @@ std::unique_ptr<EthdevPort> EthdevPort::open(uint16_t port_id, const EthdevPortC
   caps.tx_multi_seg = (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) || port->driver_ == "net_ring";
   if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
   // TSO: TCP hands the device up to 64 KiB at once, a header and the queued segments' buffers chained.
-  if (cfg.offloads && caps.tx_tcp_csum && caps.tx_multi_seg && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO)) {
+  // Not on net_tap: DPDK 22.11's tap compares each segment's frame (headers included) with the MTU and
+  // refuses every full-sized one, stopping the burst there (its software segmentation would save little:
+  // each segment is still one write() to the kernel).
+  if (cfg.offloads && caps.tx_tcp_csum && caps.tx_multi_seg && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) &&
+      port->driver_ != "net_tap") {
     caps.tx_tso = true;
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
   }
