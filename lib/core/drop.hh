@@ -51,6 +51,7 @@ namespace skiff {
   X(IcmpUnhandledType, "ICMP type not handled")                                      \
   X(NoMbuf, "no packet buffer available")                                            \
   X(TxFull, "transmit queue full")                                                   \
+  X(TxStalled, "frame the device refused for over a second (dropped to unblock the queue)") \
   X(UdpTruncated, "UDP header truncated")                                            \
   X(UdpBadLen, "UDP length disagrees with IP length")                                \
   X(UdpBadChecksum, "UDP checksum wrong")                                            \

@@ -45,6 +45,8 @@ inline constexpr uint16_t kTxBatch = 64;
 // flush per 64 frames is worth ~7 % over one per 8).
 inline constexpr uint32_t kTxSmallFrame = 256;  // bytes
 inline constexpr uint16_t kTxSmallFlush = 8;
+// A device that takes no frame of a waiting batch for this long loses the first one (Drop::TxStalled).
+inline constexpr Duration kTxStallLimit = std::chrono::seconds(1);
 
 // One port as seen by one shard: its queues, TX batch and neighbour table.
 struct ShardPort {
@@ -57,6 +59,8 @@ struct ShardPort {
   std::array<rte_mbuf*, kTxBatch> tx{};
   uint16_t tx_len = 0;
   uint16_t tx_small = 0;  // frames of the batch under kTxSmallFrame bytes
+  bool tx_stalled = false;     // the device took none of the waiting batch at the last flush...
+  Instant tx_stalled_since{};  // ...nor since then
   Instant last_defend{};  // last time we defended our address against a conflicting ARP (RFC 5227)
   bool defended = false;
 };

@@ -61,3 +61,34 @@ TEST(Ethernet, TransmitBatchOverflowIsCountedNotLeaked) {
   h.dev().tx_room = UINT16_MAX;
   EXPECT_EQ(h.sent().size(), static_cast<size_t>(kTxBatch));
 }
+
+TEST(Ethernet, FrameTheDeviceRefusesForOverASecondIsDroppedToUnblockTheQueue) {
+  StackHarness h;
+  h.learn_peer();
+  h.dev().tx_room = 0;  // the device takes nothing (a PMD that stops every burst at a frame it refuses)
+  const Bytes data = pattern(8);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(icmp_send_echo(h.shard(), StackHarness::kPeerIp, 1, i, data.data(), 8), 0);
+  h.shard().flush();
+  h.advance(std::chrono::milliseconds(900));
+  h.shard().flush();
+  EXPECT_EQ(h.drops(Drop::TxStalled), 0u);  // within a second: only momentarily full
+  h.advance(std::chrono::milliseconds(200));
+  h.shard().flush();
+  EXPECT_EQ(h.drops(Drop::TxStalled), 1u);  // the first frame goes; the others wait on
+  h.shard().flush();
+  EXPECT_EQ(h.drops(Drop::TxStalled), 1u);  // one per second of refusal, not one per flush
+  h.dev().tx_room = UINT16_MAX;
+  const auto out = h.sent();
+  ASSERT_EQ(out.size(), 2u);
+  auto ip = parse_ip(out[0]);
+  ASSERT_TRUE(ip);
+  EXPECT_EQ(wire::load_be16(ip->payload.data() + 6), 1u);  // echo sequence 1: sequence 0 was dropped
+  h.dev().tx_room = 0;
+  ASSERT_EQ(icmp_send_echo(h.shard(), StackHarness::kPeerIp, 1, 9, data.data(), 8), 0);
+  h.shard().flush();
+  h.advance(std::chrono::milliseconds(900));
+  h.shard().flush();
+  EXPECT_EQ(h.drops(Drop::TxStalled), 1u);  // the device took frames since: a new stall starts its own second
+  h.dev().tx_room = UINT16_MAX;
+  EXPECT_EQ(h.sent().size(), 1u);
+}
