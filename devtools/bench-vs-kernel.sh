@@ -13,7 +13,9 @@
 #     SKIFF_IP (command that runs iproute2's ip, e.g. "bundle/run ip" on a machine without iproute2),
 #     SKIFF_BENCH_RR_STREAMS (connections of the "rrp" workload, default 16), SKIFF_BENCH_MODES ("bulk rr rrp"),
 #     SKIFF_BENCH_MTU (link MTU of both stacks, default 1500; above 1500 the memif buffers grow to hold a
-#     frame and the ring shrinks to 256 slots, see docs/tuning.md)
+#     frame and the ring shrinks to 256 slots, see docs/tuning.md),
+#     SKIFF_BENCH_LINK (memif, default; or vhost: the server on net_vhost with tso=1, the client on
+#     net_virtio_user, which then sends TSO frames)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -63,8 +65,22 @@ else:
 PY
 }
 
+LINK=${SKIFF_BENCH_LINK:-memif}
+case $LINK in
+  memif | vhost) ;;
+  *) echo "bench-vs-kernel: SKIFF_BENCH_LINK=$LINK: memif or vhost" >&2; exit 2 ;;
+esac
 eal() {  # eal CPU ROLE
-  echo "${SKIFF_EAL_EXTRA:-} -l $1 --no-pci --no-huge -m 1024 --no-telemetry --log-level=*:error --file-prefix=skbk-$2-$$ --vdev=net_memif0,role=$2,socket=$SOCK,id=0,socket-abstract=no$MEMIF_ARGS"
+  local common="${SKIFF_EAL_EXTRA:-} -l $1 --no-pci --no-huge -m 1024 --no-telemetry --log-level=*:error --file-prefix=skbk-$2-$$"
+  if [ "$LINK" = vhost ]; then
+    if [ "$2" = server ]; then
+      echo "$common --single-file-segments --vdev=net_vhost0,iface=$SOCK,queues=1,tso=1"
+    else
+      echo "$common --single-file-segments --vdev=net_virtio_user0,path=$SOCK,queues=1"
+    fi
+  else
+    echo "$common --vdev=net_memif0,role=$2,socket=$SOCK,id=0,socket-abstract=no$MEMIF_ARGS"
+  fi
 }
 
 run_skiff() {  # run_skiff MODE OUT
@@ -109,7 +125,7 @@ for mode in ${SKIFF_BENCH_MODES:-bulk rr rrp}; do
   done
 done
 
-printf '\n%-44s %14s %14s %8s\n' "workload (median of $REPS, ${T}s each, MTU $MTU)" "Skiff (memif)" "kernel (veth)" "ratio"
+printf '\n%-44s %14s %14s %8s\n' "workload (median of $REPS, ${T}s each, MTU $MTU)" "Skiff ($LINK)" "kernel (veth)" "ratio"
 [ -n "${res[skiff-bulk]:-}" ] && awk -v s="${res[skiff-bulk]}" -v k="${res[kernel-bulk]}" 'BEGIN {printf "%-44s %9.2f Gb/s %9.2f Gb/s %7.2fx\n", "TCP bulk, 1 connection, 1 core per side", s/1e9, k/1e9, s/k}'
 [ -n "${res[skiff-rr]:-}" ] && awk -v s="${res[skiff-rr]}" -v k="${res[kernel-rr]}" 'BEGIN {printf "%-44s %11.0f /s %11.0f /s %7.2fx\n", "TCP 1-byte RR, 1 connection, transactions", s, k, s/k}'
 [ -n "${res[skiff-rrp]:-}" ] && awk -v s="${res[skiff-rrp]}" -v k="${res[kernel-rrp]}" -v n="$RRP" 'BEGIN {printf "%-44s %11.0f /s %11.0f /s %7.2fx\n", "TCP 1-byte RR, " n " connections, transactions", s, k, s/k}'

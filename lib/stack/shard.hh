@@ -165,6 +165,7 @@ class Shard {
 
   const unsigned id;
   unsigned nshards = 1;
+  bool any_tso = false;  // some port offers TSO (TCP asks the route only then)
   const RssHash* rss_hash = nullptr;
   RssMap rss_map;
   PortDirectory dir;

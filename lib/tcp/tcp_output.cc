@@ -424,8 +424,8 @@ uint32_t window_room(TcpSock* tp, rte_mbuf* m) {
 
 // How many full-sized segments one TSO frame may carry on this connection's route (0: no TSO there).
 uint32_t tso_limit(TcpSock* tp) {
-  if (!tp->send_head || !tp->write_queue.next(tp->send_head)) return 0;  // one segment: nothing to merge
   Shard& sh = shard_of(tp);
+  if (!sh.any_tso || !tp->send_head || !tp->write_queue.next(tp->send_head)) return 0;  // none, or one segment
   const InetSock* is = inet_of(tp);
   auto rt = sh.routes.lookup(is->daddr);
   ShardPort* sp = rt ? sh.port_for(rt->iface) : nullptr;

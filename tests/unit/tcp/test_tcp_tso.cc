@@ -28,7 +28,8 @@ struct TxFrame {
 std::vector<TxFrame> tx_meta(StackHarness& h) {
   h.shard().flush();
   std::vector<TxFrame> v;
-  for (rte_mbuf* m : h.dev().tx) v.push_back({m->ol_flags, m->tso_segsz, static_cast<uint8_t>(m->l4_len), m->pkt_len});
+  for (rte_mbuf* m : h.dev().tx)
+    v.push_back({m->ol_flags, static_cast<uint16_t>(m->tso_segsz), static_cast<uint8_t>(m->l4_len), m->pkt_len});
   return v;
 }
 
