@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Skiff against the Linux kernel, one tool, one run (issue: "TCP at full speed", benchmarks):
-#   Skiff:  two skiff-perf processes wired by memif, server pinned to CPU 0 and client to CPU 1
+#   Skiff:  two skiff-perf processes wired by memif (or vhost-user: SKIFF_BENCH_LINK), server pinned to CPU 0
+#           and client to CPU 1
 #   kernel: skiff-perf --kernel in two network namespaces joined by a veth pair, pinned the same way
 # Workloads: TCP bulk, one connection (-t SECS); TCP 1-byte request/response on one connection (--rr) and on
 # 16 connections at once (--rr -P 16: what one core can serve, not one round trip's latency).
