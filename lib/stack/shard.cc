@@ -32,10 +32,7 @@ Shard::Shard(unsigned shard_id, const StackConfig& config, Clock& clock, PktPool
       now_(clock.now()),
       ip_id_(static_cast<uint16_t>(rng.next())),
       housekeeping_(&Shard::housekeeping, this) {
-  for (Iface* ifc : ifaces) {
-    ports_.push_back(std::make_unique<ShardPort>(ifc, queue, queue, config.neigh));
-    any_tso |= ifc->caps.tx_tso;
-  }
+  for (Iface* ifc : ifaces) ports_.push_back(std::make_unique<ShardPort>(ifc, queue, queue, config.neigh));
 }
 
 namespace {

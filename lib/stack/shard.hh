@@ -126,6 +126,13 @@ class Shard {
 
   // Queues a finished frame for transmission on `sp` (sent at the next flush, or now if the batch is full).
   void transmit(ShardPort& sp, Pktbuf p);
+  // False when `sp`'s batch is full and the device takes none of it now: a frame queued now would be
+  // dropped (TxFull). TCP stops sending there and resumes on the next ACK (backpressure, not loss).
+  bool tx_room(ShardPort& sp) {
+    if (sp.tx_len < kTxBatch) return true;
+    flush_port(sp);
+    return sp.tx_len < kTxBatch;
+  }
   // Counts a drop; the buffer is freed when `p` goes out of scope.
   void drop(Pktbuf p, Drop why) {
     drops.add(why);
@@ -165,7 +172,6 @@ class Shard {
 
   const unsigned id;
   unsigned nshards = 1;
-  bool any_tso = false;  // some port offers TSO (TCP asks the route only then)
   const RssHash* rss_hash = nullptr;
   RssMap rss_map;
   PortDirectory dir;

@@ -52,6 +52,7 @@ namespace skiff {
   X(tcp_in_segs, "TCP segments received")                             \
   X(tcp_out_segs, "TCP segments sent")                                \
   X(tcp_out_tso, "TCP TSO frames sent (the device cuts each into segments)") \
+  X(tcp_tx_backpressure, "TCP sends held back because the device's queue was full") \
   X(tcp_retrans_segs, "TCP segments retransmitted")                   \
   X(tcp_in_rsts, "TCP RSTs accepted")                                 \
   X(tcp_out_rsts, "TCP RSTs sent")                                    \

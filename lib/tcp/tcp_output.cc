@@ -422,13 +422,16 @@ uint32_t window_room(TcpSock* tp, rte_mbuf* m) {
   return std::min(seg_len(m), static_cast<uint32_t>(wnd_end - seq));
 }
 
-// How many full-sized segments one TSO frame may carry on this connection's route (0: no TSO there).
-uint32_t tso_limit(TcpSock* tp) {
+// The port this connection's segments leave by (null: no route).
+ShardPort* out_port(TcpSock* tp) {
   Shard& sh = shard_of(tp);
-  if (!sh.any_tso || !tp->send_head || !tp->write_queue.next(tp->send_head)) return 0;  // none, or one segment
-  const InetSock* is = inet_of(tp);
-  auto rt = sh.routes.lookup(is->daddr);
-  ShardPort* sp = rt ? sh.port_for(rt->iface) : nullptr;
+  auto rt = sh.routes.lookup(inet_of(tp)->daddr);
+  return rt ? sh.port_for(rt->iface) : nullptr;
+}
+
+// How many full-sized segments one TSO frame may carry on port `sp` (0: no TSO there).
+uint32_t tso_limit(TcpSock* tp, ShardPort* sp) {
+  if (!tp->send_head || !tp->write_queue.next(tp->send_head)) return 0;  // none, or one segment
   if (!sp || !sp->ifc->caps.tx_tso || tp->mss == 0) return 0;
   // The frame must fit IPv4's 16-bit length with the largest headers, and a device's segment limit.
   constexpr uint32_t kHeaders = 60 + 60;
@@ -468,8 +471,15 @@ void write_xmit(TcpSock* tp, bool force_push) {
     cwnd_restart(tp, sh.now());
   // With SACK, lost segments go first (RFC 6675 §5, RFC 8985 §7), within the pipe.
   if (tp->sack_ok && tp->lost_out > tp->retrans_out) sent_any = sack_retransmit(tp);
-  const uint32_t tso_max_segs = tso_limit(tp);
+  ShardPort* sp = tp->send_head ? out_port(tp) : nullptr;
+  const uint32_t tso_max_segs = tso_limit(tp, sp);
   while (rte_mbuf* m = tp->send_head) {
+    // Backpressure: with the device's queue full a segment would only be dropped (TxFull) and resent after
+    // a loss episode; hold it instead; the ACKs of what is in flight bring write_xmit back.
+    if (sp && !sh.tx_room(*sp)) {
+      ++sh.stats.tcp_tx_backpressure;
+      break;
+    }
     const SeqNum seq = seg_seq(m);
     const uint32_t len = seg_len(m);
     // The peer's window bounds the sequence space. RFC 9293 §3.8.6.2.1 (sender SWS avoidance): a segment

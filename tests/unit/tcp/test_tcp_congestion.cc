@@ -185,3 +185,26 @@ TEST(TcpCongestion, SwitchingMidConnectionChangesTheNextReduction) {
     skiff_close(c.fd);
   }
 }
+
+// A device whose queue is full holds TCP back (backpressure) rather than dropping what TCP hands it: no
+// TxFull drops, no retransmission; what was held leaves on the next ACK.
+TEST(TcpCongestion, FullDeviceQueueHoldsSegmentsBackInsteadOfDroppingThem) {
+  StackHarness h;
+  Conn c = grown(h, 40);  // cwnd 80 segments; the peer's window takes 65
+  h.dev().tx_room = 0;    // the device takes nothing for now
+  ASSERT_EQ(c.send(65'000), 65'000);
+  EXPECT_EQ(h.drops(Drop::TxFull), 0u);
+  EXPECT_EQ(h.shard().stats.tcp_tx_backpressure, 1u);
+  EXPECT_EQ(info(c.fd).tcpi_unacked, static_cast<uint32_t>(kTxBatch));  // the batch's worth went out
+  h.dev().tx_room = UINT16_MAX;
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), static_cast<size_t>(kTxBatch));
+  c.ack();
+  out = c.out_track();
+  ASSERT_EQ(out.size(), 65u - kTxBatch);  // the rest, on the ACK
+  c.ack();
+  EXPECT_EQ(info(c.fd).tcpi_unacked, 0u);
+  EXPECT_EQ(info(c.fd).tcpi_total_retrans, 0u);
+  EXPECT_EQ(h.drops(Drop::TxFull), 0u);
+  skiff_close(c.fd);
+}
