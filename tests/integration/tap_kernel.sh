@@ -141,11 +141,7 @@ wait "$KSINK_TPID"
 krc=$?
 check "skiff-xfer --connect over the tap exits 0 (got $xrc)" [ "$xrc" -eq 0 ]
 check "the kernel sink exits 0 (got $krc)" [ "$krc" -eq 0 ]
-read -r sent_n sent_h <<<"$(sha_line "$ITEST_TMP/xfer.log" sent)"
-read -r recv_n recv_h <<<"$(sha_line "$ITEST_TMP/ksink.log" received)"
-log "Skiff sent $sent_n $sent_h; the kernel received $recv_n $recv_h"
-check "64 MiB sent" [ "${sent_n:-0}" -eq $((64 << 20)) ]
-check "the kernel received the same bytes (SHA-256)" [ "${recv_n:-0}/${recv_h:-x}" = "$sent_n/$sent_h" ]
+check_same_bytes "$ITEST_TMP/xfer.log" "$ITEST_TMP/ksink.log" $((64 << 20)) "the kernel"
 TSO_FRAMES=$(ctr "$ITEST_TMP/xfer.log" tcp_out_tso)
 log "TSO frames: $TSO_FRAMES, segments: $(ctr "$ITEST_TMP/xfer.log" tcp_out_segs), retransmitted: $(ctr "$ITEST_TMP/xfer.log" tcp_retrans_segs)"
 check "no TSO on the tap ($TSO_FRAMES frames)" [ "$TSO_FRAMES" -eq 0 ]

@@ -5,6 +5,7 @@
 #   tcp_topology TAG NET       # netns $NS_S (Skiff) and $NS_P (kernel), veth, addresses NET.2 / NET.1, VDEV
 #   start_xfer LOG BOUND ARGS  # skiff-xfer in $NS_S on lcore 0 (counters printed at exit)
 #   kside BOUND SCRIPT         # runs a bash script in the kernel's netns, pinned off Skiff's lcore
+#   check_same_bytes S R N WHO # the bytes of a "sent" line and a "received" line match (count, SHA-256)
 #
 # Skiff busy-polls lcore 0; the kernel-side tools run pinned to another CPU (KPIN) so the two never share
 # one on this 2-core machine.
@@ -70,6 +71,17 @@ kgen() {
 # sha_line FILE WORD: "BYTES HEX" from the last line "WORD BYTES sha256=HEX" in FILE (WORD: sent|received).
 sha_line() {
   sed -n "s/^$2 \([0-9][0-9]*\) sha256=\([0-9a-f]\{64\}\).*/\1 \2/p" "$1" | tail -n 1
+}
+
+# check_same_bytes SENT_LOG RECV_LOG BYTES WHO: checks that SENT_LOG's last "sent" line counts BYTES and that
+# RECV_LOG's last "received" line has the same count and SHA-256 (WHO names the receiver in the message).
+check_same_bytes() {
+  local sent_n sent_h recv_n recv_h
+  read -r sent_n sent_h <<<"$(sha_line "$1" sent)"
+  read -r recv_n recv_h <<<"$(sha_line "$2" received)"
+  log "sent $sent_n $sent_h; $4 received $recv_n $recv_h"
+  check "$3 bytes sent" [ "${sent_n:-0}" -eq "$3" ]
+  check "$4 received the same bytes (SHA-256)" [ "${recv_n:-0}/${recv_h:-x}" = "$sent_n/$sent_h" ]
 }
 
 # bytes_of SIZE: SIZE with K/M/G suffixes (powers of 1024) in bytes.
