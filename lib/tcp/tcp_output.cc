@@ -475,8 +475,9 @@ void write_xmit(TcpSock* tp, bool force_push) {
   const uint32_t tso_max_segs = tso_limit(tp, sp);
   while (rte_mbuf* m = tp->send_head) {
     // Backpressure: with the device's queue full a segment would only be dropped (TxFull) and resent after
-    // a loss episode; hold it instead; the ACKs of what is in flight bring write_xmit back.
-    if (sp && !sh.tx_room(*sp)) {
+    // a loss episode; hold it instead: the ACKs of what is in flight bring write_xmit back. With nothing in
+    // flight no ACK would come, so such a connection sends regardless (its RTO covers a drop).
+    if (sp && tp->snd_una != tp->snd_max && !sh.tx_room(*sp)) {
       ++sh.stats.tcp_tx_backpressure;
       break;
     }

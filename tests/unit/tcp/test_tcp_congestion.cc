@@ -208,3 +208,23 @@ TEST(TcpCongestion, FullDeviceQueueHoldsSegmentsBackInsteadOfDroppingThem) {
   EXPECT_EQ(h.drops(Drop::TxFull), 0u);
   skiff_close(c.fd);
 }
+
+// ...but a connection with nothing in flight has no ACK coming to bring it back: it sends regardless (a
+// frame the full queue drops is resent by its RTO), or it would wait for good.
+TEST(TcpCongestion, ConnectionWithNothingInFlightIsNotHeldBackByAFullQueue) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  h.dev().tx_room = 0;
+  const Bytes ping = pattern(8);
+  for (uint16_t i = 0; i < kTxBatch; ++i)
+    ASSERT_EQ(icmp_send_echo(h.shard(), StackHarness::kPeerIp, 1, i, ping.data(), 8), 0);  // the batch is full
+  ASSERT_EQ(c.send(100), 100);
+  EXPECT_EQ(h.shard().stats.tcp_tx_backpressure, 0u);
+  h.dev().tx_room = UINT16_MAX;
+  (void)h.sent();  // the echo requests leave
+  std::vector<SentTcp> got;
+  ASSERT_TRUE(advance_until_sent(h, 3s, got));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload, pattern(100, 1));
+  skiff_close(c.fd);
+}
