@@ -9,6 +9,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_interrupts.h>
+#include <rte_kvargs.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -35,19 +36,14 @@ std::string errstr(const char* what, int rc) {
 
 namespace {
 // A numeric device argument ("key=N" in the --vdev string), or `def` when absent.
-uint32_t devarg_uint(const rte_eth_dev_info& info, std::string_view key, uint32_t def) {
+uint32_t devarg_uint(const rte_eth_dev_info& info, const char* key, uint32_t def) {
   const rte_devargs* da = info.device ? rte_dev_devargs(info.device) : nullptr;
-  if (!da || !da->args) return def;
-  std::string_view args = da->args;
-  while (!args.empty()) {
-    const size_t comma = args.find(',');
-    const std::string_view kv = args.substr(0, comma);
-    if (kv.size() > key.size() && kv.substr(0, key.size()) == key && kv[key.size()] == '=')
-      return static_cast<uint32_t>(strtoul(std::string(kv.substr(key.size() + 1)).c_str(), nullptr, 10));
-    if (comma == std::string_view::npos) break;
-    args.remove_prefix(comma + 1);
-  }
-  return def;
+  rte_kvargs* kv = da && da->args ? rte_kvargs_parse(da->args, nullptr) : nullptr;
+  if (!kv) return def;
+  const char* v = rte_kvargs_get(kv, key);
+  const uint32_t r = v ? static_cast<uint32_t>(strtoul(v, nullptr, 10)) : def;
+  rte_kvargs_free(kv);
+  return r;
 }
 }  // namespace
 
