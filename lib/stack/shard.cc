@@ -199,17 +199,16 @@ void Shard::flush_port(ShardPort& sp) {
     // A device that takes nothing for over a second is not momentarily full: it refuses the first frame
     // (some PMDs stop a burst at a frame they cannot send) or its peer is gone. Drop that frame, so one
     // frame cannot block the queue for good; TCP resends what it carried.
-    if (!sp.tx_stalled) {
-      sp.tx_stalled = true;
+    if (!sp.tx_stalled_since) {
       sp.tx_stalled_since = now_;
-    } else if (now_ - sp.tx_stalled_since > kTxStallLimit) {
+    } else if (now_ - *sp.tx_stalled_since > kTxStallLimit) {
       rte_pktmbuf_free(sp.tx[0]);
       drops.add(Drop::TxStalled);
       sent = 1;
       sp.tx_stalled_since = now_;
     }
   } else {
-    sp.tx_stalled = false;
+    sp.tx_stalled_since.reset();
   }
   if (sent < sp.tx_len) {
     // Keep the rest for the next iteration: the device is momentarily full (nothing is lost unless the

@@ -10,6 +10,7 @@
 struct rte_ring;
 
 #include <array>
+#include <optional>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -59,8 +60,7 @@ struct ShardPort {
   std::array<rte_mbuf*, kTxBatch> tx{};
   uint16_t tx_len = 0;
   uint16_t tx_small = 0;  // frames of the batch under kTxSmallFrame bytes
-  bool tx_stalled = false;     // the device took none of the waiting batch at the last flush...
-  Instant tx_stalled_since{};  // ...nor since then
+  std::optional<Instant> tx_stalled_since;  // the device has taken none of the waiting batch since then
   Instant last_defend{};  // last time we defended our address against a conflicting ARP (RFC 5227)
   bool defended = false;
 };

@@ -443,7 +443,7 @@ uint32_t tso_limit(TcpSock* tp, ShardPort* sp) {
 uint32_t tso_run(TcpSock* tp, rte_mbuf* m, uint32_t max_segs) {
   if (seg_seq(m).lt(tp->snd_max)) return 0;  // go-back-N resends go one by one
   const SeqNum wnd_end = tp->snd_una + tp->snd_wnd;
-  const uint32_t pipe = tp->sack_ok ? sack_pipe(tp) : flight_size(tp);
+  const uint32_t pipe = in_flight(tp);
   uint32_t n = 0, bytes = 0;
   for (; m && n < max_segs; m = tp->write_queue.next(m)) {
     const uint32_t len = seg_len(m);
