@@ -12,7 +12,8 @@
 //   BM_ScaleBulk/N: one connection per shard, b writes 64 KiB chunks, a reads them; goodput per shard and
 //                   total, in Gbit/s.
 //
-//   BM_ScaleRRIndependent/N: control, N fully independent one-shard stack pairs.
+//   BM_Scale{RR,Bulk}Independent/N: control, N fully independent one-shard stack pairs.
+//   BM_ScaleMachine{Alu,Copy}/N: controls without Skiff (the host's clock and byte traffic with N busy cores).
 //   BM_ScalePaired{RR,Bulk,RRIndependent}/N: 1 and N shards measured back to back, 7 times; median ratio.
 //
 // Each iteration is a 200 ms window of the running threads (manual time), after a 300 ms warm-up; N is
@@ -29,6 +30,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -66,12 +69,25 @@ std::vector<unsigned> read_allowed_cpus() {
 const std::vector<unsigned> g_cpus = read_allowed_cpus();
 const std::vector<unsigned>& allowed_cpus() { return g_cpus; }
 
+// Socket buffer size: 4 MiB unless SKIFF_SCALE_BUF (bytes, 4 KiB..4 MiB) says otherwise; what bulk keeps in
+// flight per connection, so its cache footprint per shard.
+size_t socket_buffer() {
+  static const size_t buf = [] {
+    const char* e = std::getenv("SKIFF_SCALE_BUF");
+    const size_t v = e ? static_cast<size_t>(std::strtoull(e, nullptr, 0)) : 0;
+    return v >= 4096 && v <= (size_t{4} << 20) ? v : size_t{4} << 20;
+  }();
+  return buf;
+}
+
 StackConfig config(wire::Ipv4Addr ip) {
   StackConfig c;
   c.ip = wire::Ipv4Cidr{ip, 24};
   c.pool_size = 8191;
   c.neigh.reachable = std::chrono::hours(24);
-  c.tcp.rmem_default = c.tcp.wmem_default = 4 << 20;
+  const size_t buf = socket_buffer();
+  c.tcp.rmem_default = c.tcp.wmem_default = buf;
+  c.sock.rmem_max = c.sock.wmem_max = static_cast<int>(std::min(buf, size_t{4} << 20));  // autotuning's ceiling
   c.sock.tcp_slab = 256;
   c.sock.udp_slab = 16;
   return c;
@@ -431,18 +447,105 @@ void BM_ScaleBulk(benchmark::State& state) { scale(state, Mode::Bulk); }
 // Control: N independent one-shard stack pairs, each over its own net_ring pair (nothing shared between the
 // threads at all, not even a port), to tell the stack's own scaling from the machine's and the wire's.
 void BM_ScaleRRIndependent(benchmark::State& state) { scale(state, Mode::RR, true); }
+void BM_ScaleBulkIndependent(benchmark::State& state) { scale(state, Mode::Bulk, true); }
 void BM_ScalePairedRR(benchmark::State& state) { paired(state, Mode::RR); }
 void BM_ScalePairedBulk(benchmark::State& state) { paired(state, Mode::Bulk); }
 void BM_ScalePairedRRIndependent(benchmark::State& state) { paired(state, Mode::RR, true); }
 void BM_ScaleRRNetRing(benchmark::State& state) { scale(state, Mode::RR, false, RingKind::NetRing); }
 void BM_ScaleBulkNetRing(benchmark::State& state) { scale(state, Mode::Bulk, false, RingKind::NetRing); }
 
+// Machine controls, no Skiff at all: N threads pinned as the shards are, each repeating a fixed piece of
+// work. They show what the host gives N busy cores, apart from any network stack:
+//   BM_ScaleMachineAlu/N:  a dependent integer chain (the core's clock: a host that slows its cores as more
+//                          of them get busy shows it here); M steps/s.
+//   BM_ScaleMachineCopy/N: bulk's byte traffic without the stack: 64 KiB chunks copied into a per-thread
+//                          ring the size of the socket buffers (SKIFF_SCALE_BUF) and back out; Gbit/s of
+//                          chunks through the ring, as bulk counts what the receiver reads.
+enum class Work { Alu, Copy };
+
+void machine(benchmark::State& state, Work work) {
+  const unsigned n = static_cast<unsigned>(state.range(0));
+  if (allowed_cpus().size() < n) {
+    state.SkipWithError("fewer CPUs than shards");
+    return;
+  }
+  std::vector<Slot> slots(n);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < n; ++i) {
+    threads.emplace_back([&, i, cpu = allowed_cpus()[i]] {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpu, &set);
+      pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+      uint64_t done = 0;
+      if (work == Work::Alu) {
+        uint64_t x = 0x9e3779b97f4a7c15ull + i;
+        while (!stop.load(std::memory_order_relaxed)) {
+          for (int k = 0; k < 4096; ++k) {  // xorshift64: each step depends on the last
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+          }
+          benchmark::DoNotOptimize(x);
+          done += 4096;
+          slots[i].done.store(done, std::memory_order_relaxed);
+        }
+      } else {
+        const size_t ring_size = std::max(socket_buffer() / kChunk, size_t{1}) * kChunk;
+        std::vector<uint8_t> src(kChunk, static_cast<uint8_t>(i)), dst(kChunk), ring(ring_size);
+        size_t off = 0;
+        while (!stop.load(std::memory_order_relaxed)) {
+          std::memcpy(ring.data() + off, src.data(), kChunk);
+          std::memcpy(dst.data(), ring.data() + off, kChunk);
+          benchmark::DoNotOptimize(dst.data());
+          benchmark::ClobberMemory();
+          off = off + kChunk == ring_size ? 0 : off + kChunk;
+          done += kChunk;
+          slots[i].done.store(done, std::memory_order_relaxed);
+        }
+      }
+    });
+  }
+  const auto total = [&] {
+    uint64_t t = 0;
+    for (auto& sl : slots) t += sl.done.load(std::memory_order_relaxed);
+    return t;
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  uint64_t sum = 0;
+  double secs = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    const uint64_t c0 = total();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const uint64_t c1 = total();
+    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    state.SetIterationTime(dt);
+    sum += c1 - c0;
+    secs += dt;
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
+  const double rate = secs > 0 ? static_cast<double>(sum) / secs : 0;
+  const double shown = work == Work::Alu ? rate / 1e6 : rate * 8 / 1e9;
+  const char* unit = work == Work::Alu ? "Msteps/s" : "Gbit/s";
+  state.counters[unit] = shown;
+  state.counters[std::string(unit) + "_per_core"] = shown / n;
+}
+
+void BM_ScaleMachineAlu(benchmark::State& state) { machine(state, Work::Alu); }
+void BM_ScaleMachineCopy(benchmark::State& state) { machine(state, Work::Copy); }
+
 BENCHMARK(BM_ScaleRR)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScaleBulk)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ScaleBulkIndependent)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScaleRRIndependent)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScalePairedRR)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(7)->Unit(benchmark::kSecond);
 BENCHMARK(BM_ScalePairedBulk)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(7)->Unit(benchmark::kSecond);
 BENCHMARK(BM_ScalePairedRRIndependent)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(7)->Unit(benchmark::kSecond);
+BENCHMARK(BM_ScaleMachineAlu)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ScaleMachineCopy)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScaleRRNetRing)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScaleBulkNetRing)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
 
