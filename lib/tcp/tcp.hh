@@ -169,6 +169,10 @@ struct TcpSock {
 
   // Timers: one wheel entry each.
   Timer rto_timer, delack_timer, persist_timer, keepalive_timer, tw_timer;
+  // The retransmission timer runs (RFC 6298) and expires at rto_due. rto_timer may be armed while it does
+  // not run, or armed earlier than rto_due: on_rto then does nothing, or waits out the rest (rto_start).
+  bool rto_on = false;
+  Instant rto_due{};
   uint8_t probes_out = 0;               // zero-window or keepalive probes unanswered
 
   // Options (setsockopt).

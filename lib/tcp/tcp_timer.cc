@@ -84,9 +84,23 @@ void send_tlp(TcpSock* tp) {
   }
 }
 
-void on_rto(void* ctx, Timer*, Instant now) {
+// Starts (or restarts) the retransmission timer to expire at `due`. It is lazy, as the delayed-ACK timer:
+// stopping it (all data acknowledged) leaves the wheel entry armed, and a restart leaves an entry that
+// fires earlier in place (on_rto then waits out the rest). A request/response connection, whose every
+// request starts the timer and every response stops it, so costs no wheel operation per transaction (it
+// cost an arm and a cancel on each side).
+void rto_start(TcpSock* tp, Instant due) {
+  tp->rto_on = true;
+  tp->rto_due = due;
+  if (!tp->rto_timer.armed() || tp->rto_timer.deadline() > due) shard_of(tp).timers.arm(tp->rto_timer, due);
+}
+
+void on_rto(void* ctx, Timer* t, Instant now) {
   auto* tp = static_cast<TcpSock*>(ctx);
   Shard& sh = shard_of(tp);
+  if (!tp->rto_on) return;                                         // stopped since the wheel entry was armed
+  if (now < tp->rto_due) return sh.timers.arm(*t, tp->rto_due);  // restarted later since
+  tp->rto_on = false;
   const TcpConfig& cfg = sh.cfg.tcp;
   const uint8_t st = sk_of(tp)->state;
   if (tp->tlp_armed) {
@@ -94,7 +108,7 @@ void on_rto(void* ctx, Timer*, Instant now) {
     // RFC 8985 §7.2: no probe once loss recovery runs (enter_recovery re-arms the real RTO; this is a
     // belt and braces check).
     if (tp->snd_una != tp->snd_max && tp->ca_state == TcpCa::Open) send_tlp(tp);
-    sh.timers.arm(tp->rto_timer, now + us(tp->rto_us));  // the real RTO follows the probe
+    rto_start(tp, now + us(tp->rto_us));  // the real RTO follows the probe
     return;
   }
   if (st == sk_state::kSynSent || st == sk_state::kSynRecv) {
@@ -143,7 +157,7 @@ void on_rto(void* ctx, Timer*, Instant now) {
     ++tp->total_retrans;
     write_xmit(tp, true);
   }
-  sh.timers.arm(tp->rto_timer, now + clamp_to_user_timeout(tp, now, tp->retrans_start, us(tp->rto_us)));
+  rto_start(tp, now + clamp_to_user_timeout(tp, now, tp->retrans_start, us(tp->rto_us)));
 }
 
 void on_delack(void* ctx, Timer* t, Instant now) {
@@ -225,6 +239,7 @@ void init_timers(TcpSock* tp) {
 
 void cancel_timers(TcpSock* tp) {
   TimerWheel& w = shard_of(tp).timers;
+  tp->rto_on = false;
   w.cancel(tp->rto_timer);
   w.cancel(tp->delack_timer);
   w.cancel(tp->persist_timer);
@@ -241,18 +256,17 @@ void arm_rto_at_now(TcpSock* tp) {
   const bool tlp = tp->sack_ok && tp->ca_state == TcpCa::Open && !tp->tlp_sent && tp->srtt_us &&
                    (st == sk_state::kEstablished || st == sk_state::kCloseWait);
   tp->tlp_armed = tlp;
-  sh.timers.arm(tp->rto_timer, sh.now() + (tlp ? tlp_pto(tp) : us(tp->rto_us)));
+  rto_start(tp, sh.now() + (tlp ? tlp_pto(tp) : us(tp->rto_us)));
 }
 }  // namespace
 
 void arm_rto(TcpSock* tp) {
-  if (!tp->rto_timer.armed()) arm_rto_at_now(tp);
+  if (!tp->rto_on) arm_rto_at_now(tp);
 }
 
 void reset_rto(TcpSock* tp) {
-  Shard& sh = shard_of(tp);
   if (tp->snd_una == tp->snd_max) {
-    sh.timers.cancel(tp->rto_timer);  // RFC 6298 §5.2: all data acknowledged
+    tp->rto_on = false;  // RFC 6298 §5.2: all data acknowledged (the wheel entry stays: see rto_start)
     tp->tlp_armed = false;
   } else {
     arm_rto_at_now(tp);  // §5.3
@@ -286,7 +300,7 @@ void schedule_ack(TcpSock* tp) {
 
 void arm_persist(TcpSock* tp) {
   Shard& sh = shard_of(tp);
-  if (tp->persist_timer.armed() || tp->rto_timer.armed()) return;
+  if (tp->persist_timer.armed() || tp->rto_on) return;
   // A new zero-window episode: the first probe after one RTO (rto_us already holds any RTO backoff).
   tp->backoff = 0;
   sh.timers.arm(tp->persist_timer, sh.now() + us(tp->rto_us));

@@ -443,3 +443,32 @@ TEST(TcpRetransmission, RtoCollapsesCwndAndGoesBackN) {
   EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
   skiff_close(c.fd);
 }
+
+TEST(TcpRetransmission, RtoStartedAgainAfterEverythingWasAckedCountsFromTheNewSend) {
+  // RFC 6298 §5.1/5.2: the timer stops when all data is acknowledged and starts afresh with the next send.
+  // Skiff stops it lazily (the wheel entry of the first send stays armed, due at 200 ms): the second send's
+  // retransmission must still wait a whole RTO from that send.
+  StackHarness h;
+  OpenOpts o;
+  o.rtt = 20ms;  // SRTT 20 ms: RTO = rto_min, 200 ms
+  Conn c = accept_conn(h, o);
+  const uint32_t base = c.iss + 1;
+  const Bytes d = pattern(200, 4);
+  ASSERT_EQ(skiff_send(c.fd, d.data(), 100, MSG_DONTWAIT), 100);
+  ASSERT_EQ(c.out_track().size(), 1u);
+  h.advance(20ms);
+  c.ack(base + 100);
+  h.advance(150ms);
+  ASSERT_EQ(skiff_send(c.fd, d.data() + 100, 100, MSG_DONTWAIT), 100);  // at 170 ms: due at 370 ms
+  ASSERT_EQ(c.out_track().size(), 1u);
+  std::vector<SentTcp> got;
+  auto t = advance_until_sent(h, 2s, got);
+  ASSERT_TRUE(t);
+  EXPECT_GE(ms_of(*t), 200);  // not at 200 ms (30 ms in), when the first send's entry fired
+  EXPECT_LE(ms_of(*t), 201);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, base + 100);
+  EXPECT_EQ(got[0].payload, Bytes(d.begin() + 100, d.end()));
+  EXPECT_EQ(h.shard().stats.tcp_rto_expired, 1u);
+  skiff_close(c.fd);
+}

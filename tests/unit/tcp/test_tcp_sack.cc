@@ -143,6 +143,36 @@ TEST(TcpSack, TwoLossesInOneWindowOneRecoveryOneReduction) {
   skiff_close(c.fd);
 }
 
+// The retransmission timer is lazy (tcp_timer.cc, rto_start): stopping it once everything is acknowledged
+// leaves its wheel entry armed, and a later start leaves that earlier entry in place. The probe for a new
+// flight must still come one PTO after that flight, not when the old entry comes due.
+TEST(TcpSack, ProbeTimerStartedAgainAfterEverythingWasAckedCountsFromTheNewFlight) {
+  StackHarness h;
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  send_flight(c, 2000, 1);  // two segments: PTO = 2 * SRTT = 40 ms, due at 40 ms
+  h.advance(20ms);
+  c.ack(base + 2000);  // everything acknowledged: the timer stops
+  EXPECT_TRUE(c.out().empty());
+  h.advance(15ms);
+  const Bytes second = send_flight(c, 2000, 2);  // at 35 ms: the probe is due at 75 ms
+  std::vector<SentTcp> got;
+  auto t = advance_until_sent(h, 1s, got);
+  ASSERT_TRUE(t);
+  EXPECT_GE(*t, 40ms);  // nothing when the first flight's entry fired (5 ms in)
+  EXPECT_LE(*t, 41ms);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, base + 3000);  // the new flight's last segment
+  EXPECT_EQ(got[0].payload, slice(second, 1000, kMss));
+  EXPECT_EQ(h.shard().stats.tcp_tlp_probes, 1u);
+  // Acknowledged in full: the timer stops again, and its entry (now due at the RTO after the probe) finds
+  // nothing to do.
+  c.ack(base + 4000);
+  EXPECT_FALSE(advance_until_sent(h, 1s, got));
+  EXPECT_EQ(h.shard().stats.tcp_rto_expired, 0u);
+  skiff_close(c.fd);
+}
+
 TEST(TcpSack, TailLossIsFoundByAProbeAtTwiceSrttNotByTheRto) {
   StackHarness h;
   Conn c = sack_conn(h);
