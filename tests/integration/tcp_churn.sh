@@ -22,6 +22,8 @@ N_RST=200
 MIX=${SKIFF_ITEST_CHURN_MIX:-0}
 T=$ITEST_TMP
 tcp_topology C 10.99.11
+ORDERED=0
+keep_flow_order "$NS_S" "$IF_S" && ORDERED=1
 tcp_capture
 CLIENT_ARGS=()
 CLIENT_BOUND=150
@@ -80,12 +82,17 @@ if [ "$MIX" = 1 ]; then
   for c in tcp_abort_on_close tcp_timeouts tcp_listen_overflows tcp_listen_drops; do
     check "skiff-echo: $c is 0 ($(ctr "$A" "$c"))" [ "$(ctr "$A" "$c")" -eq 0 ]
   done
-  # Known (docs/reliability.md, "Connection churn"): now and then the kernel's last ACK of an aborted
-  # connection reaches Skiff's listener after the RST that closed it, and the listener answers it with a RST
-  # (a stale cookie ACK: TcpNoSocket). Bounded here, not zero, until that is fixed; any other RST fails.
+  # Skiff sends a RST only for a segment that finds no socket: the kernel's ACK of the echo arriving after
+  # the RST that aborted its connection (RFC 9293 §3.10.7.1, as Linux answers it). That happens only when
+  # the veth reorders the two (keep_flow_order, lib.sh): with RPS keeping each flow on one backlog it did
+  # not in 3 runs of 100,000; without RPS a capture on Skiff's end showed 5-9 ACK-after-RST pairs per
+  # 100,000, each answered by one such RST.
   rsts=$(ctr "$A" tcp_out_rsts)
-  check "skiff-echo: RSTs sent ($rsts) all answer segments for no socket ($(drop "$A" TcpNoSocket)), at most 1 in 10,000" \
-    cond '[ "$rsts" -le "$(drop "$A" TcpNoSocket)" ] && [ "$rsts" -le $((N / 10000)) ]'
+  per=100000
+  [ "$ORDERED" = 1 ] || per=1000
+  max=$((N / per))
+  check "skiff-echo: RSTs sent ($rsts) all answer segments for no socket ($(drop "$A" TcpNoSocket)), at most $max (1 in $per)" \
+    cond '[ "$rsts" -le "$(drop "$A" TcpNoSocket)" ] && [ "$rsts" -le '"$max"' ]'
   check "skiff-echo: no TCP checksum drops" [ "$(drop "$A" TcpBadChecksum)" -eq 0 ]
   stop_echo "$T/final.txt"
   pass

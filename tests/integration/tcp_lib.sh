@@ -125,7 +125,10 @@ tcp_capture() {
   command -v tcpdump >/dev/null || { log "SKIFF_ITEST_PCAP set but tcpdump not found"; return 0; }
   mkdir -p "$SKIFF_ITEST_PCAP"
   local f=$SKIFF_ITEST_PCAP/$ITEST_NAME-$$.pcap
-  start_bg "$NS_P" "$ITEST_TMP/tcpdump.txt" 600 tcpdump -i "$IF_P" -nn -s 96 -B 65536 -w "$f"
-  log "capturing headers on $IF_P to $f"
+  # SKIFF_ITEST_PCAP_SIDE=skiff: on Skiff's end of the veth instead (the order its af_packet socket sees).
+  local ns=$NS_P ifc=$IF_P
+  [ "${SKIFF_ITEST_PCAP_SIDE:-}" = skiff ] && ns=$NS_S ifc=$IF_S
+  start_bg "$ns" "$ITEST_TMP/tcpdump.txt" 600 tcpdump -i "$ifc" -nn -s 96 -B 65536 -w "$f"
+  log "capturing headers on $ifc to $f"
   sleep 0.5
 }
