@@ -30,6 +30,7 @@ Shard::Shard(unsigned shard_id, const StackConfig& config, Clock& clock, PktPool
       tcp_challenge(config.tcp.challenge_ack_limit, config.tcp.challenge_ack_limit),
       clock_(clock),
       now_(clock.now()),
+      now_ms_(static_cast<uint64_t>(now_.ns()) / 1'000'000),
       ip_id_(static_cast<uint16_t>(rng.next())),
       housekeeping_(&Shard::housekeeping, this) {
   for (Iface* ifc : ifaces) ports_.push_back(std::make_unique<ShardPort>(ifc, queue, queue, config.neigh));

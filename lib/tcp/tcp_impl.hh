@@ -158,7 +158,7 @@ uint32_t flight_size(TcpSock* tp);
 inline uint32_t loss_base(TcpSock* tp) { return std::min(flight_size(tp), tp->cwnd); }
 // Our timestamp clock (RFC 7323 §5.4: 1 ms ticks), with the connection's random offset.
 inline uint32_t ts_now(TcpSock* tp) {
-  return static_cast<uint32_t>(shard_of(tp).now().ns() / 1'000'000) + tp->ts_offset;
+  return static_cast<uint32_t>(shard_of(tp).now_ms()) + tp->ts_offset;
 }
 // The window scale we offer: enough for the largest receive buffer we may grow to (at most 14).
 uint8_t choose_rcv_wscale(TcpSock* tp);

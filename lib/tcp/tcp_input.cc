@@ -456,7 +456,12 @@ void process_data(TcpSock* tp, Segment& seg) {
     if (len && tp->ts_ok && seg.opt.has_timestamp && seg.opt.ts_ecr) {
       // Receiver-side RTT (for autotuning): data echoing the timestamp of our last ACK.
       const int64_t r = int64_t{ts_now(tp) - seg.opt.ts_ecr} * 1000;
-      if (r >= 0 && r < 60'000'000) tp->rcv_rtt_us = tp->rcv_rtt_us ? (7 * tp->rcv_rtt_us + std::max<int64_t>(r, 100)) / 8 : std::max<int64_t>(r, 100);
+      if (r >= 0 && r < 60'000'000) {
+        const int64_t sample = std::max<int64_t>(r, 100);
+        // 7/8 old + 1/8 new; both non-negative, so a shift (GCC turned the conditional into a division by
+        // a variable 1 or 8 otherwise).
+        tp->rcv_rtt_us = tp->rcv_rtt_us ? (7 * tp->rcv_rtt_us + sample) >> 3 : sample;
+      }
     }
     if (len) {
       sk->rmem_alloc += static_cast<int>(len);
@@ -820,7 +825,7 @@ void send_cookie_synack(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t spo
                          (seg.opt.sack_permitted ? 0x10u : 0u);
     // Our clock towards this peer (the connection will go on with it), its low 6 bits replaced by the
     // options; never ahead of the clock, or the connection's first TSvals would look old (PAWS).
-    const uint32_t now_ts = static_cast<uint32_t>(sh.now().ns() / 1'000'000) + ts_offset_for(seg.rx->dst, seg.rx->src);
+    const uint32_t now_ts = static_cast<uint32_t>(sh.now_ms()) + ts_offset_for(seg.rx->dst, seg.rx->src);
     o.ts_val = (now_ts & ~0x3fu) | enc;
     if (static_cast<int32_t>(o.ts_val - now_ts) > 0) o.ts_val -= 0x40;
     o.ts_ecr = seg.opt.ts_val;
