@@ -6,6 +6,11 @@
 //  BM_TcpRR: 1-byte request, 1-byte response, TCP_NODELAY: transactions per second.
 //  BM_TcpSegmentCost: the same bulk flow reported per data segment: the send path (alpha) and the
 //    receive path (beta) together, plus the ACKs going back.
+//  BM_TcpConnectionCycle: one whole short connection per iteration, as a load generator makes them against
+//    a web server: socket(), connect() (SYN, SYN-ACK, ACK), accept(), a 64-byte request and its echo, the
+//    client closes, the server reads the EOF and closes (FIN both ways); connections per second (both
+//    stacks' work on the one core) and frames per connection. alpha skips TIME-WAIT (time_wait 0) so that
+//    its ephemeral ports come back at once; beta's socket is freed by the last ACK (LAST-ACK), checked.
 //
 // Every byte is checked: the receiver compares what arrives with the sender's deterministic pattern.
 
@@ -44,14 +49,19 @@ struct World {
   Side a, b;
   std::string error;
   int client = -1, server = -1;
+  std::string name;
+  Duration client_time_wait;
 
-  World() { error = setup(); }
+  explicit World(std::string n = "btcp", Duration tw = 60s) : name(std::move(n)), client_time_wait(tw) {
+    error = setup();
+  }
   std::string side(Side& s, const std::string& name, uint16_t port_id, wire::Ipv4Addr ip) {
     StackConfig cfg;
     cfg.ip = wire::Ipv4Cidr{ip, 24};
     cfg.pool_size = 16383;
     cfg.neigh.reachable = std::chrono::hours(24);
     cfg.tcp.rmem_default = cfg.tcp.wmem_default = 4 << 20;
+    if (&s == &a) cfg.tcp.time_wait = client_time_wait;
     s.stack = std::make_unique<Stack>(name, cfg);
     if (!s.stack->make_pools(1)) return "pool";
     EthdevPortConfig pc;
@@ -82,10 +92,10 @@ struct World {
   }
   uint64_t a_cycles = 0, b_cycles = 0;  // time spent in each stack (sender / receiver side)
   std::string setup() {
-    auto ids = make_ring_pair("btcp", 1, 8192);
+    auto ids = make_ring_pair(name, 1, 8192);
     if (!ids) return "ring pair";
-    if (auto e = side(a, "alpha", ids->first, kA); !e.empty()) return e;
-    if (auto e = side(b, "beta", ids->second, kB); !e.empty()) return e;
+    if (auto e = side(a, name + "-alpha", ids->first, kA); !e.empty()) return e;
+    if (auto e = side(b, name + "-beta", ids->second, kB); !e.empty()) return e;
     set_this_shard(&b.sh());
     const int l = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     sockaddr_in sa{};
@@ -221,5 +231,92 @@ void BM_TcpRR(benchmark::State& state) {
   state.counters["transactions/s"] = benchmark::Counter(static_cast<double>(done), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_TcpRR)->UseRealTime();
+
+void BM_TcpConnectionCycle(benchmark::State& state) {
+  static World* cw = [] {
+    auto* nw = new World("bcyc", 0s);
+    bench::at_teardown([nw] { delete nw; });
+    return nw;
+  }();
+  World& w = *cw;
+  if (!w.error.empty()) return state.SkipWithError(w.error.c_str());
+  constexpr uint16_t kCyclePort = 5002;
+  set_this_shard(&w.b.sh());
+  static int l = -1;
+  if (l < 0) {
+    l = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_in la{};
+    la.sin_family = AF_INET;
+    la.sin_port = htons(kCyclePort);
+    if (skiff_bind(l, reinterpret_cast<sockaddr*>(&la), sizeof la) || skiff_listen(l, 128)) {
+      return state.SkipWithError("listen");
+    }
+  }
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(kCyclePort);
+  sa.sin_addr.s_addr = htonl(kB.host());
+  const uint64_t frames_before = w.a.sh().stats.tx_packets + w.b.sh().stats.tx_packets;
+  const uint64_t estab_before = w.b.sh().stats.tcp_passive_opens;
+  const size_t conns_a = w.a.sh().tcp.connections(), conns_b = w.b.sh().tcp.connections();
+  std::array<uint8_t, 64> req{}, got{};
+  uint64_t done = 0;
+  for (auto _ : state) {
+    for (size_t i = 0; i < req.size(); ++i) req[i] = static_cast<uint8_t>(done + i);
+    set_this_shard(&w.a.sh());
+    const int c = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (c < 0 || (skiff_connect(c, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 && errno != EINPROGRESS))
+      return state.SkipWithError("connect");
+    int s = -1;
+    for (int i = 0; i < 100 && s < 0; ++i) {
+      w.poll();
+      set_this_shard(&w.b.sh());
+      s = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+    }
+    if (s < 0) return state.SkipWithError("not accepted");
+    set_this_shard(&w.a.sh());
+    if (skiff_send(c, req.data(), req.size(), 0) != static_cast<ssize_t>(req.size()))
+      return state.SkipWithError("request not sent");
+    bool echoed = false, answered = false;
+    for (int i = 0; i < 100 && !answered; ++i) {
+      w.poll();
+      set_this_shard(&w.b.sh());
+      if (!echoed && skiff_recv(s, got.data(), got.size(), 0) == static_cast<ssize_t>(req.size())) {
+        echoed = skiff_send(s, got.data(), got.size(), 0) == static_cast<ssize_t>(got.size());
+      }
+      set_this_shard(&w.a.sh());
+      if (echoed && skiff_recv(c, got.data(), got.size(), 0) == static_cast<ssize_t>(req.size())) {
+        if (got != req) return state.SkipWithError("wrong echo");
+        answered = true;
+      }
+    }
+    if (!answered) return state.SkipWithError("no echo");
+    skiff_close(c);  // FIN
+    bool eof = false;
+    for (int i = 0; i < 100 && !eof; ++i) {
+      w.poll();
+      set_this_shard(&w.b.sh());
+      eof = skiff_recv(s, got.data(), got.size(), 0) == 0;
+    }
+    if (!eof) return state.SkipWithError("no EOF");
+    skiff_close(s);  // FIN back; the client's ACK frees it (LAST-ACK)
+    ++done;
+  }
+  // Every connection must be gone on both sides (nothing leaks from one cycle to the next): back to the
+  // world's own connection pair. alpha's TIME-WAIT entries go at the next timer tick (1 ms).
+  const auto settled = [&] {
+    return w.a.sh().tcp.connections() == conns_a && w.b.sh().tcp.connections() == conns_b;
+  };
+  const uint64_t settle_end = rte_rdtsc() + rte_get_tsc_hz() / 10;
+  while (!settled() && rte_rdtsc() < settle_end) w.poll();
+  if (!settled()) return state.SkipWithError("connections left behind");
+  if (w.b.sh().stats.tcp_passive_opens - estab_before != done) return state.SkipWithError("accept count");
+  state.counters["connections/s"] = benchmark::Counter(static_cast<double>(done), benchmark::Counter::kIsRate);
+  state.counters["frames_per_conn"] =
+      done ? static_cast<double>(w.a.sh().stats.tx_packets + w.b.sh().stats.tx_packets - frames_before) /
+                 static_cast<double>(done)
+           : 0;
+}
+BENCHMARK(BM_TcpConnectionCycle)->UseRealTime();
 
 }  // namespace
