@@ -341,6 +341,25 @@ std::string prepare(Run& run) {
   return {};
 }
 
+// One 200 ms window per benchmark iteration (manual time): the count `total` grew by in each, summed.
+// Returns the rate over all windows (per second).
+template <typename Total>
+double measure_windows(benchmark::State& state, const Total& total) {
+  uint64_t sum = 0;
+  double secs = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    const uint64_t c0 = total();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const uint64_t c1 = total();
+    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    state.SetIterationTime(dt);
+    sum += c1 - c0;
+    secs += dt;
+  }
+  return secs > 0 ? static_cast<double>(sum) / secs : 0;
+}
+
 void scale(benchmark::State& state, Mode mode, bool independent = false, RingKind kind = RingKind::Direct) {
   const unsigned n = static_cast<unsigned>(state.range(0));
   if (allowed_cpus().size() < n) {
@@ -353,19 +372,7 @@ void scale(benchmark::State& state, Mode mode, bool independent = false, RingKin
     state.SkipWithError(err.c_str());
     return;
   }
-  uint64_t sum = 0;
-  double secs = 0;
-  for (auto _ : state) {
-    const auto t0 = Clock::now();
-    const uint64_t c0 = run.total();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    const uint64_t c1 = run.total();
-    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
-    state.SetIterationTime(dt);
-    sum += c1 - c0;
-    secs += dt;
-  }
-  const double rate = secs > 0 ? static_cast<double>(sum) / secs : 0;
+  const double rate = measure_windows(state, [&] { return run.total(); });
   run.finish();
   // What the shards did over the whole run (warm-up included): frames per poll iteration, and frames
   // that went through another shard (0 when every flow is home).
@@ -513,21 +520,9 @@ void machine(benchmark::State& state, Work work) {
     return t;
   };
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  uint64_t sum = 0;
-  double secs = 0;
-  for (auto _ : state) {
-    const auto t0 = Clock::now();
-    const uint64_t c0 = total();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    const uint64_t c1 = total();
-    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
-    state.SetIterationTime(dt);
-    sum += c1 - c0;
-    secs += dt;
-  }
+  const double rate = measure_windows(state, total);
   stop = true;
   for (auto& t : threads) t.join();
-  const double rate = secs > 0 ? static_cast<double>(sum) / secs : 0;
   const double shown = work == Work::Alu ? rate / 1e6 : rate * 8 / 1e9;
   const char* unit = work == Work::Alu ? "Msteps/s" : "Gbit/s";
   state.counters[unit] = shown;
