@@ -6,6 +6,7 @@
 // next. A connection belongs to one shard; everything here runs on that shard's lcore.
 
 #include <cstdint>
+#include <optional>
 
 #include "core/timer_wheel.hh"
 #include "tcp/tcp_cong.hh"
@@ -169,10 +170,9 @@ struct TcpSock {
 
   // Timers: one wheel entry each.
   Timer rto_timer, delack_timer, persist_timer, keepalive_timer, tw_timer;
-  // The retransmission timer runs (RFC 6298) and expires at rto_due. rto_timer may be armed while it does
-  // not run, or armed earlier than rto_due: on_rto then does nothing, or waits out the rest (rto_start).
-  bool rto_on = false;
-  Instant rto_due{};
+  // Set while the retransmission timer runs (RFC 6298): when it expires. rto_timer may be armed while it
+  // does not run, or armed earlier than this: on_rto then does nothing, or waits out the rest (rto_start).
+  std::optional<Instant> rto_due;
   uint8_t probes_out = 0;               // zero-window or keepalive probes unanswered
 
   // Options (setsockopt).

@@ -199,7 +199,7 @@ void enter_time_wait(TcpSock* tp) {
   Shard& sh = shard_of(tp);
   set_state(tp, sk_state::kTimeWait);
   TimerWheel& w = sh.timers;
-  tp->rto_on = false;
+  tp->rto_due.reset();
   w.cancel(tp->rto_timer);
   w.cancel(tp->delack_timer);
   w.cancel(tp->persist_timer);

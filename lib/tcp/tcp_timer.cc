@@ -90,7 +90,6 @@ void send_tlp(TcpSock* tp) {
 // request starts the timer and every response stops it, so costs no wheel operation per transaction (it
 // cost an arm and a cancel on each side).
 void rto_start(TcpSock* tp, Instant due) {
-  tp->rto_on = true;
   tp->rto_due = due;
   if (!tp->rto_timer.armed() || tp->rto_timer.deadline() > due) shard_of(tp).timers.arm(tp->rto_timer, due);
 }
@@ -98,9 +97,9 @@ void rto_start(TcpSock* tp, Instant due) {
 void on_rto(void* ctx, Timer* t, Instant now) {
   auto* tp = static_cast<TcpSock*>(ctx);
   Shard& sh = shard_of(tp);
-  if (!tp->rto_on) return;                                         // stopped since the wheel entry was armed
-  if (now < tp->rto_due) return sh.timers.arm(*t, tp->rto_due);  // restarted later since
-  tp->rto_on = false;
+  if (!tp->rto_due) return;                                          // stopped since the wheel entry was armed
+  if (now < *tp->rto_due) return sh.timers.arm(*t, *tp->rto_due);  // restarted later since
+  tp->rto_due.reset();
   const TcpConfig& cfg = sh.cfg.tcp;
   const uint8_t st = sk_of(tp)->state;
   if (tp->tlp_armed) {
@@ -239,7 +238,7 @@ void init_timers(TcpSock* tp) {
 
 void cancel_timers(TcpSock* tp) {
   TimerWheel& w = shard_of(tp).timers;
-  tp->rto_on = false;
+  tp->rto_due.reset();
   w.cancel(tp->rto_timer);
   w.cancel(tp->delack_timer);
   w.cancel(tp->persist_timer);
@@ -261,12 +260,12 @@ void arm_rto_at_now(TcpSock* tp) {
 }  // namespace
 
 void arm_rto(TcpSock* tp) {
-  if (!tp->rto_on) arm_rto_at_now(tp);
+  if (!tp->rto_due) arm_rto_at_now(tp);
 }
 
 void reset_rto(TcpSock* tp) {
   if (tp->snd_una == tp->snd_max) {
-    tp->rto_on = false;  // RFC 6298 §5.2: all data acknowledged (the wheel entry stays: see rto_start)
+    tp->rto_due.reset();  // RFC 6298 §5.2: all data acknowledged (the wheel entry stays: see rto_start)
     tp->tlp_armed = false;
   } else {
     arm_rto_at_now(tp);  // §5.3
@@ -300,7 +299,7 @@ void schedule_ack(TcpSock* tp) {
 
 void arm_persist(TcpSock* tp) {
   Shard& sh = shard_of(tp);
-  if (tp->persist_timer.armed() || tp->rto_on) return;
+  if (tp->persist_timer.armed() || tp->rto_due) return;
   // A new zero-window episode: the first probe after one RTO (rto_us already holds any RTO backoff).
   tp->backoff = 0;
   sh.timers.arm(tp->persist_timer, sh.now() + us(tp->rto_us));
