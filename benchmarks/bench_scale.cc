@@ -69,6 +69,14 @@ std::vector<unsigned> read_allowed_cpus() {
 const std::vector<unsigned> g_cpus = read_allowed_cpus();
 const std::vector<unsigned>& allowed_cpus() { return g_cpus; }
 
+// Pins the calling thread to `cpu`.
+void pin_to(unsigned cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
 // Socket buffer size: 4 MiB unless SKIFF_SCALE_BUF (bytes, 4 KiB..4 MiB) says otherwise; what bulk keeps in
 // flight per connection, so its cache footprint per shard.
 size_t socket_buffer() {
@@ -87,7 +95,7 @@ StackConfig config(wire::Ipv4Addr ip) {
   c.neigh.reachable = std::chrono::hours(24);
   const size_t buf = socket_buffer();
   c.tcp.rmem_default = c.tcp.wmem_default = buf;
-  c.sock.rmem_max = c.sock.wmem_max = static_cast<int>(std::min(buf, size_t{4} << 20));  // autotuning's ceiling
+  c.sock.rmem_max = c.sock.wmem_max = static_cast<int>(buf);  // autotuning's ceiling
   c.sock.tcp_slab = 256;
   c.sock.udp_slab = 16;
   return c;
@@ -236,10 +244,7 @@ struct Run {
   }
 
   void body(unsigned i, unsigned cpu) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    pin_to(cpu);
     if (rte_thread_register() != 0) {
       slots[i].failed = true;
       return;
@@ -481,10 +486,7 @@ void machine(benchmark::State& state, Work work) {
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < n; ++i) {
     threads.emplace_back([&, i, cpu = allowed_cpus()[i]] {
-      cpu_set_t set;
-      CPU_ZERO(&set);
-      CPU_SET(cpu, &set);
-      pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+      pin_to(cpu);
       uint64_t done = 0;
       if (work == Work::Alu) {
         uint64_t x = 0x9e3779b97f4a7c15ull + i;

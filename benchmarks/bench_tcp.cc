@@ -55,14 +55,14 @@ struct World {
   explicit World(std::string n = "btcp", Duration tw = 60s) : name(std::move(n)), client_time_wait(tw) {
     error = setup();
   }
-  std::string side(Side& s, const std::string& name, uint16_t port_id, wire::Ipv4Addr ip) {
+  std::string side(Side& s, const std::string& stack_name, uint16_t port_id, wire::Ipv4Addr ip) {
     StackConfig cfg;
     cfg.ip = wire::Ipv4Cidr{ip, 24};
     cfg.pool_size = 16383;
     cfg.neigh.reachable = std::chrono::hours(24);
     cfg.tcp.rmem_default = cfg.tcp.wmem_default = 4 << 20;
     if (&s == &a) cfg.tcp.time_wait = client_time_wait;
-    s.stack = std::make_unique<Stack>(name, cfg);
+    s.stack = std::make_unique<Stack>(stack_name, cfg);
     if (!s.stack->make_pools(1)) return "pool";
     EthdevPortConfig pc;
     pc.pools.push_back(s.stack->pool(0).raw());

@@ -85,7 +85,7 @@ if [ "$MIX" = 1 ]; then
   # Skiff sends a RST only for a segment that finds no socket: the kernel's ACK of the echo arriving after
   # the RST that aborted its connection (RFC 9293 §3.10.7.1, as Linux answers it). That happens only when
   # the veth reorders the two (keep_flow_order, lib.sh): with RPS keeping each flow on one backlog it did
-  # not in 3 runs of 100,000; without RPS a capture on Skiff's end showed 5-9 ACK-after-RST pairs per
+  # not in 4 runs of 100,000; without RPS a capture on Skiff's end showed 5-9 ACK-after-RST pairs per
   # 100,000, each answered by one such RST.
   rsts=$(ctr "$A" tcp_out_rsts)
   per=100000
