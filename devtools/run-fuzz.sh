@@ -54,7 +54,7 @@ fi
 
 dir=build-fuzz
 if [ ! -f "$dir/build.ninja" ]; then
-  CC=clang CXX=clang++ meson setup "$dir" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+  CC=clang CXX=clang++ meson setup "$dir" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Db_lto=false \
     --buildtype=debugoptimized -Dtests=false -Dbenchmarks=false -Dintegration=false
 fi
 ninja -C "$dir" "${targets[@]/#/tests/fuzz/}"

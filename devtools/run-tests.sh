@@ -17,21 +17,23 @@ cd "$(dirname "$0")/.."
 
 dir=build
 setup=(-Dwerror=true)
+lto=true  # link-time optimisation (meson.build's default; also set here for build dirs made before it)
 suite=()
 fuzz=true
 targets=()  # empty: build everything
 while [ $# -gt 0 ]; do
   case "$1" in
-    --sanitize) dir=build-asan; fuzz=false; setup+=(-Db_sanitize=address,undefined -Db_lundef=false --buildtype=debugoptimized -Dbenchmarks=false) ;;
+    --sanitize) dir=build-asan; fuzz=false; lto=false; setup+=(-Db_sanitize=address,undefined -Db_lundef=false --buildtype=debugoptimized -Dbenchmarks=false) ;;
     --suite) suite=(--suite "$2"); [ "$2" = fuzz ] || fuzz=false; shift ;;
     --no-fuzz) fuzz=false ;;
-    --tsan) dir=build-tsan; fuzz=false; targets=(tests/unit/test_stack)
+    --tsan) dir=build-tsan; fuzz=false; lto=false; targets=(tests/unit/test_stack)
             suite=(stack no_locks no_locks_selftest)
             setup+=(-Db_sanitize=thread -Db_lundef=false --buildtype=debugoptimized -Dbenchmarks=false -Dintegration=false) ;;
     *) echo "run-tests: unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
+setup+=(-Db_lto=$lto)
 
 devtools/install-deps.sh
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1}"

@@ -150,7 +150,7 @@ uint32_t initial_window(TcpSock* tp);
 bool is_cwnd_limited(TcpSock* tp);
 // Effective send MSS from the peer's option, our MTU and TCP_MAXSEG.
 void set_mss(TcpSock* tp, uint16_t peer_mss);
-uint32_t flight_size(TcpSock* tp);
+inline uint32_t flight_size(TcpSock* tp) { return static_cast<uint32_t>(tp->snd_max - tp->snd_una); }
 // What a loss reduction multiplies (ssthresh = beta x this): FlightSize (RFC 5681 §3.1 eq. 4, so an
 // application-limited sender does not keep a window it never used), but never more than cwnd (RFC 9438
 // §4.6): with SACK the sequence space outstanding counts SACKed and lost segments the pipe does not, and can

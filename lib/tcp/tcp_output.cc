@@ -261,8 +261,6 @@ void negotiate_syn_options(TcpSock* tp, const wire::TcpOptions& peer, bool) {
   }
 }
 
-uint32_t flight_size(TcpSock* tp) { return static_cast<uint32_t>(tp->snd_max - tp->snd_una); }
-
 namespace {
 
 // Puts `p` right behind `m` in `q`. PktQueue links only at its tail, so unless `m` is the last packet the
