@@ -275,6 +275,10 @@ class Adapter {
       errno = EAFNOSUPPORT;
       return -1;
     }
+    if (count > 65535) {  // larger than any IPv4 packet
+      errno = EMSGSIZE;
+      return -1;
+    }
     std::vector<uint8_t> f(14 + count);
     kOurMac.store(f.data());
     kGatewayMac.store(f.data() + 6);
