@@ -18,7 +18,7 @@
 namespace perf {
 
 // steady_clock's time (CLOCK_MONOTONIC), read as Skiff's shards read it (base/clock.hh: through the TSC
-// where the kernel itself does, ~8 ns instead of ~20): the loop reads it every iteration and a
+// where the kernel itself does, ~10 ns instead of ~20): the loop reads it every iteration and a
 // request/response client once per transaction, for both stacks alike.
 struct Clock {
   using rep = int64_t;

@@ -37,18 +37,19 @@ bool kernel_clocksource_is_tsc() {
   return ok && strncmp(name, "tsc", 3) == 0 && (name[3] == '\n' || name[3] == '\0');
 }
 
-// One (tsc, CLOCK_MONOTONIC) pair: of a few tries, the one whose clock_gettime took the fewest ticks, its
-// ns matched to the middle of that call.
-void sample(uint64_t* tsc, uint64_t* ns) {
+// One (tsc, clock) pair: of a few tries, the one whose clock_gettime took the fewest ticks, its ns matched
+// to the middle of that call.
+void sample(clockid_t id, uint64_t* tsc, uint64_t* ns) {
   uint64_t best = ~uint64_t{0};
   for (int i = 0; i < 8; ++i) {
+    timespec ts;
     const uint64_t a = __rdtsc();
-    const uint64_t n = monotonic_ns_syscall();
+    clock_gettime(id, &ts);
     const uint64_t b = __rdtsc();
     if (b - a < best) {
       best = b - a;
       *tsc = a + (b - a) / 2;
-      *ns = n;
+      *ns = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
     }
   }
 }
@@ -56,17 +57,22 @@ void sample(uint64_t* tsc, uint64_t* ns) {
 TscScale calibrate() {
   TscScale s;
   if (!kernel_clocksource_is_tsc()) return s;
-  uint64_t t0, n0, t1, n1;
-  sample(&t0, &n0);
-  // 5 ms between the two samples: with ~20 ns of uncertainty in each, the rate is good to ~10 ppm.
-  timespec pause{0, 5'000'000};
-  nanosleep(&pause, nullptr);
-  sample(&t1, &n1);
-  if (t1 <= t0 || n1 <= n0) return s;
-  s.mult = static_cast<uint64_t>((static_cast<unsigned __int128>(n1 - n0) << 32) / (t1 - t0));
-  if (s.mult == 0) return s;
-  s.tsc0 = t1;
-  s.ns0 = n1;
+  // The rate against CLOCK_MONOTONIC_RAW (the hardware's, which NTP does not slew: a correction in progress
+  // would otherwise stay in the scale for good), over at least 5 ms: with ~20 ns of uncertainty in each
+  // sample that is good to ~10 ppm.
+  uint64_t t0, r0, t1, r1;
+  sample(CLOCK_MONOTONIC_RAW, &t0, &r0);
+  do {
+    timespec pause{0, 1'000'000};
+    nanosleep(&pause, nullptr);  // an early return (a signal) only means another round
+    sample(CLOCK_MONOTONIC_RAW, &t1, &r1);
+  } while (r1 < r0 + 5'000'000);
+  if (t1 <= t0) return s;
+  s.mult = static_cast<uint64_t>((static_cast<unsigned __int128>(r1 - r0) << 32) / (t1 - t0));
+  // Nanoseconds per tick between 1/16 and 4 (TSCs of 250 MHz to 16 GHz); anything else is not a clock.
+  if (s.mult < (uint64_t{1} << 28) || s.mult > (uint64_t{4} << 32)) return s;
+  // The origin is CLOCK_MONOTONIC's (what the rest of the process and the tests compare with).
+  sample(CLOCK_MONOTONIC, &s.tsc0, &s.ns0);
   s.ok = true;
   return s;
 }

@@ -11,11 +11,13 @@ class Clock {
   virtual Instant now() = 0;
 };
 
-// CLOCK_MONOTONIC's origin and rate. Where the kernel keeps time with the CPU's time-stamp counter (its
-// clocksource is "tsc": invariant and synchronised across CPUs) it is read through that counter, scaled
-// once against CLOCK_MONOTONIC when first used (~8 ns a read instead of the vDSO's ~20; the scale is good to
-// a few parts per million); elsewhere through clock_gettime. Stateless after the first read: every thread
-// may share the instance.
+// CLOCK_MONOTONIC's time. Where the kernel keeps time with the CPU's time-stamp counter (its clocksource is
+// "tsc": invariant and synchronised across CPUs) it is read through that counter (~10 ns a read instead of
+// the vDSO's ~20): CLOCK_MONOTONIC's origin at the first read, the counter's rate measured then against
+// CLOCK_MONOTONIC_RAW (to ~10 ppm; it then drifts from CLOCK_MONOTONIC by that and by whatever NTP
+// corrects, milliseconds an hour, which nothing in the stack compares). Elsewhere through clock_gettime.
+// Stateless after the first read: every thread may share the instance. The kernel's clocksource is looked
+// at once: a process that outlives a switch away from the TSC keeps reading it.
 class MonotonicClock final : public Clock {
  public:
   Instant now() override { return Instant::from_ns(now_ns()); }

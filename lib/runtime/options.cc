@@ -37,7 +37,7 @@ std::string apply_stack_key(StackConfig& cfg, const std::string& key, const std:
     cfg.gateway = *a;
   } else if (key == "mtu") {
     uint16_t m;
-    if (!parse_uint<uint16_t>(v, 68, 65000, &m)) return bad(opt, v, "an MTU in 68..9600");
+    if (!parse_uint<uint16_t>(v, 68, 9600, &m)) return bad(opt, v, "an MTU in 68..9600");
     cfg.mtu = m;
   } else if (key == "mac") {
     auto m = wire::MacAddr::parse(v);
