@@ -11,13 +11,13 @@
 
 namespace skiff {
 
-uint64_t monotonic_ns_syscall() {
+namespace {
+
+uint64_t read_ns(clockid_t id) {
   timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(id, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
-
-namespace {
 
 // ns = ns0 + ((tsc - tsc0) * mult) >> 32, mult = nanoseconds per tick in 32.32 fixed point.
 struct TscScale {
@@ -42,14 +42,13 @@ bool kernel_clocksource_is_tsc() {
 void sample(clockid_t id, uint64_t* tsc, uint64_t* ns) {
   uint64_t best = ~uint64_t{0};
   for (int i = 0; i < 8; ++i) {
-    timespec ts;
     const uint64_t a = __rdtsc();
-    clock_gettime(id, &ts);
+    const uint64_t n = read_ns(id);
     const uint64_t b = __rdtsc();
     if (b - a < best) {
       best = b - a;
       *tsc = a + (b - a) / 2;
-      *ns = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+      *ns = n;
     }
   }
 }
@@ -86,6 +85,8 @@ const TscScale& tsc_scale() {
 }
 
 }  // namespace
+
+uint64_t monotonic_ns_syscall() { return read_ns(CLOCK_MONOTONIC); }
 
 uint64_t MonotonicClock::now_ns() {
 #if defined(__x86_64__)

@@ -14,8 +14,9 @@ class Clock {
 // CLOCK_MONOTONIC's time. Where the kernel keeps time with the CPU's time-stamp counter (its clocksource is
 // "tsc": invariant and synchronised across CPUs) it is read through that counter (~10 ns a read instead of
 // the vDSO's ~20): CLOCK_MONOTONIC's origin at the first read, the counter's rate measured then against
-// CLOCK_MONOTONIC_RAW (to ~10 ppm; it then drifts from CLOCK_MONOTONIC by that and by whatever NTP
-// corrects, milliseconds an hour, which nothing in the stack compares). Elsewhere through clock_gettime.
+// CLOCK_MONOTONIC_RAW (to ~10 ppm). It then drifts from CLOCK_MONOTONIC by that and by the frequency
+// correction NTP applies to CLOCK_MONOTONIC (typically a few ppm: milliseconds an hour; at most 500 ppm),
+// which nothing in the stack compares. Elsewhere through clock_gettime.
 // Stateless after the first read: every thread may share the instance. The kernel's clocksource is looked
 // at once: a process that outlives a switch away from the TSC keeps reading it.
 class MonotonicClock final : public Clock {

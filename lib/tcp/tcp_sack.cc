@@ -441,9 +441,8 @@ Duration tlp_pto(TcpSock* tp) {
   // RFC 8985 §7.2: PTO = 2*SRTT, plus the peer's delayed ACK when one segment is in flight.
   int64_t pto = tp->srtt_us ? 2 * tp->srtt_us : 1'000'000;
   if (flight_size(tp) <= tp->mss) pto += 200'000;
-  if (pto < 10'000) pto = 10'000;
-  if (pto > tp->rto_us) pto = tp->rto_us;
-  return std::chrono::microseconds(pto);
+  pto = std::max<int64_t>(pto, 10'000);
+  return std::chrono::microseconds(std::min(pto, tp->rto_us));
 }
 
 }  // namespace skiff::tcp
