@@ -341,6 +341,8 @@ for t in range(int(os.environ["REASS_N"])):
     if mode == "junk":
         o = 8 * r.randrange(0, n8 - 1)
         e = min(len(icmp), o + 8 * r.randrange(1, 5))
+        if o == 0 and e == len(icmp):  # offset 0 without MF is a whole datagram, not a fragment of this one
+            e -= 8
         if (o, e) in genuine:      # same range as a genuine fragment would be a duplicate, not an overlap
             e = e + 8 if e + 8 <= len(icmp) else o + 16 if o + 16 <= len(icmp) else e
         if (o, e) in genuine:
