@@ -31,8 +31,8 @@ struct Buffer {
   uint8_t* data = nullptr;
 };
 
-// The pointer as a value the compiler cannot see through (a register-only asm operand: GCC 12 with LTO
-// miscompiled benchmark::DoNotOptimize's "+m,r" on a local pointer here, calling memcpy with garbage).
+// The pointer as a value the compiler cannot see through (a register-only asm operand). With LTO, GCC 12
+// turned benchmark::DoNotOptimize ("+m,r") on a local pointer here into a memcpy to a garbage address.
 uint8_t* opaque(uint8_t* p) {
   asm volatile("" : "+r"(p));
   return p;
