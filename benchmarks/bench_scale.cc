@@ -15,6 +15,8 @@
 //   BM_Scale{RR,Bulk}Independent/N: control, N fully independent one-shard stack pairs.
 //   BM_ScaleMachine{Alu,Copy}/N: controls without Skiff (the host's clock and byte traffic with N busy cores).
 //   BM_ScalePaired{RR,Bulk,RRIndependent}/N: 1 and N shards measured back to back, 7 times; median ratio.
+//   Every windowed variant also reports `stolen`: the share of its CPUs' time the hypervisor took away
+//   during the windows (/proc/stat's steal column; 0 outside a VM), and its rate per CPU-second given.
 //
 // Each iteration is a 200 ms window of the running threads (manual time), after a 300 ms warm-up; N is
 // skipped when this process may run on fewer than N CPUs. `scaling` = total / (N x the 1-shard figure
@@ -26,10 +28,12 @@
 #include <pthread.h>
 #include <rte_lcore.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -346,23 +350,58 @@ std::string prepare(Run& run) {
   return {};
 }
 
+// Time the host took from the first `n` CPUs of this process (the shards' CPUs), in seconds: the "steal"
+// column of /proc/stat, what a virtual machine's kernel counts while its vCPU was ready to run but the
+// hypervisor ran something else. -1 where /proc/stat cannot be read.
+double stolen_seconds(unsigned n) {
+  static const double tick = 1.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+  FILE* f = std::fopen("/proc/stat", "re");
+  if (!f) return -1;
+  const auto& cpus = allowed_cpus();
+  double sum = 0;
+  char line[512];
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned cpu;
+    unsigned long long v[8];
+    if (std::sscanf(line, "cpu%u %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0], &v[1], &v[2], &v[3],
+                    &v[4], &v[5], &v[6], &v[7]) != 9)
+      continue;
+    if (std::find(cpus.begin(), cpus.begin() + std::min<size_t>(n, cpus.size()), cpu) !=
+        cpus.begin() + std::min<size_t>(n, cpus.size()))
+      sum += static_cast<double>(v[7]) * tick;
+  }
+  std::fclose(f);
+  return sum;
+}
+
 // One 200 ms window per benchmark iteration (manual time): the count `total` grew by in each, summed.
-// Returns the rate over all windows (per second).
+// Returns the rate over all windows (per second). Also sets the counter `stolen`: the share of the n CPUs'
+// time the host took away during the windows (see stolen_seconds), and `*unstolen` (when given) to the rate
+// per CPU-second actually given to the threads: rate / (1 - stolen).
 template <typename Total>
-double measure_windows(benchmark::State& state, const Total& total) {
+double measure_windows(benchmark::State& state, unsigned n, const Total& total, double* unstolen = nullptr) {
   uint64_t sum = 0;
-  double secs = 0;
+  double secs = 0, stolen = 0;
+  bool steal_known = true;
   for (auto _ : state) {
+    const double s0 = stolen_seconds(n);
     const auto t0 = Clock::now();
     const uint64_t c0 = total();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const uint64_t c1 = total();
     const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double s1 = stolen_seconds(n);
     state.SetIterationTime(dt);
     sum += c1 - c0;
     secs += dt;
+    if (s0 < 0 || s1 < 0) steal_known = false;
+    stolen += s1 - s0;
   }
-  return secs > 0 ? static_cast<double>(sum) / secs : 0;
+  const double rate = secs > 0 ? static_cast<double>(sum) / secs : 0;
+  const double share = steal_known && secs > 0 ? std::clamp(stolen / (n * secs), 0.0, 1.0) : 0;
+  state.counters["stolen"] = share;
+  if (unstolen) *unstolen = share < 0.9 ? rate / (1 - share) : 0;
+  return rate;
 }
 
 void scale(benchmark::State& state, Mode mode, bool independent = false, RingKind kind = RingKind::Direct) {
@@ -377,7 +416,8 @@ void scale(benchmark::State& state, Mode mode, bool independent = false, RingKin
     state.SkipWithError(err.c_str());
     return;
   }
-  const double rate = measure_windows(state, [&] { return run.total(); });
+  double unstolen = 0;
+  const double rate = measure_windows(state, n, [&] { return run.total(); }, &unstolen);
   run.finish();
   // What the shards did over the whole run (warm-up included): frames per poll iteration, and frames
   // that went through another shard (0 when every flow is home).
@@ -395,9 +435,11 @@ void scale(benchmark::State& state, Mode mode, bool independent = false, RingKin
   if (mode == Mode::RR) {
     state.counters["tps"] = rate;
     state.counters["tps_per_shard"] = rate / n;
+    state.counters["tps_unstolen"] = unstolen;
   } else {
     state.counters["Gbit/s"] = rate * 8 / 1e9;
     state.counters["Gbit/s_per_shard"] = rate * 8 / 1e9 / n;
+    state.counters["Gbit/s_unstolen"] = unstolen * 8 / 1e9;
   }
   const auto it = one_shard_rate().find(v);
   if (it != one_shard_rate().end() && it->second > 0) state.counters["scaling"] = rate / (n * it->second);
@@ -522,13 +564,15 @@ void machine(benchmark::State& state, Work work) {
     return t;
   };
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  const double rate = measure_windows(state, total);
+  double unstolen = 0;
+  const double rate = measure_windows(state, n, total, &unstolen);
   stop = true;
   for (auto& t : threads) t.join();
   const double shown = work == Work::Alu ? rate / 1e6 : rate * 8 / 1e9;
   const char* unit = work == Work::Alu ? "Msteps/s" : "Gbit/s";
   state.counters[unit] = shown;
   state.counters[std::string(unit) + "_per_core"] = shown / n;
+  state.counters[std::string(unit) + "_unstolen"] = work == Work::Alu ? unstolen / 1e6 : unstolen * 8 / 1e9;
 }
 
 void BM_ScaleMachineAlu(benchmark::State& state) { machine(state, Work::Alu); }
