@@ -198,15 +198,10 @@ void done(TcpSock* tp) {
 void enter_time_wait(TcpSock* tp) {
   Shard& sh = shard_of(tp);
   set_state(tp, sk_state::kTimeWait);
-  TimerWheel& w = sh.timers;
-  tp->rto_due.reset();
-  w.cancel(tp->rto_timer);
-  w.cancel(tp->delack_timer);
-  w.cancel(tp->persist_timer);
-  w.cancel(tp->keepalive_timer);
+  cancel_timers(tp);  // RACK's reordering timer too: nothing is left to retransmit
   free_write_queue(tp);
   sk_of(tp)->shutdown = kRcvShutdown | kSendShutdown;
-  w.arm(tp->tw_timer, sh.now() + cfg_of(tp).time_wait);
+  sh.timers.arm(tp->tw_timer, sh.now() + cfg_of(tp).time_wait);
   if (!tp->orphan) sock_wake(sk_of(tp), EPOLLIN | EPOLLHUP | EPOLLRDHUP);
 }
 
