@@ -16,7 +16,7 @@
 //   BM_ScaleMachine{Alu,Copy}/N: controls without Skiff (the host's clock and byte traffic with N busy cores).
 //   BM_ScalePaired{RR,Bulk,RRIndependent}/N: 1 and N shards measured back to back, 7 times; median ratio.
 //   Every windowed variant also reports `stolen`: the share of its CPUs' time the hypervisor took away
-//   during the windows (/proc/stat's steal column; 0 outside a VM), and its rate per CPU-second given.
+//   during the windows (/proc/stat's steal column; 0 outside a VM).
 //
 // Each iteration is a 200 ms window of the running threads (manual time), after a 300 ms warm-up; N is
 // skipped when this process may run on fewer than N CPUs. `scaling` = total / (N x the 1-shard figure
@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -366,9 +367,8 @@ double stolen_seconds(unsigned n) {
     if (std::sscanf(line, "cpu%u %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0], &v[1], &v[2], &v[3],
                     &v[4], &v[5], &v[6], &v[7]) != 9)
       continue;
-    if (std::find(cpus.begin(), cpus.begin() + std::min<size_t>(n, cpus.size()), cpu) !=
-        cpus.begin() + std::min<size_t>(n, cpus.size()))
-      sum += static_cast<double>(v[7]) * tick;
+    const auto used = cpus.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(n, cpus.size()));
+    if (std::find(cpus.begin(), used, cpu) != used) sum += static_cast<double>(v[7]) * tick;
   }
   std::fclose(f);
   return sum;
@@ -376,10 +376,10 @@ double stolen_seconds(unsigned n) {
 
 // One 200 ms window per benchmark iteration (manual time): the count `total` grew by in each, summed.
 // Returns the rate over all windows (per second). Also sets the counter `stolen`: the share of the n CPUs'
-// time the host took away during the windows (see stolen_seconds), and `*unstolen` (when given) to the rate
-// per CPU-second actually given to the threads: rate / (1 - stolen).
+// time the host took away during the windows (see stolen_seconds; the rate per CPU-second actually given
+// is rate / (1 - stolen)).
 template <typename Total>
-double measure_windows(benchmark::State& state, unsigned n, const Total& total, double* unstolen = nullptr) {
+double measure_windows(benchmark::State& state, unsigned n, const Total& total) {
   uint64_t sum = 0;
   double secs = 0, stolen = 0;
   bool steal_known = true;
@@ -397,11 +397,8 @@ double measure_windows(benchmark::State& state, unsigned n, const Total& total, 
     if (s0 < 0 || s1 < 0) steal_known = false;
     stolen += s1 - s0;
   }
-  const double rate = secs > 0 ? static_cast<double>(sum) / secs : 0;
-  const double share = steal_known && secs > 0 ? std::clamp(stolen / (n * secs), 0.0, 1.0) : 0;
-  state.counters["stolen"] = share;
-  if (unstolen) *unstolen = share < 0.9 ? rate / (1 - share) : 0;
-  return rate;
+  state.counters["stolen"] = steal_known && secs > 0 ? std::clamp(stolen / (n * secs), 0.0, 1.0) : 0;
+  return secs > 0 ? static_cast<double>(sum) / secs : 0;
 }
 
 void scale(benchmark::State& state, Mode mode, bool independent = false, RingKind kind = RingKind::Direct) {
@@ -416,8 +413,7 @@ void scale(benchmark::State& state, Mode mode, bool independent = false, RingKin
     state.SkipWithError(err.c_str());
     return;
   }
-  double unstolen = 0;
-  const double rate = measure_windows(state, n, [&] { return run.total(); }, &unstolen);
+  const double rate = measure_windows(state, n, [&] { return run.total(); });
   run.finish();
   // What the shards did over the whole run (warm-up included): frames per poll iteration, and frames
   // that went through another shard (0 when every flow is home).
@@ -435,11 +431,9 @@ void scale(benchmark::State& state, Mode mode, bool independent = false, RingKin
   if (mode == Mode::RR) {
     state.counters["tps"] = rate;
     state.counters["tps_per_shard"] = rate / n;
-    state.counters["tps_unstolen"] = unstolen;
   } else {
     state.counters["Gbit/s"] = rate * 8 / 1e9;
     state.counters["Gbit/s_per_shard"] = rate * 8 / 1e9 / n;
-    state.counters["Gbit/s_unstolen"] = unstolen * 8 / 1e9;
   }
   const auto it = one_shard_rate().find(v);
   if (it != one_shard_rate().end() && it->second > 0) state.counters["scaling"] = rate / (n * it->second);
@@ -564,15 +558,13 @@ void machine(benchmark::State& state, Work work) {
     return t;
   };
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  double unstolen = 0;
-  const double rate = measure_windows(state, n, total, &unstolen);
+  const double rate = measure_windows(state, n, total);
   stop = true;
   for (auto& t : threads) t.join();
   const double shown = work == Work::Alu ? rate / 1e6 : rate * 8 / 1e9;
   const char* unit = work == Work::Alu ? "Msteps/s" : "Gbit/s";
   state.counters[unit] = shown;
   state.counters[std::string(unit) + "_per_core"] = shown / n;
-  state.counters[std::string(unit) + "_unstolen"] = work == Work::Alu ? unstolen / 1e6 : unstolen * 8 / 1e9;
 }
 
 void BM_ScaleMachineAlu(benchmark::State& state) { machine(state, Work::Alu); }
