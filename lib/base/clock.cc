@@ -59,7 +59,7 @@ TscScale calibrate() {
   // The rate against CLOCK_MONOTONIC_RAW (the hardware's, which NTP does not slew: a correction in progress
   // would otherwise stay in the scale for good), over at least 5 ms: with ~20 ns of uncertainty in each
   // sample that is good to ~10 ppm.
-  uint64_t t0, r0, t1, r1;
+  uint64_t t0 = 0, r0 = 0, t1 = 0, r1 = 0;  // sample() always sets them (GCC cannot tell at -O3 without LTO)
   sample(CLOCK_MONOTONIC_RAW, &t0, &r0);
   do {
     timespec pause{0, 1'000'000};
