@@ -29,6 +29,10 @@ struct Ipv4Config {
   size_t reass_max_bytes = 4u << 20;    // buffer memory held by incomplete datagrams, per shard
   size_t reass_max_datagrams = 256;     // incomplete datagrams per shard
   size_t reass_max_frags = 64;          // fragments per datagram
+  // Path MTU discovery (RFC 1191): how long a learned path MTU holds (Linux's route.mtu_expires), and the
+  // lowest one an ICMP message may set (Linux's route.min_pmtu: lower values are raised to it).
+  Duration pmtu_expires = 600s;
+  uint16_t min_pmtu = 552;
 };
 
 struct IcmpConfig {

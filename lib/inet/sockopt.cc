@@ -237,7 +237,7 @@ int ip_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* opt
       auto rt = sk->shard->routes.lookup(is->daddr);
       ShardPort* sp = rt ? sk->shard->port_for(rt->iface) : nullptr;
       if (!sp) return -ENOTCONN;
-      val = sp->ifc->mtu;
+      val = sk->shard->pmtu.path_mtu(is->daddr, sp->ifc->mtu, sk->shard->now());  // RFC 1191
       break;
     }
     default: return -ENOPROTOOPT;

@@ -123,6 +123,8 @@ std::string apply_config_key(StackConfig& cfg, const std::string& section, const
     if (key == "reass-max-bytes") return count(&i.reass_max_bytes, 65536, 1u << 30);
     if (key == "reass-max-datagrams") return count(&i.reass_max_datagrams, 1, 65536);
     if (key == "reass-max-frags") return count(&i.reass_max_frags, 2, 8192);
+    if (key == "pmtu-expires-ms") return dur_ms(&i.pmtu_expires, 1000, 86'400'000);
+    if (key == "min-pmtu") return count(&i.min_pmtu, 68, 65535);
   } else if (section == "sock") {
     SockConfig& k = cfg.sock;
     if (key == "max-fds") return count(&k.max_fds, 16, 1u << 24);

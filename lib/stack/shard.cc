@@ -24,6 +24,7 @@ Shard::Shard(unsigned shard_id, const StackConfig& config, Clock& clock, PktPool
       routes(rt),
       timers(clock.now()),
       reass(config.ipv4),
+      pmtu(config.ipv4),
       icmp_errors(config.icmp.error_rate, config.icmp.error_burst),
       pool(pkt_pool),
       socks(*this, config.sock, shard_id, stack_name),

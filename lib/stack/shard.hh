@@ -21,6 +21,7 @@ struct rte_ring;
 #include "core/drop.hh"
 #include "core/timer_wheel.hh"
 #include "core/token_bucket.hh"
+#include "ipv4/pmtu.hh"
 #include "ipv4/reass.hh"
 #include "raw/raw.hh"
 #include "sock/sock_layer.hh"
@@ -189,6 +190,7 @@ class Shard {
   ShardStats stats;
   Rng rng;
   Reassembler reass;
+  PmtuCache pmtu;  // path MTUs learned from ICMP (RFC 1191)
   TokenBucket icmp_errors;
   EchoReplyHook on_echo_reply;
   PktPool& pool;

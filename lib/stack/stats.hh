@@ -75,6 +75,9 @@ namespace skiff {
   X(tcp_tw_recycled, "TIME-WAIT ended early by a new SYN (RFC 1122)") \
   X(tcp_tw_rst_ignored, "RSTs ignored in TIME-WAIT (RFC 1337)")       \
   X(tcp_icmp_out_of_window, "ICMP errors quoting an unknown sequence number") \
+  X(tcp_pmtu_lowered, "TCP path MTUs lowered by ICMP fragmentation needed (RFC 1191)") \
+  X(tcp_pmtu_ignored, "ICMP fragmentation needed that would not lower a TCP path MTU") \
+  X(tcp_pmtu_resegmented, "TCP segments cut to a lowered path MTU") \
   X(tcp_dsack_recv, "TCP D-SACK blocks received (RFC 2883)")          \
   X(tcp_sack_invalid, "TCP SACK blocks ignored as invalid")           \
   X(tcp_rack_lost, "TCP segments marked lost by RACK")                \

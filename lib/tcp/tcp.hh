@@ -109,6 +109,8 @@ struct TcpSock {
   uint16_t peer_mss = 536;              // from the peer's SYN
   uint16_t advmss = 1460;               // what we announce
   uint16_t user_mss = 0;                // TCP_MAXSEG
+  uint16_t pmtu = 0;                    // path MTU (RFC 1191): the interface's, or lower as ICMP taught
+  bool oversize_segs = false;           // segments above the MSS remain queued (no buffer to cut them)
 
   // Send side: the write queue holds every unacknowledged and unsent byte, in sequence order, in segments
   // of at most `mss` bytes (PktMeta::seq = first byte). send_head = first segment not yet sent.
@@ -213,7 +215,9 @@ void tcp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx);
 // Sends the ACKs deferred while a receive burst was processed (Shard::flush, before the TX burst).
 void tcp_flush_deferred_acks(Shard& sh);
 // An ICMP error quoting a segment we sent.
-void tcp_err(Shard& sh, uint8_t type, uint8_t code, const uint8_t* quote, size_t len);
+// An ICMP error about a TCP segment we sent: `quote` is the quoted datagram, `info` the ICMP header's
+// second word (the next-hop MTU of "fragmentation needed").
+void tcp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t* quote, size_t len);
 
 const char* tcp_state_name(uint8_t state);
 // Frees every connection left on the shard (orphans in FIN-WAIT or TIME-WAIT) at shutdown.

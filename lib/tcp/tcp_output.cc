@@ -276,12 +276,13 @@ void insert_after(PktQueue& q, rte_mbuf* m, Pktbuf p) {
   }
 }
 
-// Splits the unsent segment `m` after `len` bytes (Linux's tcp_fragment): the rest moves into a new buffer
-// queued right behind it. False (nothing changed) when no buffer is free.
-bool split_segment(TcpSock* tp, rte_mbuf* m, uint32_t len) {
+// Cuts segment `m` after `len` bytes (Linux's tcp_fragment): `m` keeps the first `len`, the rest moves
+// into the buffer returned, which has m's state (sent, SACKed, lost ...). Empty (nothing changed) when no
+// buffer is free.
+Pktbuf cut_tail(TcpSock* tp, rte_mbuf* m, uint32_t len) {
   const uint32_t rest = seg_len(m) - len;
   Pktbuf t = shard_of(tp).pool.alloc();
-  if (!t || rte_pktmbuf_tailroom(t.mbuf()) < rest) return false;
+  if (!t || rte_pktmbuf_tailroom(t.mbuf()) < rest || rte_pktmbuf_lastseg(m)->data_len < rest) return {};
   Pktbuf view(m);
   view.copy_out(len, rest, t.append(static_cast<uint16_t>(rest)));
   (void)view.release();
@@ -292,6 +293,14 @@ bool split_segment(TcpSock* tp, rte_mbuf* m, uint32_t len) {
   tm->flags = hm->flags;  // a FIN sent before (go-back-N) belongs to the tail now
   tm->rx_time_ns = hm->rx_time_ns;
   hm->flags = static_cast<uint8_t>(hm->flags & ~kMetaFin);
+  return t;
+}
+
+// Splits the unsent segment `m` after `len` bytes: the rest goes into a new buffer queued right behind
+// it. False (nothing changed) when no buffer is free.
+bool split_segment(TcpSock* tp, rte_mbuf* m, uint32_t len) {
+  Pktbuf t = cut_tail(tp, m, len);
+  if (!t) return false;
   insert_after(tp->write_queue, m, std::move(t));
   return true;
 }
@@ -504,8 +513,11 @@ void write_xmit(TcpSock* tp, bool force_push) {
     const bool is_last = tp->write_queue.next(m) == nullptr;
     const bool with_fin = is_last && tp->fin_queued && (!tp->fin_sent || tp->fin_seq == seq + len);
     // Nagle (RFC 896, RFC 9293 §3.7.4): hold a small segment while data is unacknowledged. A full segment
-    // cut short by the window is not "small": SWS avoidance above decided on it.
-    if (len < tp->mss && !with_fin && !force_push && (tp->cork || (!tp->nodelay && flight_size(tp) > 0))) break;
+    // cut short by the window is not "small": SWS avoidance above decided on it. Nor is one with more data
+    // queued behind it (nothing could join it; as Linux's tcp_write_xmit): that happens when the MSS fell
+    // below the segments already queued (path MTU discovery cuts them, leaving short pieces).
+    if (len < tp->mss && is_last && !with_fin && !force_push && (tp->cork || (!tp->nodelay && flight_size(tp) > 0)))
+      break;
     if (send_len < len && !split_segment(tp, m, send_len)) break;
     // TSO: full-sized new segments that the windows take go out together, one frame for the device to cut.
     if (const uint32_t n = tso_max_segs ? tso_run(tp, m, tso_max_segs) : 0; n > 1) {
@@ -575,6 +587,87 @@ void maybe_window_update(TcpSock* tp) {
   // Tell the peer once the window can grow by two segments or half the buffer (Linux's rule).
   if (space > cur && (space - cur >= 2u * tp->mss || space - cur >= static_cast<uint32_t>(sk_of(tp)->rcvbuf) / 2))
     send_ack(tp);
+}
+
+bool resegment(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  const uint32_t mss = std::max<uint32_t>(tp->mss, 1);
+  PktQueue& q = tp->write_queue;
+  bool in_flight = true, complete = true, cut_any = false;
+  // One pass: every segment is taken from the front and put back at the tail, cut to size on the way, so
+  // the order stays and each byte is copied at most once per cut (not the queue rotated per cut).
+  for (uint32_t n = q.size(); n > 0; --n) {
+    Pktbuf p = q.pop();
+    if (p.mbuf() == tp->send_head) in_flight = false;
+    while (seg_len(p.mbuf()) > mss) {
+      rte_mbuf* m = p.mbuf();
+      PktMeta* mt = pkt_meta(m);
+      // Sent and too large for the path: lost (it will not get through), unless the peer has it. (Without
+      // SACK there is no scoreboard: tcp_mtu_reduced goes back N.)
+      if (in_flight && tp->sack_ok && !(mt->flags & kMetaSacked)) {
+        const uint32_t len = seg_len(m);
+        if (mt->flags & kMetaRetrans) tp->retrans_out -= std::min(tp->retrans_out, len);
+        if (!(mt->flags & kMetaLost)) tp->lost_out += len;
+        mt->flags = static_cast<uint8_t>((mt->flags & ~kMetaRetrans) | kMetaLost);
+      }
+      Pktbuf t = cut_tail(tp, m, mss);
+      if (!t) {
+        complete = false;  // left as it is: the next try (RTO) cuts it
+        break;
+      }
+      cut_any = true;
+      ++sh.stats.tcp_pmtu_resegmented;
+      q.push(std::move(p));
+      p = std::move(t);
+    }
+    q.push(std::move(p));
+  }
+  // The remembered runs of SACKed segments name buffers that may have been cut: forget them (the next
+  // SACK walk finds them again).
+  if (cut_any) tp->num_sack_runs = 0;
+  tp->oversize_segs = !complete;
+  return complete;
+}
+
+void tcp_mtu_reduced(TcpSock* tp, uint16_t mtu) {
+  Sock* sk = sk_of(tp);
+  Shard& sh = *sk->shard;
+  // Linux's route.min_pmtu: a lower value is raised to the floor (a forged ICMP must not shrink segments
+  // to nothing); RFC 1191 §6.1: ICMP never raises a path MTU.
+  mtu = std::max(mtu, sh.cfg.ipv4.min_pmtu);
+  const uint16_t cur = tp->pmtu ? tp->pmtu : static_cast<uint16_t>(tp->advmss + 40);
+  if (mtu >= cur) {
+    ++sh.stats.tcp_pmtu_ignored;
+    return;
+  }
+  ++sh.stats.tcp_pmtu_lowered;
+  tp->pmtu = sh.pmtu.learn(inet_sk(sk)->daddr, mtu, sh.now());
+  const uint8_t st = sk->state;
+  // Before the handshake completes the MSS is not final: the SYN-ACK's set_mss will use the new path MTU.
+  if (st == sk_state::kSynSent || st == sk_state::kSynRecv || st == sk_state::kClose ||
+      st == sk_state::kListen)
+    return;
+  const uint16_t old_mss = tp->mss;
+  set_mss(tp, tp->peer_mss);
+  if (tp->mss >= old_mss) return;
+  resegment(tp);
+  if (tp->snd_una == tp->snd_max) return write_xmit(tp, true);  // nothing in flight: the next send is right
+  // Linux's tcp_simple_retransmit: what was in flight and too large is resent now, without a congestion
+  // response (the window in bytes holds; only the segments got smaller). With SACK the segments cut above
+  // are marked lost and RACK's scoreboard resends them; without, go back N from snd_una. Loss state until
+  // snd_max is acknowledged keeps duplicate ACKs of the old flight from starting a fast recovery.
+  if (!tp->sack_ok) {
+    tp->snd_nxt = tp->snd_una;
+    tp->send_head = tp->write_queue.front();
+  }
+  if (tp->ca_state != TcpCa::Loss) {
+    tp->ca_state = TcpCa::Loss;
+    tp->recover = tp->snd_max;
+    tp->undo_armed = false;  // no reduction to undo
+  }
+  tp->dupacks = 0;
+  tp->rtt_pending = false;  // Karn
+  write_xmit(tp, true);
 }
 
 }  // namespace skiff::tcp

@@ -13,6 +13,7 @@
 #include "inet/inet.hh"
 #include "sock/epoll.hh"
 #include "tcp/tcp_impl.hh"
+#include "wire/icmp.hh"
 #include "wire/ipv4.hh"
 
 namespace skiff {
@@ -94,6 +95,7 @@ void set_mss(TcpSock* tp, uint16_t peer_mss) {
   // would divide by zero in window arithmetic).
   tp->peer_mss = std::max(peer_mss, cfg.mss_min);
   uint16_t m = std::min(tp->peer_mss, tp->advmss);
+  if (tp->pmtu) m = std::min<uint16_t>(m, static_cast<uint16_t>(tp->pmtu - 40));  // RFC 1191: the path's MTU
   if (tp->user_mss) m = std::min(m, tp->user_mss);
   m = std::max<uint16_t>(m, cfg.mss_min);
   // The send MSS counts payload: every segment carries 12 bytes of timestamp option (RFC 7323 §2.2 note).
@@ -303,7 +305,8 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   is->daddr = dst;
   is->dport = dport;
   tp->advmss = static_cast<uint16_t>(sp->ifc->mtu - 40);
-  tp->mss = std::min<uint16_t>(sh.cfg.tcp.mss_default, tp->advmss);
+  tp->pmtu = sh.pmtu.path_mtu(dst, sp->ifc->mtu, sh.now());
+  tp->mss = std::min<uint16_t>({sh.cfg.tcp.mss_default, tp->advmss, static_cast<uint16_t>(tp->pmtu - 40)});
   tp->iss = new_isn(sh, src, is->num, dst, dport);
   tp->rcv_wscale = choose_rcv_wscale(tp);
   tp->ts_offset = ts_offset_for(src, dst);
@@ -751,7 +754,7 @@ void fill_info(TcpSock* tp, tcp_info* ti) {
   ti->tcpi_last_data_sent = ms(tp->last_snd);
   ti->tcpi_last_data_recv = ms(tp->last_rcv);
   ti->tcpi_last_ack_recv = ms(tp->last_rcv);
-  ti->tcpi_pmtu = tp->advmss + 40u;
+  ti->tcpi_pmtu = tp->pmtu ? tp->pmtu : tp->advmss + 40u;
   ti->tcpi_rcv_ssthresh = tp->rcv_wnd;
   ti->tcpi_rtt = static_cast<uint32_t>(tp->srtt_us);
   ti->tcpi_rttvar = static_cast<uint32_t>(tp->rttvar_us);
@@ -942,7 +945,7 @@ const Proto tcp_prot = {
     .poll = tcp_poll,
 };
 
-void tcp_err(Shard& sh, uint8_t type, uint8_t code, const uint8_t* quote, size_t len) {
+void tcp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t* quote, size_t len) {
   wire::Ipv4View ip(const_cast<uint8_t*>(quote), len);
   const size_t hl = ip.header_len();
   if (len < hl + 8) return sh.drops.add(Drop::IcmpErrorUnmatched);
@@ -957,6 +960,12 @@ void tcp_err(Shard& sh, uint8_t type, uint8_t code, const uint8_t* quote, size_t
     return sh.drops.add(Drop::IcmpErrorUnmatched);
   }
   Sock* sk = sk_of(tp);
+  if (type == wire::icmp_type::kDestUnreachable && code == wire::icmp_unreach::kFragNeeded) {
+    // RFC 1191: news about the path, not an error of the connection (Linux's tcp_v4_err reports none).
+    // A router that gives no next-hop MTU leaves us to guess it from the datagram it refused (§5).
+    const uint16_t mtu = static_cast<uint16_t>(info & 0xffff);
+    return tcp_mtu_reduced(tp, mtu ? mtu : pmtu_plateau_below(ip.total_len()));
+  }
   const int err = icmp_error_to_errno(type, code);
   if (sk->state == sk_state::kSynSent || sk->state == sk_state::kSynRecv) {
     if (icmp_error_is_hard(type, code)) {

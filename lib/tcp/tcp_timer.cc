@@ -130,6 +130,7 @@ void on_rto(void* ctx, Timer* t, Instant now) {
       }
     }
     if (tp->retransmits >= cfg.retries || user_timeout_passed(tp, now, tp->retrans_start)) return abort_timeout(tp);
+    if (tp->oversize_segs) resegment(tp);  // a path MTU drop found no buffers to cut segments with
     tp->cwnd = tp->mss;  // loss window (§3.1 (5))
     tp->ca_state = TcpCa::Loss;
     tp->dupacks = 0;

@@ -239,9 +239,12 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
     if (c == 0) c = 0xffff;  // RFC 768: zero means "no checksum"
     u.set_checksum_raw(c);
   }
+  // The path MTU (RFC 1191) where ICMP taught one: IP_PMTUDISC_DO refuses a datagram above it, WANT sends
+  // one without DF (a router on the path fragments it); PROBE goes by the interface alone (as Linux).
+  const bool fits_path = ulen + 20u <= sh.pmtu.path_mtu(dst, sp->ifc->mtu, sh.now());
   const bool df = is->pmtudisc == IP_PMTUDISC_DO || is->pmtudisc == IP_PMTUDISC_PROBE ||
-                  (is->pmtudisc == IP_PMTUDISC_WANT && fits);
-  if (!fits && (is->pmtudisc == IP_PMTUDISC_DO || is->pmtudisc == IP_PMTUDISC_PROBE)) return -EMSGSIZE;
+                  (is->pmtudisc == IP_PMTUDISC_WANT && fits_path);
+  if ((!fits_path && is->pmtudisc == IP_PMTUDISC_DO) || (!fits && is->pmtudisc == IP_PMTUDISC_PROBE)) return -EMSGSIZE;
   const int rc = ipv4_output(sh, std::move(p),
                              Ipv4Tx{.src = src, .dst = dst, .proto = kProtoUdp, .ttl = is->ttl, .tos = is->tos, .df = df});
   if (rc < 0) return rc;
@@ -414,7 +417,7 @@ void udp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
   deliver(sh, s, std::move(p), rx, sport, dport);
 }
 
-void udp_err(Shard& sh, uint8_t type, uint8_t code, const uint8_t* quote, size_t len) {
+void udp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t* quote, size_t len) {
   // The quote: the IP header we sent, then at least 8 bytes of our UDP header.
   wire::Ipv4View ip(const_cast<uint8_t*>(quote), len);
   const size_t hl = ip.header_len();
@@ -423,8 +426,17 @@ void udp_err(Shard& sh, uint8_t type, uint8_t code, const uint8_t* quote, size_t
   // We sent src:sport -> dst:dport; find that socket as if the reply came back.
   InetSock* s = lookup(sh, ip.dst(), u.dst_port(), ip.src(), u.src_port());
   if (!s) return sh.drops.add(Drop::IcmpErrorUnmatched);
+  if (type == wire::icmp_type::kDestUnreachable && code == wire::icmp_unreach::kFragNeeded) {
+    // RFC 1191: the path to the destination takes less (a router without the next-hop MTU field leaves
+    // us to guess it, §5). Remembered for the shard (IP_MTU, IP_PMTUDISC_DO sends, TCP's MSS), never
+    // below the floor. As Linux's udp_err: EMSGSIZE, a hard error unless the socket does no discovery.
+    const uint16_t mtu = static_cast<uint16_t>(info & 0xffff);
+    sh.pmtu.learn(ip.dst(), std::max(mtu ? mtu : pmtu_plateau_below(ip.total_len()), sh.cfg.ipv4.min_pmtu), sh.now());
+    if (s->pmtudisc == IP_PMTUDISC_DONT) return;
+  }
   const int err = icmp_error_to_errno(type, code);
-  const bool hard = icmp_error_is_hard(type, code);
+  const bool hard = icmp_error_is_hard(type, code) ||
+                    (type == wire::icmp_type::kDestUnreachable && code == wire::icmp_unreach::kFragNeeded);
   // RFC 1122 §4.1.3.3 / Linux: report on connected sockets (or with IP_RECVERR).
   if (!s->recverr && (!hard || s->sk.state != sk_state::kEstablished)) return;
   s->sk.err = err;
