@@ -110,10 +110,10 @@ struct TcpSock {
   uint16_t advmss = 1460;               // what we announce
   uint16_t user_mss = 0;                // TCP_MAXSEG
   uint16_t pmtu = 0;                    // path MTU (RFC 1191): the interface's, or lower as ICMP taught
-  bool oversize_segs = false;           // segments above the MSS remain queued (no buffer to cut them)
 
   // Send side: the write queue holds every unacknowledged and unsent byte, in sequence order, in segments
-  // of at most `mss` bytes (PktMeta::seq = first byte). send_head = first segment not yet sent.
+  // of at most `mss` bytes when queued (PktMeta::seq = first byte; a later path MTU drop leaves larger
+  // ones, cut to the MSS as they are sent: fit_to_mss). send_head = first segment not yet sent.
   PktQueue write_queue;
   rte_mbuf* send_head = nullptr;
   uint32_t write_bytes = 0;             // bytes in the write queue (sent or not)

@@ -59,12 +59,12 @@ bool write_wakeup(TcpSock* tp);
 // Retransmits the segment at snd_una (fast retransmit, RTO, partial ACK).
 void retransmit_head(TcpSock* tp);
 // Path MTU discovery (RFC 1191): the path to the peer takes at most `mtu` bytes (ICMP fragmentation
-// needed, checked by tcp_err). Lowers the path MTU and the send MSS, cuts queued segments to it and
-// resends what was in flight and too large.
+// needed, checked by tcp_err). Lowers the path MTU and the send MSS and resends what was in flight and
+// too large.
 void tcp_mtu_reduced(TcpSock* tp, uint16_t mtu);
-// Cuts every queued segment larger than the send MSS. False if a buffer ran out (oversize_segs stays set
-// and the retransmission timer tries again).
-bool resegment(TcpSock* tp);
+// Cuts segment `m` to the send MSS if it is larger (queued before a path MTU drop), the rest queued right
+// behind it with its state. False if no buffer was free (nothing changed).
+bool fit_to_mss(TcpSock* tp, rte_mbuf* m);
 // The window to advertise, unscaled (it also updates rcv_wnd and the receiver-SWS state).
 uint32_t select_window(TcpSock* tp);
 // The receive window we could advertise now (bytes).

@@ -263,19 +263,6 @@ void negotiate_syn_options(TcpSock* tp, const wire::TcpOptions& peer, bool) {
 
 namespace {
 
-// Puts `p` right behind `m` in `q`. PktQueue links only at its tail, so unless `m` is the last packet the
-// queue is rotated once around (O(queue length)); only a window-limited split of an unsent segment that
-// is not the last one gets here.
-void insert_after(PktQueue& q, rte_mbuf* m, Pktbuf p) {
-  if (q.back() == m) return q.push(std::move(p));
-  const uint32_t n = q.size();
-  for (uint32_t i = 0; i < n; ++i) {
-    rte_mbuf* f = q.front();
-    q.push(q.pop());
-    if (f == m) q.push(std::move(p));
-  }
-}
-
 // Cuts segment `m` after `len` bytes (Linux's tcp_fragment): `m` keeps the first `len`, the rest moves
 // into the buffer returned, which has m's state (sent, SACKed, lost ...). Empty (nothing changed) when no
 // buffer is free.
@@ -296,12 +283,15 @@ Pktbuf cut_tail(TcpSock* tp, rte_mbuf* m, uint32_t len) {
   return t;
 }
 
-// Splits the unsent segment `m` after `len` bytes: the rest goes into a new buffer queued right behind
-// it. False (nothing changed) when no buffer is free.
+// Splits segment `m` after `len` bytes: the rest goes into a new buffer queued right behind it, with m's
+// state (the scoreboard's byte counts stay right). False (nothing changed) when no buffer is free.
 bool split_segment(TcpSock* tp, rte_mbuf* m, uint32_t len) {
   Pktbuf t = cut_tail(tp, m, len);
   if (!t) return false;
-  insert_after(tp->write_queue, m, std::move(t));
+  // A remembered run of SACKed segments may end at `m`; its tail would fall outside it. Forget the runs
+  // (the next SACK walk finds them again).
+  if (pkt_meta(m)->flags & kMetaSacked) tp->num_sack_runs = 0;
+  tp->write_queue.insert_after(m, std::move(t));
   return true;
 }
 
@@ -494,6 +484,8 @@ void write_xmit(TcpSock* tp, bool force_push) {
     // the window cannot take whole goes in part only if that part is at least min(MSS, Fs * max window
     // seen) with Fs = 1/2; a smaller window waits for the persist timer (on_persist).
     uint32_t send_len = window_room(tp, m);
+    // A segment queued before the MSS fell (path MTU discovery) leaves in MSS-sized pieces.
+    if (len > tp->mss) send_len = std::min<uint32_t>(send_len, tp->mss);
     if (send_len < len) {
       const uint32_t sws = std::max<uint32_t>(1, std::min<uint32_t>(tp->mss, tp->max_window / 2));
       if (send_len == 0 || send_len < sws) {
@@ -518,7 +510,10 @@ void write_xmit(TcpSock* tp, bool force_push) {
     // below the segments already queued (path MTU discovery cuts them, leaving short pieces).
     if (len < tp->mss && is_last && !with_fin && !force_push && (tp->cork || (!tp->nodelay && flight_size(tp) > 0)))
       break;
-    if (send_len < len && !split_segment(tp, m, send_len)) break;
+    if (send_len < len) {
+      if (!split_segment(tp, m, send_len)) break;
+      if (len > tp->mss) ++sh.stats.tcp_pmtu_resegmented;
+    }
     // TSO: full-sized new segments that the windows take go out together, one frame for the device to cut.
     if (const uint32_t n = tso_max_segs ? tso_run(tp, m, tso_max_segs) : 0; n > 1) {
       if (!send_head_tso(tp, n)) break;
@@ -555,7 +550,8 @@ bool write_wakeup(TcpSock* tp) {
   if (room == 0) return false;
   // RFC 9293 §3.8.6.2.1: the override timeout sends what the window takes, however small (and regardless
   // of Nagle and the congestion window, as Linux's tcp_write_wakeup).
-  if (room < seg_len(m) && !split_segment(tp, m, room)) return false;
+  const uint32_t take = std::min<uint32_t>(room, tp->mss);
+  if (take < seg_len(m) && !split_segment(tp, m, take)) return false;
   if (!send_head_segment(tp)) return false;
   arm_rto(tp);
   return true;
@@ -570,6 +566,7 @@ void retransmit_head(TcpSock* tp) {
   if (st == sk_state::kSynSent || st == sk_state::kSynRecv) return send_syn(tp);
   undo_note_retrans(tp);
   if (rte_mbuf* m = tp->write_queue.front()) {
+    if (!fit_to_mss(tp, m)) return;  // no buffer to cut it with: the next RTO tries again
     const SeqNum seq = seg_seq(m);
     const bool fin = tp->fin_sent && tp->fin_seq == seq + seg_len(m);
     transmit(tp, seq, tf::kAck | tf::kPsh | (fin ? tf::kFin : 0), m);
@@ -589,44 +586,11 @@ void maybe_window_update(TcpSock* tp) {
     send_ack(tp);
 }
 
-bool resegment(TcpSock* tp) {
-  Shard& sh = shard_of(tp);
-  const uint32_t mss = std::max<uint32_t>(tp->mss, 1);
-  PktQueue& q = tp->write_queue;
-  bool in_flight = true, complete = true, cut_any = false;
-  // One pass: every segment is taken from the front and put back at the tail, cut to size on the way, so
-  // the order stays and each byte is copied at most once per cut (not the queue rotated per cut).
-  for (uint32_t n = q.size(); n > 0; --n) {
-    Pktbuf p = q.pop();
-    if (p.mbuf() == tp->send_head) in_flight = false;
-    while (seg_len(p.mbuf()) > mss) {
-      rte_mbuf* m = p.mbuf();
-      PktMeta* mt = pkt_meta(m);
-      // Sent and too large for the path: lost (it will not get through), unless the peer has it. (Without
-      // SACK there is no scoreboard: tcp_mtu_reduced goes back N.)
-      if (in_flight && tp->sack_ok && !(mt->flags & kMetaSacked)) {
-        const uint32_t len = seg_len(m);
-        if (mt->flags & kMetaRetrans) tp->retrans_out -= std::min(tp->retrans_out, len);
-        if (!(mt->flags & kMetaLost)) tp->lost_out += len;
-        mt->flags = static_cast<uint8_t>((mt->flags & ~kMetaRetrans) | kMetaLost);
-      }
-      Pktbuf t = cut_tail(tp, m, mss);
-      if (!t) {
-        complete = false;  // left as it is: the next try (RTO) cuts it
-        break;
-      }
-      cut_any = true;
-      ++sh.stats.tcp_pmtu_resegmented;
-      q.push(std::move(p));
-      p = std::move(t);
-    }
-    q.push(std::move(p));
-  }
-  // The remembered runs of SACKed segments name buffers that may have been cut: forget them (the next
-  // SACK walk finds them again).
-  if (cut_any) tp->num_sack_runs = 0;
-  tp->oversize_segs = !complete;
-  return complete;
+bool fit_to_mss(TcpSock* tp, rte_mbuf* m) {
+  if (seg_len(m) <= tp->mss) return true;
+  if (!split_segment(tp, m, tp->mss)) return false;
+  ++shard_of(tp).stats.tcp_pmtu_resegmented;
+  return true;
 }
 
 void tcp_mtu_reduced(TcpSock* tp, uint16_t mtu) {
@@ -649,14 +613,30 @@ void tcp_mtu_reduced(TcpSock* tp, uint16_t mtu) {
     return;
   const uint16_t old_mss = tp->mss;
   set_mss(tp, tp->peer_mss);
-  if (tp->mss >= old_mss) return;
-  resegment(tp);
-  if (tp->snd_una == tp->snd_max) return write_xmit(tp, true);  // nothing in flight: the next send is right
-  // Linux's tcp_simple_retransmit: what was in flight and too large is resent now, without a congestion
-  // response (the window in bytes holds; only the segments got smaller). With SACK the segments cut above
-  // are marked lost and RACK's scoreboard resends them; without, go back N from snd_una. Loss state until
-  // snd_max is acknowledged keeps duplicate ACKs of the old flight from starting a fast recovery.
-  if (!tp->sack_ok) {
+  if (tp->mss >= old_mss || tp->snd_una == tp->snd_max) return;
+  // Linux's tcp_simple_retransmit: what was in flight and is larger than the new MSS did not get through;
+  // it is resent now, without a congestion response (the window in bytes holds; only the segments got
+  // smaller). Segments are cut to the MSS as they are (re)sent, as Linux's tcp_fragment does, so the
+  // queue is not copied at once. With SACK those segments are marked lost and RACK's scoreboard resends
+  // them; without, go back N from snd_una. Loss state until snd_max is acknowledged keeps duplicate ACKs
+  // of the old flight from starting a fast recovery.
+  if (tp->sack_ok) {
+    bool any = false;
+    for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) {
+      PktMeta* mt = pkt_meta(m);
+      const uint32_t len = seg_len(m);
+      if (len <= tp->mss || (mt->flags & kMetaSacked)) continue;
+      if (mt->flags & kMetaRetrans) tp->retrans_out -= std::min(tp->retrans_out, len);
+      if (!(mt->flags & kMetaLost)) tp->lost_out += len;
+      mt->flags = static_cast<uint8_t>((mt->flags & ~kMetaRetrans) | kMetaLost);
+      any = true;
+    }
+    if (!any) return;
+  } else {
+    bool any = false;
+    for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head && !any; m = tp->write_queue.next(m))
+      any = seg_len(m) > tp->mss;
+    if (!any) return;
     tp->snd_nxt = tp->snd_una;
     tp->send_head = tp->write_queue.front();
   }

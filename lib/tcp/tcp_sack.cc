@@ -419,6 +419,7 @@ bool sack_retransmit(TcpSock* tp) {
   for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = sack_walk_next(tp, m)) {
     PktMeta* mt = meta(m);
     if (!(mt->flags & kMetaLost) || (mt->flags & (kMetaRetrans | kMetaSacked))) continue;
+    if (!fit_to_mss(tp, m)) break;  // queued before the path MTU fell: resent in MSS-sized pieces
     const uint32_t len = seg_len(m);
     // At least one retransmission per event even when the pipe is full (RFC 6675 §5 step 4 C.1 spirit).
     if (sent && sack_pipe(tp) + len > tp->cwnd) break;

@@ -74,6 +74,9 @@ void send_tlp(TcpSock* tp) {
   rte_mbuf* last = nullptr;
   for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) last = m;
   if (!last) return retransmit_head(tp);
+  // The probe is the last segment sent; one queued before the path MTU fell is cut, its last piece sent.
+  while (seg_len(last) > tp->mss && fit_to_mss(tp, last)) last = tp->write_queue.next(last);
+  if (seg_len(last) > tp->mss) return;  // no buffer to cut it with
   const SeqNum seq = seg_seq(last);
   const bool fin = tp->fin_sent && tp->fin_seq == seq + seg_len(last);
   if (transmit(tp, seq, tf::kAck | (fin ? tf::kFin : 0), last) == 0) {
@@ -130,7 +133,6 @@ void on_rto(void* ctx, Timer* t, Instant now) {
       }
     }
     if (tp->retransmits >= cfg.retries || user_timeout_passed(tp, now, tp->retrans_start)) return abort_timeout(tp);
-    if (tp->oversize_segs) resegment(tp);  // a path MTU drop found no buffers to cut segments with
     tp->cwnd = tp->mss;  // loss window (§3.1 (5))
     tp->ca_state = TcpCa::Loss;
     tp->dupacks = 0;

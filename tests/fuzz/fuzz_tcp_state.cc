@@ -20,6 +20,7 @@
 #include "api/skiff.h"
 #include "fuzz_env.hh"
 #include "stack/shard.hh"
+#include "tcp/tcp_impl.hh"
 #include "wire/endian.hh"
 #include "wire/tcp.hh"
 
@@ -78,6 +79,9 @@ struct Driver {
         if (k.lport != s.sport || k.pport != s.dport) continue;
         const uint32_t end = s.seq + static_cast<uint32_t>(s.len) + ((s.flags & tf::kSyn) ? 1 : 0) + ((s.flags & tf::kFin) ? 1 : 0);
         if (after(end, k.our_max) || k.our_max == 0) k.our_max = end;
+        if (TcpSock* tp = fs.shard().tcp.lookup(FuzzStack::kOurIp, k.lport, FuzzStack::kPeerIp, k.pport);
+            tp && s.len > tp->mss)
+          fail("a segment of %zu bytes left with MSS %u (path MTU %u)", s.len, tp->mss, tp->pmtu);
         if (s.flags & tf::kAck) k.our_ack = s.ack;
         if (s.has_ts) k.our_tsval = s.tsval;
         if (s.flags & tf::kRst) k.reset = true;
@@ -280,6 +284,7 @@ struct Driver {
   }
 
   void icmp_op(Input& in) {
+    observe();  // what left before the error, at the MSS of its time
     Conn& k = c();
     const uint8_t which = in.u8();
     uint8_t type = 3, code = 4;
@@ -419,7 +424,35 @@ struct Driver {
           break;
         }
       }
+      check_invariants();
     }
+  }
+
+  // The sender's bookkeeping after every operation: the write queue is one run of sequence space whose
+  // bytes add up to write_bytes; the scoreboard's byte counts (RFC 6675's pipe is computed from them) are
+  // exactly those of the segments flagged SACKed, lost and retransmitted. (That no segment leaves larger
+  // than the send MSS, which a path MTU drop lowers, observe() checks.)
+  void check_invariants() {
+    fs.shard().tcp.for_each([](TcpSock* tp) {
+      uint64_t bytes = 0, sacked = 0, lost = 0, retrans = 0;
+      rte_mbuf* prev = nullptr;
+      for (rte_mbuf* m = tp->write_queue.front(); m; m = tp->write_queue.next(m)) {
+        const uint32_t len = tcp::seg_len(m);
+        const uint8_t f = pkt_meta(m)->flags;
+        if (prev && tcp::seg_seq(m) != tcp::seg_seq(prev) + tcp::seg_len(prev))
+          fail("write queue not contiguous: %u after %u+%u", tcp::seg_seq(m).raw(), tcp::seg_seq(prev).raw(),
+               tcp::seg_len(prev));
+        bytes += len;
+        if (f & tcp::kMetaSacked) sacked += len;
+        if (f & tcp::kMetaLost) lost += len;
+        if (f & tcp::kMetaRetrans) retrans += len;
+        prev = m;
+      }
+      if (bytes != tp->write_bytes) fail("write queue holds %lu bytes, write_bytes %u", bytes, tp->write_bytes);
+      if (tp->sack_ok && (sacked != tp->sacked_out || lost != tp->lost_out || retrans != tp->retrans_out))
+        fail("scoreboard: sacked %lu/%u lost %lu/%u retrans %lu/%u (segments/counter)", sacked, tp->sacked_out, lost,
+             tp->lost_out, retrans, tp->retrans_out);
+    });
   }
 };
 
