@@ -27,13 +27,16 @@ uint16_t PmtuCache::get(wire::Ipv4Addr dst, Instant now) const {
 uint16_t PmtuCache::learn(wire::Ipv4Addr dst, uint16_t mtu, Instant now) {
   Entry* s = &e_[set_of(dst) * kWays];
   Entry* slot = nullptr;
+  uint16_t was = 0;  // the valid value before, if any
   for (unsigned w = 0; w < kWays; ++w) {
     if (s[w].mtu && s[w].dst == dst.host()) {
       slot = &s[w];
-      if (now < slot->expires && slot->mtu < mtu) mtu = slot->mtu;  // only ever lowered while valid
+      if (now < slot->expires) was = slot->mtu;
+      if (was && was < mtu) mtu = was;  // only ever lowered while valid
       break;
     }
   }
+  if (!was || mtu < was) ++gen_;
   if (!slot) {
     // A free or expired way, else the one closest to expiry.
     slot = &s[0];

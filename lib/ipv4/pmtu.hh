@@ -35,6 +35,9 @@ class PmtuCache {
   uint16_t learn(wire::Ipv4Addr dst, uint16_t mtu, Instant now);
   // Entries currently valid (tests, statistics).
   unsigned size(Instant now) const;
+  // Changes whenever a learn() lowers what is known about some destination: a connection that saw another
+  // value last looks its destination up again (one comparison per send, no lookup).
+  uint32_t gen() const { return gen_; }
 
  private:
   struct Entry {
@@ -48,6 +51,7 @@ class PmtuCache {
   SipKey key_;
   std::array<Entry, kSets * kWays> e_{};
   unsigned filled_ = 0;  // slots ever used
+  uint32_t gen_ = 0;
 };
 
 // RFC 1191 §5: a router that reports no next-hop MTU (an old one) leaves the host to guess: the largest

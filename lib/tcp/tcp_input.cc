@@ -779,6 +779,7 @@ TcpSock* create_child(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t sport
     if (ShardPort* sp = sh.port_for(rt->iface)) {
       tp->advmss = static_cast<uint16_t>(sp->ifc->mtu - 40);
       tp->pmtu = sh.pmtu.path_mtu(ci->daddr, sp->ifc->mtu, sh.now());
+      tp->pmtu_gen = sh.pmtu.gen();
     }
   tp->rcv_wscale = choose_rcv_wscale(tp);
   tp->ts_offset = ts_offset_for(ci->saddr, ci->daddr);

@@ -462,6 +462,12 @@ void write_xmit(TcpSock* tp, bool force_push) {
       st != sk_state::kLastAck && st != sk_state::kClosing)
     return;
   Shard& sh = shard_of(tp);
+  // Another connection to the same destination taught the shard a lower path MTU: take it now, before
+  // this one's segments meet the same narrow link.
+  if (tp->pmtu_gen != sh.pmtu.gen()) [[unlikely]] {
+    pmtu_sync(tp);
+    force_push = true;  // what it sets up to resend goes now
+  }
   bool sent_any = false, sent_new = false, cwnd_stop = false;
   if (tp->send_head && tp->snd_una == tp->snd_max && tp->last_data_sent.ns() &&
       sh.now() - tp->last_data_sent >= std::chrono::microseconds(tp->rto_us))
@@ -593,6 +599,55 @@ bool fit_to_mss(TcpSock* tp, rte_mbuf* m) {
   return true;
 }
 
+namespace {
+
+// Takes `mtu` (lower than the connection's path MTU) as the path MTU: lowers the send MSS and, for a
+// synchronized connection, sets up the resend of what was in flight and too large. True if something is
+// to be resent (write_xmit sends it).
+bool lower_path_mtu(TcpSock* tp, uint16_t mtu) {
+  tp->pmtu = mtu;
+  const uint8_t st = sk_of(tp)->state;
+  // Before the handshake completes the MSS is not final: the SYN-ACK's set_mss will use the new path MTU.
+  if (st == sk_state::kSynSent || st == sk_state::kSynRecv || st == sk_state::kClose ||
+      st == sk_state::kListen)
+    return false;
+  const uint16_t old_mss = tp->mss;
+  set_mss(tp, tp->peer_mss);
+  if (tp->mss >= old_mss || tp->snd_una == tp->snd_max) return false;
+  // Linux's tcp_simple_retransmit: what was in flight and is larger than the new MSS did not get through;
+  // it is resent now, without a congestion response (the window in bytes holds; only the segments got
+  // smaller). Segments are cut to the MSS as they are (re)sent, as Linux's tcp_fragment does, so the
+  // queue is not copied at once. With SACK those segments are marked lost and RACK's scoreboard resends
+  // them; without, go back N from snd_una. Loss state until snd_max is acknowledged keeps duplicate ACKs
+  // of the old flight from starting a fast recovery.
+  bool any = false;
+  for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) {
+    PktMeta* mt = pkt_meta(m);
+    const uint32_t len = seg_len(m);
+    if (len <= tp->mss || (mt->flags & kMetaSacked)) continue;
+    any = true;
+    if (!tp->sack_ok) break;
+    if (mt->flags & kMetaRetrans) tp->retrans_out -= std::min(tp->retrans_out, len);
+    if (!(mt->flags & kMetaLost)) tp->lost_out += len;
+    mt->flags = static_cast<uint8_t>((mt->flags & ~kMetaRetrans) | kMetaLost);
+  }
+  if (!any) return false;
+  if (!tp->sack_ok) {
+    tp->snd_nxt = tp->snd_una;
+    tp->send_head = tp->write_queue.front();
+  }
+  if (tp->ca_state != TcpCa::Loss) {
+    tp->ca_state = TcpCa::Loss;
+    tp->recover = tp->snd_max;
+    tp->undo_armed = false;  // no reduction to undo
+  }
+  tp->dupacks = 0;
+  tp->rtt_pending = false;  // Karn
+  return true;
+}
+
+}  // namespace
+
 void tcp_mtu_reduced(TcpSock* tp, uint16_t mtu) {
   Sock* sk = sk_of(tp);
   Shard& sh = *sk->shard;
@@ -605,49 +660,20 @@ void tcp_mtu_reduced(TcpSock* tp, uint16_t mtu) {
     return;
   }
   ++sh.stats.tcp_pmtu_lowered;
-  tp->pmtu = sh.pmtu.learn(inet_sk(sk)->daddr, mtu, sh.now());
-  const uint8_t st = sk->state;
-  // Before the handshake completes the MSS is not final: the SYN-ACK's set_mss will use the new path MTU.
-  if (st == sk_state::kSynSent || st == sk_state::kSynRecv || st == sk_state::kClose ||
-      st == sk_state::kListen)
-    return;
-  const uint16_t old_mss = tp->mss;
-  set_mss(tp, tp->peer_mss);
-  if (tp->mss >= old_mss || tp->snd_una == tp->snd_max) return;
-  // Linux's tcp_simple_retransmit: what was in flight and is larger than the new MSS did not get through;
-  // it is resent now, without a congestion response (the window in bytes holds; only the segments got
-  // smaller). Segments are cut to the MSS as they are (re)sent, as Linux's tcp_fragment does, so the
-  // queue is not copied at once. With SACK those segments are marked lost and RACK's scoreboard resends
-  // them; without, go back N from snd_una. Loss state until snd_max is acknowledged keeps duplicate ACKs
-  // of the old flight from starting a fast recovery.
-  if (tp->sack_ok) {
-    bool any = false;
-    for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) {
-      PktMeta* mt = pkt_meta(m);
-      const uint32_t len = seg_len(m);
-      if (len <= tp->mss || (mt->flags & kMetaSacked)) continue;
-      if (mt->flags & kMetaRetrans) tp->retrans_out -= std::min(tp->retrans_out, len);
-      if (!(mt->flags & kMetaLost)) tp->lost_out += len;
-      mt->flags = static_cast<uint8_t>((mt->flags & ~kMetaRetrans) | kMetaLost);
-      any = true;
-    }
-    if (!any) return;
-  } else {
-    bool any = false;
-    for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head && !any; m = tp->write_queue.next(m))
-      any = seg_len(m) > tp->mss;
-    if (!any) return;
-    tp->snd_nxt = tp->snd_una;
-    tp->send_head = tp->write_queue.front();
-  }
-  if (tp->ca_state != TcpCa::Loss) {
-    tp->ca_state = TcpCa::Loss;
-    tp->recover = tp->snd_max;
-    tp->undo_armed = false;  // no reduction to undo
-  }
-  tp->dupacks = 0;
-  tp->rtt_pending = false;  // Karn
-  write_xmit(tp, true);
+  mtu = sh.pmtu.learn(inet_sk(sk)->daddr, mtu, sh.now());
+  tp->pmtu_gen = sh.pmtu.gen();
+  if (lower_path_mtu(tp, mtu)) write_xmit(tp, true);
+}
+
+void pmtu_sync(TcpSock* tp) {
+  Sock* sk = sk_of(tp);
+  Shard& sh = *sk->shard;
+  tp->pmtu_gen = sh.pmtu.gen();
+  const uint16_t p = sh.pmtu.get(inet_sk(sk)->daddr, sh.now());
+  const uint16_t cur = tp->pmtu ? tp->pmtu : static_cast<uint16_t>(tp->advmss + 40);
+  if (!p || p >= cur) return;
+  ++sh.stats.tcp_pmtu_lowered;
+  lower_path_mtu(tp, p);
 }
 
 }  // namespace skiff::tcp

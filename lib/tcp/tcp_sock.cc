@@ -306,6 +306,7 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   is->dport = dport;
   tp->advmss = static_cast<uint16_t>(sp->ifc->mtu - 40);
   tp->pmtu = sh.pmtu.path_mtu(dst, sp->ifc->mtu, sh.now());
+  tp->pmtu_gen = sh.pmtu.gen();
   tp->mss = std::min<uint16_t>({sh.cfg.tcp.mss_default, tp->advmss, static_cast<uint16_t>(tp->pmtu - 40)});
   tp->iss = new_isn(sh, src, is->num, dst, dport);
   tp->rcv_wscale = choose_rcv_wscale(tp);

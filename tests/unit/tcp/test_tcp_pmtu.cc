@@ -239,6 +239,42 @@ TEST(TcpPmtu, ANewConnectionToThatDestinationStartsFromWhatWasLearned) {
   EXPECT_EQ(h.shard().pmtu.get(kPeer, h.shard().now()), 0u);
 }
 
+TEST(TcpPmtu, AnotherConnectionToTheSameDestinationFollowsWithoutAnIcmpOfItsOwn) {
+  StackHarness h;
+  Conn c = accept_conn(h, OpenOpts{.mss = 1460});
+  OpenOpts o{.mss = 1460};
+  o.peer_isn = 5000;
+  Conn d = connect_conn(h, o);
+  // d has a full-sized segment in flight when c's ICMP arrives.
+  const uint32_t dbase = d.nxt;
+  ASSERT_EQ(d.send(1460, 4), 1460);
+  ASSERT_EQ(d.out_track().size(), 1u);
+  const uint32_t base = c.nxt;
+  ASSERT_EQ(c.send(1460, 2), 1460);
+  (void)c.out_track();
+  frag_needed_about(h, c, base, 1280);
+  (void)c.out_track();
+  EXPECT_EQ(info(c.fd).tcpi_pmtu, 1280u);
+  EXPECT_EQ(info(d.fd).tcpi_pmtu, 1500u) << "not yet: d has not sent since";
+
+  // d's next send takes the shard's news: its segments fit the path, and what it had in flight (too large
+  // for the same path) goes again at the new size.
+  ASSERT_EQ(d.send(2000, 5), 2000);
+  auto out = d.out_track();
+  ASSERT_FALSE(out.empty());
+  for (const auto& t : out) EXPECT_LE(t.ip.total_len, 1280u);
+  EXPECT_EQ(out.front().seq, dbase) << "the flight resent from snd_una";
+  EXPECT_EQ(d.nxt - dbase, 3460u);
+  Bytes want = pattern(1460, 4);
+  const Bytes more = pattern(2000, 5);
+  want.insert(want.end(), more.begin(), more.end());
+  EXPECT_EQ(assemble(out, dbase, 3460), want);
+  EXPECT_EQ(info(d.fd).tcpi_pmtu, 1280u);
+  EXPECT_EQ(info(d.fd).tcpi_snd_mss, 1240u);
+  EXPECT_EQ(h.shard().stats.tcp_pmtu_lowered, 2u);  // c by its ICMP, d from the cache
+  EXPECT_EQ(h.total_drops(), 0u);
+}
+
 TEST(PmtuCache, LowersOnlyExpiresAndStaysBounded) {
   Ipv4Config cfg;
   PmtuCache pc(cfg);
