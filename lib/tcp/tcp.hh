@@ -215,7 +215,6 @@ extern const ProtoOps inet_stream_ops;
 void tcp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx);
 // Sends the ACKs deferred while a receive burst was processed (Shard::flush, before the TX burst).
 void tcp_flush_deferred_acks(Shard& sh);
-// An ICMP error quoting a segment we sent.
 // An ICMP error about a TCP segment we sent: `quote` is the quoted datagram, `info` the ICMP header's
 // second word (the next-hop MTU of "fragmentation needed").
 void tcp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t* quote, size_t len);

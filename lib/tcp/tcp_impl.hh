@@ -64,8 +64,8 @@ void retransmit_head(TcpSock* tp);
 void tcp_mtu_reduced(TcpSock* tp, uint16_t mtu);
 // Compares the connection's path MTU with the shard's cache after another connection lowered an entry
 // (write_xmit calls it when PmtuCache::gen() moved): a lower value for this destination is taken as
-// tcp_mtu_reduced would, without an ICMP message of its own.
-void pmtu_sync(TcpSock* tp);
+// tcp_mtu_reduced would, without an ICMP message of its own. True if it set up a resend.
+bool pmtu_sync(TcpSock* tp);
 // Cuts segment `m` to the send MSS if it is larger (queued before a path MTU drop), the rest queued right
 // behind it with its state. False if no buffer was free (nothing changed).
 bool fit_to_mss(TcpSock* tp, rte_mbuf* m);

@@ -465,8 +465,7 @@ void write_xmit(TcpSock* tp, bool force_push) {
   // Another connection to the same destination taught the shard a lower path MTU: take it now, before
   // this one's segments meet the same narrow link.
   if (tp->pmtu_gen != sh.pmtu.gen()) [[unlikely]] {
-    pmtu_sync(tp);
-    force_push = true;  // what it sets up to resend goes now
+    if (pmtu_sync(tp)) force_push = true;  // what it sets up to resend goes now
   }
   bool sent_any = false, sent_new = false, cwnd_stop = false;
   if (tp->send_head && tp->snd_una == tp->snd_max && tp->last_data_sent.ns() &&
@@ -665,15 +664,15 @@ void tcp_mtu_reduced(TcpSock* tp, uint16_t mtu) {
   if (lower_path_mtu(tp, mtu)) write_xmit(tp, true);
 }
 
-void pmtu_sync(TcpSock* tp) {
+bool pmtu_sync(TcpSock* tp) {
   Sock* sk = sk_of(tp);
   Shard& sh = *sk->shard;
   tp->pmtu_gen = sh.pmtu.gen();
   const uint16_t p = sh.pmtu.get(inet_sk(sk)->daddr, sh.now());
   const uint16_t cur = tp->pmtu ? tp->pmtu : static_cast<uint16_t>(tp->advmss + 40);
-  if (!p || p >= cur) return;
+  if (!p || p >= cur) return false;
   ++sh.stats.tcp_pmtu_lowered;
-  lower_path_mtu(tp, p);
+  return lower_path_mtu(tp, p);
 }
 
 }  // namespace skiff::tcp
