@@ -27,7 +27,7 @@ if [ -n "${SKIFF_ITEST_PCAP:-}" ] && command -v tcpdump >/dev/null; then  # debu
 fi
 legit_xfer "the start" 2000000
 
-alld() { awk '$1 ~ /\.drop\./ { s += $2 } END { print s + 0 }' "$1"; }
+alld() { awk '$1 ~ /\.drop\./ { s += $2 } END { printf "%.0f\n", s }' "$1"; }
 for cls in $CLASSES; do
   log "---- class $cls"
   snapshot "$T/b-$cls.txt"

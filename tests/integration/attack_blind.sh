@@ -18,7 +18,7 @@ T=$ITEST_TMP
 attack_topology J 10.99.21
 printf '[tcp]\nchallenge-ack-limit = 1000\n' >"$T/skiff.ini"
 attack_start_echo "$T/skiff.ini"
-alld() { awk '$1 ~ /\.drop\./ { s += $2 } END { print s + 0 }' "$1"; }
+alld() { awk '$1 ~ /\.drop\./ { s += $2 } END { printf "%.0f\n", s }' "$1"; }
 d_all() { echo $(($(alld "$I") - $(alld "$B"))); }
 
 # The python side injects in rounds; between rounds the counters say how many segments reached Skiff

@@ -94,8 +94,8 @@ snapshot "$T/after-flood.txt"
 A=$T/after-flood.txt
 
 # The transfer kept moving during the flood, and matched.
-B0=$(awk -v t="$t_flood0" '$1 <= t { b = $2 } END { print b + 0 }' "$T/progress.txt")
-B1=$(awk -v t="$t_flood1" '$1 <= t { b = $2 } END { print b + 0 }' "$T/progress.txt")
+B0=$(awk -v t="$t_flood0" '$1 <= t { b = $2 } END { printf "%.0f\n", b }' "$T/progress.txt")
+B1=$(awk -v t="$t_flood1" '$1 <= t { b = $2 } END { printf "%.0f\n", b }' "$T/progress.txt")
 STALL=$(awk -v a="$t_flood0" -v z="$t_flood1" '$1 >= a && $1 <= z { if (n++ == 0 || $2 > lv) { if (n > 1 && $1 - lt > m) m = $1 - lt; lt = $1; lv = $2 } }
   END { if (z - lt > m) m = z - lt; printf "%.1f", m }' "$T/progress.txt")
 log "transfer during the flood (${t_flood0}s..${t_flood1}s): $B0 -> $B1 bytes echoed; longest stall ${STALL}s"
@@ -121,7 +121,7 @@ check "no SYN dropped for lack of memory or queue ($(dsum "$BASE" "$A" drop.TcpN
   [ "$(dsum "$BASE" "$A" drop.TcpNoMemory drop.TcpSynQueueFull)" -eq 0 ]
 
 # Memory during the flood.
-max_of() { awk -v k="$1" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k && kv[2] > m) m = kv[2] } } END { print m + 0 }' "$MAXF"; }
+max_of() { awk -v k="$1" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k && kv[2] > m) m = kv[2] } } END { printf "%.0f\n", m }' "$MAXF"; }
 MS=$(max_of tcp_socks_in_use)
 MC=$(max_of tcp_conns)
 MP=$(max_of pool_in_use)

@@ -267,8 +267,8 @@ while read -r _ c n; do
 done < <(grep '^EXPECT ' "$ITEST_TMP/battery.out")
 log "$n_classes drop classes exercised (kernel's tap TX drops: $(tap_tx_dropped))"
 # ... and under no other reason: the drops added up over every reason equal the frames sent to be dropped.
-all_drops() { awk '$1 ~ /\.drop\./ { s += $2 } END { print s + 0 }' "$1"; }
-want=$(awk '/^EXPECT / { s += $3 } END { print s + 0 }' "$ITEST_TMP/battery.out")
+all_drops() { awk '$1 ~ /\.drop\./ { s += $2 } END { printf "%.0f\n", s }' "$1"; }
+want=$(awk '/^EXPECT / { s += $3 } END { printf "%.0f\n", s }' "$ITEST_TMP/battery.out")
 check "drops over all reasons moved by $want: $(($(all_drops "$A") - $(all_drops "$B")))" \
   [ $(($(all_drops "$A") - $(all_drops "$B"))) -eq "$want" ]
 # The classes this test exists for must all have been in the battery.

@@ -271,7 +271,7 @@ stop_echo() {
 # ctr FILE NAME: value of counter NAME (a stats name such as icmp_out_echo_reps, or drop.Ipv4BadChecksum,
 # or pool_in_use) summed over shards; 0 when absent (only non-zero counters are printed).
 ctr() {
-  awk -v n="$2" '{ k = $1; sub(/^[^.]*\.shard[0-9]+\./, "", k); if (k == n) s += $2 } END { print s + 0 }' "$1"
+  awk -v n="$2" '{ k = $1; sub(/^[^.]*\.shard[0-9]+\./, "", k); if (k == n) s += $2 } END { printf "%.0f\n", s }' "$1"
 }
 # drop FILE REASON: value of drop counter REASON (a name from lib/core/drop.hh).
 drop() { ctr "$1" "drop.$2"; }

@@ -19,7 +19,7 @@ CONNS=${SKIFF_MC_CONNS:-1000}
 # shard_ctr FILE SHARD NAME: counter NAME of one shard in a counters dump.
 shard_ctr() {
   awk -v s="shard$2." -v n="$3" '{ k = $1; i = index(k, s); if (i && substr(k, i + length(s)) == n) t += $2 }
-    END { print t + 0 }' "$1"
+    END { printf "%.0f\n", t }' "$1"
 }
 
 # pair_test TAG SERVER-VDEV CLIENT-VDEV [extra EAL args]: skiff-echo (server) and skiff-conncheck (client),

@@ -75,7 +75,7 @@ rows() {
   local corrupted
   # The bridge's cumulative counts after the last transfer, both directions of the link.
   corrupted=$(grep '(cumulative) impair ' "$3" | tail -n 2 |
-    sed -n 's/.* \([0-9]*\) corrupted,.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+    sed -n 's/.* \([0-9]*\) corrupted,.*/\1/p' | awk '{ s += $1 } END { printf "%.0f\n", s }')
   awk -v loss="$1" -v mib="$2" -v cor="$corrupted" '
     /ok: skiff-xfer: corrupted frames dropped/ {
       match($0, /TcpBadChecksum [0-9]+/); t = substr($0, RSTART + 15, RLENGTH - 15)
