@@ -46,6 +46,15 @@ Bytes assemble(const std::vector<SentTcp>& segs, uint32_t base, size_t n) {
   return b;
 }
 
+// A connection (the peer's MSS 1460) with one full-sized segment in flight from `*base`.
+Conn one_segment_in_flight(StackHarness& h, uint32_t* base) {
+  Conn c = accept_conn(h, OpenOpts{.mss = 1460});
+  *base = c.nxt;
+  EXPECT_EQ(c.send(1460, 2), 1460);
+  EXPECT_EQ(c.out_track().size(), 1u);
+  return c;
+}
+
 int ip_mtu(int fd) {
   int v = 0;
   socklen_t len = sizeof v;
@@ -166,10 +175,8 @@ TEST(TcpPmtu, UnsentDataIsCutTooAndLeavesAtTheNewSize) {
 
 TEST(TcpPmtu, ErrorsThatWouldNotLowerItOrQuoteNoFlightChangeNothing) {
   StackHarness h;
-  Conn c = accept_conn(h, OpenOpts{.mss = 1460});
-  const uint32_t base = c.nxt;
-  ASSERT_EQ(c.send(1460, 1), 1460);
-  ASSERT_EQ(c.out_track().size(), 1u);
+  uint32_t base = 0;
+  Conn c = one_segment_in_flight(h, &base);
   // An MTU at or above the current one: RFC 1191 §6.1, ICMP never raises it.
   frag_needed_about(h, c, base, 1500);
   frag_needed_about(h, c, base, 9000);
@@ -188,10 +195,8 @@ TEST(TcpPmtu, ErrorsThatWouldNotLowerItOrQuoteNoFlightChangeNothing) {
 
 TEST(TcpPmtu, ATinyMtuIsRaisedToTheFloor) {
   StackHarness h;
-  Conn c = accept_conn(h, OpenOpts{.mss = 1460});
-  const uint32_t base = c.nxt;
-  ASSERT_EQ(c.send(1460, 2), 1460);
-  (void)c.out_track();
+  uint32_t base = 0;
+  Conn c = one_segment_in_flight(h, &base);
   frag_needed_about(h, c, base, 68);  // legal for IPv4, but segments of 28 bytes would only burn CPU
   auto out = c.out_track();
   ASSERT_EQ(out.size(), 3u);  // 1460 bytes as 512 + 512 + 436
@@ -202,10 +207,8 @@ TEST(TcpPmtu, ATinyMtuIsRaisedToTheFloor) {
 
 TEST(TcpPmtu, NoNextHopMtuMeansThePlateauBelowTheRefusedDatagram) {
   StackHarness h;
-  Conn c = accept_conn(h, OpenOpts{.mss = 1460});
-  const uint32_t base = c.nxt;
-  ASSERT_EQ(c.send(1460, 2), 1460);
-  (void)c.out_track();
+  uint32_t base = 0;
+  Conn c = one_segment_in_flight(h, &base);
   frag_needed_about(h, c, base, 0, 1500);  // an RFC 792 router: no MTU field
   auto out = c.out_track();
   ASSERT_FALSE(out.empty());
@@ -217,10 +220,8 @@ TEST(TcpPmtu, NoNextHopMtuMeansThePlateauBelowTheRefusedDatagram) {
 
 TEST(TcpPmtu, ANewConnectionToThatDestinationStartsFromWhatWasLearned) {
   StackHarness h;
-  Conn c = accept_conn(h, OpenOpts{.mss = 1460});
-  const uint32_t base = c.nxt;
-  ASSERT_EQ(c.send(1460, 2), 1460);
-  (void)c.out_track();
+  uint32_t base = 0;
+  Conn c = one_segment_in_flight(h, &base);
   frag_needed_about(h, c, base, 1280);
   (void)c.out_track();
   ASSERT_EQ(h.shard().pmtu.get(kPeer, h.shard().now()), 1280u);
