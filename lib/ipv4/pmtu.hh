@@ -57,5 +57,14 @@ class PmtuCache {
 // RFC 1191 §5: a router that reports no next-hop MTU (an old one) leaves the host to guess: the largest
 // of the RFC's plateau values below the length of the datagram it refused.
 uint16_t pmtu_plateau_below(uint16_t total_len);
+// The path MTU an ICMP "fragmentation needed" states: its next-hop MTU field (the low 16 bits of the header's
+// second word, `info`), or the plateau guess when a router left it 0, never below `floor` (Linux's
+// route.min_pmtu: a forged error must not shrink segments to nothing). `refused_len` is the quoted
+// datagram's total length.
+inline uint16_t pmtu_from_icmp(uint32_t info, uint16_t refused_len, uint16_t floor) {
+  const uint16_t mtu = static_cast<uint16_t>(info & 0xffff);
+  const uint16_t v = mtu ? mtu : pmtu_plateau_below(refused_len);
+  return v > floor ? v : floor;
+}
 
 }  // namespace skiff

@@ -59,9 +59,11 @@ bool write_wakeup(TcpSock* tp);
 // Retransmits the segment at snd_una (fast retransmit, RTO, partial ACK).
 void retransmit_head(TcpSock* tp);
 // Path MTU discovery (RFC 1191): the path to the peer takes at most `mtu` bytes (ICMP fragmentation
-// needed, checked by tcp_err). Lowers the path MTU and the send MSS and resends what was in flight and
-// too large.
+// needed, checked by tcp_err, floored by pmtu_from_icmp). Lowers the path MTU and the send MSS and
+// resends what was in flight and too large.
 void tcp_mtu_reduced(TcpSock* tp, uint16_t mtu);
+// The path MTU the connection sends by (its interface's where none was set).
+inline uint16_t path_mtu(const TcpSock* tp) { return tp->pmtu ? tp->pmtu : static_cast<uint16_t>(tp->advmss + 40); }
 // Compares the connection's path MTU with the shard's cache after another connection lowered an entry
 // (write_xmit calls it when PmtuCache::gen() moved): a lower value for this destination is taken as
 // tcp_mtu_reduced would, without an ICMP message of its own. True if it set up a resend.

@@ -650,11 +650,8 @@ bool lower_path_mtu(TcpSock* tp, uint16_t mtu) {
 void tcp_mtu_reduced(TcpSock* tp, uint16_t mtu) {
   Sock* sk = sk_of(tp);
   Shard& sh = *sk->shard;
-  // Linux's route.min_pmtu: a lower value is raised to the floor (a forged ICMP must not shrink segments
-  // to nothing); RFC 1191 §6.1: ICMP never raises a path MTU.
-  mtu = std::max(mtu, sh.cfg.ipv4.min_pmtu);
-  const uint16_t cur = tp->pmtu ? tp->pmtu : static_cast<uint16_t>(tp->advmss + 40);
-  if (mtu >= cur) {
+  // RFC 1191 §6.1: ICMP never raises a path MTU.
+  if (mtu >= path_mtu(tp)) {
     ++sh.stats.tcp_pmtu_ignored;
     return;
   }
@@ -669,8 +666,7 @@ bool pmtu_sync(TcpSock* tp) {
   Shard& sh = *sk->shard;
   tp->pmtu_gen = sh.pmtu.gen();
   const uint16_t p = sh.pmtu.get(inet_sk(sk)->daddr, sh.now());
-  const uint16_t cur = tp->pmtu ? tp->pmtu : static_cast<uint16_t>(tp->advmss + 40);
-  if (!p || p >= cur) return false;
+  if (!p || p >= path_mtu(tp)) return false;
   ++sh.stats.tcp_pmtu_lowered;
   return lower_path_mtu(tp, p);
 }

@@ -755,7 +755,7 @@ void fill_info(TcpSock* tp, tcp_info* ti) {
   ti->tcpi_last_data_sent = ms(tp->last_snd);
   ti->tcpi_last_data_recv = ms(tp->last_rcv);
   ti->tcpi_last_ack_recv = ms(tp->last_rcv);
-  ti->tcpi_pmtu = tp->pmtu ? tp->pmtu : tp->advmss + 40u;
+  ti->tcpi_pmtu = path_mtu(tp);
   ti->tcpi_rcv_ssthresh = tp->rcv_wnd;
   ti->tcpi_rtt = static_cast<uint32_t>(tp->srtt_us);
   ti->tcpi_rttvar = static_cast<uint32_t>(tp->rttvar_us);
@@ -963,9 +963,7 @@ void tcp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t
   Sock* sk = sk_of(tp);
   if (type == wire::icmp_type::kDestUnreachable && code == wire::icmp_unreach::kFragNeeded) {
     // RFC 1191: news about the path, not an error of the connection (Linux's tcp_v4_err reports none).
-    // A router that gives no next-hop MTU leaves us to guess it from the datagram it refused (§5).
-    const uint16_t mtu = static_cast<uint16_t>(info & 0xffff);
-    return tcp_mtu_reduced(tp, mtu ? mtu : pmtu_plateau_below(ip.total_len()));
+    return tcp_mtu_reduced(tp, pmtu_from_icmp(info, ip.total_len(), sh.cfg.ipv4.min_pmtu));
   }
   const int err = icmp_error_to_errno(type, code);
   if (sk->state == sk_state::kSynSent || sk->state == sk_state::kSynRecv) {

@@ -430,8 +430,7 @@ void udp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t
     // RFC 1191: the path to the destination takes less (a router without the next-hop MTU field leaves
     // us to guess it, §5). Remembered for the shard (IP_MTU, IP_PMTUDISC_DO sends, TCP's MSS), never
     // below the floor. As Linux's udp_err: EMSGSIZE, a hard error unless the socket does no discovery.
-    const uint16_t mtu = static_cast<uint16_t>(info & 0xffff);
-    sh.pmtu.learn(ip.dst(), std::max(mtu ? mtu : pmtu_plateau_below(ip.total_len()), sh.cfg.ipv4.min_pmtu), sh.now());
+    sh.pmtu.learn(ip.dst(), pmtu_from_icmp(info, ip.total_len(), sh.cfg.ipv4.min_pmtu), sh.now());
     if (s->pmtudisc == IP_PMTUDISC_DONT) return;
   }
   const int err = icmp_error_to_errno(type, code);
