@@ -45,6 +45,7 @@ namespace skiff {
   X(FragNoMemory, "reassembly memory limit reached: oldest datagram evicted")        \
   X(FragTableFull, "reassembly table full")                                          \
   X(FragInconsistent, "fragment disagrees with the datagram's known length")         \
+  X(FragEcnMismatch, "fragments disagree on ECN capability (RFC 3168 §5.3)")          \
   X(IcmpTruncated, "ICMP message truncated")                                         \
   X(IcmpBadChecksum, "ICMP checksum wrong")                                          \
   X(IcmpBroadcastEcho, "echo request to a broadcast/multicast address ignored")      \

@@ -56,6 +56,7 @@ int32_t Reassembler::create(Shard& sh, wire::Ipv4Addr src, wire::Ipv4Addr dst, u
   e.proto = proto;
   e.in_use = true;
   e.have_last = false;
+  e.ecn = 0;
   e.total = 0;
   e.received = 0;
   e.truesize = 0;
@@ -170,6 +171,7 @@ Pktbuf Reassembler::feed(Shard& sh, Pktbuf frag) {
     return {};
   }
 
+  e.ecn = static_cast<uint8_t>(e.ecn | (1u << (ip.tos() & 3)));
   const uint32_t truesize = frag.mbuf()->buf_len * frag.nb_segs();
   for (uint16_t i = e.nfrags; i > pos; --i) e.frags[i] = std::move(e.frags[i - 1]);
   e.frags[pos] = Frag{static_cast<uint16_t>(off), static_cast<uint16_t>(end), std::move(frag)};
@@ -204,12 +206,20 @@ Pktbuf Reassembler::assemble(Shard& sh, int32_t idx) {
     if (!f.adj(static_cast<uint16_t>(hl)) || !head.chain(std::move(f))) ok = false;
   }
   const uint16_t total = e.total;
-  kill(sh, idx, !ok);
-  if (!ok) {
-    sh.drop(std::move(head), Drop::FragTooMany);
+  const uint8_t ecn = e.ecn;
+  const uint16_t nfrags = e.nfrags;
+  // RFC 3168 §5.3: fragments of one datagram that disagree on ECN capability (some not-ECT, some ECT or
+  // CE) were damaged on the way; the datagram is dropped (Linux's ip_frag_ecn_table).
+  const bool ecn_mixed = (ecn & 1) && (ecn & 0xe);
+  kill(sh, idx, !ok || ecn_mixed);
+  if (!ok || ecn_mixed) {
+    if (ok) sh.drops.add(Drop::FragEcnMismatch, nfrags - 1u);  // the chain counts as one below
+    sh.drop(std::move(head), ok ? Drop::FragEcnMismatch : Drop::FragTooMany);
     return {};
   }
   Ipv4View ip(head.data(), head.seg_len());
+  // One fragment marked CE marks the datagram (§5.3).
+  if (ecn & (1u << 3)) ip.set_tos(static_cast<uint8_t>(ip.tos() | 3));
   ip.set_total_len(static_cast<uint16_t>(ip.header_len() + total));
   ip.set_flags_frag(ip.flags_frag() & Ipv4View::kFlagDF);
   ip.fill_checksum();

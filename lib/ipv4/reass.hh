@@ -48,6 +48,7 @@ class Reassembler {
     uint32_t received = 0;   // payload bytes held
     uint32_t truesize = 0;   // buffer bytes held
     uint16_t nfrags = 0;
+    uint8_t ecn = 0;         // the ECN codepoints seen (bit 1 << codepoint: RFC 3168 §5.3)
     Instant created{};
     int32_t hnext = -1, older = -1, newer = -1;
     Frag* frags = nullptr;   // cfg.reass_max_frags slots, sorted by offset

@@ -154,6 +154,7 @@ std::string apply_config_key(StackConfig& cfg, const std::string& section, const
     if (key == "keepalive-probes") return count(&t.keepalive_probes, 1, 127);
     if (key == "challenge-ack-limit") return count(&t.challenge_ack_limit, 1, 1'000'000);
     if (key == "init-cwnd") return count(&t.init_cwnd_segs, 1, 1000);
+    if (key == "ecn") return count(&t.ecn, 0, 2);
     if (key == "ooo-max-segs") return count(&t.ooo_max_segs, 1, 65536);
     if (key == "rmem") return count(&t.rmem_default, 4096, 1 << 30);
     if (key == "wmem") return count(&t.wmem_default, 4096, 1 << 30);

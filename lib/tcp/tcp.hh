@@ -34,7 +34,9 @@ struct InetConnectionSock {
   uint32_t max_backlog = 0;
 };
 
-enum class TcpCa : uint8_t { Open, Disorder, Recovery, Loss };
+// Linux's TCP_CA_* states. Cwr: the window was reduced on an ECN-Echo (RFC 3168 §6.1.2) and holds until
+// data sent after the reduction is acknowledged (past cwr_end); no further reduction for that window.
+enum class TcpCa : uint8_t { Open, Disorder, Cwr, Recovery, Loss };
 
 struct TcpSock {
   InetConnectionSock icsk;
@@ -101,6 +103,9 @@ struct TcpSock {
   uint32_t rcvq_copied = 0;             // bytes read since rcvq_time
   Instant rcvq_time{};
   int64_t rcv_rtt_us = 0;               // receiver-side RTT estimate (from echoed timestamps)
+  // Explicit Congestion Notification (RFC 3168): tcp::kEcn* bits.
+  uint8_t ecn_flags = 0;
+  SeqNum cwr_end;                       // ca_state Cwr lasts until snd_una passes this (SND.MAX at the reduction)
   // Congestion control (TCP_CONGESTION).
   const CongOps* cc = nullptr;
   CubicState cubic;

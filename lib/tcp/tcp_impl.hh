@@ -15,6 +15,17 @@ inline constexpr uint8_t kMetaLost = 0x04;         // deemed lost (RACK, or RTO)
 inline constexpr uint8_t kMetaRetrans = 0x08;      // a retransmission of it is outstanding
 inline constexpr uint8_t kMetaEverRetrans = 0x10;  // it was retransmitted at least once
 
+// TcpSock::ecn_flags (RFC 3168; Linux's TCP_ECN_*).
+inline constexpr uint8_t kEcnOk = 0x01;          // negotiated: new data leaves ECT(0), ECE/CWR have meaning
+inline constexpr uint8_t kEcnQueueCwr = 0x02;    // sender: the window fell; CWR on the next new data segment
+inline constexpr uint8_t kEcnDemandCwr = 0x04;   // receiver: CE arrived; ECE on every ACK until a CWR comes
+inline constexpr uint8_t kEcnSeen = 0x08;        // receiver: data arrived ECN-capable (ECT or CE)
+inline constexpr uint8_t kEcnSynOffered = 0x10;  // active open: our (first) SYN asked for ECN
+// The IP header's ECN field (RFC 3168 §5).
+inline constexpr uint8_t kIpEcnMask = 0x03;
+inline constexpr uint8_t kIpEcnEct0 = 0x02;
+inline constexpr uint8_t kIpEcnCe = 0x03;
+
 inline Shard& shard_of(TcpSock* tp) { return *sk_of(tp)->shard; }
 inline const TcpConfig& cfg_of(TcpSock* tp) { return shard_of(tp).cfg.tcp; }
 inline uint32_t seg_len(rte_mbuf* m) { return m->pkt_len; }
@@ -144,6 +155,12 @@ bool sack_retransmit(TcpSock* tp);
 // Bookkeeping for a segment leaving the write queue (or trimmed by `bytes`).
 void sack_forget(TcpSock* tp, rte_mbuf* seg, uint32_t bytes);
 void enter_recovery(TcpSock* tp);
+// RFC 3168 §6.1.2: an ACK carried ECN-Echo; the window falls once per window of data (ca_state Cwr).
+void ecn_on_ece(TcpSock* tp);
+// A loss episode reduced the window: with ECN, the next new data segment says so (CWR), as Linux does.
+inline void ecn_queue_cwr(TcpSock* tp) {
+  if (tp->ecn_flags & kEcnOk) tp->ecn_flags |= kEcnQueueCwr;
+}
 // Spurious-reduction undo (RFC 3708 / RFC 4015): undo_init before a loss episode's reduction (saves the
 // window), undo_note_retrans per segment it retransmits, undo_on_dsack per D-SACK block, and try_undo
 // after an ACK is processed (restores the window once every retransmission came back duplicated).

@@ -147,6 +147,12 @@ void cong_on_ack(TcpSock* tp, SeqNum ack, uint32_t acked) {
     rack_recovery_done(tp);
   }
   tp->dupacks = 0;
+  if (tp->ca_state == TcpCa::Cwr) {
+    // RFC 3168 §6.1.2: no growth on the ACKs of the window the ECN-Echo reduced, nor until something sent
+    // after it is acknowledged: the CWR segment has then reached the receiver (as Linux's CWR state).
+    if (!ack.gt(tp->cwr_end)) return;
+    tp->ca_state = TcpCa::Open;
+  }
   // RFC 5681 §3.1 / RFC 7661 §4.2: a window the sender does not fill is not validated by its ACKs.
   if (!is_cwnd_limited(tp)) return;
   tp->cc->cong_avoid(tp, acked, sh.now());
@@ -165,8 +171,13 @@ void cong_on_dupack(TcpSock* tp) {
   // window of data).
   if (tp->dupacks == 3 && (tp->snd_una - 1).ge(tp->recover)) {
     ++sh.stats.tcp_fast_retrans;
-    tp->cc->on_loss(tp, sh.now());
-    tp->ssthresh = tp->cc->ssthresh(tp, loss_base(tp));
+    // One reduction per window of data: an ECN-Echo's in this window stands (Linux's tcp_enter_recovery
+    // inside a CWR reduction).
+    if (tp->ca_state != TcpCa::Cwr) {
+      tp->cc->on_loss(tp, sh.now());
+      tp->ssthresh = tp->cc->ssthresh(tp, loss_base(tp));
+    }
+    ecn_queue_cwr(tp);
     tp->recover = tp->snd_max;
     tp->cwnd = tp->ssthresh + 3u * tp->mss;
     tp->ca_state = TcpCa::Recovery;
@@ -193,6 +204,8 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     return false;
   }
   const uint32_t wnd = seg.wnd << tp->snd_wscale;
+  // RFC 3168 §6.1.2: the peer saw congestion (CE) on the way; before this ACK's bytes could grow the window.
+  if (seg.has(tf::kEce) && (tp->ecn_flags & kEcnOk)) ecn_on_ece(tp);
   const uint32_t sacked_before = tp->sacked_out;
   const bool dsack = sack_process(tp, seg.opt, ack);
   const bool ack_advanced = ack.gt(tp->snd_una);
@@ -236,7 +249,9 @@ bool process_ack(TcpSock* tp, Segment& seg) {
                                                     tp->lost_out)) {
     // RACK (RFC 8985 §6): deliveries move the clock; segments sent before them are lost after the
     // reordering window.
-    if (rack_detect_loss(tp) && (tp->ca_state == TcpCa::Open || tp->ca_state == TcpCa::Disorder)) enter_recovery(tp);
+    if (rack_detect_loss(tp) &&
+        (tp->ca_state == TcpCa::Open || tp->ca_state == TcpCa::Disorder || tp->ca_state == TcpCa::Cwr))
+      enter_recovery(tp);
   }
   // Window update (RFC 9293 §3.10.7.4): only from a segment at least as new as the last one used.
   if (tp->snd_wl1.lt(seg.seq) || (tp->snd_wl1 == seg.seq && tp->snd_wl2.le(ack))) {
@@ -415,6 +430,25 @@ void process_data(TcpSock* tp, Segment& seg) {
   Shard& sh = shard_of(tp);
   Sock* sk = sk_of(tp);
   bool fin = seg.has(tf::kFin);
+  // RFC 3168 §6.1.3: data marked CE is echoed (ECE) on every ACK until the sender's CWR says its window
+  // fell. The first CE of an episode and every CWR are ACKed at once (the sender's window may be small;
+  // as Linux's tcp_ecn_check_ce and tcp_ecn_accept_cwr). A CWR segment itself marked CE starts a new echo.
+  bool ecn_ack_now = false;
+  if ((tp->ecn_flags & kEcnOk) && seg.len) {
+    if (seg.has(tf::kCwr)) {
+      tp->ecn_flags &= static_cast<uint8_t>(~kEcnDemandCwr);
+      ecn_ack_now = true;
+    }
+    const uint8_t ecn = seg.rx->tos & kIpEcnMask;
+    if (ecn) tp->ecn_flags |= kEcnSeen;
+    if (ecn == kIpEcnCe) {
+      ++sh.stats.tcp_ecn_ce_rcvd;
+      if (!(tp->ecn_flags & kEcnDemandCwr)) {
+        tp->ecn_flags |= kEcnDemandCwr;
+        ecn_ack_now = true;
+      }
+    }
+  }
   SeqNum seq = seg.seq;
   uint32_t len = seg.len;
   // Trim what we already have.
@@ -478,7 +512,7 @@ void process_data(TcpSock* tp, Segment& seg) {
     if (sk->state == sk_state::kTimeWait) return send_ack(tp);
     // Immediate ACK when a hole was (partly) filled (RFC 5681 §4.2), on FIN, or with a D-SACK to report
     // (the sender learns of its spurious retransmission at once); else delayed.
-    if (had_gap || fin || tp->fin_received || tp->dsack_pending) {
+    if (had_gap || fin || tp->fin_received || tp->dsack_pending || ecn_ack_now) {
       send_ack(tp);
     } else {
       schedule_ack(tp);
@@ -551,6 +585,10 @@ void synsent_input(TcpSock* tp, Segment& seg) {
   tp->rcv_adv = tp->rcv_nxt;
   negotiate_syn_options(tp, seg.opt, true);
   set_mss(tp, seg.opt.mss.value_or(cfg_of(tp).mss_default));
+  // RFC 3168 §6.1.1: our ECN-setup SYN was granted by an ECN-setup SYN-ACK (ECE without CWR).
+  const bool ecn = (tp->ecn_flags & kEcnSynOffered) && seg.has(tf::kAck) && seg.has(tf::kEce) && !seg.has(tf::kCwr);
+  tp->ecn_flags = ecn ? kEcnOk : 0;
+  if (ecn) ++sh.stats.tcp_ecn_negotiated;
   if (seg.has(tf::kAck)) {
     if (tp->ts_ok && seg.opt.ts_ecr) {
       rtt_sample(tp, std::chrono::milliseconds(ts_now(tp) - seg.opt.ts_ecr));
@@ -789,8 +827,8 @@ TcpSock* create_child(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t sport
 
 // ---- SYN cookies (RFC 4987 §3.6) -------------------------------------------------------------------
 // ISN = t (5 bits, 64 s periods) | MSS index (3 bits) | 24 bits of a keyed hash over the 4-tuple, the
-// peer's ISN and t. With timestamps, our TSval's low 6 bits carry the window scale (4 bits, 15 = none)
-// and SACK-permitted (1 bit), so a cookie connection keeps them.
+// peer's ISN and t. With timestamps, our TSval's low 6 bits carry the window scale (4 bits, 15 = none),
+// SACK-permitted (1 bit) and ECN (1 bit), so a cookie connection keeps them.
 
 constexpr uint16_t kCookieMss[8] = {536, 1220, 1300, 1360, 1400, 1440, 1460, 8960};
 
@@ -804,6 +842,13 @@ uint32_t cookie_hash(Shard& sh, const Ipv4Rx& rx, uint16_t sport, uint16_t dport
 }
 
 uint32_t cookie_period(Shard& sh) { return static_cast<uint32_t>(sh.now().ns() / 64'000'000'000ull) & 0x1f; }
+
+// RFC 3168 §6.1.1: a SYN asking for ECN (ECE and CWR) that we grant: ECN is on (any tcp_ecn but 0), and
+// the SYN itself is not ECN-capable (a SYN marked ECT or CE came through something that rewrites the
+// field; Linux refuses those too).
+bool ecn_setup_syn(Shard& sh, const Segment& seg) {
+  return sh.cfg.tcp.ecn != 0 && seg.has(tf::kEce) && seg.has(tf::kCwr) && !(seg.rx->tos & kIpEcnMask);
+}
 
 void send_cookie_synack(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t sport, uint16_t dport) {
   const uint16_t peer_mss = seg.opt.mss.value_or(sh.cfg.tcp.mss_default);
@@ -823,10 +868,12 @@ void send_cookie_synack(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t spo
   // the options the same way (tcp_conn_request, want_cookie without saw_tstamp).
   if (seg.opt.wscale && seg.opt.has_timestamp) o.wscale = choose_rcv_wscale(lp);
   o.sack_permitted = seg.opt.sack_permitted && seg.opt.has_timestamp;
+  // ECN too, in the sixth bit (as Linux's TS_OPT_ECN).
+  const bool ecn = seg.opt.has_timestamp && ecn_setup_syn(sh, seg);
   if (seg.opt.has_timestamp) {
     o.has_timestamp = true;
     const uint32_t enc = (seg.opt.wscale ? std::min<uint8_t>(*seg.opt.wscale, 14) : 0xf) |
-                         (seg.opt.sack_permitted ? 0x10u : 0u);
+                         (seg.opt.sack_permitted ? 0x10u : 0u) | (ecn ? 0x20u : 0u);
     // Our clock towards this peer (the connection will go on with it), its low 6 bits replaced by the
     // options; never ahead of the clock, or the connection's first TSvals would look old (PAWS).
     const uint32_t now_ts = static_cast<uint32_t>(sh.now_ms()) + ts_offset_for(seg.rx->dst, seg.rx->src);
@@ -834,7 +881,8 @@ void send_cookie_synack(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t spo
     if (static_cast<int32_t>(o.ts_val - now_ts) > 0) o.ts_val -= 0x40;
     o.ts_ecr = seg.opt.ts_val;
   }
-  send_bare(sh, *seg.rx, dport, sport, SeqNum(isn), seg.seq + 1, tf::kSyn | tf::kAck,
+  send_bare(sh, *seg.rx, dport, sport, SeqNum(isn), seg.seq + 1,
+            static_cast<uint8_t>(tf::kSyn | tf::kAck | (ecn ? tf::kEce : 0)),
             static_cast<uint16_t>(std::min<uint32_t>(receive_space(lp), 65535)), &o);
   ++sh.stats.tcp_syncookies_sent;
 }
@@ -877,6 +925,10 @@ bool cookie_ack(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t d
     peer.sack_permitted = enc & 0x10;
     peer.has_timestamp = true;
     peer.ts_val = seg.opt.ts_val;
+    if ((enc & 0x20) && sh.cfg.tcp.ecn) {
+      tp->ecn_flags = kEcnOk;
+      ++sh.stats.tcp_ecn_negotiated;
+    }
   }
   negotiate_syn_options(tp, peer, false);
   if (!peer.wscale) tp->rcv_wscale = 0;
@@ -935,6 +987,10 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
   tp->snd_wl2 = tp->iss;
   negotiate_syn_options(tp, seg.opt, false);
   set_mss(tp, seg.opt.mss.value_or(sh.cfg.tcp.mss_default));
+  if (ecn_setup_syn(sh, seg)) {
+    tp->ecn_flags = kEcnOk;  // the SYN-ACK says so (ECE)
+    ++sh.stats.tcp_ecn_negotiated;
+  }
   ++l.syn_len;
   set_state(tp, sk_state::kSynRecv);
   sh.tcp.add(tp);

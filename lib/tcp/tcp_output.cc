@@ -112,6 +112,27 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
     }
     olen = wire::write_tcp_options(opts, o);
   }
+  // RFC 3168 §6.1: ECN-capable transport for new data only (not retransmissions, window probes, pure ACKs,
+  // SYNs, RSTs); ECE on our segments while the peer's CE waits for its CWR; CWR on the first new data
+  // after the window fell. An active SYN asks for ECN with ECE and CWR, unless it is a retransmission (a
+  // middlebox may drop such SYNs: RFC 3168 §6.1.1.1, Linux's tcp_ecn_fallback).
+  uint8_t tos = static_cast<uint8_t>(is->tos & ~kIpEcnMask);
+  if (tp->ecn_flags) {
+    if (!syn && (tp->ecn_flags & kEcnOk)) {
+      if (data && !seq.lt(tp->snd_max)) {
+        tos |= kIpEcnEct0;
+        if (tp->ecn_flags & kEcnQueueCwr) {
+          flags |= tf::kCwr;
+          tp->ecn_flags &= static_cast<uint8_t>(~kEcnQueueCwr);
+        }
+      }
+      if ((tp->ecn_flags & kEcnDemandCwr) && (flags & tf::kAck)) flags |= tf::kEce;
+    } else if (syn && (flags & tf::kAck) && (tp->ecn_flags & kEcnOk)) {
+      flags |= tf::kEce;  // SYN-ACK: the peer's ECN-setup SYN is granted (§6.1.1)
+    } else if (active_syn && (tp->ecn_flags & kEcnSynOffered) && tp->retransmits == 0) {
+      flags |= tf::kEce | tf::kCwr;
+    }
+  }
   const size_t hl = TcpView::kMinHeaderLen + olen;
   uint8_t* d = h.append(static_cast<uint16_t>(hl));
   TcpView th(d, hl);
@@ -170,7 +191,7 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
       }
     }
   }
-  const int rc = send_segment(sh, std::move(h), th, hl, is->saddr, is->daddr, is->ttl, is->tos, l4_sum, tso_segsz);
+  const int rc = send_segment(sh, std::move(h), th, hl, is->saddr, is->daddr, is->ttl, tos, l4_sum, tso_segsz);
   if (flags & tf::kAck) {
     tp->ack_pending = false;
     tp->ack_deferred = false;  // this ACK carries what the deferred one would have
@@ -359,7 +380,7 @@ uint32_t in_flight(TcpSock* tp) { return tp->sack_ok ? sack_pipe(tp) : flight_si
 
 // ssthresh before a reduction that answers no loss: it remembers at least 3/4 of the window.
 uint32_t current_ssthresh(TcpSock* tp) {
-  if (tp->ca_state == TcpCa::Recovery || tp->ca_state == TcpCa::Loss) return tp->ssthresh;
+  if (tp->ca_state == TcpCa::Cwr || tp->ca_state == TcpCa::Recovery || tp->ca_state == TcpCa::Loss) return tp->ssthresh;
   return std::max(tp->ssthresh, tp->cwnd / 2 + tp->cwnd / 4);
 }
 
@@ -520,7 +541,8 @@ void write_xmit(TcpSock* tp, bool force_push) {
       if (len > tp->mss) ++sh.stats.tcp_pmtu_resegmented;
     }
     // TSO: full-sized new segments that the windows take go out together, one frame for the device to cut.
-    if (const uint32_t n = tso_max_segs ? tso_run(tp, m, tso_max_segs) : 0; n > 1) {
+    // Not the one that carries CWR (RFC 3168 §6.1.2): a device would copy the flag into every segment.
+    if (const uint32_t n = tso_max_segs && !(tp->ecn_flags & kEcnQueueCwr) ? tso_run(tp, m, tso_max_segs) : 0; n > 1) {
       if (!send_head_tso(tp, n)) break;
       sent_any = sent_new = true;
       continue;

@@ -16,7 +16,7 @@ inline bool has(rte_mbuf* m, uint8_t f) { return meta(m)->flags & f; }
 
 void on_reo_timer(void* ctx, Timer*, Instant) {
   auto* tp = static_cast<TcpSock*>(ctx);
-  if (rack_detect_loss(tp) && tp->ca_state == TcpCa::Open) enter_recovery(tp);
+  if (rack_detect_loss(tp) && (tp->ca_state == TcpCa::Open || tp->ca_state == TcpCa::Cwr)) enter_recovery(tp);
   write_xmit(tp);
 }
 
@@ -400,17 +400,38 @@ bool try_undo(TcpSock* tp) {
 
 void enter_recovery(TcpSock* tp) {
   Shard& sh = shard_of(tp);
-  undo_init(tp);
-  // RFC 6675 §5 / RFC 8985 §7: one reduction per window of data.
-  tp->cc->on_loss(tp, sh.now());
-  tp->ssthresh = tp->cc->ssthresh(tp, loss_base(tp));
-  tp->cwnd = std::max(tp->ssthresh, static_cast<uint32_t>(tp->mss));
+  // RFC 6675 §5 / RFC 8985 §7: one reduction per window of data. Inside the window an ECN-Echo reduced
+  // (Cwr), that reduction stands (RFC 3168 §6.1.2; Linux's tcp_enter_recovery), and is not undoable.
+  if (tp->ca_state != TcpCa::Cwr) {
+    undo_init(tp);
+    tp->cc->on_loss(tp, sh.now());
+    tp->ssthresh = tp->cc->ssthresh(tp, loss_base(tp));
+    tp->cwnd = std::max(tp->ssthresh, static_cast<uint32_t>(tp->mss));
+  }
+  ecn_queue_cwr(tp);
   tp->recover = tp->snd_max;
   tp->ca_state = TcpCa::Recovery;
   ++sh.stats.tcp_sack_recoveries;
   tp->tlp_pending = false;  // this reduction covers whatever the probe repaired
   // A pending tail loss probe gives way to the RTO (RFC 8985 §7.2: no probes during recovery).
   if (tp->tlp_armed) reset_rto(tp);
+}
+
+void ecn_on_ece(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  ++sh.stats.tcp_ecn_ece_rcvd;
+  // Once per window of data, and not within a loss episode, whose reduction covers the same congestion.
+  if (tp->ca_state != TcpCa::Open && tp->ca_state != TcpCa::Disorder) return;
+  // As for a loss (RFC 3168 §6.1.2; RFC 9438 §4.6: CUBIC's beta), without a retransmission; from the
+  // window, as the TLP reduction, at least one segment. Nothing to undo: the peer said so.
+  tp->cc->on_loss(tp, sh.now());
+  tp->ssthresh = tp->cc->ssthresh(tp, loss_base(tp));
+  tp->cwnd = std::max(std::min(tp->cwnd, tp->ssthresh), static_cast<uint32_t>(tp->mss));
+  tp->undo_armed = false;
+  tp->cwr_end = tp->snd_max;
+  tp->ca_state = TcpCa::Cwr;
+  tp->ecn_flags |= kEcnQueueCwr;
+  ++sh.stats.tcp_ecn_reductions;
 }
 
 bool sack_retransmit(TcpSock* tp) {

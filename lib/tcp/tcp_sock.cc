@@ -315,6 +315,7 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   tp->snd_nxt = tp->snd_max = tp->iss + 1;
   tp->recover = tp->iss;
   tp->retransmits = 0;
+  tp->ecn_flags = sh.cfg.tcp.ecn == 1 ? kEcnSynOffered : 0;  // RFC 3168 §6.1.1: an ECN-setup SYN
   set_state(tp, sk_state::kSynSent);
   sh.tcp.add(tp);
   ++sh.stats.tcp_active_opens;
@@ -733,6 +734,7 @@ void fill_info(TcpSock* tp, tcp_info* ti) {
   switch (tp->ca_state) {  // Linux's TCP_CA_* numbering: Open 0, Disorder 1, CWR 2, Recovery 3, Loss 4
     case TcpCa::Open: ti->tcpi_ca_state = 0; break;
     case TcpCa::Disorder: ti->tcpi_ca_state = 1; break;
+    case TcpCa::Cwr: ti->tcpi_ca_state = 2; break;
     case TcpCa::Recovery: ti->tcpi_ca_state = 3; break;
     case TcpCa::Loss: ti->tcpi_ca_state = 4; break;
   }
@@ -748,7 +750,7 @@ void fill_info(TcpSock* tp, tcp_info* ti) {
   uint32_t unacked = 0;
   for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) ++unacked;
   ti->tcpi_unacked = unacked;
-  ti->tcpi_retrans = tp->ca_state == TcpCa::Open ? 0 : 1;
+  ti->tcpi_retrans = tp->ca_state == TcpCa::Recovery || tp->ca_state == TcpCa::Loss ? 1 : 0;
   const auto ms = [&](Instant t) {
     return t.ns() ? static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(sh.now() - t).count()) : 0u;
   };
@@ -766,7 +768,8 @@ void fill_info(TcpSock* tp, tcp_info* ti) {
   ti->tcpi_rcv_space = receive_space(tp);
   ti->tcpi_total_retrans = tp->total_retrans;
   ti->tcpi_options = (tp->ts_ok ? TCPI_OPT_TIMESTAMPS : 0) | (tp->sack_ok ? TCPI_OPT_SACK : 0) |
-                     (tp->wscale_ok ? TCPI_OPT_WSCALE : 0);
+                     (tp->wscale_ok ? TCPI_OPT_WSCALE : 0) | ((tp->ecn_flags & kEcnOk) ? TCPI_OPT_ECN : 0) |
+                     ((tp->ecn_flags & kEcnSeen) ? TCPI_OPT_ECN_SEEN : 0);
   ti->tcpi_sacked = tp->sacked_out / std::max<uint32_t>(tp->mss, 1);
   ti->tcpi_lost = tp->lost_out / std::max<uint32_t>(tp->mss, 1);
 }

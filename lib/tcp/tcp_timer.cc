@@ -109,7 +109,7 @@ void on_rto(void* ctx, Timer* t, Instant now) {
     tp->tlp_armed = false;
     // RFC 8985 §7.2: no probe once loss recovery runs (enter_recovery re-arms the real RTO; this is a
     // belt and braces check).
-    if (tp->snd_una != tp->snd_max && tp->ca_state == TcpCa::Open) send_tlp(tp);
+    if (tp->snd_una != tp->snd_max && (tp->ca_state == TcpCa::Open || tp->ca_state == TcpCa::Cwr)) send_tlp(tp);
     rto_start(tp, now + us(tp->rto_us));  // the real RTO follows the probe
     return;
   }
@@ -125,8 +125,9 @@ void on_rto(void* ctx, Timer* t, Instant now) {
     tp->tlp_pending = false;  // the RTO's reduction covers whatever a probe repaired
     if (tp->retransmits == 0) {
       tp->retrans_start = first_sent(tp, now);
-      // RFC 5681 §3.1 (4): a lower ssthresh, once per loss episode (the algorithm says how much).
-      if (tp->ca_state != TcpCa::Recovery) {
+      // RFC 5681 §3.1 (4): a lower ssthresh, once per loss episode (the algorithm says how much); not again
+      // within the window an ECN-Echo reduced (Linux's tcp_enter_loss).
+      if (tp->ca_state != TcpCa::Recovery && tp->ca_state != TcpCa::Cwr) {
         undo_init(tp);
         tp->cc->on_loss(tp, now);
         tp->ssthresh = tp->cc->ssthresh(tp, loss_base(tp));
@@ -135,6 +136,7 @@ void on_rto(void* ctx, Timer* t, Instant now) {
     if (tp->retransmits >= cfg.retries || user_timeout_passed(tp, now, tp->retrans_start)) return abort_timeout(tp);
     tp->cwnd = tp->mss;  // loss window (§3.1 (5))
     tp->ca_state = TcpCa::Loss;
+    ecn_queue_cwr(tp);
     tp->dupacks = 0;
     tp->recover = tp->snd_max;  // RFC 6582 §3.2 (4): no fast recovery for what was outstanding
     if (tp->sack_ok) {
@@ -251,11 +253,12 @@ void cancel_timers(TcpSock* tp) {
 }
 
 namespace {
-// RFC 8985 §7.2: in the open state with SACK, the first timer is a tail loss probe (once per episode).
+// RFC 8985 §7.2: in the open state (or CWR, as Linux) with SACK, the first timer is a tail loss probe (once per episode).
 void arm_rto_at_now(TcpSock* tp) {
   Shard& sh = shard_of(tp);
   const uint8_t st = sk_of(tp)->state;
-  const bool tlp = tp->sack_ok && tp->ca_state == TcpCa::Open && !tp->tlp_sent && tp->srtt_us &&
+  const bool tlp = tp->sack_ok && (tp->ca_state == TcpCa::Open || tp->ca_state == TcpCa::Cwr) && !tp->tlp_sent &&
+                   tp->srtt_us &&
                    (st == sk_state::kEstablished || st == sk_state::kCloseWait);
   tp->tlp_armed = tlp;
   rto_start(tp, sh.now() + (tlp ? tlp_pto(tp) : us(tp->rto_us)));

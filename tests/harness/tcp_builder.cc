@@ -45,7 +45,7 @@ Bytes tcp_seg(const TcpSpec& s) {
 }
 
 Bytes tcp_frame(const StackHarness& h, const TcpSpec& s) {
-  return h.from_peer(ipv4(Ipv4Spec{.src = s.src, .dst = s.dst, .proto = 6}, tcp_seg(s)));
+  return h.from_peer(ipv4(Ipv4Spec{.src = s.src, .dst = s.dst, .proto = 6, .tos = s.tos}, tcp_seg(s)));
 }
 
 std::optional<SentTcp> parse_tcp(const Bytes& frame) {

@@ -28,6 +28,7 @@ struct TcpSpec {
   bool bad_checksum = false;
   std::optional<uint8_t> data_offset;  // override (in 32-bit words)
   Bytes raw_options;                   // written as-is instead of `opts` when non-empty
+  uint8_t tos = 0;                     // the IP header's TOS byte (its low two bits: ECN, RFC 3168)
 };
 
 // The TCP segment (header + payload) with a correct checksum unless asked otherwise.

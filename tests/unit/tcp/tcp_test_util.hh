@@ -221,6 +221,7 @@ struct OpenOpts {
   bool sack = false;                   // the peer's SYN offers SACK (RFC 2018)
   bool ts = false;                     // ... and timestamps (RFC 7323); then Conn::seg sends them throughout
   std::optional<uint8_t> wscale;       // ... and window scaling with this shift
+  uint8_t syn_flags = 0;               // more flags on the peer's SYN or SYN-ACK (ECE, CWR: RFC 3168)
 };
 
 // The options of the peer's SYN (or SYN-ACK) for `o`.
@@ -250,12 +251,12 @@ inline Conn accept_conn(StackHarness& h, const OpenOpts& o = {}) {
   }
   c.irs = o.peer_isn;
   c.snd = o.peer_isn;
-  TcpSpec syn = c.seg(tf::kSyn);
+  TcpSpec syn = c.seg(static_cast<uint8_t>(tf::kSyn | o.syn_flags));
   syn.ack = 0;
   syn.opts = syn_options(o, c.ts_val);
   c.in(syn);
   auto out = c.out();
-  if (out.size() != 1 || out[0].flags != (tf::kSyn | tf::kAck)) {
+  if (out.size() != 1 || (out[0].flags & ~tf::kEce) != (tf::kSyn | tf::kAck)) {
     ADD_FAILURE() << "no SYN-ACK";
     return c;
   }
@@ -286,7 +287,7 @@ inline Conn connect_conn(StackHarness& h, const OpenOpts& o = {}) {
   EXPECT_EQ(skiff_connect(c.fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), -1);
   EXPECT_EQ(errno, EINPROGRESS);
   auto out = c.out();
-  if (out.size() != 1 || out[0].flags != tf::kSyn) {
+  if (out.size() != 1 || (out[0].flags & ~(tf::kEce | tf::kCwr)) != tf::kSyn) {
     ADD_FAILURE() << "no SYN";
     return c;
   }
@@ -297,7 +298,7 @@ inline Conn connect_conn(StackHarness& h, const OpenOpts& o = {}) {
   c.snd = o.peer_isn;
   c.ts = o.ts;
   c.ts_ecr = out[0].opts.ts_val;
-  TcpSpec sa = c.seg(tf::kSyn | tf::kAck);
+  TcpSpec sa = c.seg(static_cast<uint8_t>(tf::kSyn | tf::kAck | o.syn_flags));
   sa.opts = syn_options(o, c.ts_val, c.ts_ecr);
   if (o.rtt.count()) h.advance(o.rtt);
   c.in(sa);
