@@ -6,7 +6,8 @@ set -euo pipefail
 build_pkgs=(g++ meson ninja-build pkg-config cmake dpdk dpdk-dev libdpdk-dev libmimalloc-dev libgtest-dev
             libgmock-dev libbenchmark-dev libnuma-dev libpcap-dev
             clang libclang-rt-14-dev)  # clang + libFuzzer's runtime: the fuzz targets (devtools/run-fuzz.sh)
-test_pkgs=(iproute2 iputils-ping iputils-arping python3 python3-scapy socat iperf3 tcpdump procps ethtool)
+test_pkgs=(iproute2 iputils-ping iputils-arping python3 python3-scapy socat iperf3 tcpdump procps ethtool
+           nftables)  # nft: the router that marks congestion in tests/integration/tcp_ecn.sh
 
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = "--build-only" ] || pkgs+=("${test_pkgs[@]}")

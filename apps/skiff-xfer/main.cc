@@ -133,9 +133,11 @@ void print_tcp_info(int fd) {
   tcp_info ti{};
   socklen_t tl = sizeof ti;
   if (skiff_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
-    printf("tcp_info rtt=%uus rto=%uus cwnd=%u ssthresh=%u total_retrans=%u rcv_space=%u rcv_wnd=%u pmtu=%u snd_mss=%u\n",
+    printf("tcp_info rtt=%uus rto=%uus cwnd=%u ssthresh=%u total_retrans=%u rcv_space=%u rcv_wnd=%u pmtu=%u snd_mss=%u "
+           "ecn=%d ecn_seen=%d\n",
            ti.tcpi_rtt, ti.tcpi_rto, ti.tcpi_snd_cwnd, ti.tcpi_snd_ssthresh, ti.tcpi_total_retrans, ti.tcpi_rcv_space,
-           ti.tcpi_rcv_ssthresh, ti.tcpi_pmtu, ti.tcpi_snd_mss);
+           ti.tcpi_rcv_ssthresh, ti.tcpi_pmtu, ti.tcpi_snd_mss, (ti.tcpi_options & TCPI_OPT_ECN) ? 1 : 0,
+           (ti.tcpi_options & TCPI_OPT_ECN_SEEN) ? 1 : 0);
 }
 
 int run_connect(const Opts& o) {

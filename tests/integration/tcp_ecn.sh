@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Explicit Congestion Notification (RFC 3168) against the Linux kernel, through a Linux router that marks
+# congestion instead of dropping:
+#
+#   Skiff (net_af_packet) -- router netns (forwarding; nftables marks 2 % of ECN-capable packets CE) -- kernel
+#
+# (This machine's kernel has no ECN-marking qdisc (fq_codel, RED, netem): the router marks at random, as
+# `netem loss 2% ecn` would.) Three connections:
+#   1. Skiff connects with `[tcp] ecn = 1` (asks), the kernel (tcp_ecn = 2) grants; BIG each way. Skiff's new
+#      data leaves ECT(0), the kernel echoes the marks, Skiff's window falls on them with no retransmission
+#      (nothing is lost on this path); the kernel's data comes back marked too, and Skiff's echoes reach the
+#      kernel (its TcpExtTCPDeliveredCE counts data acknowledged with ECE).
+#   2. The same with `[tcp] ecn = 0`: nothing leaves Skiff ECN-capable, no echo, no reduction.
+#   3. The kernel (tcp_ecn = 1) connects to Skiff's listener (default ecn = 2: granted) and sends BIG.
+# SHA-256 checked throughout. SKIFF_ITEST_ECN_BYTES (default 32M) sets the size each way.
+. "$(dirname "$0")/lib.sh"
+itest_init "$@"
+. "$(dirname "$0")/tcp_lib.sh"
+tcp_init "$@"
+command -v socat >/dev/null || skip "socat not found"
+command -v sha256sum >/dev/null || skip "sha256sum not found"
+command -v nft >/dev/null || skip "nft (nftables) not found"
+
+BIG=${SKIFF_ITEST_ECN_BYTES:-32M}
+BIG_B=$(bytes_of "$BIG")
+T=$ITEST_TMP
+
+NS_S="skiff-ecn-$$-s"
+NS_R="skiff-ecn-$$-r"
+NS_P="skiff-ecn-$$-p"
+IF_S="skec$$s" IF_RS="skec$$rs" IF_RP="skec$$rp" IF_P="skec$$p"
+SKIFF_IP=10.99.32.2 GW_IP=10.99.32.1 RP_IP=10.99.33.1 PEER_IP=10.99.33.2
+make_netns "$NS_S"
+make_netns "$NS_R"
+make_netns "$NS_P"
+make_veth "$NS_S" "$IF_S" "$NS_R" "$IF_RS"
+make_veth "$NS_R" "$IF_RP" "$NS_P" "$IF_P"
+ip -n "$NS_R" addr add "$GW_IP/24" dev "$IF_RS" || fail "address on $IF_RS"
+ip -n "$NS_R" addr add "$RP_IP/24" dev "$IF_RP" || fail "address on $IF_RP"
+ip -n "$NS_P" addr add "$PEER_IP/24" dev "$IF_P" || fail "address on $IF_P"
+ip -n "$NS_P" route add 10.99.32.0/24 via "$RP_IP" || fail "route in the peer"
+ip netns exec "$NS_R" sysctl -qw net.ipv4.ip_forward=1 || fail "forwarding in the router"
+# Finished checksums on everything that reaches Skiff's af_packet socket (see kernel_peer_topology).
+for x in "$NS_R $IF_RS" "$NS_R $IF_RP" "$NS_P $IF_P"; do
+  read -r ns ifc <<<"$x"
+  ip netns exec "$ns" ethtool -K "$ifc" tx off >/dev/null 2>&1 || fail "ethtool -K $ifc tx off"
+done
+# The router counts ECN-capable packets each way and marks 2 % of them CE.
+ip netns exec "$NS_R" nft -f - <<EOF || fail "nftables rules in the router"
+table ip skiffecn {
+  chain marks {
+    type filter hook forward priority mangle; policy accept;
+    ip saddr $SKIFF_IP ip ecn ect0 counter
+    ip saddr $PEER_IP ip ecn ect0 counter
+    ip saddr $SKIFF_IP ip ecn ect0 numgen random mod 100 < 2 counter ip ecn set ce
+    ip saddr $PEER_IP ip ecn ect0 numgen random mod 100 < 2 counter ip ecn set ce
+  }
+}
+EOF
+# nft_count N: packets counted by the router's Nth rule (1: ECT from Skiff, 2: ECT from the kernel,
+# 3: marked from Skiff, 4: marked from the kernel).
+nft_count() {
+  ip netns exec "$NS_R" nft list chain ip skiffecn marks | grep -E 'counter packets' | sed -n "${1}p" |
+    sed -E 's/.*counter packets ([0-9]+).*/\1/'
+}
+# delivered_ce: the kernel's TcpExtTCPDeliveredCE (its data acknowledged with ECE).
+delivered_ce() {
+  ip netns exec "$NS_P" awk '/^TcpExt:/ { if (!h) { split($0, k); h = 1 } else { split($0, v); for (i in k) if (k[i] == "TCPDeliveredCE") print v[i] } }' /proc/net/netstat
+}
+VDEV="--vdev=net_af_packet0,iface=$IF_S,blocksz=16384,framesz=16384,framecnt=512"
+
+# The kernel server: hashes what Skiff sends until Skiff's FIN, then answers with BIG bytes of its own.
+cat >"$T/server.sh" <<EOF
+$(declare -f kgen)
+tee >(wc -c >"$T/sink.n") | sha256sum >"$T/sink.sha"
+kgen $BIG | tee >(sha256sum >"$T/reply.sha")
+for _ in \$(seq 1 100); do [ -s "$T/sink.n" ] && [ -s "$T/reply.sha" ] && break; sleep 0.1; done
+EOF
+ip netns exec "$NS_P" sysctl -qw net.ipv4.tcp_ecn=2 || fail "tcp_ecn in the peer"
+start_bg "$NS_P" "$T/socat-server.log" 300 "${KPIN[@]}" socat -t 60 TCP-LISTEN:5004,reuseaddr,fork "SYSTEM:bash $T/server.sh"
+for _ in $(seq 1 100); do
+  ip netns exec "$NS_P" ss -Hltn 'sport = :5004' | grep -q . && break
+  sleep 0.05
+done
+
+run_connect() {  # run_connect N ECN: skiff-xfer --connect with [tcp] ecn = ECN through the router
+  local n=$1 ecn=$2
+  rm -f "$T/sink.n" "$T/sink.sha" "$T/reply.sha"
+  printf '[tcp]\necn = %s\n' "$ecn" >"$T/ecn$n.ini"
+  log "connection $n: skiff-xfer --connect $PEER_IP 5004 with [tcp] ecn = $ecn: $BIG there, $BIG back"
+  start_xfer "$T/connect$n.log" 120 --config "$T/ecn$n.ini" --gw "$GW_IP" --connect "$PEER_IP" 5004 --send "$BIG"
+  wait_xfer
+  for _ in $(seq 1 100); do [ -s "$T/sink.sha" ] && [ -s "$T/reply.sha" ] && break; sleep 0.1; done
+  grep -E '^(sent|received|tcp_info) ' "$T/connect$n.log"
+  print_xfer_stats "$T/connect$n.log"
+  check "connection $n: skiff-xfer --connect exits 0" [ "$XFER_RC" -eq 0 ]
+  local sent_n sent_h back_n back_h
+  read -r sent_n sent_h <<<"$(sha_line "$T/connect$n.log" sent)"
+  check "connection $n: the kernel received $BIG_B bytes ($(cat "$T/sink.n" 2>/dev/null))" [ "$(cat "$T/sink.n" 2>/dev/null)" = "$BIG_B" ]
+  check "connection $n: SHA-256 matches Skiff -> kernel" cond '[ -n "$sent_h" ] && [ "$sent_h" = "$(awk "{print \$1}" "$T/sink.sha")" ]'
+  read -r back_n back_h <<<"$(sha_line "$T/connect$n.log" received)"
+  check "connection $n: Skiff received $BIG_B bytes back ($back_n)" [ "$back_n" = "$BIG_B" ]
+  check "connection $n: SHA-256 matches kernel -> Skiff" cond '[ -n "$back_h" ] && [ "$back_h" = "$(awk "{print \$1}" "$T/reply.sha")" ]'
+  grep -E '^[a-z0-9_-]+\.shard[0-9]+\.' "$T/connect$n.log" >"$T/ctr$n.txt"
+}
+
+# ---- 1. Skiff asks for ECN ------------------------------------------------------------------------------
+ce0=$(delivered_ce)
+run_connect 1 1
+ect_s=$(nft_count 1) ect_k=$(nft_count 2) mk_s=$(nft_count 3) mk_k=$(nft_count 4)
+ce1=$(delivered_ce)
+log "router: ECT(0) from Skiff $ect_s (marked CE $mk_s), from the kernel $ect_k (marked $mk_k); kernel TCPDeliveredCE $ce0 -> $ce1"
+check "connection 1: negotiated (tcp_ecn_negotiated $(ctr "$T/ctr1.txt" tcp_ecn_negotiated), tcp_info ecn=1)" \
+  cond '[ "$(ctr "$T/ctr1.txt" tcp_ecn_negotiated)" -eq 1 ] && grep -Eq "^tcp_info .* ecn=1 ecn_seen=1" "$T/connect1.log"'
+check "connection 1: Skiff's data left ECN-capable ($ect_s ECT(0) packets) and the router marked some ($mk_s)" \
+  cond '[ "${ect_s:-0}" -gt 1000 ] && [ "${mk_s:-0}" -gt 0 ]'
+check "connection 1: the kernel's data came ECN-capable too ($ect_k) and was marked ($mk_k)" \
+  cond '[ "${ect_k:-0}" -gt 100 ] && [ "${mk_k:-0}" -gt 0 ]'
+check "connection 1: Skiff heard the kernel's echoes (tcp_ecn_ece_rcvd $(ctr "$T/ctr1.txt" tcp_ecn_ece_rcvd)) and reduced its window (tcp_ecn_reductions $(ctr "$T/ctr1.txt" tcp_ecn_reductions))" \
+  cond '[ "$(ctr "$T/ctr1.txt" tcp_ecn_ece_rcvd)" -gt 0 ] && [ "$(ctr "$T/ctr1.txt" tcp_ecn_reductions)" -gt 0 ]'
+check "connection 1: no retransmission: the marks did the work of losses (tcp_retrans_segs $(ctr "$T/ctr1.txt" tcp_retrans_segs))" \
+  [ "$(ctr "$T/ctr1.txt" tcp_retrans_segs)" -eq 0 ]
+check "connection 1: Skiff received marked data (tcp_ecn_ce_rcvd $(ctr "$T/ctr1.txt" tcp_ecn_ce_rcvd))" \
+  [ "$(ctr "$T/ctr1.txt" tcp_ecn_ce_rcvd)" -gt 0 ]
+check "connection 1: the kernel heard Skiff's echoes (TcpExtTCPDeliveredCE $ce0 -> $ce1)" cond '[ "${ce1:-0}" -gt "${ce0:-0}" ]'
+
+# ---- 2. Skiff does not ---------------------------------------------------------------------------------
+run_connect 2 0
+ect_s2=$(nft_count 1) ect_k2=$(nft_count 2)
+check "connection 2: not negotiated, nothing ECN-capable either way (ECT from Skiff $ect_s -> $ect_s2, from the kernel $ect_k -> $ect_k2)" \
+  cond '[ "$(ctr "$T/ctr2.txt" tcp_ecn_negotiated)" -eq 0 ] && [ "$ect_s2" = "$ect_s" ] && [ "$ect_k2" = "$ect_k" ] && grep -Eq "^tcp_info .* ecn=0 " "$T/connect2.log"'
+check "connection 2: no echo, no reduction" \
+  cond '[ "$(ctr "$T/ctr2.txt" tcp_ecn_ece_rcvd)" -eq 0 ] && [ "$(ctr "$T/ctr2.txt" tcp_ecn_reductions)" -eq 0 ] && [ "$(ctr "$T/ctr2.txt" tcp_ecn_ce_rcvd)" -eq 0 ]'
+
+# ---- 3. The kernel asks, Skiff's listener grants ---------------------------------------------------------
+ip netns exec "$NS_P" sysctl -qw net.ipv4.tcp_ecn=1 || fail "tcp_ecn=1 in the peer"
+start_xfer "$T/listen.log" 120 --gw "$GW_IP" --listen 5005 --count 1
+wait_for_line "$T/listen.log" '^listening on 5005' 40 "$XFER_PID" || fail "skiff-xfer --listen did not start"
+cat >"$T/socat-send.sh" <<EOF
+$(declare -f kgen)
+kgen $BIG | tee >(sha256sum >"$T/send.sha") | socat -u - "TCP:$SKIFF_IP:5005"
+rc=\${PIPESTATUS[2]}
+for _ in \$(seq 1 300); do [ -s "$T/send.sha" ] && break; sleep 0.1; done
+exit \$rc
+EOF
+ce2=$(delivered_ce)
+mk_k2=$(nft_count 4)
+log "connection 3: the kernel (tcp_ecn = 1) sends $BIG to skiff-xfer --listen"
+kside 110 "$T/socat-send.sh" >"$T/socat-send.out" 2>&1
+rc=$?
+wait_xfer
+cat "$T/socat-send.out"
+print_xfer_stats "$T/listen.log"
+grep -E '^[a-z0-9_-]+\.shard[0-9]+\.' "$T/listen.log" >"$T/ctr3.txt"
+ce3=$(delivered_ce)
+mk_k3=$(nft_count 4)
+check "connection 3: socat and skiff-xfer --listen exit 0" cond '[ "$rc" -eq 0 ] && [ "$XFER_RC" -eq 0 ]'
+read -r recv_n recv_h <<<"$(sha_line "$T/listen.log" received)"
+sent_h=$(awk '{ print $1 }' "$T/send.sha")
+check "connection 3: Skiff received $BIG_B bytes ($recv_n), SHA-256 matches" \
+  cond '[ "$recv_n" = "$BIG_B" ] && [ -n "$sent_h" ] && [ "$sent_h" = "$recv_h" ]'
+check "connection 3: Skiff's listener granted ECN (tcp_ecn_negotiated $(ctr "$T/ctr3.txt" tcp_ecn_negotiated))" \
+  [ "$(ctr "$T/ctr3.txt" tcp_ecn_negotiated)" -eq 1 ]
+check "connection 3: marked data arrived ($mk_k2 -> $mk_k3 marks; tcp_ecn_ce_rcvd $(ctr "$T/ctr3.txt" tcp_ecn_ce_rcvd)) and the kernel heard the echoes (TcpExtTCPDeliveredCE $ce2 -> $ce3)" \
+  cond '[ "$mk_k3" -gt "$mk_k2" ] && [ "$(ctr "$T/ctr3.txt" tcp_ecn_ce_rcvd)" -gt 0 ] && [ "${ce3:-0}" -gt "${ce2:-0}" ]'
+pass
