@@ -68,13 +68,13 @@ Bytes eth_frame(const MacAddr& dst, const MacAddr& src, uint16_t ethertype, cons
 }
 
 Bytes ipv4_packet(Ipv4Addr src, Ipv4Addr dst, uint8_t proto, const Bytes& payload, uint16_t id, uint16_t flags_frag,
-                  uint8_t ttl, const Bytes& options) {
+                  uint8_t ttl, const Bytes& options, uint8_t tos) {
   const size_t opt = std::min<size_t>((options.size() + 3) & ~size_t{3}, 40);
   const size_t hl = 20 + opt;
   const size_t total = std::min<size_t>(hl + payload.size(), 65535);
   Bytes b(total);
   wire::Ipv4View v(b.data(), b.size());
-  v.build(src, dst, proto, static_cast<uint16_t>(total), id, ttl, 0, flags_frag);
+  v.build(src, dst, proto, static_cast<uint16_t>(total), id, ttl, tos, flags_frag);
   v.set_version_ihl(hl);
   std::copy_n(options.begin(), std::min(options.size(), opt), b.begin() + 20);
   std::copy_n(payload.begin(), total - hl, b.begin() + static_cast<ptrdiff_t>(hl));
@@ -186,6 +186,7 @@ bool parse_out_tcp(const Bytes& frame, OutSeg* o) {
   o->seq = t->seq().raw();
   o->ack = t->ack().raw();
   o->flags = t->flags();
+  o->ecn = ip->tos() & 3;
   o->wnd = t->window();
   o->len = seg.size() - t->header_len();
   o->has_ts = opts->has_timestamp;
@@ -229,6 +230,7 @@ StackConfig FuzzStack::small_config() {
   c.sock.udp_slab = 16;
   c.sock.raw_slab = 16;
   c.tcp.ooo_max_segs = 64;
+  c.tcp.ecn = 1;  // active opens ask for ECN (RFC 3168); fuzz_tcp_state's peer grants or asks with timestamps
   return c;
 }
 

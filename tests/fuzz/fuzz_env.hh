@@ -67,7 +67,7 @@ class Input {
 // Frame helpers (all fields host order; checksums correct).
 Bytes eth_frame(const MacAddr& dst, const MacAddr& src, uint16_t ethertype, const Bytes& payload);
 Bytes ipv4_packet(Ipv4Addr src, Ipv4Addr dst, uint8_t proto, const Bytes& payload, uint16_t id = 1,
-                  uint16_t flags_frag = 0, uint8_t ttl = 64, const Bytes& options = {});
+                  uint16_t flags_frag = 0, uint8_t ttl = 64, const Bytes& options = {}, uint8_t tos = 0);
 Bytes arp_packet(uint16_t op, const MacAddr& sha, Ipv4Addr spa, const MacAddr& tha, Ipv4Addr tpa);
 // A TCP segment (header, options as written, payload) with its checksum for src -> dst.
 Bytes tcp_segment(Ipv4Addr src, Ipv4Addr dst, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
@@ -90,6 +90,7 @@ struct OutSeg {
   uint8_t wscale = 0;
   bool sack_perm = false;
   uint16_t mss = 0;
+  uint8_t ecn = 0;            // the IP header's ECN field
 };
 // Parses a TCP/IPv4 frame; false if it is not one. Malformed output from the stack is a bug: it aborts.
 bool parse_out_tcp(const Bytes& frame, OutSeg* out);

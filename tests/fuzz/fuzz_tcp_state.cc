@@ -78,6 +78,11 @@ struct Driver {
       for (Conn& k : conns) {
         if (k.lport != s.sport || k.pport != s.dport) continue;
         const uint32_t end = s.seq + static_cast<uint32_t>(s.len) + ((s.flags & tf::kSyn) ? 1 : 0) + ((s.flags & tf::kFin) ? 1 : 0);
+        // RFC 3168 §6.1: only new data leaves ECN-capable (ECT(0)), and CWR rides only on such a segment.
+        if (s.ecn && (s.ecn != 2 || !s.len || (s.flags & tf::kSyn) || after(k.our_max, s.seq)))
+          fail("an ECN-capable segment that is not new data (ECN %u, %zu bytes, flags %#x, seq %u, sent up to %u)", s.ecn,
+               s.len, s.flags, s.seq, k.our_max);
+        if ((s.flags & tf::kCwr) && !(s.flags & tf::kSyn) && s.ecn != 2) fail("CWR on a segment that is not ECT(0)");
         if (after(end, k.our_max) || k.our_max == 0) k.our_max = end;
         if (TcpSock* tp = fs.shard().tcp.lookup(FuzzStack::kOurIp, k.lport, FuzzStack::kPeerIp, k.pport);
             tp && s.len > tp->mss)
@@ -113,8 +118,9 @@ struct Driver {
     return o;
   }
 
+  // `ecn`: the IP header's ECN field (RFC 3168: 2 ECT(0), 3 CE).
   void send_seg(Conn& k, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd, const Bytes& opts, size_t len,
-                uint16_t urg = 0) {
+                uint16_t urg = 0, uint8_t ecn = 0) {
     static const Bytes pat = [] {
       Bytes b(65536);
       for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<uint8_t>(i * 7 + 3);
@@ -123,7 +129,8 @@ struct Driver {
     Bytes payload(pat.begin(), pat.begin() + static_cast<ptrdiff_t>(std::min(len, pat.size())));
     fs.inject(fs.from_peer_ip(ipv4_packet(FuzzStack::kPeerIp, FuzzStack::kOurIp, 6,
                                           tcp_segment(FuzzStack::kPeerIp, FuzzStack::kOurIp, k.pport, k.lport, seq, ack,
-                                                      flags, wnd, opts, payload, urg))));
+                                                      flags, wnd, opts, payload, urg),
+                                          1, 0, 64, {}, ecn)));
     const uint32_t end = seq + static_cast<uint32_t>(len) + ((flags & tf::kFin) ? 1 : 0) + ((flags & tf::kSyn) ? 1 : 0);
     if (after(end, k.peer_nxt) && !after(seq, k.peer_nxt)) k.peer_nxt = end;
     if ((flags & tf::kAck) && after(ack, k.una) && !after(ack, k.our_max)) k.una = ack;
@@ -175,7 +182,7 @@ struct Driver {
       skiff_connect(k.fd, reinterpret_cast<const sockaddr*>(&pa), sizeof pa);
       for (const Bytes& f : fs.sent()) {
         OutSeg s;
-        if (parse_out_tcp(f, &s) && s.flags == tf::kSyn) {
+        if (parse_out_tcp(f, &s) && (s.flags & ~(tf::kEce | tf::kCwr)) == tf::kSyn) {
           k.lport = s.sport;
           k.our_max = s.seq + 1;
           k.una = s.seq + 1;
@@ -191,7 +198,8 @@ struct Driver {
       k.peer_nxt = isn;
       conns.push_back(k);
       cur = conns.size() - 1;
-      send_seg(c(), isn, c().our_max, tf::kSyn | tf::kAck, 65535, syn_opts(), 0);
+      // With timestamps the peer also grants ECN (an ECN-setup SYN-ACK: ECE).
+      send_seg(c(), isn, c().our_max, tf::kSyn | tf::kAck | ((setup_bits & 0x08) ? tf::kEce : 0), 65535, syn_opts(), 0);
     } else {
       if (lfd < 0) {
         lfd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -204,7 +212,8 @@ struct Driver {
       k.peer_nxt = isn;
       conns.push_back(k);
       cur = conns.size() - 1;
-      send_seg(c(), isn, 0, tf::kSyn, 65535, syn_opts(), 0);
+      // With timestamps the peer asks for ECN too (an ECN-setup SYN: ECE and CWR).
+      send_seg(c(), isn, 0, tf::kSyn | ((setup_bits & 0x08) ? tf::kEce | tf::kCwr : 0), 65535, syn_opts(), 0);
       if (!c().our_max) return;  // no SYN-ACK
       c().una = c().our_max;
       send_seg(c(), c().peer_nxt, c().our_max, tf::kAck, 65535, opts_for(c(), true, peer_tsval(), {}), 0);
@@ -271,7 +280,8 @@ struct Driver {
     std::vector<std::pair<uint32_t, uint32_t>> sacks;
     if ((m & 0x80) && k.sack) sacks = sack_blocks(in, k, 1 + in.u8() % 4);
     const size_t len = in.u16() % (3u * k.mss + 1);
-    send_seg(k, seq, ack, flags, wnd, opts_for(k, true, tsval, sacks), len, (flags & tf::kUrg) ? in.u16() : 0);
+    send_seg(k, seq, ack, flags, wnd, opts_for(k, true, tsval, sacks), len, (flags & tf::kUrg) ? in.u16() : 0,
+             static_cast<uint8_t>(f >> 6));  // the IP ECN field: not-ECT, ECT(1), ECT(0), CE
   }
 
   void dupack_op(Input& in) {
