@@ -24,6 +24,13 @@ uint16_t PmtuCache::get(wire::Ipv4Addr dst, Instant now) const {
   return 0;
 }
 
+Instant PmtuCache::expires(wire::Ipv4Addr dst, Instant now) const {
+  const Entry* s = &e_[set_of(dst) * kWays];
+  for (unsigned w = 0; w < kWays; ++w)
+    if (s[w].mtu && s[w].dst == dst.host() && now < s[w].expires) return s[w].expires;
+  return Instant{};
+}
+
 uint16_t PmtuCache::learn(wire::Ipv4Addr dst, uint16_t mtu, Instant now) {
   Entry* s = &e_[set_of(dst) * kWays];
   Entry* slot = nullptr;

@@ -24,6 +24,8 @@ class PmtuCache {
 
   // The path MTU learned for `dst` that is still valid at `now`, or 0 (none: the interface's MTU holds).
   uint16_t get(wire::Ipv4Addr dst, Instant now) const;
+  // When what is known about `dst` expires (Instant{} if nothing valid is).
+  Instant expires(wire::Ipv4Addr dst, Instant now) const;
   // The MTU of the path to `dst` leaving through an interface of MTU `ifc_mtu`.
   uint16_t path_mtu(wire::Ipv4Addr dst, uint16_t ifc_mtu, Instant now) const {
     if (!filled_) return ifc_mtu;  // nothing ever learned: no lookup (the common case, per datagram)

@@ -78,6 +78,7 @@ namespace skiff {
   X(tcp_pmtu_lowered, "TCP path MTUs lowered by ICMP fragmentation needed (RFC 1191)") \
   X(tcp_pmtu_ignored, "ICMP fragmentation needed that would not lower a TCP path MTU") \
   X(tcp_pmtu_resegmented, "TCP segments cut to a lowered path MTU") \
+  X(tcp_pmtu_raised, "TCP path MTUs grown back after what lowered them expired (RFC 1191 §6.3)") \
   X(tcp_ecn_negotiated, "TCP connections that negotiated ECN (RFC 3168)") \
   X(tcp_ecn_ce_rcvd, "TCP data segments received marked CE (congestion experienced)") \
   X(tcp_ecn_ece_rcvd, "TCP ACKs received with ECN-Echo") \

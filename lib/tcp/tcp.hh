@@ -116,6 +116,7 @@ struct TcpSock {
   uint16_t user_mss = 0;                // TCP_MAXSEG
   uint16_t pmtu = 0;                    // path MTU (RFC 1191): the interface's, or lower as ICMP taught
   uint32_t pmtu_gen = 0;                // the shard's PmtuCache::gen() when pmtu was last compared with it
+  Instant pmtu_recheck{};               // pmtu is lowered: when what taught it expires (RFC 1191 §6.3: grow back)
 
   // Send side: the write queue holds every unacknowledged and unsent byte, in sequence order, in segments
   // of at most `mss` bytes when queued (PktMeta::seq = first byte; a later path MTU drop leaves larger

@@ -75,6 +75,20 @@ void retransmit_head(TcpSock* tp);
 void tcp_mtu_reduced(TcpSock* tp, uint16_t mtu);
 // The path MTU the connection sends by (its interface's where none was set).
 inline uint16_t path_mtu(const TcpSock* tp) { return tp->pmtu ? tp->pmtu : static_cast<uint16_t>(tp->advmss + 40); }
+// The path MTU of a new connection leaving by an interface of MTU `ifc_mtu`: the shard's cache's (unless
+// the socket does no discovery: IP_PMTUDISC_DONT); sets advmss, pmtu and what follows them.
+void init_path_mtu(TcpSock* tp, uint16_t ifc_mtu);
+// Whether the connection takes part in path MTU discovery: its segments carry DF and ICMP lowers its MSS
+// (all IP_MTU_DISCOVER modes but IP_PMTUDISC_DONT, as Linux's TCP).
+inline bool pmtu_discovery(TcpSock* tp) { return inet_of(tp)->pmtudisc != IP_PMTUDISC_DONT; }
+// A lowered path MTU's cache entry expired (pmtu_recheck passed): the connection goes back to what the cache
+// says now, the interface's MTU once nothing is known (RFC 1191 §6.3, as Linux re-reads its route's MTU).
+// A path still narrow answers with ICMP again.
+void pmtu_regrow(TcpSock* tp);
+// Before data is cut into segments (send) and sent (write_xmit): pmtu_regrow once pmtu_recheck passed.
+inline void maybe_pmtu_regrow(TcpSock* tp) {
+  if (tp->pmtu_recheck.ns() && !(shard_of(tp).now() < tp->pmtu_recheck)) [[unlikely]] pmtu_regrow(tp);
+}
 // Compares the connection's path MTU with the shard's cache after another connection lowered an entry
 // (write_xmit calls it when PmtuCache::gen() moved): a lower value for this destination is taken as
 // tcp_mtu_reduced would, without an ICMP message of its own. True if it set up a resend.

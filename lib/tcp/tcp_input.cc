@@ -807,6 +807,7 @@ TcpSock* create_child(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t sport
   ci->dport = sport;
   ci->ttl = li->ttl;
   ci->tos = li->tos;
+  ci->pmtudisc = li->pmtudisc;
   tp->nodelay = lp->nodelay;
   tp->keepidle_ns = lp->keepidle_ns;
   tp->keepintvl_ns = lp->keepintvl_ns;
@@ -814,11 +815,7 @@ TcpSock* create_child(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t sport
   tp->user_timeout_ms = lp->user_timeout_ms;
   tp->user_mss = lp->user_mss;
   if (auto rt = sh.routes.lookup(ci->daddr))
-    if (ShardPort* sp = sh.port_for(rt->iface)) {
-      tp->advmss = static_cast<uint16_t>(sp->ifc->mtu - 40);
-      tp->pmtu = sh.pmtu.path_mtu(ci->daddr, sp->ifc->mtu, sh.now());
-      tp->pmtu_gen = sh.pmtu.gen();
-    }
+    if (ShardPort* sp = sh.port_for(rt->iface)) init_path_mtu(tp, sp->ifc->mtu);
   tp->rcv_wscale = choose_rcv_wscale(tp);
   tp->ts_offset = ts_offset_for(ci->saddr, ci->daddr);
   tp->parent = lp;

@@ -23,7 +23,7 @@ constexpr uint8_t kProtoTcp = static_cast<uint8_t>(wire::IpProto::Tcp);
 // `tso_segsz` > 0: a large segment the device cuts into segments of that many payload bytes (TSO); its
 // checksum field holds the pseudo-header sum without the length, as DPDK's TSO contract wants.
 int send_segment(Shard& sh, Pktbuf h, TcpView th, size_t hl, wire::Ipv4Addr src, wire::Ipv4Addr dst, uint8_t ttl,
-                 uint8_t tos, std::optional<uint64_t> l4_sum = std::nullopt, uint16_t tso_segsz = 0) {
+                 uint8_t tos, std::optional<uint64_t> l4_sum = std::nullopt, uint16_t tso_segsz = 0, bool df = true) {
   const uint32_t len = h.len();
   if (tso_segsz) {
     th.set_checksum_raw(wire::csum_fold16(wire::pseudo_header_sum(src, dst, kProtoTcp, 0)));
@@ -33,7 +33,7 @@ int send_segment(Shard& sh, Pktbuf h, TcpView th, size_t hl, wire::Ipv4Addr src,
     sh.stats.tcp_out_segs += (len - hl + tso_segsz - 1) / tso_segsz;
     ++sh.stats.tcp_out_tso;
     return ipv4_output(sh, std::move(h), Ipv4Tx{.src = src, .dst = dst, .proto = kProtoTcp, .ttl = ttl, .tos = tos,
-                                                  .df = true});
+                                                  .df = df});
   }
   const uint64_t ph = wire::pseudo_header_sum(src, dst, kProtoTcp, static_cast<uint16_t>(len));
   auto rt = sh.routes.lookup(dst);
@@ -48,7 +48,7 @@ int send_segment(Shard& sh, Pktbuf h, TcpView th, size_t hl, wire::Ipv4Addr src,
   }
   ++sh.stats.tcp_out_segs;
   return ipv4_output(sh, std::move(h), Ipv4Tx{.src = src, .dst = dst, .proto = kProtoTcp, .ttl = ttl, .tos = tos,
-                                                .df = true});
+                                                .df = df});
 }
 
 }  // namespace
@@ -191,7 +191,8 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
       }
     }
   }
-  const int rc = send_segment(sh, std::move(h), th, hl, is->saddr, is->daddr, is->ttl, tos, l4_sum, tso_segsz);
+  const int rc =
+      send_segment(sh, std::move(h), th, hl, is->saddr, is->daddr, is->ttl, tos, l4_sum, tso_segsz, pmtu_discovery(tp));
   if (flags & tf::kAck) {
     tp->ack_pending = false;
     tp->ack_deferred = false;  // this ACK carries what the deferred one would have
@@ -488,6 +489,7 @@ void write_xmit(TcpSock* tp, bool force_push) {
   if (tp->pmtu_gen != sh.pmtu.gen()) [[unlikely]] {
     if (pmtu_sync(tp)) force_push = true;  // what it sets up to resend goes now
   }
+  maybe_pmtu_regrow(tp);
   bool sent_any = false, sent_new = false, cwnd_stop = false;
   if (tp->send_head && tp->snd_una == tp->snd_max && tp->last_data_sent.ns() &&
       sh.now() - tp->last_data_sent >= std::chrono::microseconds(tp->rto_us))
@@ -626,7 +628,9 @@ namespace {
 // synchronized connection, sets up the resend of what was in flight and too large. True if something is
 // to be resent (write_xmit sends it).
 bool lower_path_mtu(TcpSock* tp, uint16_t mtu) {
+  Shard& sh = shard_of(tp);
   tp->pmtu = mtu;
+  tp->pmtu_recheck = sh.pmtu.expires(inet_of(tp)->daddr, sh.now());
   const uint8_t st = sk_of(tp)->state;
   // Before the handshake completes the MSS is not final: the SYN-ACK's set_mss will use the new path MTU.
   if (st == sk_state::kSynSent || st == sk_state::kSynRecv || st == sk_state::kClose ||
@@ -672,8 +676,11 @@ bool lower_path_mtu(TcpSock* tp, uint16_t mtu) {
 void tcp_mtu_reduced(TcpSock* tp, uint16_t mtu) {
   Sock* sk = sk_of(tp);
   Shard& sh = *sk->shard;
-  // RFC 1191 §6.1: ICMP never raises a path MTU.
-  if (mtu >= path_mtu(tp)) {
+  // RFC 1191 §6.1: ICMP never raises a path MTU. A socket that does no discovery (IP_PMTUDISC_DONT: its
+  // segments leave without DF, for routers to fragment) keeps its MSS; the shard still learns the path
+  // for the others (as Linux updates the route).
+  if (mtu >= path_mtu(tp) || !pmtu_discovery(tp)) {
+    if (!pmtu_discovery(tp)) sh.pmtu.learn(inet_sk(sk)->daddr, mtu, sh.now());
     ++sh.stats.tcp_pmtu_ignored;
     return;
   }
@@ -687,10 +694,34 @@ bool pmtu_sync(TcpSock* tp) {
   Sock* sk = sk_of(tp);
   Shard& sh = *sk->shard;
   tp->pmtu_gen = sh.pmtu.gen();
+  if (!pmtu_discovery(tp)) return false;
   const uint16_t p = sh.pmtu.get(inet_sk(sk)->daddr, sh.now());
   if (!p || p >= path_mtu(tp)) return false;
   ++sh.stats.tcp_pmtu_lowered;
   return lower_path_mtu(tp, p);
+}
+
+void pmtu_regrow(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  const Instant now = sh.now();
+  const wire::Ipv4Addr dst = inet_of(tp)->daddr;
+  const uint16_t ifc_mtu = static_cast<uint16_t>(tp->advmss + 40);
+  const uint16_t p = sh.pmtu.path_mtu(dst, ifc_mtu, now);
+  // Still narrower than the interface (learned again since): look again when that expires.
+  tp->pmtu_recheck = p < ifc_mtu ? sh.pmtu.expires(dst, now) : Instant{};
+  if (p <= path_mtu(tp)) return;
+  tp->pmtu = p;
+  set_mss(tp, tp->peer_mss);  // larger segments from the next one queued (those queued stay as they are)
+  ++sh.stats.tcp_pmtu_raised;
+}
+
+void init_path_mtu(TcpSock* tp, uint16_t ifc_mtu) {
+  Shard& sh = shard_of(tp);
+  const wire::Ipv4Addr dst = inet_of(tp)->daddr;
+  tp->advmss = static_cast<uint16_t>(ifc_mtu - 40);
+  tp->pmtu_gen = sh.pmtu.gen();
+  tp->pmtu = pmtu_discovery(tp) ? sh.pmtu.path_mtu(dst, ifc_mtu, sh.now()) : ifc_mtu;
+  tp->pmtu_recheck = tp->pmtu < ifc_mtu ? sh.pmtu.expires(dst, sh.now()) : Instant{};
 }
 
 }  // namespace skiff::tcp

@@ -304,9 +304,7 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   is->rcv_saddr = src;
   is->daddr = dst;
   is->dport = dport;
-  tp->advmss = static_cast<uint16_t>(sp->ifc->mtu - 40);
-  tp->pmtu = sh.pmtu.path_mtu(dst, sp->ifc->mtu, sh.now());
-  tp->pmtu_gen = sh.pmtu.gen();
+  init_path_mtu(tp, sp->ifc->mtu);
   tp->mss = std::min<uint16_t>({sh.cfg.tcp.mss_default, tp->advmss, static_cast<uint16_t>(tp->pmtu - 40)});
   tp->iss = new_isn(sh, src, is->num, dst, dport);
   tp->rcv_wscale = choose_rcv_wscale(tp);
@@ -483,6 +481,7 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   }
   if (sk->err) return -std::exchange(sk->err, 0);
   if (sk->shutdown & kSendShutdown) return -EPIPE;
+  maybe_pmtu_regrow(tp);  // the MSS the path takes now cuts this data (as Linux's tcp_send_mss)
   size_t total = 0;
   for (size_t i = 0; i < msg->msg_iovlen; ++i) total += msg->msg_iov[i].iov_len;
   size_t copied = 0, vi = 0, voff = 0;

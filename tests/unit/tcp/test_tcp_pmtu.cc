@@ -276,6 +276,73 @@ TEST(TcpPmtu, AnotherConnectionToTheSameDestinationFollowsWithoutAnIcmpOfItsOwn)
   EXPECT_EQ(h.total_drops(), 0u);
 }
 
+// RFC 1191 §6.3: a lowered path MTU is not kept for good. Once what taught it expires, the connection
+// sends at the interface's size again (as Linux re-reads its route's MTU); a path still narrow says so again.
+TEST(TcpPmtu, ALoweredPathMtuGrowsBackOnceItExpires) {
+  HarnessOptions ho;
+  ho.cfg.ipv4.pmtu_expires = 30s;
+  StackHarness h(ho);
+  uint32_t base = 0;
+  Conn c = one_segment_in_flight(h, &base);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_NODELAY, 1), 0);  // each send leaves whole
+  frag_needed_about(h, c, base, 1200);
+  (void)c.out_track();
+  c.ack();
+  ASSERT_EQ(info(c.fd).tcpi_snd_mss, 1160u);
+  ASSERT_EQ(c.send(1460, 3), 1460);
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 2u);
+  c.ack();
+  // Not yet expired: still the narrow size.
+  h.advance(20s);
+  ASSERT_EQ(c.send(1460, 4), 1460);
+  out = c.out_track();
+  ASSERT_EQ(out.size(), 2u);
+  for (const auto& t : out) EXPECT_LE(t.ip.total_len, 1200u);
+  c.ack();
+  h.advance(11s);
+  ASSERT_EQ(c.send(1460, 5), 1460);
+  out = c.out_track();
+  ASSERT_EQ(out.size(), 1u) << "full-sized again";
+  EXPECT_EQ(out[0].ip.total_len, 1500u);
+  EXPECT_TRUE(out[0].ip.flags_frag & 0x4000);
+  EXPECT_EQ(info(c.fd).tcpi_pmtu, 1500u);
+  EXPECT_EQ(info(c.fd).tcpi_snd_mss, 1460u);
+  EXPECT_EQ(h.shard().stats.tcp_pmtu_raised, 1u);
+  // The path is still narrow: the router says so again, and down it goes.
+  frag_needed_about(h, c, out[0].seq, 1200);
+  out = c.out_track();
+  ASSERT_FALSE(out.empty());
+  for (const auto& t : out) EXPECT_LE(t.ip.total_len, 1200u);
+  EXPECT_EQ(h.shard().stats.tcp_pmtu_lowered, 2u);
+  EXPECT_EQ(h.total_drops(), 0u);
+}
+
+// IP_PMTUDISC_DONT on a TCP socket (as Linux): its segments leave without DF, for routers to fragment, and
+// "fragmentation needed" lowers nothing (the shard still learns the path for other sockets).
+TEST(TcpPmtu, ASocketWithoutDiscoveryClearsDfAndKeepsItsMss) {
+  StackHarness h;
+  Conn c = accept_conn(h, OpenOpts{.mss = 1460});
+  ASSERT_EQ(set_int(c.fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT), 0);
+  const uint32_t base = c.nxt;
+  ASSERT_EQ(c.send(1460, 2), 1460);
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(out[0].ip.flags_frag & 0x4000) << "no DF";
+  frag_needed_about(h, c, base, 1200);
+  EXPECT_TRUE(c.out_track().empty()) << "nothing resent";
+  EXPECT_EQ(info(c.fd).tcpi_snd_mss, 1460u);
+  EXPECT_EQ(h.shard().stats.tcp_pmtu_ignored, 1u);
+  EXPECT_EQ(h.shard().pmtu.get(kPeer, h.shard().now()), 1200u) << "learned for the others";
+  // Back to discovery: DF again.
+  ASSERT_EQ(set_int(c.fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_WANT), 0);
+  c.ack();
+  ASSERT_EQ(c.send(100, 3), 100);
+  out = c.out_track();
+  ASSERT_FALSE(out.empty());
+  EXPECT_TRUE(out[0].ip.flags_frag & 0x4000);
+}
+
 TEST(PmtuCache, LowersOnlyExpiresAndStaysBounded) {
   Ipv4Config cfg;
   PmtuCache pc(cfg);
