@@ -191,6 +191,8 @@ struct TcpSock {
   uint8_t keepcnt = 0;
   uint32_t user_timeout_ms = 0;
   int linger2_s = 0;
+  uint32_t notsent_lowat = 0;           // TCP_NOTSENT_LOWAT (0: the stack's [tcp] notsent-lowat)
+  bool lowat_blocked = false;           // a send() stopped at it: wake the writer once below half of it
 
   // Bookkeeping.
   Instant last_rcv{}, last_snd{};

@@ -200,6 +200,17 @@ inline uint32_t flight_size(TcpSock* tp) { return static_cast<uint32_t>(tp->snd_
 // §4.6): with SACK the sequence space outstanding counts SACKed and lost segments the pipe does not, and can
 // be several windows under heavy loss; reducing from it would raise the window instead.
 inline uint32_t loss_base(TcpSock* tp) { return std::min(flight_size(tp), tp->cwnd); }
+// TCP_NOTSENT_LOWAT (Linux's tcp_stream_memory_free): bytes queued and never sent, and whether they are
+// below the limit (`wake`: below half of it, the hysteresis of a writer's wakeup).
+inline uint32_t notsent_bytes(TcpSock* tp) {
+  const int32_t n = static_cast<int32_t>((tp->snd_una + tp->write_bytes) - tp->snd_max);
+  return n > 0 ? static_cast<uint32_t>(n) : 0;
+}
+inline uint32_t notsent_limit(TcpSock* tp) { return tp->notsent_lowat ? tp->notsent_lowat : cfg_of(tp).notsent_lowat; }
+inline bool notsent_ok(TcpSock* tp, bool wake) {
+  const uint32_t lim = notsent_limit(tp);
+  return !lim || (uint64_t{notsent_bytes(tp)} << (wake ? 1 : 0)) < lim;
+}
 // Our timestamp clock (RFC 7323 §5.4: 1 ms ticks), with the connection's random offset.
 inline uint32_t ts_now(TcpSock* tp) {
   return static_cast<uint32_t>(shard_of(tp).now_ms()) + tp->ts_offset;

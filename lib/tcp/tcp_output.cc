@@ -1,6 +1,8 @@
 // TCP output: building segments, sending new data as the windows and Nagle allow (RFC 9293 §3.8.6,
 // RFC 5681), retransmitting, ACKs and RSTs.
 
+#include <sys/epoll.h>
+
 #include <cerrno>
 #include <optional>
 
@@ -553,6 +555,12 @@ void write_xmit(TcpSock* tp, bool force_push) {
     sent_any = sent_new = true;
   }
   if (sent_new || cwnd_stop) cwnd_validate(tp, cwnd_stop);
+  // A writer stopped by TCP_NOTSENT_LOWAT goes on once what waits unsent fell below half the limit (the
+  // ACK path's wakeup covers most cases; this one those where a timer sent the data).
+  if (tp->lowat_blocked && sent_new && notsent_ok(tp, true)) [[unlikely]] {
+    tp->lowat_blocked = false;
+    sock_wake(sk_of(tp), EPOLLOUT | EPOLLWRNORM);
+  }
   if (!tp->send_head && tp->fin_queued && (!tp->fin_sent || tp->snd_nxt == tp->fin_seq)) {
     // A FIN of its own (after all data), or resending it after an RTO rewound snd_nxt.
     const bool retransmission = tp->fin_sent;

@@ -500,6 +500,15 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
     uint32_t room = 0;
     if (tail && seg_len(tail) < tp->mss) room = std::min<uint32_t>(tp->mss - seg_len(tail), rte_pktmbuf_tailroom(tail));
     if (!room) {
+      // TCP_NOTSENT_LOWAT: no new segment while that much waits unsent. What the windows take leaves first
+      // (Linux sends as it copies), so only data that would wait counts.
+      if (!notsent_ok(tp, false)) {
+        write_xmit(tp, false);
+        if (!notsent_ok(tp, false)) {
+          tp->lowat_blocked = true;
+          break;
+        }
+      }
       if (may_alloc < 0) {
         const int64_t avail = sh.pool.available();
         may_alloc = std::max<int64_t>(0, avail - static_cast<int64_t>(sh.pool.capacity() / 4));
@@ -653,7 +662,8 @@ uint32_t tcp_poll(Sock* sk) {
     if (tp->rcv_queued >= static_cast<uint32_t>(sk->rcvlowat) || (tp->rcv_queued && tp->fin_received))
       mask |= EPOLLIN | EPOLLRDNORM;
     if (!(sk->shutdown & kSendShutdown)) {
-      if (int64_t{sk->sndbuf} - tp->write_bytes >= sk->sndbuf / 3) mask |= EPOLLOUT | EPOLLWRNORM;
+      if (int64_t{sk->sndbuf} - tp->write_bytes >= sk->sndbuf / 3 && notsent_ok(tp, false))
+        mask |= EPOLLOUT | EPOLLWRNORM;
     } else {
       mask |= EPOLLOUT | EPOLLWRNORM;  // writable, so the writer sees its EPIPE
     }
@@ -719,6 +729,11 @@ int tcp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
       return 0;
     case TCP_QUICKACK:
       if (val) tp->quickack = 8;
+      return 0;
+    case TCP_NOTSENT_LOWAT:
+      // Any value (Linux takes the int as unsigned); a writer held by the old limit may go on now.
+      tp->notsent_lowat = static_cast<uint32_t>(val);
+      if (const uint32_t m = tcp_poll(sk); m & EPOLLOUT) sock_wake(sk, m & (EPOLLOUT | EPOLLWRNORM));
       return 0;
     default:
       return -ENOPROTOOPT;
@@ -797,6 +812,7 @@ int tcp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* op
   switch (optname) {
     case TCP_NODELAY: val = tp->nodelay; break;
     case TCP_CORK: val = tp->cork; break;
+    case TCP_NOTSENT_LOWAT: val = static_cast<int>(tp->notsent_lowat); break;
     case TCP_MAXSEG:
       val = (sk->state == sk_state::kEstablished || sk->state == sk_state::kCloseWait) ? tp->mss
                                                                                         : (tp->user_mss ? tp->user_mss : 536);
