@@ -24,13 +24,6 @@ uint16_t PmtuCache::get(wire::Ipv4Addr dst, Instant now) const {
   return 0;
 }
 
-Instant PmtuCache::expires(wire::Ipv4Addr dst, Instant now) const {
-  const Entry* s = &e_[set_of(dst) * kWays];
-  for (unsigned w = 0; w < kWays; ++w)
-    if (s[w].mtu && s[w].dst == dst.host() && now < s[w].expires) return s[w].expires;
-  return Instant{};
-}
-
 uint16_t PmtuCache::learn(wire::Ipv4Addr dst, uint16_t mtu, Instant now) {
   Entry* s = &e_[set_of(dst) * kWays];
   Entry* slot = nullptr;
@@ -59,7 +52,16 @@ uint16_t PmtuCache::learn(wire::Ipv4Addr dst, uint16_t mtu, Instant now) {
   slot->dst = dst.host();
   slot->mtu = mtu;
   slot->expires = now + ttl_;
+  if (!next_expiry_.ns() || slot->expires < next_expiry_) next_expiry_ = slot->expires;
   return mtu;
+}
+
+void PmtuCache::expire(Instant now) {
+  if (!next_expiry_.ns() || now < next_expiry_) return;
+  ++gen_;
+  next_expiry_ = Instant{};
+  for (const Entry& x : e_)
+    if (x.mtu && now < x.expires && (!next_expiry_.ns() || x.expires < next_expiry_)) next_expiry_ = x.expires;
 }
 
 unsigned PmtuCache::size(Instant now) const {

@@ -24,8 +24,6 @@ class PmtuCache {
 
   // The path MTU learned for `dst` that is still valid at `now`, or 0 (none: the interface's MTU holds).
   uint16_t get(wire::Ipv4Addr dst, Instant now) const;
-  // When what is known about `dst` expires (Instant{} if nothing valid is).
-  Instant expires(wire::Ipv4Addr dst, Instant now) const;
   // The MTU of the path to `dst` leaving through an interface of MTU `ifc_mtu`.
   uint16_t path_mtu(wire::Ipv4Addr dst, uint16_t ifc_mtu, Instant now) const {
     if (!filled_) return ifc_mtu;  // nothing ever learned: no lookup (the common case, per datagram)
@@ -37,9 +35,13 @@ class PmtuCache {
   uint16_t learn(wire::Ipv4Addr dst, uint16_t mtu, Instant now);
   // Entries currently valid (tests, statistics).
   unsigned size(Instant now) const;
-  // Changes whenever a learn() lowers what is known about some destination: a connection that saw another
-  // value last looks its destination up again (one comparison per send, no lookup).
+  // Changes whenever a learn() lowers what is known about some destination, or an entry expires (expire):
+  // a connection that saw another value last looks its destination up again (one comparison per send, no
+  // lookup).
   uint32_t gen() const { return gen_; }
+  // Housekeeping (every 100 ms): once an entry expired, gen() moves, so that connections it lowered grow
+  // back (RFC 1191 §6.3).
+  void expire(Instant now);
 
  private:
   struct Entry {
@@ -54,6 +56,7 @@ class PmtuCache {
   std::array<Entry, kSets * kWays> e_{};
   unsigned filled_ = 0;  // slots ever used
   uint32_t gen_ = 0;
+  Instant next_expiry_{};  // no entry expires before this (Instant{}: none valid)
 };
 
 // RFC 1191 §5: a router that reports no next-hop MTU (an old one) leaves the host to guess: the largest

@@ -91,6 +91,7 @@ void Shard::housekeeping(void* ctx, Timer* t, Instant now) {
   auto* sh = static_cast<Shard*>(ctx);
   for (auto& sp : sh->ports_) neigh_tick(*sh, *sp);
   sh->reass.expire(*sh, now);
+  sh->pmtu.expire(now);
   sh->timers.arm(*t, now + kHousekeepingPeriod);
 }
 

@@ -103,9 +103,6 @@ struct TcpSock {
   uint32_t rcvq_copied = 0;             // bytes read since rcvq_time
   Instant rcvq_time{};
   int64_t rcv_rtt_us = 0;               // receiver-side RTT estimate (from echoed timestamps)
-  // Explicit Congestion Notification (RFC 3168): tcp::kEcn* bits.
-  uint8_t ecn_flags = 0;
-  SeqNum cwr_end;                       // ca_state Cwr lasts until snd_una passes this (SND.MAX at the reduction)
   // Congestion control (TCP_CONGESTION).
   const CongOps* cc = nullptr;
   CubicState cubic;
@@ -116,7 +113,6 @@ struct TcpSock {
   uint16_t user_mss = 0;                // TCP_MAXSEG
   uint16_t pmtu = 0;                    // path MTU (RFC 1191): the interface's, or lower as ICMP taught
   uint32_t pmtu_gen = 0;                // the shard's PmtuCache::gen() when pmtu was last compared with it
-  Instant pmtu_recheck{};               // pmtu is lowered: when what taught it expires (RFC 1191 §6.3: grow back)
 
   // Send side: the write queue holds every unacknowledged and unsent byte, in sequence order, in segments
   // of at most `mss` bytes when queued (PktMeta::seq = first byte; a later path MTU drop leaves larger
@@ -151,6 +147,9 @@ struct TcpSock {
   uint32_t bytes_acked = 0;             // for congestion avoidance (RFC 3465 byte counting)
   SeqNum recover;
   TcpCa ca_state = TcpCa::Open;
+  // (The next two fill what was padding in a line every ACK touches.)
+  uint8_t ecn_flags = 0;                // Explicit Congestion Notification (RFC 3168): tcp::kEcn* bits
+  bool lowat_blocked = false;           // a send() stopped at TCP_NOTSENT_LOWAT: wake the writer below half of it
   // Undo of a window reduction that proves spurious (RFC 3708's D-SACK detection, the response of
   // RFC 4015; Linux's undo_marker/undo_retrans): the episode's retransmissions are counted, each D-SACK
   // for data past undo_marker takes one off, and once all came back as duplicates the window before the
@@ -187,12 +186,11 @@ struct TcpSock {
   // Options (setsockopt).
   bool nodelay = false;
   bool cork = false;
+  uint32_t notsent_lim = 0;             // TCP_NOTSENT_LOWAT in force (set, else [tcp] notsent-lowat; 0: none)
   int64_t keepidle_ns = 0, keepintvl_ns = 0;  // 0 = the stack defaults
   uint8_t keepcnt = 0;
   uint32_t user_timeout_ms = 0;
   int linger2_s = 0;
-  uint32_t notsent_lowat = 0;           // TCP_NOTSENT_LOWAT (0: the stack's [tcp] notsent-lowat)
-  bool lowat_blocked = false;           // a send() stopped at it: wake the writer once below half of it
 
   // Bookkeeping.
   Instant last_rcv{}, last_snd{};
@@ -208,6 +206,10 @@ struct TcpSock {
   bool homed = false;             // several shards: port announced to the others (an unsteerable active open)
   bool was_connected = false;           // reached ESTABLISHED once (recv on CLOSED gives 0, not ENOTCONN)
   bool connect_reported = false;        // connect() already returned success once
+
+  // Rarely used: at the end, out of the per-packet path's cache lines.
+  SeqNum cwr_end;                       // ca_state Cwr lasts until snd_una passes this (SND.MAX at the reduction)
+  uint32_t notsent_lowat = 0;           // TCP_NOTSENT_LOWAT as set (0: none set; notsent_lim is in force)
 };
 
 static_assert(offsetof(InetConnectionSock, inet) == 0 && offsetof(TcpSock, icsk) == 0);

@@ -81,17 +81,11 @@ void init_path_mtu(TcpSock* tp, uint16_t ifc_mtu);
 // Whether the connection takes part in path MTU discovery: its segments carry DF and ICMP lowers its MSS
 // (all IP_MTU_DISCOVER modes but IP_PMTUDISC_DONT, as Linux's TCP).
 inline bool pmtu_discovery(TcpSock* tp) { return inet_of(tp)->pmtudisc != IP_PMTUDISC_DONT; }
-// A lowered path MTU's cache entry expired (pmtu_recheck passed): the connection goes back to what the cache
-// says now, the interface's MTU once nothing is known (RFC 1191 §6.3, as Linux re-reads its route's MTU).
-// A path still narrow answers with ICMP again.
-void pmtu_regrow(TcpSock* tp);
-// Before data is cut into segments (send) and sent (write_xmit): pmtu_regrow once pmtu_recheck passed.
-inline void maybe_pmtu_regrow(TcpSock* tp) {
-  if (tp->pmtu_recheck.ns() && !(shard_of(tp).now() < tp->pmtu_recheck)) [[unlikely]] pmtu_regrow(tp);
-}
-// Compares the connection's path MTU with the shard's cache after another connection lowered an entry
-// (write_xmit calls it when PmtuCache::gen() moved): a lower value for this destination is taken as
-// tcp_mtu_reduced would, without an ICMP message of its own. True if it set up a resend.
+// Compares the connection's path MTU with the shard's cache after an entry changed (send and write_xmit
+// call it when PmtuCache::gen() moved): a lower value for this destination (another connection's ICMP)
+// is taken as tcp_mtu_reduced would, without an ICMP message of its own; a higher one (what lowered it
+// expired: RFC 1191 §6.3, as Linux re-reads its route's MTU) raises the MSS again, and a path still
+// narrow says so with ICMP again. True if it set up a resend.
 bool pmtu_sync(TcpSock* tp);
 // Cuts segment `m` to the send MSS if it is larger (queued before a path MTU drop), the rest queued right
 // behind it with its state. False if no buffer was free (nothing changed).
@@ -206,10 +200,8 @@ inline uint32_t notsent_bytes(TcpSock* tp) {
   const int32_t n = static_cast<int32_t>((tp->snd_una + tp->write_bytes) - tp->snd_max);
   return n > 0 ? static_cast<uint32_t>(n) : 0;
 }
-inline uint32_t notsent_limit(TcpSock* tp) { return tp->notsent_lowat ? tp->notsent_lowat : cfg_of(tp).notsent_lowat; }
 inline bool notsent_ok(TcpSock* tp, bool wake) {
-  const uint32_t lim = notsent_limit(tp);
-  return !lim || (uint64_t{notsent_bytes(tp)} << (wake ? 1 : 0)) < lim;
+  return !tp->notsent_lim || (uint64_t{notsent_bytes(tp)} << (wake ? 1 : 0)) < tp->notsent_lim;
 }
 // Our timestamp clock (RFC 7323 §5.4: 1 ms ticks), with the connection's random offset.
 inline uint32_t ts_now(TcpSock* tp) {

@@ -814,6 +814,7 @@ TcpSock* create_child(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t sport
   tp->keepcnt = lp->keepcnt;
   tp->user_timeout_ms = lp->user_timeout_ms;
   tp->notsent_lowat = lp->notsent_lowat;
+  tp->notsent_lim = lp->notsent_lim;
   tp->user_mss = lp->user_mss;
   if (auto rt = sh.routes.lookup(ci->daddr))
     if (ShardPort* sp = sh.port_for(rt->iface)) init_path_mtu(tp, sp->ifc->mtu);

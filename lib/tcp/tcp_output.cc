@@ -491,7 +491,6 @@ void write_xmit(TcpSock* tp, bool force_push) {
   if (tp->pmtu_gen != sh.pmtu.gen()) [[unlikely]] {
     if (pmtu_sync(tp)) force_push = true;  // what it sets up to resend goes now
   }
-  maybe_pmtu_regrow(tp);
   bool sent_any = false, sent_new = false, cwnd_stop = false;
   if (tp->send_head && tp->snd_una == tp->snd_max && tp->last_data_sent.ns() &&
       sh.now() - tp->last_data_sent >= std::chrono::microseconds(tp->rto_us))
@@ -636,9 +635,7 @@ namespace {
 // synchronized connection, sets up the resend of what was in flight and too large. True if something is
 // to be resent (write_xmit sends it).
 bool lower_path_mtu(TcpSock* tp, uint16_t mtu) {
-  Shard& sh = shard_of(tp);
   tp->pmtu = mtu;
-  tp->pmtu_recheck = sh.pmtu.expires(inet_of(tp)->daddr, sh.now());
   const uint8_t st = sk_of(tp)->state;
   // Before the handshake completes the MSS is not final: the SYN-ACK's set_mss will use the new path MTU.
   if (st == sk_state::kSynSent || st == sk_state::kSynRecv || st == sk_state::kClose ||
@@ -703,24 +700,18 @@ bool pmtu_sync(TcpSock* tp) {
   Shard& sh = *sk->shard;
   tp->pmtu_gen = sh.pmtu.gen();
   if (!pmtu_discovery(tp)) return false;
-  const uint16_t p = sh.pmtu.get(inet_sk(sk)->daddr, sh.now());
-  if (!p || p >= path_mtu(tp)) return false;
+  const uint16_t ifc_mtu = static_cast<uint16_t>(tp->advmss + 40);
+  const uint16_t p = sh.pmtu.path_mtu(inet_sk(sk)->daddr, ifc_mtu, sh.now());
+  const uint16_t cur = path_mtu(tp);
+  if (p > cur) {
+    tp->pmtu = p;
+    set_mss(tp, tp->peer_mss);  // larger segments from the next one queued (those queued stay as they are)
+    ++sh.stats.tcp_pmtu_raised;
+    return false;
+  }
+  if (p == cur) return false;
   ++sh.stats.tcp_pmtu_lowered;
   return lower_path_mtu(tp, p);
-}
-
-void pmtu_regrow(TcpSock* tp) {
-  Shard& sh = shard_of(tp);
-  const Instant now = sh.now();
-  const wire::Ipv4Addr dst = inet_of(tp)->daddr;
-  const uint16_t ifc_mtu = static_cast<uint16_t>(tp->advmss + 40);
-  const uint16_t p = sh.pmtu.path_mtu(dst, ifc_mtu, now);
-  // Still narrower than the interface (learned again since): look again when that expires.
-  tp->pmtu_recheck = p < ifc_mtu ? sh.pmtu.expires(dst, now) : Instant{};
-  if (p <= path_mtu(tp)) return;
-  tp->pmtu = p;
-  set_mss(tp, tp->peer_mss);  // larger segments from the next one queued (those queued stay as they are)
-  ++sh.stats.tcp_pmtu_raised;
 }
 
 void init_path_mtu(TcpSock* tp, uint16_t ifc_mtu) {
@@ -729,7 +720,6 @@ void init_path_mtu(TcpSock* tp, uint16_t ifc_mtu) {
   tp->advmss = static_cast<uint16_t>(ifc_mtu - 40);
   tp->pmtu_gen = sh.pmtu.gen();
   tp->pmtu = pmtu_discovery(tp) ? sh.pmtu.path_mtu(dst, ifc_mtu, sh.now()) : ifc_mtu;
-  tp->pmtu_recheck = tp->pmtu < ifc_mtu ? sh.pmtu.expires(dst, sh.now()) : Instant{};
 }
 
 }  // namespace skiff::tcp

@@ -82,6 +82,7 @@ void init_sock(TcpSock* tp) {
   sk->sndbuf = cfg.wmem_default;
   tp->rto_us = std::chrono::duration_cast<std::chrono::microseconds>(cfg.rto_initial).count();
   tp->mss = tp->peer_mss = cfg.mss_default;
+  tp->notsent_lim = cfg.notsent_lowat;
   if (!tp->cc) {
     tp->cc = cong_default();
     tp->cc->init(tp);
@@ -481,7 +482,10 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   }
   if (sk->err) return -std::exchange(sk->err, 0);
   if (sk->shutdown & kSendShutdown) return -EPIPE;
-  maybe_pmtu_regrow(tp);  // the MSS the path takes now cuts this data (as Linux's tcp_send_mss)
+  // The MSS the path takes now cuts this data (as Linux's tcp_send_mss): what the shard learned since, or
+  // an expiry (one comparison; write_xmit below loads the same line anyway).
+  bool pmtu_resend = false;  // a lower path MTU: what was in flight goes again, now (as from write_xmit)
+  if (tp->pmtu_gen != sh.pmtu.gen()) [[unlikely]] pmtu_resend = pmtu_sync(tp);
   size_t total = 0;
   for (size_t i = 0; i < msg->msg_iovlen; ++i) total += msg->msg_iov[i].iov_len;
   size_t copied = 0, vi = 0, voff = 0;
@@ -550,10 +554,8 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
     tp->write_bytes += static_cast<uint32_t>(n);
   }
   sk->wmem_queued = static_cast<int>(tp->write_bytes);
-  if (copied) {
-    write_xmit(tp, false);
-    return static_cast<ssize_t>(copied);
-  }
+  if (copied || pmtu_resend) write_xmit(tp, pmtu_resend);
+  if (copied) return static_cast<ssize_t>(copied);
   (void)nobufs;
   return total == 0 ? 0 : -EAGAIN;
 }
@@ -733,6 +735,7 @@ int tcp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
     case TCP_NOTSENT_LOWAT:
       // Any value (Linux takes the int as unsigned); a writer held by the old limit may go on now.
       tp->notsent_lowat = static_cast<uint32_t>(val);
+      tp->notsent_lim = tp->notsent_lowat ? tp->notsent_lowat : cfg_of(tp).notsent_lowat;
       if (const uint32_t m = tcp_poll(sk); m & EPOLLOUT) sock_wake(sk, m & (EPOLLOUT | EPOLLWRNORM));
       return 0;
     default:
