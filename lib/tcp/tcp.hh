@@ -62,6 +62,7 @@ struct TcpSock {
   // SACK (RFC 2018, D-SACK RFC 2883), on when both SYNs carried SACK-permitted.
   bool sack_ok = false;
   bool dsack_pending = false;           // receiver: a duplicate to report in the next ACK
+  bool window_clamped = false;          // TCP_WINDOW_CLAMP set: window_clamp bounds what we advertise
   SeqNum dsack_l, dsack_r;
   uint64_t ooo_stamp = 0;               // receiver: counter stamping out-of-order ranges as they grow (SACK order)
   uint32_t sacked_out = 0;              // sender scoreboard, bytes: SACKed
@@ -186,6 +187,7 @@ struct TcpSock {
   // Options (setsockopt).
   bool nodelay = false;
   bool cork = false;
+  uint8_t syn_retries = 0;              // TCP_SYNCNT (0: [tcp] syn-retries, or synack-retries for a child)
   uint32_t notsent_lim = 0;             // TCP_NOTSENT_LOWAT in force (set, else [tcp] notsent-lowat; 0: none)
   int64_t keepidle_ns = 0, keepintvl_ns = 0;  // 0 = the stack defaults
   uint8_t keepcnt = 0;
@@ -210,6 +212,7 @@ struct TcpSock {
   // Rarely used: at the end, out of the per-packet path's cache lines.
   SeqNum cwr_end;                       // ca_state Cwr lasts until snd_una passes this (SND.MAX at the reduction)
   uint32_t notsent_lowat = 0;           // TCP_NOTSENT_LOWAT as set (0: none set; notsent_lim is in force)
+  uint32_t window_clamp = 0;            // TCP_WINDOW_CLAMP (window_clamped)
 };
 
 static_assert(offsetof(InetConnectionSock, inet) == 0 && offsetof(TcpSock, icsk) == 0);

@@ -815,6 +815,9 @@ TcpSock* create_child(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t sport
   tp->user_timeout_ms = lp->user_timeout_ms;
   tp->notsent_lowat = lp->notsent_lowat;
   tp->notsent_lim = lp->notsent_lim;
+  tp->syn_retries = lp->syn_retries;  // the listener's TCP_SYNCNT bounds the SYN-ACK's retries (as Linux)
+  tp->window_clamped = lp->window_clamped;
+  tp->window_clamp = lp->window_clamp;
   tp->user_mss = lp->user_mss;
   if (auto rt = sh.routes.lookup(ci->daddr))
     if (ShardPort* sp = sh.port_for(rt->iface)) init_path_mtu(tp, sp->ifc->mtu);

@@ -74,6 +74,7 @@ uint32_t select_window(TcpSock* tp) {
   }
   const uint32_t unit = uint32_t{1} << tp->rcv_wscale;
   win = std::min<uint32_t>(win, uint32_t{65535} << tp->rcv_wscale);
+  if (tp->window_clamped) [[unlikely]] win = std::min(win, tp->window_clamp);  // TCP_WINDOW_CLAMP
   win &= ~(unit - 1);
   // Scaling must not move the right edge left either: the current window rounds up to the next unit (as
   // Linux's tcp_select_window does), or the peer's in-flight data would land past a shrunken window.

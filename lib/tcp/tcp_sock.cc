@@ -732,6 +732,22 @@ int tcp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
     case TCP_QUICKACK:
       if (val) tp->quickack = 8;
       return 0;
+    case TCP_SYNCNT:
+      if (val < 1 || val > 127) return -EINVAL;  // Linux's MAX_TCP_SYNCNT
+      tp->syn_retries = static_cast<uint8_t>(val);
+      return 0;
+    case TCP_WINDOW_CLAMP:
+      // As Linux: 0 only before connecting (turns the clamp off); else at least half of SOCK_MIN_RCVBUF. The
+      // window already advertised is not taken back (RFC 9293 §3.8.6.2.1): the clamp holds from there on.
+      if (!val) {
+        if (sk->state != sk_state::kClose) return -EINVAL;
+        tp->window_clamped = false;
+        tp->window_clamp = 0;
+        return 0;
+      }
+      tp->window_clamped = true;
+      tp->window_clamp = std::max<uint32_t>(static_cast<uint32_t>(val), 2304);
+      return 0;
     case TCP_NOTSENT_LOWAT:
       // Any value (Linux takes the int as unsigned); a writer held by the old limit may go on now.
       tp->notsent_lowat = static_cast<uint32_t>(val);
@@ -833,6 +849,12 @@ int tcp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* op
     case TCP_USER_TIMEOUT: val = static_cast<int>(tp->user_timeout_ms); break;
     case TCP_LINGER2: val = tp->linger2_s; break;
     case TCP_QUICKACK: val = tp->quickack > 0; break;
+    case TCP_SYNCNT: val = tp->syn_retries ? tp->syn_retries : static_cast<int>(cfg_of(tp).syn_retries); break;
+    case TCP_WINDOW_CLAMP:
+      // The clamp as set, else what bounds the window anyway (as Linux's window_clamp after the handshake).
+      val = static_cast<int>(tp->window_clamped ? tp->window_clamp : std::min<uint32_t>(uint32_t{65535} << tp->rcv_wscale,
+                                                                                        static_cast<uint32_t>(INT32_MAX)));
+      break;
     default: return -ENOPROTOOPT;
   }
   const socklen_t n = std::min<socklen_t>(*optlen, sizeof val);

@@ -114,7 +114,7 @@ void on_rto(void* ctx, Timer* t, Instant now) {
     return;
   }
   if (st == sk_state::kSynSent || st == sk_state::kSynRecv) {
-    const unsigned limit = st == sk_state::kSynSent ? cfg.syn_retries : cfg.synack_retries;
+    const unsigned limit = tp->syn_retries ? tp->syn_retries : st == sk_state::kSynSent ? cfg.syn_retries : cfg.synack_retries;
     if (tp->retransmits == 0) tp->retrans_start = first_sent(tp, now);
     if (tp->retransmits >= limit || user_timeout_passed(tp, now, tp->retrans_start)) {
       if (st == sk_state::kSynSent) ++sh.stats.tcp_attempt_fails;

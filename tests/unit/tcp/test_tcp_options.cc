@@ -1,6 +1,7 @@
 // Socket options that change what goes on the wire: SO_LINGER 0 and close with unread data abort with RST;
 // TCP_MAXSEG clamps the MSS (announced and used); a peer MSS below the floor (0 included) is raised to it;
-// keepalive probes after TCP_KEEPIDLE, every TCP_KEEPINTVL, abort after TCP_KEEPCNT; TCP_INFO fields.
+// keepalive probes after TCP_KEEPIDLE, every TCP_KEEPINTVL, abort after TCP_KEEPCNT; TCP_INFO fields;
+// TCP_SYNCNT and TCP_WINDOW_CLAMP.
 #include "tcp_test_util.hh"
 
 using namespace tcpt;
@@ -266,4 +267,72 @@ TEST(TcpOptions, TcpInfoFields) {
   EXPECT_EQ(ti.tcpi_rto, 400000u);
   EXPECT_EQ(ti.tcpi_ca_state, 4u);      // TCP_CA_Loss
   skiff_close(c.fd);
+}
+
+// TCP_SYNCNT (as Linux): the SYN retransmissions of this connection attempt, 1..127; the default reads back.
+TEST(TcpOptions, SyncntBoundsTheSynRetries) {
+  StackHarness h;
+  h.learn_peer();
+  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  int v = 0;
+  socklen_t len = sizeof v;
+  ASSERT_EQ(skiff_getsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &v, &len), 0);
+  EXPECT_EQ(v, 6);  // [tcp] syn-retries (Linux's tcp_syn_retries)
+  EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_SYNCNT, 0), -1);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_SYNCNT, 128), -1);
+  ASSERT_EQ(set_int(fd, IPPROTO_TCP, TCP_SYNCNT, 2), 0);
+  const sockaddr_in a = sin_of(StackHarness::kPeerIp, kPeerPort);
+  EXPECT_EQ(skiff_connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), -1);
+  size_t syns = 0;
+  for (int i = 0; i < 300 && state_of(fd) == TCP_SYN_SENT; ++i) {
+    for (const auto& t : out_of(h)) syns += t.has(tf::kSyn);
+    h.advance(100ms);
+  }
+  for (const auto& t : out_of(h)) syns += t.has(tf::kSyn);
+  EXPECT_EQ(syns, 3u) << "the SYN and two retransmissions";
+  EXPECT_EQ(so_error(fd), ETIMEDOUT);
+}
+
+// TCP_WINDOW_CLAMP (as Linux): the window we advertise never exceeds it (at least 2,304 bytes, half of
+// Linux's SOCK_MIN_RCVBUF); inherited from a listener; 0 only before connecting.
+TEST(TcpOptions, WindowClampBoundsTheAdvertisedWindow) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = listen_on(kLocalPort);
+  ASSERT_EQ(set_int(l, IPPROTO_TCP, TCP_WINDOW_CLAMP, 100), 0);
+  int v = 0;
+  socklen_t len = sizeof v;
+  ASSERT_EQ(skiff_getsockopt(l, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, &len), 0);
+  EXPECT_EQ(v, 2304) << "raised to the floor";
+  ASSERT_EQ(set_int(l, IPPROTO_TCP, TCP_WINDOW_CLAMP, 5000), 0);
+  h.inject(tcp_frame(h, TcpSpec{.sport = kPeerPort, .dport = kLocalPort, .seq = 1000, .flags = tf::kSyn,
+                                .opts = mss_opt(1000)}));
+  auto out = out_of(h);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].wnd, 5000u) << "the SYN-ACK's window (no scaling without the peer's option)";
+  const uint32_t iss = out[0].seq;
+  h.inject(tcp_frame(h, TcpSpec{.sport = kPeerPort, .dport = kLocalPort, .seq = 1001, .ack = iss + 1, .flags = tf::kAck}));
+  const int fd = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(skiff_getsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, &len), 0);
+  EXPECT_EQ(v, 5000);
+  // Data read at once: every ACK still offers at most the clamp.
+  uint32_t seq = 1001;
+  size_t acks = 0;
+  for (int i = 0; i < 5; ++i) {
+    h.inject(tcp_frame(h, TcpSpec{.sport = kPeerPort, .dport = kLocalPort, .seq = seq, .ack = iss + 1,
+                                  .flags = tf::kAck | tf::kPsh, .payload = pattern(1000)}));
+    seq += 1000;
+    Bytes buf(4096);
+    EXPECT_EQ(skiff_recv(fd, buf.data(), buf.size(), MSG_DONTWAIT), 1000);
+    h.advance(50ms);
+    for (const auto& t : out_of(h)) {
+      EXPECT_LE(t.wnd, 5000u);
+      ++acks;
+    }
+  }
+  EXPECT_GE(acks, 5u);
+  EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, 0), -1) << "0 only before connecting";
+  EXPECT_EQ(errno, EINVAL);
 }
