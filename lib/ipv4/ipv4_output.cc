@@ -29,10 +29,10 @@ void finish_header(Shard& sh, const Iface& ifc, Pktbuf& p, Ipv4View ip, bool bui
 // RFC 791 §3.2 fragmentation: copies the payload of `p` (data at the L4 header) into fragments of at most
 // `mtu` bytes each. The payload per fragment is a multiple of 8 except for the last.
 void fragment_and_send(Shard& sh, ShardPort& sp, wire::Ipv4Addr nh, Pktbuf p, const Ipv4Tx& tx, wire::Ipv4Addr src,
-                       uint8_t ttl) {
+                       uint8_t ttl, uint16_t mtu) {
   constexpr uint16_t hl = Ipv4View::kMinHeaderLen;
   const uint32_t payload = p.len();
-  const uint32_t chunk = (sp.ifc->mtu - hl) & ~7u;
+  const uint32_t chunk = (mtu - hl) & ~7u;
   const uint16_t id = sh.next_ip_id();
   ++sh.stats.ip_frag_oks;
   for (uint32_t off = 0; off < payload; off += chunk) {
@@ -100,12 +100,13 @@ int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx) {
   const uint32_t total = p.len() + hl;
   // A TSO frame is cut to the MTU by the device; it must only fit the IPv4 length field.
   const bool tso = p.ol_flags() & RTE_MBUF_F_TX_TCP_SEG;
-  if (total > sp->ifc->mtu && !(tso && total <= Ipv4View::kMaxDatagram)) {
+  const uint16_t mtu = tx.mtu && tx.mtu < sp->ifc->mtu ? tx.mtu : sp->ifc->mtu;
+  if (total > mtu && !(tso && total <= Ipv4View::kMaxDatagram)) {
     if (tx.df || total > Ipv4View::kMaxDatagram) {
       sh.drop(std::move(p), Drop::Ipv4FragNeeded);
       return -EMSGSIZE;
     }
-    fragment_and_send(sh, *sp, rt->next_hop, std::move(p), tx, src, ttl);
+    fragment_and_send(sh, *sp, rt->next_hop, std::move(p), tx, src, ttl, mtu);
     return 0;
   }
   uint8_t* h = p.prepend(hl);

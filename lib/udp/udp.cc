@@ -229,7 +229,12 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   u.set_checksum_raw(0);
   const uint64_t phdr = wire::pseudo_header_sum(src, dst, kProtoUdp, ulen);
   const bool fits = ulen + 20u <= sp->ifc->mtu;
-  if (fits && sp->ifc->caps.tx_udp_csum) {
+  // The path MTU (RFC 1191) where ICMP taught one: IP_PMTUDISC_DO refuses a datagram above it; WANT and DONT
+  // fragment it here to the path's size (as Linux's ip_sk_use_pmtu), WANT sending whole datagrams with DF;
+  // PROBE goes by the interface alone and always with DF (as Linux).
+  const uint16_t path = sh.pmtu.path_mtu(dst, sp->ifc->mtu, sh.now());
+  const bool fits_path = ulen + 20u <= path;
+  if (fits && fits_path && sp->ifc->caps.tx_udp_csum) {
     // The device completes the checksum; it wants the pseudo-header sum in the field.
     u.set_checksum_raw(wire::csum_fold16(phdr));
     p.ol_flags() |= RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_IPV4;
@@ -239,14 +244,12 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
     if (c == 0) c = 0xffff;  // RFC 768: zero means "no checksum"
     u.set_checksum_raw(c);
   }
-  // The path MTU (RFC 1191) where ICMP taught one: IP_PMTUDISC_DO refuses a datagram above it, WANT sends
-  // one without DF (a router on the path fragments it); PROBE goes by the interface alone (as Linux).
-  const bool fits_path = ulen + 20u <= sh.pmtu.path_mtu(dst, sp->ifc->mtu, sh.now());
   const bool df = is->pmtudisc == IP_PMTUDISC_DO || is->pmtudisc == IP_PMTUDISC_PROBE ||
                   (is->pmtudisc == IP_PMTUDISC_WANT && fits_path);
   if ((!fits_path && is->pmtudisc == IP_PMTUDISC_DO) || (!fits && is->pmtudisc == IP_PMTUDISC_PROBE)) return -EMSGSIZE;
   const int rc = ipv4_output(sh, std::move(p),
-                             Ipv4Tx{.src = src, .dst = dst, .proto = kProtoUdp, .ttl = is->ttl, .tos = is->tos, .df = df});
+                             Ipv4Tx{.src = src, .dst = dst, .proto = kProtoUdp, .ttl = is->ttl, .tos = is->tos, .df = df,
+                                    .mtu = is->pmtudisc == IP_PMTUDISC_PROBE ? uint16_t{0} : path});
   if (rc < 0) return rc;
   ++sh.stats.udp_out_datagrams;
   return static_cast<ssize_t>(len);
