@@ -492,9 +492,12 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   bool nobufs = false;
   // Send queues may not take the pool's last quarter: receive needs buffers too, and a shard whose pool
   // is all unacknowledged data can no longer receive the ACKs that would free it (every connection on
-  // the shard stalls for good). Checked once per call, and only for queues past 64 KiB (small writes,
-  // such as request/response, never pay for the count).
-  int64_t may_alloc = tp->write_bytes + total > 65536 ? -1 : INT64_MAX;  // -1: not counted yet
+  // the shard stalls for good). Checked once per call, and only for queues past 64 buffers (small writes,
+  // such as request/response, never pay for the count). Counted in buffers, not bytes: a peer that
+  // announces a tiny MSS (down to 88 bytes) puts that little in each, so a few connections' 64 KiB would be
+  // thousands of buffers (found by fuzz_tcp_state: three such connections emptied the pool).
+  int64_t may_alloc =
+      tp->write_queue.size() + total / tp->mss + 2 > 64 ? -1 : INT64_MAX;  // -1: not counted yet
   while (copied < total) {
     const int64_t space = int64_t{sk->sndbuf} - tp->write_bytes;
     if (space <= 0) break;

@@ -250,3 +250,45 @@ TEST(TcpBadInput, BadChecksum) {
   still_works(c);
   skiff_close(c.fd);
 }
+
+// Peers announcing the smallest MSS (88 bytes) make every queued buffer carry that little: the send queues'
+// guard (they may not take the pool's last quarter, or the shard could no longer receive the ACKs that
+// free them) must count buffers, not bytes. Found by fuzz_tcp_state: three connections, each under 64 KiB
+// of queued data, emptied a 4,095-buffer pool.
+TEST(TcpBadInput, TinyMssPeersCannotEmptyThePoolThroughOurSendQueues) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = listen_on(kLocalPort, 64);
+  const unsigned capacity = h.shard().pool.capacity();
+  std::vector<int> fds;
+  uint32_t iss0 = 0;
+  for (uint16_t i = 0; i < 16; ++i) {
+    const uint16_t pport = static_cast<uint16_t>(41000 + i);
+    h.inject(tcp_frame(h, TcpSpec{.sport = pport, .dport = kLocalPort, .seq = 1000, .flags = tf::kSyn,
+                                  .opts = mss_opt(88)}));
+    auto out = out_of(h);
+    ASSERT_EQ(out.size(), 1u);
+    if (i == 0) iss0 = out[0].seq;
+    h.inject(tcp_frame(h, TcpSpec{.sport = pport, .dport = kLocalPort, .seq = 1001, .ack = out[0].seq + 1,
+                                  .flags = tf::kAck}));
+    const int fd = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+    ASSERT_GE(fd, 0);
+    fds.push_back(fd);
+  }
+  // Each queues 60,000 bytes (under 64 KiB; 682 buffers): 16 of them would need more than the pool.
+  const Bytes data = pattern(60000);
+  size_t queued = 0;
+  for (int fd : fds) {
+    const ssize_t n = skiff_send(fd, data.data(), data.size(), MSG_DONTWAIT);
+    if (n > 0) queued += static_cast<size_t>(n);
+    (void)out_of(h);
+  }
+  EXPECT_LT(queued, 16u * 60000) << "the guard stopped the writers";
+  EXPECT_LE(h.buffers_in_use(), capacity - capacity / 4 + 16) << "a quarter of the pool stays free";
+  // The shard still receives: an ACK on the first connection is taken (no NoMbuf drop).
+  const uint64_t nombuf = h.drops(Drop::NoMbuf);
+  h.inject(tcp_frame(h, TcpSpec{.sport = 41000, .dport = kLocalPort, .seq = 1001, .ack = iss0 + 1,
+                                .flags = tf::kAck, .payload = pattern(10)}));
+  EXPECT_EQ(h.drops(Drop::NoMbuf), nombuf);
+  EXPECT_EQ(read_all(fds[0]).size(), 10u);
+}
