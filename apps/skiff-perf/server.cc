@@ -218,7 +218,7 @@ void Server::on_control() {
         if (!TestParams::from_json(j, &t.p, &err)) return end_test(false, "bad parameters from client: " + err);
         out_.line("Accepted connection from %s, port %u", ip_string(t.client).c_str(), ntohs(t.client.sin_port));
         t.run = std::make_unique<TestRun>(loop_, net_, false, t.p, out_, o_.interval);
-        t.run->on_error = [this](const std::string& e) { log_error(e); };
+        t.run->on_error = [](const std::string& e) { log_error(e); };
         t.expected = t.p.stream_count();
         if (t.p.udp) {
           const int u = net_.socket(SOCK_DGRAM);

@@ -222,7 +222,7 @@ class TestRun {
   uint64_t omit_timer_ = 0;
   Time t0_{}, t_end_{};
   double last_iv_ = 0;
-  uint64_t iv_timer_ = 0, pace_timer_ = 0, ticker_ = 0, end_guard_ = 0;
+  uint64_t iv_timer_ = 0, pace_timer_ = 0, ticker_ = 0;
   uint64_t total_sent_ = 0, total_received_ = 0, total_blocks_ = 0;
   double peer_cpu_[3] = {0, 0, 0};
   double cpu_[3] = {0, 0, 0};

@@ -25,26 +25,7 @@ BIG=${SKIFF_ITEST_ECN_BYTES:-32M}
 BIG_B=$(bytes_of "$BIG")
 T=$ITEST_TMP
 
-NS_S="skiff-ecn-$$-s"
-NS_R="skiff-ecn-$$-r"
-NS_P="skiff-ecn-$$-p"
-IF_S="skec$$s" IF_RS="skec$$rs" IF_RP="skec$$rp" IF_P="skec$$p"
-SKIFF_IP=10.99.32.2 GW_IP=10.99.32.1 RP_IP=10.99.33.1 PEER_IP=10.99.33.2
-make_netns "$NS_S"
-make_netns "$NS_R"
-make_netns "$NS_P"
-make_veth "$NS_S" "$IF_S" "$NS_R" "$IF_RS"
-make_veth "$NS_R" "$IF_RP" "$NS_P" "$IF_P"
-ip -n "$NS_R" addr add "$GW_IP/24" dev "$IF_RS" || fail "address on $IF_RS"
-ip -n "$NS_R" addr add "$RP_IP/24" dev "$IF_RP" || fail "address on $IF_RP"
-ip -n "$NS_P" addr add "$PEER_IP/24" dev "$IF_P" || fail "address on $IF_P"
-ip -n "$NS_P" route add 10.99.32.0/24 via "$RP_IP" || fail "route in the peer"
-ip netns exec "$NS_R" sysctl -qw net.ipv4.ip_forward=1 || fail "forwarding in the router"
-# Finished checksums on everything that reaches Skiff's af_packet socket (see kernel_peer_topology).
-for x in "$NS_R $IF_RS" "$NS_R $IF_RP" "$NS_P $IF_P"; do
-  read -r ns ifc <<<"$x"
-  ip netns exec "$ns" ethtool -K "$ifc" tx off >/dev/null 2>&1 || fail "ethtool -K $ifc tx off"
-done
+router_topology ec 10.99.32 10.99.33
 # The router counts ECN-capable packets each way and marks 2 % of them CE.
 ip netns exec "$NS_R" nft -f - <<EOF || fail "nftables rules in the router"
 table ip skiffecn {
@@ -67,41 +48,12 @@ nft_count() {
 delivered_ce() {
   ip netns exec "$NS_P" awk '/^TcpExt:/ { if (!h) { split($0, k); h = 1 } else { split($0, v); for (i in k) if (k[i] == "TCPDeliveredCE") print v[i] } }' /proc/net/netstat
 }
-VDEV="--vdev=net_af_packet0,iface=$IF_S,blocksz=16384,framesz=16384,framecnt=512"
-
-# The kernel server: hashes what Skiff sends until Skiff's FIN, then answers with BIG bytes of its own.
-cat >"$T/server.sh" <<EOF
-$(declare -f kgen)
-tee >(wc -c >"$T/sink.n") | sha256sum >"$T/sink.sha"
-kgen $BIG | tee >(sha256sum >"$T/reply.sha")
-for _ in \$(seq 1 100); do [ -s "$T/sink.n" ] && [ -s "$T/reply.sha" ] && break; sleep 0.1; done
-EOF
 ip netns exec "$NS_P" sysctl -qw net.ipv4.tcp_ecn=2 || fail "tcp_ecn in the peer"
-start_bg "$NS_P" "$T/socat-server.log" 300 "${KPIN[@]}" socat -t 60 TCP-LISTEN:5004,reuseaddr,fork "SYSTEM:bash $T/server.sh"
-for _ in $(seq 1 100); do
-  ip netns exec "$NS_P" ss -Hltn 'sport = :5004' | grep -q . && break
-  sleep 0.05
-done
+start_hash_reply_server 5004
 
-run_connect() {  # run_connect N ECN: skiff-xfer --connect with [tcp] ecn = ECN through the router
-  local n=$1 ecn=$2
-  rm -f "$T/sink.n" "$T/sink.sha" "$T/reply.sha"
-  printf '[tcp]\necn = %s\n' "$ecn" >"$T/ecn$n.ini"
-  log "connection $n: skiff-xfer --connect $PEER_IP 5004 with [tcp] ecn = $ecn: $BIG there, $BIG back"
-  start_xfer "$T/connect$n.log" 120 --config "$T/ecn$n.ini" --gw "$GW_IP" --connect "$PEER_IP" 5004 --send "$BIG"
-  wait_xfer
-  for _ in $(seq 1 100); do [ -s "$T/sink.sha" ] && [ -s "$T/reply.sha" ] && break; sleep 0.1; done
-  grep -E '^(sent|received|tcp_info) ' "$T/connect$n.log"
-  print_xfer_stats "$T/connect$n.log"
-  check "connection $n: skiff-xfer --connect exits 0" [ "$XFER_RC" -eq 0 ]
-  local sent_n sent_h back_n back_h
-  read -r sent_n sent_h <<<"$(sha_line "$T/connect$n.log" sent)"
-  check "connection $n: the kernel received $BIG_B bytes ($(cat "$T/sink.n" 2>/dev/null))" [ "$(cat "$T/sink.n" 2>/dev/null)" = "$BIG_B" ]
-  check "connection $n: SHA-256 matches Skiff -> kernel" cond '[ -n "$sent_h" ] && [ "$sent_h" = "$(awk "{print \$1}" "$T/sink.sha")" ]'
-  read -r back_n back_h <<<"$(sha_line "$T/connect$n.log" received)"
-  check "connection $n: Skiff received $BIG_B bytes back ($back_n)" [ "$back_n" = "$BIG_B" ]
-  check "connection $n: SHA-256 matches kernel -> Skiff" cond '[ -n "$back_h" ] && [ "$back_h" = "$(awk "{print \$1}" "$T/reply.sha")" ]'
-  grep -E '^[a-z0-9_-]+\.shard[0-9]+\.' "$T/connect$n.log" >"$T/ctr$n.txt"
+run_connect() {  # run_connect N ECN: a round trip through the router with [tcp] ecn = ECN
+  printf '[tcp]\necn = %s\n' "$2" >"$T/ecn$1.ini"
+  xfer_roundtrip "$1" 5004 --config "$T/ecn$1.ini"
 }
 
 # ---- 1. Skiff asks for ECN ------------------------------------------------------------------------------

@@ -1,8 +1,11 @@
-# Helpers shared by the TCP integration tests (tcp_kernel.sh, tcp_churn.sh, tcp_netem.sh), sourced after
-# lib.sh and itest_init:
+# Helpers shared by the TCP integration tests (tcp_kernel.sh, tcp_churn.sh, tcp_netem.sh, tcp_pmtu.sh,
+# tcp_ecn.sh), sourced after lib.sh and itest_init:
 #
 #   tcp_init "$@"              # SKIFF_XFER (4th argument), root, netns, python3, socat; KPIN
 #   tcp_topology TAG NET       # netns $NS_S (Skiff) and $NS_P (kernel), veth, addresses NET.2 / NET.1, VDEV
+#   router_topology TAG S P    # the same with a forwarding Linux router ($NS_R) between them
+#   start_hash_reply_server P  # kernel server: hashes what arrives, answers with $BIG bytes
+#   xfer_roundtrip N PORT ARGS # skiff-xfer --connect through the router to it, both ways SHA-256 checked
 #   start_xfer LOG BOUND ARGS  # skiff-xfer in $NS_S on lcore 0 (counters printed at exit)
 #   kside BOUND SCRIPT         # runs a bash script in the kernel's netns, pinned off Skiff's lcore
 #   check_same_bytes S R N WHO # the bytes of a "sent" line and a "received" line match (count, SHA-256)
@@ -131,4 +134,77 @@ tcp_capture() {
   start_bg "$ns" "$ITEST_TMP/tcpdump.txt" 600 tcpdump -i "$ifc" -nn -s 96 -B 65536 -w "$f"
   log "capturing headers on $ifc to $f"
   sleep 0.5
+}
+
+# router_topology TAG NET_S NET_P [ROUTE_ARGS...]: Skiff's netns ($NS_S) -- a forwarding Linux router ($NS_R)
+# -- the kernel peer ($NS_P). Skiff takes $SKIFF_IP = NET_S.2 behind the gateway $GW_IP = NET_S.1 on $VDEV;
+# the router's far side is $RP_IP = NET_P.1, the peer $PEER_IP = NET_P.2, which routes NET_S back through
+# the router (ROUTE_ARGS: more words for that route, e.g. "advmss 1460"). TX checksum offload is off on
+# every kernel interface that leads to Skiff (see kernel_peer_topology).
+router_topology() {
+  local tag=$1 ns=$2 np=$3
+  shift 3
+  NS_S="skiff-$tag-$$-s" NS_R="skiff-$tag-$$-r" NS_P="skiff-$tag-$$-p"
+  IF_S="sk$tag$$s" IF_RS="sk$tag$$rs" IF_RP="sk$tag$$rp" IF_P="sk$tag$$p"
+  SKIFF_IP=$ns.2 GW_IP=$ns.1 RP_IP=$np.1 PEER_IP=$np.2
+  make_netns "$NS_S"
+  make_netns "$NS_R"
+  make_netns "$NS_P"
+  make_veth "$NS_S" "$IF_S" "$NS_R" "$IF_RS"
+  make_veth "$NS_R" "$IF_RP" "$NS_P" "$IF_P"
+  ip -n "$NS_R" addr add "$GW_IP/24" dev "$IF_RS" || fail "address on $IF_RS"
+  ip -n "$NS_R" addr add "$RP_IP/24" dev "$IF_RP" || fail "address on $IF_RP"
+  ip -n "$NS_P" addr add "$PEER_IP/24" dev "$IF_P" || fail "address on $IF_P"
+  ip -n "$NS_P" route add "$ns.0/24" via "$RP_IP" "$@" || fail "route back in the peer"
+  ip netns exec "$NS_R" sysctl -qw net.ipv4.ip_forward=1 || fail "forwarding in the router"
+  local x n i
+  for x in "$NS_R $IF_RS" "$NS_R $IF_RP" "$NS_P $IF_P"; do
+    read -r n i <<<"$x"
+    ip netns exec "$n" ethtool -K "$i" tx off >/dev/null 2>&1 || fail "ethtool -K $i tx off"
+  done
+  VDEV="--vdev=net_af_packet0,iface=$IF_S,blocksz=16384,framesz=16384,framecnt=512"
+}
+
+# start_hash_reply_server PORT: a socat server in $NS_P for BIG-byte round trips (BIG, T set): each connection
+# hashes what arrives until the client's FIN ($T/sink.n, $T/sink.sha), then answers with BIG bytes of its
+# own ($T/reply.sha) and closes.
+start_hash_reply_server() {
+  local port=$1
+  cat >"$T/server.sh" <<EOS
+$(declare -f kgen)
+tee >(wc -c >"$T/sink.n") | sha256sum >"$T/sink.sha"
+kgen $BIG | tee >(sha256sum >"$T/reply.sha")
+for _ in \$(seq 1 100); do [ -s "$T/sink.n" ] && [ -s "$T/reply.sha" ] && break; sleep 0.1; done
+EOS
+  start_bg "$NS_P" "$T/socat-server.log" 300 "${KPIN[@]}" socat -t 60 "TCP-LISTEN:$port,reuseaddr,fork" "SYSTEM:bash $T/server.sh"
+  local _i
+  for _i in $(seq 1 100); do
+    ip netns exec "$NS_P" ss -Hltn "sport = :$port" | grep -q . && break
+    sleep 0.05
+  done
+}
+
+# xfer_roundtrip N PORT [STACK_ARGS...]: skiff-xfer --connect $PEER_IP PORT via $GW_IP (log $T/connectN.log):
+# BIG bytes there, BIG bytes back from start_hash_reply_server's server; checks that it exits 0 and the count
+# and SHA-256 both ways; Skiff's counters go to $T/ctrN.txt.
+xfer_roundtrip() {
+  local n=$1 port=$2
+  shift 2
+  rm -f "$T/sink.n" "$T/sink.sha" "$T/reply.sha"
+  log "connection $n: skiff-xfer --connect $PEER_IP $port via $GW_IP $*: $BIG there, $BIG back"
+  start_xfer "$T/connect$n.log" 120 "$@" --gw "$GW_IP" --connect "$PEER_IP" "$port" --send "$BIG"
+  wait_xfer
+  local _i
+  for _i in $(seq 1 100); do [ -s "$T/sink.sha" ] && [ -s "$T/reply.sha" ] && break; sleep 0.1; done
+  grep -E '^(sent|received|tcp_info) ' "$T/connect$n.log"
+  print_xfer_stats "$T/connect$n.log"
+  check "connection $n: skiff-xfer --connect exits 0" [ "$XFER_RC" -eq 0 ]
+  local sent_n sent_h back_n back_h
+  read -r sent_n sent_h <<<"$(sha_line "$T/connect$n.log" sent)"
+  check "connection $n: the kernel received $BIG_B bytes ($(cat "$T/sink.n" 2>/dev/null))" [ "$(cat "$T/sink.n" 2>/dev/null)" = "$BIG_B" ]
+  check "connection $n: SHA-256 matches Skiff -> kernel" cond '[ -n "$sent_h" ] && [ "$sent_h" = "$(awk "{print \$1}" "$T/sink.sha")" ]'
+  read -r back_n back_h <<<"$(sha_line "$T/connect$n.log" received)"
+  check "connection $n: Skiff received $BIG_B bytes back ($back_n)" [ "$back_n" = "$BIG_B" ]
+  check "connection $n: SHA-256 matches kernel -> Skiff" cond '[ -n "$back_h" ] && [ "$back_h" = "$(awk "{print \$1}" "$T/reply.sha")" ]'
+  grep -E '^[a-z0-9_-]+\.shard[0-9]+\.' "$T/connect$n.log" >"$T/ctr$n.txt"
 }

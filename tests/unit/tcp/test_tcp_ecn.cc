@@ -49,6 +49,17 @@ SentTcp syn_ack_for(StackHarness& h, uint8_t syn_flags, uint8_t ecn = kNotEct) {
   return out.empty() ? SentTcp{} : out[0];
 }
 
+// We connect to the peer; returns our SYN.
+SentTcp our_syn(StackHarness& h) {
+  h.learn_peer();
+  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in a = sin_of(StackHarness::kPeerIp, kPeerPort);
+  EXPECT_EQ(skiff_connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), -1);
+  auto out = out_of(h);
+  EXPECT_EQ(out.size(), 1u);
+  return out.empty() ? SentTcp{} : out[0];
+}
+
 }  // namespace
 
 TEST(TcpEcn, AnEcnSetupSynIsGrantedWithEceAloneAndNotEct) {
@@ -126,23 +137,12 @@ TEST(TcpEcn, WithoutNegotiationNothingIsMarked) {
 TEST(TcpEcn, ActiveOpenAsksOnlyWhenConfiguredAndNotOnItsRetransmittedSyn) {
   {
     StackHarness h;  // ecn = 2: never asks
-    h.learn_peer();
-    const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    const sockaddr_in a = sin_of(StackHarness::kPeerIp, kPeerPort);
-    (void)skiff_connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
-    auto out = out_of(h);
-    ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(out[0].flags, tf::kSyn);
+    EXPECT_EQ(our_syn(h).flags, tf::kSyn);
   }
   StackHarness h(with_ecn(1));
-  h.learn_peer();
-  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in a = sin_of(StackHarness::kPeerIp, kPeerPort);
-  (void)skiff_connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
-  auto out = out_of(h);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].flags, tf::kSyn | tf::kEce | tf::kCwr) << "an ECN-setup SYN";
-  EXPECT_EQ(ecn_of(out[0]), kNotEct);
+  const SentTcp syn = our_syn(h);
+  EXPECT_EQ(syn.flags, tf::kSyn | tf::kEce | tf::kCwr) << "an ECN-setup SYN";
+  EXPECT_EQ(ecn_of(syn), kNotEct);
   // No answer: the SYN goes again without asking (a middlebox may drop ECN-setup SYNs: RFC 3168 §6.1.1.1).
   std::vector<SentTcp> again;
   ASSERT_TRUE(advance_until_sent(h, 2s, again, 10ms));
