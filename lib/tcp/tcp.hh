@@ -213,6 +213,9 @@ struct TcpSock {
   SeqNum cwr_end;                       // ca_state Cwr lasts until snd_una passes this (SND.MAX at the reduction)
   uint32_t notsent_lowat = 0;           // TCP_NOTSENT_LOWAT as set (0: none set; notsent_lim is in force)
   uint32_t window_clamp = 0;            // TCP_WINDOW_CLAMP (window_clamped)
+  // Proportional Rate Reduction (RFC 6937; Linux's prr_*) while the window falls (Recovery with SACK,
+  // Cwr): the bytes delivered to the peer and sent by us since the reduction began, and the window then.
+  uint32_t prr_delivered = 0, prr_out = 0, prr_recover_fs = 0;
 };
 
 static_assert(offsetof(InetConnectionSock, inet) == 0 && offsetof(TcpSock, icsk) == 0);

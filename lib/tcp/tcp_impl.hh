@@ -163,6 +163,16 @@ bool sack_retransmit(TcpSock* tp);
 // Bookkeeping for a segment leaving the write queue (or trimmed by `bytes`).
 void sack_forget(TcpSock* tp, rte_mbuf* seg, uint32_t bytes);
 void enter_recovery(TcpSock* tp);
+// Proportional Rate Reduction (RFC 6937, as Linux's tcp_init_cwnd_reduction / tcp_cwnd_reduction): the
+// window falls to ssthresh over the next round trip, in step with what the peer receives, instead of at
+// once (which stops sending until a third of the flight has drained, then bursts if losses drained
+// more). prr_init when a reduction begins (ssthresh already set); prr_on_ack on every ACK while one runs
+// (`delivered`: bytes newly acknowledged or SACKed; `newly_lost`: this ACK marked some lost).
+inline bool in_cwnd_reduction(const TcpSock* tp) {
+  return tp->ca_state == TcpCa::Cwr || (tp->ca_state == TcpCa::Recovery && tp->sack_ok);
+}
+void prr_init(TcpSock* tp);
+void prr_on_ack(TcpSock* tp, uint32_t delivered, bool una_advanced, bool newly_lost);
 // RFC 3168 §6.1.2: an ACK carried ECN-Echo; the window falls once per window of data (ca_state Cwr).
 void ecn_on_ece(TcpSock* tp);
 // A loss episode reduced the window: with ECN, the next new data segment says so (CWR), as Linux does.
@@ -189,6 +199,8 @@ bool is_cwnd_limited(TcpSock* tp);
 // Effective send MSS from the peer's option, our MTU and TCP_MAXSEG.
 void set_mss(TcpSock* tp, uint16_t peer_mss);
 inline uint32_t flight_size(TcpSock* tp) { return static_cast<uint32_t>(tp->snd_max - tp->snd_una); }
+// Bytes in flight as congestion control counts them (with SACK: the pipe).
+inline uint32_t in_flight(TcpSock* tp) { return tp->sack_ok ? sack_pipe(tp) : flight_size(tp); }
 // What a loss reduction multiplies (ssthresh = beta x this): FlightSize (RFC 5681 §3.1 eq. 4, so an
 // application-limited sender does not keep a window it never used), but never more than cwnd (RFC 9438
 // §4.6): with SACK the sequence space outstanding counts SACKed and lost segments the pipe does not, and can

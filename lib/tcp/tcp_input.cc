@@ -125,7 +125,8 @@ void cong_on_ack(TcpSock* tp, SeqNum ack, uint32_t acked) {
   Shard& sh = shard_of(tp);
   if (tp->ca_state == TcpCa::Recovery) {
     if (ack.ge(tp->recover)) {
-      // Full acknowledgment: leave recovery (RFC 6582 §3.2 step 6 option 1; RFC 6675 §5: cwnd = ssthresh).
+      // Full acknowledgment: leave recovery (RFC 6582 §3.2 step 6 option 1; RFC 6675 §5, RFC 6937 §3:
+      // cwnd = ssthresh).
       tp->cwnd = tp->sack_ok ? tp->ssthresh : std::min(tp->ssthresh, std::max(flight_size(tp), tp->mss + 0u) + tp->mss);
       tp->ca_state = TcpCa::Open;
       tp->dupacks = 0;
@@ -133,7 +134,7 @@ void cong_on_ack(TcpSock* tp, SeqNum ack, uint32_t acked) {
       rack_recovery_done(tp);
       return;
     }
-    if (tp->sack_ok) return;  // RACK retransmits the holes; the window holds during recovery
+    if (tp->sack_ok) return;  // RACK retransmits the holes, within the window PRR sets (prr_on_ack)
     // NewReno partial acknowledgment: the next hole is lost too; retransmit it, deflate by what was acked.
     ++sh.stats.tcp_partial_acks;
     retransmit_head(tp);
@@ -152,6 +153,7 @@ void cong_on_ack(TcpSock* tp, SeqNum ack, uint32_t acked) {
     // after it is acknowledged: the CWR segment has then reached the receiver (as Linux's CWR state).
     if (!ack.gt(tp->cwr_end)) return;
     tp->ca_state = TcpCa::Open;
+    tp->cwnd = tp->ssthresh;  // the end of PRR's reduction (Linux's tcp_end_cwnd_reduction)
   }
   // RFC 5681 §3.1 / RFC 7661 §4.2: a window the sender does not fill is not validated by its ACKs.
   if (!is_cwnd_limited(tp)) return;
@@ -207,8 +209,10 @@ bool process_ack(TcpSock* tp, Segment& seg) {
   // RFC 3168 §6.1.2: the peer saw congestion (CE) on the way; before this ACK's bytes could grow the window.
   if (seg.has(tf::kEce) && (tp->ecn_flags & kEcnOk)) ecn_on_ece(tp);
   const uint32_t sacked_before = tp->sacked_out;
+  const SeqNum una_before = tp->snd_una;
   const bool dsack = sack_process(tp, seg.opt, ack);
   const bool ack_advanced = ack.gt(tp->snd_una);
+  bool dupack = false;
   if (ack_advanced) {
     // The SYN's sequence number (acknowledged with the handshake) is not data: it grows no window.
     const uint32_t acked = static_cast<uint32_t>(ack - tp->snd_una) - (tp->snd_una == tp->iss ? 1 : 0);
@@ -237,6 +241,7 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     if (free >= static_cast<uint32_t>(sk_of(tp)->sndbuf) / 3) sock_wake(sk_of(tp), EPOLLOUT | EPOLLWRNORM);
   } else if (!tp->sack_ok && ack == tp->snd_una && seg.len == 0 && !seg.has(tf::kFin) && wnd == tp->snd_wnd &&
              tp->snd_una != tp->snd_max) {
+    dupack = true;
     cong_on_dupack(tp);  // no SACK: NewReno counts duplicate ACKs
   }
   if (tp->sack_ok) try_undo(tp);
@@ -245,13 +250,24 @@ bool process_ack(TcpSock* tp, Segment& seg) {
   if (tp->tlp_pending && ack.ge(tp->tlp_end))
     tlp_process_ack(tp, ack, dsack,
                     !ack_advanced && tp->sacked_out == sacked_before && !seg.len && wnd == tp->snd_wnd);
+  uint32_t newly_lost = 0;
   if (tp->sack_ok && tp->snd_una != tp->snd_max && (ack_advanced || tp->sacked_out != sacked_before ||
                                                     tp->lost_out)) {
     // RACK (RFC 8985 §6): deliveries move the clock; segments sent before them are lost after the
     // reordering window.
-    if (rack_detect_loss(tp) &&
+    newly_lost = rack_detect_loss(tp);
+    if (newly_lost &&
         (tp->ca_state == TcpCa::Open || tp->ca_state == TcpCa::Disorder || tp->ca_state == TcpCa::Cwr))
       enter_recovery(tp);
+  }
+  if (in_cwnd_reduction(tp)) [[unlikely]] {
+    // PRR's step (RFC 6937 §3): DeliveredData is what SND.UNA moved plus what the SACK scoreboard grew by
+    // (bytes SACKed before and now acknowledged counted once); without SACK a duplicate ACK stands for
+    // one segment delivered (as Linux's tcp_add_reno_sack).
+    const int64_t delivered = (ack_advanced ? static_cast<int64_t>(ack - una_before) : 0) +
+                             int64_t{tp->sacked_out} - sacked_before;
+    const uint32_t d = dupack ? tp->mss : static_cast<uint32_t>(std::max<int64_t>(delivered, 0));
+    prr_on_ack(tp, d, ack_advanced, newly_lost != 0);
   }
   // Window update (RFC 9293 §3.10.7.4): only from a segment at least as new as the last one used.
   if (tp->snd_wl1.lt(seg.seq) || (tp->snd_wl1 == seg.seq && tp->snd_wl2.le(ack))) {

@@ -196,6 +196,9 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
   }
   const int rc =
       send_segment(sh, std::move(h), th, hl, is->saddr, is->daddr, is->ttl, tos, l4_sum, tso_segsz, pmtu_discovery(tp));
+  // PRR counts what leaves while the window falls (Linux's prr_out): new data, retransmissions, probes.
+  if (data && (tp->ca_state == TcpCa::Recovery || tp->ca_state == TcpCa::Cwr)) [[unlikely]]
+    tp->prr_out += nseg > 1 ? nseg * tp->mss : rte_pktmbuf_pkt_len(data);
   if (flags & tf::kAck) {
     tp->ack_pending = false;
     tp->ack_deferred = false;  // this ACK carries what the deferred one would have
@@ -378,9 +381,6 @@ void sent_head_segment(TcpSock* tp, bool with_fin) {
   if (tp->snd_nxt.gt(tp->snd_max)) tp->snd_max = tp->snd_nxt;
   tp->send_head = next;
 }
-
-// Bytes in flight as congestion control counts them (with SACK: the pipe).
-uint32_t in_flight(TcpSock* tp) { return tp->sack_ok ? sack_pipe(tp) : flight_size(tp); }
 
 // ssthresh before a reduction that answers no loss: it remembers at least 3/4 of the window.
 uint32_t current_ssthresh(TcpSock* tp) {

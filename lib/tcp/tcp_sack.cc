@@ -16,7 +16,12 @@ inline bool has(rte_mbuf* m, uint8_t f) { return meta(m)->flags & f; }
 
 void on_reo_timer(void* ctx, Timer*, Instant) {
   auto* tp = static_cast<TcpSock*>(ctx);
-  if (rack_detect_loss(tp) && (tp->ca_state == TcpCa::Open || tp->ca_state == TcpCa::Cwr)) enter_recovery(tp);
+  if (rack_detect_loss(tp) && (tp->ca_state == TcpCa::Open || tp->ca_state == TcpCa::Cwr)) {
+    enter_recovery(tp);
+    // No ACK brings PRR its first step: take one as if a segment had been delivered (Linux's
+    // tcp_rack_reo_timeout), which lets the first retransmission go.
+    prr_on_ack(tp, tp->mss, false, true);
+  }
   write_xmit(tp);
 }
 
@@ -294,7 +299,9 @@ namespace {
 int64_t rack_reo_wnd_ns(TcpSock* tp) {
   if (!tp->reord_seen) {
     if (tp->ca_state == TcpCa::Recovery || tp->ca_state == TcpCa::Loss) return 0;
-    if (tp->sacked_out > 2u * tp->mss) return 0;  // at least 3 segments (none is larger than the MSS)
+    // RFC 6675 §4 IsLost's byte form: more than (DupThresh - 1) x SMSS SACKed (after a path MTU drop,
+    // segments queued at the old size count for more than one).
+    if (tp->sacked_out > 2u * tp->mss) return 0;
   }
   const int64_t w = tp->min_rtt_us * 1000 / 4 * tp->reo_wnd_mult;
   return tp->srtt_us ? std::min<int64_t>(w, tp->srtt_us * 1000) : w;
@@ -402,11 +409,12 @@ void enter_recovery(TcpSock* tp) {
   Shard& sh = shard_of(tp);
   // RFC 6675 §5 / RFC 8985 §7: one reduction per window of data. Inside the window an ECN-Echo reduced
   // (Cwr), that reduction stands (RFC 3168 §6.1.2; Linux's tcp_enter_recovery), and is not undoable.
+  // The window then falls by PRR as the ACKs come (prr_on_ack), a reduction begun by ECN going on.
   if (tp->ca_state != TcpCa::Cwr) {
     undo_init(tp);
     tp->cc->on_loss(tp, sh.now());
-    tp->ssthresh = tp->cc->ssthresh(tp, loss_base(tp));
-    tp->cwnd = std::max(tp->ssthresh, static_cast<uint32_t>(tp->mss));
+    tp->ssthresh = std::max(tp->cc->ssthresh(tp, loss_base(tp)), static_cast<uint32_t>(tp->mss));
+    prr_init(tp);
   }
   ecn_queue_cwr(tp);
   tp->recover = tp->snd_max;
@@ -422,16 +430,49 @@ void ecn_on_ece(TcpSock* tp) {
   ++sh.stats.tcp_ecn_ece_rcvd;
   // Once per window of data, and not within a loss episode, whose reduction covers the same congestion.
   if (tp->ca_state != TcpCa::Open && tp->ca_state != TcpCa::Disorder) return;
-  // As for a loss (RFC 3168 §6.1.2; RFC 9438 §4.6: CUBIC's beta), without a retransmission; from the
-  // window, as the TLP reduction, at least one segment. Nothing to undo: the peer said so.
+  // As for a loss (RFC 3168 §6.1.2; RFC 9438 §4.6: CUBIC's beta), without a retransmission, at least one
+  // segment; the window falls to it by PRR over the next round trip (Linux's tcp_enter_cwr). Nothing to
+  // undo: the peer said so.
   tp->cc->on_loss(tp, sh.now());
-  tp->ssthresh = tp->cc->ssthresh(tp, loss_base(tp));
-  tp->cwnd = std::max(std::min(tp->cwnd, tp->ssthresh), static_cast<uint32_t>(tp->mss));
+  tp->ssthresh = std::max(tp->cc->ssthresh(tp, loss_base(tp)), static_cast<uint32_t>(tp->mss));
+  prr_init(tp);
   tp->undo_armed = false;
   tp->cwr_end = tp->snd_max;
   tp->ca_state = TcpCa::Cwr;
   tp->ecn_flags |= kEcnQueueCwr;
   ++sh.stats.tcp_ecn_reductions;
+}
+
+void prr_init(TcpSock* tp) {
+  tp->prr_recover_fs = std::max(tp->cwnd, static_cast<uint32_t>(tp->mss));
+  tp->prr_delivered = 0;
+  tp->prr_out = 0;
+}
+
+void prr_on_ack(TcpSock* tp, uint32_t delivered, bool una_advanced, bool newly_lost) {
+  if (!delivered || !tp->prr_recover_fs) return;
+  tp->prr_delivered += delivered;
+  const uint32_t mss = std::max<uint32_t>(tp->mss, 1);
+  const int64_t pipe = in_flight(tp);
+  const int64_t ssthresh = tp->ssthresh;
+  int64_t sndcnt;
+  if (pipe > ssthresh) {
+    // RFC 6937 §3: send ssthresh/RecoverFS of what was delivered (rounded up), so that the flight reaches
+    // ssthresh as the last of the window before the loss is acknowledged.
+    const uint64_t target =
+        (static_cast<uint64_t>(tp->ssthresh) * tp->prr_delivered + tp->prr_recover_fs - 1) / tp->prr_recover_fs;
+    sndcnt = static_cast<int64_t>(target) - tp->prr_out;
+  } else {
+    // Below ssthresh (more was lost than the reduction takes): grow back towards it no faster than slow
+    // start, what was delivered and one segment more on an ACK that moved SND.UNA and found no new loss
+    // (RFC 6937's slow start reduction bound, as Linux).
+    sndcnt = std::max<int64_t>(int64_t{tp->prr_delivered} - tp->prr_out, delivered);
+    if (una_advanced && !newly_lost) sndcnt += mss;
+    sndcnt = std::min(ssthresh - pipe, sndcnt);
+  }
+  // The fast retransmit goes at once; and with nothing in flight that would bring another ACK, one segment.
+  sndcnt = std::max<int64_t>(sndcnt, tp->prr_out && pipe ? 0 : mss);
+  tp->cwnd = static_cast<uint32_t>(std::min<int64_t>(pipe + sndcnt, 1u << 30));
 }
 
 bool sack_retransmit(TcpSock* tp) {
@@ -442,8 +483,9 @@ bool sack_retransmit(TcpSock* tp) {
     if (!(mt->flags & kMetaLost) || (mt->flags & (kMetaRetrans | kMetaSacked))) continue;
     if (!fit_to_mss(tp, m)) break;  // queued before the path MTU fell: resent in MSS-sized pieces
     const uint32_t len = seg_len(m);
-    // At least one retransmission per event even when the pipe is full (RFC 6675 §5 step 4 C.1 spirit).
-    if (sent && sack_pipe(tp) + len > tp->cwnd) break;
+    // The pipe bounds retransmissions as new data. While PRR runs its window says how much may go (it lets
+    // the first retransmission go); otherwise (after an RTO, a path MTU drop) at least one per event.
+    if ((sent || in_cwnd_reduction(tp)) && sack_pipe(tp) + len > tp->cwnd) break;
     const SeqNum seq = seg_seq(m);
     const bool fin = tp->fin_sent && tp->fin_seq == seq + len;
     if (transmit(tp, seq, tf::kAck | (fin ? tf::kFin : 0), m) < 0) break;

@@ -245,32 +245,36 @@ TEST(TcpEcn, SenderHalvesOncePerWindowOnEceAndSaysCwrOnItsNextNewData) {
   ASSERT_EQ(out.size(), 10u);  // the initial window (RFC 6928)
   ASSERT_EQ(info(c.fd).tcpi_snd_cwnd, 10u);
 
-  // The peer echoes a CE: CUBIC's beta (0.7) of the 10-segment window, no retransmission, state CWR.
+  // The peer echoes a CE: ssthresh falls to CUBIC's beta (0.7) of the 10-segment window, state CWR, no
+  // retransmission; the window falls by PRR (RFC 6937), as the ACKs come: this one delivered 2 segments,
+  // so 0.7 x 2 = 1.4 may go (one segment; the rest is owed): the first new segment, with CWR.
   ack_ece(c, base + 2 * mss);
   tcp_info ti = info(c.fd);
-  EXPECT_EQ(ti.tcpi_snd_cwnd, 7u);
   EXPECT_EQ(ti.tcpi_snd_ssthresh, 7u);
   EXPECT_EQ(ti.tcpi_ca_state, 2u) << "TCP_CA_CWR";
   EXPECT_EQ(h.shard().stats.tcp_ecn_reductions, 1u);
   out = c.out_track();
-  EXPECT_TRUE(out.empty()) << "8 segments in flight, window 7";
-  // More echoes for the same window of data: no second reduction, and its ACKs grow nothing.
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, base + 10 * mss);
+  EXPECT_TRUE(out[0].has(tf::kCwr));
+  EXPECT_EQ(ecn_of(out[0]), kEct0);
+  // More echoes for the same window of data: no second reduction. The next ACK leaves 7 segments in
+  // flight, ssthresh: nothing goes (PRR's proportional share of 4 delivered, 2.8, stops at ssthresh). The
+  // one after leaves 5: two go, to ssthresh again (no CWR on them).
   ack_ece(c, base + 4 * mss);
+  EXPECT_TRUE(c.out_track().empty());
+  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 7u);
   ack_ece(c, base + 6 * mss);
   ti = info(c.fd);
   EXPECT_EQ(ti.tcpi_snd_cwnd, 7u);
   EXPECT_EQ(h.shard().stats.tcp_ecn_reductions, 1u);
   EXPECT_EQ(h.shard().stats.tcp_ecn_ece_rcvd, 3u);
-  // Room opened: new data goes, the first segment of it with CWR, all ECT(0).
   out = c.out_track();
-  ASSERT_FALSE(out.empty());
-  EXPECT_TRUE(out[0].has(tf::kCwr));
+  ASSERT_EQ(out.size(), 2u);
   for (size_t i = 0; i < out.size(); ++i) {
     EXPECT_EQ(ecn_of(out[i]), kEct0);
-    EXPECT_GE(out[i].seq, base + 10 * mss) << "no retransmission";
-    if (i) {
-      EXPECT_FALSE(out[i].has(tf::kCwr)) << "CWR once";
-    }
+    EXPECT_EQ(out[i].seq, base + (11 + i) * mss) << "no retransmission";
+    EXPECT_FALSE(out[i].has(tf::kCwr)) << "CWR once";
   }
   // The reduced window acknowledged whole: the state holds until the CWR segment is acknowledged too.
   c.ack(base + 10 * mss);
@@ -285,6 +289,34 @@ TEST(TcpEcn, SenderHalvesOncePerWindowOnEceAndSaysCwrOnItsNextNewData) {
   EXPECT_EQ(info(c.fd).tcpi_total_retrans, 0u);
 }
 
+// Without SACK, PRR counts the flight in sequence space and a duplicate ACK as one segment delivered (as
+// Linux's tcp_add_reno_sack): the reduction still goes at the ACK clock's pace.
+TEST(TcpEcn, WithoutSackADuplicateAckInTheReductionCountsAsOneSegmentDelivered) {
+  StackHarness h;
+  Conn c = accept_conn(h, OpenOpts{.mss = 1460, .syn_flags = kEcnSetup});
+  const uint32_t mss = info(c.fd).tcpi_snd_mss;
+  const uint32_t base = c.nxt;
+  ASSERT_EQ(c.send(20 * mss), static_cast<ssize_t>(20 * mss));
+  ASSERT_EQ(c.out_track().size(), 10u);
+  // 2 delivered: 0.7 x 2 = 1.4 segments may go, one does (with CWR).
+  ack_ece(c, base + 2 * mss);
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].has(tf::kCwr));
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 2u);
+  // A duplicate ACK: 3 delivered, 2.1 may have gone: one more.
+  c.ack(base + 2 * mss);
+  out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, base + 11 * mss);
+  // Another: 4 delivered, 2.8: nothing.
+  c.ack(base + 2 * mss);
+  EXPECT_TRUE(c.out_track().empty());
+  EXPECT_EQ(info(c.fd).tcpi_snd_ssthresh, 7u);
+  EXPECT_EQ(h.shard().stats.tcp_ecn_reductions, 1u);
+  EXPECT_EQ(info(c.fd).tcpi_total_retrans, 0u);
+}
+
 TEST(TcpEcn, ALossInTheReducedWindowDoesNotReduceItAgain) {
   StackHarness h;
   Conn c = accept_conn(h, OpenOpts{.mss = 1460, .sack = true, .syn_flags = kEcnSetup});
@@ -293,13 +325,14 @@ TEST(TcpEcn, ALossInTheReducedWindowDoesNotReduceItAgain) {
   ASSERT_EQ(c.send(10 * mss), static_cast<ssize_t>(10 * mss));
   ASSERT_EQ(c.out_track().size(), 10u);
   ack_ece(c, base + mss);
-  ASSERT_EQ(info(c.fd).tcpi_snd_cwnd, 7u);
+  ASSERT_EQ(info(c.fd).tcpi_snd_ssthresh, 7u);
+  ASSERT_EQ(info(c.fd).tcpi_ca_state, 2u);
   // The second segment was lost (the queue that marked the first dropped it): SACKs for 3..6.
   c.sack(base + mss, {{base + 2 * mss, base + 6 * mss}});
   const tcp_info ti = info(c.fd);
   EXPECT_EQ(ti.tcpi_ca_state, 3u) << "recovery";
-  EXPECT_EQ(ti.tcpi_snd_cwnd, 7u) << "the ECN reduction covered this window";
-  EXPECT_EQ(ti.tcpi_snd_ssthresh, 7u);
+  EXPECT_EQ(ti.tcpi_snd_ssthresh, 7u) << "the ECN reduction covered this window";
+  EXPECT_EQ(h.shard().stats.tcp_ecn_reductions, 1u);
   const auto out = c.out_track();
   bool resent = false;
   for (const auto& t : out) {

@@ -65,7 +65,9 @@ void one_loss(const char* cc, uint32_t want_ssthresh) {
   EXPECT_EQ(ti.tcpi_ca_state, 3u);  // Recovery
   EXPECT_EQ(ti.tcpi_lost, 1u);
   EXPECT_EQ(ti.tcpi_snd_ssthresh, want_ssthresh / kMss);
-  EXPECT_EQ(ti.tcpi_snd_cwnd, want_ssthresh / kMss);
+  // PRR (RFC 6937): with 4 segments in the pipe (8 outstanding, 3 SACKed, 1 lost), at or below ssthresh,
+  // the window is the pipe plus the retransmission that had to go.
+  EXPECT_EQ(ti.tcpi_snd_cwnd, 5u);
   EXPECT_EQ(h.shard().stats.tcp_rack_lost, 1u);
   EXPECT_EQ(h.shard().stats.tcp_sack_recoveries, 1u);
   // More duplicate ACKs, and time past the probe timeout (40 ms): still nothing else sent, no second
@@ -274,15 +276,15 @@ TEST(TcpSack, CumulativeAckOfARetransmissionRevealsLaterLosses) {
   skiff_close(c.fd);
 }
 
-TEST(TcpSack, LimitedTransmitThenRecoverySendsNewDataAsThePipeAllows) {
+TEST(TcpSack, LimitedTransmitThenRecoverySendsNewDataAsPrrAllows) {
   // The first of ten segments is lost. The first two SACKs (duplicate ACKs) each let one new segment go
   // (limited transmit, RFC 3042, which RFC 6675 §5 keeps). The third starts recovery: Reno, ssthresh =
-  // cwnd = min(FlightSize, cwnd) / 2 = 5000: the two limited-transmit segments (FlightSize 12000) do not
-  // raise the base beyond the window they were sent outside of (RFC 3042 §2, RFC 9438 §4.6). From then on
-  // what may be in the network is cwnd - pipe, where pipe counts neither SACKed nor lost segments but does
-  // count retransmissions (RFC 6675 §5): after the retransmission, pipe = 12000 - 3000 SACKed - 1000 lost +
-  // 1000 retransmitted = 9000, so nothing new until pipe is below 5000; then one new segment per segment
-  // SACKed (packet conservation).
+  // min(FlightSize, cwnd) / 2 = 5000: the two limited-transmit segments (FlightSize 12000) do not raise the
+  // base beyond the window they were sent outside of (RFC 3042 §2, RFC 9438 §4.6). From then on
+  // Proportional Rate Reduction (RFC 6937 §3) decides: while the pipe (RFC 6675: neither SACKed nor lost
+  // segments, retransmissions counted) is above ssthresh, what may go is ssthresh / RecoverFS (5000 / 10000,
+  // the window when recovery began) of what was delivered, less what went; at or below, what was delivered
+  // less what went, capped at ssthresh - pipe. Each SACK below delivers one segment.
   StackHarness h;
   Conn c = sack_conn(h, "reno");
   const uint32_t base = c.iss + 1;
@@ -297,23 +299,143 @@ TEST(TcpSack, LimitedTransmitThenRecoverySendsNewDataAsThePipeAllows) {
     EXPECT_EQ(got[0].seq, base + (k + 7) * kMss) << k;  // 11, then 12
     EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
   }
+  // Delivered 1000, prr_out 0: 500 may go, but the fast retransmit always does (pipe 8000 -> 9000).
   c.sack(base, {{base + 1000, base + 4000}});
   auto got = c.out();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].seq, base);  // the retransmission only
   EXPECT_EQ(got[0].payload, slice(all, 0, kMss));
   EXPECT_EQ(info(c.fd).tcpi_ca_state, 3u);
-  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 5u);
-  for (uint32_t k = 5; k <= 8; ++k) c.sack(base, {{base + 1000, base + k * kMss}});  // pipe 8000 .. 5000
-  EXPECT_TRUE(c.out().empty());
-  for (uint32_t k = 9; k <= 10; ++k) {
-    c.sack(base, {{base + 1000, base + k * kMss}});  // pipe 4000: one new segment each time
+  EXPECT_EQ(info(c.fd).tcpi_snd_ssthresh, 5u);
+  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 9u);  // the pipe, with nothing more to send now
+  // SACK k: delivered (k - 3) x 1000 since recovery began. k = 5, 6: 1000 and 1500 may have gone (1000
+  // did); k = 7: 2000, one new segment (13); k = 8: 2500 (2000 went); k = 9: the pipe is at ssthresh
+  // (5000), nothing; k = 10: pipe 4000, one more to reach ssthresh (14).
+  const uint32_t want_new[] = {0, 0, 13, 0, 0, 14};
+  for (uint32_t k = 5; k <= 10; ++k) {
+    c.sack(base, {{base + 1000, base + k * kMss}});
     got = c.out();
+    const uint32_t seg = want_new[k - 5];
+    if (!seg) {
+      EXPECT_TRUE(got.empty()) << k;
+      continue;
+    }
     ASSERT_EQ(got.size(), 1u) << k;
-    EXPECT_EQ(got[0].seq, base + (k + 3) * kMss) << k;  // 13, 14
-    EXPECT_EQ(got[0].payload, slice(all, (k + 3) * kMss, kMss)) << k;
+    EXPECT_EQ(got[0].seq, base + (seg - 1) * kMss) << k;
+    EXPECT_EQ(got[0].payload, slice(all, (seg - 1) * kMss, kMss)) << k;
+  }
+  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 5u);
+  // Everything outstanding when recovery began is acknowledged (13 and 14 are not): recovery ends, and
+  // the window is ssthresh.
+  c.ack(base + 12 * kMss);
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
+  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 5u);
+  EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_sack_recoveries, 1u);
+  skiff_close(c.fd);
+}
+
+// A CUBIC connection whose window grew to 20 segments in slow start, with 20 in flight (11..30 of 50;
+// SND.UNA at base + 10 * kMss) and 20 more waiting.
+Conn twenty_in_flight(StackHarness& h, uint32_t& una) {
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  const Bytes all = pattern(30 * kMss, 4);
+  EXPECT_EQ(skiff_send(c.fd, all.data(), all.size(), MSG_DONTWAIT), static_cast<ssize_t>(all.size()));
+  EXPECT_EQ(c.out_track().size(), 10u);
+  h.advance(20ms);
+  for (uint32_t k = 1; k <= 10; ++k) {
+    c.ack(base + k * kMss);  // each ACK: the window grows by one segment, two go
+    EXPECT_EQ(c.out_track().size(), 2u) << k;
+  }
+  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 20u);
+  // More data waits behind the window.
+  const Bytes more = pattern(20 * kMss, 5);
+  EXPECT_EQ(skiff_send(c.fd, more.data(), more.size(), MSG_DONTWAIT), static_cast<ssize_t>(more.size()));
+  EXPECT_TRUE(c.out().empty());
+  h.advance(20ms);
+  una = base + 10 * kMss;
+  return c;
+}
+
+// Proportional Rate Reduction (RFC 6937 §3), the proportional part: the window falls to ssthresh over the
+// round trip in step with what arrives, instead of at once (RFC 6675 alone: cwnd = 14 with 17 segments
+// in the pipe sends nothing until three more are delivered). One loss (11) in a flight of 20; SACKs for
+// 12, 13, 14 find it (ssthresh 0.7 x 20 = 14, RecoverFS 20). At the k-th ACK of recovery, prr_delivered
+// is k segments: while the pipe exceeds ssthresh, ceil(0.7 k) - prr_out may go (the fast retransmit
+// always does); at or below ssthresh, no more than ssthresh - pipe (the pipe is then held at ssthresh:
+// one segment out per segment delivered).
+TEST(TcpSack, PrrSpreadsTheReductionOverTheRoundTrip) {
+  StackHarness h;
+  uint32_t una = 0;
+  Conn c = twenty_in_flight(h, una);
+  // The first two SACKs each let a new segment go (limited transmit: 31, 32).
+  for (uint32_t k = 2; k <= 3; ++k) {
+    c.sack(una, {{una + kMss, una + k * kMss}});
+    ASSERT_EQ(c.out_track().size(), 1u);
+  }
+  // Each entry: the segments the k-th ACK of recovery releases, k = 1..17 (SACKs up to segment 30). The
+  // pipe, 19 after the retransmission (22 outstanding, 3 SACKed, 1 lost, 1 retransmitted), falls by one
+  // per ACK and rises by 0.7 on average, reaching ssthresh at the twelfth.
+  const uint32_t want[] = {1, 0, 1, 0, 1, 1, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1};
+  uint32_t sent = 0;
+  for (uint32_t k = 1; k <= 17; ++k) {
+    c.sack(una, {{una + kMss, una + (k + 3) * kMss}});
+    const auto got = c.out_track();
+    EXPECT_EQ(got.size(), want[k - 1]) << "ACK " << k << " of recovery";
+    for (const auto& t : got) EXPECT_EQ(t.seq, k == 1 ? una : una + (22 + sent++) * kMss) << k;  // 11, then new data
+    if (k == 1) {
+      EXPECT_EQ(info(c.fd).tcpi_ca_state, 3u);
+      EXPECT_EQ(info(c.fd).tcpi_snd_ssthresh, 14u);
+    }
+    if (k >= 12) {
+      EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 14u) << "the pipe is held at ssthresh, ACK " << k;
+    }
   }
   EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 1u);
+  // The retransmission and the limited-transmit segments arrive (all that was outstanding when recovery
+  // began): recovery ends with cwnd = ssthresh.
+  c.ack(una + 22 * kMss);
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
+  EXPECT_EQ(info(c.fd).tcpi_snd_ssthresh, 14u);
+  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 14u);
+  skiff_close(c.fd);
+}
+
+// PRR's slow start reduction bound (RFC 6937 §3): when more is lost than the reduction takes, the pipe is
+// below ssthresh, and RFC 6675 alone would send ssthresh - pipe at once (here 5 retransmissions in one
+// burst, into the queue that just dropped 10). PRR sends what was delivered: one retransmission per SACKed
+// segment, and once SND.UNA moves without a new loss, one more per ACK (slow start).
+TEST(TcpSack, PrrSlowStartBoundPacesRetransmissionsAfterHeavyLoss) {
+  StackHarness h;
+  uint32_t una = 0;
+  Conn c = twenty_in_flight(h, una);
+  // 11..20 lost; 21, 22, 23 SACKed (the first two let 31 and 32 go: limited transmit): all ten are lost
+  // at once (sent before a delivered segment, no reordering seen). ssthresh 14, pipe 22 - 3 - 10 = 9.
+  for (uint32_t k = 11; k <= 12; ++k) {
+    c.sack(una, {{una + 10 * kMss, una + k * kMss}});
+    ASSERT_EQ(c.out_track().size(), 1u);
+  }
+  c.sack(una, {{una + 10 * kMss, una + 13 * kMss}});
+  auto got = c.out_track();
+  ASSERT_EQ(got.size(), 1u) << "one segment delivered, one retransmission";
+  EXPECT_EQ(got[0].seq, una);
+  EXPECT_EQ(info(c.fd).tcpi_lost, 10u);
+  EXPECT_EQ(info(c.fd).tcpi_snd_ssthresh, 14u);
+  // SACKs for 24..30: one retransmission each (12..18), in order.
+  for (uint32_t k = 1; k <= 7; ++k) {
+    c.sack(una, {{una + 10 * kMss, una + (13 + k) * kMss}});
+    got = c.out_track();
+    ASSERT_EQ(got.size(), 1u) << k;
+    EXPECT_EQ(got[0].seq, una + k * kMss) << k;
+  }
+  // The first retransmission (11) arrives: SND.UNA moves, nothing newly lost: two go (19, 20).
+  c.sack(una + kMss, {{una + 10 * kMss, una + 20 * kMss}});
+  got = c.out_track();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].seq, una + 8 * kMss);
+  EXPECT_EQ(got[1].seq, una + 9 * kMss);
+  EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 10u);
   EXPECT_EQ(h.shard().stats.tcp_sack_recoveries, 1u);
   skiff_close(c.fd);
 }
@@ -913,7 +1035,7 @@ TEST(TcpSack, RecoveryIsNotUndoneWhileARetransmissionWasNeeded) {
   auto got = c.out();
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(info(c.fd).tcpi_ca_state, 3u);
-  const uint32_t reduced = info(c.fd).tcpi_snd_cwnd;
+  const uint32_t reduced = info(c.fd).tcpi_snd_ssthresh;  // where the window ends up after recovery
   h.advance(1ms);
   c.ack(base + 10000);
   c.sack(base + 10000, {{base + 1000, base + 2000}});  // before the episode: not one of its retransmissions
