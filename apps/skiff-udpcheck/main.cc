@@ -1,13 +1,19 @@
 // skiff-udpcheck: a UDP echo client on Skiff's C API (blocking calls, SO_RCVTIMEO). Sends one datagram of
 // each size to an echo server and checks that the same bytes come back.
 //
-//   skiff-udpcheck [EAL args] -- --ip A.B.C.D/P [stack options] [--sizes LIST] [--timeout MS] DEST PORT
+//   skiff-udpcheck [EAL args] -- --ip A.B.C.D/P [stack options] [--sizes LIST] [--timeout MS] [--cmsg] DEST PORT
 //   LIST: comma-separated sizes or ranges, e.g. 1-1472,8000 (the default)
+//   --cmsg: send each datagram with its own TTL and TOS as control messages (sendmsg IP_TTL, IP_TOS) and
+//           read the echo with recvmsg and IP_RECVTTL, IP_RECVTOS, IP_PKTINFO, SO_TIMESTAMPNS: an echo
+//           counts only if it came with the TTL and TOS sent (a server that reflects them, e.g.
+//           tests/integration/udp_echo_server.py --reflect), to our address, stamped within the last 2 s.
 //
 // Exits 0 when every datagram came back byte-identical.
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -41,6 +47,85 @@ bool parse_sizes(const std::string& s, std::vector<size_t>* out) {
   return !out->empty();
 }
 
+// --cmsg: what one datagram is sent with, and whether its echo's control messages say it came back so.
+struct Marks {
+  int ttl;
+  uint8_t tos;
+};
+
+Marks marks_for(size_t i) {
+  return {static_cast<int>(2 + i % 250), static_cast<uint8_t>((i * 4) & 0xfc)};  // DSCP only: ECN bits 0
+}
+
+ssize_t send_marked(int fd, const void* data, size_t n, const sockaddr_in& to, Marks mk) {
+  iovec iov{const_cast<void*>(data), n};
+  alignas(cmsghdr) uint8_t ctl[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(int))] = {};
+  msghdr m{};
+  m.msg_name = const_cast<sockaddr_in*>(&to);
+  m.msg_namelen = sizeof to;
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof ctl;
+  cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = IPPROTO_IP;
+  c->cmsg_type = IP_TTL;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &mk.ttl, sizeof(int));
+  c = CMSG_NXTHDR(&m, c);
+  const int tos = mk.tos;
+  c->cmsg_level = IPPROTO_IP;
+  c->cmsg_type = IP_TOS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &tos, sizeof(int));
+  return skiff_sendmsg(fd, &m, 0);
+}
+
+// Reads one datagram; with `want`, also checks its control messages (and explains a mismatch in *why).
+ssize_t recv_marked(int fd, void* buf, size_t len, sockaddr_in* from, const Marks* want, uint32_t our_addr,
+                    std::string* why) {
+  iovec iov{buf, len};
+  alignas(cmsghdr) uint8_t ctl[256];
+  msghdr m{};
+  m.msg_name = from;
+  m.msg_namelen = sizeof *from;
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = want ? ctl : nullptr;
+  m.msg_controllen = want ? sizeof ctl : 0;
+  const ssize_t got = skiff_recvmsg(fd, &m, 0);
+  if (got < 0 || !want) return got;
+  int ttl = -1, tos = -1;
+  bool addr_ok = false, ts_ok = false;
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) {
+      memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
+    } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) {
+      tos = *CMSG_DATA(c);
+    } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      in_pktinfo pi;
+      memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      addr_ok = ntohl(pi.ipi_addr.s_addr) == our_addr && pi.ipi_ifindex > 0;
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      timespec t;
+      memcpy(&t, CMSG_DATA(c), sizeof t);
+      const double age = static_cast<double>(now.tv_sec - t.tv_sec) + (now.tv_nsec - t.tv_nsec) / 1e9;
+      ts_ok = age >= 0 && age < 2;
+    }
+  }
+  if (ttl != want->ttl || tos != want->tos || !addr_ok || !ts_ok) {
+    char b[160];
+    snprintf(b, sizeof b, "ttl %d (sent %d), tos %d (sent %d), pktinfo %s, timestamp %s", ttl, want->ttl, tos,
+             want->tos, addr_ok ? "ok" : "wrong or missing", ts_ok ? "ok" : "wrong or missing");
+    *why = b;
+  } else {
+    why->clear();
+  }
+  return got;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -49,6 +134,7 @@ int main(int argc, char** argv) {
   if (!rt) return code;
   std::vector<size_t> sizes;
   int timeout_ms = 1000;
+  bool cmsg = false;
   std::vector<std::string> pos;
   const auto& a = rt->app_args();
   for (size_t i = 0; i < a.size(); ++i) {
@@ -63,6 +149,8 @@ int main(int argc, char** argv) {
         fprintf(stderr, "skiff-udpcheck: --timeout: invalid value '%s' (milliseconds > 0)\n", a[i].c_str());
         return 2;
       }
+    } else if (a[i] == "--cmsg") {
+      cmsg = true;
     } else {
       pos.push_back(a[i]);
     }
@@ -71,7 +159,7 @@ int main(int argc, char** argv) {
   auto dest = pos.size() == 2 ? wire::Ipv4Addr::parse(pos[0]) : std::nullopt;
   const int port = pos.size() == 2 ? atoi(pos[1].c_str()) : 0;
   if (!dest || port <= 0 || port > 65535) {
-    fprintf(stderr, "usage: skiff-udpcheck [EAL args] -- --ip A.B.C.D/P [--sizes LIST] [--timeout MS] DEST PORT\n");
+    fprintf(stderr, "usage: skiff-udpcheck [EAL args] -- --ip A.B.C.D/P [--sizes LIST] [--timeout MS] [--cmsg] DEST PORT\n");
     return 2;
   }
   if (!rt->config().ip) {
@@ -86,6 +174,12 @@ int main(int argc, char** argv) {
   const int fd = skiff_socket(AF_INET, SOCK_DGRAM, 0);
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   skiff_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (cmsg) {
+    const int on = 1;
+    for (int opt : {IP_RECVTTL, IP_RECVTOS, IP_PKTINFO}) skiff_setsockopt(fd, IPPROTO_IP, opt, &on, sizeof on);
+    skiff_setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+  }
+  const uint32_t our_addr = rt->config().ip->addr.host();
   sockaddr_in to{};
   to.sin_family = AF_INET;
   to.sin_port = htons(static_cast<uint16_t>(port));
@@ -93,21 +187,29 @@ int main(int argc, char** argv) {
   std::mt19937 rng(12345);
   std::vector<uint8_t> out(65536), in(65536);
   unsigned ok = 0, bad = 0, lost = 0;
-  for (size_t n : sizes) {
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    const size_t n = sizes[k];
+    const Marks mk = marks_for(k);
     for (size_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(rng());
     bool done = false;
     for (int attempt = 0; attempt < 3 && !done && !stop_requested(); ++attempt) {
-      if (skiff_sendto(fd, out.data(), n, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) != static_cast<ssize_t>(n)) {
+      const ssize_t sent = cmsg ? send_marked(fd, out.data(), n, to, mk)
+                                : skiff_sendto(fd, out.data(), n, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+      if (sent != static_cast<ssize_t>(n)) {
         fprintf(stderr, "skiff-udpcheck: sendto %zu bytes: %s\n", n, strerror(errno));
         break;
       }
       for (;;) {
         sockaddr_in from{};
-        socklen_t flen = sizeof from;
-        const ssize_t got = skiff_recvfrom(fd, in.data(), in.size(), 0, reinterpret_cast<sockaddr*>(&from), &flen);
+        std::string why;
+        const ssize_t got = recv_marked(fd, in.data(), in.size(), &from, cmsg ? &mk : nullptr, our_addr, &why);
         if (got < 0) break;  // timeout: send again
         if (from.sin_addr.s_addr != to.sin_addr.s_addr || from.sin_port != to.sin_port) continue;
         if (static_cast<size_t>(got) == n && memcmp(in.data(), out.data(), n) == 0) {
+          if (!why.empty()) {
+            ++bad;
+            fprintf(stderr, "skiff-udpcheck: echo of %zu bytes: %s\n", n, why.c_str());
+          }
           done = true;
         } else if (static_cast<size_t>(got) != n || attempt == 2) {
           // A late echo of an earlier datagram can arrive first: keep reading until the timeout.

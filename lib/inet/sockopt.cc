@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstring>
 
+#include "inet/cmsg.hh"
 #include "inet/inet.hh"
 #include "stack/shard.hh"
 
@@ -96,6 +97,8 @@ int sock_setsockopt(Sock* sk, int optname, const void* optval, socklen_t optlen)
     case SO_DEBUG:
     case SO_OOBINLINE:
     case SO_PRIORITY:
+    case SO_TIMESTAMP:
+    case SO_TIMESTAMPNS:
       break;
     default:
       return -ENOPROTOOPT;
@@ -131,6 +134,11 @@ int sock_setsockopt(Sock* sk, int optname, const void* optval, socklen_t optlen)
     case SO_DONTROUTE: sk->dontroute = on; break;  // stored and reported; routing ignores it
     case SO_OOBINLINE: sk->oobinline = on; break;  // no urgent data on datagram sockets
     case SO_PRIORITY: sk->priority = val; break;
+    case SO_TIMESTAMP:
+    case SO_TIMESTAMPNS:
+      // One setting (Linux's sock_set_timestamp): the last one set on wins, either off clears it.
+      sk->tstamp = on ? (optname == SO_TIMESTAMPNS ? kTstampNs : kTstampUs) : 0;
+      break;
     default: break;  // accepted and ignored: SO_DEBUG
   }
   return 0;
@@ -159,6 +167,8 @@ int sock_getsockopt(Sock* sk, int optname, void* optval, socklen_t* optlen) {
     case SO_OOBINLINE: return put_int(optval, optlen, sk->oobinline);
     case SO_PRIORITY: return put_int(optval, optlen, sk->priority);
     case SO_DEBUG: return put_int(optval, optlen, 0);
+    case SO_TIMESTAMP: return put_int(optval, optlen, sk->tstamp == kTstampUs);
+    case SO_TIMESTAMPNS: return put_int(optval, optlen, sk->tstamp == kTstampNs);
     case SO_LINGER: {
       linger l{sk->linger_on ? 1 : 0, sk->linger_secs};
       return put(optval, optlen, &l, sizeof l);
@@ -180,6 +190,9 @@ int ip_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_
     case IP_HDRINCL:
     case IP_RECVERR:
     case IP_MTU_DISCOVER:
+    case IP_PKTINFO:
+    case IP_RECVTTL:
+    case IP_RECVTOS:
       // An int, or a single byte; optlen 0 means 0 (IP_TTL alone refuses it).
       if (optlen >= static_cast<socklen_t>(sizeof(int))) {
         if (!optval) return -EFAULT;
@@ -217,6 +230,14 @@ int ip_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_
       if (val < IP_PMTUDISC_DONT || val > IP_PMTUDISC_OMIT) return -EINVAL;
       is->pmtudisc = static_cast<uint8_t>(val);
       return 0;
+    case IP_PKTINFO:
+    case IP_RECVTTL:
+    case IP_RECVTOS: {
+      // Control messages on recvmsg() (inet/cmsg.hh); stored on any socket, as Linux, used by UDP and raw.
+      const uint8_t bit = optname == IP_PKTINFO ? kCmsgPktinfo : optname == IP_RECVTTL ? kCmsgTtl : kCmsgTos;
+      is->cmsg_flags = static_cast<uint8_t>(val ? is->cmsg_flags | bit : is->cmsg_flags & ~bit);
+      return 0;
+    }
   }
   return -ENOPROTOOPT;
 }
@@ -232,6 +253,9 @@ int ip_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* opt
     case IP_HDRINCL: val = is->hdrincl; break;
     case IP_RECVERR: val = is->recverr; break;
     case IP_MTU_DISCOVER: val = is->pmtudisc; break;
+    case IP_PKTINFO: val = (is->cmsg_flags & kCmsgPktinfo) != 0; break;
+    case IP_RECVTTL: val = (is->cmsg_flags & kCmsgTtl) != 0; break;
+    case IP_RECVTOS: val = (is->cmsg_flags & kCmsgTos) != 0; break;
     case IP_MTU: {
       if (sk->state != sk_state::kEstablished || is->daddr.is_any()) return -ENOTCONN;
       auto rt = sk->shard->routes.lookup(is->daddr);

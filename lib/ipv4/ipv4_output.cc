@@ -81,8 +81,8 @@ int ipv4_output_hdrincl(Shard& sh, Pktbuf p) {
 }
 
 int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx) {
-  auto rt = sh.routes.lookup(tx.dst);
-  if (rt && tx.dst.is_broadcast()) {
+  auto rt = tx.route ? std::optional<RouteResult>(*tx.route) : sh.routes.lookup(tx.dst);
+  if (rt && tx.dst.is_broadcast() && !tx.route) {
     // The limited broadcast never goes through a gateway: it leaves on the link itself (RFC 1122
     // §3.3.6), on the interface of the source address if there is one.
     rt->next_hop = tx.dst;

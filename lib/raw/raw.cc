@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "inet/cmsg.hh"
 #include "inet/inet.hh"
 #include "stack/shard.hh"
 #include "wire/icmp.hh"
@@ -93,6 +94,16 @@ ssize_t raw_sendmsg(Sock* sk, const msghdr* msg, int flags) {
     if (sk->state != sk_state::kEstablished) return -EDESTADDRREQ;
     dst = is->daddr;
   }
+  // Control messages (IP_PKTINFO, IP_TTL, IP_TOS; Linux's raw_sendmsg takes them too): for this datagram.
+  InetCmsgSend cm;
+  if (msg->msg_controllen) [[unlikely]] {
+    if (const int e = inet_cmsg_send(msg, &cm)) return e;
+  }
+  RouteResult cm_route;
+  const bool cm_routed = !is->hdrincl && (cm.oif || !cm.addr.is_any());
+  if (cm_routed) {
+    if (const int e = inet_cmsg_route(sh, dst, cm, &cm_route)) return e;
+  }
   if (sk->shutdown & kSendShutdown) return -EPIPE;
   if (inet_is_broadcast(sh, dst) && !sk->broadcast) return -EACCES;
   Pktbuf p = inet_build_payload(sh, msg->msg_iov, msg->msg_iovlen, len);
@@ -113,10 +124,11 @@ ssize_t raw_sendmsg(Sock* sk, const msghdr* msg, int flags) {
     const int rc = ipv4_output_hdrincl(sh, std::move(p));
     return rc < 0 ? rc : static_cast<ssize_t>(len);
   }
-  const Ipv4Addr src = is->rcv_saddr;  // any = the route's source
+  const Ipv4Addr src = !cm.addr.is_any() ? cm.addr : is->rcv_saddr;  // any = the route's source
   const int rc = ipv4_output(sh, std::move(p),
-                             Ipv4Tx{.src = src, .dst = dst, .proto = static_cast<uint8_t>(sk->protocol), .ttl = is->ttl, .tos = is->tos,
-                                    .df = is->pmtudisc == IP_PMTUDISC_DO});
+                             Ipv4Tx{.src = src, .dst = dst, .proto = static_cast<uint8_t>(sk->protocol),
+                                    .ttl = cm.ttl.value_or(is->ttl), .tos = cm.tos.value_or(is->tos),
+                                    .df = is->pmtudisc == IP_PMTUDISC_DO, .route = cm_routed ? &cm_route : nullptr});
   return rc < 0 ? rc : static_cast<ssize_t>(len);
 }
 
@@ -145,7 +157,7 @@ ssize_t raw_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
     *addr_len = sizeof sin;
   }
   msg->msg_flags = copied < dlen ? MSG_TRUNC : 0;
-  msg->msg_controllen = 0;
+  inet_cmsg_recv(sk, msg, *view.meta());
   (void)view.release();
   if (!(flags & MSG_PEEK)) sock_rqueue_pop(sk).reset();
   return static_cast<ssize_t>((flags & MSG_TRUNC) ? dlen : copied);
@@ -259,6 +271,10 @@ void raw_input(Shard& sh, const Pktbuf& p, const Ipv4Rx& rx) {
     m->src_addr = rx.src.host();
     m->dst_addr = rx.dst.host();
     m->src_port = 0;
+    m->ttl = rx.ttl;
+    m->tos = rx.tos;
+    m->steer_iface = static_cast<uint8_t>(rx.port->ifc->index);  // for IP_PKTINFO
+    m->rx_time_ns = static_cast<uint64_t>(sh.now().ns());        // for SO_TIMESTAMP
     m->truesize = c.mbuf()->buf_len * c.nb_segs();
     if (!sock_rmem_charge(sk, m->truesize)) {
       sh.drop(std::move(c), Drop::RawRcvbufFull);

@@ -92,6 +92,7 @@ struct Sock {
   bool linger_on = false;
   bool oobinline = false;        // SO_OOBINLINE (stored and reported; no urgent data in UDP/raw)
   bool dontroute = false;        // SO_DONTROUTE (stored and reported)
+  uint8_t tstamp = 0;            // SO_TIMESTAMP / SO_TIMESTAMPNS: kTstampUs / kTstampNs (inet/cmsg.hh)
   uint8_t userlocks = 0;         // kBindAddrLock / kBindPortLock: what bind() fixed (SOCK_BINDADDR_LOCK...)
   int priority = 0;              // SO_PRIORITY (IP_TOS sets it too, as Linux's rt_tos2priority)
   int linger_secs = 0;
@@ -130,6 +131,7 @@ struct InetSock {
   bool hdrincl = false;          // IP_HDRINCL (raw)
   bool recverr = false;          // IP_RECVERR
   uint8_t pmtudisc = IP_PMTUDISC_WANT;
+  uint8_t cmsg_flags = 0;        // IP_PKTINFO, IP_RECVTTL, IP_RECVTOS: kCmsg* bits (inet/cmsg.hh)
   InetSock* bind_next = nullptr; // the protocol's port table chain
 };
 

@@ -85,6 +85,7 @@ struct Ipv4Tx {
   uint8_t tos = 0;
   bool df = false;
   uint16_t mtu = 0;         // fragment to this size where it is below the interface's (a path MTU); 0: the interface's
+  const RouteResult* route = nullptr;  // the route to take (IP_PKTINFO chose it); null: look it up
 };
 
 // Called for every echo reply received (used by ping clients until raw sockets exist); `p` holds the

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "inet/cmsg.hh"
 #include "inet/inet.hh"
 #include "stack/shard.hh"
 #include "wire/icmp.hh"
@@ -74,6 +75,8 @@ bool deliver(Shard& sh, InetSock* is, Pktbuf p, const Ipv4Rx& rx, uint16_t sport
   m->dst_port = dport;
   m->ttl = rx.ttl;
   m->tos = rx.tos;
+  m->steer_iface = static_cast<uint8_t>(rx.port->ifc->index);  // for IP_PKTINFO
+  m->rx_time_ns = static_cast<uint64_t>(sh.now().ns());        // for SO_TIMESTAMP
   m->offset = 0;
   m->truesize = p.mbuf()->buf_len * p.nb_segs();
   if (!sock_rmem_charge(sk, m->truesize)) {
@@ -202,7 +205,20 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
     dst = is->daddr;
     dport = is->dport;
   }
-  auto rt = sh.routes.lookup(dst);
+  // Control messages (IP_PKTINFO, IP_TTL, IP_TOS) for this datagram alone, then the route they choose.
+  InetCmsgSend cm;
+  if (msg->msg_controllen) [[unlikely]] {
+    if (const int e = inet_cmsg_send(msg, &cm)) return e;
+  }
+  RouteResult cm_route;
+  const bool cm_routed = cm.oif || !cm.addr.is_any();
+  std::optional<RouteResult> rt;
+  if (cm_routed) [[unlikely]] {
+    if (const int e = inet_cmsg_route(sh, dst, cm, &cm_route)) return e;
+    rt = cm_route;
+  } else {
+    rt = sh.routes.lookup(dst);
+  }
   if (!rt) return -ENETUNREACH;
   if (inet_is_broadcast(sh, dst) && !sk->broadcast) return -EACCES;
   if (len > kMaxPayload) return -EMSGSIZE;
@@ -212,7 +228,7 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
     const int err = udp_get_port(sk, 0);
     if (err) return err;
   }
-  const Ipv4Addr src = !is->rcv_saddr.is_any() ? is->rcv_saddr : rt->src;
+  const Ipv4Addr src = !cm.addr.is_any() ? cm.addr : !is->rcv_saddr.is_any() ? is->rcv_saddr : rt->src;
   ShardPort* sp = sh.port_for(rt->iface);
   if (!sp) return -ENETUNREACH;
 
@@ -248,8 +264,10 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
                   (is->pmtudisc == IP_PMTUDISC_WANT && fits_path);
   if ((!fits_path && is->pmtudisc == IP_PMTUDISC_DO) || (!fits && is->pmtudisc == IP_PMTUDISC_PROBE)) return -EMSGSIZE;
   const int rc = ipv4_output(sh, std::move(p),
-                             Ipv4Tx{.src = src, .dst = dst, .proto = kProtoUdp, .ttl = is->ttl, .tos = is->tos, .df = df,
-                                    .mtu = is->pmtudisc == IP_PMTUDISC_PROBE ? uint16_t{0} : path});
+                             Ipv4Tx{.src = src, .dst = dst, .proto = kProtoUdp, .ttl = cm.ttl.value_or(is->ttl),
+                                    .tos = cm.tos.value_or(is->tos), .df = df,
+                                    .mtu = is->pmtudisc == IP_PMTUDISC_PROBE ? uint16_t{0} : path,
+                                    .route = cm_routed ? &cm_route : nullptr});
   if (rc < 0) return rc;
   ++sh.stats.udp_out_datagrams;
   return static_cast<ssize_t>(len);
@@ -283,7 +301,7 @@ ssize_t udp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
     *addr_len = sizeof sin;
   }
   msg->msg_flags = copied < dlen ? MSG_TRUNC : 0;
-  msg->msg_controllen = 0;
+  inet_cmsg_recv(sk, msg, *meta);
   (void)view.release();
   if (!(flags & MSG_PEEK)) sock_rqueue_pop(sk).reset();
   return static_cast<ssize_t>((flags & MSG_TRUNC) ? dlen : copied);

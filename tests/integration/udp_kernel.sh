@@ -50,4 +50,20 @@ rc=$?
 tail -n 3 "$ITEST_TMP/udpcheck.out"
 check "skiff-udpcheck -> kernel: every datagram echoed intact" [ "$rc" -eq 0 ]
 check "skiff-udpcheck reports 1473 intact" grep -q '^skiff-udpcheck: 1473 datagrams echoed intact' "$ITEST_TMP/udpcheck.out"
+
+# Control messages across the wire: each datagram leaves Skiff with its own TTL and TOS (sendmsg IP_TTL,
+# IP_TOS), the kernel reads them (IP_RECVTTL, IP_RECVTOS) and echoes with the same, and Skiff reads those
+# back (IP_RECVTTL, IP_RECVTOS), with IP_PKTINFO (our address) and SO_TIMESTAMPNS (the last 2 s).
+log "skiff-udpcheck --cmsg -> kernel UDP echo server reflecting TTL and TOS, sizes 1-200,8000"
+start_bg "$NS_P" "$ITEST_TMP/server2.log" 120 "$PY" -u "$HERE/udp_echo_server.py" 8 --reflect
+wait_for_line "$ITEST_TMP/server2.log" listening 10 "$BG_PID" || fail "kernel echo server did not start"
+eal_args 0 udpcheck2 "$VDEV"
+ip netns exec "$NS_S" timeout 120 "$SKIFF_UDPCHECK" "${EAL_ARGS[@]}" -- --ip "$SKIFF_IP/24" --sizes 1-200,8000 \
+  --cmsg "$PEER_IP" 8 >"$ITEST_TMP/udpcheck2.out" 2>&1
+rc=$?
+tail -n 3 "$ITEST_TMP/udpcheck2.out"
+check "skiff-udpcheck --cmsg: every echo intact, with the TTL and TOS sent, our address and a fresh timestamp" \
+  [ "$rc" -eq 0 ]
+check "skiff-udpcheck --cmsg reports 201 intact, 0 mismatched" \
+  grep -q '^skiff-udpcheck: 201 datagrams echoed intact, 0 lost or corrupted, 0 mismatched' "$ITEST_TMP/udpcheck2.out"
 pass

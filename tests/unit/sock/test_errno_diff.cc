@@ -1120,3 +1120,157 @@ DIFF_ROOT(RawCalls) {
   s.call("SHUT_RD raw", s.api.shutdown(rd, SHUT_RD));
   s.call("recv after SHUT_RD, empty", s.api.recv(rd, buf, sizeof buf, 0));
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Control messages (ancillary data): what recvmsg reports with IP_PKTINFO, IP_RECVTTL, IP_RECVTOS and
+// SO_TIMESTAMP(NS), how a short control buffer is cut (MSG_CTRUNC), and what sendmsg accepts.
+
+namespace {
+
+// Receives one datagram with a control buffer of `clen` bytes and records the outcome: rc, msg_flags,
+// msg_controllen and each message's level, type and length; and the values that mean the same on both
+// sides (the interface index is the kernel's loopback, 1, and Skiff's first interface, 1).
+void recv_cmsgs(Side& s, const std::string& what, int fd, size_t clen) {
+  uint8_t buf[64];
+  iovec iov{buf, sizeof buf};
+  alignas(cmsghdr) uint8_t ctl[256] = {};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = clen ? ctl : nullptr;
+  m.msg_controllen = clen;
+  s.call(what, s.api.recvmsg(fd, &m, 0));
+  s.val(what + ": msg_flags", m.msg_flags);
+  s.val(what + ": msg_controllen", static_cast<long>(m.msg_controllen));
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+    const std::string k = what + ": cmsg " + std::to_string(c->cmsg_level) + "/" + std::to_string(c->cmsg_type);
+    s.val(k + " len", static_cast<long>(c->cmsg_len));
+    if (c->cmsg_len < CMSG_LEN(0)) continue;
+    const size_t dlen = c->cmsg_len - CMSG_LEN(0);
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && dlen == sizeof(in_pktinfo)) {
+      in_pktinfo pi;
+      memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      s.val(k + " ifindex", pi.ipi_ifindex);
+      s.val(k + " ipi_addr is ours", ntohl(pi.ipi_addr.s_addr) == s.local.host());
+      s.val(k + " ipi_spec_dst is ours", ntohl(pi.ipi_spec_dst.s_addr) == s.local.host());
+    } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL && dlen == sizeof(int)) {
+      int v;
+      memcpy(&v, CMSG_DATA(c), sizeof v);
+      s.val(k + " ttl", v);
+    } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS && dlen == 1) {
+      s.val(k + " tos", *CMSG_DATA(c));
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS && dlen == sizeof(timespec)) {
+      timespec t;
+      memcpy(&t, CMSG_DATA(c), sizeof t);
+      const double age = static_cast<double>(now.tv_sec - t.tv_sec) + (now.tv_nsec - t.tv_nsec) / 1e9;
+      s.val(k + " within the last 5 s", age >= 0 && age < 5);
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMP && dlen == sizeof(timeval)) {
+      timeval t;
+      memcpy(&t, CMSG_DATA(c), sizeof t);
+      const double age = static_cast<double>(now.tv_sec - t.tv_sec) + (now.tv_nsec / 1000 - t.tv_usec) / 1e6;
+      s.val(k + " within the last 5 s", age >= 0 && age < 5);
+    }
+  }
+}
+
+// sendmsg with one control message of `len` data bytes (level, type, data).
+long send_cmsg(Side& s, int fd, const sockaddr_in& to, int level, int type, const void* data, size_t len,
+               size_t cmsg_len_delta = 0) {
+  uint8_t payload[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  iovec iov{payload, sizeof payload};
+  alignas(cmsghdr) uint8_t ctl[CMSG_SPACE(64)] = {};
+  msghdr m{};
+  m.msg_name = const_cast<sockaddr_in*>(&to);
+  m.msg_namelen = sizeof to;
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = CMSG_SPACE(len);
+  cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = level;
+  c->cmsg_type = type;
+  c->cmsg_len = CMSG_LEN(len) + cmsg_len_delta;
+  if (len) memcpy(CMSG_DATA(c), data, len);
+  return s.api.sendmsg(fd, &m, 0);
+}
+
+}  // namespace
+
+DIFF(ControlMessagesOnReceive) {
+  const int fd = s.udp();
+  sockaddr_in any = s.addr(Ipv4Addr::any(), 0);
+  s.call("bind", s.api.bind(fd, sa(any), sizeof any));
+  const uint16_t port = s.port_of(fd);
+  s.opt("IP_PKTINFO default", fd, IPPROTO_IP, IP_PKTINFO);
+  s.opt("SO_TIMESTAMP default", fd, SOL_SOCKET, SO_TIMESTAMP);
+  s.deliver(port, pattern(10, 1), 0, fd);
+  recv_cmsgs(s, "nothing asked", fd, 256);
+  s.setopt("IP_PKTINFO", fd, IPPROTO_IP, IP_PKTINFO, 1);
+  s.setopt("IP_RECVTTL", fd, IPPROTO_IP, IP_RECVTTL, 1);
+  s.setopt("IP_RECVTOS (one byte)", fd, IPPROTO_IP, IP_RECVTOS, 1, 1);
+  s.setopt("SO_TIMESTAMPNS", fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+  s.opt("IP_PKTINFO", fd, IPPROTO_IP, IP_PKTINFO);
+  s.opt("IP_RECVTTL", fd, IPPROTO_IP, IP_RECVTTL);
+  s.opt("IP_RECVTOS", fd, IPPROTO_IP, IP_RECVTOS);
+  s.opt("SO_TIMESTAMPNS", fd, SOL_SOCKET, SO_TIMESTAMPNS);
+  s.opt("SO_TIMESTAMP (NS is set)", fd, SOL_SOCKET, SO_TIMESTAMP);
+  s.deliver(port, pattern(10, 2), 0, fd);
+  recv_cmsgs(s, "all four", fd, 256);
+  s.deliver(port, pattern(10, 3), 0, fd);
+  recv_cmsgs(s, "no control buffer", fd, 0);
+  s.deliver(port, pattern(10, 4), 0, fd);
+  recv_cmsgs(s, "room for less than a header", fd, sizeof(cmsghdr) - 1);
+  s.deliver(port, pattern(10, 5), 0, fd);
+  recv_cmsgs(s, "room for the timestamp and part of IP_PKTINFO", fd, CMSG_SPACE(sizeof(timespec)) + CMSG_LEN(4));
+  s.setopt("SO_TIMESTAMP (replaces NS)", fd, SOL_SOCKET, SO_TIMESTAMP, 1);
+  s.opt("SO_TIMESTAMPNS after SO_TIMESTAMP", fd, SOL_SOCKET, SO_TIMESTAMPNS);
+  s.setopt("IP_PKTINFO off", fd, IPPROTO_IP, IP_PKTINFO, 0);
+  s.setopt("IP_RECVTTL off", fd, IPPROTO_IP, IP_RECVTTL, 0);
+  s.deliver(port, pattern(10, 6), 0, fd);
+  recv_cmsgs(s, "timestamp and TOS", fd, 256);
+  s.setopt("SO_TIMESTAMPNS off clears both", fd, SOL_SOCKET, SO_TIMESTAMPNS, 0);
+  s.opt("SO_TIMESTAMP after", fd, SOL_SOCKET, SO_TIMESTAMP);
+}
+
+DIFF(ControlMessagesOnSend) {
+  const int fd = s.udp();
+  const sockaddr_in to = s.addr(s.peer, s.peer_port());
+  int v = 9;
+  s.call("IP_TTL 9", send_cmsg(s, fd, to, IPPROTO_IP, IP_TTL, &v, sizeof v));
+  v = 0;
+  s.call("IP_TTL 0", send_cmsg(s, fd, to, IPPROTO_IP, IP_TTL, &v, sizeof v));
+  v = 256;
+  s.call("IP_TTL 256", send_cmsg(s, fd, to, IPPROTO_IP, IP_TTL, &v, sizeof v));
+  const uint8_t b = 9;
+  s.call("IP_TTL as one byte", send_cmsg(s, fd, to, IPPROTO_IP, IP_TTL, &b, 1));
+  v = 0x28;
+  s.call("IP_TOS int", send_cmsg(s, fd, to, IPPROTO_IP, IP_TOS, &v, sizeof v));
+  s.call("IP_TOS byte", send_cmsg(s, fd, to, IPPROTO_IP, IP_TOS, &b, 1));
+  v = 300;
+  s.call("IP_TOS 300", send_cmsg(s, fd, to, IPPROTO_IP, IP_TOS, &v, sizeof v));
+  s.call("IP_TOS two bytes", send_cmsg(s, fd, to, IPPROTO_IP, IP_TOS, &v, 2));
+  in_pktinfo pi{};
+  pi.ipi_spec_dst.s_addr = htonl(s.local.host());
+  s.call("IP_PKTINFO our address", send_cmsg(s, fd, to, IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi));
+  pi.ipi_ifindex = 1;
+  s.call("IP_PKTINFO our address, interface 1", send_cmsg(s, fd, to, IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi));
+  pi.ipi_ifindex = 0;
+  pi.ipi_spec_dst.s_addr = htonl(s.nonlocal.host());
+  s.call("IP_PKTINFO a source not ours", send_cmsg(s, fd, to, IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi));
+  pi.ipi_spec_dst.s_addr = htonl(Ipv4Addr::broadcast().host());
+  s.call("IP_PKTINFO the broadcast address as source", send_cmsg(s, fd, to, IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi));
+  pi.ipi_spec_dst.s_addr = htonl(Ipv4Addr::of(224, 0, 0, 1).host());
+  s.call("IP_PKTINFO a multicast source", send_cmsg(s, fd, to, IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi));
+  pi.ipi_spec_dst.s_addr = 0;
+  pi.ipi_ifindex = 4242;
+  s.call("IP_PKTINFO no such interface", send_cmsg(s, fd, to, IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi));
+  s.call("IP_PKTINFO short", send_cmsg(s, fd, to, IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi - 4));
+  v = 1;
+  s.call("cmsg_len past the buffer", send_cmsg(s, fd, to, IPPROTO_IP, IP_TTL, &v, sizeof v, 8));
+  s.call("an unknown IP type", send_cmsg(s, fd, to, IPPROTO_IP, 200, &v, sizeof v));
+  s.call("an unknown SOL_SOCKET type", send_cmsg(s, fd, to, SOL_SOCKET, 200, &v, sizeof v));
+  s.call("another level (skipped)", send_cmsg(s, fd, to, 250, 1, &v, sizeof v));
+  s.val("peer got", static_cast<long>(s.peer_received().size()));
+}

@@ -1,0 +1,182 @@
+#include "inet/cmsg.hh"
+
+#include <netinet/in.h>
+#include <string.h>
+#include <time.h>
+
+#include <algorithm>
+
+#include "inet/inet.hh"
+#include "stack/shard.hh"
+
+namespace skiff {
+
+namespace {
+
+// Linux's put_cmsg: a message that does not fit whole is cut to what is left (MSG_CTRUNC), and none is
+// written once not even a header fits.
+class CmsgWriter {
+ public:
+  explicit CmsgWriter(msghdr* msg)
+      : msg_(msg), p_(static_cast<uint8_t*>(msg->msg_control)), left_(msg->msg_control ? msg->msg_controllen : 0) {}
+  void put(int level, int type, const void* data, size_t len) {
+    if (left_ < sizeof(cmsghdr)) {
+      msg_->msg_flags |= MSG_CTRUNC;
+      return;
+    }
+    size_t cmlen = CMSG_LEN(len);
+    if (left_ < cmlen) {
+      msg_->msg_flags |= MSG_CTRUNC;
+      cmlen = left_;
+    }
+    cmsghdr h{};
+    h.cmsg_len = cmlen;
+    h.cmsg_level = level;
+    h.cmsg_type = type;
+    memcpy(p_, &h, sizeof h);
+    memcpy(p_ + CMSG_LEN(0), data, cmlen - CMSG_LEN(0));
+    const size_t step = std::min<size_t>(CMSG_SPACE(len), left_);
+    p_ += step;
+    left_ -= step;
+    written_ += step;
+  }
+  size_t written() const { return written_; }
+
+ private:
+  msghdr* msg_;
+  uint8_t* p_;
+  size_t left_;
+  size_t written_ = 0;
+};
+
+}  // namespace
+
+void inet_cmsg_recv(Sock* sk, msghdr* msg, const PktMeta& m) {
+  const uint8_t flags = inet_sk(sk)->cmsg_flags;
+  if (!flags && !sk->tstamp) {
+    msg->msg_controllen = 0;
+    return;
+  }
+  CmsgWriter w(msg);
+  if (sk->tstamp) {
+    // Wall-clock time of arrival: now, less the datagram's age by the shard's clock (which it was stamped
+    // with when the receive burst was processed).
+    Shard& sh = *sk->shard;
+    timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    const int64_t age = std::max<int64_t>(0, sh.now().ns() - static_cast<int64_t>(m.rx_time_ns));
+    const int64_t t = int64_t{rt.tv_sec} * 1'000'000'000 + rt.tv_nsec - age;
+    if (sk->tstamp == kTstampNs) {
+      const timespec ts{static_cast<time_t>(t / 1'000'000'000), static_cast<long>(t % 1'000'000'000)};
+      w.put(SOL_SOCKET, SCM_TIMESTAMPNS, &ts, sizeof ts);
+    } else {
+      const timeval tv{static_cast<time_t>(t / 1'000'000'000), static_cast<suseconds_t>(t % 1'000'000'000 / 1000)};
+      w.put(SOL_SOCKET, SCM_TIMESTAMP, &tv, sizeof tv);
+    }
+  }
+  if (flags & kCmsgPktinfo) {
+    // ipi_addr: the header's destination; ipi_spec_dst: the address a reply would come from (the
+    // destination when it is ours, else, for a broadcast, the receiving interface's; Linux's
+    // fib_compute_spec_dst).
+    in_pktinfo pi{};
+    const wire::Ipv4Addr dst(m.dst_addr);
+    const ShardPort* sp = sk->shard->port_for(m.steer_iface);
+    pi.ipi_ifindex = sp ? static_cast<int>(sp->ifc->index + 1) : 0;
+    pi.ipi_addr.s_addr = htonl(m.dst_addr);
+    const wire::Ipv4Addr spec = sp && !sp->ifc->is_our_addr(dst) ? sp->ifc->addr.addr : dst;
+    pi.ipi_spec_dst.s_addr = htonl(spec.host());
+    w.put(IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi);
+  }
+  if (flags & kCmsgTtl) {
+    const int ttl = m.ttl;
+    w.put(IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
+  }
+  if (flags & kCmsgTos) {
+    const uint8_t tos = m.tos;
+    w.put(IPPROTO_IP, IP_TOS, &tos, sizeof tos);
+  }
+  msg->msg_controllen = w.written();
+}
+
+int inet_cmsg_send(const msghdr* msg, InetCmsgSend* out) {
+  const size_t total = msg->msg_controllen;
+  if (!total) return 0;
+  if (!msg->msg_control) return -EFAULT;
+  const auto* base = static_cast<const uint8_t*>(msg->msg_control);
+  for (size_t off = 0; total - off >= sizeof(cmsghdr);) {
+    cmsghdr h;
+    memcpy(&h, base + off, sizeof h);
+    // CMSG_OK: a header's length covers itself and stays inside the buffer.
+    if (h.cmsg_len < sizeof(cmsghdr) || h.cmsg_len > total - off) return -EINVAL;
+    const uint8_t* data = base + off + CMSG_LEN(0);
+    const size_t dlen = h.cmsg_len - CMSG_LEN(0);
+    if (h.cmsg_level == SOL_SOCKET || h.cmsg_level == IPPROTO_UDP) {
+      return -EINVAL;  // SO_MARK, SCM_TXTIME, UDP_SEGMENT ...: none supported (Linux: EINVAL for unknown ones)
+    }
+    if (h.cmsg_level == IPPROTO_IP) {
+      switch (h.cmsg_type) {
+        case IP_PKTINFO: {
+          if (dlen != sizeof(in_pktinfo)) return -EINVAL;
+          in_pktinfo pi;
+          memcpy(&pi, data, sizeof pi);
+          if (pi.ipi_ifindex < 0) return -ENODEV;
+          out->oif = static_cast<unsigned>(pi.ipi_ifindex);
+          out->addr = wire::Ipv4Addr(ntohl(pi.ipi_spec_dst.s_addr));
+          break;
+        }
+        case IP_TTL: {
+          if (dlen != sizeof(int)) return -EINVAL;
+          int v;
+          memcpy(&v, data, sizeof v);
+          if (v < 1 || v > 255) return -EINVAL;
+          out->ttl = static_cast<uint8_t>(v);
+          break;
+        }
+        case IP_TOS: {
+          int v;
+          if (dlen == sizeof(int)) {
+            memcpy(&v, data, sizeof v);
+          } else if (dlen == 1) {
+            v = *data;
+          } else {
+            return -EINVAL;
+          }
+          if (v < 0 || v > 255) return -EINVAL;
+          out->tos = static_cast<uint8_t>(v);
+          break;
+        }
+        default:
+          return -EINVAL;  // IP_RETOPTS (no IP options here) and the rest
+      }
+    }
+    // Other levels are not IP's: skipped, as Linux's ip_cmsg_send does.
+    off += CMSG_ALIGN(h.cmsg_len);
+  }
+  return 0;
+}
+
+int inet_cmsg_route(Shard& sh, wire::Ipv4Addr dst, const InetCmsgSend& c, RouteResult* out) {
+  if (!c.addr.is_any()) {
+    // As Linux's ip_route_output_key_hash: a multicast, broadcast or zero-network source is invalid; one
+    // that is not ours has no route (without IP_FREEBIND / IP_TRANSPARENT, which Skiff has not).
+    const uint32_t a = c.addr.host();
+    if ((a >> 28) == 0xe || c.addr.is_broadcast() || (a >> 24) == 0) return -EINVAL;
+    if (!inet_is_local(sh, c.addr)) return -ENETUNREACH;
+  }
+  auto rt = sh.routes.lookup(dst);
+  if (c.oif) {
+    const ShardPort* sp = sh.port_for(c.oif - 1);
+    if (!sp) return -ENODEV;
+    if (!rt || rt->iface != c.oif - 1) {
+      // Only the link of that interface is reachable through it (no route of ours leads elsewhere by it).
+      if (!sp->ifc->addr.contains(dst) && !dst.is_broadcast()) return -ENETUNREACH;
+      rt = RouteResult{sp->ifc->index, dst, sp->ifc->addr.addr};
+    }
+  }
+  if (!rt) return -ENETUNREACH;
+  *out = *rt;
+  if (!c.addr.is_any()) out->src = c.addr;
+  return 0;
+}
+
+}  // namespace skiff
