@@ -59,6 +59,7 @@ namespace skiff {
   X(UdpNoSocket, "no UDP socket on the destination port")                            \
   X(UdpRcvbufFull, "UDP socket receive buffer full")                                 \
   X(RawRcvbufFull, "raw socket receive buffer full")                                 \
+  X(SockErrQueueFull, "IP_RECVERR error not queued: receive buffer full")           \
   X(TcpTruncated, "TCP header truncated")                                            \
   X(TcpBadHeaderLen, "TCP data offset < 5 or past the segment")                      \
   X(TcpBadOption, "TCP option length invalid")                                       \

@@ -1,7 +1,9 @@
 #include "inet/cmsg.hh"
 
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 
 #include <algorithm>
@@ -51,13 +53,10 @@ class CmsgWriter {
 
 }  // namespace
 
-void inet_cmsg_recv(Sock* sk, msghdr* msg, const PktMeta& m) {
-  const uint8_t flags = inet_sk(sk)->cmsg_flags;
-  if (!flags && !sk->tstamp) {
-    msg->msg_controllen = 0;
-    return;
-  }
-  CmsgWriter w(msg);
+namespace {
+
+// The control messages of ip_cmsg_recv and sock_recv_timestamp for the datagram `m`, in Linux's order.
+void put_recv_cmsgs(CmsgWriter& w, Sock* sk, const PktMeta& m, bool ip) {
   if (sk->tstamp) {
     // Wall-clock time of arrival: now, less the datagram's age by the shard's clock (which it was stamped
     // with when the receive burst was processed).
@@ -74,6 +73,8 @@ void inet_cmsg_recv(Sock* sk, msghdr* msg, const PktMeta& m) {
       w.put(SOL_SOCKET, SCM_TIMESTAMP, &tv, sizeof tv);
     }
   }
+  if (!ip) return;
+  const uint8_t flags = inet_sk(sk)->cmsg_flags;
   if (flags & kCmsgPktinfo) {
     // ipi_addr: the header's destination; ipi_spec_dst: the address a reply would come from (the
     // destination when it is ours, else, for a broadcast, the receiving interface's; Linux's
@@ -95,7 +96,118 @@ void inet_cmsg_recv(Sock* sk, msghdr* msg, const PktMeta& m) {
     const uint8_t tos = m.tos;
     w.put(IPPROTO_IP, IP_TOS, &tos, sizeof tos);
   }
+}
+
+// What an error queue entry carries in front of its payload.
+struct ErrHeader {
+  sock_extended_err ee;
+  uint32_t addr;  // the datagram's destination (host order)
+  uint16_t port;
+};
+
+}  // namespace
+
+void inet_cmsg_recv(Sock* sk, msghdr* msg, const PktMeta& m) {
+  if (!inet_sk(sk)->cmsg_flags && !sk->tstamp) {
+    msg->msg_controllen = 0;
+    return;
+  }
+  CmsgWriter w(msg);
+  put_recv_cmsgs(w, sk, m, true);
   msg->msg_controllen = w.written();
+}
+
+void inet_queue_err(Sock* sk, const InetSockErr& e, const Ipv4Rx* icmp, const Pktbuf* payload, uint32_t off,
+                    uint32_t len) {
+  Shard& sh = *sk->shard;
+  Pktbuf p = sh.alloc_pkt();
+  if (!p) return sh.drops.add(Drop::NoMbuf);
+  // The payload is what the ICMP message quoted (576 bytes at most from a conforming router): it fits one
+  // buffer behind the header; a longer quote is cut there.
+  len = std::min<uint32_t>(len, p.tailroom() > sizeof(ErrHeader) ? p.tailroom() - sizeof(ErrHeader) : 0);
+  uint8_t* d = p.append(static_cast<uint16_t>(sizeof(ErrHeader) + len));
+  if (!d) return sh.drops.add(Drop::NoMbuf);
+  ErrHeader h{};
+  h.ee.ee_errno = static_cast<uint32_t>(e.err);
+  h.ee.ee_origin = e.origin;
+  h.ee.ee_type = e.type;
+  h.ee.ee_code = e.code;
+  h.ee.ee_info = e.info;
+  h.addr = e.addr.host();
+  h.port = e.port;
+  memcpy(d, &h, sizeof h);
+  if (len && !payload->copy_out(off, len, d + sizeof h)) return sh.drops.add(Drop::NoMbuf);
+  PktMeta* m = p.meta();
+  *m = PktMeta{};
+  if (icmp) {
+    m->src_addr = icmp->src.host();
+    m->dst_addr = icmp->dst.host();
+    m->ttl = icmp->ttl;
+    m->tos = icmp->tos;
+    m->steer_iface = static_cast<uint8_t>(icmp->port->ifc->index);
+  }
+  m->rx_time_ns = static_cast<uint64_t>(sh.now().ns());
+  m->truesize = p.mbuf()->buf_len;
+  if (!sock_rmem_charge(sk, m->truesize)) return sh.drop(std::move(p), Drop::SockErrQueueFull);
+  sk->error_queue.push(std::move(p));
+  sock_wake(sk, EPOLLERR);
+}
+
+ssize_t inet_recv_error(Sock* sk, msghdr* msg, socklen_t* addr_len) {
+  rte_mbuf* head = sk->error_queue.front();
+  if (!head) return -EAGAIN;
+  sock_rmem_uncharge(sk, pkt_meta(head)->truesize);
+  Pktbuf p = sk->error_queue.pop();
+  ErrHeader h;
+  p.copy_out(0, sizeof h, &h);
+  const uint32_t plen = p.len() - static_cast<uint32_t>(sizeof h);
+  size_t copied = 0;
+  for (size_t i = 0; i < msg->msg_iovlen && copied < plen; ++i) {
+    const size_t n = std::min<size_t>(msg->msg_iov[i].iov_len, plen - copied);
+    if (n) p.copy_out(static_cast<uint32_t>(sizeof h + copied), static_cast<uint32_t>(n), msg->msg_iov[i].iov_base);
+    copied += n;
+  }
+  msg->msg_flags = copied < plen ? MSG_TRUNC : 0;
+  if (msg->msg_name) {
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(h.port);
+    sin.sin_addr.s_addr = htonl(h.addr);
+    memcpy(msg->msg_name, &sin, std::min<size_t>(msg->msg_namelen, sizeof sin));
+    *addr_len = sizeof sin;
+  }
+  const bool from_icmp = h.ee.ee_origin == SO_EE_ORIGIN_ICMP;
+  CmsgWriter w(msg);
+  put_recv_cmsgs(w, sk, *p.meta(), from_icmp);
+  struct {
+    sock_extended_err ee;
+    sockaddr_in offender;
+  } eh{};
+  eh.ee = h.ee;
+  if (from_icmp) {
+    // SO_EE_OFFENDER: who sent the ICMP message.
+    eh.offender.sin_family = AF_INET;
+    eh.offender.sin_addr.s_addr = htonl(p.meta()->src_addr);
+  }
+  w.put(IPPROTO_IP, IP_RECVERR, &eh, sizeof eh);
+  msg->msg_controllen = w.written();
+  msg->msg_flags |= MSG_ERRQUEUE;
+  if (from_icmp) {
+    // SO_ERROR now tells of the next ICMP error, if one waits.
+    // (An entry's header is in its first buffer: inet_queue_err wrote it there.)
+    rte_mbuf* next = sk->error_queue.front();
+    ErrHeader nh{};
+    if (next) memcpy(&nh, rte_pktmbuf_mtod(next, const void*), sizeof nh);
+    sk->err = next && nh.ee.ee_origin == SO_EE_ORIGIN_ICMP ? static_cast<int>(nh.ee.ee_errno) : 0;
+  }
+  return static_cast<ssize_t>(copied);
+}
+
+void inet_purge_errors(Sock* sk) {
+  while (rte_mbuf* m = sk->error_queue.front()) {
+    sock_rmem_uncharge(sk, pkt_meta(m)->truesize);
+    sk->error_queue.pop().reset();
+  }
 }
 
 int inet_cmsg_send(const msghdr* msg, InetCmsgSend* out) {

@@ -15,9 +15,11 @@
 #include "netif/route.hh"
 #include "sock/sock.hh"
 
+
 namespace skiff {
 
 class Shard;
+struct Ipv4Rx;
 
 // InetSock::cmsg_flags (Linux's IP_CMSG_*).
 inline constexpr uint8_t kCmsgPktinfo = 1;  // IP_PKTINFO
@@ -48,5 +50,32 @@ int inet_cmsg_send(const msghdr* msg, InetCmsgSend* out);
 // that does not exist, -EINVAL for a multicast, broadcast or zero-network source, -ENETUNREACH for a
 // source that is not ours (as Linux without IP_FREEBIND) or where nothing leads to `dst` (by that interface).
 int inet_cmsg_route(Shard& sh, wire::Ipv4Addr dst, const InetCmsgSend& c, RouteResult* out);
+
+// ---- The error queue (IP_RECVERR; Linux's ip_icmp_error, ip_local_error, ip_recv_error) ----------------
+
+// One error for recvmsg(MSG_ERRQUEUE): struct sock_extended_err's fields, and the destination of the
+// datagram it is about (msg_name).
+struct InetSockErr {
+  int err = 0;                 // ee_errno
+  uint8_t origin = 0;          // SO_EE_ORIGIN_ICMP or SO_EE_ORIGIN_LOCAL
+  uint8_t type = 0, code = 0;  // the ICMP message's (0 for a local error)
+  uint32_t info = 0;           // ee_info: the next-hop MTU for "fragmentation needed", the MTU for a local EMSGSIZE
+  wire::Ipv4Addr addr;         // the datagram's destination ...
+  uint16_t port = 0;           // ... and port
+};
+
+// Queues `e` with `len` bytes of `payload` (what the ICMP message quoted of the datagram's payload; none for
+// a local error); `icmp` is the ICMP datagram (its source is the offender, its TTL/TOS/addresses what
+// IP_PKTINFO etc. report), null for a local error. Charged to the receive buffer; where it does not fit, the
+// error is not queued (Drop::SockErrQueueFull), as Linux's sock_queue_err_skb.
+void inet_queue_err(Sock* sk, const InetSockErr& e, const Ipv4Rx* icmp, const Pktbuf* payload, uint32_t off,
+                    uint32_t len);
+// recvmsg(MSG_ERRQUEUE): the oldest error's payload, its destination in msg_name, control messages
+// (timestamp; for an ICMP error IP_PKTINFO/IP_TTL/IP_TOS as asked; then IP_RECVERR: sock_extended_err and
+// the offender), MSG_ERRQUEUE in msg_flags; -EAGAIN with none queued. Reading an ICMP error leaves SO_ERROR
+// at the next queued ICMP error's errno, or 0 (Linux's sock_dequeue_err_skb).
+ssize_t inet_recv_error(Sock* sk, msghdr* msg, socklen_t* addr_len);
+// Frees the error queue (the socket is going).
+void inet_purge_errors(Sock* sk);
 
 }  // namespace skiff

@@ -78,7 +78,7 @@ void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
       }
       // (udp_err and tcp_err count an error that names no socket of theirs as IcmpErrorUnmatched.)
       if (inner->proto() == static_cast<uint8_t>(wire::IpProto::Udp))
-        udp_err(sh, icmp->type(), icmp->code(), icmp->rest(), quote, qlen);
+        udp_err(sh, rx, p, icmp->type(), icmp->code(), icmp->rest(), quote, qlen);
       else if (inner->proto() == static_cast<uint8_t>(wire::IpProto::Tcp))
         tcp_err(sh, icmp->type(), icmp->code(), icmp->rest(), quote, qlen);
       else

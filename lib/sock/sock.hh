@@ -107,6 +107,7 @@ struct Sock {
 
   // Receive side.
   PktQueue receive_queue;
+  PktQueue error_queue;          // IP_RECVERR: errors for recvmsg(MSG_ERRQUEUE) (inet/cmsg.hh), charged to rcvbuf
   int rmem_alloc = 0;            // bytes charged to rcvbuf
   int wmem_queued = 0;           // bytes charged to sndbuf
 

@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
+#include <linux/errqueue.h>
 #include <netinet/udp.h>
 
 #include <cerrno>
@@ -133,6 +134,7 @@ int udp_init(Sock* sk) {
 
 void udp_destroy(Sock* sk) {
   sock_rqueue_purge(sk);
+  inet_purge_errors(sk);
 }
 
 void udp_close(Sock* sk, int64_t) {
@@ -262,7 +264,15 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   }
   const bool df = is->pmtudisc == IP_PMTUDISC_DO || is->pmtudisc == IP_PMTUDISC_PROBE ||
                   (is->pmtudisc == IP_PMTUDISC_WANT && fits_path);
-  if ((!fits_path && is->pmtudisc == IP_PMTUDISC_DO) || (!fits && is->pmtudisc == IP_PMTUDISC_PROBE)) return -EMSGSIZE;
+  if ((!fits_path && is->pmtudisc == IP_PMTUDISC_DO) || (!fits && is->pmtudisc == IP_PMTUDISC_PROBE)) {
+    // With IP_RECVERR the error queue says which MTU refused it (Linux's ip_local_error).
+    if (is->recverr)
+      inet_queue_err(sk,
+                     InetSockErr{.err = EMSGSIZE, .origin = SO_EE_ORIGIN_LOCAL,
+                                 .info = is->pmtudisc == IP_PMTUDISC_DO ? path : sp->ifc->mtu, .addr = dst, .port = dport},
+                     nullptr, nullptr, 0, 0);
+    return -EMSGSIZE;
+  }
   const int rc = ipv4_output(sh, std::move(p),
                              Ipv4Tx{.src = src, .dst = dst, .proto = kProtoUdp, .ttl = cm.ttl.value_or(is->ttl),
                                     .tos = cm.tos.value_or(is->tos), .df = df,
@@ -276,7 +286,7 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
 // As __skb_recv_udp: a pending error comes first (even with datagrams queued); MSG_OOB is ignored; with
 // nothing queued after shutdown(SHUT_RD) a blocking call returns 0 and a non-blocking one EAGAIN.
 ssize_t udp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
-  if (flags & MSG_ERRQUEUE) return -EAGAIN;  // no error queue (IP_RECVERR reports through SO_ERROR)
+  if (flags & MSG_ERRQUEUE) return inet_recv_error(sk, msg, addr_len);  // IP_RECVERR's queue
   if (sk->err) return -std::exchange(sk->err, 0);
   rte_mbuf* m = sk->receive_queue.front();
   if (!m) {
@@ -326,7 +336,7 @@ int udp_ioctl(Sock* sk, unsigned long cmd, void* arg) {
 
 uint32_t udp_poll(Sock* sk) {
   uint32_t mask = 0;
-  if (sk->err) mask |= EPOLLERR;
+  if (sk->err || !sk->error_queue.empty()) mask |= EPOLLERR;
   if (sk->shutdown & kRcvShutdown) mask |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
   if (sk->shutdown == (kRcvShutdown | kSendShutdown)) mask |= EPOLLHUP;
   if (!sk->receive_queue.empty()) mask |= EPOLLIN | EPOLLRDNORM;
@@ -438,7 +448,8 @@ void udp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
   deliver(sh, s, std::move(p), rx, sport, dport);
 }
 
-void udp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t* quote, size_t len) {
+void udp_err(Shard& sh, const Ipv4Rx& rx, const Pktbuf& icmp, uint8_t type, uint8_t code, uint32_t info,
+             const uint8_t* quote, size_t len) {
   // The quote: the IP header we sent, then at least 8 bytes of our UDP header.
   wire::Ipv4View ip(const_cast<uint8_t*>(quote), len);
   const size_t hl = ip.header_len();
@@ -459,6 +470,18 @@ void udp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t
                     (type == wire::icmp_type::kDestUnreachable && code == wire::icmp_unreach::kFragNeeded);
   // RFC 1122 §4.1.3.3 / Linux: report on connected sockets (or with IP_RECVERR).
   if (!s->recverr && (!hard || s->sk.state != sk_state::kEstablished)) return;
+  if (s->recverr) {
+    // And the error queue (Linux's ip_icmp_error): what the message quoted of the datagram's payload, and
+    // ee_info as Linux's icmp_unreach / icmp_param_prob give it (the next-hop MTU; the pointer).
+    uint32_t ee_info = 0;
+    if (type == wire::icmp_type::kDestUnreachable && code == wire::icmp_unreach::kFragNeeded) ee_info = info & 0xffff;
+    if (type == wire::icmp_type::kParamProblem) ee_info = info >> 24;
+    const uint32_t off = wire::IcmpView::kHeaderLen + static_cast<uint32_t>(hl + UdpView::kHeaderLen);
+    inet_queue_err(&s->sk,
+                   InetSockErr{.err = err, .origin = SO_EE_ORIGIN_ICMP, .type = type, .code = code, .info = ee_info,
+                               .addr = ip.dst(), .port = u.dst_port()},
+                   &rx, &icmp, off, icmp.len() > off ? icmp.len() - off : 0);
+  }
   s->sk.err = err;
   sock_wake(&s->sk, EPOLLERR);
 }

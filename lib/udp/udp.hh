@@ -36,7 +36,8 @@ extern const Proto udp_prot;
 // Receives a datagram (data at the UDP header).
 void udp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx);
 // An ICMP error quoting a datagram we sent: `quote` starts at the quoted IP header.
-void udp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t* quote, size_t len);
+void udp_err(Shard& sh, const Ipv4Rx& rx, const Pktbuf& icmp, uint8_t type, uint8_t code, uint32_t info,
+             const uint8_t* quote, size_t len);
 // Zero-copy receive: hands over the next datagram (data at its payload, contiguous) and its source;
 // -EMSGSIZE (the datagram stays queued) if it does not fit in one buffer.
 int udp_recv_zc(Sock* sk, Pktbuf* out, sockaddr_in* from);

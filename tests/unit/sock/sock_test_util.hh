@@ -101,13 +101,15 @@ inline std::vector<SentUdp> sent_udp(const std::vector<Bytes>& frames) {
   return out;
 }
 
-// An ICMP error (type/code) from the peer quoting the IP datagram inside `frame` (one we sent).
+// An ICMP error (type/code) from the peer quoting the IP datagram inside `frame` (one we sent): its header
+// and 8 bytes (RFC 792's minimum), or with `whole` as much as fits 576 bytes (RFC 1812 §4.3.2.3, as Linux).
 inline Bytes icmp_error_about(StackHarness& h, const Bytes& frame,
                               uint8_t type = wire::icmp_type::kDestUnreachable,
-                              uint8_t code = wire::icmp_unreach::kPort) {
+                              uint8_t code = wire::icmp_unreach::kPort, bool whole = false) {
   const size_t ihl = (frame[14] & 0xf) * 4u;
+  const size_t want = whole ? 576 - 20 - 8 : ihl + 8;
   Bytes quote(frame.begin() + 14,
-              frame.begin() + static_cast<long>(14 + std::min(frame.size() - 14, ihl + 8)));
+              frame.begin() + static_cast<long>(14 + std::min(frame.size() - 14, want)));
   return h.from_peer(ipv4(Ipv4Spec{.src = kPeer, .dst = kOur, .proto = 1}, icmp(type, code, 0, quote)));
 }
 
@@ -402,7 +404,7 @@ class Side {
     auto frames = h_->sent();
     ASSERT_FALSE(frames.empty()) << "nothing was sent to refuse";
     for (auto& u : sent_udp(frames)) unclaimed_.push_back(std::move(u));
-    h_->inject(icmp_error_about(*h_, frames.back()));
+    h_->inject(icmp_error_about(*h_, frames.back(), wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kPort, true));
     settle();
   }
   // Lets readiness changes reach epoll sets (Skiff delivers them at the end of a poll iteration).
@@ -470,6 +472,14 @@ inline void run_diff(Scenario sc, bool need_root = false) {
     h.sent();
   }
   const size_t n = std::max(klog.size(), slog.size());
+  if (getenv("SKIFF_DIFF_LOG")) {  // every step of both runs, to read what was compared
+    for (size_t i = 0; i < n; ++i) {
+      const Entry* k = i < klog.size() ? &klog[i] : nullptr;
+      const Entry* s = i < slog.size() ? &slog[i] : nullptr;
+      printf("%3zu %-70s linux %-22s skiff %s\n", i, (k ? k->what : s->what).c_str(), k ? describe(*k).c_str() : "-",
+             s ? describe(*s).c_str() : "-");
+    }
+  }
   int mismatches = 0;
   for (size_t i = 0; i < n; ++i) {
     const Entry* k = i < klog.size() ? &klog[i] : nullptr;

@@ -2,6 +2,9 @@
 // scenarios compare with the kernel: the values (TTL, TOS, the addresses of IP_PKTINFO for unicast and
 // broadcast, the receive time by the shard's clock), what sendmsg's IP_TTL / IP_TOS / IP_PKTINFO put on
 // the wire for that one datagram, and raw sockets.
+#include <time.h>
+
+#include <linux/errqueue.h>
 #include <netinet/ip_icmp.h>
 
 #include "sock_test_util.hh"
@@ -182,4 +185,119 @@ TEST(Cmsg, RawSocketsReportThemToo) {
   EXPECT_EQ(*r.ttl, 33);
   EXPECT_EQ(*r.tos, 0x10);
   EXPECT_EQ(ntohl(r.pktinfo->ipi_addr.s_addr), kOur.host());
+}
+
+namespace {
+
+struct QueuedErr {
+  ssize_t rc = -1;
+  int flags = 0;
+  sockaddr_in name{};
+  sock_extended_err ee{};
+  sockaddr_in offender{};
+  bool have_ee = false;
+};
+
+QueuedErr read_error(int fd) {
+  QueuedErr q;
+  uint8_t buf[2048];
+  iovec iov{buf, sizeof buf};
+  alignas(cmsghdr) uint8_t ctl[256];
+  msghdr m{};
+  m.msg_name = &q.name;
+  m.msg_namelen = sizeof q.name;
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof ctl;
+  q.rc = skiff_recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
+  q.flags = m.msg_flags;
+  if (q.rc < 0) return q;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) {
+      memcpy(&q.ee, CMSG_DATA(c), sizeof q.ee);
+      memcpy(&q.offender, CMSG_DATA(c) + sizeof q.ee, sizeof q.offender);
+      q.have_ee = true;
+    }
+  }
+  return q;
+}
+
+}  // namespace
+
+// IP_RECVERR with path MTU discovery: the router's "fragmentation needed" is queued with its next-hop MTU
+// (ee_info), and a later send above it fails with EMSGSIZE and a local error naming the MTU (Linux's
+// ip_local_error: origin LOCAL, no offender).
+TEST(Cmsg, ErrorQueueCarriesTheMtuFromTheRouterAndFromALocalRefusal) {
+  StackHarness h;
+  h.learn_peer();
+  const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const int on = 1, pmtu = IP_PMTUDISC_DO;
+  ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on), 0);
+  ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu), 0);
+  const sockaddr_in to = sin(kPeer, 9);
+  const Bytes dgram = pattern(1400, 1);
+  ASSERT_EQ(skiff_sendto(fd, dgram.data(), dgram.size(), 0, sa(to), sizeof to), 1400);
+  const auto frames = h.sent();
+  ASSERT_EQ(frames.size(), 1u);
+  const size_t ihl = (frames[0][14] & 0xf) * 4u;
+  const Bytes quote(frames[0].begin() + 14, frames[0].begin() + static_cast<long>(14 + ihl + 8 + 16));
+  h.inject(h.from_peer(ipv4(Ipv4Spec{.src = kPeer, .dst = kOur, .proto = 1},
+                            skiff::test::icmp(wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kFragNeeded, 1200, quote))));
+  QueuedErr q = read_error(fd);
+  ASSERT_EQ(q.rc, 16);  // the 16 bytes of payload the router quoted
+  EXPECT_EQ(q.flags, MSG_ERRQUEUE);
+  ASSERT_TRUE(q.have_ee);
+  EXPECT_EQ(q.ee.ee_errno, static_cast<uint32_t>(EMSGSIZE));
+  EXPECT_EQ(q.ee.ee_origin, SO_EE_ORIGIN_ICMP);
+  EXPECT_EQ(q.ee.ee_info, 1200u);
+  EXPECT_EQ(addr_of(q.offender), kPeer);
+  EXPECT_EQ(addr_of(q.name), kPeer);
+  EXPECT_EQ(ntohs(q.name.sin_port), 9);
+
+  EXPECT_EQ(skiff_sendto(fd, dgram.data(), dgram.size(), 0, sa(to), sizeof to), -1);
+  EXPECT_EQ(errno, EMSGSIZE);
+  q = read_error(fd);
+  ASSERT_EQ(q.rc, 0);
+  ASSERT_TRUE(q.have_ee);
+  EXPECT_EQ(q.ee.ee_errno, static_cast<uint32_t>(EMSGSIZE));
+  EXPECT_EQ(q.ee.ee_origin, SO_EE_ORIGIN_LOCAL);
+  EXPECT_EQ(q.ee.ee_info, 1200u);
+  EXPECT_EQ(q.offender.sin_family, 0);
+  EXPECT_EQ(ntohs(q.name.sin_port), 9);
+  EXPECT_EQ(read_error(fd).rc, -1);
+  EXPECT_EQ(errno, EAGAIN);
+}
+
+// The queue is charged to the receive buffer: a flood of ICMP errors cannot grow it without bound (the
+// ones that do not fit are counted), and closing the socket frees what it held.
+TEST(Cmsg, ErrorQueueIsBoundedByTheReceiveBuffer) {
+  StackHarness h;
+  h.learn_peer();
+  const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const int on = 1, small = 4096;
+  ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on), 0);
+  ASSERT_EQ(skiff_setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+  const sockaddr_in to = sin(kPeer, 9);
+  ASSERT_EQ(skiff_sendto(fd, "x", 1, 0, sa(to), sizeof to), 1);
+  const auto frames = h.sent();
+  ASSERT_EQ(frames.size(), 1u);
+  const unsigned in_use = h.buffers_in_use();
+  for (int i = 0; i < 200; ++i) h.inject(icmp_error_about(h, frames[0]));
+  const unsigned queued = h.buffers_in_use() - in_use;
+  EXPECT_GT(queued, 0u);
+  EXPECT_LE(queued, 4u);  // 8 KiB of receive buffer (SO_RCVBUF doubled), 2 KiB or more per entry
+  EXPECT_EQ(h.shard().drops[Drop::SockErrQueueFull], 200u - queued);
+  int so_err = 0;
+  socklen_t len = sizeof so_err;
+  ASSERT_EQ(skiff_getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_err, &len), 0);
+  EXPECT_EQ(so_err, ECONNREFUSED);
+  const int ep = skiff_epoll_create1(0);
+  epoll_event ev{EPOLLIN, {.fd = fd}};
+  ASSERT_EQ(skiff_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+  ASSERT_EQ(skiff_epoll_wait(ep, &ev, 1, 0), 1);
+  EXPECT_TRUE(ev.events & EPOLLERR) << "the queue alone reports an error";
+  skiff_close(ep);
+  skiff_close(fd);
+  EXPECT_EQ(h.buffers_in_use(), in_use);
 }

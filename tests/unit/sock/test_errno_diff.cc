@@ -2,6 +2,9 @@
 // the same return value and errno (see sock_test_util.hh). Addresses are adapted per side (127.0.0.1 for the
 // kernel, 10.0.0.2/24 for Skiff); what Skiff documents as different (no AF_INET6/AF_UNIX, no nested epoll,
 // no multicast options) is tested in test_socket_calls.cc instead.
+#include <time.h>
+
+#include <linux/errqueue.h>
 #include <linux/icmp.h>
 #include <linux/sockios.h>
 #include <netinet/ip.h>
@@ -1273,4 +1276,70 @@ DIFF(ControlMessagesOnSend) {
   s.call("an unknown SOL_SOCKET type", send_cmsg(s, fd, to, SOL_SOCKET, 200, &v, sizeof v));
   s.call("another level (skipped)", send_cmsg(s, fd, to, 250, 1, &v, sizeof v));
   s.val("peer got", static_cast<long>(s.peer_received().size()));
+}
+
+namespace {
+
+// recvmsg(MSG_ERRQUEUE) with room for `len` bytes: rc, flags, the address, IP_RECVERR's fields.
+void recv_error(Side& s, const std::string& what, int fd, size_t len, uint16_t want_port) {
+  uint8_t buf[64];
+  iovec iov{buf, len};
+  sockaddr_in from{};
+  alignas(cmsghdr) uint8_t ctl[256] = {};
+  msghdr m{};
+  m.msg_name = &from;
+  m.msg_namelen = sizeof from;
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof ctl;
+  const long rc = s.call(what, s.api.recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT));
+  if (rc < 0) return;
+  s.val(what + ": msg_flags", m.msg_flags);
+  s.val(what + ": msg_namelen", m.msg_namelen);
+  s.val(what + ": the datagram's destination", addr_of(from) == s.peer && ntohs(from.sin_port) == want_port);
+  s.val(what + ": payload intact", rc >= 4 && buf[0] == 0x11 && buf[3] == 0x44);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+    const std::string k = what + ": cmsg " + std::to_string(c->cmsg_level) + "/" + std::to_string(c->cmsg_type);
+    s.val(k + " len", static_cast<long>(c->cmsg_len));
+    if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR) continue;
+    sock_extended_err ee;
+    memcpy(&ee, CMSG_DATA(c), sizeof ee);
+    sockaddr_in off;
+    memcpy(&off, CMSG_DATA(c) + sizeof ee, sizeof off);
+    s.val(k + " ee_errno", ee.ee_errno);
+    s.val(k + " ee_origin", ee.ee_origin);
+    s.val(k + " ee_type", ee.ee_type);
+    s.val(k + " ee_code", ee.ee_code);
+    s.val(k + " ee_info", ee.ee_info);
+    s.val(k + " offender family", off.sin_family);
+    s.val(k + " offender is the peer", addr_of(off) == s.peer);
+  }
+}
+
+}  // namespace
+
+DIFF(ErrorQueue) {
+  const uint8_t data[10] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa};
+  uint8_t buf[64];
+  const uint16_t cp = s.closed_port();
+  sockaddr_in closed = s.addr(s.peer, cp);
+  const int u = s.udp();
+  s.call("sendto a closed port", s.api.sendto(u, data, sizeof data, 0, sa(closed), sizeof closed));
+  s.refuse_last(u);
+  recv_error(s, "no IP_RECVERR: the queue is empty", u, sizeof buf, cp);
+
+  const int fd = s.udp();
+  s.setopt("IP_RECVERR", fd, IPPROTO_IP, IP_RECVERR, 1);
+  s.call("sendto a closed port", s.api.sendto(fd, data, sizeof data, 0, sa(closed), sizeof closed));
+  s.refuse_last(fd);
+  s.call("recv reports it (SO_ERROR, unconnected with IP_RECVERR)", s.api.recv(fd, buf, sizeof buf, MSG_DONTWAIT));
+  recv_error(s, "MSG_ERRQUEUE", fd, sizeof buf, cp);
+  recv_error(s, "MSG_ERRQUEUE again: empty", fd, sizeof buf, cp);
+  s.call("sendto again", s.api.sendto(fd, data, sizeof data, 0, sa(closed), sizeof closed));
+  s.refuse_last(fd);
+  s.setopt("SO_TIMESTAMPNS", fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+  recv_error(s, "MSG_ERRQUEUE, 4 bytes of room, with a timestamp", fd, 4, cp);
+  s.opt("SO_ERROR after the queue was read", fd, SOL_SOCKET, SO_ERROR);
+  s.call("then recv has nothing", s.api.recv(fd, buf, sizeof buf, MSG_DONTWAIT));
 }
