@@ -62,6 +62,18 @@ inline Bytes udp_frame(StackHarness& h, uint16_t sport, uint16_t dport, const By
       ipv4(Ipv4Spec{.src = src, .dst = dst, .proto = 17}, udp(src, dst, sport, dport, payload, csum)));
 }
 
+// A msghdr over one iovec, with an optional name and control buffer.
+inline msghdr msg_of(iovec* iov, sockaddr_in* name = nullptr, void* ctl = nullptr, size_t clen = 0) {
+  msghdr m{};
+  m.msg_name = name;
+  m.msg_namelen = name ? sizeof *name : 0;
+  m.msg_iov = iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = clen;
+  return m;
+}
+
 // A UDP socket (non-blocking unless told) bound to INADDR_ANY:port.
 inline int bound_udp(uint16_t port, int flags = SOCK_NONBLOCK) {
   const int fd = skiff_socket(AF_INET, SOCK_DGRAM | flags, 0);

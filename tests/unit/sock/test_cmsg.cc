@@ -29,11 +29,7 @@ Received recv_with_cmsgs(int fd) {
   uint8_t buf[2048];
   iovec iov{buf, sizeof buf};
   alignas(cmsghdr) uint8_t ctl[256];
-  msghdr m{};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = ctl;
-  m.msg_controllen = sizeof ctl;
+  msghdr m = msg_of(&iov, nullptr, ctl, sizeof ctl);
   r.rc = skiff_recvmsg(fd, &m, 0);
   r.flags = m.msg_flags;
   if (r.rc < 0) return r;
@@ -81,13 +77,7 @@ ssize_t send_with(int fd, void* ctl, size_t clen) {
   uint8_t payload[8] = {};
   iovec iov{payload, sizeof payload};
   sockaddr_in to = sin(kPeer, 4000);
-  msghdr m{};
-  m.msg_name = &to;
-  m.msg_namelen = sizeof to;
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = ctl;
-  m.msg_controllen = clen;
+  const msghdr m = msg_of(&iov, &to, ctl, clen);
   return skiff_sendmsg(fd, &m, 0);
 }
 
@@ -203,13 +193,7 @@ QueuedErr read_error(int fd) {
   uint8_t buf[2048];
   iovec iov{buf, sizeof buf};
   alignas(cmsghdr) uint8_t ctl[256];
-  msghdr m{};
-  m.msg_name = &q.name;
-  m.msg_namelen = sizeof q.name;
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = ctl;
-  m.msg_controllen = sizeof ctl;
+  msghdr m = msg_of(&iov, &q.name, ctl, sizeof ctl);
   q.rc = skiff_recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
   q.flags = m.msg_flags;
   if (q.rc < 0) return q;
