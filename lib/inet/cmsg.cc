@@ -192,13 +192,20 @@ ssize_t inet_recv_error(Sock* sk, msghdr* msg, socklen_t* addr_len) {
   w.put(IPPROTO_IP, IP_RECVERR, &eh, sizeof eh);
   msg->msg_controllen = w.written();
   msg->msg_flags |= MSG_ERRQUEUE;
-  if (from_icmp) {
-    // SO_ERROR now tells of the next ICMP error, if one waits.
-    // (An entry's header is in its first buffer: inet_queue_err wrote it there.)
-    rte_mbuf* next = sk->error_queue.front();
-    ErrHeader nh{};
-    if (next) memcpy(&nh, rte_pktmbuf_mtod(next, const void*), sizeof nh);
-    sk->err = next && nh.ee.ee_origin == SO_EE_ORIGIN_ICMP ? static_cast<int>(nh.ee.ee_errno) : 0;
+  // SO_ERROR follows the queue (Linux's sock_dequeue_err_skb): the next entry's errno if it is an ICMP
+  // error; 0 once an ICMP error was read and none follows. More entries: the reader is told again.
+  // (An entry's header is in its first buffer: inet_queue_err wrote it there.)
+  if (rte_mbuf* next = sk->error_queue.front()) {
+    ErrHeader nh;
+    memcpy(&nh, rte_pktmbuf_mtod(next, const void*), sizeof nh);
+    if (nh.ee.ee_origin == SO_EE_ORIGIN_ICMP) {
+      sk->err = static_cast<int>(nh.ee.ee_errno);
+    } else if (from_icmp) {
+      sk->err = 0;
+    }
+    sock_wake(sk, EPOLLERR);
+  } else if (from_icmp) {
+    sk->err = 0;
   }
   return static_cast<ssize_t>(copied);
 }
@@ -215,7 +222,7 @@ int inet_cmsg_send(const msghdr* msg, InetCmsgSend* out) {
   if (!total) return 0;
   if (!msg->msg_control) return -EFAULT;
   const auto* base = static_cast<const uint8_t*>(msg->msg_control);
-  for (size_t off = 0; total - off >= sizeof(cmsghdr);) {
+  for (size_t off = 0; off <= total && total - off >= sizeof(cmsghdr);) {
     cmsghdr h;
     memcpy(&h, base + off, sizeof h);
     // CMSG_OK: a header's length covers itself and stays inside the buffer.
@@ -261,7 +268,9 @@ int inet_cmsg_send(const msghdr* msg, InetCmsgSend* out) {
           return -EINVAL;  // IP_RETOPTS (no IP options here) and the rest
       }
     }
-    // Other levels are not IP's: skipped, as Linux's ip_cmsg_send does.
+    // Other levels are not IP's: skipped, as Linux's ip_cmsg_send does. The next header starts at the
+    // aligned end of this one, if that is still inside the buffer (a last message's padding may not be:
+    // msg_controllen = cmsg_len is common and valid).
     off += CMSG_ALIGN(h.cmsg_len);
   }
   return 0;
@@ -276,7 +285,20 @@ int inet_cmsg_route(Shard& sh, wire::Ipv4Addr dst, const InetCmsgSend& c, RouteR
     if (!inet_is_local(sh, c.addr)) return -ENETUNREACH;
   }
   auto rt = sh.routes.lookup(dst);
-  if (c.oif) {
+  if (dst.is_broadcast()) {
+    // The limited broadcast leaves on a link, never through a gateway (RFC 1122 §3.3.6): the chosen
+    // interface's, else the source address's, else the route's.
+    unsigned iface = rt ? rt->iface : 0;
+    if (c.oif) {
+      iface = c.oif - 1;
+    } else if (!c.addr.is_any()) {
+      for (auto& port : sh.ports())
+        if (port->ifc->is_our_addr(c.addr)) iface = port->ifc->index;
+    }
+    const ShardPort* sp = sh.port_for(iface);
+    if (!sp) return c.oif ? -ENODEV : -ENETUNREACH;
+    rt = RouteResult{iface, dst, sp->ifc->addr.addr};
+  } else if (c.oif) {
     const ShardPort* sp = sh.port_for(c.oif - 1);
     if (!sp) return -ENODEV;
     if (!rt || rt->iface != c.oif - 1) {

@@ -225,6 +225,7 @@ int ip_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_
       return 0;
     case IP_RECVERR:
       is->recverr = val != 0;
+      if (!is->recverr) inet_purge_errors(sk);  // as Linux: what was queued goes with the option
       return 0;
     case IP_MTU_DISCOVER:
       if (val < IP_PMTUDISC_DONT || val > IP_PMTUDISC_OMIT) return -EINVAL;

@@ -197,7 +197,7 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
   const int rc =
       send_segment(sh, std::move(h), th, hl, is->saddr, is->daddr, is->ttl, tos, l4_sum, tso_segsz, pmtu_discovery(tp));
   // PRR counts what leaves while the window falls (Linux's prr_out): new data, retransmissions, probes.
-  if (data && (tp->ca_state == TcpCa::Recovery || tp->ca_state == TcpCa::Cwr)) [[unlikely]]
+  if (data && rc >= 0 && (tp->ca_state == TcpCa::Recovery || tp->ca_state == TcpCa::Cwr)) [[unlikely]]
     tp->prr_out += nseg > 1 ? nseg * tp->mss : rte_pktmbuf_pkt_len(data);
   if (flags & tf::kAck) {
     tp->ack_pending = false;

@@ -444,7 +444,8 @@ void ecn_on_ece(TcpSock* tp) {
 }
 
 void prr_init(TcpSock* tp) {
-  tp->prr_recover_fs = std::max(tp->cwnd, static_cast<uint32_t>(tp->mss));
+  // RecoverFS: what ssthresh was taken from (beta x this), so that the proportional part ends at ssthresh.
+  tp->prr_recover_fs = std::max(loss_base(tp), static_cast<uint32_t>(tp->mss));
   tp->prr_delivered = 0;
   tp->prr_out = 0;
 }
@@ -484,8 +485,11 @@ bool sack_retransmit(TcpSock* tp) {
     if (!fit_to_mss(tp, m)) break;  // queued before the path MTU fell: resent in MSS-sized pieces
     const uint32_t len = seg_len(m);
     // The pipe bounds retransmissions as new data. While PRR runs its window says how much may go (it lets
-    // the first retransmission go); otherwise (after an RTO, a path MTU drop) at least one per event.
-    if ((sent || in_cwnd_reduction(tp)) && sack_pipe(tp) + len > tp->cwnd) break;
+    // the first retransmission go), but with nothing in flight, which would bring the next ACK, one goes
+    // (PRR's window is in bytes and may have been left below a segment); otherwise (after an RTO, a path
+    // MTU drop) at least one per event.
+    const uint32_t pipe = sack_pipe(tp);
+    if ((sent || (in_cwnd_reduction(tp) && pipe > 0)) && pipe + len > tp->cwnd) break;
     const SeqNum seq = seg_seq(m);
     const bool fin = tp->fin_sent && tp->fin_seq == seq + len;
     if (transmit(tp, seq, tf::kAck | (fin ? tf::kFin : 0), m) < 0) break;

@@ -269,7 +269,8 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
     if (is->recverr)
       inet_queue_err(sk,
                      InetSockErr{.err = EMSGSIZE, .origin = SO_EE_ORIGIN_LOCAL,
-                                 .info = is->pmtudisc == IP_PMTUDISC_DO ? path : sp->ifc->mtu, .addr = dst, .port = dport},
+                                 .info = is->pmtudisc == IP_PMTUDISC_DO ? path : sp->ifc->mtu, .addr = dst,
+                                 .port = is->dport},  // the connected port, 0 unconnected (as Linux)
                      nullptr, nullptr, 0, 0);
     return -EMSGSIZE;
   }
@@ -458,6 +459,7 @@ void udp_err(Shard& sh, const Ipv4Rx& rx, const Pktbuf& icmp, uint8_t type, uint
   // We sent src:sport -> dst:dport; find that socket as if the reply came back.
   InetSock* s = lookup(sh, ip.dst(), u.dst_port(), ip.src(), u.src_port());
   if (!s) return sh.drops.add(Drop::IcmpErrorUnmatched);
+  if (type == wire::icmp_type::kSourceQuench) return;  // deprecated (RFC 6633): ignored, as Linux's udp_err
   if (type == wire::icmp_type::kDestUnreachable && code == wire::icmp_unreach::kFragNeeded) {
     // RFC 1191: the path to the destination takes less (a router without the next-hop MTU field leaves
     // us to guess it, §5). Remembered for the shard (IP_MTU, IP_PMTUDISC_DO sends, TCP's MSS), never

@@ -248,7 +248,8 @@ TEST(Cmsg, ErrorQueueCarriesTheMtuFromTheRouterAndFromALocalRefusal) {
   EXPECT_EQ(q.ee.ee_origin, SO_EE_ORIGIN_LOCAL);
   EXPECT_EQ(q.ee.ee_info, 1200u);
   EXPECT_EQ(q.offender.sin_family, 0);
-  EXPECT_EQ(ntohs(q.name.sin_port), 9);
+  EXPECT_EQ(addr_of(q.name), kPeer);
+  EXPECT_EQ(ntohs(q.name.sin_port), 0);  // the socket's connected port (none), as Linux's ip_local_error
   EXPECT_EQ(read_error(fd).rc, -1);
   EXPECT_EQ(errno, EAGAIN);
 }
@@ -284,4 +285,55 @@ TEST(Cmsg, ErrorQueueIsBoundedByTheReceiveBuffer) {
   skiff_close(ep);
   skiff_close(fd);
   EXPECT_EQ(h.buffers_in_use(), in_use);
+}
+
+// Turning IP_RECVERR off empties the queue (as Linux): nothing stays charged or reported.
+TEST(Cmsg, ErrorQueueGoesWithTheOption) {
+  StackHarness h;
+  h.learn_peer();
+  const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  int on = 1;
+  ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on), 0);
+  const sockaddr_in to = sin(kPeer, 9);
+  ASSERT_EQ(skiff_sendto(fd, "x", 1, 0, sa(to), sizeof to), 1);
+  const auto frames = h.sent();
+  ASSERT_EQ(frames.size(), 1u);
+  const unsigned in_use = h.buffers_in_use();
+  for (int i = 0; i < 3; ++i) h.inject(icmp_error_about(h, frames[0]));
+  EXPECT_EQ(h.buffers_in_use(), in_use + 3);
+  on = 0;
+  ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on), 0);
+  EXPECT_EQ(h.buffers_in_use(), in_use);
+  EXPECT_EQ(read_error(fd).rc, -1);
+  EXPECT_EQ(errno, EAGAIN);
+}
+
+// A limited broadcast sent with IP_PKTINFO leaves on the link (the broadcast MAC), not to a gateway.
+TEST(Cmsg, LimitedBroadcastWithPktinfoStaysOnTheLink) {
+  StackHarness h;
+  h.learn_peer();
+  const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const int on = 1;
+  ASSERT_EQ(skiff_setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on), 0);
+  for (const int ifindex : {0, 1}) {
+    alignas(cmsghdr) uint8_t ctl[CMSG_SPACE(sizeof(in_pktinfo))] = {};
+    uint8_t payload[4] = {1, 2, 3, 4};
+    iovec iov{payload, sizeof payload};
+    sockaddr_in to = sin(Ipv4Addr::broadcast(), 4000);
+    msghdr m = msg_of(&iov, &to, ctl, sizeof ctl);
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+    in_pktinfo pi{};
+    pi.ipi_ifindex = ifindex;
+    pi.ipi_spec_dst.s_addr = htonl(kOur.host());
+    memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    ASSERT_EQ(skiff_sendmsg(fd, &m, 0), 4) << ifindex;
+    const auto out = sent_udp(h.sent());
+    ASSERT_EQ(out.size(), 1u) << ifindex;
+    EXPECT_EQ(out[0].ip.eth_dst, MacAddr::broadcast()) << ifindex;
+    EXPECT_EQ(out[0].ip.dst, Ipv4Addr::broadcast()) << ifindex;
+    EXPECT_EQ(out[0].ip.src, kOur) << ifindex;
+  }
 }

@@ -1262,6 +1262,20 @@ DIFF(ControlMessagesOnSend) {
   s.call("IP_PKTINFO short", send_cmsg(s, fd, to, IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi - 4));
   v = 1;
   s.call("cmsg_len past the buffer", send_cmsg(s, fd, to, IPPROTO_IP, IP_TTL, &v, sizeof v, 8));
+  {
+    // msg_controllen = cmsg_len: the last message's padding is outside the buffer (valid).
+    uint8_t payload[8] = {};
+    iovec iov{payload, sizeof payload};
+    alignas(cmsghdr) uint8_t ctl[CMSG_SPACE(sizeof(int))] = {};
+    msghdr m = msg_of(&iov, const_cast<sockaddr_in*>(&to), ctl, CMSG_LEN(sizeof(int)));
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_TTL;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    v = 5;
+    memcpy(CMSG_DATA(c), &v, sizeof v);
+    s.call("msg_controllen without the last padding", s.api.sendmsg(fd, &m, 0));
+  }
   s.call("an unknown IP type", send_cmsg(s, fd, to, IPPROTO_IP, 200, &v, sizeof v));
   s.call("an unknown SOL_SOCKET type", send_cmsg(s, fd, to, SOL_SOCKET, 200, &v, sizeof v));
   s.call("another level (skipped)", send_cmsg(s, fd, to, 250, 1, &v, sizeof v));
