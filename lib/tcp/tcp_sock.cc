@@ -1007,6 +1007,7 @@ void tcp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t
     return sh.drops.add(Drop::IcmpErrorUnmatched);
   }
   Sock* sk = sk_of(tp);
+  if (type == wire::icmp_type::kSourceQuench) return;  // RFC 6633: TCP ignores it (as Linux's tcp_v4_err)
   if (type == wire::icmp_type::kDestUnreachable && code == wire::icmp_unreach::kFragNeeded) {
     // RFC 1191: news about the path, not an error of the connection (Linux's tcp_v4_err reports none).
     return tcp_mtu_reduced(tp, pmtu_from_icmp(info, ip.total_len(), sh.cfg.ipv4.min_pmtu));

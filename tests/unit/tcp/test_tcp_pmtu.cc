@@ -421,3 +421,23 @@ TEST(UdpPmtu, FragNeededIsRememberedForTheDestination) {
   EXPECT_TRUE(ip->flags_frag & 0x4000);
   skiff_close(fd);
 }
+
+// Source quench (deprecated, RFC 6633) is ignored: no error even with IP_RECVERR, nothing resent.
+TEST(TcpIcmp, SourceQuenchIsIgnored) {
+  StackHarness h;
+  uint32_t base = 0;
+  Conn c = one_segment_in_flight(h, &base);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_IP, IP_RECVERR, 1), 0);
+  Bytes tcp8(8);
+  wire::store_be16(tcp8.data(), c.lport);
+  wire::store_be16(tcp8.data() + 2, c.pport);
+  wire::store_be32(tcp8.data() + 4, base);
+  const Bytes quote = ipv4(Ipv4Spec{.src = kOur, .dst = kPeer, .proto = 6, .total_len = 1500}, tcp8);
+  h.inject(h.from_peer(ipv4(Ipv4Spec{.src = kPeer, .dst = kOur, .proto = 1}, icmp(it::kSourceQuench, 0, 0, quote))));
+  int err = -1;
+  socklen_t len = sizeof err;
+  ASSERT_EQ(skiff_getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+  EXPECT_EQ(err, 0);
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(info(c.fd).tcpi_state, TCP_ESTABLISHED);
+}
