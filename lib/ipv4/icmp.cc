@@ -40,7 +40,11 @@ void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
       const uint16_t old_word = wire::load_raw16(icmp->data());
       icmp->set_type(it::kEchoReply);
       const uint16_t new_word = wire::load_raw16(icmp->data());
-      icmp->set_checksum_raw(wire::csum_update16(icmp->checksum_raw(), old_word, new_word));
+      const uint16_t upd = wire::csum_update16(icmp->checksum_raw(), old_word, new_word);
+      icmp->set_checksum_raw(upd);
+      // RFC 1624 eqn. 3 yields 0x0000 both for a message whose words sum to -0 (right) and for one whose words
+      // are all zero (an empty echo with id 0 and sequence 0; its checksum is 0xffff): settle it by summing.
+      if (upd == 0 && wire::csum_fold16(p.csum_partial(0, p.len())) == 0) icmp->set_checksum_raw(0xffff);
       p.ol_flags() = 0;
       ++sh.stats.icmp_out_echo_reps;
       ++sh.stats.icmp_out_msgs;

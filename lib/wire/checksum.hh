@@ -41,7 +41,9 @@ inline uint64_t pseudo_header_sum(Ipv4Addr src, Ipv4Addr dst, uint8_t proto, uin
   return uint64_t{src.be()} + dst.be() + __builtin_bswap16(static_cast<uint16_t>(proto)) + __builtin_bswap16(l4_len);
 }
 
-// RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), all raw 16-bit values.
+// RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), all raw 16-bit values. Its one ambiguity: a result of 0x0000 is
+// right unless every covered word is now zero (the sum is +0, whose checksum is 0xffff); a caller whose data
+// can be all zero (not IPv4, TCP or UDP: their headers or pseudo-headers never are) checks that case.
 inline uint16_t csum_update16(uint16_t check, uint16_t old_raw, uint16_t new_raw) {
   uint64_t sum = static_cast<uint16_t>(~check);
   sum += static_cast<uint16_t>(~old_raw);

@@ -41,6 +41,23 @@ TEST_P(EchoSizes, ReplyMirrorsThePayloadExactly) {
 
 INSTANTIATE_TEST_SUITE_P(Icmp, EchoSizes, ::testing::Values(0, 1, 2, 55, 56, 57, 1000, 1472));
 
+// An empty echo with id 0 and sequence 0 makes a reply of all zero words, whose checksum is 0xffff; the
+// in-place update (RFC 1624 eqn. 3) alone gives 0x0000 there, which no receiver accepts. Found by fuzz_wire_icmp.
+TEST(Icmp, EchoReplyOfAllZeroWordsCarriesChecksumFFFF) {
+  for (uint16_t seq : {uint16_t{0}, uint16_t{1}}) {
+    StackHarness h;
+    h.learn_peer();
+    h.inject(h.from_peer(ipv4(to_us(), icmp_echo(it::kEchoRequest, 0, seq, Bytes(seq == 0 ? 0 : 4, 0)))));
+    auto out = h.sent();
+    ASSERT_EQ(out.size(), 1u);
+    auto ip = parse_ip(out[0]);
+    ASSERT_TRUE(ip);
+    EXPECT_EQ(ip->payload[0], it::kEchoReply);
+    EXPECT_EQ(wire::load_be16(ip->payload.data() + 2), seq == 0 ? 0xffff : 0xfffe) << "seq " << seq;
+    EXPECT_TRUE(wire::csum_ok(wire::csum_partial(ip->payload.data(), ip->payload.size()))) << "seq " << seq;
+  }
+}
+
 TEST(Icmp, BadChecksumAndTruncatedAreDropped) {
   StackHarness h;
   h.learn_peer();
