@@ -102,6 +102,8 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
     if (!p) return;
     ++sh.stats.ip_reasm_oks;
     ip = Ipv4View::checked(p.first_seg(), p.len());  // the header now describes the whole datagram
+    if (!ip) [[unlikely]]
+      return sh.drop(std::move(p), Drop::Ipv4BadTotalLen);  // assemble() bounds it; never trust that blindly
     if (sh.nshards > 1) {
       // Fragments gather on the addresses' owner; the whole datagram belongs to its flow's owner.
       const unsigned o = ip_owner(*sh.rss_hash, sh.rss_map, p.data(), p.seg_len(), sh.id);

@@ -109,8 +109,10 @@ Pktbuf Reassembler::feed(Shard& sh, Pktbuf frag) {
   const uint32_t end = off + len;
   const bool last = !ip.more_frags();
 
-  if (end > Ipv4View::kMaxDatagram - hl) {
-    // Would reassemble past 65535 bytes (the "ping of death"): the whole datagram is bogus.
+  if (end > Ipv4View::kMaxDatagram - Ipv4View::kMinHeaderLen) {
+    // Would reassemble past 65535 bytes even behind the shortest header (the "ping of death"): the whole
+    // datagram is bogus. The header that counts is the first fragment's (assemble() checks with it): a later
+    // fragment's options are not part of the datagram.
     int32_t idx = find(ip.src(), ip.dst(), ip.ident(), ip.proto());
     if (idx >= 0) {
       sh.drops.add(Drop::FragTooBig, entries_[idx].nfrags);
@@ -218,6 +220,13 @@ Pktbuf Reassembler::assemble(Shard& sh, int32_t idx) {
     return {};
   }
   Ipv4View ip(head.data(), head.seg_len());
+  if (ip.header_len() + total > Ipv4View::kMaxDatagram) {
+    // The first fragment's options push the whole past 65535 bytes (Linux's ip_frag_reasm: "oversized").
+    ++sh.stats.ip_reasm_fails;
+    sh.drops.add(Drop::FragTooBig, nfrags - 1u);  // the chain counts as one below
+    sh.drop(std::move(head), Drop::FragTooBig);
+    return {};
+  }
   // One fragment marked CE marks the datagram (§5.3).
   if (ecn & (1u << 3)) ip.set_tos(static_cast<uint8_t>(ip.tos() | 3));
   ip.set_total_len(static_cast<uint16_t>(ip.header_len() + total));

@@ -122,6 +122,50 @@ TEST(Reass, PingOfDeathIsRejected) {
   EXPECT_EQ(h.shard().reass.datagrams(), 0u);
 }
 
+// The datagram's size is the first fragment's header plus the data: a first fragment with 40 bytes of options
+// and data up to 65,512 make 65,572 bytes, which no 16-bit length can say. Before, the total wrapped to a
+// value below the header length and the re-parsed view was used unchecked: a remote crash. Found in review.
+TEST(Reass, FirstFragmentOptionsPushingPast65535AreRejected) {
+  StackHarness h;
+  Ipv4Spec first = spec(21);
+  first.options = Bytes(40, 1);  // NOPs
+  first.flags_frag = 0x2000;
+  h.inject(h.from_peer(ipv4(first, pattern(1440))));
+  size_t n = 1;
+  for (uint32_t off = 1440; off < 65512; off += 1480, ++n) {
+    Ipv4Spec s = spec(21);
+    const uint32_t len = std::min<uint32_t>(1480, 65512 - off);
+    s.flags_frag = static_cast<uint16_t>((off + len < 65512 ? 0x2000 : 0) | off / 8);
+    h.inject(h.from_peer(ipv4(s, pattern(len))));
+  }
+  EXPECT_EQ(h.shard().stats.ip_reasm_oks, 0u);
+  EXPECT_EQ(h.shard().stats.ip_reasm_fails, 1u);
+  EXPECT_EQ(h.drops(Drop::FragTooBig), n);
+  EXPECT_EQ(h.shard().reass.datagrams(), 0u);
+  EXPECT_TRUE(h.sent().empty());
+  EXPECT_EQ(h.buffers_in_use(), 0u);
+}
+
+// The mirror case: options on a later fragment are not part of the datagram, so a last fragment with 40
+// bytes of options ending at 65,500 makes a legal 65,520-byte datagram (it was refused as too big).
+TEST(Reass, LaterFragmentOptionsDoNotCountAgainstTheSize) {
+  StackHarness h;
+  h.learn_peer();
+  Bytes msg = icmp_echo(it::kEchoRequest, 0x99, 22, pattern(65500 - 8, 3));
+  auto frags = fragments(spec(22), msg, 1480);
+  ASSERT_GT(frags.size(), 2u);
+  // Rebuild the last fragment with options: same offset and data, a longer header.
+  const size_t last_off = (frags.size() - 1) * 1480;
+  Ipv4Spec s = spec(22);
+  s.options = Bytes(40, 1);
+  s.flags_frag = static_cast<uint16_t>(last_off / 8);
+  frags.back() = ipv4(s, Bytes(msg.begin() + static_cast<long>(last_off), msg.end()));
+  for (auto& f : frags) h.inject(h.from_peer(f));
+  EXPECT_EQ(h.drops(Drop::FragTooBig), 0u);
+  EXPECT_EQ(h.shard().stats.ip_reasm_oks, 1u);
+  EXPECT_EQ(h.shard().stats.icmp_in_echos, 1u);
+}
+
 TEST(Reass, NonLastFragmentsMustBeMultiplesOfEight) {
   StackHarness h;
   Ipv4Spec s = spec(12);
