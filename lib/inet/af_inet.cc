@@ -277,9 +277,11 @@ int sock_common_getsockopt(Socket* sock, int level, int optname, void* optval, s
   return sk->prot->getsockopt(sk, level, optname, optval, optlen);
 }
 
-Pktbuf inet_build_payload(Shard& sh, const iovec* iov, size_t iovlen, size_t len) {
+Pktbuf inet_build_payload(Shard& sh, const iovec* iov, size_t iovlen, size_t len, size_t skip) {
   Pktbuf head;
   size_t vi = 0, voff = 0, done = 0;
+  for (; vi < iovlen && skip >= iov[vi].iov_len; ++vi) skip -= iov[vi].iov_len;
+  voff = skip;
   do {
     Pktbuf seg = sh.alloc_pkt();
     if (!seg) return {};

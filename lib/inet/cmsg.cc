@@ -2,6 +2,7 @@
 
 #include <linux/errqueue.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
@@ -217,7 +218,7 @@ void inet_purge_errors(Sock* sk) {
   }
 }
 
-int inet_cmsg_send(const msghdr* msg, InetCmsgSend* out) {
+int inet_cmsg_send(const msghdr* msg, InetCmsgSend* out, bool udp) {
   const size_t total = msg->msg_controllen;
   if (!total) return 0;
   if (!msg->msg_control) return -EFAULT;
@@ -229,8 +230,13 @@ int inet_cmsg_send(const msghdr* msg, InetCmsgSend* out) {
     if (h.cmsg_len < sizeof(cmsghdr) || h.cmsg_len > total - off) return -EINVAL;
     const uint8_t* data = base + off + CMSG_LEN(0);
     const size_t dlen = h.cmsg_len - CMSG_LEN(0);
-    if (h.cmsg_level == SOL_SOCKET || h.cmsg_level == IPPROTO_UDP) {
-      return -EINVAL;  // SO_MARK, SCM_TXTIME, UDP_SEGMENT ...: none supported (Linux: EINVAL for unknown ones)
+    if (h.cmsg_level == SOL_SOCKET) return -EINVAL;  // SO_MARK, SCM_TXTIME ...: none supported (Linux: EINVAL)
+    if (h.cmsg_level == IPPROTO_UDP && udp) {
+      // __udp_cmsg_send: UDP_SEGMENT (a 16-bit segment size) and nothing else.
+      if (h.cmsg_type != UDP_SEGMENT || h.cmsg_len != CMSG_LEN(sizeof(uint16_t))) return -EINVAL;
+      uint16_t g;
+      memcpy(&g, data, sizeof g);
+      out->gso_size = g;
     }
     if (h.cmsg_level == IPPROTO_IP) {
       switch (h.cmsg_type) {

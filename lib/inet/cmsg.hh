@@ -40,11 +40,13 @@ struct InetCmsgSend {
   unsigned oif = 0;           // IP_PKTINFO ipi_ifindex: leave by this interface (0: by the route)
   std::optional<uint8_t> ttl;
   std::optional<uint8_t> tos;
+  std::optional<uint16_t> gso_size;  // UDP_SEGMENT (UDP sockets only)
 };
 
 // Parses msg's control messages: 0, or Linux's errno (-EINVAL for a malformed or unknown message, a TTL or
-// TOS out of range; -EFAULT for a length without a buffer).
-int inet_cmsg_send(const msghdr* msg, InetCmsgSend* out);
+// TOS out of range; -EFAULT for a length without a buffer). Level IPPROTO_UDP is the transport's own for a
+// UDP socket (`udp`: UDP_SEGMENT, as Linux's udp_cmsg_send) and skipped for others (as ip_cmsg_send).
+int inet_cmsg_send(const msghdr* msg, InetCmsgSend* out, bool udp);
 
 // The route for a datagram to `dst` with the interface and source `c` asked for: -ENODEV for an interface
 // that does not exist, -EINVAL for a multicast, broadcast or zero-network source, -ENETUNREACH for a

@@ -60,8 +60,9 @@ int inet_autobind(Sock* sk);
 bool inet_is_broadcast(Shard& sh, wire::Ipv4Addr a);
 // True if `a` is one of the shard's interface addresses.
 bool inet_is_local(Shard& sh, wire::Ipv4Addr a);
-// Copies an iovec into packet buffers (chained as needed), with headroom for the headers.
-Pktbuf inet_build_payload(Shard& sh, const iovec* iov, size_t iovlen, size_t len);
+// Copies `len` bytes of an iovec, from byte `skip` on, into packet buffers (chained as needed), with headroom
+// for the headers.
+Pktbuf inet_build_payload(Shard& sh, const iovec* iov, size_t iovlen, size_t len, size_t skip = 0);
 
 // ICMP error -> errno (Linux's icmp_err_convert), and whether it is a hard error.
 int icmp_error_to_errno(uint8_t type, uint8_t code);

@@ -97,7 +97,7 @@ ssize_t raw_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   // Control messages (IP_PKTINFO, IP_TTL, IP_TOS; Linux's raw_sendmsg takes them too): for this datagram.
   InetCmsgSend cm;
   if (msg->msg_controllen) [[unlikely]] {
-    if (const int e = inet_cmsg_send(msg, &cm)) return e;
+    if (const int e = inet_cmsg_send(msg, &cm, /*udp=*/false)) return e;
   }
   RouteResult cm_route;
   const bool cm_routed = !is->hdrincl && (cm.oif || !cm.addr.is_any());

@@ -181,6 +181,70 @@ int udp_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   return 0;
 }
 
+// What every datagram of one sendmsg() carries.
+struct UdpTx {
+  uint16_t sport, dport;
+  Ipv4Addr src, dst;
+  uint16_t path;  // the MTU the datagrams go by
+};
+
+// Puts the UDP header in front of `len` bytes of payload with its checksum (RFC 768), or the pseudo-header
+// sum for the device to complete (`offload`).
+bool udp_add_header(Pktbuf& p, const UdpTx& tx, size_t len, bool offload) {
+  auto* h = p.prepend(UdpView::kHeaderLen);
+  if (!h) return false;
+  UdpView u(h, UdpView::kHeaderLen);
+  const uint16_t ulen = static_cast<uint16_t>(len + UdpView::kHeaderLen);
+  u.set_src_port(tx.sport);
+  u.set_dst_port(tx.dport);
+  u.set_length(ulen);
+  u.set_checksum_raw(0);
+  const uint64_t phdr = wire::pseudo_header_sum(tx.src, tx.dst, kProtoUdp, ulen);
+  if (offload) {
+    u.set_checksum_raw(wire::csum_fold16(phdr));
+    p.ol_flags() |= RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_IPV4;
+    p.mbuf()->l4_len = UdpView::kHeaderLen;
+  } else {
+    uint16_t c = wire::csum_finish(p.csum_partial(0, p.len(), phdr));
+    if (c == 0) c = 0xffff;  // RFC 768: zero means "no checksum"
+    u.set_checksum_raw(c);
+  }
+  return true;
+}
+
+// Up to this many datagrams from one sendmsg() with UDP_SEGMENT (Linux's UDP_MAX_SEGMENTS since 6.10; 64
+// before).
+constexpr size_t kUdpMaxSegments = 128;
+
+// UDP_SEGMENT (Linux's UDP GSO, udp_send_skb): the payload leaves as datagrams of `gso` bytes each, the last
+// one shorter where it does not divide, each with its own UDP and IP header. Linux hands the device one
+// large buffer to cut; here the datagrams are built in one pass and handed to the device together, all or
+// none (no buffers: nothing sent).
+ssize_t udp_send_segments(Sock* sk, ShardPort& sp, const msghdr* msg, size_t len, uint16_t gso, const UdpTx& tx,
+                          const Ipv4Tx& ip) {
+  Shard& sh = *sk->shard;
+  // Each datagram must fit the MTU it goes by, and there is a bound on how many (Linux: EINVAL for both).
+  if (wire::Ipv4View::kMinHeaderLen + UdpView::kHeaderLen + gso > tx.path) return -EINVAL;
+  if (len > gso * kUdpMaxSegments) return -EINVAL;
+  const size_t n = len > gso ? (len + gso - 1) / gso : 1;
+  Pktbuf dgrams[kUdpMaxSegments];
+  const bool offload = sp.ifc->caps.tx_udp_csum;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t off = i * gso;
+    const size_t seg = std::min<size_t>(gso, len - off);
+    dgrams[i] = inet_build_payload(sh, msg->msg_iov, msg->msg_iovlen, seg, off);
+    if (!dgrams[i] || !udp_add_header(dgrams[i], tx, seg, offload)) return -ENOBUFS;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const int rc = ipv4_output(sh, std::move(dgrams[i]), ip);
+    // Where the first goes, all go (one route, one neighbour); a later refusal is the device's to count,
+    // as a GSO buffer cut by the device is to Linux.
+    if (rc < 0 && i == 0) return rc;
+    if (rc >= 0) ++sh.stats.udp_out_datagrams;
+  }
+  return static_cast<ssize_t>(len);
+}
+
 // The checks come in Linux's order: the 16-bit length, MSG_OOB, the address, the route and broadcast
 // permission, then (ip_make_skb) the size that fits a datagram, a pending error and a shut-down send side.
 ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
@@ -207,10 +271,11 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
     dst = is->daddr;
     dport = is->dport;
   }
-  // Control messages (IP_PKTINFO, IP_TTL, IP_TOS) for this datagram alone, then the route they choose.
+  // Control messages (IP_PKTINFO, IP_TTL, IP_TOS, UDP_SEGMENT) for this send alone, then the route they
+  // choose.
   InetCmsgSend cm;
   if (msg->msg_controllen) [[unlikely]] {
-    if (const int e = inet_cmsg_send(msg, &cm)) return e;
+    if (const int e = inet_cmsg_send(msg, &cm, /*udp=*/true)) return e;
   }
   RouteResult cm_route;
   const bool cm_routed = cm.oif || !cm.addr.is_any();
@@ -234,51 +299,38 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   ShardPort* sp = sh.port_for(rt->iface);
   if (!sp) return -ENETUNREACH;
 
+  // The path MTU (RFC 1191) where ICMP taught one: IP_PMTUDISC_DO refuses a datagram above it; WANT and DONT
+  // fragment it here to the path's size (as Linux's ip_sk_use_pmtu), WANT sending whole datagrams with DF;
+  // PROBE, INTERFACE and OMIT go by the interface alone, PROBE always with DF (as Linux).
+  const bool use_pmtu = is->pmtudisc < IP_PMTUDISC_PROBE;
+  const uint16_t path = use_pmtu ? sh.pmtu.path_mtu(dst, sp->ifc->mtu, sh.now()) : sp->ifc->mtu;
+  const UdpTx tx{.sport = is->num, .dport = dport, .src = src, .dst = dst, .path = path};
+  const Ipv4Tx ip{.src = src, .dst = dst, .proto = kProtoUdp, .ttl = cm.ttl.value_or(is->ttl),
+                  .tos = cm.tos.value_or(is->tos), .df = is->pmtudisc != IP_PMTUDISC_DONT &&
+                                                          is->pmtudisc < IP_PMTUDISC_INTERFACE,
+                  .mtu = path, .route = cm_routed ? &cm_route : nullptr};
+  const uint16_t gso = cm.gso_size.value_or(udp_sk(sk)->gso_size);
+  if (gso) [[unlikely]]
+    return udp_send_segments(sk, *sp, msg, len, gso, tx, ip);
+
   // Copy the payload into buffers (the one copy on send), leaving headroom for UDP + IP + Ethernet.
   Pktbuf p = inet_build_payload(sh, msg->msg_iov, msg->msg_iovlen, len);
   if (!p) return -ENOBUFS;
-  auto* h = p.prepend(UdpView::kHeaderLen);
-  if (!h) return -ENOBUFS;
-  UdpView u(h, UdpView::kHeaderLen);
-  const uint16_t ulen = static_cast<uint16_t>(len + UdpView::kHeaderLen);
-  u.set_src_port(is->num);
-  u.set_dst_port(dport);
-  u.set_length(ulen);
-  u.set_checksum_raw(0);
-  const uint64_t phdr = wire::pseudo_header_sum(src, dst, kProtoUdp, ulen);
-  const bool fits = ulen + 20u <= sp->ifc->mtu;
-  // The path MTU (RFC 1191) where ICMP taught one: IP_PMTUDISC_DO refuses a datagram above it; WANT and DONT
-  // fragment it here to the path's size (as Linux's ip_sk_use_pmtu), WANT sending whole datagrams with DF;
-  // PROBE goes by the interface alone and always with DF (as Linux).
-  const uint16_t path = sh.pmtu.path_mtu(dst, sp->ifc->mtu, sh.now());
-  const bool fits_path = ulen + 20u <= path;
-  if (fits && fits_path && sp->ifc->caps.tx_udp_csum) {
-    // The device completes the checksum; it wants the pseudo-header sum in the field.
-    u.set_checksum_raw(wire::csum_fold16(phdr));
-    p.ol_flags() |= RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_IPV4;
-    p.mbuf()->l4_len = UdpView::kHeaderLen;
-  } else {
-    uint16_t c = wire::csum_finish(p.csum_partial(0, p.len(), phdr));
-    if (c == 0) c = 0xffff;  // RFC 768: zero means "no checksum"
-    u.set_checksum_raw(c);
-  }
-  const bool df = is->pmtudisc == IP_PMTUDISC_DO || is->pmtudisc == IP_PMTUDISC_PROBE ||
-                  (is->pmtudisc == IP_PMTUDISC_WANT && fits_path);
+  const bool fits = len + UdpView::kHeaderLen + 20u <= sp->ifc->mtu;
+  const bool fits_path = len + UdpView::kHeaderLen + 20u <= path;
   if ((!fits_path && is->pmtudisc == IP_PMTUDISC_DO) || (!fits && is->pmtudisc == IP_PMTUDISC_PROBE)) {
     // With IP_RECVERR the error queue says which MTU refused it (Linux's ip_local_error).
     if (is->recverr)
       inet_queue_err(sk,
-                     InetSockErr{.err = EMSGSIZE, .origin = SO_EE_ORIGIN_LOCAL,
-                                 .info = is->pmtudisc == IP_PMTUDISC_DO ? path : sp->ifc->mtu, .addr = dst,
+                     InetSockErr{.err = EMSGSIZE, .origin = SO_EE_ORIGIN_LOCAL, .info = path, .addr = dst,
                                  .port = is->dport},  // the connected port, 0 unconnected (as Linux)
                      nullptr, nullptr, 0, 0);
     return -EMSGSIZE;
   }
-  const int rc = ipv4_output(sh, std::move(p),
-                             Ipv4Tx{.src = src, .dst = dst, .proto = kProtoUdp, .ttl = cm.ttl.value_or(is->ttl),
-                                    .tos = cm.tos.value_or(is->tos), .df = df,
-                                    .mtu = is->pmtudisc == IP_PMTUDISC_PROBE ? uint16_t{0} : path,
-                                    .route = cm_routed ? &cm_route : nullptr});
+  if (!udp_add_header(p, tx, len, fits && fits_path && sp->ifc->caps.tx_udp_csum)) return -ENOBUFS;
+  Ipv4Tx one = ip;
+  one.df = ip.df && (is->pmtudisc != IP_PMTUDISC_WANT || fits_path);  // WANT: DF while it fits the path
+  const int rc = ipv4_output(sh, std::move(p), one);
   if (rc < 0) return rc;
   ++sh.stats.udp_out_datagrams;
   return static_cast<ssize_t>(len);
@@ -345,14 +397,41 @@ uint32_t udp_poll(Sock* sk) {
   return mask;
 }
 
+// Level IPPROTO_UDP (Linux's udp_lib_setsockopt/getsockopt): UDP_SEGMENT, the datagram size of every send
+// (0: off); UDP_CORK, UDP_GRO and the encapsulations are not offered (ENOPROTOOPT).
 int udp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_t optlen) {
-  if (level == IPPROTO_UDP) return -ENOPROTOOPT;  // UDP_CORK, UDP_SEGMENT...: not supported
-  return ip_setsockopt(sk, level, optname, optval, optlen);
+  if (level != IPPROTO_UDP) return ip_setsockopt(sk, level, optname, optval, optlen);
+  if (optlen < static_cast<socklen_t>(sizeof(int))) return -EINVAL;
+  if (!optval) return -EFAULT;
+  int val;
+  memcpy(&val, optval, sizeof val);
+  switch (optname) {
+    case UDP_SEGMENT:
+      if (val < 0 || val > 0xffff) return -EINVAL;
+      udp_sk(sk)->gso_size = static_cast<uint16_t>(val);
+      return 0;
+    default:
+      return -ENOPROTOOPT;
+  }
 }
 
 int udp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* optlen) {
-  if (level == IPPROTO_UDP) return -ENOPROTOOPT;
-  return ip_getsockopt(sk, level, optname, optval, optlen);
+  if (level != IPPROTO_UDP) return ip_getsockopt(sk, level, optname, optval, optlen);
+  if (!optlen) return -EFAULT;
+  if (static_cast<int>(*optlen) < 0) return -EINVAL;  // Linux reads it as an int
+  int val;
+  switch (optname) {
+    case UDP_SEGMENT:
+      val = udp_sk(sk)->gso_size;
+      break;
+    default:
+      return -ENOPROTOOPT;
+  }
+  const socklen_t n = std::min<socklen_t>(*optlen, sizeof val);
+  if (n && !optval) return -EFAULT;
+  memcpy(optval, &val, static_cast<size_t>(n));
+  *optlen = n;
+  return 0;
 }
 
 void udp_shutdown(Sock*, int) {}

@@ -8,6 +8,7 @@
 #include <linux/icmp.h>
 #include <linux/sockios.h>
 #include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <termios.h>
 
 #include "sock_test_util.hh"
@@ -1280,6 +1281,71 @@ DIFF(ControlMessagesOnSend) {
   s.call("an unknown SOL_SOCKET type", send_cmsg(s, fd, to, SOL_SOCKET, 200, &v, sizeof v));
   s.call("another level (skipped)", send_cmsg(s, fd, to, 250, 1, &v, sizeof v));
   s.val("peer got", static_cast<long>(s.peer_received().size()));
+}
+
+// UDP_SEGMENT (UDP GSO): one send leaves as datagrams of the segment size, the last one shorter; the option
+// and the per-send control message, their limits, and IPPROTO_UDP control messages on a raw socket (skipped).
+DIFF(UdpSegment) {
+  const int fd = s.udp();
+  const sockaddr_in to = s.addr(s.peer, s.peer_port());
+  s.opt("UDP_SEGMENT default", fd, IPPROTO_UDP, UDP_SEGMENT);
+  s.setopt("UDP_SEGMENT -1", fd, IPPROTO_UDP, UDP_SEGMENT, -1);
+  s.setopt("UDP_SEGMENT 65536", fd, IPPROTO_UDP, UDP_SEGMENT, 65536);
+  s.setopt("UDP_SEGMENT short", fd, IPPROTO_UDP, UDP_SEGMENT, 100, 2);
+  s.setopt("UDP_SEGMENT 100", fd, IPPROTO_UDP, UDP_SEGMENT, 100);
+  s.opt("UDP_SEGMENT", fd, IPPROTO_UDP, UDP_SEGMENT);
+  {
+    int v = 0;
+    socklen_t l = 2;
+    s.call("UDP_SEGMENT get, 2 bytes", s.api.getsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &v, &l));
+    s.val("UDP_SEGMENT get, 2 bytes: len", static_cast<long>(l));
+    s.val("UDP_SEGMENT get, 2 bytes: value", v);
+  }
+  const Bytes data = pattern(12801, 0);
+  // What the peer got: how many datagrams, their sizes, and whether together they are the data sent.
+  auto sizes = [&](const std::string& what) {
+    const auto got = s.peer_received();
+    s.val(what + ": datagrams", static_cast<long>(got.size()));
+    size_t off = 0;
+    long bytes_ok = 1;
+    for (size_t i = 0; i < got.size(); ++i) {
+      s.val(what + ": size of datagram " + std::to_string(i), static_cast<long>(got[i].size()));
+      for (uint8_t b : got[i]) bytes_ok &= off < data.size() && b == data[off++];
+    }
+    s.val(what + ": bytes in order", bytes_ok);
+  };
+  s.call("send 250", s.api.sendto(fd, data.data(), 250, 0, sa(to), sizeof to));
+  sizes("send 250");
+  s.call("send 100 (one segment)", s.api.sendto(fd, data.data(), 100, 0, sa(to), sizeof to));
+  sizes("send 100");
+  s.call("send 0", s.api.sendto(fd, data.data(), 0, 0, sa(to), sizeof to));
+  sizes("send 0");
+  {
+    // Two iovecs, the cut between them inside a segment.
+    iovec iov[2] = {{const_cast<uint8_t*>(data.data()), 130}, {const_cast<uint8_t*>(data.data()) + 130, 90}};
+    msghdr m = msg_of(iov, const_cast<sockaddr_in*>(&to), nullptr, 0);
+    m.msg_iovlen = 2;
+    s.call("sendmsg 130 + 90", s.api.sendmsg(fd, &m, 0));
+    sizes("sendmsg 130 + 90");
+  }
+  s.call("send 12801 (129 segments)", s.api.sendto(fd, data.data(), 12801, 0, sa(to), sizeof to));
+  s.setopt("UDP_SEGMENT 50", fd, IPPROTO_UDP, UDP_SEGMENT, 50);
+  s.call("send 6400 (128 segments)", s.api.sendto(fd, data.data(), 6400, 0, sa(to), sizeof to));
+  s.val("peer got", static_cast<long>(s.peer_received().size()));
+  s.setopt("UDP_SEGMENT 0", fd, IPPROTO_UDP, UDP_SEGMENT, 0);
+  s.call("send 250, option off", s.api.sendto(fd, data.data(), 250, 0, sa(to), sizeof to));
+  sizes("option off");
+  const uint16_t g = 3;
+  s.call("cmsg UDP_SEGMENT 3", send_cmsg(s, fd, to, IPPROTO_UDP, UDP_SEGMENT, &g, sizeof g));
+  s.val("cmsg UDP_SEGMENT 3: datagrams", static_cast<long>(s.peer_received().size()));
+  const int gi = 3;
+  s.call("cmsg UDP_SEGMENT as an int", send_cmsg(s, fd, to, IPPROTO_UDP, UDP_SEGMENT, &gi, sizeof gi));
+  s.call("cmsg unknown UDP type", send_cmsg(s, fd, to, IPPROTO_UDP, 200, &g, sizeof g));
+  s.val("peer got", static_cast<long>(s.peer_received().size()));
+  const int r = s.socket("raw udp", AF_INET, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_UDP);
+  s.call("raw: an IPPROTO_UDP control message is not its own (skipped)",
+         send_cmsg(s, r, to, IPPROTO_UDP, UDP_SEGMENT, &g, sizeof g));
+  s.call("raw: another", send_cmsg(s, r, to, IPPROTO_UDP, 200, &g, sizeof g));
 }
 
 namespace {
