@@ -79,17 +79,27 @@ size_t iov_total(const iovec* iov, size_t n) {
   return t;
 }
 
-// Runs the shard until `sock` polls ready for `mask` (or an error/hang-up), the timeout passes (EAGAIN, as
-// Linux reports an expired SO_RCVTIMEO/SO_SNDTIMEO) or a stop is requested (EINTR).
-int wait_ready(Socket* sock, uint32_t mask, int64_t timeout_ns) {
+// When a blocking call that starts now gives up: SO_RCVTIMEO/SO_SNDTIMEO's `timeout_ns` (0: never; below 0:
+// at once, as Linux's 0-jiffy timeout from a negative setting). One deadline per call, however often it waits.
+Instant deadline_of(Socket* sock, int64_t timeout_ns) {
+  Shard& sh = *sock->sk->shard;
+  if (timeout_ns == 0) return Instant::max();
+  return timeout_ns < 0 ? sh.now() : sh.now() + Duration(timeout_ns);
+}
+
+// Runs the shard until `sock` polls ready for `mask` (or an error/hang-up), the deadline passes (EAGAIN, as
+// Linux reports an expired SO_RCVTIMEO/SO_SNDTIMEO) or a stop is requested (EINTR). The shard runs at least
+// once before readiness counts: the caller has just been told EAGAIN, so what poll shows now (an error-queue
+// entry's EPOLLERR, say) did not let it make progress, and returning at once would spin without the stack
+// ever running or the deadline ever passing.
+int wait_ready(Socket* sock, uint32_t mask, Instant deadline) {
   Shard& sh = *sock->sk->shard;
   if (sh.socks.in_dispatch()) return -EAGAIN;  // inside an event callback: cannot wait
   const int fd = sock->fd;
-  const Instant deadline = timeout_ns > 0 ? sh.now() + Duration(timeout_ns) : Instant::max();
-  for (;;) {
+  for (bool pumped = false;; pumped = true) {
     int err = 0;
     if (sh.socks.fds.socket(fd, &err) != sock || !sock->sk) return -EBADF;  // closed meanwhile
-    if (sock->ops->poll(sock) & (mask | EPOLLERR | EPOLLHUP)) return 0;
+    if (pumped && (sock->ops->poll(sock) & (mask | EPOLLERR | EPOLLHUP))) return 0;
     if (stop_requested()) return -EINTR;
     if (sh.now() >= deadline) return -EAGAIN;
     sh.pump();
@@ -107,10 +117,12 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags) {
   if (!m.msg_name) m.msg_namelen = 0;
   if (m.msg_namelen > sizeof(sockaddr_storage)) m.msg_namelen = sizeof(sockaddr_storage);
   if (sock->nonblock) flags |= MSG_DONTWAIT;  // as sock_sendmsg sees an O_NONBLOCK file
+  const Instant deadline = deadline_of(sock, sock->sk->sndtimeo_ns);
   for (;;) {
     const ssize_t n = sock->ops->sendmsg(sock, &m, flags);
+    if (n == kErrAgainNoWait) return -EAGAIN;  // (no port to bind to: Linux's inet_send_prepare does not wait)
     if (n != -EAGAIN || nonblocking(sock, flags)) return n;
-    const int w = wait_ready(sock, EPOLLOUT, sock->sk->sndtimeo_ns);
+    const int w = wait_ready(sock, EPOLLOUT, deadline);
     if (w) return w;
   }
 }
@@ -124,11 +136,13 @@ ssize_t do_recvmsg(int fd, msghdr* msg, int flags) {
   if (msg->msg_iovlen > IOV_MAX) return -EMSGSIZE;
   if (sock->nonblock) flags |= MSG_DONTWAIT;  // as sock_recvmsg sees an O_NONBLOCK file
   const socklen_t namelen = msg->msg_namelen;
+  const Instant deadline = deadline_of(sock, sock->sk->rcvtimeo_ns);
   for (;;) {
     msg->msg_namelen = namelen;  // (left as the caller set it when there is no msg_name, as Linux does)
     const ssize_t n = sock->ops->recvmsg(sock, msg, flags);
-    if (n != -EAGAIN || nonblocking(sock, flags)) return n;
-    const int w = wait_ready(sock, EPOLLIN, sock->sk->rcvtimeo_ns);
+    // An empty error queue is EAGAIN at once, blocking or not (Linux's ip_recv_error never waits).
+    if (n != -EAGAIN || nonblocking(sock, flags) || (flags & MSG_ERRQUEUE)) return n;
+    const int w = wait_ready(sock, EPOLLIN, deadline);
     if (w) return w;
   }
 }
@@ -147,6 +161,7 @@ int do_accept(int fd, sockaddr* addr, socklen_t* len, int flags) {
   ns->ops = sock->ops;
   ns->nonblock = flags & SOCK_NONBLOCK;
   ns->cloexec = flags & SOCK_CLOEXEC;
+  const Instant deadline = deadline_of(sock, sock->sk->rcvtimeo_ns);
   for (;;) {
     const int r = sock->ops->accept(sock, ns, flags);
     if (r == 0) break;
@@ -154,7 +169,7 @@ int do_accept(int fd, sockaddr* addr, socklen_t* len, int flags) {
       sh.socks.fds.release(nfd);
       return r;
     }
-    const int w = wait_ready(sock, EPOLLIN, sock->sk->rcvtimeo_ns);
+    const int w = wait_ready(sock, EPOLLIN, deadline);
     if (w) {
       sh.socks.fds.release(nfd);
       return w;
@@ -237,7 +252,7 @@ int skiff_connect(int fd, const sockaddr* addr, socklen_t len) {
   int r = s->ops->connect(s, addr, len, s->nonblock ? O_NONBLOCK : 0);
   if (r == -EINPROGRESS && !s->nonblock) {
     // A blocking connect waits for the handshake (then reports its outcome through SO_ERROR semantics).
-    const int w = wait_ready(s, EPOLLOUT, s->sk->sndtimeo_ns);
+    const int w = wait_ready(s, EPOLLOUT, deadline_of(s, s->sk->sndtimeo_ns));
     if (w) return fail<int>(w == -EAGAIN ? -EINPROGRESS : w);
     r = s->ops->connect(s, addr, len, O_NONBLOCK);
     if (r == -EISCONN) r = 0;
@@ -281,27 +296,35 @@ ssize_t skiff_recvmsg(int fd, msghdr* msg, int flags) {
     int err = 0;
     Socket* s = lookup(fd, &err);
     if (!s) return fail<ssize_t>(err);
-    if (s->type == SOCK_STREAM && !(flags & MSG_PEEK)) {
+    if (!msg || (msg->msg_iovlen && !msg->msg_iov)) return fail<ssize_t>(-EFAULT);
+    if (s->type == SOCK_STREAM && !(flags & MSG_PEEK) && msg->msg_iovlen <= IOV_MAX) {
       size_t want = 0;
       for (size_t i = 0; i < msg->msg_iovlen; ++i) want += msg->msg_iov[i].iov_len;
       size_t got = 0;
-      std::vector<iovec> rest(msg->msg_iov, msg->msg_iov + msg->msg_iovlen);
-      while (got < want) {
+      std::vector<iovec> v;
+      const size_t controllen = msg->msg_controllen;
+      do {
         msghdr m = *msg;
+        m.msg_controllen = controllen;
         // Skip what is already filled.
         size_t skip = got, first = 0;
-        while (first < rest.size() && skip >= msg->msg_iov[first].iov_len) skip -= msg->msg_iov[first++].iov_len;
-        std::vector<iovec> v(msg->msg_iov + first, msg->msg_iov + msg->msg_iovlen);
-        v[0].iov_base = static_cast<uint8_t*>(v[0].iov_base) + skip;
-        v[0].iov_len -= skip;
+        while (first < msg->msg_iovlen && skip >= msg->msg_iov[first].iov_len) skip -= msg->msg_iov[first++].iov_len;
+        v.assign(msg->msg_iov + first, msg->msg_iov + msg->msg_iovlen);
+        if (!v.empty()) {
+          v[0].iov_base = static_cast<uint8_t*>(v[0].iov_base) + skip;
+          v[0].iov_len -= skip;
+        }
         m.msg_iov = v.data();
         m.msg_iovlen = v.size();
         const ssize_t n = do_recvmsg(fd, &m, flags & ~MSG_WAITALL);
         if (n < 0) return got ? static_cast<ssize_t>(got) : fail<ssize_t>(static_cast<int>(n));
+        // What the call reports besides the bytes goes back to the caller's msghdr, as each recvmsg does.
+        msg->msg_flags = m.msg_flags;
+        msg->msg_controllen = m.msg_controllen;
+        msg->msg_namelen = m.msg_namelen;
         if (n == 0) break;
         got += static_cast<size_t>(n);
-        if (nonblocking(s, flags)) break;
-      }
+      } while (got < want && !nonblocking(s, flags));
       return static_cast<ssize_t>(got);
     }
   }
@@ -635,10 +658,11 @@ ssize_t skiff_recv_zc(int fd, skiff_pkt** pkt, const void** data, sockaddr* from
   Pktbuf p;
   sockaddr_in sin{};
   int n;
+  const Instant deadline = deadline_of(s, s->sk->rcvtimeo_ns);
   for (;;) {
     n = udp_recv_zc(s->sk, &p, &sin);
     if (n != -EAGAIN || s->nonblock) break;
-    const int w = wait_ready(s, EPOLLIN, s->sk->rcvtimeo_ns);
+    const int w = wait_ready(s, EPOLLIN, deadline);
     if (w) return fail<ssize_t>(w);
   }
   if (n < 0) return fail<ssize_t>(n);

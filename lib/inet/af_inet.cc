@@ -142,7 +142,7 @@ bool inet_is_local(Shard& sh, Ipv4Addr a) {
 int inet_autobind(Sock* sk) {
   InetSock* is = inet_sk(sk);
   if (is->num || !sk->prot->get_port) return 0;
-  return sk->prot->get_port(sk, 0) ? -EAGAIN : 0;
+  return sk->prot->get_port(sk, 0) ? kErrAgainNoWait : 0;
 }
 
 int inet_bind(Socket* sock, const sockaddr* addr, socklen_t len) {
@@ -205,8 +205,7 @@ int inet_dgram_connect(Socket* sock, const sockaddr* addr, socklen_t len, int) {
   Sock* sk = sock->sk;
   if (!addr || len < static_cast<socklen_t>(sizeof(sa_family_t))) return -EINVAL;
   if (addr->sa_family == AF_UNSPEC) return sk->prot->disconnect(sk, 0);
-  const int err = inet_autobind(sk);
-  if (err) return err;
+  if (inet_autobind(sk)) return -EAGAIN;
   return sk->prot->connect(sk, addr, len);
 }
 

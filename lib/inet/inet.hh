@@ -54,7 +54,7 @@ int sock_getsockopt(Sock* sk, int optname, void* optval, socklen_t* optlen);
 int ip_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_t optlen);
 int ip_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* optlen);
 
-// Autobinds an unbound socket to an ephemeral port (inet_autobind).
+// Autobinds an unbound socket to an ephemeral port (inet_autobind): 0, or kErrAgainNoWait with none free.
 int inet_autobind(Sock* sk);
 // True if `a` is a broadcast address on any of the shard's interfaces.
 bool inet_is_broadcast(Shard& sh, wire::Ipv4Addr a);

@@ -43,7 +43,7 @@ int set_timeout(const void* optval, socklen_t optlen, int64_t* ns) {
   memcpy(&tv, optval, sizeof tv);
   if (tv.tv_usec < 0 || tv.tv_usec >= 1'000'000) return -EDOM;
   if (tv.tv_sec < 0) {
-    *ns = 0;  // Linux treats a negative timeout as 0 (wait forever) after a warning
+    *ns = -1;  // Linux (sock_set_timeout): a negative timeout is 0 jiffies, i.e. do not wait at all
     return 0;
   }
   *ns = int64_t{tv.tv_sec} * 1'000'000'000 + int64_t{tv.tv_usec} * 1000;
@@ -51,6 +51,7 @@ int set_timeout(const void* optval, socklen_t optlen, int64_t* ns) {
 }
 
 int get_timeout(void* optval, socklen_t* optlen, int64_t ns) {
+  if (ns < 0) ns = 0;  // "do not wait" reads back as {0, 0}, as Linux's sock_get_timeout shows 0 jiffies
   timeval tv{static_cast<time_t>(ns / 1'000'000'000), static_cast<suseconds_t>((ns % 1'000'000'000) / 1000)};
   return put(optval, optlen, &tv, sizeof tv);
 }

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -22,6 +23,10 @@ struct Proto;
 struct ProtoOps;
 struct Sock;
 struct EpItem;
+
+// A send's "EAGAIN, and do not wait for room": what a transport returns where Linux returns EAGAIN without
+// blocking (no ephemeral port left to bind to); the socket API hands the caller a plain EAGAIN.
+inline constexpr int kErrAgainNoWait = -(0x10000 | EAGAIN);
 
 // struct socket's state (include/uapi/linux/net.h).
 enum class SocketState : uint8_t { Free = 0, Unconnected, Connecting, Connected, Disconnecting };
@@ -99,8 +104,8 @@ struct Sock {
   int rcvbuf = 212992;           // Linux's default rmem_default / wmem_default
   int sndbuf = 212992;
   int rcvlowat = 1;
-  int64_t rcvtimeo_ns = 0;       // 0 = wait forever
-  int64_t sndtimeo_ns = 0;
+  int64_t rcvtimeo_ns = 0;       // SO_RCVTIMEO: 0 = wait forever, < 0 = do not wait (a negative setting)
+  int64_t sndtimeo_ns = 0;       // SO_SNDTIMEO, the same
 
   int err = 0;                   // pending error (SO_ERROR), positive errno
   int err_soft = 0;

@@ -7,6 +7,7 @@
 #include <netinet/ip.h>
 
 #include "api/skiff.hh"
+#include "../tcp/tcp_test_util.hh"
 #include "sock_test_util.hh"
 
 using namespace skiff;
@@ -402,6 +403,146 @@ TEST(SocketCalls, BlockingRecvTimesOutWithSoRcvtimeo) {
   EXPECT_EQ(errno, EAGAIN);
   EXPECT_GE(pumps, 19);
   EXPECT_LE(pumps, 21);
+  h.shard().pump_hook = nullptr;
+}
+
+// Blocking calls must not spin where poll shows readiness that does not let the call progress: an entry on
+// the error queue keeps EPOLLERR up while recv() has nothing to read. The shard runs between tries and
+// SO_RCVTIMEO's one deadline still ends the call. (Before: the call looped forever, the stack never ran.)
+TEST(SocketCalls, BlockingRecvWithAnErrorQueuedStillWaitsAndTimesOut) {
+  StackHarness h;
+  h.learn_peer();
+  const int fd = bound_udp(7203, 0);
+  const int one = 1, pmtu_do = IP_PMTUDISC_DO;
+  ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof one), 0);
+  ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu_do, sizeof pmtu_do), 0);
+  const sockaddr_in to = sin(kPeer, 5000);
+  const Bytes big(2000, 1);
+  ASSERT_EQ(skiff_sendto(fd, big.data(), big.size(), 0, sa(to), sizeof to), -1);  // a local EMSGSIZE, queued
+  ASSERT_EQ(errno, EMSGSIZE);
+  const timeval tv{0, 200'000};
+  ASSERT_EQ(skiff_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+  int pumps = 0;
+  h.shard().pump_hook = [&] {
+    if (++pumps > 1000) request_stop();  // a guard: the old code never pumped at all, this one must not spin
+    h.advance(10ms);
+  };
+  uint8_t buf[8];
+  EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, 0), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_GE(pumps, 19);
+  EXPECT_LE(pumps, 21);
+  // A datagram that arrives meanwhile is what a blocking recv() returns.
+  pumps = 0;
+  h.shard().pump_hook = [&] {
+    if (++pumps == 3) h.inject(udp_frame(h, 5000, 7203, pattern(12)));
+    if (pumps > 1000) request_stop();
+  };
+  EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, 0), 8);
+  EXPECT_EQ(pumps, 3);
+  // MSG_ERRQUEUE never waits (Linux's ip_recv_error): the entry, then EAGAIN at once though blocking.
+  pumps = 0;
+  uint8_t ctl[128];
+  iovec iov{buf, sizeof buf};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof ctl;
+  EXPECT_EQ(skiff_recvmsg(fd, &m, MSG_ERRQUEUE), 0);
+  m.msg_controllen = sizeof ctl;
+  EXPECT_EQ(skiff_recvmsg(fd, &m, MSG_ERRQUEUE), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_EQ(pumps, 0);
+  clear_stop();
+  h.shard().pump_hook = nullptr;
+}
+
+// A negative SO_RCVTIMEO is "do not wait" (Linux's sock_set_timeout stores 0 jiffies) and reads back as
+// {0, 0}; {0, 0} is "wait forever".
+TEST(SocketCalls, NegativeReceiveTimeoutDoesNotWait) {
+  StackHarness h;
+  const int fd = bound_udp(7204, 0);
+  const timeval neg{-5, 0};
+  ASSERT_EQ(skiff_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &neg, sizeof neg), 0);
+  timeval got{1, 1};
+  socklen_t len = sizeof got;
+  ASSERT_EQ(skiff_getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &got, &len), 0);
+  EXPECT_EQ(got.tv_sec, 0);
+  EXPECT_EQ(got.tv_usec, 0);
+  int pumps = 0;
+  h.shard().pump_hook = [&] {
+    if (++pumps > 1000) request_stop();
+    h.advance(10ms);
+  };
+  uint8_t buf[8];
+  EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, 0), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_EQ(pumps, 0);
+  clear_stop();
+  h.shard().pump_hook = nullptr;
+}
+
+// No ephemeral port left: a blocking send is EAGAIN at once (Linux's inet_send_prepare), not a wait for room.
+TEST(SocketCalls, BlockingSendWithNoPortLeftIsEagainAtOnce) {
+  HarnessOptions o;
+  o.cfg.sock.port_lo = 40000;
+  o.cfg.sock.port_hi = 40000;
+  StackHarness h(o);
+  h.learn_peer();
+  bound_udp(0);  // takes the only port
+  const int fd = skiff_socket(AF_INET, SOCK_DGRAM, 0);  // blocking
+  int pumps = 0;
+  h.shard().pump_hook = [&] {
+    if (++pumps > 1000) request_stop();
+    h.advance(10ms);
+  };
+  const sockaddr_in to = sin(kPeer, 5000);
+  uint8_t b[1] = {};
+  EXPECT_EQ(skiff_sendto(fd, b, 1, 0, sa(to), sizeof to), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_EQ(pumps, 0);
+  EXPECT_EQ(skiff_connect(fd, sa(to), sizeof to), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  clear_stop();
+  h.shard().pump_hook = nullptr;
+}
+
+// MSG_WAITALL on a stream socket: a NULL msghdr is EFAULT (it crashed), and what recvmsg reports besides the
+// bytes (msg_flags, msg_controllen) reaches the caller's msghdr (it kept the caller's values).
+TEST(SocketCalls, RecvmsgWaitallChecksItsArgumentsAndReportsFlags) {
+  StackHarness h;
+  const int fd = skiff_socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(skiff_recvmsg(fd, nullptr, MSG_WAITALL), -1);
+  EXPECT_EQ(errno, EFAULT);
+  msghdr m{};
+  m.msg_iovlen = 1;  // no iovec array
+  EXPECT_EQ(skiff_recvmsg(fd, &m, MSG_WAITALL), -1);
+  EXPECT_EQ(errno, EFAULT);
+  uint8_t buf[4], ctl[64];
+  iovec iov{buf, sizeof buf};
+  m.msg_iov = &iov;
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof ctl;
+  m.msg_flags = -1;
+  EXPECT_EQ(skiff_recvmsg(fd, &m, MSG_WAITALL | MSG_DONTWAIT), -1);  // not connected
+  EXPECT_EQ(errno, ENOTCONN);
+  // Connected, the whole buffer filled by two segments: no control data, no flags.
+  tcpt::Conn c = tcpt::accept_conn(h);
+  ASSERT_EQ(skiff_fcntl(c.fd, F_SETFL, 0), 0);  // blocking
+  c.push(pattern(2, 1));
+  int pumps = 0;
+  h.shard().pump_hook = [&] {
+    if (++pumps == 2) c.push(pattern(2, 2));
+    if (pumps > 1000) request_stop();
+  };
+  m.msg_controllen = sizeof ctl;
+  m.msg_flags = -1;
+  EXPECT_EQ(skiff_recvmsg(c.fd, &m, MSG_WAITALL), 4);
+  EXPECT_EQ(m.msg_controllen, 0u);
+  EXPECT_EQ(m.msg_flags, 0);
+  clear_stop();
   h.shard().pump_hook = nullptr;
 }
 
