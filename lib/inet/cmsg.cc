@@ -149,7 +149,7 @@ void inet_queue_err(Sock* sk, const InetSockErr& e, const Ipv4Rx* icmp, const Pk
   }
   m->rx_time_ns = static_cast<uint64_t>(sh.now().ns());
   m->truesize = p.mbuf()->buf_len;
-  if (!sock_rmem_charge(sk, m->truesize)) return sh.drop(std::move(p), Drop::SockErrQueueFull);
+  if (!sock_rmem_charge(sk, m->truesize, Rmem::ErrQueue)) return sh.drop(std::move(p), Drop::SockErrQueueFull);
   sk->error_queue.push(std::move(p));
   sock_wake(sk, EPOLLERR);
 }

@@ -35,6 +35,10 @@ int put(void* optval, socklen_t* optlen, const void* v, socklen_t lv) {
   return 0;
 }
 
+// SO_LINGER's "for ever" as Linux reports it: (int)(LONG_MAX / HZ) with HZ = 250; any non-zero time is a
+// graceful close here.
+constexpr int kLingerForever = static_cast<int>(static_cast<uint32_t>((INT64_MAX / 250) & 0xffffffffu));
+
 int put_int(void* optval, socklen_t* optlen, int v) { return put(optval, optlen, &v, sizeof v); }
 
 int set_timeout(const void* optval, socklen_t optlen, int64_t* ns) {
@@ -73,7 +77,10 @@ int sock_setsockopt(Sock* sk, int optname, const void* optval, socklen_t optlen)
     linger l;
     memcpy(&l, optval, sizeof l);
     sk->linger_on = l.l_onoff != 0;
-    if (sk->linger_on) sk->linger_secs = l.l_linger < 0 ? 0 : l.l_linger;  // off keeps the time, as Linux
+    // Off keeps the time, as Linux. A negative time is, as an unsigned long in Linux, past the longest
+    // timeout: "linger for ever", a graceful close (not 0, the abortive one); it reads back as Linux's
+    // MAX_SCHEDULE_TIMEOUT / HZ cut to an int (Debian's HZ = 250).
+    if (sk->linger_on) sk->linger_secs = l.l_linger < 0 ? kLingerForever : l.l_linger;
     return 0;
   }
   if (optname == SO_RCVTIMEO) return set_timeout(optval, optlen, &sk->rcvtimeo_ns);

@@ -64,28 +64,36 @@ int raw_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   auto rt = sk->shard->routes.lookup(dst);
   if (!rt) return -ENETUNREACH;
   if (inet_is_broadcast(*sk->shard, dst) && !sk->broadcast) return -EACCES;
-  if (is->saddr.is_any()) is->saddr = is->rcv_saddr.is_any() ? rt->src : is->rcv_saddr;
+  if (is->saddr.is_any()) is->saddr = rt->src;  // as __ip4_datagram_connect (see udp_connect)
+  if (is->rcv_saddr.is_any()) is->rcv_saddr = rt->src;
   is->daddr = dst;
   sk->state = sk_state::kEstablished;
   return 0;
 }
 
+// Linux's raw sockets disconnect with __udp_disconnect: the peer goes and so do the addresses (raw_bind fixes
+// no SOCK_BINDADDR_LOCK), including what connect() filled in.
 int raw_disconnect(Sock* sk, int) {
-  inet_sk(sk)->daddr = Ipv4Addr::any();
+  InetSock* is = inet_sk(sk);
+  is->daddr = Ipv4Addr::any();
+  is->rcv_saddr = is->saddr = Ipv4Addr::any();
   sk->state = sk_state::kClose;
   return 0;
 }
 
-// The packet's route and our source address; 0 or a negative errno.
+// The checks in Linux's raw_sendmsg order: the 16-bit length, MSG_OOB, the address (by msg_namelen), the
+// control messages, the route, broadcast permission; then what the build of the packet checks: without
+// IP_HDRINCL ip_append_data's size bound (and no shutdown or pending-error check: its buffers come from
+// alloc_skb), with it sock_alloc_send_skb's pending error and shut-down send side.
 ssize_t raw_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   InetSock* is = inet_sk(sk);
   Shard& sh = *sk->shard;
-  if (flags & MSG_OOB) return -EOPNOTSUPP;
   size_t len = 0;
   for (size_t i = 0; i < msg->msg_iovlen; ++i) len += msg->msg_iov[i].iov_len;
-  if (len > 65535 - (is->hdrincl ? 0 : Ipv4View::kMinHeaderLen)) return -EMSGSIZE;
+  if (len > 0xffff) return -EMSGSIZE;
+  if (flags & MSG_OOB) return -EOPNOTSUPP;
   Ipv4Addr dst;
-  if (msg->msg_name) {
+  if (msg->msg_namelen) {
     if (msg->msg_namelen < static_cast<socklen_t>(sizeof(sockaddr_in))) return -EINVAL;
     const auto* sin = static_cast<const sockaddr_in*>(msg->msg_name);
     if (sin->sin_family != AF_INET && sin->sin_family != AF_UNSPEC) return -EAFNOSUPPORT;
@@ -103,9 +111,16 @@ ssize_t raw_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   const bool cm_routed = !is->hdrincl && (cm.oif || !cm.addr.is_any());
   if (cm_routed) {
     if (const int e = inet_cmsg_route(sh, dst, cm, &cm_route)) return e;
+  } else if (!sh.routes.lookup(dst)) {
+    return -ENETUNREACH;
   }
-  if (sk->shutdown & kSendShutdown) return -EPIPE;
   if (inet_is_broadcast(sh, dst) && !sk->broadcast) return -EACCES;
+  if (!is->hdrincl) {
+    if (len > 0xffff - Ipv4View::kMinHeaderLen) return -EMSGSIZE;
+  } else {
+    if (sk->err) return -std::exchange(sk->err, 0);
+    if (sk->shutdown & kSendShutdown) return -EPIPE;
+  }
   Pktbuf p = inet_build_payload(sh, msg->msg_iov, msg->msg_iovlen, len);
   if (!p) return -ENOBUFS;
   if (is->hdrincl) {
@@ -124,7 +139,7 @@ ssize_t raw_sendmsg(Sock* sk, const msghdr* msg, int flags) {
     const int rc = ipv4_output_hdrincl(sh, std::move(p));
     return rc < 0 ? rc : static_cast<ssize_t>(len);
   }
-  const Ipv4Addr src = !cm.addr.is_any() ? cm.addr : is->rcv_saddr;  // any = the route's source
+  const Ipv4Addr src = !cm.addr.is_any() ? cm.addr : is->saddr;  // any = the route's source (raw_sendmsg)
   const int rc = ipv4_output(sh, std::move(p),
                              Ipv4Tx{.src = src, .dst = dst, .proto = static_cast<uint8_t>(sk->protocol),
                                     .ttl = cm.ttl.value_or(is->ttl), .tos = cm.tos.value_or(is->tos),
@@ -186,7 +201,7 @@ uint32_t raw_poll(Sock* sk) {
   if (sk->shutdown & kRcvShutdown) mask |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
   if (sk->shutdown == (kRcvShutdown | kSendShutdown)) mask |= EPOLLHUP;
   if (!sk->receive_queue.empty()) mask |= EPOLLIN | EPOLLRDNORM;
-  if (!(sk->shutdown & kSendShutdown)) mask |= EPOLLOUT | EPOLLWRNORM;
+  mask |= EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;  // datagram_poll: writable (no send buffer held), shut down or not
   return mask;
 }
 
@@ -276,7 +291,7 @@ void raw_input(Shard& sh, const Pktbuf& p, const Ipv4Rx& rx) {
     m->steer_iface = static_cast<uint8_t>(rx.port->ifc->index);  // for IP_PKTINFO
     m->rx_time_ns = static_cast<uint64_t>(sh.now().ns());        // for SO_TIMESTAMP
     m->truesize = c.mbuf()->buf_len * c.nb_segs();
-    if (!sock_rmem_charge(sk, m->truesize)) {
+    if (!sock_rmem_charge(sk, m->truesize, Rmem::Raw)) {
       sh.drop(std::move(c), Drop::RawRcvbufFull);
       continue;
     }

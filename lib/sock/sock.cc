@@ -20,8 +20,19 @@ const char* to_string(SocketState s) {
 
 void sock_wake(Sock* sk, uint32_t events) { sk->shard->socks.wake(sk, events); }
 
-bool sock_rmem_charge(Sock* sk, uint32_t truesize) {
-  if (sk->rmem_alloc + static_cast<int64_t>(truesize) > sk->rcvbuf) return false;
+bool sock_rmem_charge(Sock* sk, uint32_t truesize, Rmem rule) {
+  const int64_t rmem = sk->rmem_alloc;
+  switch (rule) {
+    case Rmem::Datagram:
+      if (rmem > sk->rcvbuf) return false;
+      break;
+    case Rmem::Raw:
+      if (rmem >= sk->rcvbuf) return false;
+      break;
+    case Rmem::ErrQueue:
+      if (rmem + static_cast<int64_t>(truesize) >= sk->rcvbuf) return false;
+      break;
+  }
   sk->rmem_alloc += static_cast<int>(truesize);
   return true;
 }

@@ -147,8 +147,13 @@ static_assert(offsetof(InetSock, sk) == 0);
 
 // Marks readiness changes; delivered to epoll and callbacks at the end of the poll iteration.
 void sock_wake(Sock* sk, uint32_t events);
-// Charges a received packet to the socket's receive buffer (false when it would overflow rcvbuf).
-bool sock_rmem_charge(Sock* sk, uint32_t truesize);
+// Charges a received packet to the socket's receive buffer, or says it does not fit (false). Linux's three
+// rules: a datagram is admitted while what is queued does not exceed rcvbuf, so one larger than the buffer
+// still arrives and the overshoot is one datagram (UDP's __udp_enqueue_schedule_skb); a raw socket's while
+// it is below rcvbuf (__sock_queue_rcv_skb); the error queue only where the whole entry fits below it
+// (sock_queue_err_skb).
+enum class Rmem : uint8_t { Datagram, Raw, ErrQueue };
+bool sock_rmem_charge(Sock* sk, uint32_t truesize, Rmem rule);
 void sock_rmem_uncharge(Sock* sk, uint32_t truesize);
 // Takes the head of the receive queue off (uncharged) and returns it.
 Pktbuf sock_rqueue_pop(Sock* sk);

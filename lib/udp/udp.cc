@@ -80,7 +80,7 @@ bool deliver(Shard& sh, InetSock* is, Pktbuf p, const Ipv4Rx& rx, uint16_t sport
   m->rx_time_ns = static_cast<uint64_t>(sh.now().ns());        // for SO_TIMESTAMP
   m->offset = 0;
   m->truesize = p.mbuf()->buf_len * p.nb_segs();
-  if (!sock_rmem_charge(sk, m->truesize)) {
+  if (!sock_rmem_charge(sk, m->truesize, Rmem::Datagram)) {
     ++udp_sk(sk)->drops;
     sh.drop(std::move(p), Drop::UdpRcvbufFull);
     return false;
@@ -170,7 +170,11 @@ int udp_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   auto rt = sh.routes.lookup(dst);
   if (!rt) return -ENETUNREACH;
   if (inet_is_broadcast(sh, dst) && !sk->broadcast) return -EACCES;
-  if (is->saddr.is_any()) is->saddr = is->rcv_saddr.is_any() ? rt->src : is->rcv_saddr;
+  // __ip4_datagram_connect: the route's source becomes the sending address where none is set (a socket bound
+  // to a broadcast or multicast address has none), and the receiving address where the socket was bound to
+  // the wildcard: from now on only datagrams to that address arrive (disconnect undoes what bind did not fix).
+  if (is->saddr.is_any()) is->saddr = rt->src;
+  if (is->rcv_saddr.is_any()) is->rcv_saddr = rt->src;
   if (!is->num) {
     const int err = udp_get_port(sk, 0);
     if (err) return err;
@@ -295,7 +299,9 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
     const int err = udp_get_port(sk, 0);
     if (err) return err;
   }
-  const Ipv4Addr src = !cm.addr.is_any() ? cm.addr : !is->rcv_saddr.is_any() ? is->rcv_saddr : rt->src;
+  // The socket's sending address (udp_sendmsg's inet_saddr: none for a socket bound to a broadcast or
+  // multicast address, whose datagrams leave from the route's source), else the route's.
+  const Ipv4Addr src = !cm.addr.is_any() ? cm.addr : !is->saddr.is_any() ? is->saddr : rt->src;
   ShardPort* sp = sh.port_for(rt->iface);
   if (!sp) return -ENETUNREACH;
 
@@ -393,7 +399,7 @@ uint32_t udp_poll(Sock* sk) {
   if (sk->shutdown & kRcvShutdown) mask |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
   if (sk->shutdown == (kRcvShutdown | kSendShutdown)) mask |= EPOLLHUP;
   if (!sk->receive_queue.empty()) mask |= EPOLLIN | EPOLLRDNORM;
-  if (!(sk->shutdown & kSendShutdown)) mask |= EPOLLOUT | EPOLLWRNORM;
+  mask |= EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;  // datagram_poll: writable (no send buffer held), shut down or not
   return mask;
 }
 

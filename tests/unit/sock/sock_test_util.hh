@@ -379,8 +379,9 @@ class Side {
       settle();
     }
   }
-  // What peer endpoint k received since the last call (payloads, oldest first).
-  std::vector<Bytes> peer_received(int k = 0) {
+  // What peer endpoint k received since the last call (payloads, oldest first); their source addresses in
+  // `from` if given.
+  std::vector<Bytes> peer_received(int k = 0, std::vector<Ipv4Addr>* from = nullptr) {
     std::vector<Bytes> out;
     if (kernel) {
       peer_port(k);
@@ -388,15 +389,19 @@ class Side {
         pollfd p{peer_fd_[k], POLLIN, 0};
         if (::poll(&p, 1, out.empty() ? 100 : 0) <= 0) break;
         uint8_t buf[65536];
-        const ssize_t n = ::recv(peer_fd_[k], buf, sizeof buf, MSG_DONTWAIT);
+        sockaddr_in src{};
+        socklen_t slen = sizeof src;
+        const ssize_t n = ::recvfrom(peer_fd_[k], buf, sizeof buf, MSG_DONTWAIT, sa(src), &slen);
         if (n < 0) break;
         out.emplace_back(buf, buf + n);
+        if (from) from->push_back(Ipv4Addr(ntohl(src.sin_addr.s_addr)));
       }
     } else {
       for (auto& u : sent_udp(h_->sent())) unclaimed_.push_back(std::move(u));
       for (auto it = unclaimed_.begin(); it != unclaimed_.end();) {
         if (it->ip.dst == peer && it->dport == peer_port(k)) {
           out.push_back(it->payload);
+          if (from) from->push_back(it->ip.src);
           it = unclaimed_.erase(it);
         } else {
           ++it;

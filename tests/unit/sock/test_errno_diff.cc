@@ -838,6 +838,12 @@ DIFF(LingerAndTimeouts) {
   s.val("len", len);
   s.val("onoff copied", l.l_onoff);
   s.val("linger untouched", l.l_linger);
+  linger forever{1, -1};
+  s.call("set {1,-1}", s.api.setsockopt(fd, SOL_SOCKET, SO_LINGER, &forever, sizeof forever));
+  len = sizeof l;
+  s.call("get", s.api.getsockopt(fd, SOL_SOCKET, SO_LINGER, &l, &len));
+  s.val("onoff", l.l_onoff);
+  s.val("a negative time is not 0 (the abortive close) but for ever", l.l_linger != 0);
 
   timeval tv{};
   len = sizeof tv;
@@ -1092,12 +1098,19 @@ DIFF_ROOT(RawCalls) {
   s.call("MSG_OOB", s.api.sendto(t, echo.data(), echo.size(), MSG_OOB, sa(to), sizeof to));
   std::vector<uint8_t> big(70000);
   s.call("too big", s.api.sendto(t, big.data(), big.size(), 0, sa(to), sizeof to));
+  s.call("too big and MSG_OOB (the size first)", s.api.sendto(t, big.data(), big.size(), MSG_OOB, sa(to), sizeof to));
+  s.call("65,520 bytes, no address (the address first)", s.api.send(t, big.data(), 65520, 0));
+  s.call("an address of length 0 is none", s.api.sendto(t, echo.data(), echo.size(), 0, sa(to), 0));
   s.call("sendto short address", s.api.sendto(t, echo.data(), echo.size(), 0, sa(to), 8));
   sockaddr_in bc = s.addr(s.bcast, 0);
   s.call("broadcast without SO_BROADCAST", s.api.sendto(t, echo.data(), echo.size(), 0, sa(bc), sizeof bc));
   s.call("connect", s.api.connect(t, sa(to), sizeof to));
   s.name("connected raw: getpeername (no port)", t, true);
   s.call("bind after connect", s.api.bind(t, sa(a), sizeof a));
+  s.call("connected: an address of length 0 sends to the peer",
+         s.api.sendto(t, echo.data(), echo.size(), 0, sa(to), 0));
+  s.call("SHUT_WR connected raw", s.api.shutdown(t, SHUT_WR));
+  s.call("send after SHUT_WR (raw without IP_HDRINCL does not check)", s.api.send(t, echo.data(), echo.size(), 0));
   uint32_t filt = 0;
   socklen_t fl = sizeof filt;
   s.call("ICMP_FILTER get", s.api.getsockopt(t, SOL_RAW, ICMP_FILTER, &filt, &fl));
@@ -1281,6 +1294,76 @@ DIFF(ControlMessagesOnSend) {
   s.call("an unknown SOL_SOCKET type", send_cmsg(s, fd, to, SOL_SOCKET, 200, &v, sizeof v));
   s.call("another level (skipped)", send_cmsg(s, fd, to, 250, 1, &v, sizeof v));
   s.val("peer got", static_cast<long>(s.peer_received().size()));
+}
+
+// Addresses of datagram sockets (Linux's __ip4_datagram_connect, udp_sendmsg): a socket bound to a broadcast
+// address sends from the route's source; connect() fixes a wildcard socket's receiving address, so a
+// broadcast no longer reaches it and the broadcast address is free to bind on its port.
+DIFF(DatagramAddressesAndConnect) {
+  const int a = s.udp();
+  sockaddr_in bc = s.addr(s.bcast, 0);
+  s.call("bind to the broadcast address", s.api.bind(a, sa(bc), sizeof bc));
+  const sockaddr_in to = s.addr(s.peer, s.peer_port());
+  uint8_t b4[4] = {1, 2, 3, 4};
+  s.call("send from it", s.api.sendto(a, b4, sizeof b4, 0, sa(to), sizeof to));
+  std::vector<Ipv4Addr> from;
+  s.val("peer got", static_cast<long>(s.peer_received(0, &from).size()));
+  for (const Ipv4Addr& f : from) s.val("its source is our address", f == s.local);
+  const int c = s.udp();
+  sockaddr_in any = s.addr(Ipv4Addr::any(), 0);
+  s.call("bind the wildcard", s.api.bind(c, sa(any), sizeof any));
+  const uint16_t port = s.port_of(c);
+  s.call("connect", s.api.connect(c, sa(to), sizeof to));
+  s.name("getsockname after connect", c);
+  s.deliver(port, pattern(6, 1), 0, c, s.bcast);
+  uint8_t buf[32];
+  s.call("a broadcast from the peer does not arrive", s.api.recv(c, buf, sizeof buf, 0));
+  s.deliver(port, pattern(6, 2), 0, c);
+  s.call("a unicast from the peer does", s.api.recv(c, buf, sizeof buf, 0));
+  const int d = s.udp();
+  sockaddr_in bcp = s.addr(s.bcast, port);
+  s.call("the broadcast address on that port is free", s.api.bind(d, sa(bcp), sizeof bcp));
+  sockaddr_in un{};
+  un.sin_family = AF_UNSPEC;
+  s.call("disconnect", s.api.connect(c, sa(un), sizeof un));
+  s.name("getsockname after disconnect", c);
+}
+
+// A datagram is admitted while what is queued does not exceed SO_RCVBUF: the smallest buffer still takes
+// one, and one more (Linux's __udp_enqueue_schedule_skb "always allow at least one packet").
+DIFF(ReceiveBufferAdmitsWhileNotExceeded) {
+  const int fd = s.udp();
+  sockaddr_in any = s.addr(Ipv4Addr::any(), 0);
+  s.call("bind", s.api.bind(fd, sa(any), sizeof any));
+  const uint16_t port = s.port_of(fd);
+  s.setopt("SO_RCVBUF 0", fd, SOL_SOCKET, SO_RCVBUF, 0);
+  s.opt("SO_RCVBUF", fd, SOL_SOCKET, SO_RCVBUF);
+  s.deliver(port, pattern(10, 1), 0, fd);
+  s.deliver(port, pattern(10, 2), 0, fd);
+  uint8_t buf[32];
+  s.call("first", s.api.recv(fd, buf, sizeof buf, 0));
+  s.call("second", s.api.recv(fd, buf, sizeof buf, 0));
+}
+
+// datagram_poll: a datagram socket is writable (EPOLLOUT, EPOLLWRNORM, EPOLLWRBAND) whether or not its send
+// side is shut down.
+DIFF(DatagramPollAfterShutdown) {
+  const int fd = s.udp();
+  const int ep = s.epoll("epoll");
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND | EPOLLRDHUP;
+  s.call("add", s.api.epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+  epoll_event out[4];
+  s.call("wait", s.api.epoll_wait(ep, out, 4, 0));
+  s.val("events", out[0].events);
+  s.call("SHUT_WR", s.api.shutdown(fd, SHUT_WR));
+  out[0] = {};
+  s.call("wait after SHUT_WR", s.api.epoll_wait(ep, out, 4, 0));
+  s.val("events after SHUT_WR", out[0].events);
+  s.call("SHUT_RD", s.api.shutdown(fd, SHUT_RD));
+  out[0] = {};
+  s.call("wait after SHUT_RD", s.api.epoll_wait(ep, out, 4, 0));
+  s.val("events after both", out[0].events);
 }
 
 // UDP_SEGMENT (UDP GSO): one send leaves as datagrams of the segment size, the last one shorter; the option

@@ -105,8 +105,11 @@ TEST(UdpMore, ReceiveQueueBoundedBySoRcvbuf) {
   const int fd = bound_udp(7003);
   const int req = 10000;
   ASSERT_EQ(skiff_setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &req, sizeof req), 0);
-  const unsigned fits = 2 * req / truesize(h);  // each datagram is charged its buffer's size
+  // Each datagram is charged its buffer's size, and one is admitted while the charge does not exceed the
+  // (doubled) buffer, as Linux's __udp_enqueue_schedule_skb: the last one overshoots.
+  const unsigned fits = 2 * req / truesize(h) + 1;
   ASSERT_GT(fits, 2u);
+  ASSERT_NE(2 * req % truesize(h), 0u);
   for (unsigned i = 0; i < fits + 5; ++i) h.inject(udp_frame(h, 5000, 7003, pattern(100)));
   EXPECT_EQ(h.drops(Drop::UdpRcvbufFull), 5u);
   EXPECT_EQ(h.shard().stats.udp_in_datagrams, fits);
@@ -118,14 +121,18 @@ TEST(UdpMore, ReceiveQueueBoundedBySoRcvbuf) {
   h.inject(udp_frame(h, 5000, 7003, pattern(100)));
   EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, 0), 100);
   EXPECT_EQ(h.drops(Drop::UdpRcvbufFull), 5u);
-  // The smallest buffer still takes one datagram.
+  // The smallest buffer (2,304 bytes) still takes a datagram, and a second one (the first's charge does not
+  // exceed it), not a third.
   const int zero = 0;
   ASSERT_EQ(skiff_setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &zero, sizeof zero), 0);
-  h.inject(udp_frame(h, 5000, 7003, pattern(10)));
-  h.inject(udp_frame(h, 5000, 7003, pattern(10)));
+  for (int i = 0; i < 3; ++i) h.inject(udp_frame(h, 5000, 7003, pattern(10)));
   EXPECT_EQ(h.drops(Drop::UdpRcvbufFull), 6u);
   EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, 0), 10);
+  EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, 0), 10);
   EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, 0), -1);
+  // A datagram larger than the whole buffer arrives when the queue is empty (it was never admitted).
+  h.inject(udp_frame(h, 5000, 7003, pattern(3000)));
+  EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, MSG_TRUNC), 3000);
 }
 
 TEST(UdpMore, ChecksumZeroMeansNone) {
