@@ -201,6 +201,7 @@ int ip_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_
     case IP_PKTINFO:
     case IP_RECVTTL:
     case IP_RECVTOS:
+    case IP_MULTICAST_TTL:
       // An int, or a single byte; optlen 0 means 0 (IP_TTL alone refuses it).
       if (optlen >= static_cast<socklen_t>(sizeof(int))) {
         if (!optval) return -EFAULT;
@@ -219,6 +220,12 @@ int ip_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_
     case IP_TTL:
       if (val != -1 && (val < 1 || val > 255)) return -EINVAL;
       is->ttl = val == -1 ? 0 : static_cast<uint8_t>(val);
+      return 0;
+    case IP_MULTICAST_TTL:  // (datagrams to groups leave on the link; joining groups is not offered)
+      if (sk->type == SOCK_STREAM || optlen < 1) return -EINVAL;
+      if (val == -1) val = 1;
+      if (val < 0 || val > 255) return -EINVAL;
+      is->mc_ttl = static_cast<uint8_t>(val);
       return 0;
     case IP_TOS:
       if (sk->type == SOCK_STREAM) val = (val & ~3) | (is->tos & 3);  // TCP keeps the ECN bits
@@ -259,6 +266,7 @@ int ip_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* opt
   switch (optname) {
     case IP_TTL: val = is->ttl ? is->ttl : sk->shard->cfg.ipv4.default_ttl; break;
     case IP_TOS: val = is->tos; break;
+    case IP_MULTICAST_TTL: val = is->mc_ttl; break;
     case IP_HDRINCL: val = is->hdrincl; break;
     case IP_RECVERR: val = is->recverr; break;
     case IP_MTU_DISCOVER: val = is->pmtudisc; break;

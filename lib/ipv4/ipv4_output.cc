@@ -89,6 +89,9 @@ int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx) {
     for (auto& port : sh.ports())
       if (!tx.src.is_any() && port->ifc->is_our_addr(tx.src)) rt->iface = port->ifc->index;
   }
+  // A multicast group is reached on the link of the route's interface, never through its gateway (Linux's
+  // __mkroute_output for RTN_MULTICAST); neigh_output maps the group to its Ethernet address.
+  if (rt && tx.dst.is_multicast()) rt->next_hop = tx.dst;
   ShardPort* sp = rt ? sh.port_for(rt->iface) : nullptr;
   if (!sp) {
     sh.drop(std::move(p), Drop::Ipv4NoRoute);

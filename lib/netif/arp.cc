@@ -159,6 +159,13 @@ void neigh_output(Shard& sh, ShardPort& sp, Ipv4Addr nh, Pktbuf p) {
   constexpr auto kIpv4 = static_cast<uint16_t>(wire::EtherType::Ipv4);
   const Iface& ifc = *sp.ifc;
   if (ifc.is_broadcast(nh)) return eth_output(sh, sp, MacAddr::broadcast(), kIpv4, std::move(p));
+  if (nh.is_multicast()) {
+    // RFC 1112 §6.4: 01-00-5E and the group's low 23 bits; no resolution.
+    const uint32_t g = nh.host();
+    const MacAddr m{{0x01, 0x00, 0x5e, static_cast<uint8_t>((g >> 16) & 0x7f), static_cast<uint8_t>(g >> 8),
+                     static_cast<uint8_t>(g)}};
+    return eth_output(sh, sp, m, kIpv4, std::move(p));
+  }
   const Instant now = sh.now();
   const NeighConfig& nc = sh.cfg.neigh;
   NeighEntry* e = sp.neigh.lookup(nh);

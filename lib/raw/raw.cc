@@ -142,7 +142,8 @@ ssize_t raw_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   const Ipv4Addr src = !cm.addr.is_any() ? cm.addr : is->saddr;  // any = the route's source (raw_sendmsg)
   const int rc = ipv4_output(sh, std::move(p),
                              Ipv4Tx{.src = src, .dst = dst, .proto = static_cast<uint8_t>(sk->protocol),
-                                    .ttl = cm.ttl.value_or(is->ttl), .tos = cm.tos.value_or(is->tos),
+                                    .ttl = cm.ttl.value_or(dst.is_multicast() ? is->mc_ttl : is->ttl),
+                                    .tos = cm.tos.value_or(is->tos),
                                     .df = is->pmtudisc == IP_PMTUDISC_DO, .route = cm_routed ? &cm_route : nullptr});
   return rc < 0 ? rc : static_cast<ssize_t>(len);
 }

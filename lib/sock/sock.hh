@@ -133,6 +133,7 @@ struct InetSock {
   uint16_t num = 0;              // bound local port
   uint16_t dport = 0;            // connected peer port
   uint8_t ttl = 0;               // 0 = the stack default (IP_TTL)
+  uint8_t mc_ttl = 1;            // IP_MULTICAST_TTL: the TTL of datagrams to a multicast group
   uint8_t tos = 0;               // IP_TOS
   bool hdrincl = false;          // IP_HDRINCL (raw)
   bool recverr = false;          // IP_RECVERR

@@ -311,7 +311,9 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   const bool use_pmtu = is->pmtudisc < IP_PMTUDISC_PROBE;
   const uint16_t path = use_pmtu ? sh.pmtu.path_mtu(dst, sp->ifc->mtu, sh.now()) : sp->ifc->mtu;
   const UdpTx tx{.sport = is->num, .dport = dport, .src = src, .dst = dst, .path = path};
-  const Ipv4Tx ip{.src = src, .dst = dst, .proto = kProtoUdp, .ttl = cm.ttl.value_or(is->ttl),
+  // The TTL: IP_TTL's control message, else IP_MULTICAST_TTL to a group, else IP_TTL (__ip_make_skb).
+  const Ipv4Tx ip{.src = src, .dst = dst, .proto = kProtoUdp,
+                  .ttl = cm.ttl.value_or(dst.is_multicast() ? is->mc_ttl : is->ttl),
                   .tos = cm.tos.value_or(is->tos), .df = is->pmtudisc != IP_PMTUDISC_DONT &&
                                                           is->pmtudisc < IP_PMTUDISC_INTERFACE,
                   .mtu = path, .route = cm_routed ? &cm_route : nullptr};

@@ -1366,6 +1366,26 @@ DIFF(DatagramPollAfterShutdown) {
   s.val("events after both", out[0].events);
 }
 
+// IP_MULTICAST_TTL (do_ip_setsockopt): an int or a byte, -1 is the default 1, 0..255, not on TCP sockets.
+DIFF(MulticastTtlOption) {
+  const int fd = s.udp();
+  s.opt("default", fd, IPPROTO_IP, IP_MULTICAST_TTL);
+  s.setopt("7", fd, IPPROTO_IP, IP_MULTICAST_TTL, 7);
+  s.opt("after 7", fd, IPPROTO_IP, IP_MULTICAST_TTL);
+  s.setopt("-1", fd, IPPROTO_IP, IP_MULTICAST_TTL, -1);
+  s.opt("after -1", fd, IPPROTO_IP, IP_MULTICAST_TTL);
+  s.setopt("256", fd, IPPROTO_IP, IP_MULTICAST_TTL, 256);
+  s.setopt("-2", fd, IPPROTO_IP, IP_MULTICAST_TTL, -2);
+  s.setopt("0", fd, IPPROTO_IP, IP_MULTICAST_TTL, 0);
+  s.setopt("one byte", fd, IPPROTO_IP, IP_MULTICAST_TTL, 9, 1);
+  s.opt("after one byte", fd, IPPROTO_IP, IP_MULTICAST_TTL);
+  s.setopt("length 0", fd, IPPROTO_IP, IP_MULTICAST_TTL, 9, 0);
+  s.opt("IP_TTL unchanged", fd, IPPROTO_IP, IP_TTL);
+  const int t = s.socket("tcp", AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  s.setopt("on TCP", t, IPPROTO_IP, IP_MULTICAST_TTL, 3);
+  s.opt("on TCP, read", t, IPPROTO_IP, IP_MULTICAST_TTL);
+}
+
 // UDP_SEGMENT (UDP GSO): one send leaves as datagrams of the segment size, the last one shorter; the option
 // and the per-send control message, their limits, and IPPROTO_UDP control messages on a raw socket (skipped).
 DIFF(UdpSegment) {

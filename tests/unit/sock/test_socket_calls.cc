@@ -186,7 +186,7 @@ TEST(SocketCalls, NonblockAndCloexecInType) {
   EXPECT_EQ(errno, EINVAL);
 }
 
-// Differences Skiff documents: IPv4 only, no ping sockets, no nested epoll sets, no multicast options,
+// Differences Skiff documents: IPv4 only, no ping sockets, no nested epoll sets, no multicast group membership,
 // no loopback interface.
 TEST(SocketCalls, DocumentedDifferencesFromLinux) {
   StackHarness h;
@@ -215,9 +215,6 @@ TEST(SocketCalls, DocumentedDifferencesFromLinux) {
   EXPECT_EQ(errno, EPERM);
 
   const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  const int ttl = 4;
-  EXPECT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl), -1);
-  EXPECT_EQ(errno, ENOPROTOOPT);
   ip_mreq mreq{};
   EXPECT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq), -1);
   EXPECT_EQ(errno, ENOPROTOOPT);
@@ -230,6 +227,52 @@ TEST(SocketCalls, DocumentedDifferencesFromLinux) {
   uint8_t b[4] = {};
   EXPECT_EQ(skiff_sendto(fd, b, sizeof b, 0, sa(far), sizeof far), -1);
   EXPECT_EQ(errno, ENETUNREACH);
+}
+
+// Sending to a multicast group: the frame goes on the link to the group's Ethernet address (RFC 1112 §6.4),
+// not to the gateway, with IP_MULTICAST_TTL's TTL (1 by default) unless the send's IP_TTL says otherwise;
+// IP_TTL is for unicast only. (Before: unicast to the gateway's MAC with TTL 64. Found in review.)
+TEST(SocketCalls, MulticastSendsGoOnTheLinkWithTheMulticastTtl) {
+  StackHarness h;
+  ASSERT_TRUE(h.stack().set_gateway(kPeer));
+  h.stack().release_shards();  // shards copy the routes when built
+  h.stack().build_shards(h.clock());
+  h.shard().start();
+  set_this_shard(&h.shard());  // socket calls act on the rebuilt shard
+  h.learn_peer();
+  h.sent();
+  const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const int ttl20 = 20;
+  ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl20, sizeof ttl20), 0);
+  const sockaddr_in group = sin(Ipv4Addr::of(239, 129, 2, 3), 5000);
+  uint8_t b[4] = {1, 2, 3, 4};
+  auto one = [&]() -> std::optional<SentIp> {
+    auto out = h.sent();
+    if (out.size() != 1) {
+      ADD_FAILURE() << out.size() << " frames";
+      return std::nullopt;
+    }
+    return parse_ip(out[0]);
+  };
+  ASSERT_EQ(skiff_sendto(fd, b, sizeof b, 0, sa(group), sizeof group), 4);
+  auto ip = one();
+  ASSERT_TRUE(ip);
+  EXPECT_EQ(ip->eth_dst, (MacAddr{{0x01, 0x00, 0x5e, 0x01, 0x02, 0x03}}));  // 129 & 0x7f = 1
+  EXPECT_EQ(ip->dst, Ipv4Addr::of(239, 129, 2, 3));
+  EXPECT_EQ(ip->ttl, 1);
+  const int ttl8 = 8;
+  ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl8, sizeof ttl8), 0);
+  ASSERT_EQ(skiff_sendto(fd, b, sizeof b, 0, sa(group), sizeof group), 4);
+  ip = one();
+  ASSERT_TRUE(ip);
+  EXPECT_EQ(ip->ttl, 8);
+  // Unicast still takes IP_TTL, through the gateway.
+  const sockaddr_in far = sin(Ipv4Addr::of(192, 168, 7, 7), 5000);
+  ASSERT_EQ(skiff_sendto(fd, b, sizeof b, 0, sa(far), sizeof far), 4);
+  ip = one();
+  ASSERT_TRUE(ip);
+  EXPECT_EQ(ip->eth_dst, StackHarness::kPeerMac);
+  EXPECT_EQ(ip->ttl, 20);
 }
 
 // ---------------------------------------------------------------------------------------------------------
