@@ -49,6 +49,7 @@ namespace skiff {
   X(IcmpTruncated, "ICMP message truncated")                                         \
   X(IcmpBadChecksum, "ICMP checksum wrong")                                          \
   X(IcmpBroadcastEcho, "echo request to a broadcast/multicast address ignored")      \
+  X(IcmpToBroadcast, "ICMP error or reply to a broadcast address")                    \
   X(IcmpUnhandledType, "ICMP type not handled")                                      \
   X(NoMbuf, "no packet buffer available")                                            \
   X(TxFull, "transmit queue full")                                                   \

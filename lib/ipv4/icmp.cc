@@ -30,6 +30,9 @@ void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
   auto icmp = IcmpView::checked(p.first_seg());
   if (!icmp) return sh.drop(std::move(p), Drop::IcmpTruncated);
   if (!wire::csum_ok(p.csum_partial(0, p.len()))) return sh.drop(std::move(p), Drop::IcmpBadChecksum);
+  // Linux's icmp_rcv: to a broadcast address only echo (answered or not, below) is looked at; an error or a
+  // reply sent there is nobody's to act on (it would let one forged broadcast reach every socket).
+  if (rx.ip_bcast && icmp->type() != it::kEchoRequest) return sh.drop(std::move(p), Drop::IcmpToBroadcast);
 
   switch (icmp->type()) {
     case it::kEchoRequest: {

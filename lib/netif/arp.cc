@@ -60,10 +60,12 @@ void sync_to(Shard& sh, ShardPort& sp, const NeighEntry* e, unsigned target) {
   });
 }
 
-void confirm(Shard& sh, ShardPort& sp, NeighEntry* e, const MacAddr& mac) {
+// `garp`: a gratuitous ARP, which overrides the locktime (Linux's arp_process: a host that moved, or a
+// failover address taken over, announces itself and is believed at once).
+void confirm(Shard& sh, ShardPort& sp, NeighEntry* e, const MacAddr& mac, bool garp = false) {
   const Instant now = sh.now();
   if (e->state == NeighState::Reachable && e->mac != mac) {
-    if (now - e->updated < sh.cfg.neigh.locktime) {
+    if (now - e->updated < sh.cfg.neigh.locktime && !garp) {
       ++sh.stats.arp_mac_change_ignored;
       return;
     }
@@ -135,10 +137,13 @@ void arp_input(Shard& sh, ShardPort& sp, Pktbuf p) {
     return sh.drop(std::move(p), Drop::ArpAddrConflict);
   }
 
+  // Gratuitous (arp_is_garp): the sender names itself as the target; a reply also names its own hardware
+  // address as the target's.
+  const bool garp = spa == tpa && (op != static_cast<uint16_t>(wire::ArpOp::Reply) || arp->tha() == sha);
   bool merged = false;
   if (!spa.is_any()) {  // spa 0.0.0.0 is an RFC 5227 probe: nothing to learn
     if (NeighEntry* e = sp.neigh.lookup(spa)) {
-      confirm(sh, sp, e, sha);
+      confirm(sh, sp, e, sha, garp);
       merged = true;
     }
   }

@@ -58,6 +58,29 @@ TEST(Icmp, EchoReplyOfAllZeroWordsCarriesChecksumFFFF) {
   }
 }
 
+// To a broadcast address only echo is looked at (Linux's icmp_rcv): an echo reply or an error sent there is
+// dropped, not handed to the echo hook or to a transport. Found in review.
+TEST(Icmp, ErrorsAndRepliesToABroadcastAddressAreDropped) {
+  StackHarness h;
+  h.learn_peer();
+  int hook = 0;
+  h.shard().on_echo_reply = [&](const Ipv4Rx&, const Pktbuf&, Instant) { ++hook; };
+  Ipv4Spec s = to_us();
+  s.dst = Ipv4Addr::of(10, 0, 0, 255);
+  h.inject(eth(MacAddr::broadcast(), StackHarness::kPeerMac, 0x0800, ipv4(s, icmp_echo(it::kEchoReply, 1, 2, pattern(8)))));
+  s.dst = Ipv4Addr::broadcast();
+  const Bytes quoted = ipv4(Ipv4Spec{.src = kOur, .dst = kPeer, .proto = 17}, Bytes(8, 0));
+  h.inject(eth(MacAddr::broadcast(), StackHarness::kPeerMac, 0x0800,
+               ipv4(s, icmp(it::kDestUnreachable, 3, 0, quoted))));
+  EXPECT_EQ(h.drops(Drop::IcmpToBroadcast), 2u);
+  EXPECT_EQ(hook, 0);
+  EXPECT_EQ(h.shard().stats.icmp_in_echo_reps, 0u);
+  EXPECT_EQ(h.shard().stats.icmp_in_errors, 0u);
+  // The same reply to our own address reaches the hook.
+  h.inject(h.from_peer(ipv4(to_us(), icmp_echo(it::kEchoReply, 1, 3, pattern(8)))));
+  EXPECT_EQ(hook, 1);
+}
+
 TEST(Icmp, BadChecksumAndTruncatedAreDropped) {
   StackHarness h;
   h.learn_peer();

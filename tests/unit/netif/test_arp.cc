@@ -123,6 +123,24 @@ TEST(Arp, MacChangeWithinLocktimeIsIgnored) {
   EXPECT_EQ(h.shard().stats.arp_mac_change_ignored, 1u);
 }
 
+// A gratuitous ARP overrides the locktime (Linux's arp_process: override = past locktime || is_garp): a
+// failover (VRRP, keepalived) right after resolution takes effect at once. Found in review.
+TEST(Arp, GratuitousArpWithinLocktimeIsBelieved) {
+  StackHarness h;
+  h.learn_peer();
+  h.advance(100ms);
+  const MacAddr moved{{0x02, 0, 0, 0, 0, 0x55}};
+  h.inject(arp_frame(1, moved, kPeer, MacAddr::zero(), kPeer));  // request form: target = itself
+  EXPECT_EQ(h.shard().port_for(0)->neigh.lookup(kPeer)->mac, moved);
+  const MacAddr back{{0x02, 0, 0, 0, 0, 0x56}};
+  h.inject(arp_frame(2, back, kPeer, back, kPeer));  // reply form: target hardware = its own
+  EXPECT_EQ(h.shard().port_for(0)->neigh.lookup(kPeer)->mac, back);
+  h.inject(arp_frame(2, moved, kPeer, kOurMac, kPeer));  // a reply naming another target: not gratuitous
+  EXPECT_EQ(h.shard().port_for(0)->neigh.lookup(kPeer)->mac, back);
+  EXPECT_EQ(h.shard().stats.arp_mac_changes, 2u);
+  EXPECT_EQ(h.shard().stats.arp_mac_change_ignored, 1u);
+}
+
 TEST(Arp, MalformedPacketsAreDroppedWithTheirReason) {
   StackHarness h;
   struct Case {
