@@ -49,6 +49,13 @@ bool ipv4_forward_to_port_home(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, PortDirec
   const int home = sh.dir.home(proto, port, sh.id);
   if (home < 0) return false;
   if (!p.prepend(rx.hdr_len)) return false;
+  // The transport may have cut trailing bytes (UDP's own length): the header says what is left, or the home
+  // shard's ipv4_input would refuse the datagram as longer than its frame.
+  Ipv4View ip(p.data(), rx.hdr_len);
+  if (ip.total_len() != p.len()) {
+    ip.set_total_len(static_cast<uint16_t>(p.len()));
+    ip.fill_checksum();
+  }
   ++sh.stats.steer_fallback;
   sh.steer_to(static_cast<unsigned>(home), std::move(p), SteerKind::RxFallback, rx.port->ifc->index,
               rx.link_bcast ? 1 : 0);

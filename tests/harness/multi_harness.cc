@@ -102,6 +102,8 @@ size_t MultiHarness::move(QueueDevice& from, QueueDevice& to, Stack& to_stack, b
       Bytes b(m->pkt_len);
       const void* p = rte_pktmbuf_read(m, 0, m->pkt_len, b.data());
       if (p != b.data()) memcpy(b.data(), p, m->pkt_len);
+      const bool rewritten = static_cast<bool>(rewrite);  // then every frame crosses as built from `b`
+      if (rewritten) rewrite(a_to_b, b);
       const int copies = filter ? filter(a_to_b, b) : 1;
       uint16_t rq = 0;
       if (nq > 1) {
@@ -117,7 +119,18 @@ size_t MultiHarness::move(QueueDevice& from, QueueDevice& to, Stack& to_stack, b
       }
       // Frames cross as fresh copies from the receiving queue's pool (as a NIC delivers them).
       for (int c = 0; c < copies; ++c) {
-        rte_mbuf* copy = rte_pktmbuf_copy(m, to_stack.pool(rq).raw(), 0, UINT32_MAX);
+        rte_mbuf* copy = nullptr;
+        if (!rewritten) {
+          copy = rte_pktmbuf_copy(m, to_stack.pool(rq).raw(), 0, UINT32_MAX);
+        } else if ((copy = rte_pktmbuf_alloc(to_stack.pool(rq).raw()))) {
+          char* d = rte_pktmbuf_append(copy, static_cast<uint16_t>(b.size()));
+          if (d) {
+            memcpy(d, b.data(), b.size());
+          } else {
+            rte_pktmbuf_free(copy);
+            copy = nullptr;
+          }
+        }
         if (!copy) continue;
         copy->ol_flags = 0;
         to.rx[rq].push_back(copy);

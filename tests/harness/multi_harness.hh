@@ -49,6 +49,8 @@ class MultiHarness {
   static constexpr Ipv4Addr kB = Ipv4Addr::of(10, 0, 0, 2);
   // Returns how many copies of a frame to deliver (0 = drop).
   using Filter = std::function<int(bool a_to_b, const Bytes& frame)>;
+  // Changes a frame on the wire (before the filter); a changed frame crosses as one buffer.
+  using Rewrite = std::function<void(bool a_to_b, Bytes& frame)>;
 
   explicit MultiHarness(const MultiOptions& o = {});
   ~MultiHarness();
@@ -68,6 +70,7 @@ class MultiHarness {
   uint64_t sum(Stack& s, uint64_t ShardStats::*field);
 
   Filter filter;
+  Rewrite rewrite;
   uint64_t carried = 0;
 
  private:

@@ -11,6 +11,7 @@
 
 #include "api/skiff.h"
 #include "multi_harness.hh"
+#include "wire/ipv4.hh"
 #include "tcp/tcp.hh"
 
 using namespace skiff;
@@ -359,6 +360,52 @@ TEST(MultiShard, FragmentsAreReassembledThenSteeredToTheFlowOwner) {
   (void)tx;
   EXPECT_GT(owners.size(), 1u);
   EXPECT_EQ(h.sum(h.stack_a(), &ShardStats::ip_reasm_oks), 16u);
+}
+
+// A UDP datagram whose IP payload runs past the UDP length (trailing bytes, RFC 768/1122 allow them) and that
+// lands on a shard other than its socket's: it crosses to the socket's shard with the header describing what
+// is left after the trim (it was refused there as Ipv4BadTotalLen). Found in review.
+TEST(MultiShard, UdpDatagramWithTrailingBytesForwardedToItsSocketsShard) {
+  MultiOptions o;
+  o.b_shards = 1;
+  o.b_queues = 1;
+  MultiHarness h(o);
+  // b -> a: UDP datagrams get 10 bytes after their UDP length (IP total length and checksum follow).
+  h.rewrite = [](bool a_to_b, Bytes& f) {
+    if (a_to_b || f.size() < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 || f[14 + 9] != 17) return;
+    f.insert(f.end(), 10, 0xee);
+    wire::Ipv4View ip(f.data() + 14, 20);
+    ip.set_total_len(static_cast<uint16_t>(ip.total_len() + 10));
+    ip.fill_checksum();
+  };
+  h.on(h.b());
+  const int echo = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in any = sin_of(Ipv4Addr::any(), 7);
+  ASSERT_EQ(skiff_bind(echo, sa(any), sizeof any), 0);
+  h.on(h.a(1));
+  std::vector<int> cl;
+  const sockaddr_in to = sin_of(MultiHarness::kB, 7);
+  for (int i = 0; i < 32; ++i) {
+    cl.push_back(skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0));
+    ASSERT_EQ(skiff_sendto(cl.back(), &i, sizeof i, 0, sa(to), sizeof to), static_cast<ssize_t>(sizeof i));
+  }
+  h.pump();
+  h.on(h.b());
+  char buf[64];
+  sockaddr_in from{};
+  socklen_t flen = sizeof from;
+  ssize_t n;
+  while ((n = skiff_recvfrom(echo, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &flen)) > 0)
+    skiff_sendto(echo, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), flen);
+  h.pump();
+  h.on(h.a(1));
+  for (int i = 0; i < 32; ++i) {
+    int v[4] = {-1};
+    ASSERT_EQ(skiff_recv(cl[i], v, sizeof v, 0), static_cast<ssize_t>(sizeof(int))) << i;  // trimmed to UDP's length
+    EXPECT_EQ(v[0], i);
+  }
+  EXPECT_GT(h.a(0).stats.steer_fallback, 0u);  // some went through shard 0
+  EXPECT_EQ(h.a(0).drops[Drop::Ipv4BadTotalLen] + h.a(1).drops[Drop::Ipv4BadTotalLen], 0u);
 }
 
 // A listener on shard 0 only: connections whose flows belong to shard 1 are forwarded to it by the port
