@@ -71,7 +71,9 @@ struct TcpConfig {
   unsigned keepalive_probes = 9;
   uint16_t mss_default = 536;           // RFC 9293 §3.7.1 (no MSS option)
   uint16_t mss_min = 88;                // floor for a peer's MSS option (Linux TCP_MIN_SND_MSS = 48 + headers)
-  unsigned challenge_ack_limit = 1000;  // RFC 5961 challenge ACKs per second per shard
+  unsigned challenge_ack_limit = 1000;  // RFC 5961 challenge ACKs per second per shard, on average: each
+                                        // second's budget is random in [limit/2, limit*3/2) (CVE-2016-5696);
+                                        // and one per connection per 500 ms (Linux's tcp_invalid_ratelimit)
   unsigned init_cwnd_segs = 10;         // RFC 6928
   unsigned ooo_max_segs = 4096;         // out-of-order queue bound (segments) per connection (a 4 MiB window
                                         // of 1448-byte segments is ~2,900); the shard's total is also bounded

@@ -28,7 +28,6 @@ Shard::Shard(unsigned shard_id, const StackConfig& config, Clock& clock, PktPool
       icmp_errors(config.icmp.error_rate, config.icmp.error_burst),
       pool(pkt_pool),
       socks(*this, config.sock, shard_id, stack_name),
-      tcp_challenge(config.tcp.challenge_ack_limit, config.tcp.challenge_ack_limit),
       clock_(clock),
       now_(clock.now()),
       now_ms_(static_cast<uint64_t>(now_.ns()) / 1'000'000),

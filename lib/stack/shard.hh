@@ -200,7 +200,6 @@ class Shard {
   UdpTable udp;
   RawTable raw;
   TcpTable tcp;
-  TokenBucket tcp_challenge;  // RFC 5961 challenge ACKs
 
  private:
   static void housekeeping(void* ctx, Timer* t, Instant now);

@@ -31,7 +31,10 @@ struct InetConnectionSock {
   TcpSock* accept_tail = nullptr;
   uint32_t accept_len = 0;
   uint32_t syn_len = 0;                 // children in SYN-RECEIVED
-  uint32_t max_backlog = 0;
+  uint32_t max_backlog = 0;             // listen()'s backlog: the accept queue holds up to max_backlog + 1
+  // Listener: when the SYN queue last overflowed (a SYN-cookie SYN-ACK went; 0: never). An ACK is only
+  // checked as a cookie within the cookies' validity after it (Linux's tcp_synq_no_recent_overflow).
+  Instant synq_overflow{};
 };
 
 // Linux's TCP_CA_* states. Cwr: the window was reduced on an ECN-Echo (RFC 3168 §6.1.2) and holds until
@@ -197,7 +200,9 @@ struct TcpSock {
   // Bookkeeping.
   Instant last_rcv{}, last_snd{};
   Instant neigh_confirmed{};            // last time forward progress confirmed the next hop's ARP entry
-  uint32_t challenge_acks = 0;
+  // The last challenge ACK or answer to an out-of-window segment (0: none yet): at most one per 500 ms
+  // (Linux's tp->last_oow_ack_time, tcp_oow_rate_limited).
+  Instant last_oow_ack{};
   TcpSock* parent = nullptr;            // listener of a child not yet accepted
   TcpSock* accept_next = nullptr;
   TcpSock* hnext = nullptr;             // established-table chain

@@ -56,7 +56,16 @@ inline constexpr uint32_t kTsoMaxSegs = 44;
 void send_ack(TcpSock* tp);
 void send_syn(TcpSock* tp);  // SYN in SYN-SENT, SYN-ACK in SYN-RECEIVED
 void send_rst(TcpSock* tp);  // abort: RST at snd_nxt
+// RFC 5961 §7: a challenge ACK, at most one per connection per kOowAckInterval (oow_rate_limited) and
+// within the shard's randomised per-second budget ([tcp] challenge_ack_limit).
 void send_challenge_ack(TcpSock* tp);
+// Linux's sysctl_tcp_invalid_ratelimit: a connection sends at most one challenge ACK or answer to an
+// out-of-window segment per this interval, so that two endpoints that disagree on the sequence space
+// cannot ACK each other in a loop, and a blind attacker draws at most one ACK per interval.
+inline constexpr Duration kOowAckInterval = 500ms;
+// Whether such an ACK is to be held back now (Linux's __tcp_oow_rate_limited); if not, the interval
+// starts again from now.
+bool oow_rate_limited(TcpSock* tp);
 // A segment with no connection behind it (RSTs, SYN-cookie SYN-ACKs), from rx.dst:lport to rx.src:rport.
 void send_bare(Shard& sh, const Ipv4Rx& rx, uint16_t lport, uint16_t rport, SeqNum seq, SeqNum ack, uint8_t flags,
                uint16_t wnd, const wire::TcpOptions* opts);

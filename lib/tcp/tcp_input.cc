@@ -31,11 +31,12 @@ bool acceptable(TcpSock* tp, const Segment& seg) {
   const uint32_t wnd = tp->rcv_adv.gt(tp->rcv_nxt) ? static_cast<uint32_t>(tp->rcv_adv - tp->rcv_nxt) : 0;
   const uint32_t slen = seg.seq_len();
   const SeqNum end = tp->rcv_nxt + wnd;
-  if (slen == 0) {
-    if (wnd == 0) return seg.seq == tp->rcv_nxt;
-    return seg.seq.in_range(tp->rcv_nxt, end);
-  }
-  if (wnd == 0) return false;
+  // A zero window takes nothing, "but special allowance should be made to accept valid ACKs, URGs, and
+  // RSTs": a segment at RCV.NXT passes, whatever its length (Linux's tcp_sequence), so its ACK, window and
+  // RST are processed, and a bare FIN is taken (tcp_data_queue); process_data drops any data beyond the
+  // window. The peer's zero-window probes carry the ACK that may open our own send window.
+  if (wnd == 0) return seg.seq == tp->rcv_nxt;
+  if (slen == 0) return seg.seq.in_range(tp->rcv_nxt, end);
   return seg.seq.in_range(tp->rcv_nxt, end) || (seg.seq + slen - 1).in_range(tp->rcv_nxt, end);
 }
 
@@ -58,8 +59,9 @@ void queue_in_order(TcpSock* tp, Pktbuf p) {
   tp->rcv_queued += len;
 }
 
-// Our FIN was acknowledged: the state moves on (RFC 9293 §3.10.7.4, fifth check, per state).
-void fin_acked(TcpSock* tp) {
+// Our FIN was acknowledged: the state moves on (RFC 9293 §3.10.7.4, fifth check, per state). True if the
+// connection is over: it may have been freed (an orphan), so the caller must not touch it any more.
+bool fin_acked(TcpSock* tp) {
   Shard& sh = shard_of(tp);
   Sock* sk = sk_of(tp);
   switch (sk->state) {
@@ -75,10 +77,11 @@ void fin_acked(TcpSock* tp) {
       break;
     case sk_state::kLastAck:
       done(tp);
-      break;
+      return true;
     default:
       break;
   }
+  return false;
 }
 
 void clean_write_queue(TcpSock* tp, SeqNum ack) {
@@ -230,6 +233,12 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     tp->probes_out = 0;
     tp->tlp_sent = false;
     if (acked) cong_on_ack(tp, ack, acked);
+    // RFC 6582's `recover` gates fast retransmit while SND.UNA has not passed it (cong_on_dupack). Past it,
+    // it follows SND.UNA - 1: the gate stays open, and the sequence comparison stays meaningful. Left at an
+    // old value (the ISS, or the last loss) it falls 2^31 behind after 2 GiB without loss, compares as
+    // *ahead* of SND.UNA and shuts fast retransmit off for the next 2 GiB. (Linux keeps no such value in
+    // the open state: its high_seq only matters while ca_state holds Recovery or Loss.)
+    if ((ack - 1).ge(tp->recover)) tp->recover = ack - 1;
     // Send-buffer autotuning (as Linux's tcp_sndbuf_expand): room for two congestion windows.
     Sock* sk = sk_of(tp);
     if (!(sk->userlocks & kSndbufLock) && sk->sndbuf < static_cast<int>(2 * tp->cwnd))
@@ -441,8 +450,9 @@ void process_fin(TcpSock* tp) {
   sock_wake(sk, EPOLLIN | EPOLLRDNORM | EPOLLRDHUP | (sk->shutdown == 3 ? uint32_t{EPOLLHUP} : 0u));
 }
 
-// RFC 9293 §3.10.7.4, seventh check: segment text (after trimming to the window).
-void process_data(TcpSock* tp, Segment& seg) {
+// RFC 9293 §3.10.7.4, seventh check: segment text (after trimming to the window). False if the connection
+// was aborted (data for an orphan): it is freed, and the caller must not touch it any more.
+bool process_data(TcpSock* tp, Segment& seg) {
   Shard& sh = shard_of(tp);
   Sock* sk = sk_of(tp);
   bool fin = seg.has(tf::kFin);
@@ -488,6 +498,8 @@ void process_data(TcpSock* tp, Segment& seg) {
   const uint32_t wnd = tp->rcv_adv.gt(tp->rcv_nxt) ? static_cast<uint32_t>(tp->rcv_adv - tp->rcv_nxt) : 0;
   const uint32_t room = static_cast<uint32_t>((tp->rcv_nxt + wnd) - seq);
   if (len > room) {
+    // (No room at all: our window is zero, and the segment was let in at RCV.NXT for its ACK, acceptable().)
+    if (room == 0) sh.drops.add(Drop::TcpOutOfWindow);
     seg.payload.truncate(room);
     len = room;
     fin = false;
@@ -495,12 +507,13 @@ void process_data(TcpSock* tp, Segment& seg) {
   if (len == 0 && !fin) {
     // Nothing new (a duplicate or a zero-window probe): tell the peer where we are.
     if (seg.len || seg.has(tf::kFin)) send_ack(tp);
-    return;
+    return true;
   }
   if (tp->orphan && len) {
     // Data for a connection the application closed: nobody will read it (RFC 9293 §3.10.7.4; Linux).
     send_rst(tp);
-    return done(tp);
+    done(tp);
+    return false;
   }
   if (seq == tp->rcv_nxt) {
     if (len && tp->ts_ok && seg.opt.has_timestamp && seg.opt.ts_ecr) {
@@ -523,9 +536,11 @@ void process_data(TcpSock* tp, Segment& seg) {
     if (had_gap) drain_ooo(tp);
     if (fin) process_fin(tp);
     if (len) sock_wake(sk, EPOLLIN | EPOLLRDNORM);
-    if (sk->state == sk_state::kClose) return;  // done() already ran
     // The FIN that ends FIN-WAIT-2 (or FIN-WAIT-1 with our FIN acked) needs its ACK too (RFC 9293 §3.10.7.4).
-    if (sk->state == sk_state::kTimeWait) return send_ack(tp);
+    if (sk->state == sk_state::kTimeWait) {
+      send_ack(tp);
+      return true;
+    }
     // Immediate ACK when a hole was (partly) filled (RFC 5681 §4.2), on FIN, or with a D-SACK to report
     // (the sender learns of its spurious retransmission at once); else delayed.
     if (had_gap || fin || tp->fin_received || tp->dsack_pending || ecn_ack_now) {
@@ -549,6 +564,7 @@ void process_data(TcpSock* tp, Segment& seg) {
       send_ack(tp);
     }
   }
+  return true;
 }
 
 void to_established(TcpSock* tp) {
@@ -699,7 +715,11 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
   // go on with it as the ACK it carries.
   if (sk->state == sk_state::kSynRecv && seg.has(tf::kSyn) && seg.seq == tp->irs) {
     if (!seg.has(tf::kAck)) {
-      send_syn(tp);
+      // A retransmission like the timer's (retransmit_head): Karn's rule stops the SYN-ACK's timing, or the
+      // ACK would be taken as the answer to the first SYN-ACK (Linux's tcp_synack_rtt_meas takes no sample
+      // once req->num_retrans is set; the timestamp echo still gives one). At most one per 500 ms, as
+      // Linux's tcp_check_req (tcp_oow_rate_limited): a flood of repeated SYNs draws no flood of SYN-ACKs.
+      if (!oow_rate_limited(tp)) retransmit_head(tp);
       seg.payload.reset();
       return;
     }
@@ -723,7 +743,11 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
         const SeqNum end = seg.seq + seg.len;
         sack_note_dup(tp, seg.seq, end.lt(tp->rcv_nxt) ? end : tp->rcv_nxt);
       }
-      send_ack(tp);
+      // A segment that occupies sequence space (data, FIN) is always answered: its sender retransmits until
+      // it learns where we are. A bare ACK is answered at most once per 500 ms (Linux's tcp_oow_rate_limited
+      // in tcp_validate_incoming): two endpoints that disagree about the sequence space (one restarted, a
+      // middlebox rewrote sequence numbers) would otherwise answer each other's ACKs with ACKs for ever.
+      if (seg.seq_len() || !oow_rate_limited(tp)) send_ack(tp);
     }
     return drop_seg(sh, seg, Drop::TcpOutOfWindow);
   }
@@ -772,29 +796,25 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
     }
   }
   if (!process_ack(tp, seg)) return drop_seg(sh, seg, Drop::TcpBadAck);
-  if (tp->fin_sent && tp->snd_una.gt(tp->fin_seq)) {
-    fin_acked(tp);
-    if (sk->state == sk_state::kClose) {
-      seg.payload.reset();
-      return;  // LAST-ACK done: the connection is gone
-    }
+  // From here on a connection that is over may have been freed already (an orphan: done() frees it), so
+  // after fin_acked and process_data nothing reads it unless they say it lives.
+  if (tp->fin_sent && tp->snd_una.gt(tp->fin_seq) && fin_acked(tp)) {
+    seg.payload.reset();
+    return;  // LAST-ACK done: the connection is gone
   }
   // Sixth: URG. Urgent data is read inline (SO_OOBINLINE); the pointer itself needs no action.
   // Seventh and eighth: the text and the FIN.
   const uint8_t st = sk->state;
   if (st == sk_state::kEstablished || st == sk_state::kFinWait1 || st == sk_state::kFinWait2) {
-    process_data(tp, seg);
+    if (!process_data(tp, seg)) return;  // aborted (data for an orphan): gone
   } else if (seg.len || seg.has(tf::kFin)) {
     // CLOSE-WAIT, CLOSING, LAST-ACK: the peer's FIN came already; more data is a duplicate.
     send_ack(tp);
     seg.payload.reset();
   }
-  if (sk->state != sk_state::kClose && sk->state != sk_state::kTimeWait && !tp->orphan) {
-    reset_keepalive(tp);
-    write_xmit(tp);
-  } else if (sk->state != sk_state::kClose && sk->state != sk_state::kTimeWait) {
-    write_xmit(tp);
-  }
+  if (sk->state == sk_state::kClose || sk->state == sk_state::kTimeWait) return;
+  if (!tp->orphan) reset_keepalive(tp);
+  write_xmit(tp);
 }
 
 // A child connection of listener `lp` for the peer of `seg` (a SYN, or a cookie-carrying ACK).
@@ -861,6 +881,17 @@ uint32_t cookie_hash(Shard& sh, const Ipv4Rx& rx, uint16_t sport, uint16_t dport
 
 uint32_t cookie_period(Shard& sh) { return static_cast<uint32_t>(sh.now().ns() / 64'000'000'000ull) & 0x1f; }
 
+// How long after the last overflow of a listener's SYN queue an ACK may still carry a cookie: the most a
+// cookie lives (two periods), as Linux's TCP_SYNCOOKIE_VALID.
+constexpr Duration kCookieValid = 120s;
+
+// Linux's sk_acceptq_is_full: more than the backlog waiting. listen(fd, N) queues N + 1 connections, and
+// a backlog of 0 still takes one (Linux went back to `>` for that: "[NET]: Revert incorrect accept queue
+// backlog changes", 64a146513f8f).
+bool accept_queue_full(const InetConnectionSock& l) {
+  return l.accept_len > l.max_backlog;
+}
+
 // RFC 3168 §6.1.1: a SYN asking for ECN (ECE and CWR) that we grant: ECN is on (any tcp_ecn but 0), and
 // the SYN itself is not ECN-capable (a SYN marked ECT or CE came through something that rewrites the
 // field; Linux refuses those too).
@@ -903,11 +934,18 @@ void send_cookie_synack(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t spo
             static_cast<uint8_t>(tf::kSyn | tf::kAck | (ecn ? tf::kEce : 0)),
             static_cast<uint16_t>(std::min<uint32_t>(receive_space(lp), 65535)), &o);
   ++sh.stats.tcp_syncookies_sent;
+  lp->icsk.synq_overflow = sh.now();  // cookie_ack takes cookies from now on (Linux's tcp_synq_overflow)
 }
 
 // An ACK reached a listener: if it carries a valid, fresh cookie, the connection is born established.
 bool cookie_ack(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t dport) {
   if (!sh.cfg.tcp.syncookies || seg.has(tf::kSyn) || seg.has(tf::kRst)) return false;
+  // Only while cookies may be out: within their lifetime after the SYN queue last overflowed (Linux's
+  // cookie_v4_check gives up on tcp_synq_no_recent_overflow). Otherwise any ACK to a listener would be a
+  // guess at a 24-bit hash: a blind attacker could open connections (from addresses it does not own) by
+  // brute force without the listener ever having been under a SYN flood.
+  InetConnectionSock& l = lp->icsk;
+  if (!l.synq_overflow.ns() || sh.now() - l.synq_overflow > kCookieValid) return false;
   const uint32_t cookie = seg.ack.raw() - 1;
   const uint32_t t = cookie >> 27;
   if (((cookie_period(sh) - t) & 0x1f) > 1) {
@@ -918,8 +956,7 @@ bool cookie_ack(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t d
     ++sh.stats.tcp_syncookies_failed;  // forged
     return false;
   }
-  InetConnectionSock& l = lp->icsk;
-  if (l.accept_len >= l.max_backlog) {
+  if (accept_queue_full(l)) {
     ++sh.stats.tcp_listen_overflows;
     drop_seg(sh, seg, Drop::TcpAcceptQueueFull);
     return true;
@@ -976,7 +1013,7 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
   }
   if (!seg.has(tf::kSyn)) return drop_seg(sh, seg, Drop::TcpBadFlags);
   InetConnectionSock& l = lp->icsk;
-  if (l.accept_len >= l.max_backlog) {
+  if (accept_queue_full(l)) {
     ++sh.stats.tcp_listen_overflows;
     return drop_seg(sh, seg, Drop::TcpAcceptQueueFull);
   }

@@ -222,9 +222,43 @@ void send_rst(TcpSock* tp) {
   ++shard_of(tp).stats.tcp_out_rsts;
 }
 
+bool oow_rate_limited(TcpSock* tp) {
+  const Instant now = shard_of(tp).now();
+  if (tp->last_oow_ack.ns() && now - tp->last_oow_ack < kOowAckInterval) return true;
+  tp->last_oow_ack = now;
+  return false;
+}
+
+namespace {
+
+// The shard-wide cap on challenge ACKs (challenge_ack_limit a second), behind the per-connection limit. A
+// cap one counter shares between connections is itself the side channel of CVE-2016-5696 ("Off-Path TCP
+// Exploits", USENIX Security 2016): an attacker that counts the challenge ACKs its own connection draws
+// in a second learns whether a spoofed RST or SYN fell in another connection's window (that one spent one
+// of the budget). So the budget is drawn at random each second from [limit/2, limit + limit/2), as Linux's
+// tcp_send_challenge_ack did from 4.7 (commit 75ff39ccc1bd) until 5.19, when it turned the global limit off
+// by default and left the per-socket one (commit 79e3602caa6f). With the per-connection limit in front an
+// attacker's connection draws at most 2 a second, so it needs hundreds of them to reach the cap at all, and
+// then reads a fresh random count each second, which one victim's ACK moves by one part in `limit`.
+bool challenge_budget(Shard& sh) {
+  TcpTable& t = sh.tcp;
+  const uint64_t sec = static_cast<uint64_t>(sh.now().ns()) / 1'000'000'000u;
+  if (sec != t.challenge_sec) {
+    t.challenge_sec = sec;
+    const uint32_t limit = sh.cfg.tcp.challenge_ack_limit;
+    t.challenge_left = limit ? (limit + 1) / 2 + sh.rng.below(limit) : 0;
+  }
+  if (!t.challenge_left) return false;
+  --t.challenge_left;
+  return true;
+}
+
+}  // namespace
+
 void send_challenge_ack(TcpSock* tp) {
   Shard& sh = shard_of(tp);
-  if (!sh.tcp_challenge.take(sh.now())) {
+  // Per connection first (Linux's tcp_send_challenge_ack: __tcp_oow_rate_limited on last_oow_ack_time).
+  if (oow_rate_limited(tp) || !challenge_budget(sh)) {
     ++sh.stats.tcp_challenge_acks_limited;
     return;
   }
@@ -325,14 +359,23 @@ bool split_segment(TcpSock* tp, rte_mbuf* m, uint32_t len) {
 
 void sent_head_segment(TcpSock* tp, bool with_fin);
 
+// Whether the FIN goes with the last queued segment `m` if `m` is sent whole now: the application is done,
+// and either the FIN went before (it goes again with the data: go-back-N), or the peer's window has room
+// for its sequence number too (Linux's tcp_snd_wnd_test counts the FIN). A FIN beyond the window would be
+// dropped by the peer and resent on the RTO; held back, it goes alone once the window opens (write_xmit).
+bool fin_with(TcpSock* tp, rte_mbuf* m) {
+  const SeqNum end = seg_seq(m) + seg_len(m);
+  if (!tp->fin_queued || tp->write_queue.next(m) != nullptr) return false;
+  return tp->fin_sent ? tp->fin_seq == end : end.lt(tp->snd_una + tp->snd_wnd);
+}
+
 // Sends the segment at send_head (new data, or data again after a go-back-N RTO) and moves send_head on.
 // False if it could not be sent (no buffers: retried on the next event).
 bool send_head_segment(TcpSock* tp) {
   rte_mbuf* m = tp->send_head;
   const SeqNum seq = seg_seq(m);
-  const uint32_t len = seg_len(m);
   const bool is_last = tp->write_queue.next(m) == nullptr;
-  const bool with_fin = is_last && tp->fin_queued && (!tp->fin_sent || tp->fin_seq == seq + len);
+  const bool with_fin = fin_with(tp, m);
   const uint8_t flags = tf::kAck | (is_last ? tf::kPsh : 0) | (with_fin ? tf::kFin : 0);
   if (transmit(tp, seq, flags, m) < 0) return false;
   sent_head_segment(tp, with_fin);
@@ -533,13 +576,20 @@ void write_xmit(TcpSock* tp, bool force_push) {
       break;
     }
     const bool is_last = tp->write_queue.next(m) == nullptr;
-    const bool with_fin = is_last && tp->fin_queued && (!tp->fin_sent || tp->fin_seq == seq + len);
+    const bool with_fin = fin_with(tp, m);
     // Nagle (RFC 896, RFC 9293 §3.7.4): hold a small segment while data is unacknowledged. A full segment
     // cut short by the window is not "small": SWS avoidance above decided on it. Nor is one with more data
     // queued behind it (nothing could join it; as Linux's tcp_write_xmit): that happens when the MSS fell
     // below the segments already queued (path MTU discovery cuts them, leaving short pieces).
-    if (len < tp->mss && is_last && !with_fin && !force_push && (tp->cork || (!tp->nodelay && flight_size(tp) > 0)))
+    if (len < tp->mss && is_last && !with_fin && !force_push &&
+        (tp->cork || (!tp->nodelay && flight_size(tp) > 0))) {
+      // TCP_CORK holds a partial segment at most until the persist timer fires, an RTO (at least rto_min,
+      // 200 ms) after the last ACK left nothing in flight: tcp(7)'s "200 millisecond ceiling", which Linux
+      // implements the same way (tcp_write_xmit's caller arms the probe0 timer, whose tcp_write_wakeup
+      // sends the held segment). With data in flight its ACK comes back here first.
+      if (tp->snd_una == tp->snd_max) arm_persist(tp);
       break;
+    }
     if (send_len < len) {
       if (!split_segment(tp, m, send_len)) break;
       if (len > tp->mss) ++sh.stats.tcp_pmtu_resegmented;
@@ -561,8 +611,15 @@ void write_xmit(TcpSock* tp, bool force_push) {
     tp->lowat_blocked = false;
     sock_wake(sk_of(tp), EPOLLOUT | EPOLLWRNORM);
   }
-  if (!tp->send_head && tp->fin_queued && (!tp->fin_sent || tp->snd_nxt == tp->fin_seq)) {
-    // A FIN of its own (after all data), or resending it after an RTO rewound snd_nxt.
+  // A FIN of its own (after all data), or resending it after an RTO rewound snd_nxt. A new FIN needs room in
+  // the peer's window for its sequence number (Linux's tcp_snd_wnd_test), as data does: a FIN sent into a
+  // zero window is not taken, and the retransmission timer would resend it until it aborted the connection
+  // however faithfully the peer answered. Held, it waits for the window as data does: the persist timer
+  // probes while nothing is in flight (RFC 1122 §4.2.2.17: for as long as the peer answers).
+  const bool fin_due = !tp->send_head && tp->fin_queued && (!tp->fin_sent || tp->snd_nxt == tp->fin_seq);
+  if (fin_due && !tp->fin_sent && !tp->snd_nxt.lt(tp->snd_una + tp->snd_wnd)) {
+    if (tp->snd_una == tp->snd_max) arm_persist(tp);
+  } else if (fin_due) {
     const bool retransmission = tp->fin_sent;
     if (transmit(tp, tp->snd_nxt, tf::kAck | tf::kFin, nullptr) == 0) {
       sent_any = true;

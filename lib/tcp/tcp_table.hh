@@ -37,6 +37,10 @@ class TcpTable {
   static constexpr unsigned kDeferredAcks = 64;
   TcpSock* deferred_acks[kDeferredAcks] = {};
   unsigned n_deferred_acks = 0;
+  // The shard's budget of RFC 5961 challenge ACKs in the current second (send_challenge_ack), drawn at
+  // random each second; challenge_sec: the second it was drawn for (~0: none yet).
+  uint64_t challenge_sec = ~uint64_t{0};
+  uint32_t challenge_left = 0;
   template <class F>
   void for_each(F&& f) {
     for (TcpSock* head : buckets_)

@@ -71,6 +71,9 @@ void send_tlp(TcpSock* tp) {
   }
   tp->tlp_is_retrans = true;
   tp->tlp_end = tp->snd_nxt;
+  // Karn, as on every other retransmission: the segment being timed may be the one sent again (a lone
+  // segment always is), and its ACK would time the original from its first sending.
+  tp->rtt_pending = false;
   rte_mbuf* last = nullptr;
   for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) last = m;
   if (!last) return retransmit_head(tp);
@@ -174,17 +177,22 @@ void on_delack(void* ctx, Timer* t, Instant now) {
   send_ack(tp);
 }
 
+// The persist timer (Linux's probe0 timer): data or a FIN waits and nothing is in flight, so no ACK will
+// come to send it. It sends what the peer's window takes (a segment the SWS rule or TCP_CORK held), else a
+// zero-window probe.
 void on_persist(void* ctx, Timer*, Instant now) {
   auto* tp = static_cast<TcpSock*>(ctx);
   Shard& sh = shard_of(tp);
-  if (!tp->send_head || tp->snd_una != tp->snd_max) {
+  // A FIN that write_xmit holds because the peer's window has no room for it (Linux's tcp_snd_wnd_test).
+  const bool fin_waits = !tp->send_head && tp->fin_queued && !tp->fin_sent;
+  if ((!tp->send_head && !fin_waits) || tp->snd_una != tp->snd_max) {
     tp->probes_out = 0;  // data is in flight (the RTO covers it), or nothing is left to send
     write_xmit(tp);
     return;
   }
-  if (write_wakeup(tp)) {
+  if (fin_waits ? tp->snd_nxt.lt(tp->snd_una + tp->snd_wnd) : write_wakeup(tp)) {
     // The window has room, if less than the segment (sender SWS avoidance held it): what fits went out;
-    // the RTO covers it from here.
+    // the RTO covers it from here. (A FIN the window takes now goes with write_xmit.)
     tp->probes_out = 0;
     write_xmit(tp);
     return;
@@ -193,12 +201,18 @@ void on_persist(void* ctx, Timer*, Instant now) {
   // acceptable ACK clears it) and ends the connection after `retries`; the interval backs off regardless
   // (backoff, as Linux's icsk_backoff); TCP_USER_TIMEOUT runs from the first probe.
   if (tp->backoff == 0) tp->retrans_start = now;
+  const int64_t max_us = std::chrono::duration_cast<std::chrono::microseconds>(sh.cfg.tcp.rto_max).count();
+  // An orphan (closed, maybe holding its FIN behind the window) is not kept for ever by a peer that answers
+  // but never opens its window: once the interval reached rto_max, it gives up after kOrphanProbes probes
+  // (Linux's tcp_probe_timer with tcp_orphan_retries 0, which means 8).
+  constexpr uint8_t kOrphanProbes = 8;
+  const bool alive = (tp->rto_us << std::min<int>(tp->backoff, 20)) < max_us;
+  if (tp->orphan && !alive && tp->backoff >= kOrphanProbes) return abort_timeout(tp);
   if (tp->probes_out >= sh.cfg.tcp.retries || user_timeout_passed(tp, now, tp->retrans_start)) return abort_timeout(tp);
   send_probe(tp);
   ++sh.stats.tcp_window_probes;
   ++tp->probes_out;
   tp->backoff = static_cast<uint8_t>(std::min(tp->backoff + 1, 30));
-  const int64_t max_us = std::chrono::duration_cast<std::chrono::microseconds>(sh.cfg.tcp.rto_max).count();
   const int64_t wait = std::min<int64_t>(tp->rto_us << std::min<int>(tp->backoff, 20), max_us);
   sh.timers.arm(tp->persist_timer, now + clamp_to_user_timeout(tp, now, tp->retrans_start, us(wait)));
 }

@@ -273,6 +273,33 @@ inline Conn accept_conn(StackHarness& h, const OpenOpts& o = {}) {
   return c;
 }
 
+// Another passive open on the listener of `first` (accept_conn), from peer port `pport` with ISN `isn`
+// (no options but the MSS of 1000); the connection is accepted.
+inline Conn accept_another(const Conn& first, uint16_t pport, uint32_t isn) {
+  Conn c = first;
+  c.pport = pport;
+  c.irs = c.snd = isn;
+  c.ts = false;
+  c.fd = -1;
+  TcpSpec syn = c.seg(tf::kSyn);
+  syn.ack = 0;
+  syn.opts = mss_opt(1000);
+  c.in(syn);
+  auto out = c.out();
+  if (out.size() != 1 || out[0].flags != (tf::kSyn | tf::kAck)) {
+    ADD_FAILURE() << "no SYN-ACK";
+    return c;
+  }
+  c.iss = out[0].seq;
+  c.nxt = c.iss + 1;
+  c.snd = isn + 1;
+  c.ack();
+  EXPECT_TRUE(c.out().empty());
+  c.fd = skiff_accept4(c.lfd, nullptr, nullptr, SOCK_NONBLOCK);
+  EXPECT_GE(c.fd, 0) << strerror(errno);
+  return c;
+}
+
 // Active open: we connect to the peer's kPeerPort; the peer answers with a SYN-ACK.
 inline Conn connect_conn(StackHarness& h, const OpenOpts& o = {}) {
   h.learn_peer();

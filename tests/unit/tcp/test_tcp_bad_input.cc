@@ -195,6 +195,7 @@ TEST(TcpBadInput, AckBeyondSndNxt) {
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].flags, tf::kAck);
     EXPECT_EQ(out[0].ack, c.snd);
+    h.advance(500ms);  // (the ACK is a challenge ACK: one per 500 ms)
   }
   dropped(h, Drop::TcpBadAck, 2);
   still_works(c);

@@ -104,3 +104,25 @@ TEST(TcpFinWait2, RstAtRcvNxtResets) {
   EXPECT_EQ(errno, ECONNRESET);
   skiff_close(c.fd);
 }
+
+TEST(TcpFinWait2, DataForAnOrphanIsAnsweredWithRstAndNothingTouchesItAfter) {
+  // An orphan in FIN-WAIT-2 gets data: nobody can read it, so RST and the connection is gone (freed, in the
+  // middle of the segment's processing); nothing may read it after that. Regression: the input path read
+  // sk->state and tp->orphan of the freed socket. With the TCP slab off the socket comes from (and goes
+  // back to) the general allocator, where a sanitizer or allocator debugging can see such a read.
+  HarnessOptions ho;
+  ho.cfg.sock.tcp_slab = 0;
+  StackHarness h(ho);
+  Conn c = fin_wait_2(h, true);
+  EXPECT_EQ(h.shard().tcp.connections(), 1u);
+  c.push(pattern(100));
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kRst | tf::kAck);
+  EXPECT_EQ(out[0].seq, c.iss + 2);
+  EXPECT_EQ(h.shard().tcp.connections(), 0u);
+  EXPECT_EQ(h.shard().socks.in_use(tcp_prot), 1u);  // the listener
+  h.advance(61s);
+  EXPECT_TRUE(c.out().empty());  // no timer of it is left either
+  skiff_close(c.lfd);
+}

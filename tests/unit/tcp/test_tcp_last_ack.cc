@@ -102,3 +102,29 @@ TEST(TcpLastAck, RstCloses) {
   EXPECT_EQ(h.shard().socks.in_use(tcp_prot), 1u);
   skiff_close(c.lfd);
 }
+
+TEST(TcpLastAck, OrphanFreedByTheAckOfItsFinIsNotTouchedAfterwards) {
+  // The ACK of an orphan's FIN in LAST-ACK frees the connection (done() -> destroy_closed()) in the middle
+  // of the segment's processing; nothing may read it after that. Regression: the input path read sk->state
+  // of the freed socket. With the TCP slab off the socket comes from (and goes back to) the general
+  // allocator, where a sanitizer or allocator debugging can see such a read.
+  HarnessOptions ho;
+  ho.cfg.sock.tcp_slab = 0;
+  StackHarness h(ho);
+  Conn c = close_wait(h);
+  ASSERT_EQ(c.send(100), 100);
+  c.out_track();
+  ASSERT_EQ(skiff_close(c.fd), 0);
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kFin | tf::kAck);
+  // The ACK of everything, with a byte of data we had and some past the peer's FIN (the input path would go
+  // on to the text after the ACK).
+  TcpSpec s = c.seg(tf::kAck | tf::kPsh, pattern(10));
+  s.seq = c.snd - 1;
+  c.in(s);
+  EXPECT_EQ(h.shard().tcp.connections(), 0u);
+  EXPECT_EQ(h.shard().socks.in_use(tcp_prot), 1u);  // the listener
+  EXPECT_TRUE(c.out().empty());
+  skiff_close(c.lfd);
+}

@@ -107,3 +107,61 @@ TEST(TcpListen, SynQueueAndAcceptQueueAreBounded) {
   h.sent();
   EXPECT_EQ(h.shard().socks.in_use(tcp_prot), 0u);
 }
+
+namespace {
+
+// A handshake from peer port `sport`; true if the SYN was answered (and the ACK then sent).
+bool handshake(StackHarness& h, uint16_t sport) {
+  h.inject(tcp_frame(h, {.sport = sport, .seq = 1000, .flags = tf::kSyn, .opts = mss_opt(1400)}));
+  auto out = tcp_only(h.sent());
+  if (out.empty()) return false;
+  EXPECT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kSyn | tf::kAck);
+  h.inject(tcp_frame(h, {.sport = sport, .seq = 1001, .ack = out[0].seq + 1, .flags = tf::kAck}));
+  EXPECT_TRUE(h.sent().empty());
+  return true;
+}
+
+}  // namespace
+
+TEST(TcpListen, BacklogZeroStillTakesOneConnection) {
+  // listen(fd, 0): Linux's sk_acceptq_is_full is `>`, so one connection still completes and waits.
+  // Regression: the accept queue counted as full at 0 >= 0 and every SYN was dropped.
+  StackHarness h;
+  h.learn_peer();
+  const int l = listener(7000, 0);
+  ASSERT_TRUE(handshake(h, 41000));
+  const int c = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+  ASSERT_GE(c, 0) << strerror(errno);
+  // Accepted: room for one again.
+  ASSERT_TRUE(handshake(h, 41001));
+  EXPECT_FALSE(handshake(h, 41002));  // one waits already
+  EXPECT_EQ(h.drops(Drop::TcpAcceptQueueFull), 1u);
+  skiff_close(c);
+  skiff_close(l);
+  h.sent();
+}
+
+TEST(TcpListen, BacklogOfTwoQueuesThreeConnections) {
+  // Linux: backlog N holds N + 1 completed connections; the SYN after that is dropped (the peer sends it
+  // again), with or without SYN cookies.
+  StackHarness h;
+  h.learn_peer();
+  const int l = listener(7000, 2);
+  for (uint16_t i = 0; i < 3; ++i) ASSERT_TRUE(handshake(h, static_cast<uint16_t>(41000 + i))) << i;
+  EXPECT_FALSE(handshake(h, 41003));
+  EXPECT_EQ(h.drops(Drop::TcpAcceptQueueFull), 1u);
+  EXPECT_EQ(h.shard().stats.tcp_listen_overflows, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_syncookies_sent, 0u);
+  int fds[3];
+  for (int& fd : fds) {
+    fd = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+    EXPECT_GE(fd, 0);
+  }
+  EXPECT_EQ(skiff_accept(l, nullptr, nullptr), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  ASSERT_TRUE(handshake(h, 41003));  // the repeated SYN finds room now
+  for (int fd : fds) skiff_close(fd);
+  skiff_close(l);
+  h.sent();
+}

@@ -95,3 +95,38 @@ TEST(TcpNagle, CorkHoldsEvenWithNothingInFlight) {
   EXPECT_EQ(out[0].payload.size(), 200u);
   skiff_close(c.fd);
 }
+
+TEST(TcpNagle, CorkHoldsAPartialSegmentAtMostUntilThePersistTimer) {
+  // tcp(7): "there is a 200 millisecond ceiling on the time for which output is corked". Linux implements it
+  // with the probe timer (an RTO, at least 200 ms, after nothing is left in flight), whose
+  // tcp_write_wakeup sends the held segment. Regression: corked data waited for ever.
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(info(c.fd).tcpi_rto, 200000u);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_CORK, 1), 0);
+  ASSERT_EQ(c.send(100, 4), 100);
+  h.advance(100ms);
+  EXPECT_TRUE(c.out().empty());
+  std::vector<SentTcp> got;
+  auto t = advance_until_sent(h, 900ms, got);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(*t, 100ms);  // 200 ms after the data was held
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, c.iss + 1);
+  EXPECT_EQ(got[0].payload, pattern(100, 4));
+  c.nxt = c.iss + 101;
+  // Still corked: the next partial segment waits while the first is in flight, then, once it is
+  // acknowledged, at most one RTO more.
+  ASSERT_EQ(c.send(50, 5), 50);
+  h.advance(50ms);
+  EXPECT_TRUE(c.out().empty());
+  c.ack();
+  EXPECT_TRUE(c.out().empty());
+  t = advance_until_sent(h, 900ms, got);
+  ASSERT_TRUE(t);
+  EXPECT_LE(*t, 201ms);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload, pattern(50, 5));
+  EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 0u);
+  skiff_close(c.fd);
+}

@@ -472,3 +472,83 @@ TEST(TcpRetransmission, RtoStartedAgainAfterEverythingWasAckedCountsFromTheNewSe
   EXPECT_EQ(h.shard().stats.tcp_rto_expired, 1u);
   skiff_close(c.fd);
 }
+
+TEST(TcpRetransmission, RepeatedSynMakesTheSynAckARetransmissionForKarn) {
+  // The peer lost our SYN-ACK and repeats its SYN 900 ms later; we send the SYN-ACK again, and its ACK comes
+  // 10 ms after that. Which SYN-ACK does it answer? Karn: no sample from the sequence numbers (Linux's
+  // tcp_synack_rtt_meas, once req->num_retrans is set), so no RTT without timestamps; with them the echo
+  // names the second SYN-ACK: 10 ms. Regression: the first SYN-ACK's timing went on and gave 910 ms.
+  for (const bool ts : {false, true}) {
+    StackHarness h;
+    h.learn_peer();
+    const int l = listen_on();
+    wire::TcpOptions so;
+    so.mss = 1000;
+    if (ts) {
+      so.has_timestamp = true;
+      so.ts_val = 500;
+    }
+    h.inject(tcp_frame(h, {.sport = kPeerPort, .seq = 1000, .flags = tf::kSyn, .opts = so}));
+    auto out = out_of(h);
+    ASSERT_EQ(out.size(), 1u);
+    const uint32_t iss = out[0].seq;
+    h.advance(900ms);
+    so.ts_val = 590;
+    h.inject(tcp_frame(h, {.sport = kPeerPort, .seq = 1000, .flags = tf::kSyn, .opts = so}));
+    out = out_of(h);
+    ASSERT_EQ(out.size(), 1u) << ts;
+    EXPECT_EQ(out[0].flags, tf::kSyn | tf::kAck);
+    EXPECT_EQ(out[0].seq, iss);
+    h.advance(10ms);
+    std::optional<wire::TcpOptions> ao;
+    if (ts) {
+      ao.emplace();
+      ao->has_timestamp = true;
+      ao->ts_val = 600;
+      ao->ts_ecr = out[0].opts.ts_val;
+    }
+    h.inject(tcp_frame(h, {.sport = kPeerPort, .seq = 1001, .ack = iss + 1, .flags = tf::kAck, .opts = ao}));
+    const int fd = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+    ASSERT_GE(fd, 0);
+    const tcp_info ti = info(fd);
+    EXPECT_EQ(ti.tcpi_rtt, ts ? 10000u : 0u) << ts;
+    EXPECT_EQ(ti.tcpi_rto, ts ? 200000u : 3000000u) << ts;  // without a sample: RFC 6298 §5.7's 3 s
+    EXPECT_EQ(ti.tcpi_total_retrans, 1u);
+    skiff_close(fd);
+    skiff_close(l);
+  }
+}
+
+TEST(TcpRetransmission, FastRetransmitStillWorksAfterTwoGigabytesWithoutLoss) {
+  // RFC 6582's gate (a third duplicate ACK starts fast retransmit only if SND.UNA passed `recover`)
+  // compares sequence numbers, which only means something within 2^31 of each other. `recover` is the
+  // ISS at the start and moves only on a loss; after 2 GiB without one it compared as ahead of SND.UNA and
+  // fast retransmit was off (every loss waited for the RTO) for the next 2 GiB. Sending 2 GiB here would
+  // take long: `recover` is put where 2 GiB of loss-free transfer less 1500 bytes leave it (the ACKs that
+  // brought it there, each far shorter than 2^31, may have moved it since: they are processed as usual).
+  StackHarness h;
+  Conn c = accept_conn(h);
+  use_reno(c.fd);
+  int err = 0;
+  TcpSock* tp = tcp_sk(h.shard().socks.fds.socket(c.fd, &err)->sk);
+  ASSERT_EQ(tp->recover, tp->iss);
+  tp->recover = tp->snd_una - (0x80000000u - 1500u);
+  ASSERT_EQ(c.send(6000), 6000);
+  ASSERT_EQ(c.out_track().size(), 6u);
+  c.ack(c.iss + 1001);
+  c.ack(c.iss + 2001);  // 2 GiB + 500 bytes since `recover`
+  EXPECT_TRUE(c.out().empty());
+  // Segment 3 is lost; 4, 5 and 6 each draw a duplicate ACK.
+  for (int i = 1; i <= 3; ++i) c.ack(c.iss + 2001);
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, c.iss + 2001);
+  const Bytes all = pattern(6000, 1);
+  EXPECT_EQ(out[0].payload, Bytes(all.begin() + 2000, all.begin() + 3000));
+  EXPECT_EQ(h.shard().stats.tcp_fast_retrans, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_rto_expired, 0u);
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 3u);  // TCP_CA_Recovery
+  c.ack();
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
+  skiff_close(c.fd);
+}

@@ -1045,3 +1045,33 @@ TEST(TcpSack, RecoveryIsNotUndoneWhileARetransmissionWasNeeded) {
   EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, reduced);
   skiff_close(c.fd);
 }
+
+TEST(TcpSack, TailLossProbeThatRetransmitsIsNotTimed) {
+  // Karn's rule for the probe (RFC 8985 §7.3 sends the last segment again): a lone 100-byte segment is
+  // lost, the probe resends it at the PTO (200 ms: 2 * SRTT + 200 ms, capped at the RTO), and its ACK 10 ms
+  // later says nothing about the original's round trip. Regression: the original's timing went on, and
+  // SRTT took a 210 ms sample.
+  StackHarness h;
+  OpenOpts o;
+  o.sack = true;
+  o.rtt = 10ms;
+  Conn c = accept_conn(h, o);
+  ASSERT_EQ(info(c.fd).tcpi_rtt, 10000u);
+  const uint32_t base = c.iss + 1;
+  ASSERT_EQ(c.send(100, 3), 100);
+  ASSERT_EQ(c.out_track().size(), 1u);
+  std::vector<SentTcp> got;
+  auto t = advance_until_sent(h, 1s, got);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(*t, 200ms);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, base);
+  EXPECT_EQ(got[0].payload, pattern(100, 3));
+  EXPECT_EQ(h.shard().stats.tcp_tlp_probes, 1u);
+  h.advance(10ms);
+  c.ack(base + 100);
+  const tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_rtt, 10000u);
+  EXPECT_EQ(h.shard().stats.tcp_rto_expired, 0u);
+  skiff_close(c.fd);
+}

@@ -210,3 +210,29 @@ TEST(TcpSynReceived, SynInWindowGetsChallengeAck) {
   EXPECT_EQ(h.shard().tcp.connections(), 1u);
   skiff_close(lfd);
 }
+
+TEST(TcpSynReceived, RepeatedSynsDrawAtMostOneSynAckPerHalfSecond) {
+  // As Linux's tcp_check_req (tcp_oow_rate_limited): a repeated SYN gets the SYN-ACK again at most once per
+  // 500 ms, so a flood of copies of one SYN draws no flood of SYN-ACKs.
+  StackHarness h;
+  auto [lfd, sa] = half_open(h);
+  const Bytes syn = tcp_frame(h, {.seq = 1000, .flags = tf::kSyn, .opts = mss_opt(1000)});
+  auto syns = [&](int n) {
+    for (int i = 0; i < n; ++i) h.inject(syn);
+    return out_of(h);
+  };
+  auto out = syns(10);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kSyn | tf::kAck);
+  EXPECT_EQ(out[0].seq, sa.seq);
+  h.advance(499ms);
+  EXPECT_TRUE(syns(10).empty());
+  h.advance(1ms);
+  EXPECT_EQ(syns(10).size(), 1u);
+  EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 2u);
+  h.inject(tcp_frame(h, {.seq = 1001, .ack = sa.seq + 1, .flags = tf::kAck}));
+  const int fd = try_accept(lfd);
+  EXPECT_GE(fd, 0);
+  skiff_close(fd);
+  skiff_close(lfd);
+}

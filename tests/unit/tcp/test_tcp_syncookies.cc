@@ -107,10 +107,20 @@ TEST(TcpSynCookies, ForgedAndStaleAcksAreRefused) {
   EXPECT_EQ(h.shard().stats.tcp_syncookies_failed, 3u);
   EXPECT_EQ(h.shard().stats.tcp_syncookies_recv, 0u);
   for (const auto& t : tcp_only(h.sent())) EXPECT_TRUE(t.has(tf::kRst));
-  // The right ACK, but three minutes late: stale.
+  // The right ACK, but three minutes late: stale, even though the SYN queue is overflowing again (so the
+  // ACK is checked as a cookie at all: cookie_ack).
   h.advance(180s);
+  h.sent();
+  h.learn_peer();  // (the neighbour entry expired meanwhile)
+  fill_syn_queue(h);
+  h.inject(tcp_frame(h, {.sport = 41005, .seq = 1, .flags = tf::kSyn, .opts = mss_opt(1460)}));
+  EXPECT_EQ(h.shard().stats.tcp_syncookies_sent, 2u);
+  h.sent();
   h.inject(tcp_frame(h, {.sport = 41001, .seq = 9001, .ack = cookie + 1, .flags = tf::kAck}));
   EXPECT_EQ(h.shard().stats.tcp_syncookies_failed, 4u);
+  out = tcp_only(h.sent());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kRst);
   EXPECT_EQ(skiff_accept(l, nullptr, nullptr), -1);
   skiff_close(l);
   h.sent();
@@ -206,12 +216,13 @@ TEST(TcpSynCookies, CookieIsBoundToTheFourTupleAndThePeersIsn) {
   auto out = tcp_only(h.sent());
   ASSERT_EQ(out.size(), 1u);
   const uint32_t ack = out[0].seq + 1;
-  // Another source address, another source port, another listener (destination port), another ISN.
+  // Another source address, another source port, another listener (destination port: one whose SYN queue
+  // never overflowed, so the ACK is not even taken for a cookie), another ISN.
   h.inject(tcp_frame(h, {.src = Ipv4Addr::of(10, 0, 0, 3), .sport = 41001, .seq = 9001, .ack = ack, .flags = tf::kAck}));
   h.inject(tcp_frame(h, {.sport = 41002, .seq = 9001, .ack = ack, .flags = tf::kAck}));
   h.inject(tcp_frame(h, {.sport = 41001, .dport = 7001, .seq = 9001, .ack = ack, .flags = tf::kAck}));
   h.inject(tcp_frame(h, {.sport = 41001, .seq = 9101, .ack = ack, .flags = tf::kAck}));
-  EXPECT_EQ(h.shard().stats.tcp_syncookies_failed, 4u);
+  EXPECT_EQ(h.shard().stats.tcp_syncookies_failed, 3u);
   EXPECT_EQ(h.shard().stats.tcp_syncookies_recv, 0u);
   EXPECT_EQ(skiff_accept(l, nullptr, nullptr), -1);
   EXPECT_EQ(skiff_accept(l2, nullptr, nullptr), -1);
@@ -284,6 +295,71 @@ TEST(TcpSynCookies, CookieConnectionKeepsTheSynAcksTimestampClock) {
   EXPECT_LE(ahead, 64 + 5);  // the cookie's 6 low bits, plus the 5 ms that passed
   EXPECT_EQ(out[0].opts.ts_ecr, 12346u);
   skiff_close(c);
+  skiff_close(l);
+  h.sent();
+}
+
+TEST(TcpSynCookies, AnAckIsOnlyTakenForACookieWithinTwoMinutesOfAnOverflow) {
+  // Linux's cookie_v4_check gives up unless the listener's SYN queue overflowed in the last
+  // TCP_SYNCOOKIE_VALID (2 minutes): a listener that sent no cookie answers an ACK with RST, as any other
+  // ACK, even one carrying a cookie that would check out. Regression: every ACK to a listener was checked
+  // as a cookie, so a blind attacker could open connections by guessing 24-bit hashes at any time.
+  StackHarness h;
+  h.learn_peer();
+  int l = listener(7000, 2);
+  fill_syn_queue(h);
+  h.inject(tcp_frame(h, {.sport = 41001, .seq = 9000, .flags = tf::kSyn, .opts = syn_opts(false)}));
+  auto out = tcp_only(h.sent());
+  ASSERT_EQ(out.size(), 1u);
+  const uint32_t cookie = out[0].seq;
+  // A new listener on the same port: the cookie is as valid as before (it names the 4-tuple, not the
+  // listener), but this listener never overflowed.
+  skiff_close(l);
+  h.sent();
+  l = listener(7000, 2);
+  h.inject(tcp_frame(h, {.sport = 41001, .seq = 9001, .ack = cookie + 1, .flags = tf::kAck}));
+  out = tcp_only(h.sent());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kRst);
+  EXPECT_EQ(out[0].seq, cookie + 1);
+  EXPECT_EQ(h.shard().stats.tcp_syncookies_recv, 0u);
+  EXPECT_EQ(h.shard().stats.tcp_syncookies_failed, 0u);  // not even checked
+  EXPECT_EQ(skiff_accept(l, nullptr, nullptr), -1);
+  // It overflows: cookies from then on are taken. Three from the same moment.
+  fill_syn_queue(h);
+  uint32_t c[3];
+  for (uint16_t i = 0; i < 3; ++i) {
+    const uint16_t port = static_cast<uint16_t>(41002 + i);
+    h.inject(tcp_frame(h, {.sport = port, .seq = 7000, .flags = tf::kSyn, .opts = syn_opts(false)}));
+    out = tcp_only(h.sent());
+    ASSERT_EQ(out.size(), 1u);
+    c[i] = out[0].seq;
+  }
+  h.inject(tcp_frame(h, {.sport = 41002, .seq = 7001, .ack = c[0] + 1, .flags = tf::kAck}));
+  EXPECT_EQ(h.shard().stats.tcp_syncookies_recv, 1u);
+  int a = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+  EXPECT_GE(a, 0);
+  skiff_close(a);
+  // 119 s after the overflow, still; 121 s after, no more (the cookies themselves live 64 to 128 s: both
+  // are still fresh by their own clock).
+  h.advance(119s);
+  h.sent();
+  h.learn_peer();  // (the neighbour entry expired meanwhile)
+  h.inject(tcp_frame(h, {.sport = 41003, .seq = 7001, .ack = c[1] + 1, .flags = tf::kAck}));
+  EXPECT_EQ(h.shard().stats.tcp_syncookies_recv, 2u);
+  a = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+  EXPECT_GE(a, 0);
+  skiff_close(a);
+  h.sent();
+  h.advance(2s);
+  h.sent();  // (the closed connections' FINs go again meanwhile)
+  h.inject(tcp_frame(h, {.sport = 41004, .seq = 7001, .ack = c[2] + 1, .flags = tf::kAck}));
+  out = tcp_only(h.sent());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kRst);
+  EXPECT_EQ(out[0].dport, 41004);
+  EXPECT_EQ(h.shard().stats.tcp_syncookies_recv, 2u);
+  EXPECT_EQ(skiff_accept(l, nullptr, nullptr), -1);
   skiff_close(l);
   h.sent();
 }

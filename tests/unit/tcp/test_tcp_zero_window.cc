@@ -257,3 +257,129 @@ TEST(TcpZeroWindow, OurWindowClosesAndReopensAfterReading) {
   EXPECT_EQ(read_all(c.fd), pattern(1000, 7));
   skiff_close(c.fd);
 }
+
+TEST(TcpZeroWindow, FinWaitsForTheWindowWhileAnsweredProbesKeepTheConnection) {
+  // shutdown(SHUT_WR) with the peer's window closed: the FIN needs a sequence number inside the window as
+  // data does (Linux's tcp_snd_wnd_test), so it waits, and the persist timer probes for as long as the peer
+  // answers (RFC 1122 §4.2.2.17); once the window opens the FIN goes. Regression: the FIN went into the zero
+  // window, the peer (rightly) did not take it, and the retransmission timer resent it with backoff until
+  // the connection aborted after 15 retransmissions, about 15 minutes, although the peer answered each one.
+  StackHarness h;
+  Conn c = zero_window_peer(h);
+  ASSERT_EQ(skiff_shutdown(c.fd, SHUT_WR), 0);
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(state_of(c.fd), TCP_FIN_WAIT1);
+  int probes = 0;
+  for (int s = 0; s < 20 * 60; ++s) {
+    h.advance(1s);
+    for (const auto& t : c.out()) {
+      ASSERT_FALSE(t.has(tf::kFin)) << s;
+      EXPECT_TRUE(t.payload.empty());
+      EXPECT_EQ(t.seq, c.iss);  // <SEQ=SND.UNA-1>: a zero-window probe
+      ++probes;
+      c.ack();  // answered, the window still closed
+    }
+  }
+  EXPECT_GE(probes, 15);
+  EXPECT_EQ(state_of(c.fd), TCP_FIN_WAIT1);
+  EXPECT_EQ(so_error(c.fd), 0);
+  EXPECT_EQ(h.shard().stats.tcp_rto_expired, 0u);
+  c.wnd = 1;
+  c.ack();
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kFin | tf::kAck);
+  EXPECT_EQ(out[0].seq, c.iss + 1);
+  c.ack();
+  EXPECT_EQ(state_of(c.fd), TCP_FIN_WAIT2);
+  skiff_close(c.fd);
+}
+
+TEST(TcpZeroWindow, FinAfterDataWaitsForRoomOfItsOwn) {
+  // The window takes the data but not the FIN behind it: the data goes, the FIN waits for the window.
+  StackHarness h;
+  Conn c = zero_window_peer(h);
+  ASSERT_EQ(c.send(300, 2), 300);
+  ASSERT_EQ(skiff_shutdown(c.fd, SHUT_WR), 0);
+  c.wnd = 300;
+  c.ack();
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].payload, pattern(300, 2));
+  EXPECT_FALSE(out[0].has(tf::kFin));
+  c.wnd = 0;
+  c.ack();  // all acknowledged, no room: the persist timer probes
+  std::vector<SentTcp> got;
+  ASSERT_TRUE(advance_until_sent(h, 2s, got));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_FALSE(got[0].has(tf::kFin));
+  EXPECT_EQ(got[0].seq, c.iss + 300);
+  c.wnd = 100;
+  c.ack();
+  out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kFin | tf::kAck);
+  EXPECT_EQ(out[0].seq, c.iss + 301);
+  skiff_close(c.fd);
+}
+
+TEST(TcpZeroWindow, OrphanHoldingItsFinGivesUpAfterEightProbesAtTheLongestInterval) {
+  // A closed socket whose peer answers every probe but never opens its window is not kept for ever (Linux's
+  // tcp_probe_timer for an orphan: tcp_orphan_retries, 0 meaning 8, once the interval reached TCP_RTO_MAX).
+  StackHarness h;
+  Conn c = zero_window_peer(h);
+  ASSERT_EQ(skiff_close(c.fd), 0);
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(h.shard().tcp.connections(), 1u);
+  int probes = 0;
+  for (int s = 0; s < 3600 && h.shard().tcp.connections() > 0; ++s) {
+    h.advance(1s);
+    for (const auto& t : c.out()) {
+      ASSERT_FALSE(t.has(tf::kFin));
+      ++probes;
+      c.ack();
+    }
+  }
+  EXPECT_EQ(h.shard().tcp.connections(), 0u);
+  EXPECT_EQ(probes, 10);  // 200 ms << 10 passes rto_max (120 s): the 11th expiry gives up
+  EXPECT_EQ(h.shard().socks.in_use(tcp_prot), 1u);  // the listener
+  skiff_close(c.lfd);
+}
+
+TEST(TcpZeroWindow, SegmentAtRcvNxtIsTakenForItsAckAndABareFinWhenOurWindowIsZero) {
+  // RFC 9293 §3.10.7.4: with RCV.WND zero no segment is acceptable, "but special allowance should be made
+  // to accept valid ACKs, URGs, and RSTs". As Linux's tcp_sequence, a segment at RCV.NXT passes the first
+  // check: its ACK is processed (its data is not taken), and a bare FIN is taken (Linux's tcp_data_queue).
+  // Regression: both were dropped whole, so a zero-window probe's ACK of our data went unheard.
+  StackHarness h;
+  OpenOpts o;
+  o.rcvbuf = 4096;  // 8192 bytes
+  Conn c = connect_conn(h, o);
+  for (int i = 1; i <= 8; ++i) {
+    c.push(pattern(1024, static_cast<uint8_t>(i)));
+    ASSERT_EQ(c.out().size(), 1u);
+  }
+  const uint32_t edge = c.snd;
+  ASSERT_EQ(c.send(100), 100);
+  ASSERT_EQ(c.out_track().size(), 1u);
+  // The peer probes our closed window with one byte at RCV.NXT, acknowledging our 100 bytes.
+  c.in(c.seg(tf::kAck, pattern(1, 99)));
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, edge);  // the byte was not taken
+  EXPECT_EQ(out[0].wnd, 0);
+  EXPECT_EQ(h.drops(Drop::TcpOutOfWindow), 1u);
+  int outq = -1;
+  ASSERT_EQ(skiff_ioctl(c.fd, SIOCOUTQ, &outq), 0);
+  EXPECT_EQ(outq, 0);  // but its ACK was
+  // A bare FIN at RCV.NXT is taken: it needs no buffer.
+  c.fin();
+  out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, edge + 1);
+  EXPECT_EQ(state_of(c.fd), TCP_CLOSE_WAIT);
+  Bytes buf(10000);
+  EXPECT_EQ(skiff_recv(c.fd, buf.data(), buf.size(), MSG_DONTWAIT), 8192);
+  EXPECT_EQ(skiff_recv(c.fd, buf.data(), buf.size(), MSG_DONTWAIT), 0);
+  skiff_close(c.fd);
+}
