@@ -362,6 +362,31 @@ TEST(MultiShard, FragmentsAreReassembledThenSteeredToTheFlowOwner) {
   EXPECT_EQ(h.sum(h.stack_a(), &ShardStats::ip_reasm_oks), 16u);
 }
 
+// An echo server on b (port 7) and 32 unbound client sockets on a's shard 1 (ports chosen at sendto), each
+// sending its index once; b echoes every datagram back. Leaves the calls on a's shard 1, replies pumped.
+void udp_echo_round(MultiHarness& h, std::vector<int>* cl) {
+  h.on(h.b());
+  const int echo = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in any = sin_of(Ipv4Addr::any(), 7);
+  ASSERT_EQ(skiff_bind(echo, sa(any), sizeof any), 0);
+  h.on(h.a(1));
+  const sockaddr_in to = sin_of(MultiHarness::kB, 7);
+  for (int i = 0; i < 32; ++i) {
+    cl->push_back(skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0));
+    ASSERT_EQ(skiff_sendto(cl->back(), &i, sizeof i, 0, sa(to), sizeof to), static_cast<ssize_t>(sizeof i));
+  }
+  h.pump();
+  h.on(h.b());
+  char buf[64];
+  sockaddr_in from{};
+  socklen_t flen = sizeof from;
+  ssize_t n;
+  while ((n = skiff_recvfrom(echo, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &flen)) > 0)
+    skiff_sendto(echo, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), flen);
+  h.pump();
+  h.on(h.a(1));
+}
+
 // A UDP datagram whose IP payload runs past the UDP length (trailing bytes, RFC 768/1122 allow them) and that
 // lands on a shard other than its socket's: it crosses to the socket's shard with the header describing what
 // is left after the trim (it was refused there as Ipv4BadTotalLen). Found in review.
@@ -378,27 +403,8 @@ TEST(MultiShard, UdpDatagramWithTrailingBytesForwardedToItsSocketsShard) {
     ip.set_total_len(static_cast<uint16_t>(ip.total_len() + 10));
     ip.fill_checksum();
   };
-  h.on(h.b());
-  const int echo = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in any = sin_of(Ipv4Addr::any(), 7);
-  ASSERT_EQ(skiff_bind(echo, sa(any), sizeof any), 0);
-  h.on(h.a(1));
   std::vector<int> cl;
-  const sockaddr_in to = sin_of(MultiHarness::kB, 7);
-  for (int i = 0; i < 32; ++i) {
-    cl.push_back(skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0));
-    ASSERT_EQ(skiff_sendto(cl.back(), &i, sizeof i, 0, sa(to), sizeof to), static_cast<ssize_t>(sizeof i));
-  }
-  h.pump();
-  h.on(h.b());
-  char buf[64];
-  sockaddr_in from{};
-  socklen_t flen = sizeof from;
-  ssize_t n;
-  while ((n = skiff_recvfrom(echo, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &flen)) > 0)
-    skiff_sendto(echo, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), flen);
-  h.pump();
-  h.on(h.a(1));
+  ASSERT_NO_FATAL_FAILURE(udp_echo_round(h, &cl));
   for (int i = 0; i < 32; ++i) {
     int v[4] = {-1};
     ASSERT_EQ(skiff_recv(cl[i], v, sizeof v, 0), static_cast<ssize_t>(sizeof(int))) << i;  // trimmed to UDP's length
@@ -463,29 +469,8 @@ TEST(MultiShard, UdpSocketOnOneShardReceivesEveryFlowAndItsErrors) {
   o.b_shards = 1;
   o.b_queues = 1;
   MultiHarness h(o);
-  // An echo server on b.
-  h.on(h.b());
-  const int echo = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in any = sin_of(Ipv4Addr::any(), 7);
-  ASSERT_EQ(skiff_bind(echo, sa(any), sizeof any), 0);
-  // 32 unbound client sockets on a's shard 1 (ports chosen at sendto).
-  h.on(h.a(1));
   std::vector<int> cl;
-  const sockaddr_in to = sin_of(MultiHarness::kB, 7);
-  for (int i = 0; i < 32; ++i) {
-    cl.push_back(skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0));
-    ASSERT_EQ(skiff_sendto(cl.back(), &i, sizeof i, 0, sa(to), sizeof to), static_cast<ssize_t>(sizeof i));
-  }
-  h.pump();
-  h.on(h.b());
-  char buf[64];
-  sockaddr_in from{};
-  socklen_t flen = sizeof from;
-  ssize_t n;
-  while ((n = skiff_recvfrom(echo, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &flen)) > 0)
-    skiff_sendto(echo, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), flen);
-  h.pump();
-  h.on(h.a(1));
+  ASSERT_NO_FATAL_FAILURE(udp_echo_round(h, &cl));
   for (int i = 0; i < 32; ++i) {
     int v = -1;
     ASSERT_EQ(skiff_recv(cl[i], &v, sizeof v, 0), static_cast<ssize_t>(sizeof v)) << i;
@@ -493,6 +478,7 @@ TEST(MultiShard, UdpSocketOnOneShardReceivesEveryFlowAndItsErrors) {
   }
   EXPECT_GT(h.a(0).stats.steer_fallback, 0u);  // some replies hashed to shard 0
   // Connected sockets to a closed port: the port-unreachable errors come back as ECONNREFUSED.
+  char buf[64];
   const sockaddr_in closed = sin_of(MultiHarness::kB, 9);
   std::vector<int> con;
   for (int i = 0; i < 16; ++i) {
