@@ -30,7 +30,6 @@ namespace skiff {
   X(Ipv4BadHeaderLen, "IPv4 IHL < 5 or past the frame")                              \
   X(Ipv4BadTotalLen, "IPv4 total length < IHL or > frame")                           \
   X(Ipv4BadChecksum, "IPv4 header checksum wrong")                                   \
-  X(Ipv4TtlZero, "IPv4 TTL is zero")                                                 \
   X(Ipv4BadSrc, "IPv4 source is multicast, broadcast, loopback or ours")             \
   X(Ipv4NotForUs, "IPv4 destination is not ours (Skiff does not forward)")           \
   X(Ipv4UnknownProto, "IP protocol not handled")                                     \

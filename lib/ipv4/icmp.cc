@@ -134,6 +134,47 @@ void icmp_send_error(Shard& sh, Pktbuf p, const Ipv4Rx& rx, uint8_t type, uint8_
                      .tos = kTosInternetControl});
 }
 
+void icmp_local_error(Shard& sh, ShardPort& sp, Pktbuf p, uint8_t type, uint8_t code) {
+  auto ip = wire::Ipv4View::checked(p.first_seg(), p.len());
+  if (!ip) return;
+  const wire::Ipv4Addr self = ip->src();
+  // icmp_send's rules: not about a non-first fragment or an ICMP error, and only for a datagram of ours.
+  if (ip->frag_offset() != 0 || !is_local_unicast(sh, self) || ip->dst().is_multicast() || ip->dst().is_broadcast())
+    return;
+  const uint32_t hl = static_cast<uint32_t>(ip->header_len());
+  if (ip->proto() == static_cast<uint8_t>(wire::IpProto::Icmp)) {
+    uint8_t t = 0;
+    if (!p.copy_out(hl, 1, &t) || wire::icmp_is_error(t)) return;
+  }
+  const uint32_t quote = std::min<uint32_t>(p.len(), kMaxErrorLen - 20 - IcmpView::kHeaderLen);
+  Pktbuf e = sh.alloc_pkt();
+  if (!e) return sh.drops.add(Drop::NoMbuf);
+  const uint32_t icmp_len = IcmpView::kHeaderLen + quote;
+  uint8_t* d = e.append(static_cast<uint16_t>(20 + icmp_len));
+  if (!d || !p.copy_out(0, quote, d + 20 + IcmpView::kHeaderLen)) return sh.drop(std::move(e), Drop::NoMbuf);
+  // The whole message as it would come back over loopback: from us, to us (raw sockets read the header).
+  wire::Ipv4View(d, 20).build(self, self, static_cast<uint8_t>(wire::IpProto::Icmp),
+                              static_cast<uint16_t>(20 + icmp_len), 0, 64, kTosInternetControl, 0);
+  IcmpView icmp(d + 20, icmp_len);
+  icmp.set_type(type);
+  icmp.set_code(code);
+  icmp.set_checksum_raw(0);
+  icmp.set_rest(0);
+  icmp.set_checksum_raw(wire::inet_checksum(d + 20, icmp_len));
+  ++sh.stats.icmp_out_errors;
+  ++sh.stats.icmp_out_msgs;
+  Ipv4Rx rx;
+  rx.src = rx.dst = self;
+  rx.proto = static_cast<uint8_t>(wire::IpProto::Icmp);
+  rx.tos = kTosInternetControl;
+  rx.ttl = 64;
+  rx.hdr_len = 20;
+  rx.port = &sp;
+  e.adj(20);
+  if (!sh.raw.empty()) raw_input(sh, e, rx);
+  icmp_input(sh, std::move(e), rx);
+}
+
 int icmp_send_echo(Shard& sh, wire::Ipv4Addr dst, uint16_t id, uint16_t seq, const void* payload, size_t len,
                    uint8_t ttl) {
   if (len > wire::Ipv4View::kMaxDatagram - 20 - IcmpView::kHeaderLen) return -EMSGSIZE;

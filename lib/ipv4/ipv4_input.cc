@@ -89,7 +89,8 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
     default:
       if (!ip->checksum_ok()) return sh.drop(std::move(p), Drop::Ipv4BadChecksum);
   }
-  if (ip->ttl() == 0) return sh.drop(std::move(p), Drop::Ipv4TtlZero);
+  // No TTL check: a host must not discard a datagram for its TTL (RFC 1122 §3.2.1.7); that is a router's
+  // business (Linux's ip_rcv looks at it only when forwarding). A TTL of 0 is delivered like any other.
 
   const Iface& ifc = *sp.ifc;
   const wire::Ipv4Addr src = ip->src(), dst = ip->dst();

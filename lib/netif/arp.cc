@@ -7,6 +7,7 @@
 #include "base/log.hh"
 #include "stack/shard.hh"
 #include "wire/arp.hh"
+#include "wire/icmp.hh"
 #include "wire/ethernet.hh"
 
 namespace skiff {
@@ -225,11 +226,20 @@ void neigh_apply_sync(Shard& sh, ShardPort& sp, Ipv4Addr ip, const MacAddr& mac)
 void neigh_tick(Shard& sh, ShardPort& sp) {
   const Instant now = sh.now();
   const NeighConfig& nc = sh.cfg.neigh;
+  // Packets of entries that failed, chained (through qnext) to be reported once the walk is over: reporting
+  // runs the sockets' error handlers, which may send (and so touch this table).
+  rte_mbuf* failed = nullptr;
+  rte_mbuf** failed_tail = &failed;
   sp.neigh.for_each([&](NeighEntry& e) {
     if (e.state == NeighState::Incomplete) {
       if (now - e.last_request < nc.retrans) return;
       if (e.probes >= nc.max_probes) {
-        sh.drops.add(Drop::ArpResolveFailed, sp.neigh.drop_queue(&e));
+        sh.drops.add(Drop::ArpResolveFailed, e.qlen);
+        if (rte_mbuf* q = sp.neigh.take_queue(&e)) {
+          *failed_tail = q;
+          while (pkt_meta(q)->qnext) q = pkt_meta(q)->qnext;
+          failed_tail = &pkt_meta(q)->qnext;
+        }
         sp.neigh.remove(&e);
         return;
       }
@@ -238,6 +248,13 @@ void neigh_tick(Shard& sh, ShardPort& sp) {
       sp.neigh.remove(&e);  // idle and unconfirmed: reclaim
     }
   });
+  // As Linux's arp_error_report -> ipv4_link_failure: each dropped datagram comes back to its sender as ICMP
+  // host unreachable (a connect() to a dead on-link host fails with EHOSTUNREACH after the probes).
+  while (failed) {
+    rte_mbuf* next = pkt_meta(failed)->qnext;
+    icmp_local_error(sh, sp, Pktbuf(failed), wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kHost);
+    failed = next;
+  }
 }
 
 }  // namespace skiff

@@ -262,6 +262,10 @@ int ipv4_output_hdrincl(Shard& sh, Pktbuf p);
 void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx);
 // Sends an ICMP error about `p` (data at L4, rx.hdr_len bytes of IP header before it); `p` is consumed.
 void icmp_send_error(Shard& sh, Pktbuf p, const Ipv4Rx& rx, uint8_t type, uint8_t code, uint32_t rest = 0);
+// Reports an ICMP error about a datagram this host sent and could not deliver (`p`: the whole datagram, data at
+// its IP header; consumed) to the host's own sockets, as Linux's ipv4_link_failure (an icmp_send to itself over
+// loopback): raw sockets get a copy, the transport's error handler acts on it. Used when ARP gives up.
+void icmp_local_error(Shard& sh, ShardPort& sp, Pktbuf p, uint8_t type, uint8_t code);
 // Sends an echo request (ping); returns 0 or a negative errno.
 int icmp_send_echo(Shard& sh, wire::Ipv4Addr dst, uint16_t id, uint16_t seq, const void* payload, size_t len,
                    uint8_t ttl = 0);

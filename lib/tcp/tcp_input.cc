@@ -292,8 +292,11 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     }
   }
   // The peer answers: no probe so far is unanswered (RFC 1122 §4.2.2.17: probe on while it does; Linux's
-  // tcp_ack clears icsk_probes_out the same way).
+  // tcp_ack clears icsk_probes_out the same way), and a soft error (an ICMP message) is history: something
+  // got through (Linux's tcp_ack clears sk_err_soft here).
   tp->probes_out = 0;
+  if (Sock* sk = sk_of(tp); sk->err_soft) [[unlikely]]
+    sk->err_soft = 0;
   return true;
 }
 

@@ -1008,19 +1008,28 @@ void tcp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t
   }
   Sock* sk = sk_of(tp);
   if (type == wire::icmp_type::kSourceQuench) return;  // RFC 6633: TCP ignores it (as Linux's tcp_v4_err)
+  if (type == wire::icmp_type::kDestUnreachable && code > 15) return;  // no such code (Linux: NR_ICMP_UNREACH)
   if (type == wire::icmp_type::kDestUnreachable && code == wire::icmp_unreach::kFragNeeded) {
     // RFC 1191: news about the path, not an error of the connection (Linux's tcp_v4_err reports none).
     return tcp_mtu_reduced(tp, pmtu_from_icmp(info, ip.total_len(), sh.cfg.ipv4.min_pmtu));
   }
   const int err = icmp_error_to_errno(type, code);
-  if (sk->state == sk_state::kSynSent || sk->state == sk_state::kSynRecv) {
-    if (icmp_error_is_hard(type, code)) {
-      if (tp->parent) return done(tp);
-      set_error(tp, err);
-      return done(tp);
-    }
-    sk->err_soft = err;
+  if (tp->parent && sk->state == sk_state::kSynRecv) {
+    // An embryonic connection of a listener (Linux's tcp_req_err): dropped when the message says its peer is
+    // gone (net or host unreachable, TTL exceeded, parameter problem) and only for our SYN-ACK's ISN; any other
+    // message leaves it to its SYN-ACK retries.
+    const bool gone = type == wire::icmp_type::kParamProblem || type == wire::icmp_type::kTimeExceeded ||
+                      (type == wire::icmp_type::kDestUnreachable &&
+                       (code == wire::icmp_unreach::kNet || code == wire::icmp_unreach::kHost));
+    if (gone && seq == tp->iss) return done(tp);
     return;
+  }
+  if (sk->state == sk_state::kSynSent || sk->state == sk_state::kSynRecv) {
+    // Connection establishment ends on any error, soft ones included (Linux's tcp_v4_err; RFC 5461 §4.1 on
+    // this common departure from RFC 1122 §4.2.3.9): connect() to a host that is not there fails with
+    // EHOSTUNREACH at once instead of ETIMEDOUT after two minutes of SYNs.
+    set_error(tp, err);
+    return done(tp);
   }
   if (inet_sk(sk)->recverr) {
     set_error(tp, err);

@@ -49,7 +49,9 @@ Instant first_sent(TcpSock* tp, Instant now) {
 
 void abort_timeout(TcpSock* tp) {
   ++shard_of(tp).stats.tcp_timeouts;
-  set_error(tp, ETIMEDOUT);
+  // Linux's tcp_write_err: the last ICMP message that told why (EHOSTUNREACH, ...), else ETIMEDOUT.
+  Sock* sk = sk_of(tp);
+  set_error(tp, sk->err_soft ? std::exchange(sk->err_soft, 0) : ETIMEDOUT);
   done(tp);
 }
 

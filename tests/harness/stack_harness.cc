@@ -181,6 +181,7 @@ void StackHarness::advance(Duration d) {
   clock_.advance(d);
   shard().update_clock();
   shard().run_timers();
+  shard().dispatch_events();  // as Shard::poll_once: what the timers woke reaches epoll and callbacks
   shard().flush();
 }
 

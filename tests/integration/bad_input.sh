@@ -152,7 +152,6 @@ send("ArpAddrConflict", [arp_raw(spa=sip, sha="02:00:0a:63:02:99")])
 send("EthNotForUs", [eth(dst="02:00:0a:63:02:98") / ip() / echo])
 send("EthUnknownType", [eth(0x88B5) / Raw(b"x" * 46)])
 send("EthSrcInvalid", [eth(src="01:00:5e:00:00:01") / ip() / echo, eth(src=smac) / ip() / echo])
-send("Ipv4TtlZero", [eth() / ip(ttl=0) / echo])
 send("Ipv4BadSrc", [eth() / ip(src="127.0.0.1") / echo, eth() / ip(src=sip) / echo,
                     eth() / ip(src="255.255.255.255") / echo, eth() / ip(src="224.0.0.1") / echo])
 send("Ipv4NotForUs", [eth() / ip(dst=pip.rsplit(".", 1)[0] + ".3") / echo])

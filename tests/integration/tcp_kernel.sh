@@ -6,6 +6,7 @@
 #   3. skiff-xfer --connect        -> socat TCP-LISTEN (Skiff client sends 1 GiB; after its FIN the kernel
 #                                     server answers with 1 GiB)
 #   4. socat (kernel client)       -> skiff-echo's TCP echo, 20 MiB there and back
+#   5. connect() to an on-link address nobody holds: both stacks fail with EHOSTUNREACH after ARP gives up
 # Prints each transfer's throughput. SKIFF_ITEST_TCP_BYTES (default 1G) sets the bulk size.
 . "$(dirname "$0")/lib.sh"
 itest_init "$@"
@@ -169,4 +170,29 @@ grep -o 'tcp accepted .* bytes' "$T/echo.log" | tail -n 1
 check "skiff-echo echoed $ECHO_B bytes" grep -q "echoed $ECHO_B bytes" "$T/echo.log"
 check "skiff-echo: no resets (tcp_out_rsts $(ctr "$T/final.txt" tcp_out_rsts))" [ "$(ctr "$T/final.txt" tcp_out_rsts)" -eq 0 ]
 check "skiff-echo: no TCP checksum drops" [ "$(drop "$T/final.txt" TcpBadChecksum)" -eq 0 ]
+
+# ---- 5. connect() to an on-link address nobody holds -----------------------------------------------------
+# ARP gives up after its probes and the SYN comes back as "host unreachable" (RFC 1122 §2.3.2.1; Linux's
+# arp_error_report): the kernel (socat in its netns) and Skiff (skiff-xfer) both fail with EHOSTUNREACH after
+# about 3 s, not ETIMEDOUT after two minutes of SYNs.
+DEAD_IP=${PEER_IP%.*}.77
+log "connect to $DEAD_IP (no such host): the kernel, then Skiff"
+t0=$(now_s)
+ip netns exec "$NS_P" timeout 60 socat -u /dev/null "TCP:$DEAD_IP:5003" 2>"$T/dead-kernel.err"
+t1=$(now_s)
+ksecs=$(elapsed "$t0" "$t1")
+cat "$T/dead-kernel.err"
+t0=$(now_s)
+start_xfer "$T/dead.log" 60 --connect "$DEAD_IP" 5003 --send 1
+wait_xfer
+t1=$(now_s)
+ssecs=$(elapsed "$t0" "$t1")
+grep 'skiff-xfer: connect' "$T/dead.log"
+check "kernel: No route to host after $ksecs s" grep -q "No route to host" "$T/dead-kernel.err"
+check "Skiff: skiff-xfer exits non-zero with No route to host (exit $XFER_RC, $ssecs s)" \
+  cond '[ "$XFER_RC" -ne 0 ] && grep -q "connect $DEAD_IP:5003: No route to host" "$T/dead.log"'
+check "Skiff gave up within 15 s, as the kernel did ($ssecs s vs $ksecs s)" \
+  awk -v s="$ssecs" 'BEGIN { exit !(s < 15) }'
+check "Skiff: the SYN was dropped unresolved (ArpResolveFailed $(drop "$T/dead.log" ArpResolveFailed))" \
+  [ "$(drop "$T/dead.log" ArpResolveFailed)" -ge 1 ]
 pass

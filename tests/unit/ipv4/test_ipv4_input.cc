@@ -34,6 +34,24 @@ TEST(Ipv4Input, ValidEchoGetsAReply) {
   EXPECT_EQ(h.total_drops(), 0u);
 }
 
+// RFC 1122 §3.2.1.7: a host must not discard a datagram just because its TTL is below 2 (0 included).
+TEST(Ipv4Input, TtlZeroAndOneAreDelivered) {
+  StackHarness h;
+  h.learn_peer();
+  for (uint8_t ttl : {uint8_t{0}, uint8_t{1}}) {
+    Ipv4Spec s = to_us();
+    s.ttl = ttl;
+    h.inject(h.from_peer(ipv4(s, echo(static_cast<uint16_t>(ttl + 1)))));
+    auto out = h.sent();
+    ASSERT_EQ(out.size(), 1u) << "TTL " << int{ttl};
+    auto ip = parse_ip(out[0]);
+    ASSERT_TRUE(ip);
+    EXPECT_EQ(ip->ttl, 64);  // the reply is ours: the default TTL
+  }
+  EXPECT_EQ(h.shard().stats.ip_in_delivers, 2u);
+  EXPECT_EQ(h.total_drops(), 0u);
+}
+
 TEST(Ipv4Input, MalformedHeadersAreDroppedWithTheirReason) {
   StackHarness h;
   h.learn_peer();
@@ -75,11 +93,6 @@ TEST(Ipv4Input, MalformedHeadersAreDroppedWithTheirReason) {
     Ipv4Spec s = spec();
     s.bad_checksum = true;
     cases.push_back({"bad checksum", h.from_peer(ipv4(s, echo())), Drop::Ipv4BadChecksum});
-  }
-  {
-    Ipv4Spec s = spec();
-    s.ttl = 0;
-    cases.push_back({"TTL 0", h.from_peer(ipv4(s, echo())), Drop::Ipv4TtlZero});
   }
   {
     const Bytes whole = ipv4(spec(), echo());

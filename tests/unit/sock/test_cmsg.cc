@@ -8,6 +8,7 @@
 #include <netinet/ip_icmp.h>
 
 #include "sock_test_util.hh"
+#include "wire/checksum.hh"
 
 using namespace skiff;
 using namespace skiff::test;
@@ -256,6 +257,67 @@ TEST(Cmsg, ErrorQueueCarriesTheMtuFromTheRouterAndFromALocalRefusal) {
 
 // The queue is charged to the receive buffer: a flood of ICMP errors cannot grow it without bound (the
 // ones that do not fit are counted), and closing the socket frees what it held.
+// ARP gives up on the destination: each queued datagram comes back as ICMP host unreachable from our own
+// address (Linux's arp_error_report -> ipv4_link_failure, an icmp_send to ourselves): on the error queue of a
+// UDP socket with IP_RECVERR (a soft error: not in SO_ERROR of one without), and to raw ICMP sockets as ping
+// shows "Destination Host Unreachable".
+TEST(Cmsg, FailedArpResolutionComesBackAsHostUnreachable) {
+  StackHarness h;  // the peer never answers ARP
+  const int on = 1;
+  const int recverr = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const int plain = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const int raw = skiff_socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_ICMP);
+  ASSERT_GE(raw, 0);
+  ASSERT_EQ(skiff_setsockopt(recverr, IPPROTO_IP, IP_RECVERR, &on, sizeof on), 0);
+  const sockaddr_in to = sin(kPeer, 9);
+  ASSERT_EQ(skiff_connect(plain, sa(to), sizeof to), 0);
+  const Bytes dgram = pattern(40, 3);
+  ASSERT_EQ(skiff_sendto(recverr, dgram.data(), dgram.size(), 0, sa(to), sizeof to), 40);
+  ASSERT_EQ(skiff_send(plain, dgram.data(), dgram.size(), 0), 40);
+  for (int i = 0; i < 290; ++i) h.advance(10ms);
+  EXPECT_EQ(read_error(recverr).rc, -1);  // still resolving (probes at 0, 1 and 2 s)
+  for (int i = 0; i < 20; ++i) h.advance(10ms);  // the third unanswered for 1 s: resolution failed
+  EXPECT_EQ(h.drops(Drop::ArpResolveFailed), 2u);
+  QueuedErr q = read_error(recverr);
+  ASSERT_EQ(q.rc, 40);  // the datagram's payload, as quoted
+  EXPECT_EQ(q.flags, MSG_ERRQUEUE);
+  ASSERT_TRUE(q.have_ee);
+  EXPECT_EQ(q.ee.ee_errno, static_cast<uint32_t>(EHOSTUNREACH));
+  EXPECT_EQ(q.ee.ee_origin, SO_EE_ORIGIN_ICMP);
+  EXPECT_EQ(q.ee.ee_type, 3);
+  EXPECT_EQ(q.ee.ee_code, 1);
+  EXPECT_EQ(addr_of(q.offender), kOur);  // the message came from us
+  EXPECT_EQ(addr_of(q.name), kPeer);
+  EXPECT_EQ(ntohs(q.name.sin_port), 9);
+  EXPECT_EQ(read_error(recverr).rc, -1);  // one datagram, one error
+  // Host unreachable is soft: a connected socket without IP_RECVERR hears nothing (RFC 1122 §4.1.3.3).
+  uint8_t buf[256];
+  EXPECT_EQ(skiff_recv(plain, buf, sizeof buf, MSG_DONTWAIT), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  // The raw socket saw both messages whole: our address to our address, type 3 code 1, the datagram quoted.
+  for (int i = 0; i < 2; ++i) {
+    sockaddr_in from{};
+    socklen_t fl = sizeof from;
+    const ssize_t n = skiff_recvfrom(raw, buf, sizeof buf, 0, sa(from), &fl);
+    ASSERT_EQ(n, 20 + 8 + 20 + 8 + 40) << i;
+    EXPECT_EQ(addr_of(from), kOur);
+    EXPECT_EQ(buf[9], 1);                   // ICMP
+    EXPECT_EQ(wire::load_be32(buf + 12), kOur.host());
+    EXPECT_EQ(wire::load_be32(buf + 16), kOur.host());
+    EXPECT_EQ(buf[20], 3);
+    EXPECT_EQ(buf[21], 1);
+    EXPECT_EQ(wire::inet_checksum(buf + 20, static_cast<size_t>(n) - 20), 0);
+    EXPECT_EQ(wire::load_be32(buf + 20 + 8 + 16), kPeer.host());  // the quoted datagram's destination
+    EXPECT_EQ(Bytes(buf + n - 40, buf + n), dgram);
+  }
+  EXPECT_EQ(skiff_recv(raw, buf, sizeof buf, MSG_DONTWAIT), -1);
+  EXPECT_EQ(h.sent().size(), 3u);  // the three ARP requests; nothing else left
+  EXPECT_EQ(h.buffers_in_use(), 0u);
+  skiff_close(raw);
+  skiff_close(plain);
+  skiff_close(recverr);
+}
+
 TEST(Cmsg, ErrorQueueIsBoundedByTheReceiveBuffer) {
   StackHarness h;
   h.learn_peer();

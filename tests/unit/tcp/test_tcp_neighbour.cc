@@ -59,3 +59,44 @@ TEST(TcpNeighbour, NoProgressNoConfirmation) {
   EXPECT_GE(arp_requests, 1u);
   skiff_close(c.fd);
 }
+
+// ARP gives up on the peer (3 probes, 1 s apart): the queued SYNs come back as host unreachable (Linux's
+// arp_error_report -> ipv4_link_failure), so connect() fails with EHOSTUNREACH after ~3 s instead of
+// ETIMEDOUT after two minutes of SYNs.
+TEST(TcpNeighbour, ConnectToAHostThatNeverAnswersArpFailsWithEhostunreach) {
+  StackHarness h;  // the peer's MAC is never learnt
+  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in a = sin_of(StackHarness::kPeerIp, kPeerPort);
+  ASSERT_EQ(skiff_connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), -1);
+  ASSERT_EQ(errno, EINPROGRESS);
+  int epfd = skiff_epoll_create1(0);
+  epoll_event ev{.events = EPOLLOUT, .data = {.fd = fd}};
+  ASSERT_EQ(skiff_epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev), 0);
+  size_t arp_requests = 0, segments = 0;
+  Duration failed_at{};
+  for (int ms = 0; ms < 5000 && failed_at == Duration{}; ms += 10) {
+    for (const Bytes& f : h.sent()) {
+      arp_requests += is_arp_request(f);
+      segments += !is_arp_request(f);
+    }
+    if (state_of(fd) == TCP_CLOSE) failed_at = std::chrono::milliseconds(ms);
+    h.advance(10ms);
+  }
+  EXPECT_EQ(arp_requests, 3u);
+  EXPECT_EQ(segments, 0u);  // nothing left without a MAC to go to
+  EXPECT_GE(failed_at, 3000ms);
+  EXPECT_LE(failed_at, 3100ms);
+  epoll_event got{};
+  ASSERT_EQ(skiff_epoll_wait(epfd, &got, 1, 0), 1);
+  EXPECT_TRUE(got.events & EPOLLERR);
+  EXPECT_TRUE(got.events & EPOLLHUP);
+  const sockaddr_in b = sin_of(StackHarness::kPeerIp, kPeerPort);
+  EXPECT_EQ(skiff_connect(fd, reinterpret_cast<const sockaddr*>(&b), sizeof b), -1);
+  EXPECT_EQ(errno, EHOSTUNREACH);
+  EXPECT_GE(h.drops(Drop::ArpResolveFailed), 1u);  // the SYN (and its retransmission) were dropped ...
+  EXPECT_GE(h.shard().stats.icmp_in_errors, 1u);   // ... and reported to their socket
+  EXPECT_EQ(h.shard().tcp.connections(), 0u);
+  EXPECT_EQ(h.buffers_in_use(), 0u);
+  skiff_close(epfd);
+  skiff_close(fd);
+}

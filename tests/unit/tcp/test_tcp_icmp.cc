@@ -1,0 +1,167 @@
+// ICMP errors and TCP, as Linux's tcp_v4_err / tcp_req_err / tcp_write_err:
+// - connection establishment (SYN-SENT) ends on any error, soft ones (net/host unreachable, TTL exceeded)
+//   included, with the message's errno (RFC 5461 §4.1: the common departure from RFC 1122 §4.2.3.9);
+// - an embryonic connection of a listener is dropped only when the message says the peer is gone;
+// - an established connection keeps going on a soft error, remembers it, and reports it if it later times
+//   out (instead of ETIMEDOUT); an acknowledgement in between makes it history.
+// And the same from our own ARP: a failed resolution comes back as host unreachable (tcp/test_tcp_neighbour).
+#include "tcp_test_util.hh"
+#include "wire/icmp.hh"
+
+using namespace tcpt;
+
+namespace {
+
+const Ipv4Addr kOur = StackHarness::kOurIp;
+const Ipv4Addr kPeer = StackHarness::kPeerIp;
+namespace it = wire::icmp_type;
+namespace iu = wire::icmp_unreach;
+
+// An ICMP error of `type`/`code` from a router (the peer's address: the harness has one neighbour) quoting a
+// segment we sent from `sport` to `dport` with sequence number `seq`.
+void icmp_about(StackHarness& h, uint8_t type, uint8_t code, uint16_t sport, uint16_t dport, uint32_t seq) {
+  Bytes tcp8(8);
+  wire::store_be16(tcp8.data(), sport);
+  wire::store_be16(tcp8.data() + 2, dport);
+  wire::store_be32(tcp8.data() + 4, seq);
+  const Bytes quote =
+      ipv4(Ipv4Spec{.src = kOur, .dst = kPeer, .proto = 6, .flags_frag = 0x4000, .total_len = 60}, tcp8);
+  h.inject(h.from_peer(ipv4(Ipv4Spec{.src = kPeer, .dst = kOur, .proto = 1}, icmp(type, code, 0, quote))));
+}
+
+int connect_again(int fd) {
+  const sockaddr_in a = sin_of(kPeer, kPeerPort);
+  return skiff_connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
+}
+
+struct ErrCase {
+  uint8_t type, code;
+  int err;
+};
+
+}  // namespace
+
+class TcpIcmpSynSent : public ::testing::TestWithParam<ErrCase> {};
+
+TEST_P(TcpIcmpSynSent, EndsTheConnectWithTheMessagesErrno) {
+  const ErrCase e = GetParam();
+  StackHarness h;
+  h.learn_peer();
+  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in a = sin_of(kPeer, kPeerPort);
+  ASSERT_EQ(skiff_connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), -1);
+  ASSERT_EQ(errno, EINPROGRESS);
+  const auto syn = out_of(h);
+  ASSERT_EQ(syn.size(), 1u);
+  // A sequence number we never sent proves nothing (RFC 5927 §4.1): ignored.
+  icmp_about(h, e.type, e.code, syn[0].sport, kPeerPort, syn[0].seq + 7000);
+  EXPECT_EQ(state_of(fd), TCP_SYN_SENT);
+  icmp_about(h, e.type, e.code, syn[0].sport, kPeerPort, syn[0].seq);
+  EXPECT_EQ(state_of(fd), TCP_CLOSE);
+  EXPECT_TRUE(out_of(h).empty());  // nothing to tell the peer
+  EXPECT_EQ(connect_again(fd), -1);
+  EXPECT_EQ(errno, e.err);
+  EXPECT_EQ(h.shard().tcp.connections(), 0u);
+  skiff_close(fd);
+}
+
+INSTANTIATE_TEST_SUITE_P(TcpIcmp, TcpIcmpSynSent,
+                         ::testing::Values(ErrCase{it::kDestUnreachable, iu::kHost, EHOSTUNREACH},
+                                           ErrCase{it::kDestUnreachable, iu::kNet, ENETUNREACH},
+                                           ErrCase{it::kDestUnreachable, iu::kPort, ECONNREFUSED},
+                                           ErrCase{it::kTimeExceeded, 0, EHOSTUNREACH},
+                                           ErrCase{it::kParamProblem, 0, EPROTO}));
+
+TEST(TcpIcmp, SynSentIgnoresAnUnreachableCodeThatDoesNotExist) {
+  StackHarness h;
+  h.learn_peer();
+  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in a = sin_of(kPeer, kPeerPort);
+  ASSERT_EQ(skiff_connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), -1);
+  const auto syn = out_of(h);
+  ASSERT_EQ(syn.size(), 1u);
+  icmp_about(h, it::kDestUnreachable, 16, syn[0].sport, kPeerPort, syn[0].seq);
+  EXPECT_EQ(state_of(fd), TCP_SYN_SENT);
+  skiff_close(fd);
+}
+
+// A listener's embryonic connection (our SYN-ACK out, no ACK yet): net/host unreachable for its ISN drops it
+// (the final ACK then finds nothing and is answered with a reset); a port unreachable leaves it be.
+TEST(TcpIcmp, EmbryonicConnectionGoesOnlyWhenThePeerIsGone) {
+  for (const bool gone : {true, false}) {
+    SCOPED_TRACE(gone ? "host unreachable" : "port unreachable");
+    StackHarness h;
+    h.learn_peer();
+    Conn c;
+    c.h = &h;
+    c.lfd = listen_on(kLocalPort, 16);
+    c.irs = c.snd = 5000;
+    TcpSpec syn = c.seg(tf::kSyn);
+    syn.ack = 0;
+    syn.opts = mss_opt(1000);
+    c.in(syn);
+    const auto sa = c.out();
+    ASSERT_EQ(sa.size(), 1u);
+    ASSERT_EQ(sa[0].flags, tf::kSyn | tf::kAck);
+    c.iss = sa[0].seq;
+    c.nxt = c.iss + 1;
+    c.snd = 5001;
+    // Not our ISN: ignored either way.
+    icmp_about(h, it::kDestUnreachable, iu::kHost, kLocalPort, c.pport, c.iss + 1000);
+    EXPECT_EQ(h.shard().tcp.connections(), 1u);  // the embryo
+    icmp_about(h, it::kDestUnreachable, gone ? iu::kHost : iu::kPort, kLocalPort, c.pport, c.iss);
+    EXPECT_EQ(h.shard().tcp.connections(), gone ? 0u : 1u);
+    c.ack();
+    const auto out = c.out();
+    const int fd = skiff_accept4(c.lfd, nullptr, nullptr, SOCK_NONBLOCK);
+    if (gone) {
+      EXPECT_EQ(fd, -1);
+      EXPECT_EQ(errno, EAGAIN);
+      ASSERT_EQ(out.size(), 1u);
+      EXPECT_TRUE(out[0].flags & tf::kRst);
+    } else {
+      EXPECT_GE(fd, 0);
+      EXPECT_TRUE(out.empty());
+      skiff_close(fd);
+    }
+    skiff_close(c.lfd);
+  }
+}
+
+// A soft error on an established connection is remembered, and what the connection reports if it times out
+// (Linux's tcp_write_err: sk_err_soft, else ETIMEDOUT).
+TEST(TcpIcmp, EstablishedReportsTheSoftErrorWhenItTimesOut) {
+  StackHarness h;
+  Conn c = accept_conn(h, OpenOpts{.mss = 1460});
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_USER_TIMEOUT, 5000), 0);
+  const uint32_t base = c.nxt;
+  ASSERT_EQ(c.send(1000), 1000);
+  ASSERT_EQ(c.out_track().size(), 1u);
+  icmp_about(h, it::kDestUnreachable, iu::kHost, c.lport, c.pport, base);
+  EXPECT_EQ(state_of(c.fd), TCP_ESTABLISHED);  // soft: the connection goes on (RFC 1122 §4.2.3.9)
+  h.advance(10s);
+  EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
+  uint8_t b[16];
+  EXPECT_EQ(skiff_recv(c.fd, b, sizeof b, MSG_DONTWAIT), -1);
+  EXPECT_EQ(errno, EHOSTUNREACH);
+  skiff_close(c.fd);
+}
+
+TEST(TcpIcmp, AnAcknowledgementMakesTheSoftErrorHistory) {
+  StackHarness h;
+  Conn c = accept_conn(h, OpenOpts{.mss = 1460});
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_USER_TIMEOUT, 5000), 0);
+  const uint32_t base = c.nxt;
+  ASSERT_EQ(c.send(1000), 1000);
+  ASSERT_EQ(c.out_track().size(), 1u);
+  icmp_about(h, it::kDestUnreachable, iu::kHost, c.lport, c.pport, base);
+  c.ack();  // the path works after all
+  ASSERT_EQ(c.send(1000, 2), 1000);
+  ASSERT_EQ(c.out_track().size(), 1u);
+  h.advance(10s);  // never acknowledged
+  EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
+  uint8_t b[16];
+  EXPECT_EQ(skiff_recv(c.fd, b, sizeof b, MSG_DONTWAIT), -1);
+  EXPECT_EQ(errno, ETIMEDOUT);
+  skiff_close(c.fd);
+}
