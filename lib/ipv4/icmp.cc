@@ -147,8 +147,8 @@ void icmp_local_error(Shard& sh, ShardPort& sp, Pktbuf p, uint8_t type, uint8_t 
     if (!p.copy_out(hl, 1, &t) || wire::icmp_is_error(t)) return;
   }
   const uint32_t quote = std::min<uint32_t>(p.len(), kMaxErrorLen - 20 - IcmpView::kHeaderLen);
-  Pktbuf e = sh.alloc_pkt();
-  if (!e) return sh.drops.add(Drop::NoMbuf);
+  Pktbuf e = sh.alloc_pkt();  // (counts NoMbuf itself)
+  if (!e) return;
   const uint32_t icmp_len = IcmpView::kHeaderLen + quote;
   uint8_t* d = e.append(static_cast<uint16_t>(20 + icmp_len));
   if (!d || !p.copy_out(0, quote, d + 20 + IcmpView::kHeaderLen)) return sh.drop(std::move(e), Drop::NoMbuf);
@@ -170,8 +170,19 @@ void icmp_local_error(Shard& sh, ShardPort& sp, Pktbuf p, uint8_t type, uint8_t 
   rx.ttl = 64;
   rx.hdr_len = 20;
   rx.port = &sp;
-  e.adj(20);
+  if (!e.adj(20)) return;
   if (!sh.raw.empty()) raw_input(sh, e, rx);
+  if (sh.nshards > 1) {
+    // Every raw ICMP socket sees it, on whichever shard (as a received message would be fanned out) ...
+    const uint64_t others = sh.dir.raw_shards(rx.proto) & ~(uint64_t{1} << sh.id);
+    if (others) ipv4_raw_fanout(sh, e, rx, others);
+    // ... but the transport's handler runs here: the datagram was queued by this shard's socket. (Forwarded
+    // by port, a message from our own address would be refused by the home shard as a martian.)
+    const bool was = std::exchange(sh.fallback_pass, true);
+    icmp_input(sh, std::move(e), rx);
+    sh.fallback_pass = was;
+    return;
+  }
   icmp_input(sh, std::move(e), rx);
 }
 

@@ -16,8 +16,9 @@ bool raw_deliver(Shard& sh, const Pktbuf& p, const Ipv4Rx& rx) {
   return sh.stats.raw_in_delivers != before;
 }
 
-// Copies the datagram (IP header included) to the raw sockets of the shards in `mask`.
-bool raw_fanout(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, uint64_t mask) {
+}  // namespace
+
+bool ipv4_raw_fanout(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, uint64_t mask) {
   bool any = false;
   rte_mbuf* m = p.mbuf();
   rte_pktmbuf_prepend(m, rx.hdr_len);  // the header is still in front of the payload
@@ -33,6 +34,8 @@ bool raw_fanout(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, uint64_t mask) {
   rte_pktmbuf_adj(m, rx.hdr_len);
   return any;
 }
+
+namespace {
 
 Drop ipv4_drop(wire::WireError e) {
   switch (e) {
@@ -140,7 +143,7 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
   if (sh.nshards > 1 && !sh.fallback_pass) {
     // Raw sockets on other shards see it too (as every raw socket does in Linux).
     const uint64_t others = sh.dir.raw_shards(rx.proto) & ~(uint64_t{1} << sh.id);
-    if (others) raw_taken |= raw_fanout(sh, p, rx, others);
+    if (others) raw_taken |= ipv4_raw_fanout(sh, p, rx, others);
   }
   switch (rx.proto) {
     case static_cast<uint8_t>(wire::IpProto::Tcp):

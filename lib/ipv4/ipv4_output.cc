@@ -33,7 +33,7 @@ void fragment_and_send(Shard& sh, ShardPort& sp, wire::Ipv4Addr nh, Pktbuf p, co
   constexpr uint16_t hl = Ipv4View::kMinHeaderLen;
   const uint32_t payload = p.len();
   const uint32_t chunk = (mtu - hl) & ~7u;
-  const uint16_t id = sh.next_ip_id();
+  const uint16_t id = sh.ip_ident_hashed(src, tx.dst, tx.proto, 1);  // no DF: fragmented
   ++sh.stats.ip_frag_oks;
   for (uint32_t off = 0; off < payload; off += chunk) {
     const uint32_t n = std::min(chunk, payload - off);
@@ -112,14 +112,30 @@ int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx) {
     fragment_and_send(sh, *sp, rt->next_hop, std::move(p), tx, src, ttl, mtu);
     return 0;
   }
+  // The IP ID (Linux's ip_select_ident_segs; RFC 6864, RFC 7739): a DF datagram is atomic, its ID only has
+  // to differ from its neighbours' for a receiver's GRO: a connected socket's own counter (one flow's
+  // segments number consecutively whatever else the shard sends), else 0; a datagram that may be fragmented
+  // takes the hashed per-destination counter. A TSO frame reserves one per segment the device cuts.
+  uint16_t segs = 1;
+  if (tso) [[unlikely]] {
+    const uint32_t seg_payload = p.mbuf()->tso_segsz;
+    const uint32_t data = p.len() - p.mbuf()->l4_len;
+    if (seg_payload) segs = static_cast<uint16_t>((data + seg_payload - 1) / seg_payload);
+  }
+  uint16_t id = 0;
+  if (!tx.df) {
+    id = sh.ip_ident_hashed(src, tx.dst, tx.proto, segs);
+  } else if (tx.ident) {
+    id = *tx.ident;
+    *tx.ident = static_cast<uint16_t>(id + segs);
+  }
   uint8_t* h = p.prepend(hl);
   if (!h) {
     sh.drop(std::move(p), Drop::NoMbuf);
     return -ENOBUFS;
   }
   Ipv4View ip(h, hl);
-  ip.build(src, tx.dst, tx.proto, static_cast<uint16_t>(total), sh.next_ip_id(), ttl, tx.tos,
-           tx.df ? Ipv4View::kFlagDF : 0);
+  ip.build(src, tx.dst, tx.proto, static_cast<uint16_t>(total), id, ttl, tx.tos, tx.df ? Ipv4View::kFlagDF : 0);
   finish_header(sh, *sp->ifc, p, ip, true);
   neigh_output(sh, *sp, rt->next_hop, std::move(p));
   return 0;

@@ -135,7 +135,9 @@ ssize_t raw_sendmsg(Sock* sk, const msghdr* msg, int flags) {
       if (!rt) return -ENETUNREACH;
       ip.set_src(rt->src);
     }
-    if (ip.ident() == 0) ip.set_ident(sh.next_ip_id());
+    // An ID of 0 is chosen for it (raw_send_hdrinc -> ip_select_ident without a socket): stays 0 with DF.
+    if (ip.ident() == 0 && !(ip.flags_frag() & Ipv4View::kFlagDF))
+      ip.set_ident(sh.ip_ident_hashed(ip.src(), ip.dst(), ip.proto(), 1));
     const int rc = ipv4_output_hdrincl(sh, std::move(p));
     return rc < 0 ? rc : static_cast<ssize_t>(len);
   }
@@ -144,7 +146,8 @@ ssize_t raw_sendmsg(Sock* sk, const msghdr* msg, int flags) {
                              Ipv4Tx{.src = src, .dst = dst, .proto = static_cast<uint8_t>(sk->protocol),
                                     .ttl = cm.ttl.value_or(dst.is_multicast() ? is->mc_ttl : is->ttl),
                                     .tos = cm.tos.value_or(is->tos),
-                                    .df = is->pmtudisc == IP_PMTUDISC_DO, .route = cm_routed ? &cm_route : nullptr});
+                                    .df = is->pmtudisc == IP_PMTUDISC_DO, .route = cm_routed ? &cm_route : nullptr,
+                                    .ident = is->daddr.is_any() ? nullptr : &is->ip_ident});
   return rc < 0 ? rc : static_cast<ssize_t>(len);
 }
 

@@ -139,6 +139,7 @@ struct InetSock {
   bool recverr = false;          // IP_RECVERR
   uint8_t pmtudisc = IP_PMTUDISC_WANT;
   uint8_t cmsg_flags = 0;        // IP_PKTINFO, IP_RECVTTL, IP_RECVTOS: kCmsg* bits (inet/cmsg.hh)
+  uint16_t ip_ident = 0;         // IP ID of its next DF datagram once connected (Linux's inet_id; random start)
   InetSock* bind_next = nullptr; // the protocol's port table chain
 };
 

@@ -5,6 +5,7 @@
 #include "base/log.hh"
 #include "sock/epoll.hh"
 #include "sock/sock.hh"
+#include "stack/shard.hh"
 
 namespace skiff {
 
@@ -38,6 +39,7 @@ Sock* SockLayer::alloc_sock(const Proto& p) {
   sk->from_slab = from_slab;
   sk->rcvbuf = cfg.rmem_default;
   sk->sndbuf = cfg.wmem_default;
+  inet_sk(sk)->ip_ident = static_cast<uint16_t>(sh_.rng.next());  // Linux draws inet_id at connect/accept
   return sk;
 }
 

@@ -1,5 +1,7 @@
 #include "stack/shard.hh"
 
+#include "base/siphash.hh"
+
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 
@@ -31,9 +33,31 @@ Shard::Shard(unsigned shard_id, const StackConfig& config, Clock& clock, PktPool
       clock_(clock),
       now_(clock.now()),
       now_ms_(static_cast<uint64_t>(now_.ns()) / 1'000'000),
-      ip_id_(static_cast<uint16_t>(rng.next())),
       housekeeping_(&Shard::housekeeping, this) {
   for (Iface* ifc : ifaces) ports_.push_back(std::make_unique<ShardPort>(ifc, queue, queue, config.neigh));
+  for (uint16_t& c : idents_) c = static_cast<uint16_t>(rng.next());
+}
+
+size_t Shard::ip_ident_bucket(wire::Ipv4Addr src, wire::Ipv4Addr dst, uint8_t proto) const {
+  const struct {
+    uint32_t s, d, p;
+  } key{src.host(), dst.host(), proto};
+  return siphash24(process_secret(), &key, sizeof key) & (kIdentBuckets - 1);
+}
+
+uint16_t Shard::ip_ident_hashed(wire::Ipv4Addr src, wire::Ipv4Addr dst, uint8_t proto, uint16_t segs) {
+  const size_t b = ip_ident_bucket(src, dst, proto);
+  // As Linux: a bucket unused for a while moves on by a random amount below the time it sat (in ms here,
+  // jiffies there), so its next value cannot be told from its last.
+  const uint32_t now = static_cast<uint32_t>(now_ms_);
+  uint32_t delta = 0;
+  if (ident_stamp_[b] != now) {
+    delta = rng.below(now - ident_stamp_[b]);
+    ident_stamp_[b] = now;
+  }
+  const uint16_t id = static_cast<uint16_t>(idents_[b] + delta);
+  idents_[b] = static_cast<uint16_t>(id + segs);
+  return id;
 }
 
 namespace {

@@ -86,6 +86,9 @@ struct Ipv4Tx {
   bool df = false;
   uint16_t mtu = 0;         // fragment to this size where it is below the interface's (a path MTU); 0: the interface's
   const RouteResult* route = nullptr;  // the route to take (IP_PKTINFO chose it); null: look it up
+  // A connected socket's IP ID counter (InetSock::ip_ident): its DF datagrams number from it. DF without one
+  // is ID 0; without DF the ID comes from Shard::ip_ident_hashed (Linux's ip_select_ident_segs).
+  uint16_t* ident = nullptr;
 };
 
 // Called for every echo reply received (used by ping clients until raw sockets exist); `p` holds the
@@ -156,7 +159,12 @@ class Shard {
     return iface_index < ports_.size() ? ports_[iface_index].get() : nullptr;
   }
   std::vector<std::unique_ptr<ShardPort>>& ports() { return ports_; }
-  uint16_t next_ip_id() { return ip_id_++; }
+  // The IP ID of a datagram that may be fragmented (no DF), as Linux's ip_idents_reserve (RFC 7739 §5.2): a
+  // counter per bucket of {source, destination, protocol} under a secret hash, moved on by a random amount for
+  // the time it sat unused, so what one peer sees of the IDs tells it nothing of our traffic to others (no idle
+  // scan, no counting what else we send). Reserves `segs` consecutive IDs (a TSO frame's) and returns the first.
+  uint16_t ip_ident_hashed(wire::Ipv4Addr src, wire::Ipv4Addr dst, uint8_t proto, uint16_t segs);
+  size_t ip_ident_bucket(wire::Ipv4Addr src, wire::Ipv4Addr dst, uint8_t proto) const;
 
   // ---- Several shards (stack/steer.hh). Set up by Stack::build_shards; nshards == 1 skips all of it. ----
   // Runs `fn` on shard `target` in its next poll iteration. Any thread may call it; messages from one
@@ -219,7 +227,9 @@ class Shard {
   Instant now_;
   uint64_t now_ms_;
   std::vector<std::unique_ptr<ShardPort>> ports_;
-  uint16_t ip_id_;
+  static constexpr size_t kIdentBuckets = 2048;
+  std::array<uint16_t, kIdentBuckets> idents_;       // ip_ident_hashed's counters (random start) ...
+  std::array<uint32_t, kIdentBuckets> ident_stamp_{};  // ... and when each was last used (ms)
   Timer housekeeping_;
 };
 
@@ -253,6 +263,9 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast);
 bool ipv4_forward_to_port_home(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, PortDirectory::Proto proto, uint16_t port);
 // A copy of a datagram (data at the IP header) for this shard's raw sockets only.
 void ipv4_raw_copy_input(Shard& sh, ShardPort& sp, Pktbuf p);
+// Copies a received datagram (`p` at its payload, the IP header in front) to the raw sockets of the shards
+// in `mask`; true if any copy was handed over.
+bool ipv4_raw_fanout(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, uint64_t mask);
 // `p` holds the transport header and payload (data at L4). Returns 0 or a negative errno
 // (-ENETUNREACH, -EMSGSIZE, -ENOBUFS); the packet is consumed either way.
 int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx);

@@ -295,8 +295,8 @@ bool process_ack(TcpSock* tp, Segment& seg) {
   // tcp_ack clears icsk_probes_out the same way), and a soft error (an ICMP message) is history: something
   // got through (Linux's tcp_ack clears sk_err_soft here).
   tp->probes_out = 0;
-  if (Sock* sk = sk_of(tp); sk->err_soft) [[unlikely]]
-    sk->err_soft = 0;
+  if (Sock* sk = sk_of(tp); sk->err_soft && ack.ge(una_before)) [[unlikely]]
+    sk->err_soft = 0;  // (not for an old ACK: Linux's tcp_ack leaves by old_ack first)
   return true;
 }
 

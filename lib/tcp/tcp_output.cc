@@ -25,7 +25,8 @@ constexpr uint8_t kProtoTcp = static_cast<uint8_t>(wire::IpProto::Tcp);
 // `tso_segsz` > 0: a large segment the device cuts into segments of that many payload bytes (TSO); its
 // checksum field holds the pseudo-header sum without the length, as DPDK's TSO contract wants.
 int send_segment(Shard& sh, Pktbuf h, TcpView th, size_t hl, wire::Ipv4Addr src, wire::Ipv4Addr dst, uint8_t ttl,
-                 uint8_t tos, std::optional<uint64_t> l4_sum = std::nullopt, uint16_t tso_segsz = 0, bool df = true) {
+                 uint8_t tos, std::optional<uint64_t> l4_sum = std::nullopt, uint16_t tso_segsz = 0, bool df = true,
+                 uint16_t* ident = nullptr) {
   const uint32_t len = h.len();
   if (tso_segsz) {
     th.set_checksum_raw(wire::csum_fold16(wire::pseudo_header_sum(src, dst, kProtoTcp, 0)));
@@ -35,7 +36,7 @@ int send_segment(Shard& sh, Pktbuf h, TcpView th, size_t hl, wire::Ipv4Addr src,
     sh.stats.tcp_out_segs += (len - hl + tso_segsz - 1) / tso_segsz;
     ++sh.stats.tcp_out_tso;
     return ipv4_output(sh, std::move(h), Ipv4Tx{.src = src, .dst = dst, .proto = kProtoTcp, .ttl = ttl, .tos = tos,
-                                                  .df = df});
+                                                  .df = df, .ident = ident});
   }
   const uint64_t ph = wire::pseudo_header_sum(src, dst, kProtoTcp, static_cast<uint16_t>(len));
   auto rt = sh.routes.lookup(dst);
@@ -50,7 +51,7 @@ int send_segment(Shard& sh, Pktbuf h, TcpView th, size_t hl, wire::Ipv4Addr src,
   }
   ++sh.stats.tcp_out_segs;
   return ipv4_output(sh, std::move(h), Ipv4Tx{.src = src, .dst = dst, .proto = kProtoTcp, .ttl = ttl, .tos = tos,
-                                                .df = df});
+                                                .df = df, .ident = ident});
 }
 
 }  // namespace
@@ -195,7 +196,8 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
     }
   }
   const int rc =
-      send_segment(sh, std::move(h), th, hl, is->saddr, is->daddr, is->ttl, tos, l4_sum, tso_segsz, pmtu_discovery(tp));
+      send_segment(sh, std::move(h), th, hl, is->saddr, is->daddr, is->ttl, tos, l4_sum, tso_segsz, pmtu_discovery(tp),
+                   &is->ip_ident);
   // PRR counts what leaves while the window falls (Linux's prr_out): new data, retransmissions, probes.
   if (data && rc >= 0 && (tp->ca_state == TcpCa::Recovery || tp->ca_state == TcpCa::Cwr)) [[unlikely]]
     tp->prr_out += nseg > 1 ? nseg * tp->mss : rte_pktmbuf_pkt_len(data);

@@ -1028,6 +1028,7 @@ void tcp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t
     // Connection establishment ends on any error, soft ones included (Linux's tcp_v4_err; RFC 5461 §4.1 on
     // this common departure from RFC 1122 §4.2.3.9): connect() to a host that is not there fails with
     // EHOSTUNREACH at once instead of ETIMEDOUT after two minutes of SYNs.
+    ++sh.stats.tcp_attempt_fails;  // (Linux's tcp_done counts ATTEMPTFAILS from these states)
     set_error(tp, err);
     return done(tp);
   }

@@ -316,7 +316,8 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
                   .ttl = cm.ttl.value_or(dst.is_multicast() ? is->mc_ttl : is->ttl),
                   .tos = cm.tos.value_or(is->tos), .df = is->pmtudisc != IP_PMTUDISC_DONT &&
                                                           is->pmtudisc < IP_PMTUDISC_INTERFACE,
-                  .mtu = path, .route = cm_routed ? &cm_route : nullptr};
+                  .mtu = path, .route = cm_routed ? &cm_route : nullptr,
+                  .ident = is->daddr.is_any() ? nullptr : &is->ip_ident};  // connected: its own IDs (inet_id)
   const uint16_t gso = cm.gso_size.value_or(udp_sk(sk)->gso_size);
   if (gso) [[unlikely]]
     return udp_send_segments(sk, *sp, msg, len, gso, tx, ip);

@@ -139,7 +139,7 @@ struct World {
       const uint8_t ttl = in.u8();
       Bytes opts;
       if (ttl & 0x80) opts = in.bytes(in.u8() % 41);
-      payload = ipv4_packet(FuzzStack::kPeerIp, FuzzStack::kOurIp, proto, payload, id, ff, ttl | 1, opts);
+      payload = ipv4_packet(FuzzStack::kPeerIp, FuzzStack::kOurIp, proto, payload, id, ff, ttl, opts);
     }
     if (f & 0x06) {
       frame = eth_frame(FuzzStack::kOurMac, FuzzStack::kPeerMac, 0x0800, payload);

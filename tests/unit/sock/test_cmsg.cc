@@ -255,8 +255,6 @@ TEST(Cmsg, ErrorQueueCarriesTheMtuFromTheRouterAndFromALocalRefusal) {
   EXPECT_EQ(errno, EAGAIN);
 }
 
-// The queue is charged to the receive buffer: a flood of ICMP errors cannot grow it without bound (the
-// ones that do not fit are counted), and closing the socket frees what it held.
 // ARP gives up on the destination: each queued datagram comes back as ICMP host unreachable from our own
 // address (Linux's arp_error_report -> ipv4_link_failure, an icmp_send to ourselves): on the error queue of a
 // UDP socket with IP_RECVERR (a soft error: not in SO_ERROR of one without), and to raw ICMP sockets as ping
@@ -318,6 +316,8 @@ TEST(Cmsg, FailedArpResolutionComesBackAsHostUnreachable) {
   skiff_close(recverr);
 }
 
+// The queue is charged to the receive buffer: a flood of ICMP errors cannot grow it without bound (the
+// ones that do not fit are counted), and closing the socket frees what it held.
 TEST(Cmsg, ErrorQueueIsBoundedByTheReceiveBuffer) {
   StackHarness h;
   h.learn_peer();
@@ -398,4 +398,49 @@ TEST(Cmsg, LimitedBroadcastWithPktinfoStaysOnTheLink) {
     EXPECT_EQ(out[0].ip.dst, Ipv4Addr::broadcast()) << ifindex;
     EXPECT_EQ(out[0].ip.src, kOur) << ifindex;
   }
+}
+
+// The IP ID of UDP datagrams, as Linux's ip_select_ident_segs: DF (IP_PMTUDISC_WANT's default while it fits)
+// and unconnected: 0; connected: the socket's own counter, one per datagram whatever other sockets send;
+// IP_PMTUDISC_DONT (may be fragmented): the per-destination counter, all fragments of one datagram alike.
+TEST(UdpIpIdent, DfUnconnectedConnectedAndFragments) {
+  StackHarness h;
+  h.learn_peer();
+  const int unconnected = bound_udp(0);
+  const int conn = bound_udp(0);
+  const sockaddr_in to = sin(kPeer, 9);
+  ASSERT_EQ(skiff_connect(conn, sa(to), sizeof to), 0);
+  std::vector<uint16_t> conn_ids;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(skiff_sendto(unconnected, "x", 1, 0, sa(to), sizeof to), 1);
+    ASSERT_EQ(skiff_send(conn, "y", 1, 0), 1);
+    const auto out = sent_udp(h.sent());
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_TRUE(out[0].ip.flags_frag & 0x4000);
+    EXPECT_EQ(out[0].ip.id, 0u);  // unconnected, DF
+    EXPECT_TRUE(out[1].ip.flags_frag & 0x4000);
+    conn_ids.push_back(out[1].ip.id);
+  }
+  for (size_t i = 1; i < conn_ids.size(); ++i) EXPECT_EQ(static_cast<uint16_t>(conn_ids[i] - conn_ids[i - 1]), 1u);
+  // Without DF: a datagram too big for the link goes as fragments sharing one ID, the next one the ID after.
+  const int dont = bound_udp(0);
+  const int v = IP_PMTUDISC_DONT;
+  ASSERT_EQ(skiff_setsockopt(dont, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof v), 0);
+  const Bytes big = pattern(3000, 7);
+  ASSERT_EQ(skiff_sendto(dont, big.data(), big.size(), 0, sa(to), sizeof to), 3000);
+  ASSERT_EQ(skiff_sendto(dont, "z", 1, 0, sa(to), sizeof to), 1);
+  std::vector<uint16_t> ids;
+  for (const Bytes& f : h.sent()) {
+    auto ip = parse_ip(f);
+    ASSERT_TRUE(ip);
+    EXPECT_FALSE(ip->flags_frag & 0x4000);
+    ids.push_back(ip->id);
+  }
+  ASSERT_EQ(ids.size(), 4u);  // three fragments, then the small one
+  EXPECT_EQ(ids[1], ids[0]);
+  EXPECT_EQ(ids[2], ids[0]);
+  EXPECT_EQ(ids[3], static_cast<uint16_t>(ids[0] + 1));
+  skiff_close(dont);
+  skiff_close(conn);
+  skiff_close(unconnected);
 }

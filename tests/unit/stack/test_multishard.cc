@@ -3,6 +3,7 @@
 // shard, steered active opens, software steering for single-queue devices and foreign hashes, ARP owned by
 // shard 0, fragments, ICMP errors, UDP and listeners bound on one shard only, messages between shards.
 #include <arpa/inet.h>
+#include <linux/errqueue.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -528,6 +529,55 @@ TEST(MultiShard, RawSocketsSeeTrafficOfEveryShard) {
   EXPECT_EQ(h.a(icmp_owner).stats.icmp_out_echo_reps, 1u);  // answered once, by the owner
   h.on(h.b());
   ASSERT_GT(skiff_recv(ping, buf, sizeof buf, 0), 20) << "the reply came back";
+}
+
+// A failed ARP resolution on a shard that is not ARP's owner comes back as host unreachable to the socket
+// that sent (on that shard), and every raw ICMP socket sees the message, whichever shard it is on.
+TEST(MultiShard, FailedResolutionIsReportedToTheSendersShardAndEveryRawSocket) {
+  MultiOptions o;
+  o.b_shards = 1;
+  o.b_queues = 1;
+  MultiHarness h(o);
+  h.on(h.a(0));
+  const int raw = skiff_socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_ICMP);
+  ASSERT_GE(raw, 0) << strerror(errno);
+  h.on(h.a(1));
+  const int tx = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const int on = 1;
+  ASSERT_EQ(skiff_setsockopt(tx, IPPROTO_IP, IP_RECVERR, &on, sizeof on), 0);
+  const sockaddr_in to = sin_of(Ipv4Addr::of(10, 0, 0, 77), 9);  // on the link, nobody's
+  ASSERT_EQ(skiff_sendto(tx, "hello", 5, 0, sa(to), sizeof to), 5);
+  h.pump();
+  h.advance(4s, 10ms);
+  h.pump();
+  EXPECT_EQ(h.a(1).drops[Drop::ArpResolveFailed], 1u);
+  uint8_t buf[256];
+  alignas(cmsghdr) uint8_t ctl[256];
+  iovec iov{buf, sizeof buf};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof ctl;
+  h.on(h.a(1));
+  ASSERT_EQ(skiff_recvmsg(tx, &m, MSG_ERRQUEUE | MSG_DONTWAIT), 5) << strerror(errno);
+  const cmsghdr* c = CMSG_FIRSTHDR(&m);
+  ASSERT_NE(c, nullptr);
+  ASSERT_EQ(c->cmsg_type, IP_RECVERR);
+  sock_extended_err ee{};
+  memcpy(&ee, CMSG_DATA(c), sizeof ee);
+  EXPECT_EQ(ee.ee_errno, static_cast<uint32_t>(EHOSTUNREACH));
+  EXPECT_EQ(ee.ee_type, 3);
+  EXPECT_EQ(ee.ee_code, 1);
+  h.on(h.a(0));
+  const ssize_t n = skiff_recv(raw, buf, sizeof buf, 0);
+  ASSERT_EQ(n, 20 + 8 + 28 + 5) << "the raw socket on shard 0 saw the message";
+  EXPECT_EQ(buf[20], 3);
+  EXPECT_EQ(buf[21], 1);
+  EXPECT_EQ(h.sum(h.stack_a(), &ShardStats::icmp_in_errors), 1u);
+  skiff_close(raw);
+  h.on(h.a(1));
+  skiff_close(tx);
 }
 
 // Messages: counters collected by message, a closure run on every shard, a RETA change followed by the

@@ -62,6 +62,7 @@ TEST_P(TcpIcmpSynSent, EndsTheConnectWithTheMessagesErrno) {
   EXPECT_EQ(connect_again(fd), -1);
   EXPECT_EQ(errno, e.err);
   EXPECT_EQ(h.shard().tcp.connections(), 0u);
+  EXPECT_EQ(h.shard().stats.tcp_attempt_fails, 1u);
   skiff_close(fd);
 }
 
@@ -106,9 +107,10 @@ TEST(TcpIcmp, EmbryonicConnectionGoesOnlyWhenThePeerIsGone) {
     c.iss = sa[0].seq;
     c.nxt = c.iss + 1;
     c.snd = 5001;
-    // Not our ISN: ignored either way.
-    icmp_about(h, it::kDestUnreachable, iu::kHost, kLocalPort, c.pport, c.iss + 1000);
+    // Not our ISN (yet within what we sent, SYN included): ignored either way (tcp_req_err wants snt_isn).
+    icmp_about(h, it::kDestUnreachable, iu::kHost, kLocalPort, c.pport, c.iss + 1);
     EXPECT_EQ(h.shard().tcp.connections(), 1u);  // the embryo
+    EXPECT_EQ(h.shard().stats.tcp_icmp_out_of_window, 0u);
     icmp_about(h, it::kDestUnreachable, gone ? iu::kHost : iu::kPort, kLocalPort, c.pport, c.iss);
     EXPECT_EQ(h.shard().tcp.connections(), gone ? 0u : 1u);
     c.ack();

@@ -96,6 +96,7 @@ TEST(TcpNeighbour, ConnectToAHostThatNeverAnswersArpFailsWithEhostunreach) {
   EXPECT_GE(h.drops(Drop::ArpResolveFailed), 1u);  // the SYN (and its retransmission) were dropped ...
   EXPECT_GE(h.shard().stats.icmp_in_errors, 1u);   // ... and reported to their socket
   EXPECT_EQ(h.shard().tcp.connections(), 0u);
+  EXPECT_EQ(h.shard().stats.tcp_attempt_fails, 1u);
   EXPECT_EQ(h.buffers_in_use(), 0u);
   skiff_close(epfd);
   skiff_close(fd);
