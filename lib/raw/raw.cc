@@ -67,6 +67,7 @@ int raw_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   if (is->saddr.is_any()) is->saddr = rt->src;  // as __ip4_datagram_connect (see udp_connect)
   if (is->rcv_saddr.is_any()) is->rcv_saddr = rt->src;
   is->daddr = dst;
+  is->ip_ident = static_cast<uint16_t>(sk->shard->rng.next());  // a new peer: a new start (inet_id)
   sk->state = sk_state::kEstablished;
   return 0;
 }

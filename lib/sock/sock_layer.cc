@@ -39,7 +39,7 @@ Sock* SockLayer::alloc_sock(const Proto& p) {
   sk->from_slab = from_slab;
   sk->rcvbuf = cfg.rmem_default;
   sk->sndbuf = cfg.wmem_default;
-  inet_sk(sk)->ip_ident = static_cast<uint16_t>(sh_.rng.next());  // Linux draws inet_id at connect/accept
+  inet_sk(sk)->ip_ident = static_cast<uint16_t>(sh_.rng.next());  // (drawn again at connect, as Linux's inet_id)
   return sk;
 }
 

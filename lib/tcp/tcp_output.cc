@@ -197,7 +197,11 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
   }
   const int rc =
       send_segment(sh, std::move(h), th, hl, is->saddr, is->daddr, is->ttl, tos, l4_sum, tso_segsz, pmtu_discovery(tp),
-                   &is->ip_ident);
+                   // A SYN-ACK and a TIME-WAIT ACK carry ID 0, as Linux's (ip_build_and_send_pkt; the control
+                   // socket); the connection's own segments number from its counter.
+                   sk_of(tp)->state == sk_state::kSynRecv || sk_of(tp)->state == sk_state::kTimeWait
+                       ? nullptr
+                       : &is->ip_ident);
   // PRR counts what leaves while the window falls (Linux's prr_out): new data, retransmissions, probes.
   if (data && rc >= 0 && (tp->ca_state == TcpCa::Recovery || tp->ca_state == TcpCa::Cwr)) [[unlikely]]
     tp->prr_out += nseg > 1 ? nseg * tp->mss : rte_pktmbuf_pkt_len(data);

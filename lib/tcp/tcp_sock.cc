@@ -305,6 +305,7 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   is->rcv_saddr = src;
   is->daddr = dst;
   is->dport = dport;
+  is->ip_ident = static_cast<uint16_t>(sk->shard->rng.next());  // tcp_v4_connect: inet_id drawn
   init_path_mtu(tp, sp->ifc->mtu);
   tp->mss = std::min<uint16_t>({sh.cfg.tcp.mss_default, tp->advmss, static_cast<uint16_t>(tp->pmtu - 40)});
   tp->iss = new_isn(sh, src, is->num, dst, dport);

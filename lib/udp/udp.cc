@@ -181,6 +181,7 @@ int udp_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   }
   is->daddr = dst;
   is->dport = ntohs(sin->sin_port);
+  is->ip_ident = static_cast<uint16_t>(sk->shard->rng.next());  // a new peer: a new start (inet_id)
   sk->state = sk_state::kEstablished;
   return 0;
 }

@@ -100,3 +100,41 @@ TEST(IpIdent, WithoutDfTheCounterIsPerDestination) {
   skiff_close(raw);
   skiff_close(c.fd);
 }
+
+// A SYN-ACK carries ID 0 (Linux's ip_build_and_send_pkt); the connection then numbers from its counter.
+TEST(IpIdent, SynAckCarriesIdZero) {
+  StackHarness h;
+  h.learn_peer();
+  const int lfd = listen_on(kLocalPort, 4);
+  TcpSpec syn{.sport = 40000, .dport = kLocalPort, .seq = 100, .ack = 0, .flags = tf::kSyn, .wnd = 65535};
+  syn.opts = mss_opt(1000);
+  h.inject(tcp_frame(h, syn));
+  const auto out = out_of(h);
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(out[0].flags, tf::kSyn | tf::kAck);
+  EXPECT_TRUE(out[0].ip.flags_frag & 0x4000);
+  EXPECT_EQ(out[0].ip.id, 0u);
+  skiff_close(lfd);
+}
+
+// A TSO frame that the device cuts into N segments reserves N IDs (the device numbers them up from the
+// frame's): the connection's next frame carries the ID after the last segment's.
+TEST(IpIdent, TsoFrameReservesOneIdPerSegment) {
+  HarnessOptions o;
+  o.caps.tx_tcp_csum = true;
+  o.caps.tx_tso = true;
+  StackHarness h(o);
+  Conn c = accept_conn(h);  // MSS 1000
+  ASSERT_EQ(c.send(10'000), 10'000);
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(out[0].payload.size(), 10'000u);  // one frame of 10 segments
+  const uint16_t first = out[0].ip.id;
+  c.ack();
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+  ASSERT_EQ(c.send(100, 2), 100);
+  out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ip.id, static_cast<uint16_t>(first + 10));
+  skiff_close(c.fd);
+}
