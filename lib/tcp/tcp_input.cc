@@ -583,6 +583,13 @@ void to_established(TcpSock* tp) {
   reset_keepalive(tp);
 }
 
+// Linux's sk_acceptq_is_full: more than the backlog waiting. listen(fd, N) queues N + 1 connections, and
+// a backlog of 0 still takes one (Linux went back to `>` for that: "[NET]: Revert incorrect accept queue
+// backlog changes", 64a146513f8f).
+bool accept_queue_full(const InetConnectionSock& l) {
+  return l.accept_len > l.max_backlog;
+}
+
 // A child finished its handshake: it waits for accept() on its listener.
 void child_established(TcpSock* tp) {
   TcpSock* lp = tp->parent;
@@ -787,6 +794,14 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
       send_reset_for(sh, *seg.rx, inet_of(tp)->dport, inet_of(tp)->num, seg);
       return drop_seg(sh, seg, Drop::TcpBadAck);
     }
+    if (tp->parent && accept_queue_full(tp->parent->icsk)) {
+      // The accept queue filled while this connection waited for its ACK: the ACK is dropped and the
+      // connection stays in SYN-RECEIVED (Linux's tcp_check_req without tcp_abort_on_overflow). Its SYN-ACK
+      // goes again on the timer, and the peer's next ACK (or data) completes it once accept() made room;
+      // the queue never holds more than the backlog allows.
+      ++sh.stats.tcp_listen_overflows;
+      return drop_seg(sh, seg, Drop::TcpAcceptQueueFull);
+    }
     tp->snd_wnd = seg.wnd << tp->snd_wscale;
     tp->max_window = tp->snd_wnd;
     tp->snd_wl1 = seg.seq;
@@ -887,13 +902,6 @@ uint32_t cookie_period(Shard& sh) { return static_cast<uint32_t>(sh.now().ns() /
 // How long after the last overflow of a listener's SYN queue an ACK may still carry a cookie: the most a
 // cookie lives (two periods), as Linux's TCP_SYNCOOKIE_VALID.
 constexpr Duration kCookieValid = 120s;
-
-// Linux's sk_acceptq_is_full: more than the backlog waiting. listen(fd, N) queues N + 1 connections, and
-// a backlog of 0 still takes one (Linux went back to `>` for that: "[NET]: Revert incorrect accept queue
-// backlog changes", 64a146513f8f).
-bool accept_queue_full(const InetConnectionSock& l) {
-  return l.accept_len > l.max_backlog;
-}
 
 // RFC 3168 §6.1.1: a SYN asking for ECN (ECE and CWR) that we grant: ECN is on (any tcp_ecn but 0), and
 // the SYN itself is not ECN-capable (a SYN marked ECT or CE came through something that rewrites the

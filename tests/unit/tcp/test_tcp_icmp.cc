@@ -34,6 +34,27 @@ int connect_again(int fd) {
   return skiff_connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
 }
 
+// An established connection (TCP_USER_TIMEOUT 5 s) with 1,000 bytes in flight that a router reported host
+// unreachable (a soft error).
+Conn soft_error_in_flight(StackHarness& h) {
+  Conn c = accept_conn(h, OpenOpts{.mss = 1460});
+  EXPECT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_USER_TIMEOUT, 5000), 0);
+  const uint32_t base = c.nxt;
+  EXPECT_EQ(c.send(1000), 1000);
+  EXPECT_EQ(c.out_track().size(), 1u);
+  icmp_about(h, it::kDestUnreachable, iu::kHost, c.lport, c.pport, base);
+  return c;
+}
+
+// Lets the connection time out with nothing acknowledged; the errno its next recv() reports.
+int error_at_timeout(StackHarness& h, const Conn& c) {
+  h.advance(10s);
+  EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
+  uint8_t b[16];
+  EXPECT_EQ(skiff_recv(c.fd, b, sizeof b, MSG_DONTWAIT), -1);
+  return errno;
+}
+
 struct ErrCase {
   uint8_t type, code;
   int err;
@@ -134,36 +155,18 @@ TEST(TcpIcmp, EmbryonicConnectionGoesOnlyWhenThePeerIsGone) {
 // (Linux's tcp_write_err: sk_err_soft, else ETIMEDOUT).
 TEST(TcpIcmp, EstablishedReportsTheSoftErrorWhenItTimesOut) {
   StackHarness h;
-  Conn c = accept_conn(h, OpenOpts{.mss = 1460});
-  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_USER_TIMEOUT, 5000), 0);
-  const uint32_t base = c.nxt;
-  ASSERT_EQ(c.send(1000), 1000);
-  ASSERT_EQ(c.out_track().size(), 1u);
-  icmp_about(h, it::kDestUnreachable, iu::kHost, c.lport, c.pport, base);
+  Conn c = soft_error_in_flight(h);
   EXPECT_EQ(state_of(c.fd), TCP_ESTABLISHED);  // soft: the connection goes on (RFC 1122 §4.2.3.9)
-  h.advance(10s);
-  EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
-  uint8_t b[16];
-  EXPECT_EQ(skiff_recv(c.fd, b, sizeof b, MSG_DONTWAIT), -1);
-  EXPECT_EQ(errno, EHOSTUNREACH);
+  EXPECT_EQ(error_at_timeout(h, c), EHOSTUNREACH);
   skiff_close(c.fd);
 }
 
 TEST(TcpIcmp, AnAcknowledgementMakesTheSoftErrorHistory) {
   StackHarness h;
-  Conn c = accept_conn(h, OpenOpts{.mss = 1460});
-  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_USER_TIMEOUT, 5000), 0);
-  const uint32_t base = c.nxt;
-  ASSERT_EQ(c.send(1000), 1000);
-  ASSERT_EQ(c.out_track().size(), 1u);
-  icmp_about(h, it::kDestUnreachable, iu::kHost, c.lport, c.pport, base);
+  Conn c = soft_error_in_flight(h);
   c.ack();  // the path works after all
   ASSERT_EQ(c.send(1000, 2), 1000);
   ASSERT_EQ(c.out_track().size(), 1u);
-  h.advance(10s);  // never acknowledged
-  EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
-  uint8_t b[16];
-  EXPECT_EQ(skiff_recv(c.fd, b, sizeof b, MSG_DONTWAIT), -1);
-  EXPECT_EQ(errno, ETIMEDOUT);
+  EXPECT_EQ(error_at_timeout(h, c), ETIMEDOUT);
   skiff_close(c.fd);
 }

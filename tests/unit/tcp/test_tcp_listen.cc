@@ -165,3 +165,43 @@ TEST(TcpListen, BacklogOfTwoQueuesThreeConnections) {
   skiff_close(l);
   h.sent();
 }
+
+TEST(TcpListen, FinalAckFindingTheAcceptQueueFullIsDroppedAndTheHandshakeCompletesLater) {
+  // Two handshakes in flight on listen(fd, 0) (room for one): the second ACK finds the queue full. As Linux
+  // (tcp_check_req, tcp_abort_on_overflow off) the ACK is dropped and the connection stays in SYN-RECEIVED;
+  // its SYN-ACK goes again on the timer, and the peer's answer completes it once accept() made room.
+  // Regression: the ACK was taken and the queue grew past the backlog (up to the SYN queue's size).
+  StackHarness h;
+  h.learn_peer();
+  const int l = listener(7000, 0);
+  std::vector<SentTcp> synacks;
+  for (uint16_t p : {41000, 41001}) {
+    h.inject(tcp_frame(h, {.sport = p, .seq = 1000, .flags = tf::kSyn, .opts = mss_opt(1400)}));
+    auto out = tcp_only(h.sent());
+    ASSERT_EQ(out.size(), 1u);
+    synacks.push_back(out[0]);
+  }
+  for (size_t i = 0; i < 2; ++i)
+    h.inject(tcp_frame(h, {.sport = static_cast<uint16_t>(41000 + i), .seq = 1001, .ack = synacks[i].seq + 1,
+                           .flags = tf::kAck}));
+  EXPECT_TRUE(tcp_only(h.sent()).empty());
+  EXPECT_EQ(h.drops(Drop::TcpAcceptQueueFull), 1u);
+  EXPECT_EQ(h.shard().stats.tcp_listen_overflows, 1u);
+  const int a = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+  ASSERT_GE(a, 0) << strerror(errno);
+  EXPECT_EQ(skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK), -1);  // the second is not established yet
+  EXPECT_EQ(errno, EAGAIN);
+  // The SYN-ACK's retransmission timer (1 s) sends it again; the peer answers with its ACK.
+  h.advance(1100ms);
+  auto again = tcp_only(h.sent());
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].flags, tf::kSyn | tf::kAck);
+  EXPECT_EQ(again[0].dport, 41001);
+  h.inject(tcp_frame(h, {.sport = 41001, .seq = 1001, .ack = again[0].seq + 1, .flags = tf::kAck}));
+  const int b = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+  EXPECT_GE(b, 0) << strerror(errno);
+  skiff_close(a);
+  if (b >= 0) skiff_close(b);
+  skiff_close(l);
+  h.sent();
+}
