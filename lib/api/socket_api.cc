@@ -614,21 +614,30 @@ int skiff_epoll_create(int size) {
 }
 
 int skiff_epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
+  // In Linux's order (epoll_ctl, do_epoll_ctl): the event is read first, then the descriptors.
+  const bool has_event = op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD;
+  if (has_event && !event) return fail<int>(-EFAULT);
   Shard* sh = this_shard();
   FdEntry* e = sh ? sh->socks.fds.entry(epfd) : nullptr;
   if (!e) return fail<int>(-EBADF);
   FdEntry* t = sh->socks.fds.entry(fd);
   if (!t) return fail<int>(-EBADF);
+  if (t->kind != FdKind::Socket && t->kind != FdKind::Epoll) return fail<int>(-EPERM);  // cannot be polled
   if (e->kind != FdKind::Epoll || epfd == fd) return fail<int>(-EINVAL);
+  // EPOLLEXCLUSIVE (one waiter woken: every waiter of a shard is its one thread, so it changes nothing here)
+  // is checked as Linux does: only at ADD, only with the bits it allows, not on an epoll set.
+  constexpr uint32_t kExclusiveOk = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
+  if (has_event && (event->events & EPOLLEXCLUSIVE) &&
+      (op == EPOLL_CTL_MOD || t->kind == FdKind::Epoll || (event->events & ~kExclusiveOk)))
+    return fail<int>(-EINVAL);
   if (t->kind != FdKind::Socket) return fail<int>(-EPERM);  // nesting epoll sets is not supported
-  if ((op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD) && !event) return fail<int>(-EFAULT);
   return ret(e->epoll->ctl(op, fd, &t->socket, event));
 }
 
 int skiff_epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms) {
   Shard* sh = this_shard();
   FdEntry* e = sh ? sh->socks.fds.entry(epfd) : nullptr;
-  if (!e) return fail<int>(-EBADF);
+  if (!e) return fail<int>(-EBADF);  // (the descriptor first, as Linux 6.x; the differential test holds it)
   if (e->kind != FdKind::Epoll) return fail<int>(-EINVAL);
   constexpr int kMaxEvents = static_cast<int>(INT_MAX / sizeof(epoll_event));  // EP_MAX_EVENTS
   if (maxevents <= 0 || maxevents > kMaxEvents) return fail<int>(-EINVAL);

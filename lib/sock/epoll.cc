@@ -94,6 +94,7 @@ int Epoll::ctl(int op, int fd, Socket* socket, const epoll_event* ev) {
     case EPOLL_CTL_MOD:
       if (!it) return -ENOENT;
       if (!ev) return -EFAULT;
+      if (it->events & EPOLLEXCLUSIVE) return -EINVAL;  // an exclusive registration is never modified (Linux)
       it->events = ev->events;
       it->data = ev->data;
       it->disarmed = false;

@@ -986,6 +986,24 @@ DIFF(EpollErrors) {
   uint8_t b[4];
   s.call("read epoll", s.api.read(ep, b, sizeof b));
   s.call("write epoll", s.api.write(ep, b, sizeof b));
+  s.call("wait maxevents 0 on a bad fd", s.api.epoll_wait(4000, out, 0, 0));
+  s.call("ctl NULL event on a bad epfd", s.api.epoll_ctl(4000, EPOLL_CTL_ADD, fd, nullptr));
+  s.call("ctl ADD NULL event", s.api.epoll_ctl(ep, EPOLL_CTL_ADD, fd, nullptr));
+  s.call("ctl MOD NULL event", s.api.epoll_ctl(ep, EPOLL_CTL_MOD, fd, nullptr));
+  s.call("ctl on a socket as epfd, bad target", s.api.epoll_ctl(fd, EPOLL_CTL_ADD, 4000, &ev));
+  // EPOLLEXCLUSIVE: ADD only, with IN/OUT/ERR/HUP/WAKEUP/ET only; an exclusive registration is never modified.
+  epoll_event x{EPOLLIN | EPOLLEXCLUSIVE, {.u32 = 8}};
+  s.call("ADD EXCLUSIVE", s.api.epoll_ctl(ep, EPOLL_CTL_ADD, fd, &x));
+  s.call("MOD EXCLUSIVE", s.api.epoll_ctl(ep, EPOLL_CTL_MOD, fd, &x));
+  s.call("MOD an exclusive one without it", s.api.epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev));
+  s.call("DEL the exclusive one", s.api.epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr));
+  epoll_event x1{EPOLLIN | EPOLLEXCLUSIVE | EPOLLONESHOT, {.u32 = 9}};
+  s.call("ADD EXCLUSIVE|ONESHOT", s.api.epoll_ctl(ep, EPOLL_CTL_ADD, fd, &x1));
+  epoll_event x2{EPOLLIN | EPOLLEXCLUSIVE | EPOLLRDHUP, {.u32 = 9}};
+  s.call("ADD EXCLUSIVE|RDHUP", s.api.epoll_ctl(ep, EPOLL_CTL_ADD, fd, &x2));
+  epoll_event x3{EPOLLOUT | EPOLLEXCLUSIVE | EPOLLET, {.u32 = 9}};
+  s.call("ADD EXCLUSIVE|OUT|ET", s.api.epoll_ctl(ep, EPOLL_CTL_ADD, fd, &x3));
+  s.call("DEL it", s.api.epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr));
   s.close("close epoll", ep);
   s.call("ctl closed epoll", s.api.epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
 }
