@@ -370,7 +370,16 @@ ssize_t skiff_recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from,
   m.msg_iovlen = 1;
   m.msg_name = from && fromlen ? from : nullptr;
   m.msg_namelen = from && fromlen ? *fromlen : 0;
+  // Linux's __sys_recvfrom reads the address length only after receiving (move_addr_to_user): a negative
+  // one costs the datagram and returns EINVAL (recvmsg refuses a negative msg_namelen before receiving).
+  sockaddr_in scratch{};
+  const bool bad_len = m.msg_name && static_cast<int>(m.msg_namelen) < 0;
+  if (bad_len) {
+    m.msg_name = &scratch;
+    m.msg_namelen = sizeof scratch;
+  }
   const ssize_t n = skiff_recvmsg(fd, &m, flags);
+  if (n >= 0 && bad_len) return fail<ssize_t>(-EINVAL);
   if (n >= 0 && from && fromlen) *fromlen = m.msg_namelen;
   return n;
 }

@@ -484,6 +484,10 @@ DIFF(RecvFlags) {
   socklen_t flen = 4;
   s.call("recvfrom short fromlen", s.api.recvfrom(fd, buf, sizeof buf, 0, sa(f2), &flen));
   s.val("fromlen reports the full length", flen);
+  s.deliver(port, pattern(9, 8), 0, fd);
+  flen = static_cast<socklen_t>(-1);
+  s.call("recvfrom negative fromlen", s.api.recvfrom(fd, buf, sizeof buf, 0, sa(f2), &flen));
+  s.call("the datagram went with it", s.api.recv(fd, buf, sizeof buf, MSG_DONTWAIT));
   s.deliver(port, Bytes{}, 0, fd);
   s.call("empty datagram", s.api.recv(fd, buf, sizeof buf, 0));
   s.deliver(port, pattern(7, 6), 0, fd);
