@@ -67,6 +67,7 @@ int raw_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   if (is->saddr.is_any()) is->saddr = rt->src;  // as __ip4_datagram_connect (see udp_connect)
   if (is->rcv_saddr.is_any()) is->rcv_saddr = rt->src;
   is->daddr = dst;
+  is->dport = ntohs(sin->sin_port);  // kept for getpeername, as ip4_datagram_connect (it filters nothing here)
   is->ip_ident = static_cast<uint16_t>(sk->shard->rng.next());  // a new peer: a new start (inet_id)
   sk->state = sk_state::kEstablished;
   return 0;
@@ -77,6 +78,7 @@ int raw_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
 int raw_disconnect(Sock* sk, int) {
   InetSock* is = inet_sk(sk);
   is->daddr = Ipv4Addr::any();
+  is->dport = 0;
   is->rcv_saddr = is->saddr = Ipv4Addr::any();
   sk->state = sk_state::kClose;
   return 0;

@@ -1148,6 +1148,10 @@ DIFF_ROOT(RawCalls) {
   s.call("ICMP_FILTER on non-ICMP raw", s.api.setsockopt(u, SOL_RAW, ICMP_FILTER, &filt, sizeof filt));
   fl = sizeof filt;
   s.call("ICMP_FILTER get on non-ICMP raw", s.api.getsockopt(u, SOL_RAW, ICMP_FILTER, &filt, &fl));
+  sockaddr_in with_port = s.addr(s.peer, 4242);
+  s.call("connect with a port", s.api.connect(u, sa(with_port), sizeof with_port));
+  s.name("connected raw: getpeername (the port given)", u, true);
+  s.name("connected raw: getsockname", u);
   s.opt("IP_HDRINCL default", u, IPPROTO_IP, IP_HDRINCL);
   s.setopt("IP_HDRINCL on", u, IPPROTO_IP, IP_HDRINCL, 1);
   s.opt("IP_HDRINCL", u, IPPROTO_IP, IP_HDRINCL);
