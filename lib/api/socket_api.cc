@@ -420,6 +420,8 @@ int skiff_recvmmsg(int fd, mmsghdr* msgs, unsigned int vlen, int flags, timespec
     const ssize_t n = do_recvmsg(fd, &msgs[i].msg_hdr, f);
     if (n < 0) {
       if (i == 0) return fail<int>(static_cast<int>(n));
+      // What was received is returned; the error waits for the next call (do_recvmmsg puts it in sk_err).
+      if (n != -EAGAIN) sock->sk->err = static_cast<int>(-n);
       break;
     }
     msgs[i].msg_len = static_cast<unsigned>(n);

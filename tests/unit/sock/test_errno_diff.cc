@@ -681,6 +681,19 @@ DIFF(MmsgCalls) {
   s.call("recvmmsg truncating", s.api.recvmmsg(fd, msgs, 1, MSG_DONTWAIT, nullptr));
   s.val("MSG_TRUNC in msg_flags", msgs[0].msg_hdr.msg_flags & MSG_TRUNC);
   s.val("msg_len is what was copied", msgs[0].msg_len);
+  // An error after the first datagram: the count is returned and the error kept for the next call
+  // (do_recvmmsg saves it in sk_err); EAGAIN is not kept.
+  reset();
+  s.deliver(port, pattern(6, 1), 0, fd);
+  s.deliver(port, pattern(7, 2), 0, fd);
+  msgs[1].msg_hdr.msg_iov = nullptr;  // EFAULT
+  s.call("recvmmsg with a bad second entry", s.api.recvmmsg(fd, msgs, 3, MSG_DONTWAIT, nullptr));
+  s.call("the next call reports its error", s.api.recv(fd, in[0], sizeof in[0], MSG_DONTWAIT));
+  s.call("then the datagram", s.api.recv(fd, in[0], sizeof in[0], MSG_DONTWAIT));
+  reset();
+  s.deliver(port, pattern(6, 1), 0, fd);
+  s.call("recvmmsg running dry", s.api.recvmmsg(fd, msgs, 3, MSG_DONTWAIT, nullptr));
+  s.call("EAGAIN was not kept", s.api.recv(fd, in[0], sizeof in[0], MSG_DONTWAIT));
 }
 
 // ---------------------------------------------------------------------------------------------------------
