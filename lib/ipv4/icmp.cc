@@ -23,9 +23,18 @@ bool is_local_unicast(Shard& sh, wire::Ipv4Addr a) {
     if (sp->ifc->is_our_addr(a)) return true;
   return false;
 }
+
+// The datagram an ICMP error quotes (its IP header and at least 8 bytes), copied to `quote`; false (and
+// nothing to act on) if it is short or malformed or not one we sent.
+bool error_quote(Shard& sh, const Pktbuf& p, uint8_t (&quote)[68], uint32_t* qlen) {
+  *qlen = std::min<uint32_t>(p.len() - IcmpView::kHeaderLen, sizeof quote);
+  if (*qlen < 20 || !p.copy_out(IcmpView::kHeaderLen, *qlen, quote)) return false;
+  auto inner = wire::Ipv4View::checked(std::span<uint8_t>(quote, *qlen), 65535);
+  return inner && *qlen >= inner->header_len() + 8 && is_local_unicast(sh, inner->src());
+}
 }  // namespace
 
-void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
+void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx, bool forwardable) {
   ++sh.stats.icmp_in_msgs;
   auto icmp = IcmpView::checked(p.first_seg());
   if (!icmp) return sh.drop(std::move(p), Drop::IcmpTruncated);
@@ -67,26 +76,26 @@ void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
       // RFC 1122 §3.2.2: hand the error to the transport that sent the quoted datagram.
       ++sh.stats.icmp_in_errors;
       uint8_t quote[60 + 8];
-      const uint32_t qlen = std::min<uint32_t>(p.len() - IcmpView::kHeaderLen, sizeof quote);
-      if (qlen < 20 || !p.copy_out(IcmpView::kHeaderLen, qlen, quote))
-        return sh.drop(std::move(p), Drop::IcmpErrorUnmatched);
-      auto inner = wire::Ipv4View::checked(std::span<uint8_t>(quote, qlen), 65535);
-      if (!inner || qlen < inner->header_len() + 8) return sh.drop(std::move(p), Drop::IcmpErrorUnmatched);
-      // Not a datagram we sent.
-      if (!is_local_unicast(sh, inner->src())) return sh.drop(std::move(p), Drop::IcmpErrorUnmatched);
-      if (sh.nshards > 1 && !sh.fallback_pass) {
+      uint32_t qlen = 0;
+      if (!error_quote(sh, p, quote, &qlen)) return sh.drop(std::move(p), Drop::IcmpErrorUnmatched);
+      const wire::Ipv4View inner(quote, qlen);
+      // Raw sockets of the quoted protocol hear of it too (Linux's icmp_socket_deliver: raw_icmp_error, then
+      // the protocol's handler); those of other shards from the copy they were given (ipv4_raw_copy_input).
+      if (!sh.raw.empty() && !sh.fallback_pass)
+        raw_icmp_error(sh, rx, p, icmp->type(), icmp->code(), icmp->rest(), quote, qlen);
+      if (forwardable && sh.nshards > 1 && !sh.fallback_pass) {
         // Steered here by the quoted flow; a socket whose port another shard holds lives there.
-        const bool udp = inner->proto() == static_cast<uint8_t>(wire::IpProto::Udp);
-        const uint16_t qsport = wire::load_be16(quote + inner->header_len());
+        const bool udp = inner.proto() == static_cast<uint8_t>(wire::IpProto::Udp);
+        const uint16_t qsport = wire::load_be16(quote + inner.header_len());
         const bool local = udp ? sh.udp.bucket(qsport) != nullptr : sh.tcp.port_bucket(qsport) != nullptr;
-        if (!local && (udp || inner->proto() == static_cast<uint8_t>(wire::IpProto::Tcp)) &&
+        if (!local && (udp || inner.proto() == static_cast<uint8_t>(wire::IpProto::Tcp)) &&
             ipv4_forward_to_port_home(sh, p, rx, udp ? PortDirectory::kUdp : PortDirectory::kTcp, qsport))
           return;
       }
       // (udp_err and tcp_err count an error that names no socket of theirs as IcmpErrorUnmatched.)
-      if (inner->proto() == static_cast<uint8_t>(wire::IpProto::Udp))
+      if (inner.proto() == static_cast<uint8_t>(wire::IpProto::Udp))
         udp_err(sh, rx, p, icmp->type(), icmp->code(), icmp->rest(), quote, qlen);
-      else if (inner->proto() == static_cast<uint8_t>(wire::IpProto::Tcp))
+      else if (inner.proto() == static_cast<uint8_t>(wire::IpProto::Tcp))
         tcp_err(sh, icmp->type(), icmp->code(), icmp->rest(), quote, qlen);
       else
         return sh.drop(std::move(p), Drop::IcmpErrorUnmatched);
@@ -176,14 +185,19 @@ void icmp_local_error(Shard& sh, ShardPort& sp, Pktbuf p, uint8_t type, uint8_t 
     // Every raw ICMP socket sees it, on whichever shard (as a received message would be fanned out) ...
     const uint64_t others = sh.dir.raw_shards(rx.proto) & ~(uint64_t{1} << sh.id);
     if (others) ipv4_raw_fanout(sh, e, rx, others);
-    // ... but the transport's handler runs here: the datagram was queued by this shard's socket. (Forwarded
-    // by port, a message from our own address would be refused by the home shard as a martian.)
-    const bool was = std::exchange(sh.fallback_pass, true);
-    icmp_input(sh, std::move(e), rx);
-    sh.fallback_pass = was;
-    return;
   }
-  icmp_input(sh, std::move(e), rx);
+  // The transport's handler runs here: the datagram was queued by this shard's socket. (Forwarded by port, a
+  // message from our own address would be refused by the home shard as a martian.)
+  icmp_input(sh, std::move(e), rx, /*forwardable=*/false);
+}
+
+void icmp_raw_copy_error(Shard& sh, const Pktbuf& p, const Ipv4Rx& rx) {
+  auto icmp = IcmpView::checked(p.first_seg());
+  if (!icmp || !wire::icmp_is_error(icmp->type()) || rx.ip_bcast) return;
+  if (!wire::csum_ok(p.csum_partial(0, p.len()))) return;  // (the receiving shard checks it only after fanning out)
+  uint8_t quote[60 + 8];
+  uint32_t qlen = 0;
+  if (error_quote(sh, p, quote, &qlen)) raw_icmp_error(sh, rx, p, icmp->type(), icmp->code(), icmp->rest(), quote, qlen);
 }
 
 int icmp_send_echo(Shard& sh, wire::Ipv4Addr dst, uint16_t id, uint16_t seq, const void* payload, size_t len,

@@ -80,6 +80,7 @@ void ipv4_raw_copy_input(Shard& sh, ShardPort& sp, Pktbuf p) {
   rx.port = &sp;
   p.adj(rx.hdr_len);
   raw_input(sh, p, rx);
+  if (rx.proto == static_cast<uint8_t>(wire::IpProto::Icmp)) icmp_raw_copy_error(sh, p, rx);
 }
 
 void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
@@ -139,7 +140,8 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
   p.adj(rx.hdr_len);
 
   // Raw sockets get a copy of everything of their protocol first (Linux's raw_local_deliver).
-  bool raw_taken = !sh.raw.empty() && raw_deliver(sh, p, rx);
+  // (Not again on a fallback pass: the shard that received it fanned a copy out to this one already.)
+  bool raw_taken = !sh.raw.empty() && !sh.fallback_pass && raw_deliver(sh, p, rx);
   if (sh.nshards > 1 && !sh.fallback_pass) {
     // Raw sockets on other shards see it too (as every raw socket does in Linux).
     const uint64_t others = sh.dir.raw_shards(rx.proto) & ~(uint64_t{1} << sh.id);

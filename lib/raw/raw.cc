@@ -1,5 +1,6 @@
 #include "raw/raw.hh"
 
+#include <linux/errqueue.h>
 #include <linux/icmp.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
@@ -156,10 +157,10 @@ ssize_t raw_sendmsg(Sock* sk, const msghdr* msg, int flags) {
 
 ssize_t raw_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
   if (flags & MSG_OOB) return -EOPNOTSUPP;
-  if (flags & MSG_ERRQUEUE) return -EAGAIN;
+  if (flags & MSG_ERRQUEUE) return inet_recv_error(sk, msg, addr_len);  // IP_RECVERR's queue
+  if (sk->err) return -std::exchange(sk->err, 0);  // a pending error first (__skb_try_recv_datagram)
   rte_mbuf* m = sk->receive_queue.front();
   if (!m) {
-    if (sk->err) return -std::exchange(sk->err, 0);
     if ((sk->shutdown & kRcvShutdown) && !(flags & MSG_DONTWAIT)) return 0;  // as UDP: EAGAIN if non-blocking
     return -EAGAIN;
   }
@@ -204,7 +205,7 @@ int raw_ioctl(Sock* sk, unsigned long cmd, void* arg) {
 
 uint32_t raw_poll(Sock* sk) {
   uint32_t mask = 0;
-  if (sk->err) mask |= EPOLLERR;
+  if (sk->err || !sk->error_queue.empty()) mask |= EPOLLERR;
   if (sk->shutdown & kRcvShutdown) mask |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
   if (sk->shutdown == (kRcvShutdown | kSendShutdown)) mask |= EPOLLHUP;
   if (!sk->receive_queue.empty()) mask |= EPOLLIN | EPOLLRDNORM;
@@ -305,6 +306,51 @@ void raw_input(Shard& sh, const Pktbuf& p, const Ipv4Rx& rx) {
     sk->receive_queue.push(std::move(c));
     ++sh.stats.raw_in_delivers;
     sock_wake(sk, EPOLLIN | EPOLLRDNORM);
+  }
+}
+
+void raw_icmp_error(Shard& sh, const Ipv4Rx& rx, const Pktbuf& icmp, uint8_t type, uint8_t code, uint32_t info,
+                    const uint8_t* quote, size_t len) {
+  const Ipv4View ip(const_cast<uint8_t*>(quote), len);
+  for (InetSock* is : sh.raw.socks()) {
+    Sock* sk = &is->sk;
+    // raw_v4_match on the quoted datagram: our protocol, from our bound address, to our peer.
+    if (sk->protocol != ip.proto()) continue;
+    if (!is->rcv_saddr.is_any() && is->rcv_saddr != ip.src()) continue;
+    if (!is->daddr.is_any() && is->daddr != ip.dst()) continue;
+    // Unconnected and without IP_RECVERR, nobody could tell which send it was about.
+    if (!is->recverr && sk->state != sk_state::kEstablished) continue;
+    int err = EHOSTUNREACH;  // time exceeded, and what has no errno of its own
+    bool hard = false;
+    uint32_t ee_info = 0;
+    if (type == wire::icmp_type::kSourceQuench) continue;
+    if (type == wire::icmp_type::kParamProblem) {
+      err = EPROTO;
+      hard = true;
+      ee_info = info >> 24;
+    } else if (type == wire::icmp_type::kDestUnreachable && code <= 15) {
+      if (code == wire::icmp_unreach::kFragNeeded) {
+        err = EMSGSIZE;
+        hard = is->pmtudisc != IP_PMTUDISC_DONT;
+        ee_info = info & 0xffff;
+      } else {
+        err = icmp_error_to_errno(type, code);
+        hard = icmp_error_is_hard(type, code);
+      }
+    }
+    if (is->recverr) {
+      // The payload is what was quoted after the datagram's IP header; with IP_HDRINCL the header too (raw_err).
+      const uint32_t off =
+          wire::IcmpView::kHeaderLen + (is->hdrincl ? 0 : static_cast<uint32_t>(ip.header_len()));
+      inet_queue_err(sk,
+                     InetSockErr{.err = err, .origin = SO_EE_ORIGIN_ICMP, .type = type, .code = code, .info = ee_info,
+                                 .addr = ip.dst(), .port = 0},
+                     &rx, &icmp, off, icmp.len() > off ? icmp.len() - off : 0);
+    }
+    if (is->recverr || hard) {
+      sk->err = err;
+      sock_wake(sk, EPOLLERR);
+    }
   }
 }
 

@@ -40,5 +40,11 @@ extern const Proto raw_prot;
 
 // Gives each matching raw socket a copy of the datagram (`p` has data at L4, the IP header before it).
 void raw_input(Shard& sh, const Pktbuf& p, const Ipv4Rx& rx);
+// An ICMP error (`icmp`: the message, data at its ICMP header; `rx` its IP header) about a datagram we sent,
+// whose IP header and first bytes are `quote`: told to the raw sockets of the quoted protocol and addresses,
+// as Linux's raw_icmp_error/raw_err (with IP_RECVERR queued, the quoted datagram as payload; a connected
+// socket without it gets hard errors in SO_ERROR).
+void raw_icmp_error(Shard& sh, const Ipv4Rx& rx, const Pktbuf& icmp, uint8_t type, uint8_t code, uint32_t info,
+                    const uint8_t* quote, size_t len);
 
 }  // namespace skiff

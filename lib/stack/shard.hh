@@ -272,7 +272,11 @@ int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx);
 // Sends a datagram whose IP header the caller wrote (raw IP_HDRINCL): checksum filled, never fragmented.
 int ipv4_output_hdrincl(Shard& sh, Pktbuf p);
 
-void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx);
+// `forwardable` false: an error this shard made about its own datagram (icmp_local_error), never handed to
+// another shard's socket.
+void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx, bool forwardable = true);
+// An ICMP error given to this shard's raw sockets as a copy (another shard received it): raw_icmp_error.
+void icmp_raw_copy_error(Shard& sh, const Pktbuf& p, const Ipv4Rx& rx);
 // Sends an ICMP error about `p` (data at L4, rx.hdr_len bytes of IP header before it); `p` is consumed.
 void icmp_send_error(Shard& sh, Pktbuf p, const Ipv4Rx& rx, uint8_t type, uint8_t code, uint32_t rest = 0);
 // Reports an ICMP error about a datagram this host sent and could not deliver (`p`: the whole datagram, data at

@@ -1549,3 +1549,59 @@ DIFF(ErrorQueue) {
   s.opt("SO_ERROR after the queue was read", fd, SOL_SOCKET, SO_ERROR);
   s.call("then recv has nothing", s.api.recv(fd, buf, sizeof buf, MSG_DONTWAIT));
 }
+
+// ICMP errors reach raw sockets of the quoted protocol (Linux's raw_icmp_error/raw_err): a connected one hears
+// a hard error (here port unreachable: ECONNREFUSED) in SO_ERROR before any data; with IP_RECVERR an
+// unconnected one does too, and queues the error with the quoted datagram from its IP header on.
+DIFF_ROOT(RawErrors) {
+  const uint16_t cp = s.closed_port();
+  // A UDP header (checksum 0: none) and 10 bytes, sent through raw IPPROTO_UDP sockets to the closed port.
+  uint8_t dgram[18] = {0x9c, 0x41, 0, 0, 0, 18, 0, 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa};
+  dgram[2] = static_cast<uint8_t>(cp >> 8);
+  dgram[3] = static_cast<uint8_t>(cp);
+  sockaddr_in to = s.addr(s.peer, 0);
+  uint8_t buf[128];
+  const int r = s.socket("raw udp", AF_INET, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_UDP);
+  s.call("connect", s.api.connect(r, sa(to), sizeof to));
+  s.call("send", s.api.send(r, dgram, sizeof dgram, 0));
+  s.refuse_last(r);
+  s.opt("SO_ERROR: connected, a hard error", r, SOL_SOCKET, SO_ERROR);
+  s.call("send again", s.api.send(r, dgram, sizeof dgram, 0));
+  s.refuse_last(r);
+  s.call("recv reports it", s.api.recv(r, buf, sizeof buf, MSG_DONTWAIT));
+  s.call("MSG_ERRQUEUE without IP_RECVERR: empty", s.api.recv(r, buf, sizeof buf, MSG_ERRQUEUE | MSG_DONTWAIT));
+  const int e = s.socket("raw udp", AF_INET, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_UDP);
+  s.setopt("IP_RECVERR", e, IPPROTO_IP, IP_RECVERR, 1);
+  s.call("sendto", s.api.sendto(e, dgram, sizeof dgram, 0, sa(to), sizeof to));
+  s.refuse_last(e);
+  s.opt("SO_ERROR: unconnected with IP_RECVERR", e, SOL_SOCKET, SO_ERROR);
+  sockaddr_in from{};
+  alignas(cmsghdr) uint8_t ctl[256] = {};
+  iovec iov{buf, sizeof buf};
+  msghdr m = msg_of(&iov, &from, ctl, sizeof ctl);
+  const long n = s.call("MSG_ERRQUEUE", s.api.recvmsg(e, &m, MSG_ERRQUEUE | MSG_DONTWAIT));
+  s.val("msg_flags", m.msg_flags);
+  s.val("the quoted datagram after its IP header", n >= 8 && buf[0] == 0x9c && buf[8] == 0x11);
+  s.val("msg_name: the destination, port 0", addr_of(from) == s.peer && from.sin_port == 0);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+    if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR) continue;
+    sock_extended_err ee;
+    memcpy(&ee, CMSG_DATA(c), sizeof ee);
+    s.val("ee_errno", ee.ee_errno);
+    s.val("ee_origin", ee.ee_origin);
+    s.val("ee_type", ee.ee_type);
+    s.val("ee_code", ee.ee_code);
+  }
+  s.call("MSG_ERRQUEUE again: empty", s.api.recvmsg(e, &m, MSG_ERRQUEUE | MSG_DONTWAIT));
+  // With IP_HDRINCL the queued payload starts at the quoted IP header.
+  const int hi = s.socket("raw udp", AF_INET, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_UDP);
+  s.setopt("IP_RECVERR", hi, IPPROTO_IP, IP_RECVERR, 1);
+  s.setopt("IP_HDRINCL", hi, IPPROTO_IP, IP_HDRINCL, 1);
+  Bytes whole = ipv4(Ipv4Spec{.src = Ipv4Addr::any(), .dst = s.peer, .proto = 17}, Bytes(dgram, dgram + sizeof dgram));
+  s.call("sendto with our header", s.api.sendto(hi, whole.data(), whole.size(), 0, sa(to), sizeof to));
+  s.refuse_last(hi);
+  iov = {buf, sizeof buf};
+  m = msg_of(&iov, &from, ctl, sizeof ctl);
+  const long n2 = s.call("MSG_ERRQUEUE (IP_HDRINCL)", s.api.recvmsg(hi, &m, MSG_ERRQUEUE | MSG_DONTWAIT));
+  s.val("from the quoted IP header on", n2 >= 28 && buf[0] == 0x45 && buf[9] == 17 && buf[20] == 0x9c);
+}
