@@ -421,7 +421,9 @@ int skiff_recvmmsg(int fd, mmsghdr* msgs, unsigned int vlen, int flags, timespec
     if (n < 0) {
       if (i == 0) return fail<int>(static_cast<int>(n));
       // What was received is returned; the error waits for the next call (do_recvmmsg puts it in sk_err).
-      if (n != -EAGAIN) sock->sk->err = static_cast<int>(-n);
+      // (A callback run while waiting may have closed the descriptor: then there is nobody to tell.)
+      int lerr = 0;
+      if (n != -EAGAIN && lookup(fd, &lerr) == sock && sock->sk) sock->sk->err = static_cast<int>(-n);
       break;
     }
     msgs[i].msg_len = static_cast<unsigned>(n);
@@ -626,7 +628,7 @@ int skiff_epoll_create(int size) {
 
 int skiff_epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
   // In Linux's order (epoll_ctl, do_epoll_ctl): the event is read first, then the descriptors.
-  const bool has_event = op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD;
+  const bool has_event = op != EPOLL_CTL_DEL;  // ep_op_has_event: an unknown op reads its event too
   if (has_event && !event) return fail<int>(-EFAULT);
   Shard* sh = this_shard();
   FdEntry* e = sh ? sh->socks.fds.entry(epfd) : nullptr;

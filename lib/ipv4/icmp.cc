@@ -193,7 +193,9 @@ void icmp_local_error(Shard& sh, ShardPort& sp, Pktbuf p, uint8_t type, uint8_t 
 
 void icmp_raw_copy_error(Shard& sh, const Pktbuf& p, const Ipv4Rx& rx) {
   auto icmp = IcmpView::checked(p.first_seg());
-  if (!icmp || !wire::icmp_is_error(icmp->type()) || rx.ip_bcast) return;
+  if (!icmp || rx.ip_bcast) return;
+  const uint8_t t = icmp->type();  // the errors icmp_input hands on
+  if (t != it::kDestUnreachable && t != it::kTimeExceeded && t != it::kParamProblem && t != it::kSourceQuench) return;
   if (!wire::csum_ok(p.csum_partial(0, p.len()))) return;  // (the receiving shard checks it only after fanning out)
   uint8_t quote[60 + 8];
   uint32_t qlen = 0;

@@ -323,7 +323,7 @@ void raw_icmp_error(Shard& sh, const Ipv4Rx& rx, const Pktbuf& icmp, uint8_t typ
     int err = EHOSTUNREACH;  // time exceeded, and what has no errno of its own
     bool hard = false;
     uint32_t ee_info = 0;
-    if (type == wire::icmp_type::kSourceQuench) continue;
+    if (type == wire::icmp_type::kSourceQuench || type == wire::icmp_type::kRedirect) continue;  // (raw_err)
     if (type == wire::icmp_type::kParamProblem) {
       err = EPROTO;
       hard = true;

@@ -293,3 +293,44 @@ TEST(Raw, ErrorsAndLimits) {
   EXPECT_EQ(h.shard().socks.in_use(raw_prot), 0u);
   EXPECT_TRUE(h.shard().raw.empty());
 }
+
+// ICMP errors about a raw socket's datagrams (Linux's raw_icmp_error/raw_err): a connected one hears a hard
+// error before the data it has queued; a soft one (host unreachable) and a redirect tell it nothing.
+TEST(Raw, IcmpErrorsReachConnectedRawSockets) {
+  StackHarness h;
+  h.learn_peer();
+  const int fd = raw_socket(IPPROTO_UDP);
+  const sockaddr_in to = sin(kPeer, 0);
+  ASSERT_EQ(skiff_connect(fd, sa(to), sizeof to), 0);
+  const Bytes u = udp(kOur, kPeer, 4000, 5000, pattern(10));
+  ASSERT_EQ(skiff_send(fd, u.data(), u.size(), 0), static_cast<ssize_t>(u.size()));
+  const auto frames = h.sent();
+  ASSERT_EQ(frames.size(), 1u);
+  // A datagram arrives for the socket (from its peer), then ICMP about what it sent.
+  h.inject(h.from_peer(ipv4(Ipv4Spec{.src = kPeer, .dst = kOur, .proto = 17}, udp(kPeer, kOur, 5000, 4000, pattern(6)))));
+  h.inject(icmp_error_about(h, frames[0], wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kHost));
+  h.inject(icmp_error_about(h, frames[0], wire::icmp_type::kRedirect, 1));
+  int err = -1;
+  socklen_t len = sizeof err;
+  ASSERT_EQ(skiff_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+  EXPECT_EQ(err, 0);  // soft, and a redirect is no error
+  h.inject(icmp_error_about(h, frames[0], wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kPort));
+  uint8_t buf[128];
+  EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, MSG_DONTWAIT), -1);
+  EXPECT_EQ(errno, ECONNREFUSED);  // before the queued datagram
+  EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, MSG_DONTWAIT), 20 + 8 + 6);
+  EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, MSG_ERRQUEUE | MSG_DONTWAIT), -1);  // no IP_RECVERR: no queue
+  EXPECT_EQ(errno, EAGAIN);
+  // An unconnected raw socket without IP_RECVERR is told nothing.
+  const int v = raw_socket(IPPROTO_UDP);
+  ASSERT_EQ(skiff_sendto(v, u.data(), u.size(), 0, sa(to), sizeof to), static_cast<ssize_t>(u.size()));
+  const auto f2 = h.sent();  // (with the port unreachable we sent about the datagram to port 4000)
+  ASSERT_FALSE(f2.empty());
+  ASSERT_EQ(f2.back()[14 + 9], 17);
+  h.inject(icmp_error_about(h, f2.back(), wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kPort));
+  len = sizeof err;
+  ASSERT_EQ(skiff_getsockopt(v, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+  EXPECT_EQ(err, 0);
+  skiff_close(v);
+  skiff_close(fd);
+}
