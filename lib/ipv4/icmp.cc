@@ -183,7 +183,7 @@ void icmp_local_error(Shard& sh, ShardPort& sp, Pktbuf p, uint8_t type, uint8_t 
   if (!sh.raw.empty()) raw_input(sh, e, rx);
   if (sh.nshards > 1) {
     // Every raw ICMP socket sees it, on whichever shard (as a received message would be fanned out) ...
-    const uint64_t others = sh.dir.raw_shards(rx.proto) & ~(uint64_t{1} << sh.id);
+    const uint64_t others = ipv4_raw_copy_shards(sh, e, rx) & ~(uint64_t{1} << sh.id);
     if (others) ipv4_raw_fanout(sh, e, rx, others);
   }
   // The transport's handler runs here: the datagram was queued by this shard's socket. (Forwarded by port, a

@@ -2,6 +2,7 @@
 
 #include "stack/shard.hh"
 #include "tcp/tcp.hh"
+#include "wire/icmp.hh"
 #include "wire/ipv4.hh"
 
 namespace skiff {
@@ -17,6 +18,17 @@ bool raw_deliver(Shard& sh, const Pktbuf& p, const Ipv4Rx& rx) {
 }
 
 }  // namespace
+
+uint64_t ipv4_raw_copy_shards(const Shard& sh, const Pktbuf& p, const Ipv4Rx& rx) {
+  uint64_t mask = sh.dir.raw_shards(rx.proto);
+  if (rx.proto == static_cast<uint8_t>(wire::IpProto::Icmp) && p.seg_len() >= 8 + 20) {
+    const uint8_t t = p.data()[0];
+    if (t == wire::icmp_type::kDestUnreachable || t == wire::icmp_type::kTimeExceeded ||
+        t == wire::icmp_type::kParamProblem || t == wire::icmp_type::kSourceQuench)
+      mask |= sh.dir.raw_shards(p.data()[8 + 9]);  // the quoted datagram's protocol
+  }
+  return mask;
+}
 
 bool ipv4_raw_fanout(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, uint64_t mask) {
   bool any = false;
@@ -143,8 +155,9 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
   // (Not again on a fallback pass: the shard that received it fanned a copy out to this one already.)
   bool raw_taken = !sh.raw.empty() && !sh.fallback_pass && raw_deliver(sh, p, rx);
   if (sh.nshards > 1 && !sh.fallback_pass) {
-    // Raw sockets on other shards see it too (as every raw socket does in Linux).
-    const uint64_t others = sh.dir.raw_shards(rx.proto) & ~(uint64_t{1} << sh.id);
+    // Raw sockets on other shards see it too (as every raw socket does in Linux), and an ICMP error goes to
+    // the raw sockets of the protocol it quotes as well (raw_icmp_error, run on the copy).
+    const uint64_t others = ipv4_raw_copy_shards(sh, p, rx) & ~(uint64_t{1} << sh.id);
     if (others) raw_taken |= ipv4_raw_fanout(sh, p, rx, others);
   }
   switch (rx.proto) {

@@ -266,6 +266,9 @@ void ipv4_raw_copy_input(Shard& sh, ShardPort& sp, Pktbuf p);
 // Copies a received datagram (`p` at its payload, the IP header in front) to the raw sockets of the shards
 // in `mask`; true if any copy was handed over.
 bool ipv4_raw_fanout(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, uint64_t mask);
+// The shards whose raw sockets get a copy of a received datagram (`p` at its payload): those with raw sockets
+// of its protocol, and for an ICMP error also those with raw sockets of the protocol it quotes.
+uint64_t ipv4_raw_copy_shards(const Shard& sh, const Pktbuf& p, const Ipv4Rx& rx);
 // `p` holds the transport header and payload (data at L4). Returns 0 or a negative errno
 // (-ENETUNREACH, -EMSGSIZE, -ENOBUFS); the packet is consumed either way.
 int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx);

@@ -580,6 +580,36 @@ TEST(MultiShard, FailedResolutionIsReportedToTheSendersShardAndEveryRawSocket) {
   skiff_close(tx);
 }
 
+// A raw UDP socket with IP_RECVERR hears of an ICMP error about a UDP datagram (Linux's raw_icmp_error: every
+// raw socket of the quoted protocol) although its shard has no raw ICMP socket and neither sent nor received
+// the datagram or the error.
+TEST(MultiShard, IcmpErrorReachesRawSocketsOfTheQuotedProtocolOnOtherShards) {
+  MultiOptions o;
+  o.b_shards = 1;
+  o.b_queues = 1;
+  MultiHarness h(o);
+  h.on(h.a(0));
+  const int raw = skiff_socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_UDP);
+  ASSERT_GE(raw, 0) << strerror(errno);
+  const int on = 1;
+  ASSERT_EQ(skiff_setsockopt(raw, IPPROTO_IP, IP_RECVERR, &on, sizeof on), 0);
+  h.pump();
+  h.on(h.a(1));
+  const int tx = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in to = sin_of(Ipv4Addr::of(10, 0, 0, 77), 9);  // on the link, nobody's: ARP fails on shard 1
+  ASSERT_EQ(skiff_sendto(tx, "hello", 5, 0, sa(to), sizeof to), 5);
+  h.pump();
+  h.advance(4s, 10ms);
+  h.pump();
+  h.on(h.a(0));
+  uint8_t buf[64];
+  ASSERT_EQ(skiff_recv(raw, buf, sizeof buf, MSG_ERRQUEUE | MSG_DONTWAIT), 8 + 5) << strerror(errno);
+  EXPECT_EQ(buf[2] << 8 | buf[3], 9);  // the quoted UDP header's destination port
+  skiff_close(raw);
+  h.on(h.a(1));
+  skiff_close(tx);
+}
+
 // Messages: counters collected by message, a closure run on every shard, a RETA change followed by the
 // next active opens.
 TEST(MultiShard, ControlByMessage) {
