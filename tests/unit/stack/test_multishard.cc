@@ -531,6 +531,27 @@ TEST(MultiShard, RawSocketsSeeTrafficOfEveryShard) {
   ASSERT_GT(skiff_recv(ping, buf, sizeof buf, 0), 20) << "the reply came back";
 }
 
+namespace {
+
+// From a UDP socket on stack a's shard 1 (IP_RECVERR if `recverr`), "hello" to an address on the link that
+// nobody holds; the clock then runs past ARP's three probes. Returns the socket.
+int udp_to_nobody_from_shard_1(MultiHarness& h, bool recverr) {
+  h.on(h.a(1));
+  const int tx = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const int on = 1;
+  if (recverr) {
+    EXPECT_EQ(skiff_setsockopt(tx, IPPROTO_IP, IP_RECVERR, &on, sizeof on), 0);
+  }
+  const sockaddr_in to = sin_of(Ipv4Addr::of(10, 0, 0, 77), 9);
+  EXPECT_EQ(skiff_sendto(tx, "hello", 5, 0, sa(to), sizeof to), 5);
+  h.pump();
+  h.advance(4s, 10ms);
+  h.pump();
+  return tx;
+}
+
+}  // namespace
+
 // A failed ARP resolution on a shard that is not ARP's owner comes back as host unreachable to the socket
 // that sent (on that shard), and every raw ICMP socket sees the message, whichever shard it is on.
 TEST(MultiShard, FailedResolutionIsReportedToTheSendersShardAndEveryRawSocket) {
@@ -541,15 +562,7 @@ TEST(MultiShard, FailedResolutionIsReportedToTheSendersShardAndEveryRawSocket) {
   h.on(h.a(0));
   const int raw = skiff_socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_ICMP);
   ASSERT_GE(raw, 0) << strerror(errno);
-  h.on(h.a(1));
-  const int tx = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  const int on = 1;
-  ASSERT_EQ(skiff_setsockopt(tx, IPPROTO_IP, IP_RECVERR, &on, sizeof on), 0);
-  const sockaddr_in to = sin_of(Ipv4Addr::of(10, 0, 0, 77), 9);  // on the link, nobody's
-  ASSERT_EQ(skiff_sendto(tx, "hello", 5, 0, sa(to), sizeof to), 5);
-  h.pump();
-  h.advance(4s, 10ms);
-  h.pump();
+  const int tx = udp_to_nobody_from_shard_1(h, true);
   EXPECT_EQ(h.a(1).drops[Drop::ArpResolveFailed], 1u);
   uint8_t buf[256];
   alignas(cmsghdr) uint8_t ctl[256];
@@ -594,13 +607,7 @@ TEST(MultiShard, IcmpErrorReachesRawSocketsOfTheQuotedProtocolOnOtherShards) {
   const int on = 1;
   ASSERT_EQ(skiff_setsockopt(raw, IPPROTO_IP, IP_RECVERR, &on, sizeof on), 0);
   h.pump();
-  h.on(h.a(1));
-  const int tx = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in to = sin_of(Ipv4Addr::of(10, 0, 0, 77), 9);  // on the link, nobody's: ARP fails on shard 1
-  ASSERT_EQ(skiff_sendto(tx, "hello", 5, 0, sa(to), sizeof to), 5);
-  h.pump();
-  h.advance(4s, 10ms);
-  h.pump();
+  const int tx = udp_to_nobody_from_shard_1(h, false);
   h.on(h.a(0));
   uint8_t buf[64];
   ASSERT_EQ(skiff_recv(raw, buf, sizeof buf, MSG_ERRQUEUE | MSG_DONTWAIT), 8 + 5) << strerror(errno);
