@@ -316,7 +316,14 @@ s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
 s.bind((tap, 0))
 eth = Ether(src=pmac, dst=smac)
 
-# Reassembly property round. Requests stay under 1472 bytes so each reply fits one frame.
+# Reassembly property round. Requests stay under 1472 bytes so each reply fits one frame. A frame the tap
+# device drops on its way to Skiff (its queue to the reader holds txqueuelen frames: a Skiff starved of CPU
+# by its neighbours lets it fill) would turn a junk set into a clean one, so the round counts those drops
+# (the tap's tx_dropped) and a round that failed while the link lost frames is run again, once, slower; a
+# failure on a lossless round is Skiff's.
+def tap_dropped():
+    with open("/sys/class/net/%s/statistics/tx_dropped" % tap) as f:
+        return int(f.read())
 replies = {}
 def on_reply(p):
     if IP in p and p[IP].src == sip and ICMP in p and p[ICMP].type == 0 and p[ICMP].id == 0x7777:
@@ -324,51 +331,61 @@ def on_reply(p):
 sn = AsyncSniffer(iface=tap, store=False, prn=on_reply)
 sn.start()
 time.sleep(0.5)
-trials = {}
-for t in range(int(os.environ["REASS_N"])):
-    payload = rb(r.randrange(16, 1400))
-    icmp = bytes(ICMP(type=8, id=0x7777, seq=t) / Raw(payload))
-    n8 = (len(icmp) + 7) // 8
-    cuts = sorted({0, 8 * r.randrange(1, n8)} | {8 * r.randrange(1, n8) for _ in range(r.randrange(0, min(30, n8)))})
-    genuine = [(o, (cuts + [len(icmp)])[i + 1]) for i, o in enumerate(cuts)]    # at least 2 fragments
-    mode = r.choice(["clean", "clean", "dup", "junk"])
-    seq = [(o, e, icmp[o:e]) for o, e in genuine]
-    if mode == "dup":
-        seq += [r.choice(seq) for _ in range(r.randrange(1, 4))]
-    r.shuffle(seq)
-    junk_first = None
-    if mode == "junk":
-        o = 8 * r.randrange(0, n8 - 1)
-        e = min(len(icmp), o + 8 * r.randrange(1, 5))
-        if o == 0 and e == len(icmp):  # offset 0 without MF is a whole datagram, not a fragment of this one
-            e -= 8
-        if (o, e) in genuine:      # same range as a genuine fragment would be a duplicate, not an overlap
-            e = e + 8 if e + 8 <= len(icmp) else o + 16 if o + 16 <= len(icmp) else e
-        if (o, e) in genuine:
-            mode = "clean"
-        else:
-            pos = r.randrange(0, len(seq) + 1)
-            seq.insert(pos, (o, e, rb(e - o)))
-            junk_first = pos < len(seq) - 1   # before the last genuine fragment
-    ident = (0x8000 + t) & 0xFFFF   # never reuse an IP ID a stale (junk-only) reassembly entry may still hold
-    for o, e, data in seq:
-        s.send(bytes(eth / IP(src=pip, dst=sip, id=ident, proto=1, flags=("MF" if e < len(icmp) else 0),
-                              frag=o // 8) / Raw(data)))
-    trials[t] = (payload, mode, junk_first, len(genuine))
-    time.sleep(0.003)
-time.sleep(1.5)
+def reass_round(first, n, pace):
+    trials = {}
+    dropped0 = tap_dropped()
+    for t in range(first, first + n):
+        payload = rb(r.randrange(16, 1400))
+        icmp = bytes(ICMP(type=8, id=0x7777, seq=t) / Raw(payload))
+        n8 = (len(icmp) + 7) // 8
+        cuts = sorted({0, 8 * r.randrange(1, n8)} | {8 * r.randrange(1, n8) for _ in range(r.randrange(0, min(30, n8)))})
+        genuine = [(o, (cuts + [len(icmp)])[i + 1]) for i, o in enumerate(cuts)]    # at least 2 fragments
+        mode = r.choice(["clean", "clean", "dup", "junk"])
+        seq = [(o, e, icmp[o:e]) for o, e in genuine]
+        if mode == "dup":
+            seq += [r.choice(seq) for _ in range(r.randrange(1, 4))]
+        r.shuffle(seq)
+        junk_first = None
+        if mode == "junk":
+            o = 8 * r.randrange(0, n8 - 1)
+            e = min(len(icmp), o + 8 * r.randrange(1, 5))
+            if o == 0 and e == len(icmp):  # offset 0 without MF is a whole datagram, not a fragment of this one
+                e -= 8
+            if (o, e) in genuine:      # same range as a genuine fragment would be a duplicate, not an overlap
+                e = e + 8 if e + 8 <= len(icmp) else o + 16 if o + 16 <= len(icmp) else e
+            if (o, e) in genuine:
+                mode = "clean"
+            else:
+                pos = r.randrange(0, len(seq) + 1)
+                seq.insert(pos, (o, e, rb(e - o)))
+                junk_first = pos < len(seq) - 1   # before the last genuine fragment
+        ident = (0x8000 + t) & 0xFFFF   # never reuse an IP ID a stale (junk-only) reassembly entry may still hold
+        for o, e, data in seq:
+            s.send(bytes(eth / IP(src=pip, dst=sip, id=ident, proto=1, flags=("MF" if e < len(icmp) else 0),
+                                  frag=o // 8) / Raw(data)))
+        trials[t] = (payload, mode, junk_first, len(genuine))
+        time.sleep(pace)
+    time.sleep(1.5)
+    bad = 0
+    for t, (payload, mode, junk_first, nf) in trials.items():
+        got = replies.get(t, [])
+        want = "0" if junk_first else "1" if mode != "dup" else "1+"
+        ok = all(g == payload for g in got) and (len(got) == 0 if want == "0" else len(got) == 1 if want == "1" else
+                                                 len(got) >= 1)
+        if not ok:
+            bad += 1
+            out_ = "REASS_FAIL seq=%d mode=%s fragments=%d junk_first=%s replies=%d (want %s) identical=%s"
+            print(out_ % (t, mode, nf, junk_first, len(got), want, all(g == payload for g in got)))
+    lost = tap_dropped() - dropped0
+    print("REASS trials=%d failed=%d junk=%d link_drops=%d" %
+          (len(trials), bad, sum(1 for v in trials.values() if v[1] == "junk"), lost))
+    return bad, lost
+n_reass = int(os.environ["REASS_N"])
+bad, lost = reass_round(0, n_reass, 0.003)
+if bad and lost:
+    print("REASS_RETRY the tap dropped %d frames on the way to Skiff: the round again, slower" % lost)
+    reass_round(n_reass, n_reass, 0.02)   # fresh sequence numbers and IP IDs
 sn.stop()
-bad = 0
-for t, (payload, mode, junk_first, nf) in trials.items():
-    got = replies.get(t, [])
-    want = "0" if junk_first else "1" if mode != "dup" else "1+"
-    ok = all(g == payload for g in got) and (len(got) == 0 if want == "0" else len(got) == 1 if want == "1" else
-                                             len(got) >= 1)
-    if not ok:
-        bad += 1
-        out_ = "REASS_FAIL seq=%d mode=%s fragments=%d junk_first=%s replies=%d (want %s) identical=%s"
-        print(out_ % (t, mode, nf, junk_first, len(got), want, all(g == payload for g in got)))
-print("REASS trials=%d failed=%d junk=%d" % (len(trials), bad, sum(1 for v in trials.values() if v[1] == "junk")))
 
 # Fuzz round.
 def base():
@@ -398,7 +415,9 @@ PYEOF
 rc=$?
 tail -n 3 "$ITEST_TMP/fuzz.out"
 grep '^REASS' "$ITEST_TMP/fuzz.out"
-check "reassembly property: $REASS_N random fragment sets, no failure" grep -q "^REASS trials=$REASS_N failed=0 " "$ITEST_TMP/fuzz.out"
+# The last round decides (a retry follows only a failed round whose link dropped frames).
+check "reassembly property: $REASS_N random fragment sets, no failure" \
+  sh -c "grep '^REASS trials=' '$ITEST_TMP/fuzz.out' | tail -n 1 | grep -q '^REASS trials=$REASS_N failed=0 '"
 check "fuzz: all $FUZZ_N frames sent (exit $rc)" grep -q "^FUZZ_SENT $FUZZ_N$" "$ITEST_TMP/fuzz.out"
 check "skiff-echo survived the fuzz" echo_alive
 for _ in $(seq 1 30); do
