@@ -313,6 +313,18 @@ EthdevPort::~EthdevPort() {
   }
 }
 
+bool EthdevPort::read_stats(DeviceStats* out) const {
+  rte_eth_stats st{};
+  if (rte_eth_stats_get(port_, &st) != 0) return false;
+  out->rx_packets = st.ipackets;
+  out->rx_missed = st.imissed;
+  out->rx_errors = st.ierrors;
+  out->rx_nombuf = st.rx_nombuf;
+  out->tx_packets = st.opackets;
+  out->tx_errors = st.oerrors;
+  return true;
+}
+
 uint16_t EthdevPort::rx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) {
   const uint16_t got = rte_eth_rx_burst(port_, queue, pkts, n);
 #if defined(SKIFF_TSAN)

@@ -37,6 +37,7 @@ class EthdevPort final : public NetDevice {
   uint16_t rx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) override;
   uint16_t tx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) override;
   const char* name() const override { return name_.c_str(); }
+  bool read_stats(DeviceStats* out) const override;
 
   uint16_t port_id() const { return port_; }
   const std::string& driver() const { return driver_; }

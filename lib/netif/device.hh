@@ -21,6 +21,17 @@ struct DeviceCaps {
   bool tx_tso = false;
 };
 
+// What the device counts itself (DPDK's rte_eth_stats): above all the frames it dropped before any shard
+// saw them (a full RX ring, no buffer, a bad frame), which no shard counter can know of.
+struct DeviceStats {
+  uint64_t rx_packets = 0;  // frames received into a queue
+  uint64_t rx_missed = 0;   // frames dropped because an RX queue was full (imissed)
+  uint64_t rx_errors = 0;   // frames received in error (ierrors)
+  uint64_t rx_nombuf = 0;   // receive buffer allocation failures (rx_nombuf)
+  uint64_t tx_packets = 0;  // frames sent
+  uint64_t tx_errors = 0;   // frames the device failed to send (oerrors)
+};
+
 class NetDevice {
  public:
   virtual ~NetDevice() = default;
@@ -28,6 +39,9 @@ class NetDevice {
   // Takes ownership of the buffers it accepts (the first return value of them).
   virtual uint16_t tx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) = 0;
   virtual const char* name() const = 0;
+  // The device's own counters; false when it keeps none. Called off the data path (a counter dump): the
+  // device must allow it while its queues are polled, as DPDK ethdev statistics do.
+  virtual bool read_stats(DeviceStats*) const { return false; }
 
   wire::MacAddr mac;
   uint16_t mtu = 1500;

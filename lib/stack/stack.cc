@@ -213,6 +213,28 @@ void Stack::print_counters(FILE* out) const {
     fprintf(out, "%s%-24s %12zu  datagrams held in reassembly\n", prefix.c_str(), "reass_datagrams",
             s->reass.datagrams());
   }
+  // The devices' own counters: frames lost before any shard saw them (always printed, so that a tool can
+  // tell a lossless link from one without counters).
+  for (unsigned i = 0; i < ifaces_.size(); ++i) {
+    DeviceStats ds;
+    if (!ifaces_[i]->dev || !ifaces_[i]->dev->read_stats(&ds)) continue;
+    const std::string prefix = name_ + ".port" + std::to_string(i) + ".";
+    const struct {
+      const char* name;
+      uint64_t v;
+      const char* desc;
+    } rows[] = {
+        {"rx_packets", ds.rx_packets, "frames the device received"},
+        {"rx_missed", ds.rx_missed, "frames the device dropped: RX queue full"},
+        {"rx_errors", ds.rx_errors, "frames the device received in error"},
+        {"rx_nombuf", ds.rx_nombuf, "receive buffer allocation failures"},
+        {"tx_packets", ds.tx_packets, "frames the device sent"},
+        {"tx_errors", ds.tx_errors, "frames the device failed to send"},
+    };
+    for (const auto& r : rows)
+      fprintf(out, "%s%-24s %12llu  %s (%s)\n", prefix.c_str(), r.name, static_cast<unsigned long long>(r.v), r.desc,
+              ifaces_[i]->dev->name());
+  }
 }
 
 }  // namespace skiff

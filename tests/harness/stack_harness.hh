@@ -9,6 +9,7 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "base/clock.hh"
@@ -25,7 +26,12 @@ class FakeDevice final : public NetDevice {
   uint16_t rx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) override;
   uint16_t tx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) override;
   const char* name() const override { return "fake0"; }
+  bool read_stats(DeviceStats* out) const override {
+    if (stats) *out = *stats;
+    return stats.has_value();
+  }
 
+  std::optional<DeviceStats> stats;  // the device's own counters (none unless a test sets them)
   std::deque<rte_mbuf*> rx;   // frames the device will "receive"
   std::vector<rte_mbuf*> tx;  // frames the stack handed over
   uint16_t tx_room = UINT16_MAX;  // accept at most this many per burst (simulate a full queue)

@@ -78,4 +78,12 @@ for d in Ipv4BadChecksum Ipv4Truncated Ipv4BadTotalLen IcmpBadChecksum IcmpTrunc
   check "no $d drops on clean traffic" [ "$(drop "$F" "$d")" -eq 0 ]
 done
 check "pool_in_use at exit ($(ctr "$F" pool_in_use)) == baseline ($BASE_POOL)" [ "$(ctr "$F" pool_in_use)" -eq "$BASE_POOL" ]
+# The device's own counters (rte_eth_stats): it passed up every frame the shard counted, and lost none.
+check "the device counted what the shard received (port rx_packets $(port_ctr "$F" rx_packets) >= $(ctr "$F" rx_packets))" \
+  [ "$(port_ctr "$F" rx_packets)" -ge "$(ctr "$F" rx_packets)" ]
+check "the device counted what the shard sent (port tx_packets $(port_ctr "$F" tx_packets) >= $(ctr "$F" tx_packets))" \
+  [ "$(port_ctr "$F" tx_packets)" -ge "$(ctr "$F" tx_packets)" ]
+for c in rx_missed rx_errors rx_nombuf tx_errors; do
+  check "device $c is 0 on clean traffic ($(port_ctr "$F" "$c"))" [ "$(port_ctr "$F" "$c")" -eq 0 ]
+done
 pass

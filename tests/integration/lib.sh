@@ -275,6 +275,12 @@ ctr() {
 }
 # drop FILE REASON: value of drop counter REASON (a name from lib/core/drop.hh).
 drop() { ctr "$1" "drop.$2"; }
+# port_ctr FILE NAME: a device counter (rte_eth_stats: rx_packets, rx_missed, rx_errors, rx_nombuf,
+# tx_packets, tx_errors) summed over the ports in a counter dump; -1 when the dump has none (no device counters).
+port_ctr() {
+  awk -v n="$2" '{ k = $1; if (sub(/^[^.]*\.port[0-9]+\./, "", k) && k == n) { s += $2; f = 1 } }
+    END { if (f) printf "%.0f\n", s; else print -1 }' "$1"
+}
 
 # skiff_mac LOG: the MAC skiff-echo printed for port 0.
 skiff_mac() {

@@ -128,9 +128,18 @@ tcp_capture() {
   command -v tcpdump >/dev/null || { log "SKIFF_ITEST_PCAP set but tcpdump not found"; return 0; }
   mkdir -p "$SKIFF_ITEST_PCAP"
   local f=$SKIFF_ITEST_PCAP/$ITEST_NAME-$$.pcap
-  # SKIFF_ITEST_PCAP_SIDE=skiff: on Skiff's end of the veth instead (the order its af_packet socket sees).
+  # SKIFF_ITEST_PCAP_SIDE=skiff: on Skiff's end of the veth instead (the order its af_packet socket sees;
+  # what Skiff sends is missing there when its PMD bypasses the qdisc, as packet taps then see nothing).
+  # SKIFF_ITEST_PCAP_SIDE=bridge (tcp_netem's userspace impairment only): on both of the bridge's ends,
+  # Skiff's (this file) and the kernel's (<test>-<pid>-kernel.pcap): every frame either side sent, and what
+  # the impairment let through.
   local ns=$NS_P ifc=$IF_P
   [ "${SKIFF_ITEST_PCAP_SIDE:-}" = skiff ] && ns=$NS_S ifc=$IF_S
+  if [ "${SKIFF_ITEST_PCAP_SIDE:-}" = bridge ] && [ -n "${NS_M:-}" ]; then
+    ns=$NS_M ifc=$IF_MS
+    start_bg "$NS_M" "$ITEST_TMP/tcpdump-kernel.txt" 600 tcpdump -i "$IF_MP" -nn -s 96 -B 65536 \
+      -w "$SKIFF_ITEST_PCAP/$ITEST_NAME-$$-kernel.pcap"
+  fi
   start_bg "$ns" "$ITEST_TMP/tcpdump.txt" 600 tcpdump -i "$ifc" -nn -s 96 -B 65536 -w "$f"
   log "capturing headers on $ifc to $f"
   sleep 0.5
