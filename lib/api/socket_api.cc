@@ -8,6 +8,7 @@
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdarg>
@@ -431,6 +432,12 @@ int skiff_recvmmsg(int fd, mmsghdr* msgs, unsigned int vlen, int flags, timespec
       ++i;
       break;
     }
+  }
+  // Linux's do_recvmmsg hands back the time left (0 once it ran out) when it returns datagrams.
+  if (timeout && sh && i > 0) {
+    const int64_t left = std::max<int64_t>((deadline - sh->now()).count(), 0);
+    timeout->tv_sec = static_cast<time_t>(left / 1'000'000'000);
+    timeout->tv_nsec = static_cast<long>(left % 1'000'000'000);
   }
   return static_cast<int>(i);
 }

@@ -626,6 +626,41 @@ TEST(SocketCalls, BlockingRecvmmsgWaitForOne) {
   h.shard().pump_hook = nullptr;
 }
 
+// The timeout is checked after each datagram, and the time left is written back when datagrams are
+// returned (Linux's __sys_recvmmsg / do_recvmmsg), 0 once it ran out.
+TEST(SocketCalls, RecvmmsgWritesBackTheTimeLeft) {
+  StackHarness h;
+  const int fd = bound_udp(7205, 0);
+  // Each wait brings one datagram, 300 ms later.
+  h.shard().pump_hook = [&] {
+    h.clock().advance(300ms);
+    h.inject(udp_frame(h, 5000, 7205, pattern(4)));
+  };
+  uint8_t in[5][16];
+  iovec iov[5];
+  mmsghdr m[5]{};
+  for (int i = 0; i < 5; ++i) {
+    iov[i] = {in[i], sizeof in[i]};
+    m[i].msg_hdr.msg_iov = &iov[i];
+    m[i].msg_hdr.msg_iovlen = 1;
+  }
+  timespec ts{1, 0};
+  EXPECT_EQ(skiff_recvmmsg(fd, m, 2, 0, &ts), 2);  // vlen reached after 600 ms
+  EXPECT_EQ(ts.tv_sec, 0);
+  EXPECT_EQ(ts.tv_nsec, 400'000'000);
+  ts = {0, 500'000'000};
+  EXPECT_EQ(skiff_recvmmsg(fd, m, 5, 0, &ts), 2);  // 600 ms > 500 ms: stops after the second datagram
+  EXPECT_EQ(ts.tv_sec, 0);
+  EXPECT_EQ(ts.tv_nsec, 0);
+  // Nothing returned: the timeout is left as it was.
+  h.shard().pump_hook = nullptr;
+  ts = {2, 5};
+  EXPECT_EQ(skiff_recvmmsg(fd, m, 5, MSG_DONTWAIT, &ts), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_EQ(ts.tv_sec, 2);
+  EXPECT_EQ(ts.tv_nsec, 5);
+}
+
 // Inside an event callback a blocking call cannot wait (the poll loop is the caller): EAGAIN.
 TEST(SocketCalls, BlockingCallInsideACallbackFailsWithEagain) {
   StackHarness h;
