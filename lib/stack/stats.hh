@@ -58,6 +58,7 @@ namespace skiff {
   X(tcp_out_rsts, "TCP RSTs sent")                                    \
   X(tcp_no_port, "TCP segments for no connection or listener")        \
   X(tcp_rto_expired, "TCP retransmission timeouts")                   \
+  X(tcp_rto_reverts, "TCP RTO backoffs taken back on ICMP unreachable (RFC 6069)") \
   X(tcp_fast_retrans, "TCP fast retransmits (3 duplicate ACKs)")      \
   X(tcp_partial_acks, "TCP NewReno partial ACKs")                     \
   X(tcp_timeouts, "TCP connections aborted by timeout")               \

@@ -1033,6 +1033,9 @@ void tcp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t
     set_error(tp, err);
     return done(tp);
   }
+  if (type == wire::icmp_type::kDestUnreachable &&
+      (code == wire::icmp_unreach::kNet || code == wire::icmp_unreach::kHost))
+    rto_revert(tp, seq);  // RFC 6069: as Linux, for these two codes only
   if (inet_sk(sk)->recverr) {
     set_error(tp, err);
   } else {

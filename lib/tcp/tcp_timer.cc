@@ -338,9 +338,20 @@ void reset_keepalive(TcpSock* tp) {
   if (!tp->keepalive_timer.armed()) sh.timers.arm(tp->keepalive_timer, sh.now() + Duration(keep_idle_ns(tp)));
 }
 
-void rtt_sample(TcpSock* tp, Duration rtt) {
+namespace {
+int64_t usecs(Duration d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); }
+
+// The RTO the RTT estimate gives (RFC 6298 §2), before any backoff: the initial one without a sample.
+int64_t rto_estimate_us(TcpSock* tp) {
   const TcpConfig& cfg = cfg_of(tp);
-  int64_t r = std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::microseconds>(rtt).count());
+  if (!tp->srtt_us) return usecs(cfg.rto_initial);
+  return std::clamp<int64_t>(tp->srtt_us + std::max<int64_t>(1000, 4 * tp->rttvar_us), usecs(cfg.rto_min),
+                             usecs(cfg.rto_max));
+}
+}  // namespace
+
+void rtt_sample(TcpSock* tp, Duration rtt) {
+  int64_t r = std::max<int64_t>(1, usecs(rtt));
   // RFC 6298 §2.2-2.3 (alpha 1/8, beta 1/4).
   if (tp->srtt_us == 0) {
     tp->srtt_us = r;
@@ -350,10 +361,30 @@ void rtt_sample(TcpSock* tp, Duration rtt) {
     tp->rttvar_us = (3 * tp->rttvar_us + err) / 4;
     tp->srtt_us = (7 * tp->srtt_us + r) / 8;
   }
-  const int64_t lo = std::chrono::duration_cast<std::chrono::microseconds>(cfg.rto_min).count();
-  const int64_t hi = std::chrono::duration_cast<std::chrono::microseconds>(cfg.rto_max).count();
-  tp->rto_us = std::clamp<int64_t>(tp->srtt_us + std::max<int64_t>(1000, 4 * tp->rttvar_us), lo, hi);
+  tp->rto_us = rto_estimate_us(tp);
   tp->backoff = 0;
+}
+
+// RFC 6069 (Linux's tcp_ld_RTO_revert): an ICMP net or host unreachable quoting SND.UNA while the timer is
+// backed off says the path is down, not congested, so the retransmission it answers takes back one doubling
+// of the RTO: the connection keeps probing at the rate it had, and recovers soon after the path does (not up
+// to two minutes later). The timer then runs from the head's last transmission; if that time has passed,
+// the retransmission goes now.
+void rto_revert(TcpSock* tp, SeqNum seq) {
+  Shard& sh = shard_of(tp);
+  rte_mbuf* head = tp->write_queue.front();
+  if (seq != tp->snd_una || !tp->retransmits || !tp->backoff || !tp->rto_due || tp->tlp_armed) return;
+  if (!head || head == tp->send_head || !pkt_meta(head)->rx_time_ns) return;  // nothing of ours to time
+  --tp->backoff;
+  tp->rto_us = std::min<int64_t>(rto_estimate_us(tp) << std::min<int>(tp->backoff, 20), usecs(cfg_of(tp).rto_max));
+  ++sh.stats.tcp_rto_reverts;
+  const Instant due = Instant::from_ns(pkt_meta(head)->rx_time_ns) + us(tp->rto_us);
+  if (due > sh.now()) {
+    rto_start(tp, due);
+  } else {
+    tp->rto_due = sh.now();
+    on_rto(tp, &tp->rto_timer, sh.now());
+  }
 }
 
 }  // namespace skiff::tcp

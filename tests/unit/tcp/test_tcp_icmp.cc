@@ -170,3 +170,80 @@ TEST(TcpIcmp, AnAcknowledgementMakesTheSoftErrorHistory) {
   EXPECT_EQ(error_at_timeout(h, c), ETIMEDOUT);
   skiff_close(c.fd);
 }
+
+// RFC 6069 (Linux's tcp_ld_RTO_revert): a net or host unreachable quoting SND.UNA while the retransmission
+// timer is backed off takes one doubling back; the timer runs from the head's last transmission, and a
+// time that has passed already means the retransmission goes at once.
+namespace {
+// Waits for each of the next `n` retransmissions; the times between them.
+std::vector<Duration> rto_intervals(StackHarness& h, int n) {
+  std::vector<Duration> d;
+  std::vector<SentTcp> got;
+  for (int i = 0; i < n; ++i) {
+    const auto t = advance_until_sent(h, 10s, got);
+    EXPECT_TRUE(t.has_value());
+    if (!t) break;
+    EXPECT_EQ(got.size(), 1u);
+    d.push_back(*t);
+  }
+  return d;
+}
+}  // namespace
+
+TEST(TcpIcmp, UnreachableForSndUnaRevertsOneBackoff) {
+  StackHarness h;
+  Conn c = accept_conn(h, OpenOpts{.mss = 1460});  // an RTT sample of ~0: RTO 200 ms
+  const uint32_t una = c.nxt;
+  ASSERT_EQ(c.send(1000), 1000);
+  ASSERT_EQ(c.out_track().size(), 1u);
+  EXPECT_EQ(rto_intervals(h, 3), (std::vector<Duration>{200ms, 400ms, 800ms}));
+  EXPECT_EQ(info(c.fd).tcpi_backoff, 3);
+  // 500 ms into the 1.6 s wait: host unreachable for the retransmitted segment.
+  h.advance(500ms);
+  icmp_about(h, it::kDestUnreachable, iu::kHost, c.lport, c.pport, una);
+  EXPECT_EQ(h.shard().stats.tcp_rto_reverts, 1u);
+  EXPECT_EQ(info(c.fd).tcpi_backoff, 2);
+  EXPECT_EQ(info(c.fd).tcpi_rto, 800'000u);
+  EXPECT_TRUE(c.out().empty());
+  // The next retransmission 800 ms after the last one: 300 ms from now (not 1.1 s).
+  EXPECT_EQ(rto_intervals(h, 1), (std::vector<Duration>{300ms}));
+  EXPECT_EQ(info(c.fd).tcpi_backoff, 3);
+  // 1 s into the next 1.6 s wait, net unreachable: the reverted 800 ms have passed, so it goes now.
+  h.advance(1s);
+  icmp_about(h, it::kDestUnreachable, iu::kNet, c.lport, c.pport, una);
+  const auto now = c.out();
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_EQ(now[0].seq, una);
+  EXPECT_EQ(h.shard().stats.tcp_rto_reverts, 2u);
+  EXPECT_EQ(info(c.fd).tcpi_backoff, 3);  // backed off again by that retransmission
+  EXPECT_EQ(state_of(c.fd), TCP_ESTABLISHED);
+  // The path is back: the ACK of the retransmission, then new data timed and acknowledged (Karn: only that
+  // sample ends the backoff, RFC 6298 §5.7).
+  c.ack();
+  ASSERT_EQ(c.send(500, 2), 500);
+  ASSERT_EQ(c.out_track().size(), 1u);
+  c.ack();
+  EXPECT_EQ(info(c.fd).tcpi_backoff, 0);
+  EXPECT_EQ(info(c.fd).tcpi_rto, 200'000u);
+  skiff_close(c.fd);
+}
+
+TEST(TcpIcmp, NoRevertForOtherMessagesOrSequenceNumbersOrWithoutBackoff) {
+  StackHarness h;
+  Conn c = accept_conn(h, OpenOpts{.mss = 1460});
+  const uint32_t una = c.nxt;
+  ASSERT_EQ(c.send(1000), 1000);
+  ASSERT_EQ(c.out_track().size(), 1u);
+  // Not backed off yet: nothing to take back.
+  icmp_about(h, it::kDestUnreachable, iu::kHost, c.lport, c.pport, una);
+  EXPECT_EQ(rto_intervals(h, 2), (std::vector<Duration>{200ms, 400ms}));
+  h.advance(100ms);
+  // Port unreachable, TTL exceeded, and host unreachable for a byte past SND.UNA: no revert.
+  icmp_about(h, it::kDestUnreachable, iu::kPort, c.lport, c.pport, una);
+  icmp_about(h, it::kTimeExceeded, 0, c.lport, c.pport, una);
+  icmp_about(h, it::kDestUnreachable, iu::kHost, c.lport, c.pport, una + 500);
+  EXPECT_EQ(h.shard().stats.tcp_rto_reverts, 0u);
+  EXPECT_EQ(info(c.fd).tcpi_backoff, 2);
+  EXPECT_EQ(rto_intervals(h, 1), (std::vector<Duration>{700ms}));  // the full 800 ms
+  skiff_close(c.fd);
+}
