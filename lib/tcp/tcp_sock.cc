@@ -1033,14 +1033,16 @@ void tcp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t
     set_error(tp, err);
     return done(tp);
   }
-  if (type == wire::icmp_type::kDestUnreachable &&
-      (code == wire::icmp_unreach::kNet || code == wire::icmp_unreach::kHost))
-    rto_revert(tp, seq);  // RFC 6069: as Linux, for these two codes only
   if (inet_sk(sk)->recverr) {
     set_error(tp, err);
   } else {
     sk->err_soft = err;  // RFC 1122 §4.2.3.9: soft for an established connection
   }
+  // RFC 6069, as Linux for these two codes only. Last: a retransmission it brings forward may find the
+  // retries spent and end the connection (an orphan is freed then), reporting the error just noted.
+  if (type == wire::icmp_type::kDestUnreachable &&
+      (code == wire::icmp_unreach::kNet || code == wire::icmp_unreach::kHost))
+    rto_revert(tp, seq);
 }
 
 void tcp_destroy_all(Shard& sh) {

@@ -247,3 +247,35 @@ TEST(TcpIcmp, NoRevertForOtherMessagesOrSequenceNumbersOrWithoutBackoff) {
   EXPECT_EQ(rto_intervals(h, 1), (std::vector<Duration>{700ms}));  // the full 800 ms
   skiff_close(c.fd);
 }
+
+// The retransmission a revert brings forward may be the last the retries allow: the connection ends at once,
+// reporting the unreachable it was just told of (not ETIMEDOUT), and an orphan is freed with nothing touching
+// it afterwards (an ASan build checks that).
+TEST(TcpIcmp, RevertThatEndsTheConnectionReportsTheUnreachable) {
+  for (const bool orphan : {false, true}) {
+    SCOPED_TRACE(orphan ? "orphan" : "with its socket");
+    HarnessOptions o;
+    o.cfg.tcp.retries = 3;
+    StackHarness h(o);
+    Conn c = accept_conn(h, OpenOpts{.mss = 1460});
+    const uint32_t una = c.nxt;
+    ASSERT_EQ(c.send(1000), 1000);
+    ASSERT_EQ(c.out_track().size(), 1u);
+    skiff_close(c.lfd);
+    EXPECT_EQ(rto_intervals(h, 3), (std::vector<Duration>{200ms, 400ms, 800ms}));  // the 3 retries
+    if (orphan) skiff_close(c.fd);  // (its FIN waits behind the data)
+    (void)c.out();
+    h.advance(900ms);  // past the reverted 800 ms, before the 1.6 s wait ends
+    icmp_about(h, it::kDestUnreachable, iu::kHost, c.lport, c.pport, una);
+    EXPECT_EQ(h.shard().stats.tcp_rto_reverts, 1u);
+    EXPECT_EQ(h.shard().stats.tcp_timeouts, 1u);
+    if (!orphan) {
+      EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
+      uint8_t b[16];
+      EXPECT_EQ(skiff_recv(c.fd, b, sizeof b, MSG_DONTWAIT), -1);
+      EXPECT_EQ(errno, EHOSTUNREACH);
+      skiff_close(c.fd);
+    }
+    EXPECT_EQ(h.shard().tcp.connections(), 0u);
+  }
+}
