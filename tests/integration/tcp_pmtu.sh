@@ -33,3 +33,4 @@ check "Skiff lowered the path MTU on the router's ICMP (tcp_pmtu_lowered $lowere
 check "no resets (tcp_out_rsts $(ctr "$T/ctr1.txt" tcp_out_rsts))" [ "$(ctr "$T/ctr1.txt" tcp_out_rsts)" -eq 0 ]
 check "tcp_info at the end: pmtu $NARROW" grep -Eq "^tcp_info .* pmtu=$NARROW " "$T/connect1.log"
 log "ICMP from the router seen by Skiff: $(ctr "$T/ctr1.txt" icmp_in_errors); segments cut: $(ctr "$T/ctr1.txt" tcp_pmtu_resegmented)"
+pass
