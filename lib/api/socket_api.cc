@@ -414,6 +414,7 @@ int skiff_recvmmsg(int fd, mmsghdr* msgs, unsigned int vlen, int flags, timespec
   const Instant deadline =
       timeout && sh ? sh->now() + Duration(int64_t{timeout->tv_sec} * 1'000'000'000 + timeout->tv_nsec)
                     : Instant::max();
+  Instant last_at{};  // when the last datagram was taken (the time left is reckoned from there)
   unsigned i = 0;
   for (; i < vlen; ++i) {
     int f = flags & ~MSG_WAITFORONE;
@@ -428,14 +429,16 @@ int skiff_recvmmsg(int fd, mmsghdr* msgs, unsigned int vlen, int flags, timespec
       break;
     }
     msgs[i].msg_len = static_cast<unsigned>(n);
+    if (sh) last_at = sh->now();
     if (sh && sh->now() >= deadline) {
       ++i;
       break;
     }
   }
-  // Linux's do_recvmmsg hands back the time left (0 once it ran out) when it returns datagrams.
+  // Linux's do_recvmmsg hands back the time left after the last datagram (0 once it ran out) when it
+  // returns datagrams (a wait after it that brought nothing does not count).
   if (timeout && sh && i > 0) {
-    const int64_t left = std::max<int64_t>((deadline - sh->now()).count(), 0);
+    const int64_t left = std::max<int64_t>((deadline - last_at).count(), 0);
     timeout->tv_sec = static_cast<time_t>(left / 1'000'000'000);
     timeout->tv_nsec = static_cast<long>(left % 1'000'000'000);
   }

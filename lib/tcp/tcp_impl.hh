@@ -115,7 +115,9 @@ void schedule_ack(TcpSock* tp);  // delayed ACK
 void arm_persist(TcpSock* tp);
 void reset_keepalive(TcpSock* tp);
 void rtt_sample(TcpSock* tp, Duration rtt);
-void rto_revert(TcpSock* tp, SeqNum seq);  // RFC 6069: an ICMP unreachable about SND.UNA undoes one backoff
+// RFC 6069: an ICMP unreachable about SND.UNA undoes one backoff. True if a retransmission it brought
+// forward ended the connection (retries spent; an orphan is freed then).
+bool rto_revert(TcpSock* tp, SeqNum seq);
 
 // State changes (tcp_input.cc / tcp_sock.cc).
 void set_state(TcpSock* tp, uint8_t state);

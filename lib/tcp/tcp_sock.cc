@@ -1033,16 +1033,20 @@ void tcp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t
     set_error(tp, err);
     return done(tp);
   }
-  if (inet_sk(sk)->recverr) {
-    set_error(tp, err);
-  } else {
-    sk->err_soft = err;  // RFC 1122 §4.2.3.9: soft for an established connection
-  }
-  // RFC 6069, as Linux for these two codes only. Last: a retransmission it brings forward may find the
-  // retries spent and end the connection (an orphan is freed then), reporting the error just noted.
+  // RFC 1122 §4.2.3.9: soft for an established connection. Noted before the RFC 6069 revert (as Linux, for
+  // these two codes only): a retransmission the revert brings forward may find the retries spent and end
+  // the connection, which then reports this message's error. (Linux reverts first, so its tcp_write_err
+  // reports the soft error of an earlier message, or ETIMEDOUT: the cause just learned is the better
+  // answer.) With IP_RECVERR the error is the socket's own, as Linux's, unless the connection ended.
+  const int earlier_soft = sk->err_soft;
+  sk->err_soft = err;
   if (type == wire::icmp_type::kDestUnreachable &&
-      (code == wire::icmp_unreach::kNet || code == wire::icmp_unreach::kHost))
-    rto_revert(tp, seq);
+      (code == wire::icmp_unreach::kNet || code == wire::icmp_unreach::kHost) && rto_revert(tp, seq))
+    return;  // over (and an orphan freed)
+  if (inet_sk(sk)->recverr) {
+    sk->err_soft = earlier_soft;
+    set_error(tp, err);
+  }
 }
 
 void tcp_destroy_all(Shard& sh) {

@@ -102,11 +102,10 @@ void rto_start(TcpSock* tp, Instant due) {
   if (!tp->rto_timer.armed() || tp->rto_timer.deadline() > due) shard_of(tp).timers.arm(tp->rto_timer, due);
 }
 
-void on_rto(void* ctx, Timer* t, Instant now) {
-  auto* tp = static_cast<TcpSock*>(ctx);
+// The retransmission timer ran out (its due time reached): true if that ended the connection (an orphan
+// is freed then).
+bool rto_expired(TcpSock* tp, Instant now) {
   Shard& sh = shard_of(tp);
-  if (!tp->rto_due) return;                                          // stopped since the wheel entry was armed
-  if (now < *tp->rto_due) return sh.timers.arm(*t, *tp->rto_due);  // restarted later since
   tp->rto_due.reset();
   const TcpConfig& cfg = sh.cfg.tcp;
   const uint8_t st = sk_of(tp)->state;
@@ -116,17 +115,18 @@ void on_rto(void* ctx, Timer* t, Instant now) {
     // belt and braces check).
     if (tp->snd_una != tp->snd_max && (tp->ca_state == TcpCa::Open || tp->ca_state == TcpCa::Cwr)) send_tlp(tp);
     rto_start(tp, now + us(tp->rto_us));  // the real RTO follows the probe
-    return;
+    return false;
   }
   if (st == sk_state::kSynSent || st == sk_state::kSynRecv) {
     const unsigned limit = tp->syn_retries ? tp->syn_retries : st == sk_state::kSynSent ? cfg.syn_retries : cfg.synack_retries;
     if (tp->retransmits == 0) tp->retrans_start = first_sent(tp, now);
     if (tp->retransmits >= limit || user_timeout_passed(tp, now, tp->retrans_start)) {
       if (st == sk_state::kSynSent) ++sh.stats.tcp_attempt_fails;
-      return abort_timeout(tp);
+      abort_timeout(tp);
+      return true;
     }
   } else {
-    if (tp->snd_una == tp->snd_max) return;  // nothing outstanding
+    if (tp->snd_una == tp->snd_max) return false;  // nothing outstanding
     tp->tlp_pending = false;  // the RTO's reduction covers whatever a probe repaired
     if (tp->retransmits == 0) {
       tp->retrans_start = first_sent(tp, now);
@@ -138,7 +138,10 @@ void on_rto(void* ctx, Timer* t, Instant now) {
         tp->ssthresh = tp->cc->ssthresh(tp, loss_base(tp));
       }
     }
-    if (tp->retransmits >= cfg.retries || user_timeout_passed(tp, now, tp->retrans_start)) return abort_timeout(tp);
+    if (tp->retransmits >= cfg.retries || user_timeout_passed(tp, now, tp->retrans_start)) {
+      abort_timeout(tp);
+      return true;
+    }
     tp->cwnd = tp->mss;  // loss window (§3.1 (5))
     tp->ca_state = TcpCa::Loss;
     ecn_queue_cwr(tp);
@@ -167,6 +170,14 @@ void on_rto(void* ctx, Timer* t, Instant now) {
     write_xmit(tp, true);
   }
   rto_start(tp, now + clamp_to_user_timeout(tp, now, tp->retrans_start, us(tp->rto_us)));
+  return false;
+}
+
+void on_rto(void* ctx, Timer* t, Instant now) {
+  auto* tp = static_cast<TcpSock*>(ctx);
+  if (!tp->rto_due) return;                                                    // stopped since armed
+  if (now < *tp->rto_due) return shard_of(tp).timers.arm(*t, *tp->rto_due);  // restarted later since
+  rto_expired(tp, now);
 }
 
 void on_delack(void* ctx, Timer* t, Instant now) {
@@ -370,21 +381,19 @@ void rtt_sample(TcpSock* tp, Duration rtt) {
 // of the RTO: the connection keeps probing at the rate it had, and recovers soon after the path does (not up
 // to two minutes later). The timer then runs from the head's last transmission; if that time has passed,
 // the retransmission goes now.
-void rto_revert(TcpSock* tp, SeqNum seq) {
+bool rto_revert(TcpSock* tp, SeqNum seq) {
   Shard& sh = shard_of(tp);
   rte_mbuf* head = tp->write_queue.front();
-  if (seq != tp->snd_una || !tp->retransmits || !tp->backoff || !tp->rto_due || tp->tlp_armed) return;
-  if (!head || head == tp->send_head || !pkt_meta(head)->rx_time_ns) return;  // nothing of ours to time
+  if (seq != tp->snd_una || !tp->retransmits || !tp->backoff || !tp->rto_due || tp->tlp_armed) return false;
+  if (!head || head == tp->send_head || !pkt_meta(head)->rx_time_ns) return false;  // nothing of ours to time
   --tp->backoff;
   tp->rto_us = std::min<int64_t>(rto_estimate_us(tp) << std::min<int>(tp->backoff, 20), usecs(cfg_of(tp).rto_max));
   ++sh.stats.tcp_rto_reverts;
+  const Instant now = sh.now();
   const Instant due = Instant::from_ns(pkt_meta(head)->rx_time_ns) + us(tp->rto_us);
-  if (due > sh.now()) {
-    rto_start(tp, due);
-  } else {
-    tp->rto_due = sh.now();
-    on_rto(tp, &tp->rto_timer, sh.now());
-  }
+  if (due <= now) return rto_expired(tp, now);
+  rto_start(tp, now + clamp_to_user_timeout(tp, now, tp->retrans_start, due - now));  // as on_rto arms it
+  return false;
 }
 
 }  // namespace skiff::tcp

@@ -83,7 +83,9 @@ check "the device counted what the shard received (port rx_packets $(port_ctr "$
   [ "$(port_ctr "$F" rx_packets)" -ge "$(ctr "$F" rx_packets)" ]
 check "the device counted what the shard sent (port tx_packets $(port_ctr "$F" tx_packets) >= $(ctr "$F" tx_packets))" \
   [ "$(port_ctr "$F" tx_packets)" -ge "$(ctr "$F" tx_packets)" ]
-for c in rx_missed rx_errors rx_nombuf tx_errors; do
-  check "device $c is 0 on clean traffic ($(port_ctr "$F" "$c"))" [ "$(port_ctr "$F" "$c")" -eq 0 ]
+check "device tx_errors is 0 on clean traffic ($(port_ctr "$F" tx_errors))" [ "$(port_ctr "$F" tx_errors)" -eq 0 ]
+# DPDK 22.11's net_af_packet never counts these (docs/architecture.md): here they only show the dump has them.
+for c in rx_missed rx_errors rx_nombuf; do
+  check "device $c is printed, 0 ($(port_ctr "$F" "$c"); not counted by this PMD)" [ "$(port_ctr "$F" "$c")" -eq 0 ]
 done
 pass

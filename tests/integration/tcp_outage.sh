@@ -32,6 +32,8 @@ command -v tcpdump >/dev/null || skip "tcpdump not found"
 T=$ITEST_TMP
 
 router_topology ou 10.99.32 10.99.33
+log "the host's limit on ICMP for unreachable routes: net.ipv4.route.error_cost $(sysctl -n net.ipv4.route.error_cost \
+  2>/dev/null), error_burst $(sysctl -n net.ipv4.route.error_burst 2>/dev/null) (jiffies; defaults HZ and 5 HZ)"
 # The ICMP limit per destination off (one a second by default, on top of ip_error's own).
 ip netns exec "$NS_R" sysctl -qw net.ipv4.icmp_ratelimit=0 || fail "icmp_ratelimit in the router"
 # A bottleneck, so that the transfer lasts well beyond the outage (~5 MB/s).
@@ -60,6 +62,7 @@ outage() {
     [ "$(tail -n 1 "$1" 2>/dev/null | awk '{ print $2 + 0 }')" -ge 2097152 ] && break
     sleep 0.05
   done
+  [ "$(tail -n 1 "$1" 2>/dev/null | awk '{ print $2 + 0 }')" -ge 2097152 ] || fail "the sink got no 2 MiB in 15 s"
   ip -n "$NS_R" route add unreachable "$PEER_IP/32" || fail "unreachable route"
   DOWN_AT=$(date +%s.%N)
   log "path down (the router answers host unreachable)"

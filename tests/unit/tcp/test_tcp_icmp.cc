@@ -252,12 +252,17 @@ TEST(TcpIcmp, NoRevertForOtherMessagesOrSequenceNumbersOrWithoutBackoff) {
 // reporting the unreachable it was just told of (not ETIMEDOUT), and an orphan is freed with nothing touching
 // it afterwards (an ASan build checks that).
 TEST(TcpIcmp, RevertThatEndsTheConnectionReportsTheUnreachable) {
-  for (const bool orphan : {false, true}) {
-    SCOPED_TRACE(orphan ? "orphan" : "with its socket");
+  enum Mode { kPlain, kRecverr, kOrphan };
+  for (const Mode mode : {kPlain, kRecverr, kOrphan}) {
+    const bool orphan = mode == kOrphan;
+    SCOPED_TRACE(mode == kPlain ? "with its socket" : mode == kRecverr ? "IP_RECVERR" : "orphan");
     HarnessOptions o;
     o.cfg.tcp.retries = 3;
     StackHarness h(o);
     Conn c = accept_conn(h, OpenOpts{.mss = 1460});
+    if (mode == kRecverr) {
+      ASSERT_EQ(set_int(c.fd, IPPROTO_IP, IP_RECVERR, 1), 0);
+    }
     const uint32_t una = c.nxt;
     ASSERT_EQ(c.send(1000), 1000);
     ASSERT_EQ(c.out_track().size(), 1u);
