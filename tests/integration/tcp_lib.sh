@@ -105,6 +105,25 @@ mbps() { awk -v b="$1" -v t="$2" 'BEGIN { if (t > 0) printf "%.1f", b / t / 1e6;
 now_s() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
+# kernel_sink LOG PROGRESS PORT BOUND_S: tcp_stream.py's sink in the kernel's netns ($NS_P) on PORT, logging
+# its progress to PROGRESS, at most BOUND_S seconds; waits until it listens. Sets SINK_PID, SINK_TPID.
+kernel_sink() {
+  start_bg "$NS_P" "$1" "$4" "${KPIN[@]}" "$PY" -u "$HERE/tcp_stream.py" sink "$3" --progress "$2"
+  SINK_PID=$BG_PID
+  SINK_TPID=$BG_TPID
+  wait_for_line "$1" '^listening' 10 "$SINK_PID" || fail "kernel sink did not start"
+}
+# kernel_sink_done: waits (10 s at most) for kernel_sink's sink to finish on its own, then stops it.
+kernel_sink_done() {
+  local _i
+  for _i in $(seq 1 100); do
+    kill -0 "$SINK_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -INT "$SINK_PID" 2>/dev/null
+  wait "$SINK_TPID"
+}
+
 # max_stall PROGRESS_FILE: the longest time (s) the logged byte count ("SECONDS BYTES" lines) stood still,
 # including from the last increase to the last sample (the end of the connection).
 max_stall() {

@@ -284,22 +284,9 @@ if [[ $DIRS == *" rx "* ]]; then
 fi
 
 # ---- tx: Skiff -> kernel ----------------------------------------------------------------------------
-# sink LOG PROGRESS: the kernel's sink in $NS_P; sets SINK_PID, SINK_TPID.
-sink() {
-  start_bg "$NS_P" "$1" $((MAX_SECS + 30)) "${KPIN[@]}" "$PY" -u "$HERE/tcp_stream.py" sink 5002 --progress "$2"
-  SINK_PID=$BG_PID
-  SINK_TPID=$BG_TPID
-  wait_for_line "$1" '^listening' 10 "$SINK_PID" || fail "kernel sink did not start"
-}
-# sink_done: waits (10 s at most) for the sink to finish on its own, then stops it.
-sink_done() {
-  for _ in $(seq 1 100); do
-    kill -0 "$SINK_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -INT "$SINK_PID" 2>/dev/null
-  wait "$SINK_TPID"
-}
+# sink LOG PROGRESS: the kernel's sink on port 5002 (kernel_sink); sink_done: its end.
+sink() { kernel_sink "$1" "$2" 5002 $((MAX_SECS + 30)); }
+sink_done() { kernel_sink_done; }
 if [[ $DIRS == *" tx "* ]]; then
   if [ "$BASELINE" = 1 ]; then
     linux_side_up

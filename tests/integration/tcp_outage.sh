@@ -40,21 +40,9 @@ ip netns exec "$NS_R" sysctl -qw net.ipv4.icmp_ratelimit=0 || fail "icmp_ratelim
 ip netns exec "$NS_R" tc qdisc add dev "$IF_RP" root tbf rate 40mbit burst 64kb latency 100ms ||
   skip "tbf qdisc not available"
 
-# sink LOG PROGRESS: the kernel's sink in $NS_P; sets SINK_PID, SINK_TPID.
-sink() {
-  start_bg "$NS_P" "$1" 120 "${KPIN[@]}" "$PY" -u "$HERE/tcp_stream.py" sink 5004 --progress "$2"
-  SINK_PID=$BG_PID
-  SINK_TPID=$BG_TPID
-  wait_for_line "$1" '^listening' 10 "$SINK_PID" || fail "kernel sink did not start"
-}
-sink_done() {
-  for _ in $(seq 1 100); do
-    kill -0 "$SINK_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -INT "$SINK_PID" 2>/dev/null
-  wait "$SINK_TPID"
-}
+# sink LOG PROGRESS: the kernel's sink on port 5004 (kernel_sink); sink_done: its end.
+sink() { kernel_sink "$1" "$2" 5004 120; }
+sink_done() { kernel_sink_done; }
 # outage PROGRESS: once the sink logged 2 MiB, the peer is unreachable at the router for OUTAGE seconds.
 outage() {
   local _i
