@@ -1,19 +1,25 @@
 // skiff-echo: answers ARP and ping on its port(s) (and, as the transports land, echoes UDP and TCP on
-// --port, default 7). Prints its counters on SIGINT/SIGTERM and exits cleanly.
+// --port, default 7). Prints its counters on SIGINT/SIGTERM and exits cleanly. --join GROUP (repeatable) makes
+// the UDP socket join an IPv4 multicast group on the first port (IP_ADD_MEMBERSHIP): datagrams to GROUP:port
+// are echoed back to their sender.
 //
-//   skiff-echo [EAL args] -- --ip A.B.C.D/P [stack options] [--port N]
+//   skiff-echo [EAL args] -- --ip A.B.C.D/P [stack options] [--port N] [--join GROUP]...
 
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <netinet/in.h>
 #include <netinet/tcp.h>
+
+#include <cerrno>
 
 #include <memory>
 #include <unordered_map>
 #include <string>
 #include <vector>
 
+#include "api/skiff.h"
 #include "api/skiff.hh"
 #include "runtime/runtime.hh"
 
@@ -37,12 +43,19 @@ struct EchoShard {
   };
   std::unordered_map<int, std::unique_ptr<Conn>> conns;
 
-  bool start(uint16_t port) {
+  bool start(uint16_t port, const std::vector<wire::Ipv4Addr>& groups) {
     auto s = net::Socket::udp(SOCK_NONBLOCK);
     if (!s) return fail("UDP socket", s.error());
     udp = std::move(s.value());
     udp.set_option(SOL_SOCKET, SO_RCVBUF, 4 << 20);
     if (auto r = udp.bind({wire::Ipv4Addr::any(), port}); !r) return fail("UDP bind", r.error());
+    for (const wire::Ipv4Addr g : groups) {
+      ip_mreqn m{};
+      m.imr_multiaddr.s_addr = htonl(g.host());
+      m.imr_ifindex = 1;  // on the first port (by the route to the group, a host without one would have none)
+      if (skiff_setsockopt(udp.fd(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) != 0)
+        return fail("IP_ADD_MEMBERSHIP", errno);
+    }
     udp.on_readable([this](net::SocketRef sock) { drain(sock); });
     auto t = net::Socket::tcp(SOCK_NONBLOCK);
     if (!t) return fail("TCP socket", t.error());
@@ -123,8 +136,9 @@ struct EchoShard {
 
 static void usage(const char* prog) {
   fprintf(stderr,
-          "usage: %s [EAL args] -- --ip A.B.C.D/PREFIX [stack options] [--port N]\n"
-          "  --port N   UDP/TCP echo port (default 7)\n%s",
+          "usage: %s [EAL args] -- --ip A.B.C.D/PREFIX [stack options] [--port N] [--join GROUP]...\n"
+          "  --port N        UDP/TCP echo port (default 7)\n"
+          "  --join GROUP    join IPv4 multicast group GROUP (repeatable): its datagrams to the port are echoed\n%s",
           prog, stack_options_help());
 }
 
@@ -135,6 +149,7 @@ int main(int argc, char** argv) {
   auto rt = Runtime::init(argc, argv, "skiff-echo", &code);
   if (!rt) return code;
   unsigned echo_port = 7;
+  std::vector<wire::Ipv4Addr> groups;
   const auto& args = rt->app_args();
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--port" && i + 1 < args.size()) {
@@ -145,6 +160,15 @@ int main(int argc, char** argv) {
         return 2;
       }
       echo_port = static_cast<unsigned>(v);
+      ++i;
+    } else if (args[i] == "--join" && i + 1 < args.size()) {
+      const auto g = wire::Ipv4Addr::parse(args[i + 1]);
+      if (!g || !g->is_multicast()) {
+        fprintf(stderr, "skiff-echo: --join: invalid value '%s' (expected an IPv4 multicast group, 224.0.0.0/4)\n",
+                args[i + 1].c_str());
+        return 2;
+      }
+      groups.push_back(*g);
       ++i;
     } else {
       fprintf(stderr, "skiff-echo: unknown option '%s'\n", args[i].c_str());
@@ -175,7 +199,7 @@ int main(int argc, char** argv) {
     auto& svc = services[sh.id];
     if (!svc) {
       svc = std::make_unique<EchoShard>();
-      if (!svc->start(static_cast<uint16_t>(echo_port))) {
+      if (!svc->start(static_cast<uint16_t>(echo_port), groups)) {
         failed = true;
         Runtime::request_stop();
       }

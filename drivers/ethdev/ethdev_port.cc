@@ -325,6 +325,20 @@ bool EthdevPort::read_stats(DeviceStats* out) const {
   return true;
 }
 
+void EthdevPort::set_mc_addrs(const std::vector<wire::MacAddr>& macs) {
+  if (allmulti_) return;
+  std::vector<rte_ether_addr> list(macs.size());
+  for (size_t i = 0; i < macs.size(); ++i) memcpy(list[i].addr_bytes, macs[i].b.data(), RTE_ETHER_ADDR_LEN);
+  const int rc = rte_eth_dev_set_mc_addr_list(port_, list.data(), static_cast<uint32_t>(list.size()));
+  if (rc == 0) return;
+  // No multicast list (most virtual devices, which filter nothing anyway): all multicast, filtered by IPv4
+  // input. A device that refuses that too passes what it passes.
+  const int am = rte_eth_allmulticast_enable(port_);
+  allmulti_ = true;
+  SKIFF_LOG(Debug, "%s: no multicast address list (%s); all-multicast %s", name_.c_str(), rte_strerror(-rc),
+            am == 0 ? "on" : "not offered either");
+}
+
 uint16_t EthdevPort::rx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) {
   const uint16_t got = rte_eth_rx_burst(port_, queue, pkts, n);
 #if defined(SKIFF_TSAN)

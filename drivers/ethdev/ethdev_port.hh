@@ -38,6 +38,7 @@ class EthdevPort final : public NetDevice {
   uint16_t tx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) override;
   const char* name() const override { return name_.c_str(); }
   bool read_stats(DeviceStats* out) const override;
+  void set_mc_addrs(const std::vector<wire::MacAddr>& macs) override;
 
   uint16_t port_id() const { return port_; }
   const std::string& driver() const { return driver_; }
@@ -57,6 +58,7 @@ class EthdevPort final : public NetDevice {
   bool started_ = false;
   unsigned reta_size_ = 0;
   uint16_t queues_ = 1;
+  bool allmulti_ = false;  // the device takes no multicast list: all multicast is passed
 };
 
 // The buffer data size a port needs to receive its largest frame without truncation: net_af_packet copies

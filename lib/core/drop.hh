@@ -10,7 +10,7 @@ namespace skiff {
 // X(name, description). Append freely; names are stable identifiers for tools.
 #define SKIFF_DROP_REASONS(X)                                                        \
   X(EthRunt, "frame shorter than an Ethernet header")                                \
-  X(EthNotForUs, "destination MAC is neither ours nor broadcast")                    \
+  X(EthNotForUs, "destination MAC is neither ours, broadcast nor an IPv4 multicast group's") \
   X(EthUnknownType, "EtherType not handled (not IPv4 or ARP)")                       \
   X(EthSrcInvalid, "source MAC is multicast/broadcast or ours")                      \
   X(ArpTruncated, "ARP packet truncated")                                            \
@@ -82,7 +82,12 @@ namespace skiff {
   X(TcpTimeWaitRst, "TCP RST ignored in TIME-WAIT (RFC 1337)")                      \
   X(TcpPaws, "TCP segment with an old timestamp (PAWS, RFC 7323)")                \
   X(SteerRingFull, "frame for another shard dropped: its inbox ring is full")      \
-  X(IcmpErrorUnmatched, "ICMP error quoting too little, or no datagram or connection of ours")
+  X(IcmpErrorUnmatched, "ICMP error quoting too little, or no datagram or connection of ours") \
+  X(Ipv4McNotJoined, "IPv4 multicast to a group no socket joined on that interface")   \
+  X(IgmpTruncated, "IGMP message shorter than its type needs")                        \
+  X(IgmpBadChecksum, "IGMP checksum wrong")                                          \
+  X(IgmpBadQuery, "IGMP query of 9-11 bytes or for a non-multicast group")           \
+  X(IgmpUnknownType, "IGMP type not handled")
 
 enum class Drop : uint16_t {
 #define SKIFF_X(name, desc) name,

@@ -309,7 +309,7 @@ int inet_cmsg_route(Shard& sh, wire::Ipv4Addr dst, const InetCmsgSend& c, RouteR
     if (!sp) return -ENODEV;
     if (!rt || rt->iface != c.oif - 1) {
       // Only the link of that interface is reachable through it (no route of ours leads elsewhere by it).
-      if (!sp->ifc->addr.contains(dst) && !dst.is_broadcast()) return -ENETUNREACH;
+      if (!sp->ifc->addr.contains(dst) && !dst.is_broadcast() && !dst.is_multicast()) return -ENETUNREACH;
       rt = RouteResult{sp->ifc->index, dst, sp->ifc->addr.addr};
     }
   }

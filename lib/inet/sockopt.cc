@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -187,9 +188,89 @@ int sock_getsockopt(Sock* sk, int optname, void* optval, socklen_t* optlen) {
   }
 }
 
+namespace {
+
+// IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP (struct ip_mreq or ip_mreqn), MCAST_JOIN_GROUP, MCAST_LEAVE_GROUP
+// (struct group_req), as Linux's do_ip_setsockopt: a connection-oriented socket refuses them (EPROTO), a
+// group that is not multicast is EINVAL, an interface that does not exist ENODEV.
+int ip_membership(Sock* sk, int optname, const void* optval, socklen_t optlen) {
+  if (sk->type == SOCK_STREAM) return -EPROTO;
+  const bool join = optname == IP_ADD_MEMBERSHIP || optname == MCAST_JOIN_GROUP;
+  wire::Ipv4Addr group, addr;
+  int ifindex = 0;
+  if (optname == MCAST_JOIN_GROUP || optname == MCAST_LEAVE_GROUP) {
+    if (optlen < static_cast<socklen_t>(sizeof(group_req))) return -EINVAL;
+    if (!optval) return -EFAULT;
+    group_req gr;
+    memcpy(&gr, optval, sizeof gr);
+    if (gr.gr_group.ss_family != AF_INET) return -EADDRNOTAVAIL;
+    sockaddr_in sin;
+    memcpy(&sin, &gr.gr_group, sizeof sin);
+    group = wire::Ipv4Addr(ntohl(sin.sin_addr.s_addr));
+    ifindex = static_cast<int>(gr.gr_interface);
+  } else {
+    if (optlen < static_cast<socklen_t>(sizeof(ip_mreq))) return -EINVAL;
+    if (!optval) return -EFAULT;
+    ip_mreqn m{};
+    memcpy(&m, optval, optlen >= static_cast<socklen_t>(sizeof(ip_mreqn)) ? sizeof(ip_mreqn) : sizeof(ip_mreq));
+    group = wire::Ipv4Addr(ntohl(m.imr_multiaddr.s_addr));
+    addr = wire::Ipv4Addr(ntohl(m.imr_address.s_addr));
+    ifindex = m.imr_ifindex;
+  }
+  if (!group.is_multicast()) return -EINVAL;
+  const int iface = mc_find_iface(*sk->shard, group, addr, ifindex);
+  if (iface < 0) return join || (addr.is_any() && !ifindex) ? -ENODEV : -EADDRNOTAVAIL;
+  return join ? mc_join(sk, group, static_cast<unsigned>(iface)) : mc_leave(sk, group, static_cast<unsigned>(iface));
+}
+
+// IP_MULTICAST_IF: an address (struct in_addr), struct ip_mreq or struct ip_mreqn; INADDR_ANY without an index
+// clears it. As Linux: EINVAL on a stream socket or under 4 bytes, EADDRNOTAVAIL for an unknown address or
+// interface.
+int ip_multicast_if(Sock* sk, const void* optval, socklen_t optlen) {
+  if (sk->type == SOCK_STREAM || optlen < static_cast<socklen_t>(sizeof(in_addr))) return -EINVAL;
+  if (!optval) return -EFAULT;
+  ip_mreqn m{};
+  if (optlen >= static_cast<socklen_t>(sizeof(ip_mreqn))) {
+    memcpy(&m, optval, sizeof m);
+  } else if (optlen >= static_cast<socklen_t>(sizeof(ip_mreq))) {
+    memcpy(&m, optval, sizeof(ip_mreq));
+  } else {
+    memcpy(&m.imr_address, optval, sizeof(in_addr));
+  }
+  InetSock* is = inet_sk(sk);
+  const wire::Ipv4Addr addr(ntohl(m.imr_address.s_addr));
+  if (!m.imr_ifindex && addr.is_any()) {
+    is->mc_index = 0;
+    is->mc_addr = {};
+    return 0;
+  }
+  Shard& sh = *sk->shard;
+  int iface = -1;
+  if (m.imr_ifindex > 0) {
+    if (sh.port_for(static_cast<unsigned>(m.imr_ifindex - 1))) iface = m.imr_ifindex - 1;
+  } else if (!m.imr_ifindex) {
+    for (auto& sp : sh.ports())
+      if (sp->ifc->is_our_addr(addr)) iface = static_cast<int>(sp->ifc->index);
+  }
+  if (iface < 0) return -EADDRNOTAVAIL;
+  is->mc_index = static_cast<uint8_t>(iface + 1);
+  is->mc_addr = addr;
+  return 0;
+}
+
+}  // namespace
+
 int ip_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_t optlen) {
   if (level != IPPROTO_IP) return -ENOPROTOOPT;
   InetSock* is = inet_sk(sk);
+  switch (optname) {
+    case IP_ADD_MEMBERSHIP:
+    case IP_DROP_MEMBERSHIP:
+    case MCAST_JOIN_GROUP:
+    case MCAST_LEAVE_GROUP: return ip_membership(sk, optname, optval, optlen);
+    case IP_MULTICAST_IF: return ip_multicast_if(sk, optval, optlen);
+    default: break;
+  }
   // Linux accepts a single byte for these integer options.
   int val = 0;
   switch (optname) {
@@ -202,6 +283,8 @@ int ip_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_
     case IP_RECVTTL:
     case IP_RECVTOS:
     case IP_MULTICAST_TTL:
+    case IP_MULTICAST_LOOP:
+    case IP_MULTICAST_ALL:
       // An int, or a single byte; optlen 0 means 0 (IP_TTL alone refuses it).
       if (optlen >= static_cast<socklen_t>(sizeof(int))) {
         if (!optval) return -EFAULT;
@@ -221,7 +304,15 @@ int ip_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_
       if (val != -1 && (val < 1 || val > 255)) return -EINVAL;
       is->ttl = val == -1 ? 0 : static_cast<uint8_t>(val);
       return 0;
-    case IP_MULTICAST_TTL:  // (datagrams to groups leave on the link; joining groups is not offered)
+    case IP_MULTICAST_LOOP:
+    case IP_MULTICAST_ALL: {
+      if (optlen < 1) return -EINVAL;
+      if (optname == IP_MULTICAST_ALL && val != 0 && val != 1) return -EINVAL;
+      const uint8_t bit = optname == IP_MULTICAST_LOOP ? InetSock::kMcLoop : InetSock::kMcAll;
+      is->mc_flags = static_cast<uint8_t>(val ? is->mc_flags | bit : is->mc_flags & ~bit);
+      return 0;
+    }
+    case IP_MULTICAST_TTL:  // (datagrams to groups leave on the link of the route or IP_MULTICAST_IF)
       if (sk->type == SOCK_STREAM || optlen < 1) return -EINVAL;
       if (val == -1) val = 1;
       if (val < 0 || val > 255) return -EINVAL;
@@ -267,6 +358,16 @@ int ip_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* opt
     case IP_TTL: val = is->ttl ? is->ttl : sk->shard->cfg.ipv4.default_ttl; break;
     case IP_TOS: val = is->tos; break;
     case IP_MULTICAST_TTL: val = is->mc_ttl; break;
+    case IP_MULTICAST_LOOP: val = (is->mc_flags & InetSock::kMcLoop) != 0; break;
+    case IP_MULTICAST_ALL: val = (is->mc_flags & InetSock::kMcAll) != 0; break;
+    case IP_MULTICAST_IF: {
+      // The address set (not the index), in at most an in_addr's length (Linux).
+      const in_addr a{htonl(is->mc_addr.host())};
+      const socklen_t n = std::min<socklen_t>(*optlen, sizeof a);
+      memcpy(optval, &a, static_cast<size_t>(n));
+      *optlen = n;
+      return 0;
+    }
     case IP_HDRINCL: val = is->hdrincl; break;
     case IP_RECVERR: val = is->recverr; break;
     case IP_MTU_DISCOVER: val = is->pmtudisc; break;

@@ -3,6 +3,7 @@
 #include "stack/shard.hh"
 #include "tcp/tcp.hh"
 #include "wire/icmp.hh"
+#include "wire/igmp.hh"
 #include "wire/ipv4.hh"
 
 namespace skiff {
@@ -59,18 +60,23 @@ Drop ipv4_drop(wire::WireError e) {
 }
 }  // namespace
 
-bool ipv4_forward_to_port_home(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, PortDirectory::Proto proto, uint16_t port) {
-  if (sh.nshards == 1 || sh.fallback_pass) return false;
-  const int home = sh.dir.home(proto, port, sh.id);
-  if (home < 0) return false;
+bool ipv4_restore_header(Pktbuf& p, const Ipv4Rx& rx) {
   if (!p.prepend(rx.hdr_len)) return false;
-  // The transport may have cut trailing bytes (UDP's own length): the header says what is left, or the home
-  // shard's ipv4_input would refuse the datagram as longer than its frame.
+  // The transport may have cut trailing bytes (UDP's own length): the header says what is left, or the
+  // other shard's ipv4_input would refuse the datagram as longer than its frame.
   Ipv4View ip(p.data(), rx.hdr_len);
   if (ip.total_len() != p.len()) {
     ip.set_total_len(static_cast<uint16_t>(p.len()));
     ip.fill_checksum();
   }
+  return true;
+}
+
+bool ipv4_forward_to_port_home(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, PortDirectory::Proto proto, uint16_t port) {
+  if (sh.nshards == 1 || sh.fallback_pass) return false;
+  const int home = sh.dir.home(proto, port, sh.id);
+  if (home < 0) return false;
+  if (!ipv4_restore_header(p, rx)) return false;
   ++sh.stats.steer_fallback;
   sh.steer_to(static_cast<unsigned>(home), std::move(p), SteerKind::RxFallback, rx.port->ifc->index,
               rx.link_bcast ? 1 : 0);
@@ -88,11 +94,27 @@ void ipv4_raw_copy_input(Shard& sh, ShardPort& sp, Pktbuf p) {
   rx.ttl = ip->ttl();
   rx.hdr_len = static_cast<uint16_t>(ip->header_len());
   rx.link_bcast = pkt_meta(p.mbuf())->steer_flags & 1;
-  rx.ip_bcast = sp.ifc->is_broadcast(rx.dst);
+  rx.ip_bcast = rx.dst.is_multicast() || sp.ifc->is_broadcast(rx.dst);
   rx.port = &sp;
   p.adj(rx.hdr_len);
   raw_input(sh, p, rx);
   if (rx.proto == static_cast<uint8_t>(wire::IpProto::Icmp)) icmp_raw_copy_error(sh, p, rx);
+}
+
+void ipv4_mc_loopback(Shard& sh, ShardPort& sp, const Pktbuf& l4, const Ipv4Tx& tx, wire::Ipv4Addr src,
+                      uint8_t ttl) {
+  Pktbuf c(rte_pktmbuf_copy(l4.mbuf(), sh.pool.raw(), 0, UINT32_MAX));
+  if (!c) return sh.drops.add(Drop::NoMbuf);
+  uint8_t* h = c.prepend(Ipv4View::kMinHeaderLen);
+  if (!h) return sh.drop(std::move(c), Drop::NoMbuf);
+  Ipv4View ip(h, Ipv4View::kMinHeaderLen);
+  ip.build(src, tx.dst, tx.proto, static_cast<uint16_t>(c.len()), 0, ttl, tx.tos, 0);
+  // The transport checksum may be left to the device (it never sees this copy): it counts as checked.
+  c.ol_flags() = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+  ++sh.stats.ip_mc_looped;
+  sh.loopback_pass = true;
+  ipv4_input(sh, sp, std::move(c), true);
+  sh.loopback_pass = false;
 }
 
 void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
@@ -112,10 +134,20 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
   const wire::Ipv4Addr src = ip->src(), dst = ip->dst();
   // RFC 1122 §3.2.1.3: discard datagrams from martian sources.
   if (src.is_broadcast() || src.is_multicast() || src.is_loopback() || src.is_class_e() || ifc.is_broadcast(src) ||
-      (src.is_any() && !link_bcast) || ifc.is_our_addr(src))
-    return sh.drop(std::move(p), Drop::Ipv4BadSrc);
-  const bool ip_bcast = ifc.is_broadcast(dst);
+      (src.is_any() && !link_bcast) || (ifc.is_our_addr(src) && !sh.loopback_pass && !sh.fallback_pass))
+    return sh.drop(std::move(p), Drop::Ipv4BadSrc);  // (a looped copy, or one another shard checked, is ours)
+  const bool mcast = dst.is_multicast();
+  const bool ip_bcast = mcast || ifc.is_broadcast(dst);
   if (!ifc.is_our_addr(dst) && !ip_bcast) return sh.drop(std::move(p), Drop::Ipv4NotForUs);
+  if (mcast) [[unlikely]] {
+    // A group the host joined on this interface, or all-systems (Linux's ip_check_mc_rcu).
+    if (!sh.mc.accepts(ifc.index, dst)) return sh.drop(std::move(p), Drop::Ipv4McNotJoined);
+    // IGMP is shard 0's (it keeps the host's membership state), before any raw socket sees a copy here.
+    if (ip->proto() == wire::igmp::kProto && sh.id != 0 && !sh.fallback_pass) {
+      sh.steer_to(0, std::move(p), SteerKind::RxIp, sp.ifc->index, link_bcast ? 1 : 0);
+      return;
+    }
+  }
 
   // Remove link-layer padding: the datagram ends where the IP header says.
   if (p.len() > ip->total_len()) p.truncate(ip->total_len());
@@ -170,6 +202,9 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
     case static_cast<uint8_t>(wire::IpProto::Icmp):
       ++sh.stats.ip_in_delivers;
       return icmp_input(sh, std::move(p), rx);
+    case wire::igmp::kProto:
+      ++sh.stats.ip_in_delivers;
+      return igmp_input(sh, std::move(p), rx);
     default:
       if (raw_taken) {
         ++sh.stats.ip_in_delivers;

@@ -6,6 +6,7 @@
 
 #include "base/log.hh"
 #include "stack/shard.hh"
+#include "wire/igmp.hh"
 #include "wire/arp.hh"
 #include "wire/icmp.hh"
 #include "wire/ethernet.hh"
@@ -167,10 +168,7 @@ void neigh_output(Shard& sh, ShardPort& sp, Ipv4Addr nh, Pktbuf p) {
   if (ifc.is_broadcast(nh)) return eth_output(sh, sp, MacAddr::broadcast(), kIpv4, std::move(p));
   if (nh.is_multicast()) {
     // RFC 1112 §6.4: 01-00-5E and the group's low 23 bits; no resolution.
-    const uint32_t g = nh.host();
-    const MacAddr m{{0x01, 0x00, 0x5e, static_cast<uint8_t>((g >> 16) & 0x7f), static_cast<uint8_t>(g >> 8),
-                     static_cast<uint8_t>(g)}};
-    return eth_output(sh, sp, m, kIpv4, std::move(p));
+    return eth_output(sh, sp, wire::igmp::group_mac(nh), kIpv4, std::move(p));
   }
   const Instant now = sh.now();
   const NeighConfig& nc = sh.cfg.neigh;

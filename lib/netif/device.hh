@@ -3,6 +3,7 @@
 // capabilities. drivers/ implements it over DPDK ethdev (any PMD); tests implement it in memory.
 
 #include <cstdint>
+#include <vector>
 
 #include "wire/addr.hh"
 
@@ -42,6 +43,9 @@ class NetDevice {
   // The device's own counters; false when it keeps none. Called off the data path (a counter dump): the
   // device must allow it while its queues are polled, as DPDK ethdev statistics do.
   virtual bool read_stats(DeviceStats*) const { return false; }
+  // The multicast Ethernet addresses the host wants (the groups joined: ipv4/igmp.hh). A device that filters
+  // multicast frames passes these; one that cannot be told them passes all multicast. Called from shard 0.
+  virtual void set_mc_addrs(const std::vector<wire::MacAddr>&) {}
 
   wire::MacAddr mac;
   uint16_t mtu = 1500;

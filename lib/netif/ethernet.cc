@@ -1,6 +1,7 @@
 // Ethernet II input and output.
 #include "stack/shard.hh"
 #include "wire/ethernet.hh"
+#include "wire/igmp.hh"
 
 namespace skiff {
 
@@ -11,7 +12,9 @@ void eth_input(Shard& sh, ShardPort& sp, Pktbuf p) {
   const Iface& ifc = *sp.ifc;
   bool bcast = false;
   if (dst != ifc.mac) {
-    if (!dst.is_broadcast()) return sh.drop(std::move(p), Drop::EthNotForUs);  // no multicast groups joined
+    // Broadcast, or an IPv4 group's address (whether the host joined that group is IPv4 input's question:
+    // one Ethernet address stands for 32 groups).
+    if (!dst.is_broadcast() && !wire::igmp::is_group_mac(dst)) return sh.drop(std::move(p), Drop::EthNotForUs);
     bcast = true;
   }
   const wire::MacAddr src = eth->src();

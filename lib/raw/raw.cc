@@ -41,6 +41,7 @@ int raw_init(Sock* sk) {
 }
 
 void raw_destroy(Sock* sk) {
+  mc_leave_all(sk);
   sock_rqueue_purge(sk);
 }
 
@@ -111,6 +112,10 @@ ssize_t raw_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   if (msg->msg_controllen) [[unlikely]] {
     if (const int e = inet_cmsg_send(msg, &cm, /*udp=*/false)) return e;
   }
+  if (dst.is_multicast() && !is->hdrincl) [[unlikely]] {
+    if (!cm.oif) cm.oif = is->mc_index;  // IP_MULTICAST_IF, as raw_sendmsg
+    if (cm.addr.is_any()) cm.addr = is->mc_addr;
+  }
   RouteResult cm_route;
   const bool cm_routed = !is->hdrincl && (cm.oif || !cm.addr.is_any());
   if (cm_routed) {
@@ -151,7 +156,9 @@ ssize_t raw_sendmsg(Sock* sk, const msghdr* msg, int flags) {
                                     .ttl = cm.ttl.value_or(dst.is_multicast() ? is->mc_ttl : is->ttl),
                                     .tos = cm.tos.value_or(is->tos),
                                     .df = is->pmtudisc == IP_PMTUDISC_DO, .route = cm_routed ? &cm_route : nullptr,
-                                    .ident = is->daddr.is_any() ? nullptr : &is->ip_ident});
+                                    .ident = is->daddr.is_any() ? nullptr : &is->ip_ident,
+                                    .mc_loop = (is->mc_flags & InetSock::kMcLoop) != 0,
+                                    .mc_local = dst.is_multicast() && !cm.ttl && is->mc_ttl == 0});
   return rc < 0 ? rc : static_cast<ssize_t>(len);
 }
 
@@ -277,6 +284,7 @@ void raw_input(Shard& sh, const Pktbuf& p, const Ipv4Rx& rx) {
     if (sk->protocol != rx.proto) continue;
     if (!is->rcv_saddr.is_any() && is->rcv_saddr != rx.dst) continue;
     if (!is->daddr.is_any() && is->daddr != rx.src) continue;  // (shutdown(SHUT_RD) stops nothing, as Linux)
+    if (rx.dst.is_multicast() && !mc_sock_allows(sk, rx.dst, rx.port->ifc->index)) continue;  // raw_v4_match
     if (rx.proto == IPPROTO_ICMP && p.seg_len() >= 1) {
       const uint8_t type = p.data()[0];
       if (type < 32 && (raw_sk(sk)->icmp_filter & (1u << type))) continue;

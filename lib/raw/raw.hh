@@ -16,6 +16,7 @@ struct Ipv4Rx;
 struct RawSock {
   InetSock inet;
   uint32_t icmp_filter = 0;  // ICMP_FILTER: bit n set = drop ICMP type n
+  McList mc;               // multicast groups joined (ipv4/igmp.hh)
 };
 
 class RawTable {

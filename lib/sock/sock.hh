@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "sock/pkt_queue.hh"
 #include "wire/addr.hh"
@@ -139,13 +140,28 @@ struct InetSock {
   bool recverr = false;          // IP_RECVERR
   uint8_t pmtudisc = IP_PMTUDISC_WANT;
   uint8_t cmsg_flags = 0;        // IP_PKTINFO, IP_RECVTTL, IP_RECVTOS: kCmsg* bits (inet/cmsg.hh)
+  uint8_t mc_flags = kMcLoop | kMcAll;  // IP_MULTICAST_LOOP, IP_MULTICAST_ALL (both on, as Linux)
   uint16_t ip_ident = 0;         // IP ID of its next DF datagram once connected (Linux's inet_id; random start)
+  uint8_t mc_index = 0;          // IP_MULTICAST_IF: interface for datagrams to groups (index + 1; 0: the route's)
+  wire::Ipv4Addr mc_addr;        // IP_MULTICAST_IF: their source address (any: the interface's)
   InetSock* bind_next = nullptr; // the protocol's port table chain
+
+  static constexpr uint8_t kMcLoop = 1, kMcAll = 2;
 };
+
+// A datagram socket's multicast group memberships (IP_ADD_MEMBERSHIP; Linux's inet->mc_list), kept by UDP and
+// raw sockets (TCP refuses them, EPROTO, as Linux).
+struct McMembership {
+  wire::Ipv4Addr group;
+  uint8_t iface = 0;
+};
+using McList = std::vector<McMembership>;
 
 inline Sock* sk_of(InetSock* i) { return &i->sk; }
 inline InetSock* inet_sk(Sock* sk) { return reinterpret_cast<InetSock*>(sk); }
 static_assert(offsetof(InetSock, sk) == 0);
+// The multicast options live in what was padding: TCP's layout after InetSock does not move.
+static_assert(sizeof(InetSock) == sizeof(Sock) + 40);
 
 // Marks readiness changes; delivered to epoll and callbacks at the end of the poll iteration.
 void sock_wake(Sock* sk, uint32_t events);

@@ -99,6 +99,7 @@ void Shard::start() {
     arp_send(*this, *sp, 1, wire::MacAddr::broadcast(), wire::MacAddr::zero(), ifc.addr.addr, ifc.addr.addr);
     ++stats.arp_gratuitous;
   }
+  mc_start(*this);
   timers.arm(housekeeping_, now_ + kHousekeepingPeriod);
 }
 
@@ -115,6 +116,7 @@ void Shard::housekeeping(void* ctx, Timer* t, Instant now) {
   for (auto& sp : sh->ports_) neigh_tick(*sh, *sp);
   sh->reass.expire(*sh, now);
   sh->pmtu.expire(now);
+  igmp_tick(*sh);
   sh->timers.arm(*t, now + kHousekeepingPeriod);
 }
 

@@ -21,6 +21,7 @@ struct rte_ring;
 #include "core/drop.hh"
 #include "core/timer_wheel.hh"
 #include "core/token_bucket.hh"
+#include "ipv4/igmp.hh"
 #include "ipv4/pmtu.hh"
 #include "ipv4/reass.hh"
 #include "raw/raw.hh"
@@ -72,7 +73,7 @@ struct Ipv4Rx {
   uint8_t proto = 0, tos = 0, ttl = 0;
   uint16_t hdr_len = 0;     // IP header length (bytes before the payload in the buffer)
   bool link_bcast = false;  // arrived as a link-layer broadcast/multicast
-  bool ip_bcast = false;    // destination is a broadcast address
+  bool ip_bcast = false;    // destination is a broadcast or multicast address
   ShardPort* port = nullptr;
 };
 
@@ -89,6 +90,10 @@ struct Ipv4Tx {
   // A connected socket's IP ID counter (InetSock::ip_ident): its DF datagrams number from it. DF without one
   // is ID 0; without DF the ID comes from Shard::ip_ident_hashed (Linux's ip_select_ident_segs).
   uint16_t* ident = nullptr;
+  // To a multicast group (Linux's ip_mc_output): IP_MULTICAST_LOOP: a copy goes to the host's own members of
+  // the group; IP_MULTICAST_TTL 0 (`ttl` then means the default): to them only, nothing on the wire.
+  bool mc_loop = false;
+  bool mc_local = false;
 };
 
 // Called for every echo reply received (used by ping clients until raw sockets exist); `p` holds the
@@ -193,6 +198,7 @@ class Shard {
   RssMap rss_map;
   PortDirectory dir;
   bool fallback_pass = false;  // processing a datagram another shard forwarded by the directory
+  bool loopback_pass = false;  // processing a copy of our own multicast datagram (IP_MULTICAST_LOOP)
   const StackConfig& cfg;
   RouteTable routes;
   TimerWheel timers;
@@ -201,6 +207,7 @@ class Shard {
   Rng rng;
   Reassembler reass;
   PmtuCache pmtu;  // path MTUs learned from ICMP (RFC 1191)
+  McTable mc;      // multicast groups joined (ipv4/igmp.hh)
   TokenBucket icmp_errors;
   EchoReplyHook on_echo_reply;
   PktPool& pool;
@@ -261,6 +268,9 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast);
 // Several shards: hands a datagram (data at L4) for `port`, which no local socket has, to a shard that
 // has it bound; true if it did (the packet is gone).
 bool ipv4_forward_to_port_home(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, PortDirectory::Proto proto, uint16_t port);
+// Puts the IP header back in front of a received datagram (`p` at L4), its length fitted to what is left;
+// false if there is no room (never for a received buffer).
+bool ipv4_restore_header(Pktbuf& p, const Ipv4Rx& rx);
 // A copy of a datagram (data at the IP header) for this shard's raw sockets only.
 void ipv4_raw_copy_input(Shard& sh, ShardPort& sp, Pktbuf p);
 // Copies a received datagram (`p` at its payload, the IP header in front) to the raw sockets of the shards
@@ -272,6 +282,10 @@ uint64_t ipv4_raw_copy_shards(const Shard& sh, const Pktbuf& p, const Ipv4Rx& rx
 // `p` holds the transport header and payload (data at L4). Returns 0 or a negative errno
 // (-ENETUNREACH, -EMSGSIZE, -ENOBUFS); the packet is consumed either way.
 int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx);
+// Delivers a copy of a multicast datagram we send (`l4`: its transport header and payload, not consumed) to
+// the host's own members of the group, as received on `sp` (Linux's ip_mc_output loopback).
+void ipv4_mc_loopback(Shard& sh, ShardPort& sp, const Pktbuf& l4, const Ipv4Tx& tx, wire::Ipv4Addr src,
+                      uint8_t ttl);
 // Sends a datagram whose IP header the caller wrote (raw IP_HDRINCL): checksum filled, never fragmented.
 int ipv4_output_hdrincl(Shard& sh, Pktbuf p);
 

@@ -104,7 +104,13 @@ namespace skiff {
   X(ctl_received, "control messages run for other shards")          \
   X(ctl_deferred, "control messages held while a peer's ring was full") \
   X(tcp_steered_opens, "TCP active opens whose port maps replies to this shard") \
-  X(tcp_unsteered_opens, "TCP active opens the RSS map could not steer to this shard")
+  X(tcp_unsteered_opens, "TCP active opens the RSS map could not steer to this shard") \
+  X(igmp_in_queries, "IGMP membership queries received")          \
+  X(igmp_in_reports, "IGMP reports and leaves of other hosts received") \
+  X(igmp_out_reports, "IGMP membership reports sent")             \
+  X(igmp_out_leaves, "IGMPv2 leave messages sent")                \
+  X(udp_mc_fanout, "UDP multicast/broadcast copies handed to other shards") \
+  X(ip_mc_looped, "multicast datagrams looped back to the host's own members")
 
 struct ShardStats {
 #define SKIFF_X(name, desc) uint64_t name = 0;

@@ -97,6 +97,8 @@ class PortDirectory {
     const uint64_t m = ports_[p][port] & ~(uint64_t{1} << self);
     return m ? __builtin_ctzll(m) : -1;
   }
+  // The other shards with `port` bound (a bit each).
+  uint64_t others(Proto p, uint16_t port) const { return ports_[p] ? ports_[p][port] : 0; }
   void set_raw(uint8_t proto, unsigned shard, bool on) {
     const uint64_t bit = uint64_t{1} << shard;
     raw_[proto] = on ? (raw_[proto] | bit) : (raw_[proto] & ~bit);

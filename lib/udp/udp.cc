@@ -15,6 +15,7 @@
 
 #include "inet/cmsg.hh"
 #include "inet/inet.hh"
+#include "ipv4/igmp.hh"
 #include "stack/shard.hh"
 #include "wire/icmp.hh"
 #include "wire/ipv4.hh"
@@ -133,6 +134,7 @@ int udp_init(Sock* sk) {
 }
 
 void udp_destroy(Sock* sk) {
+  mc_leave_all(sk);
   sock_rqueue_purge(sk);
   inet_purge_errors(sk);
 }
@@ -282,6 +284,11 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   if (msg->msg_controllen) [[unlikely]] {
     if (const int e = inet_cmsg_send(msg, &cm, /*udp=*/true)) return e;
   }
+  if (dst.is_multicast()) [[unlikely]] {
+    // To a group: IP_MULTICAST_IF's interface and address unless the message names its own (udp_sendmsg).
+    if (!cm.oif) cm.oif = is->mc_index;
+    if (cm.addr.is_any()) cm.addr = is->mc_addr;
+  }
   RouteResult cm_route;
   const bool cm_routed = cm.oif || !cm.addr.is_any();
   std::optional<RouteResult> rt;
@@ -318,7 +325,9 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
                   .tos = cm.tos.value_or(is->tos), .df = is->pmtudisc != IP_PMTUDISC_DONT &&
                                                           is->pmtudisc < IP_PMTUDISC_INTERFACE,
                   .mtu = path, .route = cm_routed ? &cm_route : nullptr,
-                  .ident = is->daddr.is_any() ? nullptr : &is->ip_ident};  // connected: its own IDs (inet_id)
+                  .ident = is->daddr.is_any() ? nullptr : &is->ip_ident,  // connected: its own IDs (inet_id)
+                  .mc_loop = (is->mc_flags & InetSock::kMcLoop) != 0,
+                  .mc_local = dst.is_multicast() && !cm.ttl && is->mc_ttl == 0};
   const uint16_t gso = cm.gso_size.value_or(udp_sk(sk)->gso_size);
   if (gso) [[unlikely]]
     return udp_send_segments(sk, *sp, msg, len, gso, tx, ip);
@@ -510,12 +519,32 @@ void udp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
       }
     }
   }
-  if (rx.ip_bcast) {
-    // Broadcast: every matching socket gets a copy (RFC 1122 §4.1.3.3 leaves it to us; Linux does this).
+  if (rx.ip_bcast) [[unlikely]] {
+    // Broadcast and multicast: every matching socket gets a copy (RFC 1122 §4.1.3.3 leaves it to us; Linux's
+    // __udp4_lib_mcast_deliver), of every shard: the others with the port bound get the datagram too.
     bool any = false;
+    if (sh.nshards > 1 && !sh.fallback_pass) {
+      uint64_t others = sh.dir.others(PortDirectory::kUdp, dport);
+      if (others && ipv4_restore_header(p, rx)) {
+        for (unsigned t = 0; others; ++t, others >>= 1) {
+          if (!(others & 1)) continue;
+          Pktbuf c(rte_pktmbuf_copy(p.mbuf(), sh.pool.raw(), 0, UINT32_MAX));
+          if (!c) {
+            sh.drops.add(Drop::NoMbuf);
+            continue;
+          }
+          ++sh.stats.udp_mc_fanout;
+          any |= sh.steer_to(t, std::move(c), SteerKind::RxFallback, rx.port->ifc->index, rx.link_bcast ? 1 : 0);
+        }
+        p.adj(rx.hdr_len);
+      }
+    }
+    const bool mcast = rx.dst.is_multicast();
+    const unsigned iface = rx.port->ifc->index;
     for (InetSock* s = sh.udp.bucket(dport); s; s = s->bind_next) {
       if (!s->rcv_saddr.is_any() && s->rcv_saddr != rx.dst) continue;
       if (s->dport && (s->dport != sport || s->daddr != rx.src)) continue;
+      if (mcast && !mc_sock_allows(&s->sk, rx.dst, iface)) continue;
       Pktbuf c(rte_pktmbuf_copy(p.mbuf(), sh.pool.raw(), UdpView::kHeaderLen, UINT32_MAX));
       if (!c) {
         sh.drops.add(Drop::NoMbuf);

@@ -16,6 +16,7 @@ struct UdpSock {
   InetSock inet;
   uint64_t drops = 0;  // datagrams dropped because the receive buffer was full
   uint16_t gso_size = 0;  // UDP_SEGMENT: sends leave as datagrams of this size (0: off)
+  McList mc;               // multicast groups joined (ipv4/igmp.hh)
 };
 
 // The shard's UDP sockets, by local port.

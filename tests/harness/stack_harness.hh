@@ -31,7 +31,10 @@ class FakeDevice final : public NetDevice {
     return stats.has_value();
   }
 
+  void set_mc_addrs(const std::vector<wire::MacAddr>& macs) override { mc_addrs = macs; }
+
   std::optional<DeviceStats> stats;  // the device's own counters (none unless a test sets them)
+  std::vector<wire::MacAddr> mc_addrs;  // the multicast filter the stack last asked for
   std::deque<rte_mbuf*> rx;   // frames the device will "receive"
   std::vector<rte_mbuf*> tx;  // frames the stack handed over
   uint16_t tx_room = UINT16_MAX;  // accept at most this many per burst (simulate a full queue)

@@ -24,10 +24,12 @@ TEST(Ethernet, FramesForOthersAndUnknownTypesAreDropped) {
   StackHarness h;
   const MacAddr other{{0x02, 9, 9, 9, 9, 9}};
   h.inject(eth(other, StackHarness::kPeerMac, 0x0800, pattern(40)));
-  h.inject(eth(MacAddr{{0x01, 0x00, 0x5e, 0, 0, 1}}, StackHarness::kPeerMac, 0x0800, pattern(40)));  // multicast
+  h.inject(eth(MacAddr{{0x33, 0x33, 0, 0, 0, 1}}, StackHarness::kPeerMac, 0x0800, pattern(40)));  // IPv6 group
+  // 01-00-5E with the 24th bit set is no IPv4 group's address (RFC 1112 §6.4 maps into the lower half).
+  h.inject(eth(MacAddr{{0x01, 0x00, 0x5e, 0x80, 0, 1}}, StackHarness::kPeerMac, 0x0800, pattern(40)));
   h.inject(eth(StackHarness::kOurMac, StackHarness::kPeerMac, 0x86dd, pattern(40)));                   // IPv6
   h.inject(eth(StackHarness::kOurMac, StackHarness::kPeerMac, 0x8100, pattern(40)));                   // VLAN
-  EXPECT_EQ(h.drops(Drop::EthNotForUs), 2u);
+  EXPECT_EQ(h.drops(Drop::EthNotForUs), 3u);
   EXPECT_EQ(h.drops(Drop::EthUnknownType), 2u);
 }
 

@@ -655,3 +655,61 @@ TEST(MultiShard, ControlByMessage) {
   h.on(h.b());
   EXPECT_EQ(accept_all(l).size(), 2u);
 }
+
+// IPv4 multicast over several shards (ipv4/igmp.hh): a socket on shard 1 joins; shard 0 speaks IGMP for the
+// host (one report, from shard 0, whichever shard's socket joined); a datagram to the group reaches every
+// shard's sockets on the port (the receiving shard hands copies to the others); a query that arrives on
+// another shard is answered by shard 0.
+TEST(MultiShard, MulticastMembershipIsHostWideAndIgmpIsShardZeros) {
+  MultiHarness h;
+  const Ipv4Addr g = Ipv4Addr::of(239, 1, 2, 3);
+  int rx[2];
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.b(s));
+    rx[s] = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    const int yes = 1;
+    ASSERT_EQ(skiff_setsockopt(rx[s], SOL_SOCKET, SO_REUSEPORT, &yes, sizeof yes), 0);
+    const sockaddr_in any = sin_of(Ipv4Addr::any(), 5400);
+    ASSERT_EQ(skiff_bind(rx[s], sa(any), sizeof any), 0) << strerror(errno);
+  }
+  h.on(h.b(1));
+  ip_mreqn m{};
+  m.imr_multiaddr.s_addr = htonl(g.host());
+  m.imr_ifindex = 1;
+  ASSERT_EQ(skiff_setsockopt(rx[1], IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m), 0) << strerror(errno);
+  h.pump();
+  EXPECT_TRUE(h.b(0).mc.accepts(0, g));  // every shard holds the host-wide view
+  EXPECT_TRUE(h.b(1).mc.accepts(0, g));
+  EXPECT_EQ(h.b(0).stats.igmp_out_reports, 1u);
+  EXPECT_EQ(h.b(1).stats.igmp_out_reports, 0u);
+
+  // From a's two shards (each sends on its own queue, so b receives on both): every datagram reaches both
+  // of b's sockets (shard 0's did not join: IP_MULTICAST_ALL, on by default, lets it have the group).
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.a(s));
+    const int tx = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    in_addr ia{htonl(MultiHarness::kA.host())};
+    ASSERT_EQ(skiff_setsockopt(tx, IPPROTO_IP, IP_MULTICAST_IF, &ia, sizeof ia), 0);
+    const sockaddr_in to = sin_of(g, 5400);
+    ASSERT_EQ(skiff_sendto(tx, "group", 5, 0, sa(to), sizeof to), 5) << strerror(errno);
+    h.pump();
+    skiff_close(tx);
+  }
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.b(s));
+    char buf[16];
+    for (int n = 0; n < 2; ++n) EXPECT_EQ(skiff_recv(rx[s], buf, sizeof buf, 0), 5) << "shard " << s << " #" << n;
+    EXPECT_EQ(skiff_recv(rx[s], buf, sizeof buf, 0), -1);
+  }
+  EXPECT_EQ(h.sum(h.stack_b(), &ShardStats::udp_mc_fanout), 2u);
+
+  // Leaving on shard 1 is the host leaving: shard 0 tells the routers and every shard stops taking the group.
+  h.on(h.b(1));
+  skiff_close(rx[1]);
+  h.pump();
+  EXPECT_FALSE(h.b(0).mc.accepts(0, g));
+  EXPECT_FALSE(h.b(1).mc.accepts(0, g));
+  EXPECT_EQ(h.b(0).stats.igmp_out_reports, 2u);
+  h.on(h.b(0));
+  skiff_close(rx[0]);
+}
