@@ -191,8 +191,9 @@ int sock_getsockopt(Sock* sk, int optname, void* optval, socklen_t* optlen) {
 namespace {
 
 // IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP (struct ip_mreq or ip_mreqn), MCAST_JOIN_GROUP, MCAST_LEAVE_GROUP
-// (struct group_req), as Linux's do_ip_setsockopt: a connection-oriented socket refuses them (EPROTO), a
-// group that is not multicast is EINVAL, an interface that does not exist ENODEV.
+// (struct group_req), as Linux's do_ip_setsockopt: a connection-oriented socket refuses them (EPROTO; Linux
+// lets a TCP socket join by MCAST_JOIN_GROUP, Skiff does not), a group that is not multicast is EINVAL, an
+// interface that does not exist ENODEV.
 int ip_membership(Sock* sk, int optname, const void* optval, socklen_t optlen) {
   if (sk->type == SOCK_STREAM) return -EPROTO;
   const bool join = optname == IP_ADD_MEMBERSHIP || optname == MCAST_JOIN_GROUP;
@@ -203,7 +204,7 @@ int ip_membership(Sock* sk, int optname, const void* optval, socklen_t optlen) {
     if (!optval) return -EFAULT;
     group_req gr;
     memcpy(&gr, optval, sizeof gr);
-    if (gr.gr_group.ss_family != AF_INET) return -EADDRNOTAVAIL;
+    if (gr.gr_group.ss_family != AF_INET) return -EINVAL;
     sockaddr_in sin;
     memcpy(&sin, &gr.gr_group, sizeof sin);
     group = wire::Ipv4Addr(ntohl(sin.sin_addr.s_addr));

@@ -244,8 +244,8 @@ bool McTable::accepts(unsigned iface, Ipv4Addr g) const {
 }
 
 McList* inet_mc_list(Sock* sk) {
-  if (sk->type == SOCK_DGRAM) return &reinterpret_cast<UdpSock*>(sk)->mc;
-  if (sk->type == SOCK_RAW) return &reinterpret_cast<RawSock*>(sk)->mc;
+  if (sk->prot == &udp_prot) return &reinterpret_cast<UdpSock*>(sk)->mc;
+  if (sk->prot == &raw_prot) return &reinterpret_cast<RawSock*>(sk)->mc;
   return nullptr;
 }
 
@@ -318,12 +318,13 @@ void igmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
   const unsigned iface = rx.port->ifc->index;
   McTable::IfState& f = sh.mc.ifstate(iface);
   const Instant now = sh.now();
-  const Ipv4Addr group(static_cast<uint32_t>(b[4]) << 24 | static_cast<uint32_t>(b[5]) << 16 |
+  Ipv4Addr group(static_cast<uint32_t>(b[4]) << 24 | static_cast<uint32_t>(b[5]) << 16 |
                        static_cast<uint32_t>(b[6]) << 8 | b[7]);
   switch (b[0]) {
     case ig::kQuery: {
       // RFC 3376 §7.1: 8 bytes is v1 (Max Resp Code 0) or v2; 12 or more is v3; 9 to 11 is ignored.
       if (len > ig::kMinLen && len < ig::kV3QueryMin) return sh.drop(std::move(p), Drop::IgmpBadQuery);
+      if (len == ig::kMinLen && b[1] == 0) group = Ipv4Addr::any();  // a v1 query's group field is unused
       if (!group.is_any() && !group.is_multicast()) return sh.drop(std::move(p), Drop::IgmpBadQuery);
       int64_t max_resp_ms;
       bool older = false;
@@ -345,14 +346,26 @@ void igmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
       } else {
         const uint32_t nsrc = static_cast<uint32_t>(b[10]) << 8 | b[11];
         if (len < ig::kV3QueryMin + 4 * nsrc) return sh.drop(std::move(p), Drop::IgmpTruncated);
+        if (nsrc && group.is_any()) return sh.drop(std::move(p), Drop::IgmpBadQuery);  // sources, no group
         max_resp_ms = int64_t{ig::decode_code(b[1])} * 100;
-        if (b[8] & 0x07) f.qrv = b[8] & 0x07;  // RFC 3376 §4.1.6: adopt the querier's QRV
+        // RFC 3376 §4.1.6: adopt the querier's QRV; 0 means the default (as Linux).
+        f.qrv = (b[8] & 0x07) ? (b[8] & 0x07) : 2;
         older = igmp_version(f, now) != 3;
+        if (older && f.v1_until > now) {
+          // A v3 query while a v1 querier is heard: a v1 general query (Linux's igmp_heard_query).
+          group = Ipv4Addr::any();
+          max_resp_ms = 10'000;
+        }
       }
       ++sh.stats.igmp_in_queries;
       Instant at = random_delay(sh, now, max_resp_ms);
       if (group.is_any() && !older) {
-        // RFC 3376 §5.2 rule 1/2: one answer for the interface, the earlier of the pending and the new.
+        // RFC 3376 §5.2 rule 1/2: one answer for the interface, the earlier of the pending and the new (none
+        // when the host is in no group there: a later join must not find it pending).
+        bool any = false;
+        for (const auto& [k, e] : sh.mc.groups)
+          any |= iface_of(k) == iface && e.shards && group_of(k) != ig::kAllSystems;
+        if (!any) return;
         if (!f.general_at || *f.general_at > at) f.general_at = at;
       } else {
         // A v1/v2 query, or a v3 group(-and-source)-specific one: a timer per group, the earlier one kept

@@ -139,14 +139,15 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
   const bool mcast = dst.is_multicast();
   const bool ip_bcast = mcast || ifc.is_broadcast(dst);
   if (!ifc.is_our_addr(dst) && !ip_bcast) return sh.drop(std::move(p), Drop::Ipv4NotForUs);
-  if (mcast) [[unlikely]] {
-    // A group the host joined on this interface, or all-systems (Linux's ip_check_mc_rcu).
-    if (!sh.mc.accepts(ifc.index, dst)) return sh.drop(std::move(p), Drop::Ipv4McNotJoined);
-    // IGMP is shard 0's (it keeps the host's membership state), before any raw socket sees a copy here.
-    if (ip->proto() == wire::igmp::kProto && sh.id != 0 && !sh.fallback_pass) {
-      sh.steer_to(0, std::move(p), SteerKind::RxIp, sp.ifc->index, link_bcast ? 1 : 0);
-      return;
-    }
+  // A group the host joined on this interface, or all-systems (Linux's ip_check_mc_rcu).
+  if (mcast && !sh.mc.accepts(ifc.index, dst)) [[unlikely]]
+    return sh.drop(std::move(p), Drop::Ipv4McNotJoined);
+  // IGMP (to a group or to us) is shard 0's, which keeps the host's membership state: handed there before any
+  // raw socket here sees a copy (a looped copy says so: its source, ours, is no martian there either).
+  if (ip->proto() == wire::igmp::kProto && sh.id != 0) [[unlikely]] {
+    sh.steer_to(0, std::move(p), SteerKind::RxIp, sp.ifc->index,
+                static_cast<uint8_t>((link_bcast ? kSteerLinkBcast : 0) | (sh.loopback_pass ? kSteerLooped : 0)));
+    return;
   }
 
   // Remove link-layer padding: the datagram ends where the IP header says.

@@ -99,20 +99,21 @@ int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx) {
   }
   const wire::Ipv4Addr src = tx.src.is_any() ? (rt->src.is_any() ? sp->ifc->addr.addr : rt->src) : tx.src;
   const uint8_t ttl = tx.mc_local ? 0 : tx.ttl ? tx.ttl : sh.cfg.ipv4.default_ttl;
-  if (tx.dst.is_multicast()) [[unlikely]] {
-    if (tx.mc_loop && sh.mc.accepts(sp->ifc->index, tx.dst)) ipv4_mc_loopback(sh, *sp, p, tx, src, ttl);
-    if (tx.mc_local) return 0;  // TTL 0: the host's own members only
-  }
   constexpr uint16_t hl = Ipv4View::kMinHeaderLen;
   const uint32_t total = p.len() + hl;
   // A TSO frame is cut to the MTU by the device; it must only fit the IPv4 length field.
   const bool tso = p.ol_flags() & RTE_MBUF_F_TX_TCP_SEG;
   const uint16_t mtu = tx.mtu && tx.mtu < sp->ifc->mtu ? tx.mtu : sp->ifc->mtu;
-  if (total > mtu && !(tso && total <= Ipv4View::kMaxDatagram)) {
-    if (tx.df || total > Ipv4View::kMaxDatagram) {
-      sh.drop(std::move(p), Drop::Ipv4FragNeeded);
-      return -EMSGSIZE;
-    }
+  const bool too_big = total > mtu && !(tso && total <= Ipv4View::kMaxDatagram);
+  if (too_big && (tx.df || total > Ipv4View::kMaxDatagram)) {
+    sh.drop(std::move(p), Drop::Ipv4FragNeeded);
+    return -EMSGSIZE;
+  }
+  if (tx.dst.is_multicast()) [[unlikely]] {
+    if (tx.mc_loop && sh.mc.accepts(sp->ifc->index, tx.dst)) ipv4_mc_loopback(sh, *sp, p, tx, src, ttl);
+    if (tx.mc_local) return 0;  // TTL 0: the host's own members only
+  }
+  if (too_big) {
     fragment_and_send(sh, *sp, rt->next_hop, std::move(p), tx, src, ttl, mtu);
     return 0;
   }

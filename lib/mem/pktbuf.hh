@@ -15,6 +15,10 @@ namespace skiff {
 
 enum class RxCsum : uint8_t { Unknown, Good, Bad };
 
+// PktMeta::steer_flags bits.
+inline constexpr uint8_t kSteerLinkBcast = 1;  // arrived as a link-layer broadcast/multicast
+inline constexpr uint8_t kSteerLooped = 2;     // a copy of our own multicast datagram (its source is ours)
+
 // Per-packet metadata in the mbuf's private area (like Linux's skb->cb): what a layer learnt about the
 // packet and the link that queues it. Every pool Skiff creates reserves room for it.
 struct PktMeta {
@@ -32,7 +36,7 @@ struct PktMeta {
   uint64_t rx_time_ns;
   uint8_t steer_kind;   // between shards: what the buffer is (stack/steer.hh SteerKind)
   uint8_t steer_iface;  // between shards: the interface it arrived on / leaves by
-  uint8_t steer_flags;  // between shards: bit 0 = arrived as a link-layer broadcast
+  uint8_t steer_flags;  // between shards: kSteerLinkBcast, kSteerLooped
 };
 inline constexpr uint16_t kPktPrivSize = (sizeof(PktMeta) + RTE_MBUF_PRIV_ALIGN - 1) & ~(RTE_MBUF_PRIV_ALIGN - 1);
 

@@ -382,7 +382,9 @@ unsigned Shard::drain_inbox() {
           break;
         case SteerKind::RxIp:
           ++stats.steer_in;
+          loopback_pass = pm->steer_flags & kSteerLooped;
           ipv4_input(*this, *sp, std::move(p), bcast);
+          loopback_pass = false;
           break;
         case SteerKind::RxFallback:
           ++stats.steer_in;

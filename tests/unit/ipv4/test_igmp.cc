@@ -441,7 +441,7 @@ TEST(Igmp, SocketOptionsAsLinux) {
   EXPECT_FALSE(h.shard().mc.accepts(0, kG2));
   gr.gr_group.ss_family = AF_INET6;
   EXPECT_EQ(skiff_setsockopt(u2, IPPROTO_IP, MCAST_JOIN_GROUP, &gr, sizeof gr), -1);
-  EXPECT_EQ(errno, EADDRNOTAVAIL);
+  EXPECT_EQ(errno, EINVAL);
 
   // IP_MULTICAST_LOOP / IP_MULTICAST_ALL: on by default, an int or a byte, empty is EINVAL; ALL takes 0/1.
   int v = -1;
@@ -560,4 +560,40 @@ TEST(Igmp, MulticastLoopGivesTheHostsOwnMembersACopy) {
   EXPECT_EQ(skiff_recv(member, big.data(), big.size(), 0), -1);
   EXPECT_EQ(h.shard().stats.ip_mc_looped, 2u);
   for (int fd : {member, tx}) skiff_close(fd);
+}
+
+TEST(Igmp, QueryEdgeCasesAsRfc3376AndLinux) {
+  StackHarness h;
+  // A general query while the host is in no group leaves nothing pending: a later join reports its change
+  // alone, not a current-state record as well.
+  h.inject(to_group(ig::kAllSystems, ig::kProto, v3_query(10)));
+  run_for(h, 300ms);
+  const int fd = udp_sock(5000);
+  ASSERT_EQ(join(fd, kG1), 0);
+  run_for(h, 2s);
+  EXPECT_EQ(records(igmp_sent(h)), (std::vector<std::pair<uint8_t, Ipv4Addr>>{{ig::kChangeToExclude, kG1},
+                                                                             {ig::kChangeToExclude, kG1}}));
+  // QRV 3, then a query with QRV 0: back to the default, 2.
+  h.inject(to_group(ig::kAllSystems, ig::kProto, v3_query(0, Ipv4Addr::of(239, 9, 9, 9), 3)));
+  h.inject(to_group(ig::kAllSystems, ig::kProto, v3_query(0, Ipv4Addr::of(239, 9, 9, 9), 0)));
+  ASSERT_EQ(join(fd, kG2), 0);
+  run_for(h, 3s);
+  EXPECT_EQ(records(igmp_sent(h)).size(), 2u);
+  // A query to our own address (RFC 3376 §4.1.12: accepted) is answered.
+  h.inject(h.from_peer(ipv4(Ipv4Spec{.src = kPeer, .dst = kOur, .proto = ig::kProto, .ttl = 1}, v3_query(0, kG1))));
+  EXPECT_EQ(records(igmp_sent(h)), (std::vector<std::pair<uint8_t, Ipv4Addr>>{{ig::kModeIsExclude, kG1}}));
+  // A general query naming sources is malformed.
+  Bytes q = v3_query(10);
+  q.resize(16);
+  q[11] = 1;
+  h.inject(to_group(ig::kAllSystems, ig::kProto, with_checksum(q)));
+  EXPECT_EQ(h.drops(Drop::IgmpBadQuery), 1u);
+  // A v1 query's group field is unused (RFC 1112): whatever it holds, it is a v1 general query.
+  h.inject(to_group(ig::kAllSystems, ig::kProto, igmp8(ig::kQuery, 0, Ipv4Addr::of(10, 1, 2, 3))));
+  EXPECT_EQ(h.drops(Drop::IgmpBadQuery), 1u);
+  run_for(h, 10100ms);
+  auto rs = igmp_sent(h);
+  ASSERT_EQ(rs.size(), 2u);  // one v1 report per group
+  for (const auto& r : rs) EXPECT_EQ(r.type, ig::kV1Report);
+  skiff_close(fd);
 }

@@ -12,6 +12,7 @@
 
 #include "api/skiff.h"
 #include "multi_harness.hh"
+#include "wire/checksum.hh"
 #include "wire/ipv4.hh"
 #include "tcp/tcp.hh"
 
@@ -703,13 +704,49 @@ TEST(MultiShard, MulticastMembershipIsHostWideAndIgmpIsShardZeros) {
   }
   EXPECT_EQ(h.sum(h.stack_b(), &ShardStats::udp_mc_fanout), 2u);
 
+  // IGMP that arrives on b's shard 1 (a's shard 1 sends on queue 1) is shard 0's: a general query to
+  // all-systems and one to b's own address, each answered at once (Max Resp Code 0) by shard 0 alone.
+  const uint64_t reports = h.b(0).stats.igmp_out_reports;
+  h.on(h.a(1));
+  const int q = skiff_socket(AF_INET, SOCK_RAW, IPPROTO_IGMP);
+  ASSERT_GE(q, 0);
+  in_addr ia{htonl(MultiHarness::kA.host())};
+  ASSERT_EQ(skiff_setsockopt(q, IPPROTO_IP, IP_MULTICAST_IF, &ia, sizeof ia), 0);
+  uint8_t query[12] = {0x11, 0, 0, 0, 0, 0, 0, 0, 2, 125, 0, 0};
+  const uint16_t c = wire::inet_checksum(query, sizeof query);
+  memcpy(query + 2, &c, 2);
+  for (const Ipv4Addr dst : {Ipv4Addr::of(224, 0, 0, 1), MultiHarness::kB}) {
+    const sockaddr_in to = sin_of(dst, 0);
+    ASSERT_EQ(skiff_sendto(q, query, sizeof query, 0, sa(to), sizeof to), 12) << strerror(errno);
+    h.pump();
+  }
+  skiff_close(q);
+  EXPECT_EQ(h.b(0).stats.igmp_in_queries, 2u);
+  EXPECT_EQ(h.b(1).stats.igmp_in_queries, 0u);
+  EXPECT_GE(h.b(1).stats.steer_out, 1u);
+  EXPECT_EQ(h.b(0).stats.igmp_out_reports, reports + 2);
+  EXPECT_EQ(h.b(1).stats.igmp_out_reports, 0u);
+  // A raw IGMP socket on b's shard 1 sending to all-systems: its looped copy reaches shard 0's IGMP (not
+  // dropped there as a datagram from our own address).
+  h.on(h.b(1));
+  const int own = skiff_socket(AF_INET, SOCK_RAW, IPPROTO_IGMP);
+  in_addr ib{htonl(MultiHarness::kB.host())};
+  ASSERT_EQ(skiff_setsockopt(own, IPPROTO_IP, IP_MULTICAST_IF, &ib, sizeof ib), 0);
+  const sockaddr_in all = sin_of(Ipv4Addr::of(224, 0, 0, 1), 0);
+  ASSERT_EQ(skiff_sendto(own, query, sizeof query, 0, sa(all), sizeof all), 12);
+  h.pump();
+  skiff_close(own);
+  EXPECT_EQ(h.b(0).stats.igmp_in_queries, 3u);
+  EXPECT_EQ(h.b(0).drops[Drop::Ipv4BadSrc] + h.b(1).drops[Drop::Ipv4BadSrc], 0u);
+  const uint64_t before_leave = h.b(0).stats.igmp_out_reports;
+
   // Leaving on shard 1 is the host leaving: shard 0 tells the routers and every shard stops taking the group.
   h.on(h.b(1));
   skiff_close(rx[1]);
   h.pump();
   EXPECT_FALSE(h.b(0).mc.accepts(0, g));
   EXPECT_FALSE(h.b(1).mc.accepts(0, g));
-  EXPECT_EQ(h.b(0).stats.igmp_out_reports, 2u);
+  EXPECT_EQ(h.b(0).stats.igmp_out_reports, before_leave + 1);
   h.on(h.b(0));
   skiff_close(rx[0]);
 }
