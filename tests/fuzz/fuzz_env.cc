@@ -154,7 +154,8 @@ void fix_checksums(Bytes& f) {
       wire::store_raw16(l4 + 6, c == 0 ? 0xffff : c);
       break;
     }
-    case 1:
+    case 1:  // ICMP
+    case 2:  // IGMP: the same checksum, over the message
       if (len < 8) return;
       wire::store_raw16(l4 + 2, 0);
       wire::store_raw16(l4 + 2, wire::inet_checksum(l4, len));

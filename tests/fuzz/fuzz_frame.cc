@@ -1,6 +1,7 @@
 // libFuzzer target: whole frames into a shard (Ethernet -> ARP / IPv4 (+ reassembly) -> ICMP / UDP / TCP /
 // raw), with live sockets: a TCP listener on 7000, a connection the peer opened to it (accepted), a
-// connection we opened to the peer's port 80, a UDP socket on 7001 and a raw ICMP socket. The clock moves by
+// connection we opened to the peer's port 80, a UDP socket on 7001 (a member of 239.1.2.3) and a raw ICMP
+// socket. The clock moves by
 // amounts taken from the input, so timers run (reassembly timeout, retransmission, delayed ACK, keepalive,
 // TIME-WAIT, neighbour ageing).
 //
@@ -104,6 +105,11 @@ struct World {
     ufd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     const sockaddr_in ua = sin_of(Ipv4Addr::any(), kUdpPort);
     FUZZ_CHECK(skiff_bind(ufd, reinterpret_cast<const sockaddr*>(&ua), sizeof ua) == 0, "udp bind");
+    // A member of 239.1.2.3 (multicast delivery, IGMP queries and reports are live).
+    ip_mreqn mr{};
+    mr.imr_multiaddr.s_addr = htonl(Ipv4Addr::of(239, 1, 2, 3).host());
+    mr.imr_ifindex = 1;
+    FUZZ_CHECK(skiff_setsockopt(ufd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr) == 0, "udp join");
     rfd = skiff_socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_ICMP);
   }
 

@@ -130,6 +130,17 @@ def seeds_frame():
     s["tcp_no_socket"] = f_ip(6, tcp(PEER_IP, OUR_IP, 1234, 4321, 1, 0, SYN))
     s["ip_options"] = u8(1) + u8(0x05) + u16(8) + icmp(8, 0, 1, b"") + u8(1) + u16(3) + u16(0) + u8(0x80 | 64) + u8(8) + bytes([7, 7, 4, 0, 0, 0, 0, 0])
     s["keepalive"] = f_app(14, 0, u8(2)) + f_wait(0x8000 | 500) + f_steps(40)
+    # Multicast: the UDP socket is a member of 239.1.2.3 (IGMP checksums fixed like ICMP's).
+    grp, allsys = bytes([239, 1, 2, 3]), bytes([224, 0, 0, 1])
+    def gmac(g):
+        return bytes([1, 0, 0x5e, g[1] & 0x7f, g[2], g[3]])
+    ra = bytes([0x94, 4, 0, 0])
+    v3q = bytes([0x11, 10, 0, 0]) + bytes(4) + bytes([2, 125, 0, 0])
+    s["igmp_v3_general_query"] = f_raw(eth(gmac(allsys), PEER_MAC, 0x0800, ipv4(PEER_IP, allsys, 2, v3q, ttl=1, opts=ra))) + f_wait(1100)
+    s["igmp_v3_group_query"] = f_raw(eth(gmac(grp), PEER_MAC, 0x0800, ipv4(PEER_IP, grp, 2, bytes([0x11, 10, 0, 0]) + grp + bytes([2, 125, 0, 1]) + PEER_IP, ttl=1, opts=ra))) + f_wait(1100)
+    s["igmp_v2_query_report"] = (f_raw(eth(gmac(allsys), PEER_MAC, 0x0800, ipv4(PEER_IP, allsys, 2, bytes([0x11, 100, 0, 0]) + bytes(4), ttl=1)))
+                                 + f_raw(eth(gmac(grp), PEER_MAC, 0x0800, ipv4(bytes([10, 0, 0, 9]), grp, 2, bytes([0x16, 0, 0, 0]) + grp, ttl=1))) + f_wait(0x8000 | 11))
+    s["udp_to_group"] = f_raw(eth(gmac(grp), PEER_MAC, 0x0800, ipv4(PEER_IP, grp, 17, udp(PEER_IP, grp, 5555, 7001, b"to the group"), ttl=1))) + f_app(9)
     return s
 
 

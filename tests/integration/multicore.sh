@@ -5,7 +5,9 @@
 #      shard (rx_wrong_shard stays 0 on both sides), both server shards accept, nothing is steered.
 #   2. The same over virtio_user <-> vhost with 2 queue pairs.
 #   3. net_af_packet with one queue and 2 shards, the Linux kernel as the peer: shard 0 receives
-#      everything and hands each flow to its owner; 32 parallel TCP transfers (echoed) match SHA-256.
+#      everything and hands each flow to its owner; 32 parallel TCP transfers (echoed) match SHA-256. Both
+#      shards' UDP echo sockets join 239.1.2.3: every datagram the kernel sends to the group is echoed twice
+#      (once per shard: the receiving shard hands a copy to the other), and only shard 0 sends IGMP.
 # Both processes of a pair share this machine's cores: they poll with --idle-sleep so neither starves.
 #
 # The path of skiff-conncheck comes in SKIFF_CONNCHECK (set by meson).
@@ -93,7 +95,7 @@ ip -n "$NS_P" addr add "$PEER_IP/24" dev "$IF_P" || fail "address on $IF_P"
 ip netns exec "$NS_P" ethtool -K "$IF_P" tx off >/dev/null 2>&1 || true
 
 eal_args 0-1 afp "--vdev=net_af_packet0,iface=$IF_S,blocksz=16384,framesz=16384,framecnt=512"
-start_echo "$NS_S" "$ITEST_TMP/echo-afp.log" "${EAL_ARGS[@]}" -- --ip "$SKIFF_IP/24" --idle-sleep 20
+start_echo "$NS_S" "$ITEST_TMP/echo-afp.log" "${EAL_ARGS[@]}" -- --ip "$SKIFF_IP/24" --idle-sleep 20 --join 239.1.2.3
 check "af_packet: one queue for 2 shards" grep -q 'queues 1' "$ITEST_TMP/echo-afp.log"
 cat >"$ITEST_TMP/streams.py" <<'EOF'
 import hashlib, os, socket, sys, threading
@@ -132,6 +134,35 @@ ip netns exec "$NS_P" timeout 150 "$PY" "$ITEST_TMP/streams.py" "$SKIFF_IP" 7 32
 rc=$?
 tail -n 5 "$ITEST_TMP/streams.out"
 check "af_packet: 32 streams echoed with matching SHA-256" [ "$rc" -eq 0 ]
+ip -n "$NS_P" route add 224.0.0.0/4 dev "$IF_P" || fail "multicast route on $IF_P"
+log "20 datagrams to 239.1.2.3:7, joined by the UDP sockets of both shards"
+cat >"$ITEST_TMP/mcast.py" <<'EOF'
+import collections, socket, sys, time
+skiff = sys.argv[1]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+s.bind(("0.0.0.0", 0))
+s.settimeout(0.2)
+seen = collections.Counter()
+for i in range(20):
+    s.sendto(b"mc-%02d" % i, ("239.1.2.3", 7))
+    time.sleep(0.01)
+end = time.time() + 3
+while time.time() < end and sum(seen.values()) < 40:
+    try:
+        data, src = s.recvfrom(100)
+    except socket.timeout:
+        continue
+    if src[0] == skiff:
+        seen[data] += 1
+twice = sum(1 for i in range(20) if seen[b"mc-%02d" % i] == 2)
+print("%d of 20 datagrams echoed twice (%d echoes)" % (twice, sum(seen.values())))
+sys.exit(0 if twice == 20 and sum(seen.values()) == 40 else 1)
+EOF
+ip netns exec "$NS_P" timeout 30 "$PY" "$ITEST_TMP/mcast.py" "$SKIFF_IP" >"$ITEST_TMP/mcast.out" 2>&1
+rc=$?
+cat "$ITEST_TMP/mcast.out"
+check "af_packet: every datagram to the group echoed once by each shard" [ "$rc" -eq 0 ]
 stop_echo "$ITEST_TMP/echo-afp.final"
 F="$ITEST_TMP/echo-afp.final"
 for s in 0 1; do
@@ -139,6 +170,9 @@ for s in 0 1; do
     [ "$(shard_ctr "$F" $s tcp_passive_opens)" -gt 0 ]
 done
 check "af_packet: 32 connections in all" [ "$(ctr "$F" tcp_passive_opens)" -eq 32 ]
+check "af_packet: group copies handed between shards ($(ctr "$F" udp_mc_fanout))" [ "$(ctr "$F" udp_mc_fanout)" -ge 20 ]
+check "af_packet: IGMP reports from shard 0 ($(shard_ctr "$F" 0 igmp_out_reports))" [ "$(shard_ctr "$F" 0 igmp_out_reports)" -ge 1 ]
+check "af_packet: no IGMP reports from shard 1" [ "$(shard_ctr "$F" 1 igmp_out_reports)" -eq 0 ]
 check "af_packet: shard 0 steered frames to shard 1 ($(shard_ctr "$F" 0 steer_out))" [ "$(shard_ctr "$F" 0 steer_out)" -gt 0 ]
 check "af_packet: shard 1 received none from the device" [ "$(shard_ctr "$F" 1 rx_packets)" -eq 0 ]
 check "af_packet: shard 1 sent through shard 0's queue" [ "$(shard_ctr "$F" 1 steer_tx_out)" -gt 0 ]
