@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,10 @@ class EthdevPort final : public NetDevice {
   unsigned reta_size_ = 0;
   uint16_t queues_ = 1;
   bool allmulti_ = false;  // the device takes no multicast list: all multicast is passed
+  // net_af_packet: the kernel interface whose packet sockets (the PMD's, one per queue) count the frames their
+  // rings had no room for; read_stats adds them to rx_missed (the PMD does not). 0: not af_packet.
+  unsigned afp_ifindex_ = 0;
+  mutable std::atomic<uint64_t> afp_drops_{0};  // PACKET_STATISTICS resets on read: the sum so far
 };
 
 // The buffer data size a port needs to receive its largest frame without truncation: net_af_packet copies
