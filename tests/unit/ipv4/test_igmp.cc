@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "api/skiff.h"
+#include "../sock/sock_test_util.hh"
 #include "stack_harness.hh"
 #include "wire/checksum.hh"
 #include "wire/igmp.hh"
@@ -13,24 +14,14 @@
 
 using namespace skiff;
 using namespace skiff::test;
+using namespace skiff::test::sock;
 using namespace std::chrono_literals;
 namespace ig = skiff::wire::igmp;
 
 namespace {
 
-const Ipv4Addr kOur = StackHarness::kOurIp;
-const Ipv4Addr kPeer = StackHarness::kPeerIp;
 const Ipv4Addr kG1 = Ipv4Addr::of(239, 1, 2, 3);
 const Ipv4Addr kG2 = Ipv4Addr::of(239, 4, 5, 6);
-
-sockaddr_in sin(Ipv4Addr a, uint16_t port) {
-  sockaddr_in s{};
-  s.sin_family = AF_INET;
-  s.sin_port = htons(port);
-  s.sin_addr.s_addr = htonl(a.host());
-  return s;
-}
-const sockaddr* sa(const sockaddr_in& s) { return reinterpret_cast<const sockaddr*>(&s); }
 
 ip_mreqn mreq(Ipv4Addr g, Ipv4Addr ifaddr = kOur, int ifindex = 0) {
   ip_mreqn m{};
@@ -43,14 +34,6 @@ ip_mreqn mreq(Ipv4Addr g, Ipv4Addr ifaddr = kOur, int ifindex = 0) {
 int join(int fd, Ipv4Addr g, int opt = IP_ADD_MEMBERSHIP) {
   const ip_mreqn m = mreq(g);
   return skiff_setsockopt(fd, IPPROTO_IP, opt, &m, sizeof m);
-}
-
-int udp_sock(uint16_t port, Ipv4Addr bind_addr = Ipv4Addr::any()) {
-  const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  EXPECT_GE(fd, 3);
-  const sockaddr_in a = sin(bind_addr, port);
-  EXPECT_EQ(skiff_bind(fd, sa(a), sizeof a), 0) << strerror(errno);
-  return fd;
 }
 
 // A frame from the peer to a group (to its Ethernet address).
@@ -162,7 +145,7 @@ TEST(Igmp, JoinReportsAtOnceThenOnceMoreWithinASecond) {
   StackHarness h;
   EXPECT_TRUE(filter_has(h, ig::kAllSystems));  // every host receives 224.0.0.1
   EXPECT_FALSE(filter_has(h, kG1));
-  const int fd = udp_sock(5000);
+  const int fd = bound_udp(5000);
   ASSERT_EQ(join(fd, kG1), 0) << strerror(errno);
   EXPECT_TRUE(filter_has(h, kG1));
   auto first = igmp_sent(h);
@@ -183,7 +166,7 @@ TEST(Igmp, JoinReportsAtOnceThenOnceMoreWithinASecond) {
 
 TEST(Igmp, LastLeaveReportsChangeToIncludeTwiceAndClosingLeaves) {
   StackHarness h;
-  const int a = udp_sock(5000), b = udp_sock(5001);
+  const int a = bound_udp(5000), b = bound_udp(5001);
   ASSERT_EQ(join(a, kG1), 0);
   ASSERT_EQ(join(b, kG1), 0);  // the host is a member already: nothing new to report
   run_for(h, 2s);
@@ -207,7 +190,7 @@ TEST(Igmp, LastLeaveReportsChangeToIncludeTwiceAndClosingLeaves) {
 
 TEST(Igmp, DatagramsToJoinedGroupsAreDeliveredOthersDropped) {
   StackHarness h;
-  const int member = udp_sock(6000);
+  const int member = bound_udp(6000);
   ASSERT_EQ(join(member, kG1), 0);
   const Bytes payload = pattern(64, 3);
   (void)h.sent();  // the join's report
@@ -262,7 +245,7 @@ TEST(Igmp, MulticastAllDecidesForSocketsThatDidNotJoin) {
 
 TEST(Igmp, V3GeneralQueryIsAnsweredWithEveryGroupWithinMaxRespTime) {
   StackHarness h;
-  const int fd = udp_sock(5000);
+  const int fd = bound_udp(5000);
   ASSERT_EQ(join(fd, kG1), 0);
   ASSERT_EQ(join(fd, kG2), 0);
   run_for(h, 3s);
@@ -290,7 +273,7 @@ TEST(Igmp, QuerierRobustnessIsAdopted) {
   StackHarness h;
   // (A query for a group the host is not in: nothing to answer, but its QRV counts.)
   h.inject(to_group(ig::kAllSystems, ig::kProto, v3_query(10, Ipv4Addr::of(239, 9, 9, 9), 3)));
-  const int fd = udp_sock(5000);
+  const int fd = bound_udp(5000);
   ASSERT_EQ(join(fd, kG1), 0);
   run_for(h, 5s);
   EXPECT_EQ(records(igmp_sent(h)).size(), 3u);  // QRV 3: the report and two retransmissions
@@ -299,7 +282,7 @@ TEST(Igmp, QuerierRobustnessIsAdopted) {
 
 TEST(Igmp, V2QuerierSwitchesToV2ReportsAndLeaves) {
   StackHarness h;
-  const int fd = udp_sock(5000);
+  const int fd = bound_udp(5000);
   ASSERT_EQ(join(fd, kG1), 0);
   run_for(h, 3s);
   (void)igmp_sent(h);
@@ -340,7 +323,7 @@ TEST(Igmp, V2QuerierSwitchesToV2ReportsAndLeaves) {
 
 TEST(Igmp, V1QuerierGetsV1ReportsAndNoLeave) {
   StackHarness h;
-  const int fd = udp_sock(5000);
+  const int fd = bound_udp(5000);
   h.inject(to_group(ig::kAllSystems, ig::kProto, igmp8(ig::kQuery, 0, Ipv4Addr::any())));  // v1
   ASSERT_EQ(join(fd, kG1), 0);
   auto rs = igmp_sent(h);
@@ -375,7 +358,7 @@ TEST(Igmp, BadMessagesAreDroppedWithTheirReason) {
 
 TEST(Igmp, EchoToAGroupIsNotAnswered) {
   StackHarness h;
-  const int fd = udp_sock(5000);
+  const int fd = bound_udp(5000);
   ASSERT_EQ(join(fd, kG1), 0);
   (void)h.sent();
   h.inject(to_group(kG1, 1, icmp_echo(8, 1, 1, pattern(8))));
@@ -524,7 +507,7 @@ TEST(Igmp, RawIgmpSocketSeesQueries) {
 
 TEST(Igmp, MulticastLoopGivesTheHostsOwnMembersACopy) {
   StackHarness h;
-  const int member = udp_sock(7100);
+  const int member = bound_udp(7100);
   ASSERT_EQ(join(member, kG1), 0);
   const int tx = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   in_addr ia{htonl(kOur.host())};
@@ -568,7 +551,7 @@ TEST(Igmp, QueryEdgeCasesAsRfc3376AndLinux) {
   // alone, not a current-state record as well.
   h.inject(to_group(ig::kAllSystems, ig::kProto, v3_query(10)));
   run_for(h, 300ms);
-  const int fd = udp_sock(5000);
+  const int fd = bound_udp(5000);
   ASSERT_EQ(join(fd, kG1), 0);
   run_for(h, 2s);
   EXPECT_EQ(records(igmp_sent(h)), (std::vector<std::pair<uint8_t, Ipv4Addr>>{{ig::kChangeToExclude, kG1},
