@@ -1,9 +1,12 @@
 // skiff-echo: answers ARP and ping on its port(s) (and, as the transports land, echoes UDP and TCP on
 // --port, default 7). Prints its counters on SIGINT/SIGTERM and exits cleanly. --join GROUP (repeatable) makes
-// the UDP socket join an IPv4 multicast group on the first port (IP_ADD_MEMBERSHIP): datagrams to GROUP:port
-// are echoed back to their sender.
+// the UDP socket join an IPv4 multicast group on the first port (MCAST_JOIN_GROUP): datagrams to GROUP:port
+// are echoed back to their sender. --join GROUP,SOURCE joins source-specifically (MCAST_JOIN_SOURCE_GROUP:
+// only SOURCE's datagrams), --block GROUP,SOURCE keeps SOURCE out of a group joined with --join GROUP
+// (MCAST_BLOCK_SOURCE).
 //
-//   skiff-echo [EAL args] -- --ip A.B.C.D/P [stack options] [--port N] [--join GROUP]...
+//   skiff-echo [EAL args] -- --ip A.B.C.D/P [stack options] [--port N] [--join GROUP[,SOURCE]]...
+//              [--block GROUP,SOURCE]...
 
 #include <csignal>
 #include <cstdio>
@@ -43,18 +46,43 @@ struct EchoShard {
   };
   std::unordered_map<int, std::unique_ptr<Conn>> conns;
 
-  bool start(uint16_t port, const std::vector<wire::Ipv4Addr>& groups) {
+  struct McOpt {
+    wire::Ipv4Addr group, source;  // source any: any-source
+    bool block = false;
+  };
+  static void put_sin(sockaddr_storage* ss, wire::Ipv4Addr a) {
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(a.host());
+    memcpy(ss, &sin, sizeof sin);
+  }
+
+  bool start(uint16_t port, const std::vector<McOpt>& groups) {
     auto s = net::Socket::udp(SOCK_NONBLOCK);
     if (!s) return fail("UDP socket", s.error());
     udp = std::move(s.value());
     udp.set_option(SOL_SOCKET, SO_RCVBUF, 4 << 20);
     if (auto r = udp.bind({wire::Ipv4Addr::any(), port}); !r) return fail("UDP bind", r.error());
-    for (const wire::Ipv4Addr g : groups) {
-      ip_mreqn m{};
-      m.imr_multiaddr.s_addr = htonl(g.host());
-      m.imr_ifindex = 1;  // on the first port (by the route to the group, a host without one would have none)
-      if (skiff_setsockopt(udp.fd(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) != 0)
-        return fail("IP_ADD_MEMBERSHIP", errno);
+    for (const McOpt& o : groups) {
+      // On the first port (by the route to the group, a host without one would have none).
+      int rc;
+      const char* what;
+      if (o.source.is_any()) {
+        group_req r{};
+        r.gr_interface = 1;
+        put_sin(&r.gr_group, o.group);
+        rc = skiff_setsockopt(udp.fd(), IPPROTO_IP, MCAST_JOIN_GROUP, &r, sizeof r);
+        what = "MCAST_JOIN_GROUP";
+      } else {
+        group_source_req r{};
+        r.gsr_interface = 1;
+        put_sin(&r.gsr_group, o.group);
+        put_sin(&r.gsr_source, o.source);
+        rc = skiff_setsockopt(udp.fd(), IPPROTO_IP, o.block ? MCAST_BLOCK_SOURCE : MCAST_JOIN_SOURCE_GROUP, &r,
+                              sizeof r);
+        what = o.block ? "MCAST_BLOCK_SOURCE" : "MCAST_JOIN_SOURCE_GROUP";
+      }
+      if (rc != 0) return fail(what, errno);
     }
     udp.on_readable([this](net::SocketRef sock) { drain(sock); });
     auto t = net::Socket::tcp(SOCK_NONBLOCK);
@@ -136,9 +164,12 @@ struct EchoShard {
 
 static void usage(const char* prog) {
   fprintf(stderr,
-          "usage: %s [EAL args] -- --ip A.B.C.D/PREFIX [stack options] [--port N] [--join GROUP]...\n"
-          "  --port N        UDP/TCP echo port (default 7)\n"
-          "  --join GROUP    join IPv4 multicast group GROUP (repeatable): its datagrams to the port are echoed\n%s",
+          "usage: %s [EAL args] -- --ip A.B.C.D/PREFIX [stack options] [--port N] [--join GROUP[,SOURCE]]...\n"
+          "       [--block GROUP,SOURCE]...\n"
+          "  --port N              UDP/TCP echo port (default 7)\n"
+          "  --join GROUP          join IPv4 multicast group GROUP (repeatable): its datagrams to the port are echoed\n"
+          "  --join GROUP,SOURCE   join GROUP for SOURCE's datagrams only (source-specific; repeatable)\n"
+          "  --block GROUP,SOURCE  keep SOURCE's datagrams to GROUP (joined with --join GROUP) out\n%s",
           prog, stack_options_help());
 }
 
@@ -149,7 +180,7 @@ int main(int argc, char** argv) {
   auto rt = Runtime::init(argc, argv, "skiff-echo", &code);
   if (!rt) return code;
   unsigned echo_port = 7;
-  std::vector<wire::Ipv4Addr> groups;
+  std::vector<EchoShard::McOpt> groups;
   const auto& args = rt->app_args();
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--port" && i + 1 < args.size()) {
@@ -161,14 +192,20 @@ int main(int argc, char** argv) {
       }
       echo_port = static_cast<unsigned>(v);
       ++i;
-    } else if (args[i] == "--join" && i + 1 < args.size()) {
-      const auto g = wire::Ipv4Addr::parse(args[i + 1]);
-      if (!g || !g->is_multicast()) {
-        fprintf(stderr, "skiff-echo: --join: invalid value '%s' (expected an IPv4 multicast group, 224.0.0.0/4)\n",
-                args[i + 1].c_str());
+    } else if ((args[i] == "--join" || args[i] == "--block") && i + 1 < args.size()) {
+      const bool block = args[i] == "--block";
+      const std::string& v = args[i + 1];
+      const size_t comma = v.find(',');
+      const auto g = wire::Ipv4Addr::parse(v.substr(0, comma));
+      const auto src = comma == std::string::npos ? std::optional<wire::Ipv4Addr>(wire::Ipv4Addr::any())
+                                                  : wire::Ipv4Addr::parse(v.substr(comma + 1));
+      if (!g || !g->is_multicast() || !src || (block && src->is_any())) {
+        fprintf(stderr,
+                "skiff-echo: %s: invalid value '%s' (expected an IPv4 multicast group, 224.0.0.0/4%s)\n",
+                args[i].c_str(), v.c_str(), block ? ", a comma and a source address" : ", and optionally ,SOURCE");
         return 2;
       }
-      groups.push_back(*g);
+      groups.push_back(EchoShard::McOpt{*g, *src, block});
       ++i;
     } else {
       fprintf(stderr, "skiff-echo: unknown option '%s'\n", args[i].c_str());

@@ -84,6 +84,7 @@ namespace skiff {
   X(SteerRingFull, "frame for another shard dropped: its inbox ring is full")      \
   X(IcmpErrorUnmatched, "ICMP error quoting too little, or no datagram or connection of ours") \
   X(Ipv4McNotJoined, "IPv4 multicast to a group no socket joined on that interface")   \
+  X(Ipv4McSourceFiltered, "IPv4 multicast from a source the host's filters for that group exclude")   \
   X(IgmpTruncated, "IGMP message shorter than its type needs")                        \
   X(IgmpBadChecksum, "IGMP checksum wrong")                                          \
   X(IgmpBadQuery, "IGMP query of 9-11 bytes or for a non-multicast group")           \

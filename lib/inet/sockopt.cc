@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstddef>
 #include <cstring>
+#include <vector>
 
 #include "inet/cmsg.hh"
 #include "inet/inet.hh"
@@ -224,6 +226,186 @@ int ip_membership(Sock* sk, int optname, const void* optval, socklen_t optlen) {
   return join ? mc_join(sk, group, static_cast<unsigned>(iface)) : mc_leave(sk, group, static_cast<unsigned>(iface));
 }
 
+wire::Ipv4Addr sin_addr_of(const sockaddr_storage& ss) {
+  sockaddr_in sin;
+  memcpy(&sin, &ss, sizeof sin);
+  return wire::Ipv4Addr(ntohl(sin.sin_addr.s_addr));
+}
+
+bool is_source_option(int optname) {
+  switch (optname) {
+    case IP_ADD_SOURCE_MEMBERSHIP:
+    case IP_DROP_SOURCE_MEMBERSHIP:
+    case IP_BLOCK_SOURCE:
+    case IP_UNBLOCK_SOURCE:
+    case MCAST_JOIN_SOURCE_GROUP:
+    case MCAST_LEAVE_SOURCE_GROUP:
+    case MCAST_BLOCK_SOURCE:
+    case MCAST_UNBLOCK_SOURCE: return true;
+    default: return false;
+  }
+}
+
+// One source of a membership's filter (RFC 3678 §4.1.2 / §5.1.2): IP_ADD_SOURCE_MEMBERSHIP,
+// IP_DROP_SOURCE_MEMBERSHIP (INCLUDE), IP_BLOCK_SOURCE, IP_UNBLOCK_SOURCE (EXCLUDE) with struct
+// ip_mreq_source, and the MCAST_* forms with struct group_source_req, as Linux's do_ip_setsockopt /
+// do_mcast_group_source: the exact length or EINVAL, a family other than AF_INET EADDRNOTAVAIL, a group that
+// is not multicast EINVAL, an unknown interface ENODEV; joining a source first joins the group (INCLUDE)
+// unless the socket is a member already. A stream socket gets EPROTO (Linux lets TCP join this way).
+int ip_source_membership(Sock* sk, int optname, const void* optval, socklen_t optlen) {
+  if (sk->type == SOCK_STREAM) return -EPROTO;
+  wire::Ipv4Addr group, source, addr;
+  int ifindex = 0;
+  if (optname == MCAST_JOIN_SOURCE_GROUP || optname == MCAST_LEAVE_SOURCE_GROUP || optname == MCAST_BLOCK_SOURCE ||
+      optname == MCAST_UNBLOCK_SOURCE) {
+    if (optlen != static_cast<socklen_t>(sizeof(group_source_req))) return -EINVAL;
+    if (!optval) return -EFAULT;
+    group_source_req r;
+    memcpy(&r, optval, sizeof r);
+    if (r.gsr_group.ss_family != AF_INET || r.gsr_source.ss_family != AF_INET) return -EADDRNOTAVAIL;
+    group = sin_addr_of(r.gsr_group);
+    source = sin_addr_of(r.gsr_source);
+    ifindex = static_cast<int>(r.gsr_interface);
+  } else {
+    if (optlen != static_cast<socklen_t>(sizeof(ip_mreq_source))) return -EINVAL;
+    if (!optval) return -EFAULT;
+    ip_mreq_source m;
+    memcpy(&m, optval, sizeof m);
+    group = wire::Ipv4Addr(ntohl(m.imr_multiaddr.s_addr));
+    addr = wire::Ipv4Addr(ntohl(m.imr_interface.s_addr));
+    source = wire::Ipv4Addr(ntohl(m.imr_sourceaddr.s_addr));
+  }
+  const bool join = optname == IP_ADD_SOURCE_MEMBERSHIP || optname == MCAST_JOIN_SOURCE_GROUP;
+  const bool exclude = optname == IP_BLOCK_SOURCE || optname == IP_UNBLOCK_SOURCE ||
+                       optname == MCAST_BLOCK_SOURCE || optname == MCAST_UNBLOCK_SOURCE;
+  const bool add = join || optname == IP_BLOCK_SOURCE || optname == MCAST_BLOCK_SOURCE;
+  if (!group.is_multicast()) return -EINVAL;
+  const int iface = mc_find_iface(*sk->shard, group, addr, ifindex);
+  if (iface < 0) return -ENODEV;
+  if (join) {
+    const int rc = mc_join(sk, group, static_cast<unsigned>(iface), McMembership::kInclude);
+    if (rc && rc != -EADDRINUSE) return rc;
+  }
+  return mc_source(sk, add, exclude ? McMembership::kExclude : McMembership::kInclude, group, source,
+                   static_cast<unsigned>(iface));
+}
+
+constexpr socklen_t kMsfilterSize0 = offsetof(ip_msfilter, imsf_slist);
+constexpr socklen_t kGroupFilterSize0 = offsetof(group_filter, gf_slist);
+constexpr socklen_t msfilter_size(uint32_t n) { return kMsfilterSize0 + static_cast<socklen_t>(n * sizeof(uint32_t)); }
+constexpr socklen_t group_filter_size(uint32_t n) {
+  return kGroupFilterSize0 + static_cast<socklen_t>(n * sizeof(sockaddr_storage));
+}
+
+// IP_MSFILTER (struct ip_msfilter) and MCAST_MSFILTER (struct group_filter): a membership's whole filter
+// (RFC 3678 §4.2 / §5.2), as Linux's ip_mc_msfilter: more than igmp_max_msf sources ENOBUFS, a length short of
+// the header or of the sources given EINVAL, a mode other than MCAST_INCLUDE / MCAST_EXCLUDE EINVAL, no
+// membership EINVAL, INCLUDE with no sources leaves the group.
+int ip_set_msfilter(Sock* sk, int optname, const void* optval, socklen_t optlen) {
+  if (sk->type == SOCK_STREAM) return -EPROTO;
+  wire::Ipv4Addr group, addr;
+  int ifindex = 0;
+  uint32_t fmode, numsrc;
+  std::vector<wire::Ipv4Addr> sources;
+  const auto* b = static_cast<const uint8_t*>(optval);
+  if (optname == IP_MSFILTER) {
+    if (optlen < kMsfilterSize0) return -EINVAL;
+    if (!optval) return -EFAULT;
+    ip_msfilter m;
+    memcpy(&m, b, kMsfilterSize0);
+    if (m.imsf_numsrc > kMcMaxSources) return -ENOBUFS;
+    if (msfilter_size(m.imsf_numsrc) > optlen) return -EINVAL;
+    group = wire::Ipv4Addr(ntohl(m.imsf_multiaddr.s_addr));
+    addr = wire::Ipv4Addr(ntohl(m.imsf_interface.s_addr));
+    fmode = m.imsf_fmode;
+    numsrc = m.imsf_numsrc;
+    for (uint32_t i = 0; i < numsrc; ++i) {
+      uint32_t a;
+      memcpy(&a, b + kMsfilterSize0 + 4 * i, 4);
+      sources.push_back(wire::Ipv4Addr(ntohl(a)));
+    }
+  } else {
+    if (optlen < kGroupFilterSize0) return -EINVAL;
+    if (!optval) return -EFAULT;
+    group_filter gf;
+    memcpy(&gf, b, kGroupFilterSize0);
+    if (gf.gf_numsrc > kMcMaxSources) return -ENOBUFS;
+    if (group_filter_size(gf.gf_numsrc) > optlen) return -EINVAL;
+    if (gf.gf_group.ss_family != AF_INET) return -EADDRNOTAVAIL;
+    group = sin_addr_of(gf.gf_group);
+    ifindex = static_cast<int>(gf.gf_interface);
+    fmode = gf.gf_fmode;
+    numsrc = gf.gf_numsrc;
+    for (uint32_t i = 0; i < numsrc; ++i) {
+      sockaddr_storage ss;
+      memcpy(&ss, b + kGroupFilterSize0 + sizeof ss * i, sizeof ss);
+      if (ss.ss_family != AF_INET) return -EADDRNOTAVAIL;
+      sources.push_back(sin_addr_of(ss));
+    }
+  }
+  if (!group.is_multicast()) return -EINVAL;
+  if (fmode != MCAST_INCLUDE && fmode != MCAST_EXCLUDE) return -EINVAL;
+  const int iface = mc_find_iface(*sk->shard, group, addr, ifindex);
+  if (iface < 0) return -ENODEV;
+  return mc_set_filter(sk, group, static_cast<unsigned>(iface),
+                       fmode == MCAST_INCLUDE ? McMembership::kInclude : McMembership::kExclude, sources);
+}
+
+// getsockopt(IP_MSFILTER / MCAST_MSFILTER), as Linux's ip_mc_msfget / ip_mc_gsfget: the caller names the
+// group, the interface and how many sources it has room for (also bounded here by its length); it gets the
+// mode, the number of sources in all and as many as fit. No membership: EADDRNOTAVAIL.
+int ip_get_msfilter(Sock* sk, int optname, void* optval, socklen_t* optlen) {
+  auto* b = static_cast<uint8_t*>(optval);
+  const McMembership* m = nullptr;
+  if (optname == IP_MSFILTER) {
+    if (*optlen < kMsfilterSize0) return -EINVAL;
+    ip_msfilter q;
+    memcpy(&q, b, kMsfilterSize0);
+    const wire::Ipv4Addr group(ntohl(q.imsf_multiaddr.s_addr));
+    if (!group.is_multicast()) return -EINVAL;
+    const int iface = mc_find_iface(*sk->shard, group, wire::Ipv4Addr(ntohl(q.imsf_interface.s_addr)), 0);
+    if (iface < 0) return -ENODEV;
+    m = mc_membership(sk, group, static_cast<unsigned>(iface));
+    if (!m) return -EADDRNOTAVAIL;
+    const uint32_t count = static_cast<uint32_t>(m->sources.size());
+    const uint32_t copy = std::min({count, q.imsf_numsrc, static_cast<uint32_t>((*optlen - kMsfilterSize0) / 4)});
+    q.imsf_fmode = m->mode == McMembership::kInclude ? MCAST_INCLUDE : MCAST_EXCLUDE;
+    q.imsf_numsrc = count;
+    memcpy(b, &q, kMsfilterSize0);
+    for (uint32_t i = 0; i < copy; ++i) {
+      const uint32_t a = htonl(m->sources[i].host());
+      memcpy(b + kMsfilterSize0 + 4 * i, &a, 4);
+    }
+    *optlen = msfilter_size(copy);
+    return 0;
+  }
+  if (*optlen < kGroupFilterSize0) return -EINVAL;
+  group_filter q;
+  memcpy(&q, b, kGroupFilterSize0);
+  if (q.gf_group.ss_family != AF_INET) return -EINVAL;
+  const wire::Ipv4Addr group = sin_addr_of(q.gf_group);
+  if (!group.is_multicast()) return -EINVAL;
+  if (q.gf_interface >= 1 && sk->shard->port_for(q.gf_interface - 1))
+    m = mc_membership(sk, group, q.gf_interface - 1);
+  if (!m) return -EADDRNOTAVAIL;
+  const uint32_t count = static_cast<uint32_t>(m->sources.size());
+  const uint32_t copy =
+      std::min({count, q.gf_numsrc, static_cast<uint32_t>((*optlen - kGroupFilterSize0) / sizeof(sockaddr_storage))});
+  q.gf_fmode = m->mode == McMembership::kInclude ? MCAST_INCLUDE : MCAST_EXCLUDE;
+  q.gf_numsrc = count;
+  memcpy(b, &q, kGroupFilterSize0);
+  for (uint32_t i = 0; i < copy; ++i) {
+    sockaddr_storage ss{};
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(m->sources[i].host());
+    memcpy(&ss, &sin, sizeof sin);
+    memcpy(b + kGroupFilterSize0 + sizeof ss * i, &ss, sizeof ss);
+  }
+  *optlen = group_filter_size(copy);
+  return 0;
+}
+
 // IP_MULTICAST_IF: an address (struct in_addr), struct ip_mreq or struct ip_mreqn; INADDR_ANY without an index
 // clears it. As Linux: EINVAL on a stream socket or under 4 bytes, EADDRNOTAVAIL for an unknown address or
 // interface.
@@ -264,11 +446,14 @@ int ip_multicast_if(Sock* sk, const void* optval, socklen_t optlen) {
 int ip_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_t optlen) {
   if (level != IPPROTO_IP) return -ENOPROTOOPT;
   InetSock* is = inet_sk(sk);
+  if (is_source_option(optname)) return ip_source_membership(sk, optname, optval, optlen);
   switch (optname) {
     case IP_ADD_MEMBERSHIP:
     case IP_DROP_MEMBERSHIP:
     case MCAST_JOIN_GROUP:
     case MCAST_LEAVE_GROUP: return ip_membership(sk, optname, optval, optlen);
+    case IP_MSFILTER:
+    case MCAST_MSFILTER: return ip_set_msfilter(sk, optname, optval, optlen);
     case IP_MULTICAST_IF: return ip_multicast_if(sk, optval, optlen);
     default: break;
   }
@@ -369,6 +554,8 @@ int ip_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* opt
       *optlen = n;
       return 0;
     }
+    case IP_MSFILTER:
+    case MCAST_MSFILTER: return ip_get_msfilter(sk, optname, optval, optlen);
     case IP_HDRINCL: val = is->hdrincl; break;
     case IP_RECVERR: val = is->recverr; break;
     case IP_MTU_DISCOVER: val = is->pmtudisc; break;

@@ -5,6 +5,7 @@
 #include <rte_mbuf.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -30,7 +31,10 @@ constexpr Duration kV2UnsolicitedInterval = std::chrono::seconds(10);
 // Present Timeout (§8.12) is Robustness Variable x Query Interval + Query Response Interval.
 constexpr int64_t kQueryIntervalMs = 125'000;
 constexpr int64_t kQueryResponseIntervalMs = 10'000;
-constexpr size_t kIpHdrLen = 24;  // 20 + the Router Alert option (RFC 2113), which every IGMP message carries
+constexpr size_t kIpHdrLen = 24;
+// Sources of group-and-source-specific queries remembered for one pending answer; beyond, the answer is the
+// group's whole state (a querier cannot make the host keep more).
+constexpr size_t kMaxQueriedSources = 64;  // 20 + the Router Alert option (RFC 2113), which every IGMP message carries
 
 Ipv4Addr group_of(uint64_t key) { return Ipv4Addr(static_cast<uint32_t>(key)); }
 unsigned iface_of(uint64_t key) { return static_cast<unsigned>(key >> 32); }
@@ -92,16 +96,31 @@ class V3Report {
   V3Report(Shard& sh, ShardPort& sp)
       : sh_(sh), sp_(sp), max_(static_cast<uint16_t>(std::min<size_t>(sizeof buf_, sp.ifc->mtu - kIpHdrLen))) {}
   ~V3Report() { flush(); }
-  void add(uint8_t type, Ipv4Addr g) {
-    if (len_ + 8u > max_) flush();
-    uint8_t* r = buf_ + len_;
-    r[0] = type;
-    r[1] = 0;  // aux data length
-    r[2] = r[3] = 0;  // number of sources
-    const uint32_t gb = g.be();
-    memcpy(r + 4, &gb, 4);
-    len_ = static_cast<uint16_t>(len_ + 8);
-    ++nrec_;
+  // One group record with `srcs`; a list too long for one report is split into several records, except
+  // for EXCLUDE records, whose list is cut short instead (RFC 3376 §4.2.16).
+  void add(uint8_t type, Ipv4Addr g, const std::vector<Ipv4Addr>& srcs = {}) {
+    const bool cut = type == ig::kModeIsExclude || type == ig::kChangeToExclude;
+    size_t i = 0;
+    do {
+      if (len_ + 12u > max_ && nrec_) flush();
+      const size_t room = (max_ - len_ - 8u) / 4;
+      const size_t n = std::min(srcs.size() - i, room);
+      uint8_t* r = buf_ + len_;
+      r[0] = type;
+      r[1] = 0;  // aux data length
+      r[2] = static_cast<uint8_t>(n >> 8);
+      r[3] = static_cast<uint8_t>(n);
+      const uint32_t gb = g.be();
+      memcpy(r + 4, &gb, 4);
+      for (size_t k = 0; k < n; ++k) {
+        const uint32_t sb = srcs[i + k].be();
+        memcpy(r + 8 + 4 * k, &sb, 4);
+      }
+      len_ = static_cast<uint16_t>(len_ + 8 + 4 * n);
+      ++nrec_;
+      i += n;
+      if (cut) break;
+    } while (i < srcs.size());
   }
   void flush() {
     if (!nrec_) return;
@@ -123,6 +142,16 @@ class V3Report {
   uint16_t len_ = 8;
   uint16_t nrec_ = 0;
 };
+
+// The group's current state as one record (RFC 3376 §5.2): IS_EX or IS_IN with the interface's sources.
+void add_current_state(V3Report& rep, const McTable::Group& e, Ipv4Addr g) {
+  rep.add(e.mode() == McTable::kEx ? ig::kModeIsExclude : ig::kModeIsInclude, g, e.state_sources());
+}
+
+// Forgets sources no socket lists and no report still tells.
+void prune_sources(McTable::Group& e) {
+  std::erase_if(e.srcs, [](const McTable::Src& x) { return !x.count[0] && !x.count[1] && !x.retx; });
+}
 
 // Shard 0: sends what is due on `iface`: answers to queries, state-change reports and their
 // retransmissions; forgets groups left once their leave has been told.
@@ -146,23 +175,47 @@ void igmp_send_due(Shard& sh, unsigned iface) {
     bool answered = false;
     if (e.answer_at && *e.answer_at <= now) {
       e.answer_at.reset();
-      if (e.shards && reported) {
-        if (ver == 3) {
-          rep.add(ig::kModeIsExclude, g);
-        } else {
+      if (e.member() && reported) {
+        if (ver != 3) {
           igmp_send_v12(sh, *sp, ver, false, g);
+        } else if (e.answer_gs) {
+          // A group-and-source-specific query: IS_IN with the queried sources the host wants; none, no record.
+          std::vector<Ipv4Addr> want;
+          for (Ipv4Addr a : e.answer_srcs)
+            if (e.wants(a)) want.push_back(a);
+          if (!want.empty()) rep.add(ig::kModeIsInclude, g, want);
+        } else {
+          add_current_state(rep, e, g);
         }
         answered = true;
       }
+      e.answer_gs = false;
+      e.answer_srcs.clear();
     }
-    if (general && e.shards && reported && !answered && ver == 3) rep.add(ig::kModeIsExclude, g);
+    if (general && e.member() && reported && !answered && ver == 3) add_current_state(rep, e, g);
     if (e.changes_left && e.change_at <= now) {
       --e.changes_left;
       if (!reported) {
-        e.changes_left = 0;
+        e.changes_left = e.mode_left = 0;
+        for (auto& x : e.srcs) x.retx = 0;
       } else if (ver == 3) {
-        rep.add(e.leaving ? ig::kChangeToInclude : ig::kChangeToExclude, g);
-      } else if (!e.leaving) {
+        if (e.mode_left) {
+          // A filter mode change (joining any-source is TO_EX, leaving TO_IN, both with no sources): the
+          // new mode with the current sources, whatever changed since.
+          --e.mode_left;
+          rep.add(e.member() && e.mode() == McTable::kEx ? ig::kChangeToExclude : ig::kChangeToInclude, g,
+                  e.member() ? e.state_sources() : std::vector<Ipv4Addr>{});
+        } else {
+          std::vector<Ipv4Addr> allow, block;
+          for (auto& x : e.srcs)
+            if (x.retx) {
+              --x.retx;
+              (x.allow ? allow : block).push_back(x.addr);
+            }
+          if (!allow.empty()) rep.add(ig::kAllowNew, g, allow);
+          if (!block.empty()) rep.add(ig::kBlockOld, g, block);
+        }
+      } else if (e.member()) {
         igmp_send_v12(sh, *sp, ver, false, g);
       } else {
         if (ver == 2) igmp_send_v12(sh, *sp, 2, true, g);  // IGMPv1 has no leave
@@ -173,8 +226,9 @@ void igmp_send_due(Shard& sh, unsigned iface) {
                                                 ver == 3 ? kV3UnsolicitedInterval : kV2UnsolicitedInterval)
                                                 .count()) +
                       std::chrono::milliseconds(1);
+      prune_sources(e);
     }
-    if (!e.local && !e.shards && !e.changes_left) {
+    if (!e.member() && !e.changes_left) {
       it = sh.mc.groups.erase(it);
     } else {
       ++it;
@@ -188,59 +242,172 @@ void mc_update_filter(Shard& sh, unsigned iface) {
   if (!sp || !sp->ifc->dev) return;
   std::vector<wire::MacAddr> macs{ig::group_mac(ig::kAllSystems)};
   for (const auto& [k, e] : sh.mc.groups)
-    if (iface_of(k) == iface && e.shards) {
+    if (iface_of(k) == iface && e.member()) {
       const wire::MacAddr m = ig::group_mac(group_of(k));
       if (std::find(macs.begin(), macs.end(), m) == macs.end()) macs.push_back(m);
     }
   sp->ifc->dev->set_mc_addrs(macs);
 }
 
-// Shard 0: the host joined (`joined`) or left `g` on `iface` (RFC 3376 §5.1: a state-change report at
-// once, repeated Robustness Variable times in all).
-void igmp_membership_changed(Shard& sh, unsigned iface, Ipv4Addr g, McTable::Group& e, bool joined) {
-  mc_update_filter(sh, iface);
+// What the interface's state of a group was: member or not, and the mode and sources.
+struct McState {
+  bool member = false;
+  uint8_t mode = McTable::kIn;  // a group the host is no member of is INCLUDE {} (RFC 3376 §3.2)
+  std::vector<Ipv4Addr> srcs;   // sorted
+};
+McState state_of(const McTable::Group& e) {
+  McState st;
+  st.member = e.member();
+  if (st.member) {
+    st.mode = e.mode();
+    st.srcs = e.state_sources();
+  }
+  return st;
+}
+
+McTable::Src& src_entry(McTable::Group& e, Ipv4Addr a) {
+  for (auto& x : e.srcs)
+    if (x.addr == a) return x;
+  e.srcs.push_back(McTable::Src{a});
+  return e.srcs.back();
+}
+
+// Shard 0: the interface's state of `g` changed from `before` (RFC 3376 §5.1): a State-Change Report at once,
+// Robustness Variable times in all. A change of filter mode is told by TO_IN / TO_EX with the sources;
+// otherwise each source that entered or left the state by ALLOW / BLOCK, each counted on its own. A change
+// while a mode change is still being told is merged into it (the record carries the current sources).
+// Older queriers hear only joins and leaves. May erase `e` (igmp_send_due).
+void igmp_state_changed(Shard& sh, unsigned iface, Ipv4Addr g, McTable::Group& e, const McState& before) {
+  const bool is = e.member();
+  if (before.member != is) mc_update_filter(sh, iface);
   if (g == ig::kAllSystems) return;
   McTable::IfState& f = sh.mc.ifstate(iface);
-  e.leaving = !joined;
-  e.changes_left = igmp_version(f, sh.now()) == 3 ? f.qrv : (joined ? 2 : 1);
+  const int ver = igmp_version(f, sh.now());
+  if (ver != 3) {
+    if (before.member == is) return;
+    e.mode_left = 0;
+    for (auto& x : e.srcs) x.retx = 0;
+    e.changes_left = is ? 2 : 1;
+  } else {
+    const McState after = state_of(e);
+    if (before.mode != after.mode) {
+      e.mode_left = f.qrv;
+      for (auto& x : e.srcs) x.retx = 0;
+    } else if (before.srcs == after.srcs) {
+      return;
+    } else if (e.mode_left) {
+      e.mode_left = f.qrv;
+    } else {
+      // INCLUDE: a source that came is allowed, one that went blocked; EXCLUDE the other way round.
+      const bool inc = after.mode == McTable::kIn;
+      for (Ipv4Addr a : after.srcs)
+        if (!std::binary_search(before.srcs.begin(), before.srcs.end(), a)) {
+          McTable::Src& x = src_entry(e, a);
+          x.retx = f.qrv;
+          x.allow = inc;
+        }
+      for (Ipv4Addr a : before.srcs)
+        if (!std::binary_search(after.srcs.begin(), after.srcs.end(), a)) {
+          McTable::Src& x = src_entry(e, a);
+          x.retx = f.qrv;
+          x.allow = !inc;
+        }
+    }
+    uint8_t left = e.mode_left;
+    for (const auto& x : e.srcs) left = std::max(left, x.retx);
+    e.changes_left = left;
+  }
   e.change_at = sh.now();
-  if (!joined) e.answer_at.reset();
+  if (!is) {
+    e.answer_at.reset();
+    e.answer_gs = false;
+    e.answer_srcs.clear();
+  }
   igmp_send_due(sh, iface);
 }
 
-// On every shard: shard `from` now has (or no longer has) members of `g` on `iface`.
-void mc_apply(Shard& sh, unsigned iface, Ipv4Addr g, unsigned from, bool on) {
+// A change of the host's counts for one group: sockets by mode, and per source by mode.
+struct McDelta {
+  int32_t mode[2] = {};
+  std::vector<std::pair<Ipv4Addr, std::array<int32_t, 2>>> srcs;
+
+  void add(const McMembership& m, int32_t sign) {
+    mode[m.mode] += sign;
+    for (Ipv4Addr a : m.sources) {
+      auto it = std::find_if(srcs.begin(), srcs.end(), [a](const auto& x) { return x.first == a; });
+      if (it == srcs.end()) {
+        srcs.push_back({a, {0, 0}});
+        it = srcs.end() - 1;
+      }
+      it->second[m.mode] += sign;
+    }
+  }
+  bool empty() const {
+    if (mode[0] || mode[1]) return false;
+    for (const auto& x : srcs)
+      if (x.second[0] || x.second[1]) return false;
+    return true;
+  }
+};
+
+// On every shard: some shard's sockets changed their filters of `g` on `iface` by `d`.
+void mc_apply(Shard& sh, unsigned iface, Ipv4Addr g, const McDelta& d) {
   const uint64_t k = McTable::key(iface, g);
   McTable::Group& e = sh.mc.groups[k];
-  const bool was = e.shards != 0;
-  const uint64_t bit = uint64_t{1} << from;
-  e.shards = on ? (e.shards | bit) : (e.shards & ~bit);
-  const bool is = e.shards != 0;
-  if (sh.id == 0 && was != is) igmp_membership_changed(sh, iface, g, sh.mc.groups[k], is);
-  auto it = sh.mc.groups.find(k);
-  if (it != sh.mc.groups.end() && !it->second.local && !it->second.shards && !it->second.changes_left)
-    sh.mc.groups.erase(it);
+  const McState before = sh.id == 0 ? state_of(e) : McState{};
+  for (int m = 0; m < 2; ++m) e.sfcount[m] = static_cast<uint32_t>(static_cast<int32_t>(e.sfcount[m]) + d.mode[m]);
+  for (const auto& [a, c] : d.srcs) {
+    McTable::Src& x = src_entry(e, a);
+    for (int m = 0; m < 2; ++m) x.count[m] = static_cast<uint32_t>(static_cast<int32_t>(x.count[m]) + c[m]);
+  }
+  if (sh.id == 0) igmp_state_changed(sh, iface, g, e, before);
+  auto it = sh.mc.groups.find(k);  // (igmp_state_changed may have erased it)
+  if (it == sh.mc.groups.end()) return;
+  prune_sources(it->second);
+  if (!it->second.member() && !it->second.changes_left) sh.mc.groups.erase(it);
 }
 
-// This shard's sockets hold one more (`on`) or one fewer membership of `g` on `iface`.
-void mc_ref(Shard& sh, unsigned iface, Ipv4Addr g, bool on) {
-  McTable::Group& e = sh.mc.groups[McTable::key(iface, g)];
-  if (on ? e.local++ != 0 : --e.local != 0) return;
-  // This shard's first membership, or its last: every shard learns it (in order, from this one).
-  const unsigned from = sh.id;
+// A socket of this shard changed its filter of `g` on `iface` from `before` to `after` (null: no membership):
+// every shard applies the difference (in order, from this one).
+void mc_change(Shard& sh, unsigned iface, Ipv4Addr g, const McMembership* before, const McMembership* after) {
+  McDelta d;
+  if (before) d.add(*before, -1);
+  if (after) d.add(*after, +1);
+  if (d.empty()) return;
   for (unsigned t = 0; t < sh.nshards; ++t) {
     if (t == sh.id) continue;
-    sh.send(t, [iface, g, from, on](Shard& s) { mc_apply(s, iface, g, from, on); });
+    sh.send(t, [iface, g, d](Shard& s) { mc_apply(s, iface, g, d); });
   }
-  mc_apply(sh, iface, g, from, on);
+  mc_apply(sh, iface, g, d);
+}
+
+McMembership* find_membership(McList* l, Ipv4Addr group, unsigned iface) {
+  for (McMembership& m : *l)
+    if (m.group == group && m.iface == iface) return &m;
+  return nullptr;
 }
 
 }  // namespace
 
-bool McTable::accepts(unsigned iface, Ipv4Addr g) const {
+std::vector<Ipv4Addr> McTable::Group::state_sources() const {
+  std::vector<Ipv4Addr> v;
+  for (const auto& x : srcs)
+    if (in_state(x)) v.push_back(x.addr);
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+bool McTable::Group::wants(Ipv4Addr src) const {
+  for (const auto& x : srcs)
+    if (x.addr == src) return x.count[kIn] || x.count[kEx] != sfcount[kEx];
+  return sfcount[kEx] != 0;
+}
+
+bool McTable::accepts(unsigned iface, Ipv4Addr g, Ipv4Addr src, bool igmp) const {
   if (g == ig::kAllSystems) return true;
   auto it = groups.find(key(iface, g));
-  return it != groups.end() && it->second.shards != 0;
+  if (it == groups.end() || !it->second.member()) return false;
+  return igmp || it->second.wants(src);
 }
 
 McList* inet_mc_list(Sock* sk) {
@@ -261,14 +428,17 @@ int mc_find_iface(Shard& sh, Ipv4Addr group, Ipv4Addr addr, int ifindex) {
   return rt && sh.port_for(rt->iface) ? static_cast<int>(rt->iface) : -1;
 }
 
-int mc_join(Sock* sk, Ipv4Addr group, unsigned iface) {
+int mc_join(Sock* sk, Ipv4Addr group, unsigned iface, uint8_t mode) {
   McList* l = inet_mc_list(sk);
   if (!l) return -EPROTO;
-  for (const McMembership& m : *l)
-    if (m.group == group && m.iface == iface) return -EADDRINUSE;
+  if (find_membership(l, group, iface)) return -EADDRINUSE;
   if (l->size() >= kMcMaxMemberships) return -ENOBUFS;
-  l->push_back(McMembership{group, static_cast<uint8_t>(iface)});
-  mc_ref(*sk->shard, iface, group, true);
+  McMembership m{};
+  m.group = group;
+  m.iface = static_cast<uint8_t>(iface);
+  m.mode = mode;
+  l->push_back(m);
+  mc_change(*sk->shard, iface, group, nullptr, &m);
   return 0;
 }
 
@@ -277,25 +447,80 @@ int mc_leave(Sock* sk, Ipv4Addr group, unsigned iface) {
   if (!l) return -EPROTO;
   for (auto it = l->begin(); it != l->end(); ++it)
     if (it->group == group && it->iface == iface) {
+      const McMembership before = std::move(*it);
       l->erase(it);
-      mc_ref(*sk->shard, iface, group, false);
+      mc_change(*sk->shard, iface, group, &before, nullptr);
       return 0;
     }
   return -EADDRNOTAVAIL;
 }
 
+int mc_source(Sock* sk, bool add, uint8_t mode, Ipv4Addr group, Ipv4Addr source, unsigned iface) {
+  McList* l = inet_mc_list(sk);
+  if (!l) return -EPROTO;
+  McMembership* m = find_membership(l, group, iface);
+  if (!m) return -EINVAL;  // a source filter needs a membership first
+  if (m->has_list && m->mode != mode) return -EINVAL;
+  const McMembership before = *m;
+  // A filter that never had a source list takes the other mode (an any-source join becomes source-specific);
+  // as Linux, the switch stands even when what follows fails.
+  m->mode = mode;
+  auto it = std::find(m->sources.begin(), m->sources.end(), source);
+  int rc = 0;
+  if (!add) {
+    if (it == m->sources.end()) {
+      rc = -EADDRNOTAVAIL;
+    } else if (m->sources.size() == 1 && mode == McMembership::kInclude) {
+      *m = before;  // INCLUDE with no source is no membership: leave (Linux's special case)
+      return mc_leave(sk, group, iface);
+    } else {
+      m->sources.erase(it);
+    }
+  } else if (m->sources.size() >= kMcMaxSources) {
+    rc = -ENOBUFS;
+  } else if (it != m->sources.end()) {
+    rc = -EADDRNOTAVAIL;
+  } else {
+    m->sources.push_back(source);
+    m->has_list = true;
+  }
+  mc_change(*sk->shard, iface, group, &before, m);
+  return rc;
+}
+
+int mc_set_filter(Sock* sk, Ipv4Addr group, unsigned iface, uint8_t mode, const std::vector<Ipv4Addr>& sources) {
+  McList* l = inet_mc_list(sk);
+  if (!l) return -EPROTO;
+  if (mode == McMembership::kInclude && sources.empty()) return mc_leave(sk, group, iface);
+  McMembership* m = find_membership(l, group, iface);
+  if (!m) return -EINVAL;
+  const McMembership before = *m;
+  m->mode = mode;
+  m->sources = sources;
+  m->has_list = !sources.empty();
+  mc_change(*sk->shard, iface, group, &before, m);
+  return 0;
+}
+
+const McMembership* mc_membership(Sock* sk, Ipv4Addr group, unsigned iface) {
+  McList* l = inet_mc_list(sk);
+  return l ? find_membership(l, group, iface) : nullptr;
+}
+
 void mc_leave_all(Sock* sk) {
   McList* l = inet_mc_list(sk);
   if (!l) return;
-  for (const McMembership& m : *l) mc_ref(*sk->shard, m.iface, m.group, false);
+  for (const McMembership& m : *l) mc_change(*sk->shard, m.iface, m.group, &m, nullptr);
   l->clear();
   l->shrink_to_fit();
 }
 
-bool mc_sock_allows(Sock* sk, Ipv4Addr group, unsigned iface) {
+bool mc_sock_allows(Sock* sk, Ipv4Addr group, unsigned iface, Ipv4Addr src) {
   if (McList* l = inet_mc_list(sk))
-    for (const McMembership& m : *l)
-      if (m.group == group && m.iface == iface) return true;
+    if (const McMembership* m = find_membership(l, group, iface)) {
+      const bool listed = std::find(m->sources.begin(), m->sources.end(), src) != m->sources.end();
+      return m->mode == McMembership::kInclude ? listed : !listed;
+    }
   return inet_sk(sk)->mc_flags & InetSock::kMcAll;
 }
 
@@ -328,6 +553,8 @@ void igmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
       if (!group.is_any() && !group.is_multicast()) return sh.drop(std::move(p), Drop::IgmpBadQuery);
       int64_t max_resp_ms;
       bool older = false;
+      std::array<Ipv4Addr, kMaxQueriedSources> qsrc;  // a group-and-source-specific query's sources
+      uint32_t nq = 0;
       if (len == ig::kMinLen) {
         // An older querier (RFC 3376 §7.2.1): speak its version for the Older Version Querier Present
         // Timeout; pending v3 reports are not sent.
@@ -341,12 +568,23 @@ void igmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
         }
         f.general_at.reset();
         for (auto& [k, e] : sh.mc.groups)
-          if (iface_of(k) == iface && e.changes_left && !e.leaving) e.changes_left = 0;
+          if (iface_of(k) == iface && e.changes_left && e.member()) {
+            e.changes_left = e.mode_left = 0;
+            for (auto& x : e.srcs) x.retx = 0;
+          }
         older = true;
       } else {
         const uint32_t nsrc = static_cast<uint32_t>(b[10]) << 8 | b[11];
         if (len < ig::kV3QueryMin + 4 * nsrc) return sh.drop(std::move(p), Drop::IgmpTruncated);
         if (nsrc && group.is_any()) return sh.drop(std::move(p), Drop::IgmpBadQuery);  // sources, no group
+        if (nsrc <= kMaxQueriedSources) {  // (more: answered about the whole group)
+          for (uint32_t i = 0; i < nsrc; ++i) {
+            uint32_t a;
+            const auto* q = static_cast<const uint8_t*>(rte_pktmbuf_read(p.mbuf(), ig::kV3QueryMin + 4 * i, 4, &a));
+            qsrc[nq++] = Ipv4Addr(static_cast<uint32_t>(q[0]) << 24 | static_cast<uint32_t>(q[1]) << 16 |
+                                  static_cast<uint32_t>(q[2]) << 8 | q[3]);
+          }
+        }
         max_resp_ms = int64_t{ig::decode_code(b[1])} * 100;
         // RFC 3376 §4.1.6: adopt the querier's QRV; 0 means the default (as Linux).
         f.qrv = (b[8] & 0x07) ? (b[8] & 0x07) : 2;
@@ -364,19 +602,35 @@ void igmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
         // when the host is in no group there: a later join must not find it pending).
         bool any = false;
         for (const auto& [k, e] : sh.mc.groups)
-          any |= iface_of(k) == iface && e.shards && group_of(k) != ig::kAllSystems;
+          any |= iface_of(k) == iface && e.member() && group_of(k) != ig::kAllSystems;
         if (!any) return;
         if (!f.general_at || *f.general_at > at) f.general_at = at;
       } else {
         // A v1/v2 query, or a v3 group(-and-source)-specific one: a timer per group, the earlier one kept
-        // (RFC 2236 §3, RFC 3376 §5.2 rules 3/4). The answer to a group-and-source-specific query is the
-        // group's whole state (EXCLUDE, no sources): Skiff keeps no source lists. Each group draws its own
-        // delay (RFC 1112 appendix I), so a general query's answers spread out.
+        // (RFC 2236 §3, RFC 3376 §5.2 rules 3-5). A group-and-source-specific query is answered about its
+        // sources, added to those of one still pending; a pending answer about the whole group stays so.
+        // Each group draws its own delay (RFC 1112 appendix I), so a general query's answers spread out.
         Instant first = Instant::max();
         for (auto& [k, e] : sh.mc.groups) {
-          if (iface_of(k) != iface || !e.shards || group_of(k) == ig::kAllSystems) continue;
+          if (iface_of(k) != iface || !e.member() || group_of(k) == ig::kAllSystems) continue;
           if (!group.is_any() && group_of(k) != group) continue;
           const Instant t = random_delay(sh, now, max_resp_ms);
+          if (!older && nq) {
+            if (!e.answer_at || e.answer_gs) {
+              e.answer_gs = true;
+              for (uint32_t i = 0; i < nq; ++i)
+                if (std::find(e.answer_srcs.begin(), e.answer_srcs.end(), qsrc[i]) == e.answer_srcs.end())
+                  e.answer_srcs.push_back(qsrc[i]);
+              // Bounded: past kMaxQueriedSources the answer is the group's whole state.
+              if (e.answer_srcs.size() > kMaxQueriedSources) {
+                e.answer_gs = false;
+                e.answer_srcs.clear();
+              }
+            }
+          } else {
+            e.answer_gs = false;
+            e.answer_srcs.clear();
+          }
           if (!e.answer_at || *e.answer_at > t) e.answer_at = t;
           first = std::min(first, *e.answer_at);
         }

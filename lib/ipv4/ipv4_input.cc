@@ -140,8 +140,10 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
   const bool ip_bcast = mcast || ifc.is_broadcast(dst);
   if (!ifc.is_our_addr(dst) && !ip_bcast) return sh.drop(std::move(p), Drop::Ipv4NotForUs);
   // A group the host joined on this interface, or all-systems (Linux's ip_check_mc_rcu).
-  if (mcast && !sh.mc.accepts(ifc.index, dst)) [[unlikely]]
-    return sh.drop(std::move(p), Drop::Ipv4McNotJoined);
+  // (Linux's ip_check_mc_rcu: a source the host's filters keep out is dropped here; IGMP is exempt.)
+  if (mcast && !sh.mc.accepts(ifc.index, dst, src, ip->proto() == wire::igmp::kProto)) [[unlikely]]
+    return sh.drop(std::move(p), sh.mc.accepts(ifc.index, dst, src, true) ? Drop::Ipv4McSourceFiltered
+                                                                           : Drop::Ipv4McNotJoined);
   // IGMP (to a group or to us) is shard 0's, which keeps the host's membership state: handed there before any
   // raw socket here sees a copy (a looped copy says so: its source, ours, is no martian there either).
   if (ip->proto() == wire::igmp::kProto && sh.id != 0) [[unlikely]] {

@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "stack/shard.hh"
+#include "wire/igmp.hh"
 #include "wire/ipv4.hh"
 
 namespace skiff {
@@ -110,7 +111,7 @@ int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx) {
     return -EMSGSIZE;
   }
   if (tx.dst.is_multicast()) [[unlikely]] {
-    if (tx.mc_loop && sh.mc.accepts(sp->ifc->index, tx.dst)) ipv4_mc_loopback(sh, *sp, p, tx, src, ttl);
+    if (tx.mc_loop && sh.mc.accepts(sp->ifc->index, tx.dst, src, tx.proto == wire::igmp::kProto)) ipv4_mc_loopback(sh, *sp, p, tx, src, ttl);
     if (tx.mc_local) return 0;  // TTL 0: the host's own members only
   }
   if (too_big) {

@@ -284,7 +284,7 @@ void raw_input(Shard& sh, const Pktbuf& p, const Ipv4Rx& rx) {
     if (sk->protocol != rx.proto) continue;
     if (!is->rcv_saddr.is_any() && is->rcv_saddr != rx.dst) continue;
     if (!is->daddr.is_any() && is->daddr != rx.src) continue;  // (shutdown(SHUT_RD) stops nothing, as Linux)
-    if (rx.dst.is_multicast() && !mc_sock_allows(sk, rx.dst, rx.port->ifc->index)) continue;  // raw_v4_match
+    if (rx.dst.is_multicast() && !mc_sock_allows(sk, rx.dst, rx.port->ifc->index, rx.src)) continue;  // raw_v4_match
     if (rx.proto == IPPROTO_ICMP && p.seg_len() >= 1) {
       const uint8_t type = p.data()[0];
       if (type < 32 && (raw_sk(sk)->icmp_filter & (1u << type))) continue;

@@ -150,10 +150,17 @@ struct InetSock {
 };
 
 // A datagram socket's multicast group memberships (IP_ADD_MEMBERSHIP; Linux's inet->mc_list), kept by UDP and
-// raw sockets (TCP refuses them, EPROTO, as Linux).
+// raw sockets (TCP refuses them, EPROTO, as Linux), each with its source filter (RFC 3678; Linux's
+// ip_mc_socklist): EXCLUDE the sources listed (any-source: none listed) or INCLUDE only those.
 struct McMembership {
+  static constexpr uint8_t kExclude = 0, kInclude = 1;  // MCAST_EXCLUDE, MCAST_INCLUDE
   wire::Ipv4Addr group;
   uint8_t iface = 0;
+  uint8_t mode = kExclude;
+  // Whether a source list was ever given (Linux's sflist): only a filter without one may switch mode by
+  // IP_ADD_SOURCE_MEMBERSHIP / IP_BLOCK_SOURCE, as Linux.
+  bool has_list = false;
+  std::vector<wire::Ipv4Addr> sources;
 };
 using McList = std::vector<McMembership>;
 

@@ -544,7 +544,7 @@ void udp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
     for (InetSock* s = sh.udp.bucket(dport); s; s = s->bind_next) {
       if (!s->rcv_saddr.is_any() && s->rcv_saddr != rx.dst) continue;
       if (s->dport && (s->dport != sport || s->daddr != rx.src)) continue;
-      if (mcast && !mc_sock_allows(&s->sk, rx.dst, iface)) continue;
+      if (mcast && !mc_sock_allows(&s->sk, rx.dst, iface, rx.src)) continue;
       Pktbuf c(rte_pktmbuf_copy(p.mbuf(), sh.pool.raw(), UdpView::kHeaderLen, UINT32_MAX));
       if (!c) {
         sh.drops.add(Drop::NoMbuf);

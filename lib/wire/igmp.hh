@@ -20,6 +20,8 @@ inline constexpr uint8_t kModeIsInclude = 1;
 inline constexpr uint8_t kModeIsExclude = 2;
 inline constexpr uint8_t kChangeToInclude = 3;
 inline constexpr uint8_t kChangeToExclude = 4;
+inline constexpr uint8_t kAllowNew = 5;
+inline constexpr uint8_t kBlockOld = 6;
 
 inline constexpr Ipv4Addr kAllSystems = Ipv4Addr::of(224, 0, 0, 1);
 inline constexpr Ipv4Addr kAllRouters = Ipv4Addr::of(224, 0, 0, 2);

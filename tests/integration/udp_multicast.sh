@@ -14,6 +14,13 @@
 #      group, and on exit v2 leaves (type 0x17) go to 224.0.0.2 (RFC 3376 §7.2.1: v2 compatibility mode);
 #   7. every IGMP message: TTL 1, Router Alert option, TOS 0xc0, IP and IGMP checksums right, destination
 #      MAC the group's (01:00:5e + low 23 bits); v3 reports to 224.0.0.22; 224.0.0.1 never reported.
+#   8. source filters (a third skiff-echo: --join G3,PEER_IP source-specific, --join G1 --block G1,PEER_IP2):
+#      ALLOW_NEW_SOURCES (type 5) {PEER_IP} for G3, twice, and no CHANGE_TO_EXCLUDE for it; for G1 the join's
+#      CHANGE_TO_EXCLUDE merged with the block: CHANGE_TO_EXCLUDE {PEER_IP2}; the kernel's datagrams from PEER_IP
+#      to both groups echoed, none from PEER_IP2 (counted as Ipv4McSourceFiltered); a v3 general query answered
+#      with MODE_IS_INCLUDE {PEER_IP} for G3 and MODE_IS_EXCLUDE {PEER_IP2} for G1; a group-and-source-specific
+#      query about G3 and {PEER_IP2, PEER_IP} answered with MODE_IS_INCLUDE {PEER_IP} only; on exit
+#      BLOCK_OLD_SOURCES (type 6) {PEER_IP} for G3 and CHANGE_TO_INCLUDE {} for G1.
 # The kernel side's TX checksum offload is turned off (kernel_peer_topology): on a veth the kernel leaves UDP
 # checksums for "hardware" to finish, and af_packet hands them to Skiff unfinished. The peer joins no group,
 # so the only IGMP on the link besides its own queries is Skiff's (the capture keeps Skiff's source only).
@@ -136,4 +143,61 @@ check "every v3 report: records without sources, nothing after them" \
   [ "$(igmp_count 0 'type=0x22 .*(trailing=|truncated|:[1-9][0-9]*(,| |$))')" -eq 0 ]
 check "only reports and leaves (types 0x22, 0x16, 0x17)" [ "$(igmp_count 0 'type=0x(22|16|17) ')" -eq "$n" ]
 check "224.0.0.1 never reported" [ "$(igmp_count 0 '224\.0\.0\.1([^0-9]|$)')" -eq 0 ]
+
+# --- 8: source filters (RFC 3678, RFC 3376 source records) ------------------------------------------------
+G3=239.5.6.7
+PEER_IP2=${PEER_IP%.*}.9
+ip -n "$NS_P" addr add "$PEER_IP2/24" dev "$IF_P" || fail "second address on $IF_P"
+# srec TYPE GROUP SOURCES: ERE for a v3 report holding a record TYPE for GROUP with exactly SOURCES (a+b).
+srec() {
+  local n=0
+  [ -n "$3" ] && n=$(($(tr -cd + <<<"$3" | wc -c) + 1))
+  local src=""
+  [ -n "$3" ] && src=":$(sed 's/[.+]/\\&/g' <<<"$3")"
+  echo "type=0x22 .*recs=([^ ]*,)?$1:${2//./\\.}:$n$src(,| |\$)"
+}
+mark8=$(lines)
+mark=$mark8
+eal_args 0 echo3 "$VDEV"
+start_echo "$NS_S" "$ITEST_TMP/echo3.log" "${EAL_ARGS[@]}" -- --ip "$SKIFF_IP/24" --port "$PORT" \
+  --join "$G3,$PEER_IP" --join "$G1" --block "$G1,$PEER_IP2"
+igmp_wait "$mark" 2 3 "ALLOW_NEW_SOURCES {$PEER_IP} for $G3 on the source-specific join, twice" \
+  "$(srec 5 "$G3" "$PEER_IP")"
+igmp_wait "$mark" 2 3 "CHANGE_TO_EXCLUDE {$PEER_IP2} for $G1 (the join merged with the block), twice" \
+  "$(srec 4 "$G1" "$PEER_IP2")"
+check "no CHANGE_TO_EXCLUDE for the source-specific $G3" [ "$(igmp_count "$mark" "4:${G3//./\\.}:")" -eq 0 ]
+for g in "$G3" "$G1"; do
+  ip netns exec "$NS_P" timeout 60 "$PY" "$PEER" echo "$g" "$PORT" 1,100,1472 "$SKIFF_IP" "$PEER_IP" \
+    >"$ITEST_TMP/ssm-echo-$g.out" 2>&1
+  rc=$?
+  cat "$ITEST_TMP/ssm-echo-$g.out"
+  check "kernel -> $g from $PEER_IP (a source let in): echoed" [ "$rc" -eq 0 ]
+  ip netns exec "$NS_P" timeout 10 "$PY" "$PEER" silent "$g" "$PORT" 0.5 "$PEER_IP2" >"$ITEST_TMP/ssm-silent-$g.out" 2>&1
+  rc=$?
+  cat "$ITEST_TMP/ssm-silent-$g.out"
+  check "kernel -> $g from $PEER_IP2 (a source kept out): no echo" [ "$rc" -eq 0 ]
+done
+mark=$(lines)
+ip netns exec "$NS_P" timeout 10 "$PY" "$PEER" query v3 "$PEER_IP" 10 || fail "sending the v3 query"
+igmp_wait "$mark" 1 2 "general query: MODE_IS_INCLUDE {$PEER_IP} for $G3" "$(srec 1 "$G3" "$PEER_IP")"
+igmp_wait "$mark" 1 2 "general query: MODE_IS_EXCLUDE {$PEER_IP2} for $G1" "$(srec 2 "$G1" "$PEER_IP2")"
+sleep 0.3
+mark=$(lines)
+ip netns exec "$NS_P" timeout 10 "$PY" "$PEER" query v3 "$PEER_IP" 10 "$G3" "$PEER_IP2,$PEER_IP" ||
+  fail "sending the group-and-source-specific query"
+igmp_wait "$mark" 1 2 "group-and-source query about $G3 {$PEER_IP2, $PEER_IP}: MODE_IS_INCLUDE {$PEER_IP}" \
+  "$(srec 1 "$G3" "$PEER_IP")"
+check "... and nothing about $G1" [ "$(igmp_count "$mark" "${G1//./\\.}")" -eq 0 ]
+mark=$(lines)
+stop_echo "$ITEST_TMP/final3.txt"
+igmp_wait "$mark" 1 2 "BLOCK_OLD_SOURCES {$PEER_IP} for $G3 on exit" "$(srec 6 "$G3" "$PEER_IP")"
+igmp_wait "$mark" 1 2 "CHANGE_TO_INCLUDE {} for $G1 on exit" "$(srec 3 "$G1" "")"
+check "Ipv4McSourceFiltered >= 6 (the datagrams from $PEER_IP2)" \
+  [ "$(drop "$ITEST_TMP/final3.txt" Ipv4McSourceFiltered)" -ge 6 ]
+log "IGMP messages of the source-filter run:"
+igmp_lines "$mark8" | sed 's/^/  /'
+n=$(igmp_count 0 .)
+check "every IGMP message (source records too): MAC, TTL 1, Router Alert, TOS 0xc0, checksums right" \
+  [ "$(igmp_count 0 ' macok=1 ttl=1 tos=0xc0 ra=1 ipcsum=ok .* csum=ok')" -eq "$n" ]
+check "every v3 report: records end where the message ends" [ "$(igmp_count 0 'type=0x22 .*(trailing=|truncated)')" -eq 0 ]
 pass

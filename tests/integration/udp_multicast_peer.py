@@ -3,19 +3,23 @@
 
 usage:
   udp_multicast_peer.py capture IFACE SRC_IP     print every IGMP message SRC_IP sends on IFACE, one line each
-  udp_multicast_peer.py echo GROUP PORT SIZES SKIFF_IP
-                                                 send one datagram of each size to GROUP:PORT; exit 0 when every
-                                                 one came back byte-identical from SKIFF_IP:PORT (3 tries each)
-  udp_multicast_peer.py silent GROUP PORT WAIT_S send 3 datagrams to GROUP:PORT; exit 0 when nothing comes back
+  udp_multicast_peer.py echo GROUP PORT SIZES SKIFF_IP [FROM_IP]
+                                                 send one datagram of each size to GROUP:PORT (from FROM_IP if
+                                                 given); exit 0 when every one came back byte-identical from
+                                                 SKIFF_IP:PORT (3 tries each)
+  udp_multicast_peer.py silent GROUP PORT WAIT_S [FROM_IP]
+                                                 send 3 datagrams to GROUP:PORT; exit 0 when nothing comes back
                                                  within WAIT_S seconds
-  udp_multicast_peer.py query v3|v2 LOCAL_IP CODE
-                                                 send an IGMP general query (v3: 12 bytes, v2: 8 bytes; Max Resp
-                                                 Code CODE, tenths of a second) to 224.0.0.1 from LOCAL_IP
+  udp_multicast_peer.py query v3|v2 LOCAL_IP CODE [GROUP [SOURCE,...]]
+                                                 send an IGMP query (v3: 12 bytes and 4 per source, v2: 8 bytes;
+                                                 Max Resp Code CODE, tenths of a second) from LOCAL_IP: a general
+                                                 one to 224.0.0.1, or with GROUP a group-specific one (with
+                                                 SOURCEs group-and-source-specific, v3) to GROUP
 
 The capture reads an AF_PACKET socket bound to IFACE (the kernel hands multicast to its own raw IGMP sockets
 only for the groups it joined, and this peer joins none) and checks each frame itself. A line:
   igmp t=SECONDS src=A dst=A dmac=MAC macok=0|1 ttl=N tos=0xNN ra=0|1 ipcsum=ok|bad type=0xNN len=N csum=ok|bad
-       [recs=TYPE:GROUP:NSRC,...]  (v3 reports)    [group=A]  (v1/v2 messages)
+       [recs=TYPE:GROUP:NSRC[:S1+S2...],...]  (v3 reports; the sources when there are)    [group=A]  (v1/v2)
 macok: the destination MAC is the one the destination group maps to (RFC 1112 §6.4); ra: the IP header carries
 the Router Alert option (94 04 00 00, RFC 2113). t counts from the line "capturing".
 """
@@ -88,7 +92,10 @@ def describe(frame):
                 recs.append("truncated")
                 break
             rtype, aux, nsrc = igmp[off], igmp[off + 1], struct.unpack("!H", igmp[off + 2:off + 4])[0]
-            recs.append(f"{rtype}:{socket.inet_ntoa(igmp[off + 4:off + 8])}:{nsrc}")
+            rec = f"{rtype}:{socket.inet_ntoa(igmp[off + 4:off + 8])}:{nsrc}"
+            if nsrc and off + 8 + 4 * nsrc <= len(igmp):
+                rec += ":" + "+".join(socket.inet_ntoa(igmp[off + 8 + 4 * i:off + 12 + 4 * i]) for i in range(nsrc))
+            recs.append(rec)
             off += 8 + 4 * nsrc + 4 * aux
         line += f" nrec={n} recs={','.join(recs)}"
         if off != len(igmp):
@@ -113,16 +120,19 @@ def capture(iface, src):
             print(f"igmp t={time.monotonic() - t0:.3f} {line}", flush=True)
 
 
-def mc_socket():
+def mc_socket(from_ip=None):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if from_ip:
+        s.bind((from_ip, 0))
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(from_ip))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
     return s
 
 
-def echo(group, port, spec, skiff_ip):
-    s = mc_socket()
+def echo(group, port, spec, skiff_ip, from_ip=None):
+    s = mc_socket(from_ip)
     s.settimeout(0.5)
     bad, strangers = [], 0
     for n in sizes(spec):
@@ -151,8 +161,8 @@ def echo(group, port, spec, skiff_ip):
     sys.exit(1 if bad or strangers else 0)
 
 
-def silent(group, port, wait_s):
-    s = mc_socket()
+def silent(group, port, wait_s, from_ip=None):
+    s = mc_socket(from_ip)
     for i in range(3):
         s.sendto(b"not joined %d" % i, (group, port))
     end = time.monotonic() + wait_s
@@ -166,12 +176,15 @@ def silent(group, port, wait_s):
     sys.exit(1 if got else 0)
 
 
-def query(version, local_ip, code):
+def query(version, local_ip, code, group=None, sources=()):
+    g = socket.inet_aton(group) if group else bytes(4)
     if version == "v3":
-        # Type, Max Resp Code, checksum, group 0; S=0 QRV=2; QQIC 125; 0 sources (RFC 3376 §4.1).
-        msg = bytearray(struct.pack("!BBH4sBBH", 0x11, code, 0, bytes(4), 0x02, 125, 0))
+        # Type, Max Resp Code, checksum, group; S=0 QRV=2; QQIC 125; the sources (RFC 3376 §4.1).
+        msg = bytearray(struct.pack("!BBH4sBBH", 0x11, code, 0, g, 0x02, 125, len(sources)))
+        for a in sources:
+            msg += socket.inet_aton(a)
     else:
-        msg = bytearray(struct.pack("!BBH4s", 0x11, code, 0, bytes(4)))  # RFC 2236 §2
+        msg = bytearray(struct.pack("!BBH4s", 0x11, code, 0, g))  # RFC 2236 §2
     msg[2:4] = struct.pack("!H", 0xFFFF - inet_csum(bytes(msg)))
     assert inet_csum(bytes(msg)) == 0xFFFF
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IGMP)
@@ -179,8 +192,10 @@ def query(version, local_ip, code):
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(local_ip))
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
-    s.sendto(bytes(msg), ("224.0.0.1", 0))
-    print(f"udp_multicast_peer: sent {version} general query ({len(msg)} bytes, code {code}) to 224.0.0.1: "
+    dst = group or "224.0.0.1"  # a group-specific query goes to the group (RFC 3376 §4.1.12)
+    s.sendto(bytes(msg), (dst, 0))
+    kind = "general" if not group else "group-and-source-specific" if sources else "group-specific"
+    print(f"udp_multicast_peer: sent {version} {kind} query ({len(msg)} bytes, code {code}) to {dst}: "
           f"{bytes(msg).hex()}")
 
 
@@ -191,12 +206,12 @@ def main():
             capture(a[1], a[2])
         except KeyboardInterrupt:  # how the test stops it (SIGINT)
             pass
-    elif len(a) == 5 and a[0] == "echo":
-        echo(a[1], int(a[2]), a[3], a[4])
-    elif len(a) == 4 and a[0] == "silent":
-        silent(a[1], int(a[2]), float(a[3]))
-    elif len(a) == 4 and a[0] == "query" and a[1] in ("v2", "v3"):
-        query(a[1], a[2], int(a[3]))
+    elif len(a) in (5, 6) and a[0] == "echo":
+        echo(a[1], int(a[2]), a[3], a[4], a[5] if len(a) == 6 else None)
+    elif len(a) in (4, 5) and a[0] == "silent":
+        silent(a[1], int(a[2]), float(a[3]), a[4] if len(a) == 5 else None)
+    elif len(a) in (4, 5, 6) and a[0] == "query" and a[1] in ("v2", "v3"):
+        query(a[1], a[2], int(a[3]), a[4] if len(a) >= 5 else None, a[5].split(",") if len(a) == 6 else ())
     else:
         sys.exit(__doc__)
 

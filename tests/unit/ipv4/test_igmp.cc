@@ -419,9 +419,9 @@ TEST(Igmp, SocketOptionsAsLinux) {
   const sockaddr_in gs = sin(kG2, 0);
   memcpy(&gr.gr_group, &gs, sizeof gs);
   EXPECT_EQ(skiff_setsockopt(u2, IPPROTO_IP, MCAST_JOIN_GROUP, &gr, sizeof gr), 0) << strerror(errno);
-  EXPECT_TRUE(h.shard().mc.accepts(0, kG2));
+  EXPECT_TRUE(h.shard().mc.accepts(0, kG2, kPeer));
   EXPECT_EQ(skiff_setsockopt(u2, IPPROTO_IP, MCAST_LEAVE_GROUP, &gr, sizeof gr), 0);
-  EXPECT_FALSE(h.shard().mc.accepts(0, kG2));
+  EXPECT_FALSE(h.shard().mc.accepts(0, kG2, kPeer));
   gr.gr_group.ss_family = AF_INET6;
   EXPECT_EQ(skiff_setsockopt(u2, IPPROTO_IP, MCAST_JOIN_GROUP, &gr, sizeof gr), -1);
   EXPECT_EQ(errno, EINVAL);

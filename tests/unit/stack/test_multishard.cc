@@ -679,8 +679,8 @@ TEST(MultiShard, MulticastMembershipIsHostWideAndIgmpIsShardZeros) {
   m.imr_ifindex = 1;
   ASSERT_EQ(skiff_setsockopt(rx[1], IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m), 0) << strerror(errno);
   h.pump();
-  EXPECT_TRUE(h.b(0).mc.accepts(0, g));  // every shard holds the host-wide view
-  EXPECT_TRUE(h.b(1).mc.accepts(0, g));
+  EXPECT_TRUE(h.b(0).mc.accepts(0, g, MultiHarness::kA));  // every shard holds the host-wide view
+  EXPECT_TRUE(h.b(1).mc.accepts(0, g, MultiHarness::kA));
   EXPECT_EQ(h.b(0).stats.igmp_out_reports, 1u);
   EXPECT_EQ(h.b(1).stats.igmp_out_reports, 0u);
 
@@ -744,8 +744,8 @@ TEST(MultiShard, MulticastMembershipIsHostWideAndIgmpIsShardZeros) {
   h.on(h.b(1));
   skiff_close(rx[1]);
   h.pump();
-  EXPECT_FALSE(h.b(0).mc.accepts(0, g));
-  EXPECT_FALSE(h.b(1).mc.accepts(0, g));
+  EXPECT_FALSE(h.b(0).mc.accepts(0, g, MultiHarness::kA));
+  EXPECT_FALSE(h.b(1).mc.accepts(0, g, MultiHarness::kA));
   EXPECT_EQ(h.b(0).stats.igmp_out_reports, before_leave + 1);
   h.on(h.b(0));
   skiff_close(rx[0]);
