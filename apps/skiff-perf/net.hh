@@ -50,6 +50,9 @@ class Net {
   // Sends what the workload queued since the last wait() (Skiff: the shard's TX batches).
   virtual void flush() {}
   virtual bool busy_poll() const = 0;
+  // The time as of the last wait(), when the stack keeps it anyway (a Skiff shard reads the clock at the
+  // start of every poll); -1 otherwise. The loop's timers take it instead of reading the clock again.
+  virtual int64_t last_wait_ns() const { return -1; }
   // Packet buffers the stack has in all (0: no fixed pool, as in the kernel). A Skiff send queue holds one
   // buffer per segment, so streams that together queue more than the pool would leave none for the ACKs
   // that free them: tcp_send_buffer() sizes each stream's share.

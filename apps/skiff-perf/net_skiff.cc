@@ -84,6 +84,7 @@ class SkiffNet final : public Net {
   }
   void flush() override { sh_.flush(); }
   bool busy_poll() const override { return true; }
+  int64_t last_wait_ns() const override { return sh_.now().ns(); }
   unsigned pool_buffers() const override { return sh_.pool.capacity(); }
 
  private:
