@@ -1,6 +1,7 @@
 // libFuzzer target: whole frames into a shard (Ethernet -> ARP / IPv4 (+ reassembly) -> ICMP / UDP / TCP /
 // raw), with live sockets: a TCP listener on 7000, a connection the peer opened to it (accepted), a
-// connection we opened to the peer's port 80, a UDP socket on 7001 (a member of 239.1.2.3) and a raw ICMP
+// connection we opened to the peer's port 80, a UDP socket on 7001 (a member of 239.1.2.3 blocking one source,
+// and of 239.1.2.4 for the peer only) and a raw ICMP
 // socket. The clock moves by
 // amounts taken from the input, so timers run (reassembly timeout, retransmission, delayed ACK, keepalive,
 // TIME-WAIT, neighbour ageing).
@@ -110,6 +111,16 @@ struct World {
     mr.imr_multiaddr.s_addr = htonl(Ipv4Addr::of(239, 1, 2, 3).host());
     mr.imr_ifindex = 1;
     FUZZ_CHECK(skiff_setsockopt(ufd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr) == 0, "udp join");
+    // ... blocking 10.0.0.9 there, and of 239.1.2.4 for the peer's datagrams only (source filters, source
+    // records in reports, group-and-source-specific queries).
+    ip_mreq_source ms{};
+    ms.imr_multiaddr.s_addr = htonl(Ipv4Addr::of(239, 1, 2, 3).host());
+    ms.imr_interface.s_addr = htonl(FuzzStack::kOurIp.host());
+    ms.imr_sourceaddr.s_addr = htonl(Ipv4Addr::of(10, 0, 0, 9).host());
+    FUZZ_CHECK(skiff_setsockopt(ufd, IPPROTO_IP, IP_BLOCK_SOURCE, &ms, sizeof ms) == 0, "udp block source");
+    ms.imr_multiaddr.s_addr = htonl(Ipv4Addr::of(239, 1, 2, 4).host());
+    ms.imr_sourceaddr.s_addr = htonl(FuzzStack::kPeerIp.host());
+    FUZZ_CHECK(skiff_setsockopt(ufd, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP, &ms, sizeof ms) == 0, "udp source join");
     rfd = skiff_socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_ICMP);
   }
 

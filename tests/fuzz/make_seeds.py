@@ -140,6 +140,10 @@ def seeds_frame():
     s["igmp_v3_group_query"] = f_raw(eth(gmac(grp), PEER_MAC, 0x0800, ipv4(PEER_IP, grp, 2, bytes([0x11, 10, 0, 0]) + grp + bytes([2, 125, 0, 1]) + PEER_IP, ttl=1, opts=ra))) + f_wait(1100)
     s["igmp_v2_query_report"] = (f_raw(eth(gmac(allsys), PEER_MAC, 0x0800, ipv4(PEER_IP, allsys, 2, bytes([0x11, 100, 0, 0]) + bytes(4), ttl=1)))
                                  + f_raw(eth(gmac(grp), PEER_MAC, 0x0800, ipv4(bytes([10, 0, 0, 9]), grp, 2, bytes([0x16, 0, 0, 0]) + grp, ttl=1))) + f_wait(0x8000 | 11))
+    ssm = bytes([239, 1, 2, 4])  # joined for PEER_IP only
+    s["igmp_v3_source_query"] = f_raw(eth(gmac(ssm), PEER_MAC, 0x0800, ipv4(PEER_IP, ssm, 2, bytes([0x11, 10, 0, 0]) + ssm + bytes([2, 125, 0, 2]) + bytes([10, 0, 0, 9]) + PEER_IP, ttl=1, opts=ra))) + f_wait(1100)
+    s["udp_to_source_group"] = (f_raw(eth(gmac(ssm), PEER_MAC, 0x0800, ipv4(PEER_IP, ssm, 17, udp(PEER_IP, ssm, 5555, 7001, b"from the source"), ttl=1)))
+                                + f_raw(eth(gmac(grp), PEER_MAC, 0x0800, ipv4(bytes([10, 0, 0, 9]), grp, 17, udp(bytes([10, 0, 0, 9]), grp, 5555, 7001, b"blocked"), ttl=1))) + f_app(9))
     s["udp_to_group"] = f_raw(eth(gmac(grp), PEER_MAC, 0x0800, ipv4(PEER_IP, grp, 17, udp(PEER_IP, grp, 5555, 7001, b"to the group"), ttl=1))) + f_app(9)
     return s
 
