@@ -7,6 +7,7 @@
 
 #include "api/skiff.h"
 #include "../sock/sock_test_util.hh"
+#include "igmp_test_util.hh"
 #include "stack_harness.hh"
 #include "wire/checksum.hh"
 #include "wire/igmp.hh"
@@ -15,13 +16,10 @@
 using namespace skiff;
 using namespace skiff::test;
 using namespace skiff::test::sock;
+using namespace skiff::test::mc;
 using namespace std::chrono_literals;
-namespace ig = skiff::wire::igmp;
 
 namespace {
-
-const Ipv4Addr kG1 = Ipv4Addr::of(239, 1, 2, 3);
-const Ipv4Addr kG2 = Ipv4Addr::of(239, 4, 5, 6);
 
 ip_mreqn mreq(Ipv4Addr g, Ipv4Addr ifaddr = kOur, int ifindex = 0) {
   ip_mreqn m{};
@@ -34,109 +32,6 @@ ip_mreqn mreq(Ipv4Addr g, Ipv4Addr ifaddr = kOur, int ifindex = 0) {
 int join(int fd, Ipv4Addr g, int opt = IP_ADD_MEMBERSHIP) {
   const ip_mreqn m = mreq(g);
   return skiff_setsockopt(fd, IPPROTO_IP, opt, &m, sizeof m);
-}
-
-// A frame from the peer to a group (to its Ethernet address).
-Bytes to_group(Ipv4Addr g, uint8_t proto, const Bytes& payload, Ipv4Addr src = kPeer, Bytes options = {}) {
-  return eth(ig::group_mac(g), StackHarness::kPeerMac, 0x0800,
-             ipv4(Ipv4Spec{.src = src, .dst = g, .proto = proto, .ttl = 1, .options = std::move(options)}, payload));
-}
-
-Bytes with_checksum(Bytes m) {
-  m[2] = m[3] = 0;
-  const uint16_t c = wire::inet_checksum(m.data(), m.size());
-  memcpy(m.data() + 2, &c, 2);
-  return m;
-}
-
-// IGMPv3 query (RFC 3376 §4.1): Max Resp Code, group, QRV, no sources.
-Bytes v3_query(uint8_t max_resp, Ipv4Addr group = Ipv4Addr::any(), uint8_t qrv = 2) {
-  Bytes m(12, 0);
-  m[0] = ig::kQuery;
-  m[1] = max_resp;
-  wire::store_be32(m.data() + 4, group.host());
-  m[8] = qrv;
-  m[9] = 125;
-  return with_checksum(m);
-}
-// IGMPv1 (code 0) / v2 query, or a v1/v2 report or leave: 8 bytes.
-Bytes igmp8(uint8_t type, uint8_t code, Ipv4Addr group) {
-  Bytes m(8, 0);
-  m[0] = type;
-  m[1] = code;
-  wire::store_be32(m.data() + 4, group.host());
-  return with_checksum(m);
-}
-
-struct Report {
-  SentIp ip;
-  uint8_t type = 0;
-  std::vector<std::pair<uint8_t, Ipv4Addr>> records;  // v3: (record type, group); v1/v2: (type, group)
-};
-
-// The IGMP messages among frames sent, each checked for what every IGMP message must carry.
-std::vector<Report> igmp_sent(StackHarness& h) {
-  std::vector<Report> out;
-  for (const Bytes& f : h.sent()) {
-    auto ip = parse_ip(f);
-    if (!ip || ip->proto != ig::kProto) continue;
-    Report r{*ip};
-    EXPECT_TRUE(ip->checksum_ok);
-    EXPECT_EQ(ip->ttl, 1);
-    EXPECT_EQ(ip->tos, 0xc0);
-    EXPECT_EQ(ip->ihl, 24u);  // Router Alert
-    EXPECT_EQ(ip->src, kOur);
-    EXPECT_EQ(ip->eth_dst, ig::group_mac(ip->dst));
-    EXPECT_TRUE(wire::csum_ok(wire::csum_partial(ip->payload.data(), ip->payload.size())));
-    const Bytes& m = ip->payload;
-    if (m.size() < 8) {
-      ADD_FAILURE() << "IGMP message of " << m.size() << " bytes";
-      continue;
-    }
-    r.type = m[0];
-    if (r.type == ig::kV3Report) {
-      EXPECT_EQ(ip->dst, ig::kV3Routers);
-      const size_t n = wire::load_be16(m.data() + 6);
-      EXPECT_EQ(m.size(), 8 + 8 * n);
-      for (size_t i = 0; i < n && 8 + 8 * i + 8 <= m.size(); ++i) {
-        const uint8_t* rec = m.data() + 8 + 8 * i;
-        EXPECT_EQ(rec[1], 0);                       // aux data
-        EXPECT_EQ(wire::load_be16(rec + 2), 0u);  // sources
-        r.records.emplace_back(rec[0], Ipv4Addr(wire::load_be32(rec + 4)));
-      }
-    } else {
-      r.records.emplace_back(r.type, Ipv4Addr(wire::load_be32(m.data() + 4)));
-    }
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
-std::vector<std::pair<uint8_t, Ipv4Addr>> records(const std::vector<Report>& rs) {
-  std::vector<std::pair<uint8_t, Ipv4Addr>> all;
-  for (const auto& r : rs) all.insert(all.end(), r.records.begin(), r.records.end());
-  std::sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.second.host() < b.second.host(); });
-  return all;
-}
-
-// Lets `d` pass in housekeeping-sized steps (each step runs the IGMP timers once).
-void run_for(StackHarness& h, Duration d) {
-  for (Duration t{}; t < d; t += 100ms) h.advance(100ms);
-}
-
-bool filter_has(StackHarness& h, Ipv4Addr g) {
-  const auto& f = h.dev().mc_addrs;
-  return std::find(f.begin(), f.end(), ig::group_mac(g)) != f.end();
-}
-
-ssize_t recv_from_group(int fd, Bytes* got, sockaddr_in* from = nullptr) {
-  uint8_t buf[2048];
-  sockaddr_in f{};
-  socklen_t fl = sizeof f;
-  const ssize_t n = skiff_recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&f), &fl);
-  if (n > 0) got->assign(buf, buf + n);
-  if (from) *from = f;
-  return n;
 }
 
 }  // namespace
@@ -153,7 +48,7 @@ TEST(Igmp, JoinReportsAtOnceThenOnceMoreWithinASecond) {
   EXPECT_EQ(first[0].type, ig::kV3Report);
   EXPECT_EQ(first[0].ip.flags_frag & 0x4000, 0x4000);  // DF
   ASSERT_EQ(first[0].records.size(), 1u);
-  EXPECT_EQ(first[0].records[0], std::make_pair(ig::kChangeToExclude, kG1));
+  EXPECT_EQ(first[0].records[0], (Record{ig::kChangeToExclude, kG1, {}}));
   // Robustness Variable 2: one retransmission, within the Unsolicited Report Interval (1 s).
   run_for(h, 1100ms);
   auto again = igmp_sent(h);
@@ -179,9 +74,9 @@ TEST(Igmp, LastLeaveReportsChangeToIncludeTwiceAndClosingLeaves) {
   EXPECT_FALSE(filter_has(h, kG1));
   auto left = igmp_sent(h);
   ASSERT_EQ(left.size(), 1u);
-  EXPECT_EQ(left[0].records, (std::vector<std::pair<uint8_t, Ipv4Addr>>{{ig::kChangeToInclude, kG1}}));
+  EXPECT_EQ(left[0].records, (Records{{ig::kChangeToInclude, kG1}}));
   run_for(h, 1100ms);
-  EXPECT_EQ(records(igmp_sent(h)), (std::vector<std::pair<uint8_t, Ipv4Addr>>{{ig::kChangeToInclude, kG1}}));
+  EXPECT_EQ(records(igmp_sent(h)), (Records{{ig::kChangeToInclude, kG1}}));
   run_for(h, 5s);
   EXPECT_TRUE(igmp_sent(h).empty());
   EXPECT_TRUE(h.shard().mc.groups.empty());  // nothing kept once the leave is told
@@ -197,13 +92,13 @@ TEST(Igmp, DatagramsToJoinedGroupsAreDeliveredOthersDropped) {
   h.inject(to_group(kG1, 17, udp(kPeer, kG1, 4000, 6000, payload)));
   Bytes got;
   sockaddr_in from{};
-  ASSERT_EQ(recv_from_group(member, &got, &from), 64) << strerror(errno);
+  ASSERT_EQ(recv_dgram(member, &got, &from), 64) << strerror(errno);
   EXPECT_EQ(got, payload);
   EXPECT_EQ(ntohl(from.sin_addr.s_addr), kPeer.host());
   // A group nobody joined: not for this host.
   h.inject(to_group(kG2, 17, udp(kPeer, kG2, 4000, 6000, payload)));
   EXPECT_EQ(h.drops(Drop::Ipv4McNotJoined), 1u);
-  EXPECT_EQ(recv_from_group(member, &got), -1);
+  EXPECT_EQ(recv_dgram(member, &got), -1);
   // A joined group, a port without a socket: dropped, and no ICMP error about a multicast datagram.
   h.inject(to_group(kG1, 17, udp(kPeer, kG1, 4000, 6001, payload)));
   EXPECT_EQ(h.drops(Drop::UdpNoSocket), 1u);
@@ -234,12 +129,12 @@ TEST(Igmp, MulticastAllDecidesForSocketsThatDidNotJoin) {
   ASSERT_EQ(join(member, kG1), 0);
   h.inject(to_group(kG1, 17, udp(kPeer, kG1, 4000, 6000, pattern(10))));
   Bytes got;
-  EXPECT_EQ(recv_from_group(member, &got), 10);
-  EXPECT_EQ(recv_from_group(other, &got), 10);   // IP_MULTICAST_ALL (on by default): the host joined it
-  EXPECT_EQ(recv_from_group(strict, &got), -1);  // off, and no membership of its own
+  EXPECT_EQ(recv_dgram(member, &got), 10);
+  EXPECT_EQ(recv_dgram(other, &got), 10);   // IP_MULTICAST_ALL (on by default): the host joined it
+  EXPECT_EQ(recv_dgram(strict, &got), -1);  // off, and no membership of its own
   ASSERT_EQ(join(strict, kG1), 0);
   h.inject(to_group(kG1, 17, udp(kPeer, kG1, 4000, 6000, pattern(10))));
-  EXPECT_EQ(recv_from_group(strict, &got), 10);
+  EXPECT_EQ(recv_dgram(strict, &got), 10);
   for (int fd : fds) skiff_close(fd);
 }
 
@@ -255,13 +150,13 @@ TEST(Igmp, V3GeneralQueryIsAnsweredWithEveryGroupWithinMaxRespTime) {
   run_for(h, 1100ms);
   auto rs = igmp_sent(h);
   ASSERT_EQ(rs.size(), 1u);  // both groups in one report
-  EXPECT_EQ(records(rs), (std::vector<std::pair<uint8_t, Ipv4Addr>>{{ig::kModeIsExclude, kG1}, {ig::kModeIsExclude, kG2}}));
+  EXPECT_EQ(records(rs), (Records{{ig::kModeIsExclude, kG1}, {ig::kModeIsExclude, kG2}}));
   run_for(h, 10s);
   EXPECT_TRUE(igmp_sent(h).empty());
   // A group-specific query: only that group.
   h.inject(to_group(kG2, ig::kProto, v3_query(10, kG2)));
   run_for(h, 1100ms);
-  EXPECT_EQ(records(igmp_sent(h)), (std::vector<std::pair<uint8_t, Ipv4Addr>>{{ig::kModeIsExclude, kG2}}));
+  EXPECT_EQ(records(igmp_sent(h)), (Records{{ig::kModeIsExclude, kG2}}));
   // A query for a group the host is not in: silence.
   h.inject(to_group(ig::kAllSystems, ig::kProto, v3_query(10, Ipv4Addr::of(239, 9, 9, 9))));
   run_for(h, 2s);
@@ -272,7 +167,7 @@ TEST(Igmp, V3GeneralQueryIsAnsweredWithEveryGroupWithinMaxRespTime) {
 TEST(Igmp, QuerierRobustnessIsAdopted) {
   StackHarness h;
   // (A query for a group the host is not in: nothing to answer, but its QRV counts.)
-  h.inject(to_group(ig::kAllSystems, ig::kProto, v3_query(10, Ipv4Addr::of(239, 9, 9, 9), 3)));
+  h.inject(to_group(ig::kAllSystems, ig::kProto, v3_query(10, Ipv4Addr::of(239, 9, 9, 9), {}, -1, 3)));
   const int fd = bound_udp(5000);
   ASSERT_EQ(join(fd, kG1), 0);
   run_for(h, 5s);
@@ -297,14 +192,14 @@ TEST(Igmp, V2QuerierSwitchesToV2ReportsAndLeaves) {
   ASSERT_EQ(join(fd, kG2), 0);
   rs = igmp_sent(h);
   ASSERT_EQ(rs.size(), 1u);
-  EXPECT_EQ(rs[0].records[0], std::make_pair(ig::kV2Report, kG2));
+  EXPECT_EQ(rs[0].records[0], (Record{ig::kV2Report, kG2, {}}));
   ASSERT_EQ(join(fd, kG2, IP_DROP_MEMBERSHIP), 0);
   rs = igmp_sent(h);
   ASSERT_EQ(rs.size(), 1u);
-  EXPECT_EQ(rs[0].records[0], std::make_pair(ig::kV2Leave, kG2));
+  EXPECT_EQ(rs[0].records[0], (Record{ig::kV2Leave, kG2, {}}));
   EXPECT_EQ(rs[0].ip.dst, ig::kAllRouters);
   run_for(h, 11s);
-  for (const auto& r : igmp_sent(h)) EXPECT_NE(r.records[0].second, kG2);  // nothing more about kG2
+  for (const auto& r : igmp_sent(h)) EXPECT_NE(r.records[0].group, kG2);  // nothing more about kG2
   // Another member's report answers the query for us (RFC 2236 §3 suppression).
   h.inject(to_group(ig::kAllSystems, ig::kProto, igmp8(ig::kQuery, 100, Ipv4Addr::any())));  // 10 s
   h.inject(to_group(kG1, ig::kProto, igmp8(ig::kV2Report, 0, kG1), Ipv4Addr::of(10, 0, 0, 9)));
@@ -328,7 +223,7 @@ TEST(Igmp, V1QuerierGetsV1ReportsAndNoLeave) {
   ASSERT_EQ(join(fd, kG1), 0);
   auto rs = igmp_sent(h);
   ASSERT_EQ(rs.size(), 1u);
-  EXPECT_EQ(rs[0].records[0], std::make_pair(ig::kV1Report, kG1));
+  EXPECT_EQ(rs[0].records[0], (Record{ig::kV1Report, kG1, {}}));
   run_for(h, 11s);
   (void)igmp_sent(h);
   skiff_close(fd);
@@ -554,17 +449,17 @@ TEST(Igmp, QueryEdgeCasesAsRfc3376AndLinux) {
   const int fd = bound_udp(5000);
   ASSERT_EQ(join(fd, kG1), 0);
   run_for(h, 2s);
-  EXPECT_EQ(records(igmp_sent(h)), (std::vector<std::pair<uint8_t, Ipv4Addr>>{{ig::kChangeToExclude, kG1},
+  EXPECT_EQ(records(igmp_sent(h)), (Records{{ig::kChangeToExclude, kG1},
                                                                              {ig::kChangeToExclude, kG1}}));
   // QRV 3, then a query with QRV 0: back to the default, 2.
-  h.inject(to_group(ig::kAllSystems, ig::kProto, v3_query(0, Ipv4Addr::of(239, 9, 9, 9), 3)));
-  h.inject(to_group(ig::kAllSystems, ig::kProto, v3_query(0, Ipv4Addr::of(239, 9, 9, 9), 0)));
+  h.inject(to_group(ig::kAllSystems, ig::kProto, v3_query(0, Ipv4Addr::of(239, 9, 9, 9), {}, -1, 3)));
+  h.inject(to_group(ig::kAllSystems, ig::kProto, v3_query(0, Ipv4Addr::of(239, 9, 9, 9), {}, -1, 0)));
   ASSERT_EQ(join(fd, kG2), 0);
   run_for(h, 3s);
   EXPECT_EQ(records(igmp_sent(h)).size(), 2u);
   // A query to our own address (RFC 3376 §4.1.12: accepted) is answered.
   h.inject(h.from_peer(ipv4(Ipv4Spec{.src = kPeer, .dst = kOur, .proto = ig::kProto, .ttl = 1}, v3_query(0, kG1))));
-  EXPECT_EQ(records(igmp_sent(h)), (std::vector<std::pair<uint8_t, Ipv4Addr>>{{ig::kModeIsExclude, kG1}}));
+  EXPECT_EQ(records(igmp_sent(h)), (Records{{ig::kModeIsExclude, kG1}}));
   // A general query naming sources is malformed.
   Bytes q = v3_query(10);
   q.resize(16);
