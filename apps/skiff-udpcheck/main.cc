@@ -1,17 +1,22 @@
 // skiff-udpcheck: a UDP echo client on Skiff's C API (blocking calls, SO_RCVTIMEO). Sends one datagram of
 // each size to an echo server and checks that the same bytes come back.
 //
-//   skiff-udpcheck [EAL args] -- --ip A.B.C.D/P [stack options] [--sizes LIST] [--timeout MS] [--cmsg] DEST PORT
+//   skiff-udpcheck [EAL args] -- --ip A.B.C.D/P [stack options] [--sizes LIST] [--timeout MS] [--cmsg] [--cork]
+//                  DEST PORT
 //   LIST: comma-separated sizes or ranges, e.g. 1-1472,8000 (the default)
 //   --cmsg: send each datagram with its own TTL and TOS as control messages (sendmsg IP_TTL, IP_TOS) and
 //           read the echo with recvmsg and IP_RECVTTL, IP_RECVTOS, IP_PKTINFO, SO_TIMESTAMPNS: an echo
 //           counts only if it came with the TTL and TOS sent (a server that reflects them, e.g.
 //           tests/integration/udp_echo_server.py --reflect), to our address, stamped within the last 2 s.
+//   --cork: send each datagram in three parts gathered into one: every other datagram by MSG_MORE on the first
+//           two parts, the others between UDP_CORK on and off; with --cmsg the later parts carry other marks
+//           (TTL 1, TOS 0), which a corked datagram must not take (only the first part's count).
 //
 // Exits 0 when every datagram came back byte-identical.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -57,7 +62,7 @@ Marks marks_for(size_t i) {
   return {static_cast<int>(2 + i % 250), static_cast<uint8_t>((i * 4) & 0xfc)};  // DSCP only: ECN bits 0
 }
 
-ssize_t send_marked(int fd, const void* data, size_t n, const sockaddr_in& to, Marks mk) {
+ssize_t send_marked(int fd, const void* data, size_t n, const sockaddr_in& to, Marks mk, int flags = 0) {
   iovec iov{const_cast<void*>(data), n};
   alignas(cmsghdr) uint8_t ctl[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(int))] = {};
   msghdr m{};
@@ -78,7 +83,28 @@ ssize_t send_marked(int fd, const void* data, size_t n, const sockaddr_in& to, M
   c->cmsg_type = IP_TOS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(c), &tos, sizeof(int));
-  return skiff_sendmsg(fd, &m, 0);
+  return skiff_sendmsg(fd, &m, flags);
+}
+
+// --cork: datagram `k` of `n` bytes in three parts (some empty for the smallest) gathered into one. Returns n,
+// or -1 at the first failure.
+ssize_t send_corked(int fd, const uint8_t* data, size_t n, const sockaddr_in& to, size_t k, const Marks* mk) {
+  const bool by_more = k % 2 == 0;
+  const int on = 1, off = 0;
+  if (!by_more && skiff_setsockopt(fd, IPPROTO_UDP, UDP_CORK, &on, sizeof on) != 0) return -1;
+  const size_t cut[4] = {0, n / 3, 2 * n / 3, n};
+  for (int i = 0; i < 3; ++i) {
+    const int flags = by_more && i < 2 ? MSG_MORE : 0;
+    const size_t len = cut[i + 1] - cut[i];
+    // The later parts name marks of their own: the datagram keeps the first part's.
+    const Marks other{1, 0};
+    const ssize_t r = mk ? send_marked(fd, data + cut[i], len, to, i == 0 ? *mk : other, flags)
+                         : skiff_sendto(fd, data + cut[i], len, flags, reinterpret_cast<const sockaddr*>(&to),
+                                        sizeof to);
+    if (r != static_cast<ssize_t>(len)) return -1;
+  }
+  if (!by_more && skiff_setsockopt(fd, IPPROTO_UDP, UDP_CORK, &off, sizeof off) != 0) return -1;
+  return static_cast<ssize_t>(n);
 }
 
 // Reads one datagram; with `want`, also checks its control messages (and explains a mismatch in *why).
@@ -134,7 +160,7 @@ int main(int argc, char** argv) {
   if (!rt) return code;
   std::vector<size_t> sizes;
   int timeout_ms = 1000;
-  bool cmsg = false;
+  bool cmsg = false, cork = false;
   std::vector<std::string> pos;
   const auto& a = rt->app_args();
   for (size_t i = 0; i < a.size(); ++i) {
@@ -151,6 +177,8 @@ int main(int argc, char** argv) {
       }
     } else if (a[i] == "--cmsg") {
       cmsg = true;
+    } else if (a[i] == "--cork") {
+      cork = true;
     } else {
       pos.push_back(a[i]);
     }
@@ -159,7 +187,9 @@ int main(int argc, char** argv) {
   auto dest = pos.size() == 2 ? wire::Ipv4Addr::parse(pos[0]) : std::nullopt;
   const int port = pos.size() == 2 ? atoi(pos[1].c_str()) : 0;
   if (!dest || port <= 0 || port > 65535) {
-    fprintf(stderr, "usage: skiff-udpcheck [EAL args] -- --ip A.B.C.D/P [--sizes LIST] [--timeout MS] [--cmsg] DEST PORT\n");
+    fprintf(stderr,
+            "usage: skiff-udpcheck [EAL args] -- --ip A.B.C.D/P [--sizes LIST] [--timeout MS] [--cmsg] [--cork] DEST "
+            "PORT\n");
     return 2;
   }
   if (!rt->config().ip) {
@@ -193,8 +223,9 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(rng());
     bool done = false;
     for (int attempt = 0; attempt < 3 && !done && !stop_requested(); ++attempt) {
-      const ssize_t sent = cmsg ? send_marked(fd, out.data(), n, to, mk)
-                                : skiff_sendto(fd, out.data(), n, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+      const ssize_t sent = cork   ? send_corked(fd, out.data(), n, to, k, cmsg ? &mk : nullptr)
+                           : cmsg ? send_marked(fd, out.data(), n, to, mk)
+                                  : skiff_sendto(fd, out.data(), n, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
       if (sent != static_cast<ssize_t>(n)) {
         fprintf(stderr, "skiff-udpcheck: sendto %zu bytes: %s\n", n, strerror(errno));
         break;

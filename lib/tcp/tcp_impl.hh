@@ -72,7 +72,7 @@ void send_bare(Shard& sh, const Ipv4Rx& rx, uint16_t lport, uint16_t rport, SeqN
 // A RST answering a segment that has no connection (RFC 9293 §3.10.7.1); never for a RST.
 void send_reset_for(Shard& sh, const Ipv4Rx& rx, uint16_t sport, uint16_t dport, const Segment& seg);
 // Sends new data as the windows, Nagle and the FIN allow.
-void write_xmit(TcpSock* tp, bool force_push = false);
+void write_xmit(TcpSock* tp, bool force_push = false, bool hold_tail = false);
 // The persist timer found room in the peer's window for part of the next segment: sends that part (the
 // RFC 9293 §3.8.6.2.1 override of sender SWS avoidance, Linux's tcp_write_wakeup). False if it sent nothing.
 bool write_wakeup(TcpSock* tp);

@@ -530,7 +530,7 @@ uint32_t tso_run(TcpSock* tp, rte_mbuf* m, uint32_t max_segs) {
 
 }  // namespace
 
-void write_xmit(TcpSock* tp, bool force_push) {
+void write_xmit(TcpSock* tp, bool force_push, bool hold_tail) {
   const uint8_t st = sk_of(tp)->state;
   if (st != sk_state::kEstablished && st != sk_state::kCloseWait && st != sk_state::kFinWait1 &&
       st != sk_state::kLastAck && st != sk_state::kClosing)
@@ -588,10 +588,10 @@ void write_xmit(TcpSock* tp, bool force_push) {
     // queued behind it (nothing could join it; as Linux's tcp_write_xmit): that happens when the MSS fell
     // below the segments already queued (path MTU discovery cuts them, leaving short pieces).
     if (len < tp->mss && is_last && !with_fin && !force_push &&
-        (tp->cork || (!tp->nodelay && flight_size(tp) > 0))) {
-      // TCP_CORK holds a partial segment at most until the persist timer fires, an RTO (at least rto_min,
-      // 200 ms) after the last ACK left nothing in flight: tcp(7)'s "200 millisecond ceiling", which Linux
-      // implements the same way (tcp_write_xmit's caller arms the probe0 timer, whose tcp_write_wakeup
+        (tp->cork || hold_tail || (!tp->nodelay && flight_size(tp) > 0))) {
+      // TCP_CORK (or a send with MSG_MORE, `hold_tail`: Linux's TCP_NAGLE_CORK for that push) holds a partial
+      // segment at most until the persist timer fires, an RTO (at least rto_min, 200 ms) after the last ACK
+      // left nothing in flight: tcp(7)'s "200 millisecond ceiling", which Linux implements the same way (tcp_write_xmit's caller arms the probe0 timer, whose tcp_write_wakeup
       // sends the held segment). With data in flight its ACK comes back here first.
       if (tp->snd_una == tp->snd_max) arm_persist(tp);
       break;

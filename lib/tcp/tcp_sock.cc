@@ -511,7 +511,7 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
       // TCP_NOTSENT_LOWAT: no new segment while that much waits unsent. What the windows take leaves first
       // (Linux sends as it copies), so only data that would wait counts.
       if (!notsent_ok(tp, false)) {
-        write_xmit(tp, false);
+        write_xmit(tp, false, flags & MSG_MORE);
         if (!notsent_ok(tp, false)) {
           tp->lowat_blocked = true;
           break;
@@ -558,7 +558,9 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
     tp->write_bytes += static_cast<uint32_t>(n);
   }
   sk->wmem_queued = static_cast<int>(tp->write_bytes);
-  if (copied || pmtu_resend) write_xmit(tp, pmtu_resend);
+  // MSG_MORE: more is coming, so a partial last segment waits for it (as TCP_CORK, for this call only; the
+  // next send without it, an ACK's Nagle test or the persist timer's 200 ms ceiling lets it go).
+  if (copied || pmtu_resend) write_xmit(tp, pmtu_resend, flags & MSG_MORE);
   if (copied) return static_cast<ssize_t>(copied);
   (void)nobufs;
   return total == 0 ? 0 : -EAGAIN;

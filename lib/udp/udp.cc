@@ -134,6 +134,7 @@ int udp_init(Sock* sk) {
 }
 
 void udp_destroy(Sock* sk) {
+  udp_sk(sk)->cork.reset();  // a gathered datagram not yet sent is discarded (udp_flush_pending_frames)
   mc_leave_all(sk);
   sock_rqueue_purge(sk);
   inet_purge_errors(sk);
@@ -227,8 +228,8 @@ constexpr size_t kUdpMaxSegments = 128;
 // one shorter where it does not divide, each with its own UDP and IP header. Linux hands the device one
 // large buffer to cut; here the datagrams are built in one pass and handed to the device together, all or
 // none (no buffers: nothing sent).
-ssize_t udp_send_segments(Sock* sk, ShardPort& sp, const msghdr* msg, size_t len, uint16_t gso, const UdpTx& tx,
-                          const Ipv4Tx& ip) {
+ssize_t udp_send_segments(Sock* sk, ShardPort& sp, const iovec* iov, size_t iovlen, size_t len, uint16_t gso,
+                          const UdpTx& tx, const Ipv4Tx& ip) {
   Shard& sh = *sk->shard;
   // Each datagram must fit the MTU it goes by, and there is a bound on how many (Linux: EINVAL for both).
   if (wire::Ipv4View::kMinHeaderLen + UdpView::kHeaderLen + gso > tx.path) return -EINVAL;
@@ -239,7 +240,7 @@ ssize_t udp_send_segments(Sock* sk, ShardPort& sp, const msghdr* msg, size_t len
   for (size_t i = 0; i < n; ++i) {
     const size_t off = i * gso;
     const size_t seg = std::min<size_t>(gso, len - off);
-    dgrams[i] = inet_build_payload(sh, msg->msg_iov, msg->msg_iovlen, seg, off);
+    dgrams[i] = inet_build_payload(sh, iov, iovlen, seg, off);
     if (!dgrams[i] || !udp_add_header(dgrams[i], tx, seg, offload)) return -ENOBUFS;
   }
   for (size_t i = 0; i < n; ++i) {
@@ -252,38 +253,114 @@ ssize_t udp_send_segments(Sock* sk, ShardPort& sp, const msghdr* msg, size_t len
   return static_cast<ssize_t>(len);
 }
 
+// Where a datagram goes: its destination and the control messages of the send that named it.
+struct UdpDest {
+  Ipv4Addr dst;
+  uint16_t dport = 0;
+  InetCmsgSend cm;
+};
+
+}  // namespace
+
+// UDP_CORK / MSG_MORE (Linux's corked udp_sendmsg, ip_append_data): one datagram gathered from several sends,
+// to the destination and with the control messages of the first; it leaves on the first send without
+// MSG_MORE while UDP_CORK is off, or when UDP_CORK is turned off.
+struct UdpCork {
+  UdpDest dest;
+  std::vector<uint8_t> data;  // the payload so far (at most kMaxPayload bytes)
+  bool pending = false;
+};
+
+namespace {
+
+ssize_t udp_transmit(Sock* sk, const UdpDest& d, const iovec* iov, size_t iovlen, size_t len, bool check_only);
+
+// Sends the gathered datagram (udp_push_pending_frames): its length, or the error of sending it.
+ssize_t udp_push_pending(Sock* sk) {
+  UdpCork& c = *udp_sk(sk)->cork;
+  c.pending = false;
+  const iovec v{c.data.data(), c.data.size()};
+  const ssize_t rc = udp_transmit(sk, c.dest, &v, 1, c.data.size(), false);
+  c.data.clear();
+  return rc;
+}
+
+// Adds a send's payload to the gathered datagram; one that would pass the largest datagram discards it all
+// (EMSGSIZE, as ip_append_data's failure flushes the pending frames).
+ssize_t udp_append(Sock* sk, const msghdr* msg, size_t len, bool corkreq) {
+  UdpCork& c = *udp_sk(sk)->cork;
+  if (c.data.size() + len > kMaxPayload) {
+    c.pending = false;
+    c.data.clear();
+    return -EMSGSIZE;
+  }
+  const size_t at = c.data.size();
+  c.data.resize(at + len);
+  size_t off = at;
+  for (size_t i = 0; i < msg->msg_iovlen; ++i) {
+    if (!msg->msg_iov[i].iov_len) continue;
+    memcpy(c.data.data() + off, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len);
+    off += msg->msg_iov[i].iov_len;
+  }
+  if (corkreq) return static_cast<ssize_t>(len);
+  const ssize_t rc = udp_push_pending(sk);
+  return rc < 0 ? rc : static_cast<ssize_t>(len);
+}
+
 // The checks come in Linux's order: the 16-bit length, MSG_OOB, the address, the route and broadcast
 // permission, then (ip_make_skb) the size that fits a datagram, a pending error and a shut-down send side.
+// While a corked datagram is pending, a send only adds to it (its address and control messages are not
+// looked at, as Linux).
 ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   InetSock* is = inet_sk(sk);
-  Shard& sh = *sk->shard;
+  UdpSock* us = udp_sk(sk);
   size_t len = 0;
   for (size_t i = 0; i < msg->msg_iovlen; ++i) len += msg->msg_iov[i].iov_len;
   if (len > 0xffff) return -EMSGSIZE;
   if (flags & MSG_OOB) return -EOPNOTSUPP;
+  const bool corkreq = us->corkflag || (flags & MSG_MORE);
+  if (us->cork && us->cork->pending) [[unlikely]]
+    return udp_append(sk, msg, len, corkreq);
 
-  Ipv4Addr dst;
-  uint16_t dport;
+  UdpDest d;
   if (msg->msg_name) {
     if (msg->msg_namelen < static_cast<socklen_t>(sizeof(sockaddr_in))) return -EINVAL;
     const auto* sin = static_cast<const sockaddr_in*>(msg->msg_name);
     if (sin->sin_family != AF_INET) {
       if (sin->sin_family != AF_UNSPEC) return -EAFNOSUPPORT;
     }
-    dst = Ipv4Addr(ntohl(sin->sin_addr.s_addr));
-    dport = ntohs(sin->sin_port);
-    if (dport == 0) return -EINVAL;
+    d.dst = Ipv4Addr(ntohl(sin->sin_addr.s_addr));
+    d.dport = ntohs(sin->sin_port);
+    if (d.dport == 0) return -EINVAL;
   } else {
     if (sk->state != sk_state::kEstablished) return -EDESTADDRREQ;
-    dst = is->daddr;
-    dport = is->dport;
+    d.dst = is->daddr;
+    d.dport = is->dport;
   }
-  // Control messages (IP_PKTINFO, IP_TTL, IP_TOS, UDP_SEGMENT) for this send alone, then the route they
-  // choose.
-  InetCmsgSend cm;
+  // Control messages (IP_PKTINFO, IP_TTL, IP_TOS, UDP_SEGMENT) for this send alone.
   if (msg->msg_controllen) [[unlikely]] {
-    if (const int e = inet_cmsg_send(msg, &cm, /*udp=*/true)) return e;
+    if (const int e = inet_cmsg_send(msg, &d.cm, /*udp=*/true)) return e;
   }
+  if (corkreq) [[unlikely]] {
+    // The first part of a corked datagram: every check a send makes, then gathered.
+    if (const ssize_t e = udp_transmit(sk, d, nullptr, 0, len, true); e < 0) return e;
+    if (!us->cork) us->cork = std::make_unique<UdpCork>();
+    if (!d.cm.gso_size) d.cm.gso_size = us->gso_size;  // the socket's UDP_SEGMENT as it is now
+    us->cork->dest = d;
+    us->cork->pending = true;
+    return udp_append(sk, msg, len, true);
+  }
+  return udp_transmit(sk, d, msg->msg_iov, msg->msg_iovlen, len, false);
+}
+
+// One datagram of `len` bytes (`iov`) to `d` (with UDP_SEGMENT, several): the route, the checks, the send.
+// `check_only`: the checks alone (a corked datagram's first part).
+ssize_t udp_transmit(Sock* sk, const UdpDest& d, const iovec* iov, size_t iovlen, size_t len, bool check_only) {
+  InetSock* is = inet_sk(sk);
+  Shard& sh = *sk->shard;
+  const Ipv4Addr dst = d.dst;
+  const uint16_t dport = d.dport;
+  InetCmsgSend cm = d.cm;
   if (dst.is_multicast()) [[unlikely]] {
     // To a group: IP_MULTICAST_IF's interface and address unless the message names its own (udp_sendmsg).
     if (!cm.oif) cm.oif = is->mc_index;
@@ -330,11 +407,8 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
                   .mc_local = dst.is_multicast() && !cm.ttl && is->mc_ttl == 0};
   const uint16_t gso = cm.gso_size.value_or(udp_sk(sk)->gso_size);
   if (gso) [[unlikely]]
-    return udp_send_segments(sk, *sp, msg, len, gso, tx, ip);
+    return check_only ? 0 : udp_send_segments(sk, *sp, iov, iovlen, len, gso, tx, ip);
 
-  // Copy the payload into buffers (the one copy on send), leaving headroom for UDP + IP + Ethernet.
-  Pktbuf p = inet_build_payload(sh, msg->msg_iov, msg->msg_iovlen, len);
-  if (!p) return -ENOBUFS;
   const bool fits = len + UdpView::kHeaderLen + 20u <= sp->ifc->mtu;
   const bool fits_path = len + UdpView::kHeaderLen + 20u <= path;
   if ((!fits_path && is->pmtudisc == IP_PMTUDISC_DO) || (!fits && is->pmtudisc == IP_PMTUDISC_PROBE)) {
@@ -346,6 +420,10 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
                      nullptr, nullptr, 0, 0);
     return -EMSGSIZE;
   }
+  if (check_only) return 0;
+  // Copy the payload into buffers (the one copy on send), leaving headroom for UDP + IP + Ethernet.
+  Pktbuf p = inet_build_payload(sh, iov, iovlen, len);
+  if (!p) return -ENOBUFS;
   if (!udp_add_header(p, tx, len, fits && fits_path && sp->ifc->caps.tx_udp_csum)) return -ENOBUFS;
   Ipv4Tx one = ip;
   one.df = ip.df && (is->pmtudisc != IP_PMTUDISC_WANT || fits_path);  // WANT: DF while it fits the path
@@ -417,7 +495,7 @@ uint32_t udp_poll(Sock* sk) {
 }
 
 // Level IPPROTO_UDP (Linux's udp_lib_setsockopt/getsockopt): UDP_SEGMENT, the datagram size of every send
-// (0: off); UDP_CORK, UDP_GRO and the encapsulations are not offered (ENOPROTOOPT).
+// (0: off); UDP_CORK; UDP_GRO and the encapsulations are not offered (ENOPROTOOPT).
 int udp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_t optlen) {
   if (level != IPPROTO_UDP) return ip_setsockopt(sk, level, optname, optval, optlen);
   if (optlen < static_cast<socklen_t>(sizeof(int))) return -EINVAL;
@@ -429,6 +507,13 @@ int udp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
       if (val < 0 || val > 0xffff) return -EINVAL;
       udp_sk(sk)->gso_size = static_cast<uint16_t>(val);
       return 0;
+    case UDP_CORK: {
+      // Turning it off sends what was gathered (a failure to send is not this call's, as Linux).
+      UdpSock* us = udp_sk(sk);
+      us->corkflag = val != 0;
+      if (!val && us->cork && us->cork->pending) (void)udp_push_pending(sk);
+      return 0;
+    }
     default:
       return -ENOPROTOOPT;
   }
@@ -442,6 +527,9 @@ int udp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* op
   switch (optname) {
     case UDP_SEGMENT:
       val = udp_sk(sk)->gso_size;
+      break;
+    case UDP_CORK:
+      val = udp_sk(sk)->corkflag;
       break;
     default:
       return -ENOPROTOOPT;

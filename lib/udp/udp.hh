@@ -1,6 +1,7 @@
 #pragma once
 // UDP (RFC 768, RFC 1122 §4.1) and its transport table, udp_prot.
 
+#include <memory>
 #include <vector>
 
 #include "mem/pktbuf.hh"
@@ -12,11 +13,15 @@ namespace skiff {
 class Shard;
 struct Ipv4Rx;
 
+struct UdpCork;
+
 struct UdpSock {
   InetSock inet;
   uint64_t drops = 0;  // datagrams dropped because the receive buffer was full
   uint16_t gso_size = 0;  // UDP_SEGMENT: sends leave as datagrams of this size (0: off)
+  bool corkflag = false;  // UDP_CORK: sends gather into one datagram until it is turned off
   McList mc;               // multicast groups joined (ipv4/igmp.hh)
+  std::unique_ptr<UdpCork> cork;  // the datagram being gathered (UDP_CORK, MSG_MORE); made on first use
 };
 
 // The shard's UDP sockets, by local port.

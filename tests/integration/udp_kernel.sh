@@ -66,4 +66,17 @@ check "skiff-udpcheck --cmsg: every echo intact, with the TTL and TOS sent, our 
   [ "$rc" -eq 0 ]
 check "skiff-udpcheck --cmsg reports 201 intact, 0 mismatched" \
   grep -q '^skiff-udpcheck: 201 datagrams echoed intact, 0 lost or corrupted, 0 mismatched' "$ITEST_TMP/udpcheck2.out"
+
+# Corked datagrams (MSG_MORE, UDP_CORK): each datagram is sent in three parts, the later two with other TTL
+# and TOS marks; the kernel must get one datagram each, with the first part's marks.
+log "skiff-udpcheck --cork --cmsg -> the same server, sizes 1-100,1472,8000"
+eal_args 0 udpcheck3 "$VDEV"
+ip netns exec "$NS_S" timeout 120 "$SKIFF_UDPCHECK" "${EAL_ARGS[@]}" -- --ip "$SKIFF_IP/24" \
+  --sizes 1-100,1472,8000 --cork --cmsg "$PEER_IP" 8 >"$ITEST_TMP/udpcheck3.out" 2>&1
+rc=$?
+tail -n 3 "$ITEST_TMP/udpcheck3.out"
+check "skiff-udpcheck --cork: every datagram, sent in three parts, came back whole with the first part's marks" \
+  [ "$rc" -eq 0 ]
+check "skiff-udpcheck --cork reports 102 intact, 0 mismatched" \
+  grep -q '^skiff-udpcheck: 102 datagrams echoed intact, 0 lost or corrupted, 0 mismatched' "$ITEST_TMP/udpcheck3.out"
 pass
