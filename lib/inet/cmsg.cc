@@ -56,24 +56,27 @@ class CmsgWriter {
 
 namespace {
 
+// SCM_TIMESTAMP / SCM_TIMESTAMPNS (sock_recv_timestamp) for what arrived at `rx_time_ns` by the shard's clock.
+void put_tstamp(CmsgWriter& w, Sock* sk, uint64_t rx_time_ns) {
+  // Wall-clock time of arrival: now, less the data's age by the shard's clock (which it was stamped with
+  // when the receive burst was processed).
+  Shard& sh = *sk->shard;
+  timespec rt;
+  clock_gettime(CLOCK_REALTIME, &rt);
+  const int64_t age = std::max<int64_t>(0, sh.now().ns() - static_cast<int64_t>(rx_time_ns));
+  const int64_t t = int64_t{rt.tv_sec} * 1'000'000'000 + rt.tv_nsec - age;
+  if (sk->tstamp == kTstampNs) {
+    const timespec ts{static_cast<time_t>(t / 1'000'000'000), static_cast<long>(t % 1'000'000'000)};
+    w.put(SOL_SOCKET, SCM_TIMESTAMPNS, &ts, sizeof ts);
+  } else {
+    const timeval tv{static_cast<time_t>(t / 1'000'000'000), static_cast<suseconds_t>(t % 1'000'000'000 / 1000)};
+    w.put(SOL_SOCKET, SCM_TIMESTAMP, &tv, sizeof tv);
+  }
+}
+
 // The control messages of ip_cmsg_recv and sock_recv_timestamp for the datagram `m`, in Linux's order.
 void put_recv_cmsgs(CmsgWriter& w, Sock* sk, const PktMeta& m, bool ip) {
-  if (sk->tstamp) {
-    // Wall-clock time of arrival: now, less the datagram's age by the shard's clock (which it was stamped
-    // with when the receive burst was processed).
-    Shard& sh = *sk->shard;
-    timespec rt;
-    clock_gettime(CLOCK_REALTIME, &rt);
-    const int64_t age = std::max<int64_t>(0, sh.now().ns() - static_cast<int64_t>(m.rx_time_ns));
-    const int64_t t = int64_t{rt.tv_sec} * 1'000'000'000 + rt.tv_nsec - age;
-    if (sk->tstamp == kTstampNs) {
-      const timespec ts{static_cast<time_t>(t / 1'000'000'000), static_cast<long>(t % 1'000'000'000)};
-      w.put(SOL_SOCKET, SCM_TIMESTAMPNS, &ts, sizeof ts);
-    } else {
-      const timeval tv{static_cast<time_t>(t / 1'000'000'000), static_cast<suseconds_t>(t % 1'000'000'000 / 1000)};
-      w.put(SOL_SOCKET, SCM_TIMESTAMP, &tv, sizeof tv);
-    }
-  }
+  if (sk->tstamp) put_tstamp(w, sk, m.rx_time_ns);
   if (!ip) return;
   const uint8_t flags = inet_sk(sk)->cmsg_flags;
   if (flags & kCmsgPktinfo) {
@@ -115,6 +118,16 @@ void inet_cmsg_recv(Sock* sk, msghdr* msg, const PktMeta& m) {
   }
   CmsgWriter w(msg);
   put_recv_cmsgs(w, sk, m, true);
+  msg->msg_controllen = w.written();
+}
+
+void inet_cmsg_tstamp(Sock* sk, msghdr* msg, uint64_t rx_time_ns) {
+  if (!sk->tstamp || !rx_time_ns) {
+    msg->msg_controllen = 0;
+    return;
+  }
+  CmsgWriter w(msg);
+  put_tstamp(w, sk, rx_time_ns);
   msg->msg_controllen = w.written();
 }
 

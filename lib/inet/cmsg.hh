@@ -33,6 +33,10 @@ inline constexpr uint8_t kTstampNs = 2;
 // msg->msg_control, in Linux's order (the timestamp, then IP_PKTINFO, IP_TTL, IP_TOS); sets
 // msg->msg_controllen to what was written and MSG_CTRUNC in msg->msg_flags where something did not fit.
 void inet_cmsg_recv(Sock* sk, msghdr* msg, const PktMeta& m);
+// A stream's recvmsg (Linux's tcp_recv_timestamp): SCM_TIMESTAMP or SCM_TIMESTAMPNS with the arrival time of
+// the last segment read from, when the socket asked for one and the segment was stamped (it arrived while the
+// option was on: `rx_time_ns` non-zero); else no control message (msg_controllen 0).
+void inet_cmsg_tstamp(Sock* sk, msghdr* msg, uint64_t rx_time_ns);
 
 // What a sendmsg()'s control messages asked for one datagram (Linux's struct ipcm_cookie).
 struct InetCmsgSend {

@@ -31,10 +31,10 @@ constexpr Duration kV2UnsolicitedInterval = std::chrono::seconds(10);
 // Present Timeout (§8.12) is Robustness Variable x Query Interval + Query Response Interval.
 constexpr int64_t kQueryIntervalMs = 125'000;
 constexpr int64_t kQueryResponseIntervalMs = 10'000;
-constexpr size_t kIpHdrLen = 24;
+constexpr size_t kIpHdrLen = 24;  // 20 + the Router Alert option (RFC 2113), which every IGMP message carries
 // Sources of group-and-source-specific queries remembered for one pending answer; beyond, the answer is the
 // group's whole state (a querier cannot make the host keep more).
-constexpr size_t kMaxQueriedSources = 64;  // 20 + the Router Alert option (RFC 2113), which every IGMP message carries
+constexpr size_t kMaxQueriedSources = 64;
 
 Ipv4Addr group_of(uint64_t key) { return Ipv4Addr(static_cast<uint32_t>(key)); }
 unsigned iface_of(uint64_t key) { return static_cast<unsigned>(key >> 32); }
@@ -97,9 +97,11 @@ class V3Report {
       : sh_(sh), sp_(sp), max_(static_cast<uint16_t>(std::min<size_t>(sizeof buf_, sp.ifc->mtu - kIpHdrLen))) {}
   ~V3Report() { flush(); }
   // One group record with `srcs`; a list too long for one report is split into several records, except
-  // for EXCLUDE records, whose list is cut short instead (RFC 3376 §4.2.16).
+  // for EXCLUDE records, which start a report of their own when they do not fit this one and are cut short
+  // only when they do not fit a whole report (RFC 3376 §4.2.16; Linux's add_grec).
   void add(uint8_t type, Ipv4Addr g, const std::vector<Ipv4Addr>& srcs = {}) {
     const bool cut = type == ig::kModeIsExclude || type == ig::kChangeToExclude;
+    if (cut && nrec_ && len_ + 8u + 4u * srcs.size() > max_) flush();
     size_t i = 0;
     do {
       if (len_ + 12u > max_ && nrec_) flush();
@@ -178,16 +180,19 @@ void igmp_send_due(Shard& sh, unsigned iface) {
       if (e.member() && reported) {
         if (ver != 3) {
           igmp_send_v12(sh, *sp, ver, false, g);
+          answered = true;
         } else if (e.answer_gs) {
           // A group-and-source-specific query: IS_IN with the queried sources the host wants; none, no record.
+          // (A general answer due now tells the whole state instead, below.)
           std::vector<Ipv4Addr> want;
-          for (Ipv4Addr a : e.answer_srcs)
-            if (e.wants(a)) want.push_back(a);
+          if (!general)
+            for (Ipv4Addr a : e.answer_srcs)
+              if (e.wants(a)) want.push_back(a);
           if (!want.empty()) rep.add(ig::kModeIsInclude, g, want);
         } else {
           add_current_state(rep, e, g);
+          answered = true;
         }
-        answered = true;
       }
       e.answer_gs = false;
       e.answer_srcs.clear();
@@ -331,9 +336,15 @@ struct McDelta {
   int32_t mode[2] = {};
   std::vector<std::pair<Ipv4Addr, std::array<int32_t, 2>>> srcs;
 
+  // Each distinct source once per membership: IP_MSFILTER may list one twice (kept so, as Linux), which must
+  // not count as two sockets excluding it.
   void add(const McMembership& m, int32_t sign) {
     mode[m.mode] += sign;
-    for (Ipv4Addr a : m.sources) {
+    for (size_t i = 0; i < m.sources.size(); ++i) {
+      const Ipv4Addr a = m.sources[i];
+      if (std::find(m.sources.begin(), m.sources.begin() + static_cast<std::ptrdiff_t>(i), a) !=
+          m.sources.begin() + static_cast<std::ptrdiff_t>(i))
+        continue;
       auto it = std::find_if(srcs.begin(), srcs.end(), [a](const auto& x) { return x.first == a; });
       if (it == srcs.end()) {
         srcs.push_back({a, {0, 0}});

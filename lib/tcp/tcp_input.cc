@@ -40,6 +40,13 @@ bool acceptable(TcpSock* tp, const Segment& seg) {
   return seg.seq.in_range(tp->rcv_nxt, end) || (seg.seq + slen - 1).in_range(tp->rcv_nxt, end);
 }
 
+// The arrival time a data segment keeps for SO_TIMESTAMP (0: the socket asked for none, as Linux stamps only
+// while some socket wants stamps).
+inline uint64_t rx_stamp(TcpSock* tp) {
+  const Sock* sk = sk_of(tp);
+  return sk->tstamp ? static_cast<uint64_t>(sk->shard->now().ns()) : 0;
+}
+
 // Appends in-order payload to the receive queue, copying small segments into the tail buffer's free room
 // so that a stream of tiny segments cannot pin a buffer each (Linux's tcp_try_coalesce).
 void queue_in_order(TcpSock* tp, Pktbuf p) {
@@ -50,6 +57,7 @@ void queue_in_order(TcpSock* tp, Pktbuf p) {
       rte_pktmbuf_tailroom(tail) >= len) {
     uint8_t* d = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(tail, static_cast<uint16_t>(len)));
     p.copy_out(0, len, d);
+    pkt_meta(tail)->rx_time_ns = p.meta()->rx_time_ns;  // the later arrival stands for both (tcp_try_coalesce)
     p.reset();
   } else {
     PktMeta* m = p.meta();
@@ -363,6 +371,7 @@ void queue_ooo(TcpSock* tp, Segment& seg, bool fin) {
   m->seq = seq.raw();
   m->flags = fin ? kMetaFin : 0;
   m->offset = 0;
+  m->rx_time_ns = rx_stamp(tp);
   rte_mbuf* mb = seg.payload.mbuf();
   // The queue holds the ranges' segments in sequence order, so nothing lies between the left neighbour's
   // last segment and the right neighbour's first: link in there.
@@ -531,6 +540,7 @@ bool process_data(TcpSock* tp, Segment& seg) {
     }
     if (len) {
       sk->rmem_alloc += static_cast<int>(len);
+      seg.payload.meta()->rx_time_ns = rx_stamp(tp);
       queue_in_order(tp, std::move(seg.payload));
       tp->rcv_nxt = tp->rcv_nxt + len;
       if (len >= tp->mss) ++tp->segs_unacked;  // full-sized segments: ACK every second one

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "base/siphash.hh"
+#include "inet/cmsg.hh"
 #include "inet/inet.hh"
 #include "sock/epoll.hh"
 #include "tcp/tcp_impl.hh"
@@ -511,7 +512,7 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
       // TCP_NOTSENT_LOWAT: no new segment while that much waits unsent. What the windows take leaves first
       // (Linux sends as it copies), so only data that would wait counts.
       if (!notsent_ok(tp, false)) {
-        write_xmit(tp, false, flags & MSG_MORE);
+        write_xmit(tp, false);
         if (!notsent_ok(tp, false)) {
           tp->lowat_blocked = true;
           break;
@@ -560,7 +561,8 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   sk->wmem_queued = static_cast<int>(tp->write_bytes);
   // MSG_MORE: more is coming, so a partial last segment waits for it (as TCP_CORK, for this call only; the
   // next send without it, an ACK's Nagle test or the persist timer's 200 ms ceiling lets it go).
-  if (copied || pmtu_resend) write_xmit(tp, pmtu_resend, flags & MSG_MORE);
+  // (Not when the send stopped short for room: what was taken goes, as Linux pushes before it waits.)
+  if (copied || pmtu_resend) write_xmit(tp, pmtu_resend, (flags & MSG_MORE) && copied == total);
   if (copied) return static_cast<ssize_t>(copied);
   (void)nobufs;
   return total == 0 ? 0 : -EAGAIN;
@@ -604,6 +606,7 @@ ssize_t tcp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
   size_t copied = 0, vi = 0, voff = 0;
   rte_mbuf* m = sk->receive_queue.front();
   uint32_t peek_off = 0;
+  uint64_t stamp = 0;  // SO_TIMESTAMP: the arrival of the last segment read from (tcp_update_recv_tstamps)
   while (m && copied < want) {
     PktMeta* meta = pkt_meta(m);
     const uint32_t start = meta->offset + (peek ? peek_off : 0);
@@ -612,6 +615,7 @@ ssize_t tcp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
       peek_off = 0;
       continue;
     }
+    stamp = meta->rx_time_ns;
     const uint32_t n = static_cast<uint32_t>(std::min<size_t>(m->pkt_len - start, want - copied));
     if (!discard) {
       Pktbuf view(m);
@@ -641,7 +645,11 @@ ssize_t tcp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
     }
   }
   msg->msg_flags = 0;
-  msg->msg_controllen = 0;
+  if (copied && sk->tstamp) [[unlikely]] {
+    inet_cmsg_tstamp(sk, msg, stamp);
+  } else {
+    msg->msg_controllen = 0;
+  }
   if (copied) {
     if (!peek) {
       tp->rcv_queued -= static_cast<uint32_t>(copied);

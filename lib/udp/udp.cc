@@ -135,6 +135,7 @@ int udp_init(Sock* sk) {
 
 void udp_destroy(Sock* sk) {
   udp_sk(sk)->cork.reset();  // a gathered datagram not yet sent is discarded (udp_flush_pending_frames)
+  udp_sk(sk)->cork_pending = false;
   mc_leave_all(sk);
   sock_rqueue_purge(sk);
   inet_purge_errors(sk);
@@ -267,34 +268,59 @@ struct UdpDest {
 // MSG_MORE while UDP_CORK is off, or when UDP_CORK is turned off.
 struct UdpCork {
   UdpDest dest;
-  std::vector<uint8_t> data;  // the payload so far (at most kMaxPayload bytes)
-  bool pending = false;
+  std::vector<uint8_t> data;  // the payload so far
+  size_t limit = 0;           // the most it may hold: kMaxPayload, or under IP_PMTUDISC_DO / PROBE the MTU's room
 };
 
 namespace {
 
-ssize_t udp_transmit(Sock* sk, const UdpDest& d, const iovec* iov, size_t iovlen, size_t len, bool check_only);
+// What udp_transmit does: send a datagram; check a corked datagram's first part (all checks, nothing sent;
+// returns how large the datagram may grow);
+// send a corked datagram whose first part passed them (Linux checks those parts once, when the first is
+// taken: a pending error, a shut-down send side or broadcast permission does not stop it later).
+enum class UdpTxMode : uint8_t { kSend, kCheck, kPushCorked };
+ssize_t udp_transmit(Sock* sk, const UdpDest& d, const iovec* iov, size_t iovlen, size_t len, UdpTxMode mode);
+
+// Forgets the gathered bytes; a buffer grown past a few KiB goes back to the allocator.
+void udp_cork_clear(UdpSock* us) {
+  us->cork_pending = false;
+  if (us->cork->data.capacity() > 4096) {
+    std::vector<uint8_t>().swap(us->cork->data);
+  } else {
+    us->cork->data.clear();
+  }
+}
 
 // Sends the gathered datagram (udp_push_pending_frames): its length, or the error of sending it.
 ssize_t udp_push_pending(Sock* sk) {
-  UdpCork& c = *udp_sk(sk)->cork;
-  c.pending = false;
+  UdpSock* us = udp_sk(sk);
+  UdpCork& c = *us->cork;
   const iovec v{c.data.data(), c.data.size()};
-  const ssize_t rc = udp_transmit(sk, c.dest, &v, 1, c.data.size(), false);
-  c.data.clear();
+  const ssize_t rc = udp_transmit(sk, c.dest, &v, 1, c.data.size(), UdpTxMode::kPushCorked);
+  udp_cork_clear(us);
   return rc;
 }
 
-// Adds a send's payload to the gathered datagram; one that would pass the largest datagram discards it all
-// (EMSGSIZE, as ip_append_data's failure flushes the pending frames).
+// Adds a send's payload to the gathered datagram. One that would pass the limit discards it all (EMSGSIZE,
+// as ip_append_data's failure flushes the pending frames; an MTU's limit is also told to the error queue
+// with IP_RECVERR, as ip_local_error).
 ssize_t udp_append(Sock* sk, const msghdr* msg, size_t len, bool corkreq) {
-  UdpCork& c = *udp_sk(sk)->cork;
-  if (c.data.size() + len > kMaxPayload) {
-    c.pending = false;
-    c.data.clear();
+  UdpSock* us = udp_sk(sk);
+  UdpCork& c = *us->cork;
+  const size_t at = c.data.size();
+  if (at + len > c.limit) {
+    InetSock* is = inet_sk(sk);
+    if (is->recverr && c.limit < kMaxPayload)
+      inet_queue_err(sk,
+                     InetSockErr{.err = EMSGSIZE, .origin = SO_EE_ORIGIN_LOCAL,
+                                 .info = static_cast<uint32_t>(c.limit + UdpView::kHeaderLen + 20u),
+                                 .addr = c.dest.dst, .port = is->dport},
+                     nullptr, nullptr, 0, 0);
+    udp_cork_clear(us);
     return -EMSGSIZE;
   }
-  const size_t at = c.data.size();
+  // Grown by doubling, but never past the limit: a socket's buffer stays within one datagram.
+  if (c.data.capacity() < at + len) c.data.reserve(std::min(c.limit, std::max(at + len, 2 * c.data.capacity())));
   c.data.resize(at + len);
   size_t off = at;
   for (size_t i = 0; i < msg->msg_iovlen; ++i) {
@@ -319,7 +345,7 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   if (len > 0xffff) return -EMSGSIZE;
   if (flags & MSG_OOB) return -EOPNOTSUPP;
   const bool corkreq = us->corkflag || (flags & MSG_MORE);
-  if (us->cork && us->cork->pending) [[unlikely]]
+  if (us->cork_pending) [[unlikely]]
     return udp_append(sk, msg, len, corkreq);
 
   UdpDest d;
@@ -343,19 +369,22 @@ ssize_t udp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   }
   if (corkreq) [[unlikely]] {
     // The first part of a corked datagram: every check a send makes, then gathered.
-    if (const ssize_t e = udp_transmit(sk, d, nullptr, 0, len, true); e < 0) return e;
+    const ssize_t limit = udp_transmit(sk, d, nullptr, 0, len, UdpTxMode::kCheck);
+    if (limit < 0) return limit;
     if (!us->cork) us->cork = std::make_unique<UdpCork>();
     if (!d.cm.gso_size) d.cm.gso_size = us->gso_size;  // the socket's UDP_SEGMENT as it is now
     us->cork->dest = d;
-    us->cork->pending = true;
+    us->cork->limit = static_cast<size_t>(limit);
+    us->cork_pending = true;
     return udp_append(sk, msg, len, true);
   }
-  return udp_transmit(sk, d, msg->msg_iov, msg->msg_iovlen, len, false);
+  return udp_transmit(sk, d, msg->msg_iov, msg->msg_iovlen, len, UdpTxMode::kSend);
 }
 
 // One datagram of `len` bytes (`iov`) to `d` (with UDP_SEGMENT, several): the route, the checks, the send.
-// `check_only`: the checks alone (a corked datagram's first part).
-ssize_t udp_transmit(Sock* sk, const UdpDest& d, const iovec* iov, size_t iovlen, size_t len, bool check_only) {
+ssize_t udp_transmit(Sock* sk, const UdpDest& d, const iovec* iov, size_t iovlen, size_t len, UdpTxMode mode) {
+  const bool check_only = mode == UdpTxMode::kCheck;
+  const bool checked = mode == UdpTxMode::kPushCorked;
   InetSock* is = inet_sk(sk);
   Shard& sh = *sk->shard;
   const Ipv4Addr dst = d.dst;
@@ -376,10 +405,12 @@ ssize_t udp_transmit(Sock* sk, const UdpDest& d, const iovec* iov, size_t iovlen
     rt = sh.routes.lookup(dst);
   }
   if (!rt) return -ENETUNREACH;
-  if (inet_is_broadcast(sh, dst) && !sk->broadcast) return -EACCES;
-  if (len > kMaxPayload) return -EMSGSIZE;
-  if (sk->err) return -std::exchange(sk->err, 0);  // sock_alloc_send_skb: sock_error() first
-  if (sk->shutdown & kSendShutdown) return -EPIPE;
+  if (!checked) {
+    if (inet_is_broadcast(sh, dst) && !sk->broadcast) return -EACCES;
+    if (len > kMaxPayload) return -EMSGSIZE;
+    if (sk->err) return -std::exchange(sk->err, 0);  // sock_alloc_send_skb: sock_error() first
+    if (sk->shutdown & kSendShutdown) return -EPIPE;
+  }
   if (!is->num) {
     const int err = udp_get_port(sk, 0);
     if (err) return err;
@@ -407,7 +438,7 @@ ssize_t udp_transmit(Sock* sk, const UdpDest& d, const iovec* iov, size_t iovlen
                   .mc_local = dst.is_multicast() && !cm.ttl && is->mc_ttl == 0};
   const uint16_t gso = cm.gso_size.value_or(udp_sk(sk)->gso_size);
   if (gso) [[unlikely]]
-    return check_only ? 0 : udp_send_segments(sk, *sp, iov, iovlen, len, gso, tx, ip);
+    return check_only ? static_cast<ssize_t>(kMaxPayload) : udp_send_segments(sk, *sp, iov, iovlen, len, gso, tx, ip);
 
   const bool fits = len + UdpView::kHeaderLen + 20u <= sp->ifc->mtu;
   const bool fits_path = len + UdpView::kHeaderLen + 20u <= path;
@@ -420,7 +451,12 @@ ssize_t udp_transmit(Sock* sk, const UdpDest& d, const iovec* iov, size_t iovlen
                      nullptr, nullptr, 0, 0);
     return -EMSGSIZE;
   }
-  if (check_only) return 0;
+  if (check_only) {
+    // What a corked datagram may grow to: no more than these MTUs let through whole.
+    if (is->pmtudisc == IP_PMTUDISC_DO) return path - UdpView::kHeaderLen - 20;
+    if (is->pmtudisc == IP_PMTUDISC_PROBE) return sp->ifc->mtu - UdpView::kHeaderLen - 20;
+    return static_cast<ssize_t>(kMaxPayload);
+  }
   // Copy the payload into buffers (the one copy on send), leaving headroom for UDP + IP + Ethernet.
   Pktbuf p = inet_build_payload(sh, iov, iovlen, len);
   if (!p) return -ENOBUFS;
@@ -511,7 +547,7 @@ int udp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
       // Turning it off sends what was gathered (a failure to send is not this call's, as Linux).
       UdpSock* us = udp_sk(sk);
       us->corkflag = val != 0;
-      if (!val && us->cork && us->cork->pending) (void)udp_push_pending(sk);
+      if (!val && us->cork_pending) (void)udp_push_pending(sk);
       return 0;
     }
     default:
