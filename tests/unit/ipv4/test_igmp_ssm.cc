@@ -456,3 +456,192 @@ TEST(IgmpSsm, ShardsHoldOneHostWideFilter) {
   EXPECT_EQ(h.b(1).stats.igmp_out_reports, 0u);  // shard 0 alone spoke IGMP throughout
   EXPECT_GT(h.b(0).stats.igmp_out_reports, 1u);
 }
+
+namespace {
+
+// The v3 reports of a general query's answer: each within the MTU (1500 less the 24-byte IP header with
+// Router Alert), its records read.
+std::vector<Report> general_answer(StackHarness& h) {
+  h.inject(query_frame(v3_query(10)));  // 1 s
+  run_for(h, 1100ms);
+  auto rs = igmp_sent(h);
+  for (const auto& r : rs) {
+    EXPECT_EQ(r.type, ig::kV3Report);
+    EXPECT_LE(r.ip.payload.size(), 1476u);
+    EXPECT_LE(r.ip.total_len, 1500u);
+  }
+  return rs;
+}
+
+// Joins `g` on `fd` with EXCLUDE `srcs` (IP_ADD_MEMBERSHIP, then IP_MSFILTER).
+void join_excluding(int fd, Ipv4Addr g, const std::vector<Ipv4Addr>& srcs) {
+  ASSERT_EQ(ip_member(fd, IP_ADD_MEMBERSHIP, g), 0);
+  ASSERT_EQ(set_msfilter(fd, g, MCAST_EXCLUDE, srcs), 0);
+}
+
+}  // namespace
+
+// Every record the same size (48 bytes: EXCLUDE with 10 sources), so whatever order the groups come in, the
+// 31st does not fit the first report (8 + 30 x 48 = 1448 of 1476 bytes): it starts the next report whole
+// instead of being cut to the 5 sources that would fit (Linux's add_grec).
+TEST(IgmpSsm, ExcludeRecordThatDoesNotFitStartsTheNextReportWhole) {
+  StackHarness h;
+  constexpr int kGroups = 40;
+  std::vector<int> fds;
+  for (int s = 0; s < 2; ++s) fds.push_back(udp_socket());
+  auto group = [](int i) { return Ipv4Addr::of(239, 10, 0, static_cast<uint8_t>(i + 1)); };
+  for (int i = 0; i < kGroups; ++i)
+    join_excluding(fds[i / 20], group(i), many_sources(10, static_cast<uint8_t>(i)));
+  settle(h);
+  const auto rs = general_answer(h);
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[0].records.size(), 30u);
+  EXPECT_EQ(rs[0].ip.payload.size(), 8u + 30 * 48);
+  EXPECT_EQ(rs[1].records.size(), 10u);
+  Records want;
+  for (int i = 0; i < kGroups; ++i)
+    want.push_back({kIsEx, group(i), many_sources(10, static_cast<uint8_t>(i))});
+  std::sort(want.begin(), want.end(), [](const Record& a, const Record& b) { return a.group < b.group; });
+  EXPECT_EQ(records(rs), want);
+  for (int fd : fds) skiff_close(fd);
+}
+
+// A host in many groups: 181, one in five EXCLUDE {10 sources} (48-byte records), the rest any-source
+// (EXCLUDE {}, 8 bytes), 2888 bytes of records in all. The answer takes two reports, each within the MTU,
+// and every IS_EX record carries all its sources wherever the groups' order puts it. (The order is the
+// group table's; with these groups an EXCLUDE record meets the end of the first report with room for only
+// part of its sources, where it must start the next report rather than be cut short. The test above makes
+// that happen in any order.)
+TEST(IgmpSsm, ManyGroupsAnswerInReportsWithinTheMtuAndExcludeRecordsWhole) {
+  StackHarness h;
+  constexpr int kGroups = 181, kEvery = 5;
+  std::vector<int> fds;
+  Records want;
+  size_t excluding_groups = 0;
+  for (int i = 0; i < kGroups; ++i) {
+    if (i % 20 == 0) fds.push_back(udp_socket());  // (at most 20 groups a socket)
+    const Ipv4Addr g = Ipv4Addr::of(239, 20, 0, static_cast<uint8_t>(i + 1));
+    if (i % kEvery == kEvery / 2) {
+      const auto srcs = many_sources(10, static_cast<uint8_t>(i));
+      join_excluding(fds.back(), g, srcs);
+      want.push_back({kIsEx, g, srcs});
+      ++excluding_groups;
+    } else {
+      ASSERT_EQ(ip_member(fds.back(), IP_ADD_MEMBERSHIP, g), 0);
+      want.push_back({kIsEx, g, {}});
+    }
+  }
+  ASSERT_EQ(excluding_groups, 36u);
+  settle(h);
+  const auto rs = general_answer(h);
+  ASSERT_EQ(rs.size(), 2u);
+  size_t excluding = 0;
+  for (const auto& r : rs)
+    for (const auto& x : r.records) {
+      EXPECT_EQ(x.type, kIsEx);
+      if (!x.srcs.empty()) {
+        ++excluding;
+        EXPECT_EQ(x.srcs.size(), 10u) << x.group.to_string();
+      }
+    }
+  EXPECT_EQ(excluding, excluding_groups);
+  EXPECT_EQ(rs[0].ip.payload.size() + rs[1].ip.payload.size(), 2u * 8 + 2888);
+  EXPECT_EQ(records(rs), want);  // (groups in order already)
+  for (int fd : fds) skiff_close(fd);
+}
+
+// A group-and-source-specific answer (about {s1}) and a general answer due in one pass: the group's record
+// is its whole state, IS_IN {s1, s2}, not the IS_IN {s1} of the narrower query (RFC 3376 §5.2: the general
+// answer tells every group's current state).
+TEST(IgmpSsm, GeneralAnswerDueWithAGroupAndSourceAnswerTellsTheWholeState) {
+  StackHarness h;
+  const int a = udp_socket(), b = udp_socket();
+  ASSERT_EQ(ip_source(a, IP_ADD_SOURCE_MEMBERSHIP, kG1, kS1), 0);
+  ASSERT_EQ(ip_source(a, IP_ADD_SOURCE_MEMBERSHIP, kG1, kS2), 0);
+  ASSERT_EQ(ip_member(b, IP_ADD_MEMBERSHIP, kG2), 0);
+  settle(h);
+  h.inject(query_frame(v3_query(100, kG1, {kS1}), kG1));  // within 10 s
+  ASSERT_TRUE(igmp_sent(h).empty());
+  const McTable::Group* e = h.shard().mc.find(0, kG1);
+  ASSERT_NE(e, nullptr);
+  ASSERT_TRUE(e->answer_at.has_value());
+  ASSERT_TRUE(e->answer_gs);
+  // The clock passes that answer's time with no timer pass in between; then a general query with Max Resp
+  // Code 0, answered at once: both answers are due in the pass it runs.
+  h.clock().advance(10s);
+  h.inject(query_frame(v3_query(0)));
+  auto rs = igmp_sent(h);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(records(rs), (Records{{kIsIn, kG1, {kS1, kS2}}, {kIsEx, kG2, {}}}));
+  // Nothing was left pending.
+  run_for(h, 11s);
+  EXPECT_EQ(sent_records(h), Records{});
+  // The control: the group-and-source query alone is answered about {s1}.
+  h.inject(query_frame(v3_query(0, kG1, {kS1}), kG1));
+  EXPECT_EQ(sent_records(h), (Records{{kIsIn, kG1, {kS1}}}));
+  for (int fd : {a, b}) skiff_close(fd);
+}
+
+// IP_MSFILTER may list a source twice (kept so, as Linux); host-wide it counts once. Socket a: EXCLUDE
+// {s1, s1}; b: any-source (EXCLUDE {}). s1 is not excluded by every excluding socket, so the host takes it:
+// b gets it, a (by its own filter) not, and the interface state is EXCLUDE {}.
+TEST(IgmpSsm, SourceListedTwiceInOneFilterCountsOnceHostWide) {
+  StackHarness h;
+  constexpr uint16_t kPort = 5500;
+  auto bound = [&] {
+    const int fd = udp_socket();
+    const int yes = 1;
+    EXPECT_EQ(skiff_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes), 0);
+    const sockaddr_in any = sock::sin(Ipv4Addr::any(), kPort);
+    EXPECT_EQ(skiff_bind(fd, sock::sa(any), sizeof any), 0) << strerror(errno);
+    return fd;
+  };
+  const int a = bound(), b = bound();
+  join_excluding(a, kG1, {kS1, kS1});
+  const Filter f = get_msfilter(a, kG1);
+  ASSERT_EQ(f.rc, 0);
+  EXPECT_EQ(f.fmode, uint32_t{MCAST_EXCLUDE});
+  EXPECT_EQ(f.srcs, (std::vector<Ipv4Addr>{kS1, kS1}));
+  ASSERT_EQ(ip_member(b, IP_ADD_MEMBERSHIP, kG1), 0);
+  settle(h);
+  const McTable::Group* e = h.shard().mc.find(0, kG1);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->mode(), McTable::kEx);
+  EXPECT_EQ(e->state_sources(), std::vector<Ipv4Addr>{});
+  EXPECT_TRUE(h.shard().mc.accepts(0, kG1, kS1));
+
+  const Bytes payload{'s', '1'};
+  h.inject(udp_to_group(kG1, kPort, kS1, payload));
+  Bytes got;
+  sockaddr_in from{};
+  EXPECT_EQ(recv_dgram(b, &got, &from), 2);
+  EXPECT_EQ(got, payload);
+  EXPECT_EQ(Ipv4Addr(ntohl(from.sin_addr.s_addr)), kS1);
+  EXPECT_EQ(recv_dgram(a), -1);  // its own filter excludes s1
+  EXPECT_EQ(h.drops(Drop::Ipv4McSourceFiltered), 0u);
+  EXPECT_EQ(records(general_answer(h)), (Records{{kIsEx, kG1, {}}}));
+
+  // b leaves: a alone excludes s1, so the host does (BLOCK {s1}) and drops it.
+  ASSERT_EQ(ip_member(b, IP_DROP_MEMBERSHIP, kG1), 0);
+  run_for(h, 2s);
+  EXPECT_EQ(sent_records(h), times(2, {kBlock, kG1, {kS1}}));
+  EXPECT_EQ(h.shard().mc.find(0, kG1)->state_sources(), (std::vector<Ipv4Addr>{kS1}));
+  h.inject(udp_to_group(kG1, kPort, kS1, payload));
+  EXPECT_EQ(h.drops(Drop::Ipv4McSourceFiltered), 1u);
+  EXPECT_EQ(recv_dgram(a), -1);
+  EXPECT_EQ(recv_dgram(b), -1);
+  // b back, then a gone (its two entries taken out as one): EXCLUDE {}, s1 taken.
+  ASSERT_EQ(ip_member(b, IP_ADD_MEMBERSHIP, kG1), 0);
+  skiff_close(a);
+  settle(h);
+  e = h.shard().mc.find(0, kG1);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->sfcount[McTable::kEx], 1u);
+  EXPECT_EQ(e->state_sources(), std::vector<Ipv4Addr>{});
+  h.inject(udp_to_group(kG1, kPort, kS1, payload));
+  EXPECT_EQ(recv_dgram(b), 2);
+  EXPECT_EQ(h.drops(Drop::Ipv4McSourceFiltered), 1u);
+  h.inject(query_frame(v3_query(0, kG1), kG1));
+  EXPECT_EQ(sent_records(h), (Records{{kIsEx, kG1, {}}}));
+  skiff_close(b);
+}

@@ -3,6 +3,9 @@
 // and control messages are those of its first part; it leaves on the first send without MSG_MORE while
 // UDP_CORK is off, or when UDP_CORK is turned off. A datagram that would pass 65507 bytes is discarded
 // whole (EMSGSIZE); closing the socket discards one pending.
+#include <time.h>
+
+#include <linux/errqueue.h>
 #include <netinet/udp.h>
 
 #include <string>
@@ -53,6 +56,31 @@ ssize_t send_with_cmsg(int fd, const Bytes& b, int flags, sockaddr_in to, int le
     memcpy(CMSG_DATA(c), &v, sizeof v);
   }
   return skiff_sendmsg(fd, &m, flags);
+}
+
+// One error read off the error queue (recvmsg MSG_ERRQUEUE): its return and the IP_RECVERR control message.
+struct QueuedErr {
+  ssize_t rc = -1;
+  int err = 0;  // errno when rc is -1
+  sock_extended_err ee{};
+  bool have_ee = false;
+};
+QueuedErr read_error(int fd) {
+  QueuedErr q;
+  uint8_t buf[256];
+  iovec iov{buf, sizeof buf};
+  sockaddr_in name{};
+  alignas(cmsghdr) uint8_t ctl[256];
+  msghdr m = msg_of(&iov, &name, ctl, sizeof ctl);
+  q.rc = skiff_recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
+  q.err = q.rc < 0 ? errno : 0;
+  if (q.rc < 0) return q;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) {
+      memcpy(&q.ee, CMSG_DATA(c), sizeof q.ee);
+      q.have_ee = true;
+    }
+  return q;
 }
 
 Bytes cat(std::initializer_list<Bytes> parts) {
@@ -518,5 +546,97 @@ TEST(UdpCork, ShutdownWhilePendingDoesNotStopTheDatagram) {
   const auto out = sent_udp(h.sent());
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].payload, str("abcd"));
+  skiff_close(fd);
+}
+
+// Under IP_PMTUDISC_DO (and PROBE) a corked datagram may grow only to what the MTU lets through whole: 1472
+// bytes at MTU 1500 (ip_append_data's maxfraglen check). The part that passes it fails with EMSGSIZE at once,
+// even with MSG_MORE, discarding the whole datagram; with IP_RECVERR the error queue holds the local error
+// with the MTU (ip_local_error). The next send starts a fresh datagram.
+TEST(UdpCork, UnderPmtudiscDoAGatheredDatagramGrowsOnlyToTheMtu) {
+  for (const int mode : {IP_PMTUDISC_DO, IP_PMTUDISC_PROBE}) {
+    SCOPED_TRACE(mode == IP_PMTUDISC_DO ? "IP_PMTUDISC_DO" : "IP_PMTUDISC_PROBE");
+    StackHarness h;
+    h.learn_peer();
+    const int fd = bound_udp(7120);
+    const int on = 1;
+    ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on), 0);
+    ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &mode, sizeof mode), 0);
+    const sockaddr_in a = sin(kPeer, 5000), b = sin(kPeer, 5001);
+    // 1000 + 600 with MSG_MORE on both: the second is refused at once, nothing leaves.
+    ASSERT_EQ(send_to(fd, pattern(1000, 1), MSG_MORE, a), 1000);
+    EXPECT_EQ(send_to(fd, pattern(600, 2), MSG_MORE, a), -1);
+    EXPECT_EQ(errno, EMSGSIZE);
+    EXPECT_TRUE(h.sent().empty());
+    QueuedErr q = read_error(fd);
+    ASSERT_EQ(q.rc, 0);
+    ASSERT_TRUE(q.have_ee);
+    EXPECT_EQ(q.ee.ee_errno, static_cast<uint32_t>(EMSGSIZE));
+    EXPECT_EQ(q.ee.ee_origin, SO_EE_ORIGIN_LOCAL);
+    EXPECT_EQ(q.ee.ee_info, 1500u);
+    q = read_error(fd);
+    EXPECT_EQ(q.rc, -1);  // one error
+    EXPECT_EQ(q.err, EAGAIN);
+    // The datagram was discarded: the next send is one of its own, to its own destination.
+    ASSERT_EQ(send_to(fd, str("z"), 0, b), 1);
+    auto out = sent_udp(h.sent());
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].payload, str("z"));
+    EXPECT_EQ(out[0].dport, 5001);
+    // The same with the second part sent without MSG_MORE.
+    ASSERT_EQ(send_to(fd, pattern(1000, 3), MSG_MORE, a), 1000);
+    EXPECT_EQ(send_to(fd, pattern(600, 4), 0, a), -1);
+    EXPECT_EQ(errno, EMSGSIZE);
+    EXPECT_TRUE(h.sent().empty());
+    q = read_error(fd);
+    ASSERT_TRUE(q.have_ee);
+    EXPECT_EQ(q.ee.ee_origin, SO_EE_ORIGIN_LOCAL);
+    EXPECT_EQ(q.ee.ee_info, 1500u);
+    // ... and under UDP_CORK: refused at the part that passes the MTU; uncorking then sends nothing.
+    ASSERT_EQ(set_cork(fd, 1), 0);
+    ASSERT_EQ(send_to(fd, pattern(1000, 5), 0, a), 1000);
+    EXPECT_EQ(send_to(fd, pattern(600, 6), 0, a), -1);
+    EXPECT_EQ(errno, EMSGSIZE);
+    ASSERT_EQ(set_cork(fd, 0), 0);
+    EXPECT_TRUE(h.sent().empty());
+    EXPECT_EQ(read_error(fd).ee.ee_errno, static_cast<uint32_t>(EMSGSIZE));
+    // Exactly the room (1000 + 472 = 1472): one unfragmented datagram with DF.
+    ASSERT_EQ(send_to(fd, pattern(1000, 7), MSG_MORE, a), 1000);
+    ASSERT_EQ(send_to(fd, pattern(472, 8), 0, a), 472);
+    out = sent_udp(h.sent());
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].payload, cat({pattern(1000, 7), pattern(472, 8)}));
+    EXPECT_EQ(out[0].ip.total_len, 1500);
+    EXPECT_EQ(out[0].ip.flags_frag, 0x4000);  // DF, not a fragment
+    EXPECT_EQ(read_error(fd).rc, -1);
+    skiff_close(fd);
+  }
+}
+
+TEST(UdpCork, UnderPmtudiscWantAGatheredDatagramPastTheMtuIsFragmented) {
+  // The default (IP_PMTUDISC_WANT): 1000 + 600 leave as one 1600-byte datagram in two fragments.
+  StackHarness h;
+  h.learn_peer();
+  const int fd = bound_udp(7121);
+  const int on = 1;
+  ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on), 0);
+  int mode = -1;
+  socklen_t len = sizeof mode;
+  ASSERT_EQ(skiff_getsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &mode, &len), 0);
+  EXPECT_EQ(mode, IP_PMTUDISC_WANT);
+  const sockaddr_in a = sin(kPeer, 5000);
+  const Bytes p1 = pattern(1000, 1), p2 = pattern(600, 2);
+  ASSERT_EQ(send_to(fd, p1, MSG_MORE, a), 1000);
+  ASSERT_EQ(send_to(fd, p2, MSG_MORE, a), 600);
+  EXPECT_TRUE(h.sent().empty());
+  ASSERT_EQ(skiff_sendto(fd, "", 0, 0, sa(a), sizeof a), 0);  // sends what was gathered
+  std::vector<SentIp> frags;
+  for (auto& f : h.sent()) frags.push_back(*parse_ip(f));
+  ASSERT_EQ(frags.size(), 2u);
+  auto whole = reassemble(frags);
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(wire::load_be16(whole->data() + 4), 1608);
+  EXPECT_EQ(Bytes(whole->begin() + 8, whole->end()), cat({p1, p2}));
+  EXPECT_EQ(read_error(fd).rc, -1);  // no error
   skiff_close(fd);
 }

@@ -194,3 +194,48 @@ TEST(TcpMsgMore, WithoutMsgMoreASmallSendLeavesAtOnce) {
   EXPECT_EQ(out[2].payload.size(), 80u);
   skiff_close(c.fd);
 }
+
+TEST(TcpMsgMore, ASendCutShortByTheSendBufferDoesNotHoldItsTail) {
+  // A non-blocking MSG_MORE send that the send buffer stops short returns what it took, and what it took
+  // goes per the normal rules (as Linux, which pushes before it would wait for room): under TCP_NODELAY,
+  // the partial last segment with the full ones, the window being wide open.
+  StackHarness h;
+  Conn c = accept_conn(h, kMss1460);
+  ASSERT_EQ(set_int(c.fd, SOL_SOCKET, SO_SNDBUF, 1), 0);  // the least: 4608 bytes
+  int sndbuf = 0;
+  socklen_t len = sizeof sndbuf;
+  ASSERT_EQ(skiff_getsockopt(c.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len), 0);
+  ASSERT_EQ(sndbuf, 4608);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+  const Bytes all = pattern(10000, 9);
+  const ssize_t n = skiff_send(c.fd, all.data(), all.size(), MSG_DONTWAIT | MSG_MORE);
+  ASSERT_GT(n, 0);
+  ASSERT_LT(n, 10000);     // stopped short for room
+  ASSERT_NE(n % 1460, 0);  // ... with a partial last segment
+  auto out = c.out_track();
+  Bytes sent;
+  uint32_t seq = c.iss + 1;
+  for (const auto& s : out) {
+    EXPECT_EQ(s.seq, seq);
+    seq += static_cast<uint32_t>(s.payload.size());
+    sent.insert(sent.end(), s.payload.begin(), s.payload.end());
+  }
+  EXPECT_EQ(sent, Bytes(all.begin(), all.begin() + n));  // every byte taken, nothing held back
+  ASSERT_EQ(out.size(), static_cast<size_t>(n / 1460 + 1));
+  EXPECT_EQ(out.back().payload.size(), static_cast<size_t>(n % 1460));
+  EXPECT_EQ(c.nxt, c.iss + 1 + static_cast<uint32_t>(n));
+  // Until the peer acknowledges, no room: EAGAIN, nothing sent.
+  EXPECT_EQ(skiff_send(c.fd, all.data() + n, all.size() - n, MSG_DONTWAIT | MSG_MORE), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_TRUE(c.out().empty());
+  // The control: once acknowledged, a MSG_MORE send that fits whole still holds its partial tail.
+  c.ack();
+  ASSERT_EQ(send_more(c, 100, 10), 100);
+  EXPECT_TRUE(c.out().empty());
+  ASSERT_EQ(send_more(c, 20, 11, 0), 20);
+  out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, c.iss + 1 + static_cast<uint32_t>(n));
+  EXPECT_EQ(out[0].payload, cat(pattern(100, 10), pattern(20, 11)));
+  skiff_close(c.fd);
+}
