@@ -2,7 +2,7 @@
 // each size to an echo server and checks that the same bytes come back.
 //
 //   skiff-udpcheck [EAL args] -- --ip A.B.C.D/P [stack options] [--sizes LIST] [--timeout MS] [--cmsg] [--cork]
-//                  DEST PORT
+//                  [--gro SIZE] DEST PORT
 //   LIST: comma-separated sizes or ranges, e.g. 1-1472,8000 (the default)
 //   --cmsg: send each datagram with its own TTL and TOS as control messages (sendmsg IP_TTL, IP_TOS) and
 //           read the echo with recvmsg and IP_RECVTTL, IP_RECVTOS, IP_PKTINFO, SO_TIMESTAMPNS: an echo
@@ -11,6 +11,11 @@
 //   --cork: send each datagram in three parts gathered into one: every other datagram by MSG_MORE on the first
 //           two parts, the others between UDP_CORK on and off; with --cmsg the later parts carry other marks
 //           (TTL 1, TOS 0), which a corked datagram must not take (only the first part's count).
+//   --gro SIZE: the echo comes back as a train of datagrams of SIZE bytes (the last shorter; a server such as
+//           tests/integration/udp_echo_server.py --train SIZE): read with UDP_GRO on, gathered into as few
+//           reads as arrived together, each read checked against its UDP_GRO control message, the pieces
+//           joined and compared. It waits 5 ms after each send, so that the whole train is in the port's
+//           receive ring when the read starts; cannot be used with --cmsg.
 //
 // Exits 0 when every datagram came back byte-identical.
 
@@ -152,6 +157,57 @@ ssize_t recv_marked(int fd, void* buf, size_t len, sockaddr_in* from, const Mark
   return got;
 }
 
+// --gro: what the reads of echo trains saw.
+struct GroStats {
+  unsigned reads = 0;       // recvmsg calls that returned data
+  unsigned datagrams = 0;   // datagrams in them
+  unsigned gathered = 0;    // reads that returned several (with a UDP_GRO control message)
+};
+
+// --gro: reads the train echoing `n` bytes from `to` into `buf` (up to `cap` bytes). Returns the bytes read
+// (n unless something arrived wrong), or -1 at a timeout; a read that disagrees with its UDP_GRO control
+// message (a size other than `seg`, several datagrams without one) is explained in *why.
+ssize_t recv_train(int fd, uint8_t* buf, size_t cap, size_t n, const sockaddr_in& to, int seg, GroStats* st,
+                   std::string* why) {
+  size_t total = 0;
+  while (total < n) {
+    sockaddr_in from{};
+    iovec iov{buf + total, cap - total};
+    alignas(cmsghdr) uint8_t ctl[64];
+    msghdr m{};
+    m.msg_name = &from;
+    m.msg_namelen = sizeof from;
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl;
+    m.msg_controllen = sizeof ctl;
+    const ssize_t got = skiff_recvmsg(fd, &m, 0);
+    if (got < 0) return -1;
+    if (from.sin_addr.s_addr != to.sin_addr.s_addr || from.sin_port != to.sin_port) continue;
+    int g = 0;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+      if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) memcpy(&g, CMSG_DATA(c), sizeof g);
+    ++st->reads;
+    const size_t len = static_cast<size_t>(got);
+    if (g) {
+      ++st->gathered;
+      st->datagrams += static_cast<unsigned>((len + static_cast<size_t>(g) - 1) / static_cast<size_t>(g));
+      if (g != seg || len <= static_cast<size_t>(g))
+        *why = "a read of " + std::to_string(len) + " bytes reported UDP_GRO " + std::to_string(g);
+    } else {
+      ++st->datagrams;
+      if (len > static_cast<size_t>(seg))
+        *why = "a read of " + std::to_string(len) + " bytes without UDP_GRO (trains of " + std::to_string(seg) + ")";
+    }
+    total += len;
+    if (m.msg_flags & MSG_TRUNC) {
+      *why = "a read was cut (MSG_TRUNC)";
+      break;
+    }
+  }
+  return static_cast<ssize_t>(total);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -161,6 +217,7 @@ int main(int argc, char** argv) {
   std::vector<size_t> sizes;
   int timeout_ms = 1000;
   bool cmsg = false, cork = false;
+  int gro = 0;  // --gro SIZE
   std::vector<std::string> pos;
   const auto& a = rt->app_args();
   for (size_t i = 0; i < a.size(); ++i) {
@@ -179,6 +236,12 @@ int main(int argc, char** argv) {
       cmsg = true;
     } else if (a[i] == "--cork") {
       cork = true;
+    } else if (a[i] == "--gro" && i + 1 < a.size()) {
+      gro = atoi(a[++i].c_str());
+      if (gro <= 0 || gro > 65507) {
+        fprintf(stderr, "skiff-udpcheck: --gro: invalid value '%s' (a datagram size, 1-65507)\n", a[i].c_str());
+        return 2;
+      }
     } else {
       pos.push_back(a[i]);
     }
@@ -188,8 +251,12 @@ int main(int argc, char** argv) {
   const int port = pos.size() == 2 ? atoi(pos[1].c_str()) : 0;
   if (!dest || port <= 0 || port > 65535) {
     fprintf(stderr,
-            "usage: skiff-udpcheck [EAL args] -- --ip A.B.C.D/P [--sizes LIST] [--timeout MS] [--cmsg] [--cork] DEST "
-            "PORT\n");
+            "usage: skiff-udpcheck [EAL args] -- --ip A.B.C.D/P [--sizes LIST] [--timeout MS] [--cmsg] [--cork] "
+            "[--gro SIZE] DEST PORT\n");
+    return 2;
+  }
+  if (gro && cmsg) {
+    fprintf(stderr, "skiff-udpcheck: --gro cannot be used with --cmsg\n");
     return 2;
   }
   if (!rt->config().ip) {
@@ -209,6 +276,12 @@ int main(int argc, char** argv) {
     for (int opt : {IP_RECVTTL, IP_RECVTOS, IP_PKTINFO}) skiff_setsockopt(fd, IPPROTO_IP, opt, &on, sizeof on);
     skiff_setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
   }
+  const int on = 1;
+  if (gro && skiff_setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on) != 0) {
+    fprintf(stderr, "skiff-udpcheck: setsockopt UDP_GRO: %s\n", strerror(errno));
+    return 1;
+  }
+  GroStats gst;
   const uint32_t our_addr = rt->config().ip->addr.host();
   sockaddr_in to{};
   to.sin_family = AF_INET;
@@ -229,6 +302,21 @@ int main(int argc, char** argv) {
       if (sent != static_cast<ssize_t>(n)) {
         fprintf(stderr, "skiff-udpcheck: sendto %zu bytes: %s\n", n, strerror(errno));
         break;
+      }
+      if (gro) {
+        // The whole train in the port's ring before the first read (the kernel sends it in well under 5 ms).
+        const timespec pause{0, 5'000'000};
+        nanosleep(&pause, nullptr);
+        std::string why;
+        const ssize_t got = recv_train(fd, in.data(), in.size(), n, to, gro, &gst, &why);
+        if (got < 0) continue;  // timeout: send again
+        if (static_cast<size_t>(got) != n || memcmp(in.data(), out.data(), n) != 0) break;  // lost or corrupted
+        if (!why.empty()) {
+          ++bad;  // intact, but the reads disagreed with their UDP_GRO messages
+          fprintf(stderr, "skiff-udpcheck: echo train of %zu bytes: %s\n", n, why.c_str());
+        }
+        done = true;
+        continue;
       }
       for (;;) {
         sockaddr_in from{};
@@ -258,6 +346,9 @@ int main(int argc, char** argv) {
   }
   skiff_close(fd);
   printf("skiff-udpcheck: %u datagrams echoed intact, %u lost or corrupted, %u mismatched\n", ok, lost, bad);
+  if (gro)
+    printf("skiff-udpcheck: UDP_GRO: %u reads returned %u datagrams; %u reads gathered several\n", gst.reads,
+           gst.datagrams, gst.gathered);
   if (getenv("SKIFF_PRINT_COUNTERS")) rt->stack().print_counters(stdout);
   return lost || bad ? 1 : 0;
 }

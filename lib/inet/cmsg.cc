@@ -75,8 +75,9 @@ void put_tstamp(CmsgWriter& w, Sock* sk, uint64_t rx_time_ns) {
 }
 
 // The control messages of ip_cmsg_recv and sock_recv_timestamp for the datagram `m`, in Linux's order.
-void put_recv_cmsgs(CmsgWriter& w, Sock* sk, const PktMeta& m, bool ip) {
+void put_recv_cmsgs(CmsgWriter& w, Sock* sk, const PktMeta& m, bool ip, int gro_size = 0) {
   if (sk->tstamp) put_tstamp(w, sk, m.rx_time_ns);
+  if (gro_size) w.put(SOL_UDP, UDP_GRO, &gro_size, sizeof gro_size);  // udp_cmsg_recv: the segment size
   if (!ip) return;
   const uint8_t flags = inet_sk(sk)->cmsg_flags;
   if (flags & kCmsgPktinfo) {
@@ -111,13 +112,13 @@ struct ErrHeader {
 
 }  // namespace
 
-void inet_cmsg_recv(Sock* sk, msghdr* msg, const PktMeta& m) {
-  if (!inet_sk(sk)->cmsg_flags && !sk->tstamp) {
+void inet_cmsg_recv(Sock* sk, msghdr* msg, const PktMeta& m, int gro_size) {
+  if (!inet_sk(sk)->cmsg_flags && !sk->tstamp && !gro_size) [[likely]] {
     msg->msg_controllen = 0;
     return;
   }
   CmsgWriter w(msg);
-  put_recv_cmsgs(w, sk, m, true);
+  put_recv_cmsgs(w, sk, m, true, gro_size);
   msg->msg_controllen = w.written();
 }
 

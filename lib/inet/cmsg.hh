@@ -30,9 +30,10 @@ inline constexpr uint8_t kTstampUs = 1;
 inline constexpr uint8_t kTstampNs = 2;
 
 // Writes the control messages the socket asked for about datagram `m` (received by `sk`'s shard) into
-// msg->msg_control, in Linux's order (the timestamp, then IP_PKTINFO, IP_TTL, IP_TOS); sets
-// msg->msg_controllen to what was written and MSG_CTRUNC in msg->msg_flags where something did not fit.
-void inet_cmsg_recv(Sock* sk, msghdr* msg, const PktMeta& m);
+// msg->msg_control, in Linux's order (the timestamp, UDP_GRO when `gro_size` is not 0, then IP_PKTINFO,
+// IP_TTL, IP_TOS); sets msg->msg_controllen to what was written and MSG_CTRUNC in msg->msg_flags where
+// something did not fit.
+void inet_cmsg_recv(Sock* sk, msghdr* msg, const PktMeta& m, int gro_size = 0);
 // A stream's recvmsg (Linux's tcp_recv_timestamp): SCM_TIMESTAMP or SCM_TIMESTAMPNS with the arrival time of
 // the last segment read from, when the socket asked for one and the segment was stamped (it arrived while the
 // option was on: `rx_time_ns` non-zero); else no control message (msg_controllen 0).

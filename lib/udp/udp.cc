@@ -469,6 +469,40 @@ ssize_t udp_transmit(Sock* sk, const UdpDest& d, const iovec* iov, size_t iovlen
   return static_cast<ssize_t>(len);
 }
 
+// Copies datagram `p` into the iovec array at byte `at`, as far as it fits: the bytes copied.
+size_t copy_to_iov(const Pktbuf& p, const iovec* iov, size_t iovlen, size_t at) {
+  const uint32_t len = p.len();
+  size_t copied = 0, pos = 0;
+  for (size_t i = 0; i < iovlen && copied < len; ++i) {
+    const size_t seg = iov[i].iov_len;
+    if (at >= pos + seg) {
+      pos += seg;
+      continue;
+    }
+    const size_t skip = at > pos ? at - pos : 0;
+    const size_t n = std::min<size_t>(seg - skip, len - copied);
+    if (n)
+      p.copy_out(static_cast<uint32_t>(copied), static_cast<uint32_t>(n), static_cast<uint8_t*>(iov[i].iov_base) + skip);
+    copied += n;
+    pos += seg;
+    at = pos;
+  }
+  return copied;
+}
+
+// UDP_GRO on receive (what Linux's GRO hands a socket with UDP_GRO: udp_gro_receive_segment's rules): after a
+// datagram of `gso` bytes, the following queued datagrams join it while they are from the same source to the
+// same address and interface with the same TTL and TOS, each of `gso` bytes but the last, which may be
+// shorter and ends the train; at most 64 in all and 65,507 bytes (one IP datagram's worth). Skiff gathers at
+// read time, and only datagrams that fit the buffer whole: none is ever cut.
+constexpr unsigned kGroMaxSegs = 64;  // Linux's UDP_GRO_CNT_MAX
+constexpr size_t kGroMaxBytes = 65535 - 20 - UdpView::kHeaderLen;
+
+bool gro_joins(const PktMeta& first, const PktMeta& m) {
+  return m.src_addr == first.src_addr && m.src_port == first.src_port && m.dst_addr == first.dst_addr &&
+         m.ttl == first.ttl && m.tos == first.tos && m.steer_iface == first.steer_iface;
+}
+
 // As __skb_recv_udp: a pending error comes first (even with datagrams queued); MSG_OOB is ignored; with
 // nothing queued after shutdown(SHUT_RD) a blocking call returns 0 and a non-blocking one EAGAIN.
 ssize_t udp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
@@ -481,12 +515,7 @@ ssize_t udp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
   }
   Pktbuf view(m);  // borrowed: released below unless consumed
   const uint32_t dlen = view.len();
-  size_t copied = 0;
-  for (size_t i = 0; i < msg->msg_iovlen && copied < dlen; ++i) {
-    const size_t n = std::min<size_t>(msg->msg_iov[i].iov_len, dlen - copied);
-    if (n) view.copy_out(static_cast<uint32_t>(copied), static_cast<uint32_t>(n), msg->msg_iov[i].iov_base);
-    copied += n;
-  }
+  size_t copied = copy_to_iov(view, msg->msg_iov, msg->msg_iovlen, 0);
   const PktMeta* meta = view.meta();
   if (msg->msg_name) {
     sockaddr_in sin{};
@@ -497,10 +526,28 @@ ssize_t udp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
     *addr_len = sizeof sin;
   }
   msg->msg_flags = copied < dlen ? MSG_TRUNC : 0;
-  inet_cmsg_recv(sk, msg, *meta);
+  // UDP_GRO: the datagrams that follow this whole one in a train (its size reported when there are some).
+  unsigned segs = 1;
+  if (udp_sk(sk)->gro && copied == dlen && dlen) [[unlikely]] {
+    size_t room = 0;
+    for (size_t i = 0; i < msg->msg_iovlen; ++i) room += msg->msg_iov[i].iov_len;
+    room = std::min(room, kGroMaxBytes);
+    uint32_t last = dlen;
+    for (rte_mbuf* n = meta->qnext; n && segs < kGroMaxSegs && last == dlen; n = pkt_meta(n)->qnext) {
+      const uint32_t len = n->pkt_len;
+      if (!len || len > dlen || copied + len > room || !gro_joins(*meta, *pkt_meta(n))) break;
+      Pktbuf next(n);
+      copied += copy_to_iov(next, msg->msg_iov, msg->msg_iovlen, copied);
+      (void)next.release();
+      last = len;
+      ++segs;
+    }
+  }
+  inet_cmsg_recv(sk, msg, *meta, segs > 1 ? static_cast<int>(dlen) : 0);
   (void)view.release();
-  if (!(flags & MSG_PEEK)) sock_rqueue_pop(sk).reset();
-  return static_cast<ssize_t>((flags & MSG_TRUNC) ? dlen : copied);
+  if (!(flags & MSG_PEEK))
+    for (unsigned i = 0; i < segs; ++i) sock_rqueue_pop(sk).reset();
+  return static_cast<ssize_t>((flags & MSG_TRUNC) && segs == 1 ? dlen : copied);
 }
 
 int udp_ioctl(Sock* sk, unsigned long cmd, void* arg) {
@@ -531,7 +578,8 @@ uint32_t udp_poll(Sock* sk) {
 }
 
 // Level IPPROTO_UDP (Linux's udp_lib_setsockopt/getsockopt): UDP_SEGMENT, the datagram size of every send
-// (0: off); UDP_CORK; UDP_GRO and the encapsulations are not offered (ENOPROTOOPT).
+// (0: off); UDP_CORK; UDP_GRO (recvmsg gathers trains of equal datagrams); the encapsulations are not offered
+// (ENOPROTOOPT).
 int udp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_t optlen) {
   if (level != IPPROTO_UDP) return ip_setsockopt(sk, level, optname, optval, optlen);
   if (optlen < static_cast<socklen_t>(sizeof(int))) return -EINVAL;
@@ -550,6 +598,9 @@ int udp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
       if (!val && us->cork_pending) (void)udp_push_pending(sk);
       return 0;
     }
+    case UDP_GRO:
+      udp_sk(sk)->gro = val != 0;
+      return 0;
     default:
       return -ENOPROTOOPT;
   }
@@ -566,6 +617,9 @@ int udp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* op
       break;
     case UDP_CORK:
       val = udp_sk(sk)->corkflag;
+      break;
+    case UDP_GRO:
+      val = udp_sk(sk)->gro;
       break;
     default:
       return -ENOPROTOOPT;

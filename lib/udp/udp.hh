@@ -21,6 +21,7 @@ struct UdpSock {
   uint16_t gso_size = 0;  // UDP_SEGMENT: sends leave as datagrams of this size (0: off)
   bool corkflag = false;  // UDP_CORK: sends gather into one datagram until it is turned off
   bool cork_pending = false;  // a gathered datagram waits in `cork`
+  bool gro = false;           // UDP_GRO: recvmsg() may return a train of equal datagrams, with their size
   McList mc;               // multicast groups joined (ipv4/igmp.hh)
   std::unique_ptr<UdpCork> cork;  // the datagram being gathered (UDP_CORK, MSG_MORE); made on first use
 };

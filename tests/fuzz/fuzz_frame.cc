@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 
 #include <map>
 #include <vector>
@@ -221,9 +222,18 @@ struct World {
         skiff_sendto(ufd, buf, size_t(in.u16()) % 9000, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&to), sizeof to);
         break;
       }
-      case 9:
-        skiff_recv(ufd, buf, sizeof buf, MSG_DONTWAIT);
+      case 9: {
+        // A read with UDP_GRO on or off (trains of queued datagrams gathered), into two iovecs, maybe a peek.
+        const int gro = in.flag();
+        skiff_setsockopt(ufd, IPPROTO_UDP, UDP_GRO, &gro, sizeof gro);
+        const size_t n = in.u8() ? size_t(in.u16()) % sizeof buf : sizeof buf, cut = n / 3;
+        iovec iov[2] = {{buf, cut}, {buf + cut, n - cut}};
+        msghdr m{};
+        m.msg_iov = iov;
+        m.msg_iovlen = 2;
+        skiff_recvmsg(ufd, &m, MSG_DONTWAIT | (in.flag() ? MSG_PEEK : 0));
         break;
+      }
       case 10:
         if (rfd >= 0) skiff_recv(rfd, buf, sizeof buf, MSG_DONTWAIT);
         break;

@@ -3,6 +3,8 @@
 #   1. a kernel client -> skiff-echo (UDP echo on port 7): datagrams of 1..1472 bytes and 8000 bytes
 #      (fragmented both ways), every echo byte-identical;
 #   2. skiff-udpcheck (Skiff's client, blocking C API) -> a kernel UDP echo server: the same sizes.
+#   3. the same with control messages (IP_TTL/IP_TOS both ways), corked sends, and UDP_GRO reads of echo
+#      trains.
 # The kernel side's TX checksum offload is turned off: on a veth the kernel leaves UDP checksums for
 # "hardware" to finish, and af_packet hands them to Skiff unfinished.
 . "$(dirname "$0")/lib.sh"
@@ -79,4 +81,22 @@ check "skiff-udpcheck --cork: every datagram, sent in three parts, came back who
   [ "$rc" -eq 0 ]
 check "skiff-udpcheck --cork reports 102 intact, 0 mismatched" \
   grep -q '^skiff-udpcheck: 102 datagrams echoed intact, 0 lost or corrupted, 0 mismatched' "$ITEST_TMP/udpcheck3.out"
+
+# UDP_GRO: the kernel echoes each datagram as a train of 1000-byte datagrams (the last shorter), as a
+# UDP_SEGMENT sender puts them on the wire; Skiff reads them with UDP_GRO, gathered whole with their size.
+log "skiff-udpcheck --gro 1000 -> kernel UDP echo server answering in 1000-byte trains"
+start_bg "$NS_P" "$ITEST_TMP/server4.log" 120 "$PY" -u "$HERE/udp_echo_server.py" 9 --train 1000
+wait_for_line "$ITEST_TMP/server4.log" listening 10 "$BG_PID" || fail "kernel echo server did not start"
+# Frames of 2 KB: every buffer is charged to the socket's receive buffer at its size, and a train of 64
+# 1000-byte datagrams in 16 KB buffers would not fit the default SO_RCVBUF.
+eal_args 0 udpcheck4 "--vdev=net_af_packet0,iface=$IF_S,blocksz=4096,framesz=2048,framecnt=2048"
+ip netns exec "$NS_S" timeout 120 "$SKIFF_UDPCHECK" "${EAL_ARGS[@]}" -- --ip "$SKIFF_IP/24" \
+  --sizes 1-20,999-1001,2999-3001,8000,20000,64000 --gro 1000 "$PEER_IP" 9 >"$ITEST_TMP/udpcheck4.out" 2>&1
+rc=$?
+tail -n 3 "$ITEST_TMP/udpcheck4.out"
+check "skiff-udpcheck --gro: every train read back whole, each read agreeing with its UDP_GRO size" [ "$rc" -eq 0 ]
+check "skiff-udpcheck --gro reports 29 intact, 0 mismatched" \
+  grep -q '^skiff-udpcheck: 29 datagrams echoed intact, 0 lost or corrupted, 0 mismatched' "$ITEST_TMP/udpcheck4.out"
+gathered=$(sed -n 's/^skiff-udpcheck: UDP_GRO: .* \([0-9]*\) reads gathered several$/\1/p' "$ITEST_TMP/udpcheck4.out")
+check "UDP_GRO gathered trains (${gathered:-0} reads of several datagrams)" [ "${gathered:-0}" -ge 1 ]
 pass

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -72,6 +73,36 @@ inline msghdr msg_of(iovec* iov, sockaddr_in* name = nullptr, void* ctl = nullpt
   m.msg_control = ctl;
   m.msg_controllen = clen;
   return m;
+}
+
+// One error read off the error queue (recvmsg MSG_ERRQUEUE | MSG_DONTWAIT): its return (errno in `err`
+// when -1), msg_flags, the name, and the IP_RECVERR control message with its offender address.
+struct QueuedErr {
+  ssize_t rc = -1;
+  int err = 0;
+  int flags = 0;
+  sockaddr_in name{};
+  sock_extended_err ee{};
+  sockaddr_in offender{};
+  bool have_ee = false;
+};
+inline QueuedErr read_error(int fd) {
+  QueuedErr q;
+  uint8_t buf[2048];
+  iovec iov{buf, sizeof buf};
+  alignas(cmsghdr) uint8_t ctl[256];
+  msghdr m = msg_of(&iov, &q.name, ctl, sizeof ctl);
+  q.rc = skiff_recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
+  q.err = q.rc < 0 ? errno : 0;
+  q.flags = m.msg_flags;
+  if (q.rc < 0) return q;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) {
+      memcpy(&q.ee, CMSG_DATA(c), sizeof q.ee);
+      memcpy(&q.offender, CMSG_DATA(c) + sizeof q.ee, sizeof q.offender);
+      q.have_ee = true;
+    }
+  return q;
 }
 
 // A UDP socket (non-blocking unless told) bound to INADDR_ANY:port.

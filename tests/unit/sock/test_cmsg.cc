@@ -178,38 +178,6 @@ TEST(Cmsg, RawSocketsReportThemToo) {
   EXPECT_EQ(ntohl(r.pktinfo->ipi_addr.s_addr), kOur.host());
 }
 
-namespace {
-
-struct QueuedErr {
-  ssize_t rc = -1;
-  int flags = 0;
-  sockaddr_in name{};
-  sock_extended_err ee{};
-  sockaddr_in offender{};
-  bool have_ee = false;
-};
-
-QueuedErr read_error(int fd) {
-  QueuedErr q;
-  uint8_t buf[2048];
-  iovec iov{buf, sizeof buf};
-  alignas(cmsghdr) uint8_t ctl[256];
-  msghdr m = msg_of(&iov, &q.name, ctl, sizeof ctl);
-  q.rc = skiff_recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
-  q.flags = m.msg_flags;
-  if (q.rc < 0) return q;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) {
-      memcpy(&q.ee, CMSG_DATA(c), sizeof q.ee);
-      memcpy(&q.offender, CMSG_DATA(c) + sizeof q.ee, sizeof q.offender);
-      q.have_ee = true;
-    }
-  }
-  return q;
-}
-
-}  // namespace
-
 // IP_RECVERR with path MTU discovery: the router's "fragmentation needed" is queued with its next-hop MTU
 // (ee_info), and a later send above it fails with EMSGSIZE and a local error naming the MTU (Linux's
 // ip_local_error: origin LOCAL, no offender).

@@ -58,43 +58,23 @@ ssize_t send_with_cmsg(int fd, const Bytes& b, int flags, sockaddr_in to, int le
   return skiff_sendmsg(fd, &m, flags);
 }
 
-// One error read off the error queue (recvmsg MSG_ERRQUEUE): its return and the IP_RECVERR control message.
-struct QueuedErr {
-  ssize_t rc = -1;
-  int err = 0;  // errno when rc is -1
-  sock_extended_err ee{};
-  bool have_ee = false;
-};
-QueuedErr read_error(int fd) {
-  QueuedErr q;
-  uint8_t buf[256];
-  iovec iov{buf, sizeof buf};
-  sockaddr_in name{};
-  alignas(cmsghdr) uint8_t ctl[256];
-  msghdr m = msg_of(&iov, &name, ctl, sizeof ctl);
-  q.rc = skiff_recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
-  q.err = q.rc < 0 ? errno : 0;
-  if (q.rc < 0) return q;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) {
-      memcpy(&q.ee, CMSG_DATA(c), sizeof q.ee);
-      q.have_ee = true;
-    }
-  return q;
-}
-
 Bytes cat(std::initializer_list<Bytes> parts) {
   Bytes out;
   for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
   return out;
 }
 
+// Each test: a stack that knows the peer's MAC.
+class UdpCorkTest : public ::testing::Test {
+ protected:
+  UdpCorkTest() { h.learn_peer(); }
+  StackHarness h;
+};
+
 }  // namespace
 
-TEST(UdpCork, MsgMoreGathersIntoOneDatagramToTheFirstDestination) {
+TEST_F(UdpCorkTest, MsgMoreGathersIntoOneDatagramToTheFirstDestination) {
   // Linux: sendto("ab", MSG_MORE, A) then sendto("cd", B) → A gets "abcd", B nothing.
-  StackHarness h;
-  h.learn_peer();
   const int fd = bound_udp(7100);
   const sockaddr_in a = sin(kPeer, 5000), b = sin(kPeer, 5001);
   ASSERT_EQ(send_to(fd, str("ab"), MSG_MORE, a), 2);
@@ -123,9 +103,7 @@ TEST(UdpCork, MsgMoreGathersIntoOneDatagramToTheFirstDestination) {
   skiff_close(fd);
 }
 
-TEST(UdpCork, ManyMsgMorePartsAndAnIovecAppendInOrder) {
-  StackHarness h;
-  h.learn_peer();
+TEST_F(UdpCorkTest, ManyMsgMorePartsAndAnIovecAppendInOrder) {
   const int fd = bound_udp(7101);
   const sockaddr_in a = sin(kPeer, 5000);
   const Bytes p1 = pattern(300, 1), p2 = pattern(200, 2), p3 = pattern(7, 3), p4 = pattern(50, 4);
@@ -145,11 +123,9 @@ TEST(UdpCork, ManyMsgMorePartsAndAnIovecAppendInOrder) {
   skiff_close(fd);
 }
 
-TEST(UdpCork, LaterSendsIgnoreTheirAddressEvenPortZero) {
+TEST_F(UdpCorkTest, LaterSendsIgnoreTheirAddressEvenPortZero) {
   // While a datagram is pending a send only appends: its address is not looked at (Linux appends even
   // for a sendto to port 0, which alone is EINVAL).
-  StackHarness h;
-  h.learn_peer();
   const int fd = bound_udp(7102);
   const sockaddr_in a = sin(kPeer, 5000), zero = sin(kPeer, 0), far = sin(kNonLocal, 9);
   ASSERT_EQ(send_to(fd, str("x"), 0, zero), -1);  // alone: refused
@@ -167,10 +143,8 @@ TEST(UdpCork, LaterSendsIgnoreTheirAddressEvenPortZero) {
   skiff_close(fd);
 }
 
-TEST(UdpCork, UdpCorkHoldsUntilTurnedOff) {
+TEST_F(UdpCorkTest, UdpCorkHoldsUntilTurnedOff) {
   // Linux: UDP_CORK 1, sendto "x" and "y" → nothing; UDP_CORK 0 → one datagram "xy".
-  StackHarness h;
-  h.learn_peer();
   const int fd = bound_udp(7103);
   EXPECT_EQ(get_cork(fd), 0);
   ASSERT_EQ(set_cork(fd, 1), 0);
@@ -201,9 +175,7 @@ TEST(UdpCork, UdpCorkHoldsUntilTurnedOff) {
   skiff_close(fd);
 }
 
-TEST(UdpCork, SendWithoutMsgMoreWhileCorkedStillHolds) {
-  StackHarness h;
-  h.learn_peer();
+TEST_F(UdpCorkTest, SendWithoutMsgMoreWhileCorkedStillHolds) {
   const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   const sockaddr_in a = sin(kPeer, 5002);
   ASSERT_EQ(skiff_connect(fd, sa(a), sizeof a), 0);
@@ -230,8 +202,7 @@ TEST(UdpCork, SendWithoutMsgMoreWhileCorkedStillHolds) {
   skiff_close(fd);
 }
 
-TEST(UdpCork, GetsockoptReadsOneOrZeroAndShortOptlenIsEinval) {
-  StackHarness h;
+TEST_F(UdpCorkTest, GetsockoptReadsOneOrZeroAndShortOptlenIsEinval) {
   const int fd = bound_udp(7104);
   ASSERT_EQ(set_cork(fd, 5), 0);
   EXPECT_EQ(get_cork(fd), 1);
@@ -249,10 +220,8 @@ TEST(UdpCork, GetsockoptReadsOneOrZeroAndShortOptlenIsEinval) {
   skiff_close(fd);
 }
 
-TEST(UdpCork, OverflowingTheLargestDatagramDiscardsItWhole) {
+TEST_F(UdpCorkTest, OverflowingTheLargestDatagramDiscardsItWhole) {
   // Linux: MSG_MORE 40000 bytes then 30000 → EMSGSIZE; then "z" → one 1-byte datagram.
-  StackHarness h;
-  h.learn_peer();
   const int fd = bound_udp(7105);
   const sockaddr_in a = sin(kPeer, 5000), b = sin(kPeer, 5001);
   ASSERT_EQ(send_to(fd, pattern(40000, 1), MSG_MORE, a), 40000);
@@ -285,10 +254,8 @@ TEST(UdpCork, OverflowingTheLargestDatagramDiscardsItWhole) {
   skiff_close(fd);
 }
 
-TEST(UdpCork, FirstPartControlMessagesApplyToTheWholeDatagram) {
+TEST_F(UdpCorkTest, FirstPartControlMessagesApplyToTheWholeDatagram) {
   // Linux: sendmsg "t1" with IP_TTL 7 and MSG_MORE, then "t2" with IP_TTL 9 → one datagram "t1t2", TTL 7.
-  StackHarness h;
-  h.learn_peer();
   const int fd = bound_udp(7106);
   const sockaddr_in a = sin(kPeer, 5000);
   ASSERT_EQ(send_with_cmsg(fd, str("t1"), MSG_MORE, a, IPPROTO_IP, IP_TTL, 7), 2);
@@ -317,9 +284,7 @@ TEST(UdpCork, FirstPartControlMessagesApplyToTheWholeDatagram) {
   skiff_close(fd);
 }
 
-TEST(UdpCork, FirstPartUdpSegmentCutsTheGatheredDatagram) {
-  StackHarness h;
-  h.learn_peer();
+TEST_F(UdpCorkTest, FirstPartUdpSegmentCutsTheGatheredDatagram) {
   const int fd = bound_udp(7107);
   const sockaddr_in a = sin(kPeer, 5000);
   const Bytes p1 = pattern(150, 1), p2 = pattern(100, 2);
@@ -342,9 +307,7 @@ TEST(UdpCork, FirstPartUdpSegmentCutsTheGatheredDatagram) {
   skiff_close(fd);
 }
 
-TEST(UdpCork, GatheredDatagramAboveTheMtuLeavesFragmented) {
-  StackHarness h;
-  h.learn_peer();
+TEST_F(UdpCorkTest, GatheredDatagramAboveTheMtuLeavesFragmented) {
   const int fd = bound_udp(7108);
   const sockaddr_in a = sin(kPeer, 5000);
   const Bytes p1 = pattern(1400, 1), p2 = pattern(1400, 2);
@@ -362,9 +325,7 @@ TEST(UdpCork, GatheredDatagramAboveTheMtuLeavesFragmented) {
   skiff_close(fd);
 }
 
-TEST(UdpCork, ClosingDiscardsThePendingDatagram) {
-  StackHarness h;
-  h.learn_peer();
+TEST_F(UdpCorkTest, ClosingDiscardsThePendingDatagram) {
   const int fd = bound_udp(7109);
   const sockaddr_in a = sin(kPeer, 5000);
   ASSERT_EQ(send_to(fd, str("lost"), MSG_MORE, a), 4);
@@ -387,9 +348,7 @@ TEST(UdpCork, ClosingDiscardsThePendingDatagram) {
   skiff_close(fd3);
 }
 
-TEST(UdpCork, FirstPartIsCheckedLikeASend) {
-  StackHarness h;
-  h.learn_peer();
+TEST_F(UdpCorkTest, FirstPartIsCheckedLikeASend) {
   const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   // No address on an unconnected socket, port 0, an unroutable address, broadcast without SO_BROADCAST,
   // more than the largest datagram: each refused, and nothing left pending.
@@ -429,9 +388,7 @@ TEST(UdpCork, FirstPartIsCheckedLikeASend) {
   skiff_close(fd);
 }
 
-TEST(UdpCork, FirstPartTakesThePendingErrorAndHonoursShutdown) {
-  StackHarness h;
-  h.learn_peer();
+TEST_F(UdpCorkTest, FirstPartTakesThePendingErrorAndHonoursShutdown) {
   const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   const sockaddr_in to = sin(kPeer, 4444);
   ASSERT_EQ(skiff_connect(fd, sa(to), sizeof to), 0);
@@ -453,9 +410,7 @@ TEST(UdpCork, FirstPartTakesThePendingErrorAndHonoursShutdown) {
   skiff_close(fd);
 }
 
-TEST(UdpCork, ZeroLengthMsgMoreReturnsZeroAndStartsTheDatagram) {
-  StackHarness h;
-  h.learn_peer();
+TEST_F(UdpCorkTest, ZeroLengthMsgMoreReturnsZeroAndStartsTheDatagram) {
   const int fd = bound_udp(7111);
   const sockaddr_in a = sin(kPeer, 5000), b = sin(kPeer, 5001);
   ASSERT_EQ(skiff_sendto(fd, "", 0, MSG_MORE, sa(a), sizeof a), 0);
@@ -468,12 +423,10 @@ TEST(UdpCork, ZeroLengthMsgMoreReturnsZeroAndStartsTheDatagram) {
   skiff_close(fd);
 }
 
-TEST(UdpCork, FailureToSendTheGatheredDatagramIsTheLastSendsOrIgnoredByUncorking) {
+TEST_F(UdpCorkTest, FailureToSendTheGatheredDatagramIsTheLastSendsOrIgnoredByUncorking) {
   // UDP_SEGMENT 10 with more than 128 segments' worth: the first part is taken, the datagram's own send
   // fails (EINVAL). Linux (measured): the send that completes it returns EINVAL; setsockopt(UDP_CORK, 0)
   // returns 0. Nothing is sent either way and nothing remains pending.
-  StackHarness h;
-  h.learn_peer();
   const int fd = bound_udp(7112);
   const sockaddr_in a = sin(kPeer, 5000);
   ASSERT_EQ(send_with_cmsg(fd, pattern(1000, 1), MSG_MORE, a, IPPROTO_UDP, UDP_SEGMENT, 10), 1000);
@@ -502,9 +455,7 @@ TEST(UdpCork, FailureToSendTheGatheredDatagramIsTheLastSendsOrIgnoredByUncorking
 // peer receives "ab", SO_ERROR still 111; MSG_MORE "ab", error, send "cd" → returns 2, peer gets "abcd",
 // SO_ERROR 111; MSG_MORE "ab", shutdown(SHUT_WR), send "cd" → returns 2, peer gets "abcd".
 // Skiff likewise checks them only for the first part (UdpTxMode::kPushCorked).
-TEST(UdpCork, ErrorArrivingWhilePendingDoesNotStopTheDatagram) {
-  StackHarness h;
-  h.learn_peer();
+TEST_F(UdpCorkTest, ErrorArrivingWhilePendingDoesNotStopTheDatagram) {
   const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   const sockaddr_in to = sin(kPeer, 4444);
   ASSERT_EQ(skiff_connect(fd, sa(to), sizeof to), 0);
@@ -534,9 +485,7 @@ TEST(UdpCork, ErrorArrivingWhilePendingDoesNotStopTheDatagram) {
   skiff_close(fd);
 }
 
-TEST(UdpCork, ShutdownWhilePendingDoesNotStopTheDatagram) {
-  StackHarness h;
-  h.learn_peer();
+TEST_F(UdpCorkTest, ShutdownWhilePendingDoesNotStopTheDatagram) {
   const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   const sockaddr_in to = sin(kPeer, 5000);
   ASSERT_EQ(skiff_connect(fd, sa(to), sizeof to), 0);
@@ -553,10 +502,10 @@ TEST(UdpCork, ShutdownWhilePendingDoesNotStopTheDatagram) {
 // bytes at MTU 1500 (ip_append_data's maxfraglen check). The part that passes it fails with EMSGSIZE at once,
 // even with MSG_MORE, discarding the whole datagram; with IP_RECVERR the error queue holds the local error
 // with the MTU (ip_local_error). The next send starts a fresh datagram.
-TEST(UdpCork, UnderPmtudiscDoAGatheredDatagramGrowsOnlyToTheMtu) {
+TEST(UdpCorkPmtu, UnderPmtudiscDoAGatheredDatagramGrowsOnlyToTheMtu) {
   for (const int mode : {IP_PMTUDISC_DO, IP_PMTUDISC_PROBE}) {
     SCOPED_TRACE(mode == IP_PMTUDISC_DO ? "IP_PMTUDISC_DO" : "IP_PMTUDISC_PROBE");
-    StackHarness h;
+    StackHarness h;  // a fresh stack per mode
     h.learn_peer();
     const int fd = bound_udp(7120);
     const int on = 1;
@@ -613,10 +562,8 @@ TEST(UdpCork, UnderPmtudiscDoAGatheredDatagramGrowsOnlyToTheMtu) {
   }
 }
 
-TEST(UdpCork, UnderPmtudiscWantAGatheredDatagramPastTheMtuIsFragmented) {
+TEST_F(UdpCorkTest, UnderPmtudiscWantAGatheredDatagramPastTheMtuIsFragmented) {
   // The default (IP_PMTUDISC_WANT): 1000 + 600 leave as one 1600-byte datagram in two fragments.
-  StackHarness h;
-  h.learn_peer();
   const int fd = bound_udp(7121);
   const int on = 1;
   ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on), 0);

@@ -24,9 +24,15 @@ const OpenOpts kMss1460{.mss = 1460};
 
 }  // namespace
 
-TEST(TcpMsgMore, HoldsAPartialSegmentEvenWithNodelayUntilTheNextSend) {
+// Each test: an accepted connection with a 1460-byte MSS, closed at the end.
+class TcpMsgMore : public ::testing::Test {
+ protected:
+  ~TcpMsgMore() override { skiff_close(c.fd); }
   StackHarness h;
   Conn c = accept_conn(h, kMss1460);
+};
+
+TEST_F(TcpMsgMore, HoldsAPartialSegmentEvenWithNodelayUntilTheNextSend) {
   ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
   ASSERT_EQ(send_more(c, 100, 1), 100);
   EXPECT_TRUE(c.out().empty());  // no data segment, though nothing is in flight
@@ -39,14 +45,11 @@ TEST(TcpMsgMore, HoldsAPartialSegmentEvenWithNodelayUntilTheNextSend) {
   EXPECT_EQ(out[0].payload, cat(pattern(100, 1), pattern(50, 2)));
   EXPECT_EQ(out[0].flags, tf::kAck | tf::kPsh);
   EXPECT_EQ(c.nxt, c.iss + 151);
-  skiff_close(c.fd);
 }
 
-TEST(TcpMsgMore, HoldsAPartialSegmentUnderNagleWithNothingInFlight) {
+TEST_F(TcpMsgMore, HoldsAPartialSegmentUnderNagleWithNothingInFlight) {
   // Without MSG_MORE Nagle sends a small segment when nothing is in flight (TcpNagle tests); with it the
   // segment waits.
-  StackHarness h;
-  Conn c = accept_conn(h, kMss1460);
   ASSERT_EQ(send_more(c, 100, 1), 100);
   EXPECT_TRUE(c.out().empty());
   ASSERT_EQ(send_more(c, 60, 2), 60);  // more with MSG_MORE: still held, gathered
@@ -56,12 +59,9 @@ TEST(TcpMsgMore, HoldsAPartialSegmentUnderNagleWithNothingInFlight) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].seq, c.iss + 1);
   EXPECT_EQ(out[0].payload, cat(cat(pattern(100, 1), pattern(60, 2)), pattern(40, 3)));
-  skiff_close(c.fd);
 }
 
-TEST(TcpMsgMore, FullSegmentsGoAndThePartialTailIsHeld) {
-  StackHarness h;
-  Conn c = accept_conn(h, kMss1460);
+TEST_F(TcpMsgMore, FullSegmentsGoAndThePartialTailIsHeld) {
   ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
   const Bytes all = pattern(3000, 7);
   ASSERT_EQ(skiff_send(c.fd, all.data(), all.size(), MSG_DONTWAIT | MSG_MORE), 3000);
@@ -81,14 +81,11 @@ TEST(TcpMsgMore, FullSegmentsGoAndThePartialTailIsHeld) {
   EXPECT_EQ(out[0].seq, c.iss + 2921);
   EXPECT_EQ(out[0].payload, Bytes(all.begin() + 2920, all.end()));
   EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 0u);
-  skiff_close(c.fd);
 }
 
-TEST(TcpMsgMore, AHeldTailFollowsNagleOnceTheAckComes) {
+TEST_F(TcpMsgMore, AHeldTailFollowsNagleOnceTheAckComes) {
   // Without TCP_NODELAY the ACK's transmission runs Nagle's test: a partial ACK (data still in flight) keeps
   // the tail, the ACK of everything sends it.
-  StackHarness h;
-  Conn c = accept_conn(h, kMss1460);
   const Bytes all = pattern(3000, 8);
   ASSERT_EQ(skiff_send(c.fd, all.data(), all.size(), MSG_DONTWAIT | MSG_MORE), 3000);
   auto out = c.out_track();
@@ -100,26 +97,20 @@ TEST(TcpMsgMore, AHeldTailFollowsNagleOnceTheAckComes) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].seq, c.iss + 2921);
   EXPECT_EQ(out[0].payload, Bytes(all.begin() + 2920, all.end()));
-  skiff_close(c.fd);
 }
 
-TEST(TcpMsgMore, AnExactlyFullSegmentGoes) {
-  StackHarness h;
-  Conn c = accept_conn(h, kMss1460);
+TEST_F(TcpMsgMore, AnExactlyFullSegmentGoes) {
   ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
   ASSERT_EQ(send_more(c, 1460, 3), 1460);
   auto out = c.out_track();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].payload, pattern(1460, 3));
   EXPECT_EQ(c.nxt, c.iss + 1461);
-  skiff_close(c.fd);
 }
 
-TEST(TcpMsgMore, HeldTailLeavesAtThePersistTimerWithNothingInFlight) {
+TEST_F(TcpMsgMore, HeldTailLeavesAtThePersistTimerWithNothingInFlight) {
   // As TcpNagle.CorkHoldsAPartialSegmentAtMostUntilThePersistTimer: an RTO (200 ms here, rto_min) after the
   // data was held, the persist timer sends it.
-  StackHarness h;
-  Conn c = accept_conn(h, kMss1460);
   ASSERT_EQ(info(c.fd).tcpi_rto, 200000u);
   ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
   ASSERT_EQ(send_more(c, 100, 4), 100);
@@ -150,12 +141,9 @@ TEST(TcpMsgMore, HeldTailLeavesAtThePersistTimerWithNothingInFlight) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].seq, c.iss + 1561);
   EXPECT_EQ(out[0].payload, Bytes(big.begin() + 1460, big.end()));
-  skiff_close(c.fd);
 }
 
-TEST(TcpMsgMore, ShutdownSendsTheHeldTailWithItsFin) {
-  StackHarness h;
-  Conn c = accept_conn(h, kMss1460);
+TEST_F(TcpMsgMore, ShutdownSendsTheHeldTailWithItsFin) {
   ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
   ASSERT_EQ(send_more(c, 100, 6), 100);
   EXPECT_TRUE(c.out().empty());
@@ -165,13 +153,10 @@ TEST(TcpMsgMore, ShutdownSendsTheHeldTailWithItsFin) {
   EXPECT_EQ(out[0].seq, c.iss + 1);
   EXPECT_EQ(out[0].payload, pattern(100, 6));
   EXPECT_TRUE(out[0].has(tf::kFin));
-  skiff_close(c.fd);
 }
 
-TEST(TcpMsgMore, WithoutMsgMoreASmallSendLeavesAtOnce) {
+TEST_F(TcpMsgMore, WithoutMsgMoreASmallSendLeavesAtOnce) {
   // The control: the same send without MSG_MORE, with TCP_NODELAY and under Nagle with nothing in flight.
-  StackHarness h;
-  Conn c = accept_conn(h, kMss1460);
   ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
   ASSERT_EQ(send_more(c, 100, 1, 0), 100);
   auto out = c.out_track();
@@ -192,15 +177,12 @@ TEST(TcpMsgMore, WithoutMsgMoreASmallSendLeavesAtOnce) {
   out = c.out_track();
   ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[2].payload.size(), 80u);
-  skiff_close(c.fd);
 }
 
-TEST(TcpMsgMore, ASendCutShortByTheSendBufferDoesNotHoldItsTail) {
+TEST_F(TcpMsgMore, ASendCutShortByTheSendBufferDoesNotHoldItsTail) {
   // A non-blocking MSG_MORE send that the send buffer stops short returns what it took, and what it took
   // goes per the normal rules (as Linux, which pushes before it would wait for room): under TCP_NODELAY,
   // the partial last segment with the full ones, the window being wide open.
-  StackHarness h;
-  Conn c = accept_conn(h, kMss1460);
   ASSERT_EQ(set_int(c.fd, SOL_SOCKET, SO_SNDBUF, 1), 0);  // the least: 4608 bytes
   int sndbuf = 0;
   socklen_t len = sizeof sndbuf;
@@ -237,5 +219,4 @@ TEST(TcpMsgMore, ASendCutShortByTheSendBufferDoesNotHoldItsTail) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].seq, c.iss + 1 + static_cast<uint32_t>(n));
   EXPECT_EQ(out[0].payload, cat(pattern(100, 10), pattern(20, 11)));
-  skiff_close(c.fd);
 }
