@@ -18,6 +18,11 @@
 extern "C" {
 #endif
 
+/* Linux's socket option (linux/in.h) that glibc's netinet/in.h does not define. */
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
 /* Declared here so the header also compiles in C without _GNU_SOURCE (struct mmsghdr is a GNU extension). */
 struct mmsghdr;
 struct timespec;

@@ -171,7 +171,11 @@ int inet_bind(Socket* sock, const sockaddr* addr, socklen_t len) {
   is->rcv_saddr = a;
   is->saddr = bcast ? Ipv4Addr::any() : a;
   const uint16_t port = ntohs(sin->sin_port);
-  const int err = sk->prot->get_port ? sk->prot->get_port(sk, port) : 0;
+  // IP_BIND_ADDRESS_NO_PORT: port 0 takes no port now; connect() picks one for the whole 4-tuple (and, with
+  // several shards, one whose replies RSS brings to this shard), listen() or a send any free one. The
+  // socket may be bound again until then (as Linux: nothing is held).
+  const bool take_port = port || !is->bind_no_port;
+  const int err = take_port && sk->prot->get_port ? sk->prot->get_port(sk, port) : 0;
   if (err) {
     is->rcv_saddr = is->saddr = Ipv4Addr::any();
     return err == -EAGAIN ? -EADDRINUSE : err;

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <vector>
 
+#include "api/skiff.h"  // IP_BIND_ADDRESS_NO_PORT
 #include "inet/cmsg.hh"
 #include "inet/inet.hh"
 #include "stack/shard.hh"
@@ -471,6 +472,7 @@ int ip_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_
     case IP_MULTICAST_TTL:
     case IP_MULTICAST_LOOP:
     case IP_MULTICAST_ALL:
+    case IP_BIND_ADDRESS_NO_PORT:
       // An int, or a single byte; optlen 0 means 0 (IP_TTL alone refuses it).
       if (optlen >= static_cast<socklen_t>(sizeof(int))) {
         if (!optval) return -EFAULT;
@@ -519,6 +521,9 @@ int ip_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_
       is->recverr = val != 0;
       if (!is->recverr) inet_purge_errors(sk);  // as Linux: what was queued goes with the option
       return 0;
+    case IP_BIND_ADDRESS_NO_PORT:
+      is->bind_no_port = val != 0;
+      return 0;
     case IP_MTU_DISCOVER:
       if (val < IP_PMTUDISC_DONT || val > IP_PMTUDISC_OMIT) return -EINVAL;
       is->pmtudisc = static_cast<uint8_t>(val);
@@ -558,6 +563,7 @@ int ip_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* opt
     case MCAST_MSFILTER: return ip_get_msfilter(sk, optname, optval, optlen);
     case IP_HDRINCL: val = is->hdrincl; break;
     case IP_RECVERR: val = is->recverr; break;
+    case IP_BIND_ADDRESS_NO_PORT: val = is->bind_no_port; break;
     case IP_MTU_DISCOVER: val = is->pmtudisc; break;
     case IP_PKTINFO: val = (is->cmsg_flags & kCmsgPktinfo) != 0; break;
     case IP_RECVTTL: val = (is->cmsg_flags & kCmsgTtl) != 0; break;

@@ -143,6 +143,7 @@ struct InetSock {
   uint8_t mc_flags = kMcLoop | kMcAll;  // IP_MULTICAST_LOOP, IP_MULTICAST_ALL (both on, as Linux)
   uint16_t ip_ident = 0;         // IP ID of its next DF datagram once connected (Linux's inet_id; random start)
   uint8_t mc_index = 0;          // IP_MULTICAST_IF: interface for datagrams to groups (index + 1; 0: the route's)
+  bool bind_no_port = false;     // IP_BIND_ADDRESS_NO_PORT: bind() with port 0 fixes the address only
   wire::Ipv4Addr mc_addr;        // IP_MULTICAST_IF: their source address (any: the interface's)
   InetSock* bind_next = nullptr; // the protocol's port table chain
 
@@ -167,7 +168,8 @@ using McList = std::vector<McMembership>;
 inline Sock* sk_of(InetSock* i) { return &i->sk; }
 inline InetSock* inet_sk(Sock* sk) { return reinterpret_cast<InetSock*>(sk); }
 static_assert(offsetof(InetSock, sk) == 0);
-// The multicast options live in what was padding: TCP's layout after InetSock does not move.
+// The multicast options and IP_BIND_ADDRESS_NO_PORT live in what was padding: TCP's layout after InetSock
+// does not move.
 static_assert(sizeof(InetSock) == sizeof(Sock) + 40);
 
 // Marks readiness changes; delivered to epoll and callbacks at the end of the poll iteration.

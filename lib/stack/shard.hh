@@ -183,6 +183,12 @@ class Shard {
   // Tells the other shards that this one has (or no longer has) `port` bound explicitly / a raw socket.
   void announce_port(PortDirectory::Proto proto, uint16_t port, bool on);
   void announce_raw(uint8_t proto, bool on);
+  // Whether bind(port 0) / autobind on this shard may take ephemeral `port`: with several shards, only
+  // ports of its own residue class (port % shards == id; the shards' port tables are their own, so two
+  // shards never pick the same port and a host-wide 4-tuple stays unique) that no other shard holds.
+  bool ephemeral_ours(PortDirectory::Proto proto, uint16_t port) const {
+    return nshards == 1 || (port % nshards == id && !dir.others(proto, port));
+  }
   void attach(std::vector<Shard*> peers, rte_ring* inbox, rte_ring* ctl, const RssHash* hash, const RssMap& map);
   // Stops all messaging to and from peers (teardown); pending inbox buffers and messages are freed.
   void detach();

@@ -235,7 +235,9 @@ int tcp_get_port(Sock* sk, uint16_t port) {
   InetSock* me = inet_sk(sk);
   TcpSock* tp = tcp_sk(sk);
   if (port == 0) {
-    port = sh.socks.ports.pick_random([&](uint16_t p) { return !sh.tcp.port_bucket(p) && !bind_conflict(sh, me, p, false); });
+    port = sh.socks.ports.pick_random([&](uint16_t p) {
+      return sh.ephemeral_ours(PortDirectory::kTcp, p) && !sh.tcp.port_bucket(p) && !bind_conflict(sh, me, p, false);
+    });
     if (!port) return -EADDRINUSE;
   } else if (bind_conflict(sh, me, port, false)) {
     return -EADDRINUSE;
@@ -282,6 +284,7 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
                                : cand;
       if (p < lo || p > hi) return false;
       if (sh.tcp.lookup(src, p, dst, dport)) return false;
+      if (steer && sh.dir.others(PortDirectory::kTcp, p)) return false;  // bound or listening on another shard
       for (InetSock* s = sh.tcp.port_bucket(p); s; s = s->bind_next)
         if (tcp_sk(&s->sk)->bound_explicitly || s->sk.state == sk_state::kListen) return false;
       chosen = p;

@@ -434,6 +434,69 @@ DIFF(SendAndAutobind) {
   s.val("peer 1 got", static_cast<long>(s.peer_received(1).size()));
 }
 
+// IP_BIND_ADDRESS_NO_PORT: bind() with port 0 fixes the address and takes no port; the socket may be bound
+// again; a send or connect takes an ephemeral port then (and disconnecting gives it back, keeping the
+// address); a listener takes one at listen(). A fixed port is taken at bind() as always.
+DIFF(BindAddressNoPort) {
+  const int o = s.udp();
+  s.opt("default", o, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT);
+  for (const int v : {1, 5, -1, 0}) {
+    s.setopt("set " + std::to_string(v), o, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, v);
+    s.opt("get after " + std::to_string(v), o, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT);
+  }
+  s.setopt("set one byte", o, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1, 1);
+  s.opt("get after one byte", o, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT);
+  s.setopt("set zero length (0)", o, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1, 0);
+  s.opt("get after zero length", o, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT);
+
+  const sockaddr_in local0 = s.addr(s.local, 0), any0 = s.addr(Ipv4Addr::any(), 0);
+  const sockaddr_in to = s.addr(s.peer, s.peer_port());
+  const Bytes payload = pattern(10, 1);
+  // UDP: no port until the first send.
+  const int u = s.udp();
+  s.setopt("udp: on", u, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1);
+  s.call("udp: bind local:0", s.api.bind(u, sa(local0), sizeof local0));
+  s.name("udp: bound, no port", u);
+  s.call("udp: bind again (nothing held)", s.api.bind(u, sa(any0), sizeof any0));
+  s.name("udp: bound again", u);
+  s.call("udp: bind local:0 once more", s.api.bind(u, sa(local0), sizeof local0));
+  s.call("udp: sendto", s.api.sendto(u, payload.data(), payload.size(), 0, sa(to), sizeof to));
+  s.name("udp: after the send", u);
+  s.call("udp: bind after the send", s.api.bind(u, sa(local0), sizeof local0));
+  // UDP: connect takes the port; AF_UNSPEC gives it back and keeps the address.
+  const int c = s.udp();
+  s.setopt("udp2: on", c, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1);
+  s.call("udp2: bind local:0", s.api.bind(c, sa(local0), sizeof local0));
+  s.call("udp2: connect", s.api.connect(c, sa(to), sizeof to));
+  s.name("udp2: connected", c);
+  sockaddr_in unspec{};
+  unspec.sin_family = AF_UNSPEC;
+  s.call("udp2: disconnect", s.api.connect(c, sa(unspec), sizeof unspec));
+  s.name("udp2: disconnected", c);
+  // A fixed port is taken at bind() whatever the option says.
+  const int f = s.udp();
+  s.setopt("udp3: on", f, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1);
+  const int h = s.udp();  // a port nobody holds: one just given back
+  s.call("helper: bind", s.api.bind(h, sa(local0), sizeof local0));
+  const sockaddr_in lf = s.addr(s.local, s.port_of(h));
+  s.close("helper: close", h);
+  s.call("udp3: bind local:port", s.api.bind(f, sa(lf), sizeof lf));
+  s.name("udp3: bound", f);
+  s.call("udp3: bind again", s.api.bind(f, sa(local0), sizeof local0));
+  // Not a local address: refused as without the option.
+  const int n = s.udp();
+  s.setopt("udp4: on", n, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1);
+  const sockaddr_in nl = s.addr(s.nonlocal, 0);
+  s.call("udp4: bind nonlocal:0", s.api.bind(n, sa(nl), sizeof nl));
+  // TCP: a listener takes its port at listen().
+  const int t = s.socket("socket(tcp)", AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  s.setopt("tcp: on", t, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1);
+  s.call("tcp: bind local:0", s.api.bind(t, sa(local0), sizeof local0));
+  s.name("tcp: bound, no port", t);
+  s.call("tcp: listen", s.api.listen(t, 8));
+  s.name("tcp: listening", t);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // recv
 

@@ -145,6 +145,104 @@ TEST(MultiShard, ThousandActiveOpensPerShardLandHomeAndSpreadOverListeners) {
   }
 }
 
+// IP_BIND_ADDRESS_NO_PORT (what proxies that pick a source address set): bind(address, 0) takes no port, so
+// connect() picks one for the 4-tuple and, with several shards, one whose replies RSS brings home. Without
+// the option bind() picks the port before the destination is known: about half the connections then belong
+// to the other shard by RSS and are reached through the port directories (tcp_unsteered_opens).
+TEST(MultiShard, BindAddressNoPortLetsConnectPickAHomePort) {
+  MultiOptions o;
+  MultiHarness h(o);
+  std::vector<int> listeners;
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.a(s));
+    listeners.push_back(tcp_listen(8000));
+  }
+  constexpr int kPerShard = 200;
+  const auto open_bound = [](bool no_port) {
+    const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    EXPECT_GE(fd, 0);
+    const int on = no_port;
+    EXPECT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on), 0);
+    const sockaddr_in me = sin_of(MultiHarness::kB, 0);
+    EXPECT_EQ(skiff_bind(fd, sa(me), sizeof me), 0) << strerror(errno);
+    EXPECT_EQ(local_port(fd), no_port ? 0 : local_port(fd));
+    const sockaddr_in to = sin_of(MultiHarness::kA, 8000);
+    EXPECT_EQ(skiff_connect(fd, sa(to), sizeof to), -1);
+    EXPECT_EQ(errno, EINPROGRESS);
+    return fd;
+  };
+  std::vector<std::vector<int>> with(2), without(2);
+  // The control first: ports fixed at bind() land on either shard, and are served through the directories.
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.b(s));
+    for (int i = 0; i < kPerShard; ++i) without[s].push_back(open_bound(false));
+  }
+  h.pump();
+  unsigned away = 0;
+  std::set<uint16_t> ports;
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.b(s));
+    for (int fd : without[s]) {
+      ASSERT_TRUE(connected(fd)) << "shard " << s;
+      const uint16_t p = local_port(fd);
+      EXPECT_EQ(p % 2, s);  // each shard binds from its own half of the ports: never the same one
+      ports.insert(p);
+      away += h.b(s).flow_owner(MultiHarness::kB, p, MultiHarness::kA, 8000) != s;
+    }
+    EXPECT_EQ(h.b(s).stats.tcp_steered_opens, 0u);
+  }
+  EXPECT_EQ(ports.size(), 2u * kPerShard);
+  EXPECT_GT(away, 2u * kPerShard / 4);  // about half of 400
+  EXPECT_LT(away, 2u * kPerShard * 3 / 4);
+  // With the option: every connection home, none on a port the control's sockets hold.
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.b(s));
+    for (int i = 0; i < kPerShard; ++i) with[s].push_back(open_bound(true));
+  }
+  h.pump();
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.b(s));
+    for (int fd : with[s]) {
+      ASSERT_TRUE(connected(fd)) << "shard " << s;
+      const uint16_t p = local_port(fd);
+      ASSERT_EQ(h.b(s).flow_owner(MultiHarness::kB, p, MultiHarness::kA, 8000), s);
+      EXPECT_FALSE(ports.count(p)) << p;
+    }
+    EXPECT_EQ(h.b(s).stats.tcp_steered_opens, static_cast<uint64_t>(kPerShard));
+    EXPECT_EQ(h.b(s).stats.tcp_unsteered_opens, 0u);
+  }
+  for (Stack* st : {&h.stack_a(), &h.stack_b()}) EXPECT_EQ(drops_total(*st), 0u);
+}
+
+// Ephemeral ports of bind(port 0) and autobind: the shards' port tables are their own, so each shard takes
+// them from its own residue class (port % shards) and never one another shard announced: no two shards
+// ever hold the same ephemeral port (which would let one's datagrams reach the other's socket).
+TEST(MultiShard, EphemeralPortsOfDifferentShardsNeverCollide) {
+  MultiOptions o;
+  o.b_shards = 2;
+  MultiHarness h(o);
+  std::set<uint16_t> seen[2];  // TCP's, UDP's (separate port spaces)
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.b(s));
+    for (int i = 0; i < 300; ++i) {
+      const int fd = skiff_socket(AF_INET, i % 2 ? SOCK_DGRAM : SOCK_STREAM, 0);
+      ASSERT_GE(fd, 0);
+      const sockaddr_in any = sin_of(Ipv4Addr::any(), 0);
+      if (i % 4 == 1) {  // UDP autobind by a send
+        const sockaddr_in to = sin_of(MultiHarness::kA, 9);
+        ASSERT_EQ(skiff_sendto(fd, "x", 1, MSG_DONTWAIT, sa(to), sizeof to), 1);
+      } else {
+        ASSERT_EQ(skiff_bind(fd, sa(any), sizeof any), 0);
+      }
+      const uint16_t p = local_port(fd);
+      EXPECT_EQ(p % 2, s) << p;
+      EXPECT_TRUE(seen[i % 2].insert(p).second) << "port " << p << " taken twice";
+    }
+  }
+  EXPECT_EQ(seen[0].size(), 300u);
+  EXPECT_EQ(seen[1].size(), 300u);
+}
+
 // A NIC with Skiff's RSS key and RETA on a (4 shards); b has 1 shard. The NIC puts every flow on its
 // owner, so a's shards never forward a frame.
 TEST(MultiShard, HardwareRssDeliversEveryFlowToItsOwner) {
