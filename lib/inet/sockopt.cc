@@ -2,6 +2,7 @@
 // (net/core/sock.c sock_setsockopt/sk_getsockopt, net/ipv4/ip_sockglue.c).
 
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/time.h>
@@ -111,9 +112,10 @@ int sock_setsockopt(Sock* sk, int optname, const void* optval, socklen_t optlen)
     case SO_PRIORITY:
     case SO_TIMESTAMP:
     case SO_TIMESTAMPNS:
+    case SO_INCOMING_CPU:
       break;
     default:
-      return -ENOPROTOOPT;
+      return -ENOPROTOOPT;  // SO_COOKIE too: read-only
   }
   if (const int e = get_int(optval, optlen, &val)) return e;
   const bool on = val != 0;
@@ -146,6 +148,7 @@ int sock_setsockopt(Sock* sk, int optname, const void* optval, socklen_t optlen)
     case SO_DONTROUTE: sk->dontroute = on; break;  // stored and reported; routing ignores it
     case SO_OOBINLINE: sk->oobinline = on; break;  // no urgent data on datagram sockets
     case SO_PRIORITY: sk->priority = val; break;
+    case SO_INCOMING_CPU: sk->incoming_cpu = val; break;  // any int, as Linux (it steers nothing here)
     case SO_TIMESTAMP:
     case SO_TIMESTAMPNS:
       // One setting (Linux's sock_set_timestamp): the last one set on wins, either off clears it.
@@ -187,6 +190,23 @@ int sock_getsockopt(Sock* sk, int optname, void* optval, socklen_t* optlen) {
     }
     case SO_RCVTIMEO: return get_timeout(optval, optlen, sk->rcvtimeo_ns);
     case SO_SNDTIMEO: return get_timeout(optval, optlen, sk->sndtimeo_ns);
+    case SO_INCOMING_CPU: {
+      // Linux: the CPU that last processed a segment of a TCP socket (tcp_v4_rcv's sk_incoming_cpu_update; not
+      // for listeners, never for UDP), else what was set (-1 at first). Every segment of a Skiff socket is
+      // processed by its shard, on this thread: such a socket reports the CPU it runs on (pin lcores for a
+      // stable answer), whatever was set (Linux shows a value set until the next segment).
+      const bool heard = sk->type == SOCK_STREAM && sk->state != sk_state::kClose &&
+                         sk->state != sk_state::kListen && sk->state != sk_state::kSynSent;
+      return put_int(optval, optlen, heard ? sched_getcpu() : sk->incoming_cpu);
+    }
+    case SO_COOKIE: {
+      // Linux's sock_gen_cookie: a non-zero 64-bit value unique to the socket, the same on every read; shorter
+      // than 8 bytes is EINVAL. Per shard, with the shard's id in the low 6 bits (at most 64 shards).
+      if (*optlen < static_cast<socklen_t>(sizeof(uint64_t))) return -EINVAL;
+      Shard& sh = *sk->shard;
+      if (!sk->cookie) sk->cookie = (++sh.cookie_seq << 6) | sh.id;
+      return put(optval, optlen, &sk->cookie, sizeof sk->cookie);
+    }
     default: return -ENOPROTOOPT;
   }
 }

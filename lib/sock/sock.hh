@@ -110,6 +110,8 @@ struct Sock {
 
   int err = 0;                   // pending error (SO_ERROR), positive errno
   int err_soft = 0;
+  int incoming_cpu = -1;         // SO_INCOMING_CPU as set (TCP reports its shard's CPU once a segment came)
+  uint64_t cookie = 0;           // SO_COOKIE: made on first read, unique host-wide (0: none yet)
 
   // Receive side.
   PktQueue receive_queue;

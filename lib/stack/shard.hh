@@ -200,6 +200,7 @@ class Shard {
 
   const unsigned id;
   unsigned nshards = 1;
+  uint64_t cookie_seq = 0;  // SO_COOKIE: sockets given one on this shard (cookie = seq << 6 | id)
   const RssHash* rss_hash = nullptr;
   RssMap rss_map;
   PortDirectory dir;

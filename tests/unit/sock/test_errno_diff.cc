@@ -434,6 +434,54 @@ DIFF(SendAndAutobind) {
   s.val("peer 1 got", static_cast<long>(s.peer_received(1).size()));
 }
 
+// SO_COOKIE (read-only: a non-zero 64-bit value per socket, stable, 8 bytes or EINVAL) and SO_INCOMING_CPU
+// (an int as set, -1 at first; UDP never updates it).
+DIFF(CookieAndIncomingCpu) {
+  const int a = s.udp(), b = s.udp();
+  uint64_t ca = 0, ca2 = 0, cb = 0;
+  socklen_t len = sizeof ca;
+  s.call("cookie a", s.api.getsockopt(a, SOL_SOCKET, SO_COOKIE, &ca, &len));
+  s.val("cookie a len", len);
+  s.val("cookie a non-zero", ca != 0);
+  len = 16;
+  uint8_t wide[16] = {};
+  s.call("cookie a, 16 bytes asked", s.api.getsockopt(a, SOL_SOCKET, SO_COOKIE, wide, &len));
+  s.val("... len", len);
+  memcpy(&ca2, wide, sizeof ca2);
+  s.val("... the same cookie", ca2 == ca);
+  len = sizeof cb;
+  s.call("cookie b", s.api.getsockopt(b, SOL_SOCKET, SO_COOKIE, &cb, &len));
+  s.val("b's differs", cb != ca && cb != 0);
+  len = 4;
+  s.call("cookie in 4 bytes", s.api.getsockopt(a, SOL_SOCKET, SO_COOKIE, wide, &len));
+  s.setopt("set SO_COOKIE", a, SOL_SOCKET, SO_COOKIE, 5);
+  const int t = s.socket("socket(tcp)", AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  uint64_t ct = 0;
+  len = sizeof ct;
+  s.call("tcp cookie", s.api.getsockopt(t, SOL_SOCKET, SO_COOKIE, &ct, &len));
+  s.val("tcp cookie distinct", ct != 0 && ct != ca && ct != cb);
+
+  s.opt("incoming cpu, new udp", a, SOL_SOCKET, SO_INCOMING_CPU);
+  s.opt("incoming cpu, new tcp", t, SOL_SOCKET, SO_INCOMING_CPU);
+  int16_t half = 0;
+  len = sizeof half;
+  s.call("incoming cpu in 2 bytes", s.api.getsockopt(a, SOL_SOCKET, SO_INCOMING_CPU, &half, &len));
+  s.val("... len", len);
+  s.val("... value", half);
+  for (const int v : {1, -5, 1000}) {
+    s.setopt("set incoming cpu " + std::to_string(v), a, SOL_SOCKET, SO_INCOMING_CPU, v);
+    s.opt("incoming cpu after " + std::to_string(v), a, SOL_SOCKET, SO_INCOMING_CPU);
+  }
+  s.setopt("set incoming cpu, 2 bytes", a, SOL_SOCKET, SO_INCOMING_CPU, 7, 2);
+  // A datagram received does not change it (Linux updates TCP sockets only).
+  sockaddr_in me = s.addr(s.local, 0);
+  s.call("bind", s.api.bind(a, sa(me), sizeof me));
+  s.deliver(s.port_of(a), pattern(5, 1), 0, a);
+  uint8_t buf[16];
+  s.call("a reads it", s.api.recv(a, buf, sizeof buf, 0));
+  s.opt("incoming cpu after a datagram", a, SOL_SOCKET, SO_INCOMING_CPU);
+}
+
 // IP_BIND_ADDRESS_NO_PORT: bind() with port 0 fixes the address and takes no port; the socket may be bound
 // again; a send or connect takes an ephemeral port then (and disconnecting gives it back, keeping the
 // address); a listener takes one at listen(). A fixed port is taken at bind() as always.
