@@ -8,8 +8,14 @@
 //    (an on_readable callback doing recvfrom + sendto per datagram, as skiff-echo does); the benchmark is
 //    the peer, sending bursts of 32 datagrams of N payload bytes and turning each echo back into a request
 //    (addresses and ports swapped: both checksums stay valid, the sum being commutative).
+//  BM_UdpRecvGro/mode:{0,1,2}: the peer sends bursts of 32 datagrams of 1,000 bytes (one flow) to a socket
+//    that the application drains with recvmsg() after each poll: 0, one call per datagram into the start of
+//    one buffer (each overwriting the last); 1, one call per datagram, each placed after the last in a 64 KiB
+//    buffer (the bytes kept, as mode 2 keeps them); 2, UDP_GRO: one call per train (the burst, gathered
+//    whole). pps counts datagrams read.
 
 #include <benchmark/benchmark.h>
+#include <netinet/udp.h>
 #include <rte_ethdev.h>
 
 #include <array>
@@ -201,5 +207,76 @@ void BM_UdpEchoNetRing(benchmark::State& state) {
   state.SetLabel(std::to_string(kData + n) + " B frames, bursts of " + std::to_string(kBurst));
 }
 BENCHMARK(BM_UdpEchoNetRing)->Arg(18)->Arg(64)->Arg(1472)->ArgName("payload");
+
+void BM_UdpRecvGro(benchmark::State& state) {
+  RingWorld& w = world();
+  if (!w.error.empty()) return state.SkipWithError(w.error.c_str());
+  const bool gro = state.range(0) == 2;
+  const bool advance = state.range(0) != 0;  // each datagram read past the last (kept, as a train keeps them)
+  constexpr size_t kPayload = 1000;
+  Shard& sh = w.stack->shard(0);
+  set_this_shard(&sh);
+  const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const int big = 1 << 20, on = gro;
+  skiff_setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  skiff_setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on);
+  const sockaddr_in me{AF_INET, htons(kEchoPort), {htonl(INADDR_ANY)}, {}};
+  if (skiff_bind(fd, reinterpret_cast<const sockaddr*>(&me), sizeof me) != 0) return state.SkipWithError("bind");
+  // One prepared burst; each round sends clones of it (the stack only reads the frames).
+  std::array<rte_mbuf*, kBurst> proto{}, pkts{};
+  if (w.peer_pool->alloc_bulk(proto.data(), kBurst) != 0) return state.SkipWithError("no mbufs");
+  for (rte_mbuf* m : proto)
+    if (!fill_request(m, w.peer->mac, w.port->mac, kPayload)) return state.SkipWithError("frame too big");
+  static uint8_t buf[65536];
+  alignas(cmsghdr) uint8_t ctl[64];
+  uint64_t datagrams = 0, calls = 0;
+  const char* err = nullptr;
+  for (auto _ : state) {
+    for (uint16_t i = 0; i < kBurst; ++i) {
+      pkts[i] = rte_pktmbuf_clone(proto[i], w.peer_pool->raw());
+      if (!pkts[i]) {
+        rte_pktmbuf_free_bulk(pkts.data(), i);
+        err = "no mbufs for clones";
+        break;
+      }
+    }
+    if (err) break;
+    if (rte_eth_tx_burst(w.port_a, 0, pkts.data(), kBurst) != kBurst) {
+      err = "peer TX ring full";
+      break;
+    }
+    sh.poll_once();
+    size_t got = 0;
+    for (;;) {
+      const size_t at = advance ? got : 0;
+      iovec iov{buf + at, sizeof buf - at};
+      msghdr m{};
+      m.msg_iov = &iov;
+      m.msg_iovlen = 1;
+      m.msg_control = ctl;
+      m.msg_controllen = sizeof ctl;
+      const ssize_t n = skiff_recvmsg(fd, &m, 0);
+      if (n < 0) break;
+      got += static_cast<size_t>(n);
+      ++calls;
+    }
+    if (got != kBurst * kPayload) {
+      err = "datagrams missing";
+      break;
+    }
+    datagrams += kBurst;
+  }
+  rte_pktmbuf_free_bulk(proto.data(), kBurst);
+  skiff_close(fd);
+  w.drain();
+  if (err) return state.SkipWithError(err);
+  state.counters["pps"] = benchmark::Counter(static_cast<double>(datagrams), benchmark::Counter::kIsRate);
+  state.counters["calls_per_burst"] =
+      static_cast<double>(calls) / static_cast<double>(std::max<uint64_t>(1, datagrams / kBurst));
+  state.SetLabel(gro       ? "UDP_GRO: one recvmsg per train"
+                 : advance ? "one recvmsg per datagram, each kept past the last"
+                           : "one recvmsg per datagram, into one buffer");
+}
+BENCHMARK(BM_UdpRecvGro)->Arg(0)->Arg(1)->Arg(2)->ArgName("mode");
 
 }  // namespace
