@@ -221,12 +221,22 @@ void BM_UdpRecvGro(benchmark::State& state) {
   skiff_setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
   skiff_setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on);
   const sockaddr_in me{AF_INET, htons(kEchoPort), {htonl(INADDR_ANY)}, {}};
-  if (skiff_bind(fd, reinterpret_cast<const sockaddr*>(&me), sizeof me) != 0) return state.SkipWithError("bind");
+  if (skiff_bind(fd, reinterpret_cast<const sockaddr*>(&me), sizeof me) != 0) {
+    skiff_close(fd);
+    return state.SkipWithError("bind");
+  }
   // One prepared burst; each round sends clones of it (the stack only reads the frames).
   std::array<rte_mbuf*, kBurst> proto{}, pkts{};
-  if (w.peer_pool->alloc_bulk(proto.data(), kBurst) != 0) return state.SkipWithError("no mbufs");
+  if (w.peer_pool->alloc_bulk(proto.data(), kBurst) != 0) {
+    skiff_close(fd);
+    return state.SkipWithError("no mbufs");
+  }
   for (rte_mbuf* m : proto)
-    if (!fill_request(m, w.peer->mac, w.port->mac, kPayload)) return state.SkipWithError("frame too big");
+    if (!fill_request(m, w.peer->mac, w.port->mac, kPayload)) {
+      rte_pktmbuf_free_bulk(proto.data(), kBurst);
+      skiff_close(fd);
+      return state.SkipWithError("frame too big");
+    }
   static uint8_t buf[65536];
   alignas(cmsghdr) uint8_t ctl[64];
   uint64_t datagrams = 0, calls = 0;
@@ -241,7 +251,9 @@ void BM_UdpRecvGro(benchmark::State& state) {
       }
     }
     if (err) break;
-    if (rte_eth_tx_burst(w.port_a, 0, pkts.data(), kBurst) != kBurst) {
+    const uint16_t sent = rte_eth_tx_burst(w.port_a, 0, pkts.data(), kBurst);
+    if (sent != kBurst) {
+      rte_pktmbuf_free_bulk(pkts.data() + sent, kBurst - sent);
       err = "peer TX ring full";
       break;
     }

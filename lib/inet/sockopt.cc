@@ -148,7 +148,10 @@ int sock_setsockopt(Sock* sk, int optname, const void* optval, socklen_t optlen)
     case SO_DONTROUTE: sk->dontroute = on; break;  // stored and reported; routing ignores it
     case SO_OOBINLINE: sk->oobinline = on; break;  // no urgent data on datagram sockets
     case SO_PRIORITY: sk->priority = val; break;
-    case SO_INCOMING_CPU: sk->incoming_cpu = val; break;  // any int, as Linux (it steers nothing here)
+    case SO_INCOMING_CPU:  // any int, as Linux (it steers nothing here); shown until the next datagram
+      sk->incoming_cpu = val;
+      sk->cpu_heard = false;
+      break;
     case SO_TIMESTAMP:
     case SO_TIMESTAMPNS:
       // One setting (Linux's sock_set_timestamp): the last one set on wins, either off clears it.
@@ -192,16 +195,20 @@ int sock_getsockopt(Sock* sk, int optname, void* optval, socklen_t* optlen) {
     case SO_SNDTIMEO: return get_timeout(optval, optlen, sk->sndtimeo_ns);
     case SO_INCOMING_CPU: {
       // Linux: the CPU that last processed a segment of a TCP socket (tcp_v4_rcv's sk_incoming_cpu_update; not
-      // for listeners, never for UDP), else what was set (-1 at first). Every segment of a Skiff socket is
-      // processed by its shard, on this thread: such a socket reports the CPU it runs on (pin lcores for a
-      // stable answer), whatever was set (Linux shows a value set until the next segment).
-      const bool heard = sk->type == SOCK_STREAM && sk->state != sk_state::kClose &&
-                         sk->state != sk_state::kListen && sk->state != sk_state::kSynSent;
+      // for listeners) or a datagram of a connected UDP socket (__udp_queue_rcv_skb), else what was set (-1 at
+      // first). Every packet of a Skiff socket is processed by its shard, on this thread: such a socket
+      // reports the CPU it runs on (pin lcores for a stable answer). A connected UDP socket shows a value set
+      // until its next datagram, as Linux; a TCP connection that heard from its peer always reports the CPU
+      // (Linux: a value set until the next segment) and one closed since reports the value set (Linux: the
+      // last CPU).
+      const bool heard = sk->cpu_heard || (sk->type == SOCK_STREAM && sk->state != sk_state::kClose &&
+                                           sk->state != sk_state::kListen && sk->state != sk_state::kSynSent);
       return put_int(optval, optlen, heard ? sched_getcpu() : sk->incoming_cpu);
     }
     case SO_COOKIE: {
       // Linux's sock_gen_cookie: a non-zero 64-bit value unique to the socket, the same on every read; shorter
-      // than 8 bytes is EINVAL. Per shard, with the shard's id in the low 6 bits (at most 64 shards).
+      // than 8 bytes is EINVAL. Unique within the stack (not across processes): a per-shard sequence with the
+      // shard's id in the low 6 bits (at most 64 shards).
       if (*optlen < static_cast<socklen_t>(sizeof(uint64_t))) return -EINVAL;
       Shard& sh = *sk->shard;
       if (!sk->cookie) sk->cookie = (++sh.cookie_seq << 6) | sh.id;

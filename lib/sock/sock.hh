@@ -100,6 +100,7 @@ struct Sock {
   bool dontroute = false;        // SO_DONTROUTE (stored and reported)
   uint8_t tstamp = 0;            // SO_TIMESTAMP / SO_TIMESTAMPNS: kTstampUs / kTstampNs (inet/cmsg.hh)
   uint8_t userlocks = 0;         // kBindAddrLock / kBindPortLock: what bind() fixed (SOCK_BINDADDR_LOCK...)
+  bool cpu_heard = false;        // SO_INCOMING_CPU: a connected UDP socket got a datagram since the option was set
   int priority = 0;              // SO_PRIORITY (IP_TOS sets it too, as Linux's rt_tos2priority)
   int linger_secs = 0;
   int rcvbuf = 212992;           // Linux's default rmem_default / wmem_default
@@ -110,8 +111,8 @@ struct Sock {
 
   int err = 0;                   // pending error (SO_ERROR), positive errno
   int err_soft = 0;
-  int incoming_cpu = -1;         // SO_INCOMING_CPU as set (TCP reports its shard's CPU once a segment came)
-  uint64_t cookie = 0;           // SO_COOKIE: made on first read, unique host-wide (0: none yet)
+  int incoming_cpu = -1;         // SO_INCOMING_CPU as set (a socket that heard reports its shard's CPU)
+  uint64_t cookie = 0;           // SO_COOKIE: made on first read, unique within the stack (0: none yet)
 
   // Receive side.
   PktQueue receive_queue;

@@ -81,6 +81,7 @@ bool deliver(Shard& sh, InetSock* is, Pktbuf p, const Ipv4Rx& rx, uint16_t sport
   m->rx_time_ns = static_cast<uint64_t>(sh.now().ns());        // for SO_TIMESTAMP
   m->offset = 0;
   m->truesize = p.mbuf()->buf_len * p.nb_segs();
+  if (sk->state == sk_state::kEstablished) sk->cpu_heard = true;  // SO_INCOMING_CPU (Linux: connected only)
   if (!sock_rmem_charge(sk, m->truesize, Rmem::Datagram)) {
     ++udp_sk(sk)->drops;
     sh.drop(std::move(p), Drop::UdpRcvbufFull);

@@ -480,6 +480,20 @@ DIFF(CookieAndIncomingCpu) {
   uint8_t buf[16];
   s.call("a reads it", s.api.recv(a, buf, sizeof buf, 0));
   s.opt("incoming cpu after a datagram", a, SOL_SOCKET, SO_INCOMING_CPU);
+  // A connected one: the value set until a datagram comes, then the CPU that took it.
+  const int c = s.udp();
+  const sockaddr_in pp = s.addr(s.peer, s.peer_port(0));
+  s.call("c: connect to the peer", s.api.connect(c, sa(pp), sizeof pp));
+  s.setopt("c: set incoming cpu 1000", c, SOL_SOCKET, SO_INCOMING_CPU, 1000);
+  s.opt("c: before a datagram", c, SOL_SOCKET, SO_INCOMING_CPU);
+  s.deliver(s.port_of(c), pattern(5, 2), 0, c);
+  s.call("c reads it", s.api.recv(c, buf, sizeof buf, 0));
+  int cpu = -2;
+  len = sizeof cpu;
+  s.call("c: after a datagram", s.api.getsockopt(c, SOL_SOCKET, SO_INCOMING_CPU, &cpu, &len));
+  s.val("... a CPU, no longer the value set", cpu >= 0 && cpu != 1000);
+  s.setopt("c: set incoming cpu 7", c, SOL_SOCKET, SO_INCOMING_CPU, 7);
+  s.opt("c: shows it until the next datagram", c, SOL_SOCKET, SO_INCOMING_CPU);
 }
 
 // IP_BIND_ADDRESS_NO_PORT: bind() with port 0 fixes the address and takes no port; the socket may be bound
