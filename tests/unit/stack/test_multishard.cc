@@ -48,6 +48,16 @@ int tcp_connect(Ipv4Addr dst, uint16_t port) {
   return fd;
 }
 
+// A listener on `port` on each of a's first `shards` shards (a replicated listener, as SO_REUSEPORT).
+std::vector<int> listen_on_a(MultiHarness& h, unsigned shards, uint16_t port) {
+  std::vector<int> out;
+  for (unsigned s = 0; s < shards; ++s) {
+    h.on(h.a(s));
+    out.push_back(tcp_listen(port));
+  }
+  return out;
+}
+
 bool connected(int fd) {
   int err = -1;
   socklen_t len = sizeof err;
@@ -96,11 +106,7 @@ std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
 TEST(MultiShard, ThousandActiveOpensPerShardLandHomeAndSpreadOverListeners) {
   MultiOptions o;
   MultiHarness h(o);
-  std::vector<int> listeners;
-  for (unsigned s = 0; s < 2; ++s) {
-    h.on(h.a(s));
-    listeners.push_back(tcp_listen(8000));
-  }
+  std::vector<int> listeners = listen_on_a(h, 2, 8000);
   constexpr int kPerShard = 1000;
   std::vector<std::vector<int>> clients(2);
   for (int round = 0; round < kPerShard / 100; ++round) {
@@ -152,11 +158,7 @@ TEST(MultiShard, ThousandActiveOpensPerShardLandHomeAndSpreadOverListeners) {
 TEST(MultiShard, BindAddressNoPortLetsConnectPickAHomePort) {
   MultiOptions o;
   MultiHarness h(o);
-  std::vector<int> listeners;
-  for (unsigned s = 0; s < 2; ++s) {
-    h.on(h.a(s));
-    listeners.push_back(tcp_listen(8000));
-  }
+  std::vector<int> listeners = listen_on_a(h, 2, 8000);
   constexpr int kPerShard = 200;
   const auto open_bound = [](bool no_port) {
     const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -257,11 +259,7 @@ TEST(MultiShard, HardwareRssDeliversEveryFlowToItsOwner) {
   o.b_queues = 1;
   o.wire = WireModel::Rss;
   MultiHarness h(o);
-  std::vector<int> listeners;
-  for (unsigned s = 0; s < 4; ++s) {
-    h.on(h.a(s));
-    listeners.push_back(tcp_listen(8080));
-  }
+  std::vector<int> listeners = listen_on_a(h, 4, 8080);
   h.on(h.b());
   std::vector<int> clients;
   clients.push_back(tcp_connect(MultiHarness::kA, 8080));
@@ -305,11 +303,7 @@ TEST(MultiShard, SingleQueueDeviceIsSteeredInSoftware) {
   o.b_shards = 1;
   o.b_queues = 1;
   MultiHarness h(o);
-  std::vector<int> listeners;
-  for (unsigned s = 0; s < 2; ++s) {
-    h.on(h.a(s));
-    listeners.push_back(tcp_listen(7000));
-  }
+  std::vector<int> listeners = listen_on_a(h, 2, 7000);
   h.on(h.b());
   constexpr int kConns = 40;
   constexpr size_t kBytes = 64 * 1024;
