@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "inet/inet.hh"
+#include "sock/iov.hh"
 #include "stack/shard.hh"
 
 namespace skiff {
@@ -176,12 +177,7 @@ ssize_t inet_recv_error(Sock* sk, msghdr* msg, socklen_t* addr_len) {
   ErrHeader h;
   p.copy_out(0, sizeof h, &h);
   const uint32_t plen = p.len() - static_cast<uint32_t>(sizeof h);
-  size_t copied = 0;
-  for (size_t i = 0; i < msg->msg_iovlen && copied < plen; ++i) {
-    const size_t n = std::min<size_t>(msg->msg_iov[i].iov_len, plen - copied);
-    if (n) p.copy_out(static_cast<uint32_t>(sizeof h + copied), static_cast<uint32_t>(n), msg->msg_iov[i].iov_base);
-    copied += n;
-  }
+  const size_t copied = pkt_copy_to_iov(p, sizeof h, plen, msg->msg_iov, msg->msg_iovlen);
   msg->msg_flags = copied < plen ? MSG_TRUNC : 0;
   if (msg->msg_name) {
     sockaddr_in sin{};

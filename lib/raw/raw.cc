@@ -11,6 +11,7 @@
 
 #include "inet/cmsg.hh"
 #include "inet/inet.hh"
+#include "sock/iov.hh"
 #include "stack/shard.hh"
 #include "wire/icmp.hh"
 #include "wire/ipv4.hh"
@@ -173,12 +174,7 @@ ssize_t raw_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
   }
   Pktbuf view(m);
   const uint32_t dlen = view.len();
-  size_t copied = 0;
-  for (size_t i = 0; i < msg->msg_iovlen && copied < dlen; ++i) {
-    const size_t n = std::min<size_t>(msg->msg_iov[i].iov_len, dlen - copied);
-    if (n) view.copy_out(static_cast<uint32_t>(copied), static_cast<uint32_t>(n), msg->msg_iov[i].iov_base);
-    copied += n;
-  }
+  const size_t copied = pkt_copy_to_iov(view, 0, dlen, msg->msg_iov, msg->msg_iovlen);
   if (msg->msg_name) {
     sockaddr_in sin{};
     sin.sin_family = AF_INET;

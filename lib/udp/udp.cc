@@ -16,6 +16,7 @@
 #include "inet/cmsg.hh"
 #include "inet/inet.hh"
 #include "ipv4/igmp.hh"
+#include "sock/iov.hh"
 #include "stack/shard.hh"
 #include "wire/icmp.hh"
 #include "wire/ipv4.hh"
@@ -471,27 +472,6 @@ ssize_t udp_transmit(Sock* sk, const UdpDest& d, const iovec* iov, size_t iovlen
   return static_cast<ssize_t>(len);
 }
 
-// Copies datagram `p` into the iovec array at byte `at`, as far as it fits: the bytes copied.
-size_t copy_to_iov(const Pktbuf& p, const iovec* iov, size_t iovlen, size_t at) {
-  const uint32_t len = p.len();
-  size_t copied = 0, pos = 0;
-  for (size_t i = 0; i < iovlen && copied < len; ++i) {
-    const size_t seg = iov[i].iov_len;
-    if (at >= pos + seg) {
-      pos += seg;
-      continue;
-    }
-    const size_t skip = at > pos ? at - pos : 0;
-    const size_t n = std::min<size_t>(seg - skip, len - copied);
-    if (n)
-      p.copy_out(static_cast<uint32_t>(copied), static_cast<uint32_t>(n), static_cast<uint8_t*>(iov[i].iov_base) + skip);
-    copied += n;
-    pos += seg;
-    at = pos;
-  }
-  return copied;
-}
-
 // UDP_GRO on receive (what Linux's GRO hands a socket with UDP_GRO: udp_gro_receive_segment's rules): after a
 // datagram of `gso` bytes, the following queued datagrams join it while they are from the same source to the
 // same address and interface with the same TTL and TOS, each of `gso` bytes but the last, which may be
@@ -517,7 +497,7 @@ ssize_t udp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
   }
   Pktbuf view(m);  // borrowed: released below unless consumed
   const uint32_t dlen = view.len();
-  size_t copied = copy_to_iov(view, msg->msg_iov, msg->msg_iovlen, 0);
+  size_t copied = pkt_copy_to_iov(view, 0, dlen, msg->msg_iov, msg->msg_iovlen);
   const PktMeta* meta = view.meta();
   if (msg->msg_name) {
     sockaddr_in sin{};
@@ -531,15 +511,13 @@ ssize_t udp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
   // UDP_GRO: the datagrams that follow this whole one in a train (its size reported when there are some).
   unsigned segs = 1;
   if (udp_sk(sk)->gro && copied == dlen && dlen) [[unlikely]] {
-    size_t room = 0;
-    for (size_t i = 0; i < msg->msg_iovlen; ++i) room += msg->msg_iov[i].iov_len;
-    room = std::min(room, kGroMaxBytes);
+    const size_t room = std::min(iov_room(msg->msg_iov, msg->msg_iovlen), kGroMaxBytes);
     uint32_t last = dlen;
     for (rte_mbuf* n = meta->qnext; n && segs < kGroMaxSegs && last == dlen; n = pkt_meta(n)->qnext) {
       const uint32_t len = n->pkt_len;
       if (!len || len > dlen || copied + len > room || !gro_joins(*meta, *pkt_meta(n))) break;
-      Pktbuf next(n);
-      copied += copy_to_iov(next, msg->msg_iov, msg->msg_iovlen, copied);
+      Pktbuf next(n);  // borrowed
+      copied += pkt_copy_to_iov(next, 0, len, msg->msg_iov, msg->msg_iovlen, copied);
       (void)next.release();
       last = len;
       ++segs;
