@@ -38,13 +38,8 @@ Read read_iov(int fd, std::vector<size_t> iovs = {65536}, int flags = MSG_DONTWA
   std::vector<iovec> iov;
   for (Bytes& b : bufs) iov.push_back({b.data(), b.size()});
   alignas(cmsghdr) uint8_t ctl[256];
-  msghdr m{};
-  m.msg_name = &r.from;
-  m.msg_namelen = sizeof r.from;
-  m.msg_iov = iov.data();
+  msghdr m = msg_of(iov.data(), &r.from, ctl_len ? ctl : nullptr, ctl_len);
   m.msg_iovlen = iov.size();
-  m.msg_control = ctl_len ? ctl : nullptr;
-  m.msg_controllen = ctl_len;
   r.rc = skiff_recvmsg(fd, &m, flags);
   r.err = r.rc < 0 ? errno : 0;
   if (r.rc < 0) return r;
