@@ -70,8 +70,12 @@ check "connection 1: the kernel's data came ECN-capable too ($ect_k) and was mar
   cond '[ "${ect_k:-0}" -gt 100 ] && [ "${mk_k:-0}" -gt 0 ]'
 check "connection 1: Skiff heard the kernel's echoes (tcp_ecn_ece_rcvd $(ctr "$T/ctr1.txt" tcp_ecn_ece_rcvd)) and reduced its window (tcp_ecn_reductions $(ctr "$T/ctr1.txt" tcp_ecn_reductions))" \
   cond '[ "$(ctr "$T/ctr1.txt" tcp_ecn_ece_rcvd)" -gt 0 ] && [ "$(ctr "$T/ctr1.txt" tcp_ecn_reductions)" -gt 0 ]'
-check "connection 1: no retransmission: the marks did the work of losses (tcp_retrans_segs $(ctr "$T/ctr1.txt" tcp_retrans_segs))" \
-  [ "$(ctr "$T/ctr1.txt" tcp_retrans_segs)" -eq 0 ]
+# A retransmission the receiver reported as needless (D-SACK: a tail loss probe sent while the ACKs were held
+# up on this 2-core machine) repaired no loss; any other fails the check.
+rtx1=$(ctr "$T/ctr1.txt" tcp_retrans_segs)
+dsack1=$(ctr "$T/ctr1.txt" tcp_dsack_recv)
+check "connection 1: no retransmission repaired a loss: the marks did the work of losses (tcp_retrans_segs $rtx1, D-SACKed $dsack1)" \
+  [ "$((rtx1 - dsack1))" -le 0 ]
 check "connection 1: Skiff received marked data (tcp_ecn_ce_rcvd $(ctr "$T/ctr1.txt" tcp_ecn_ce_rcvd))" \
   [ "$(ctr "$T/ctr1.txt" tcp_ecn_ce_rcvd)" -gt 0 ]
 check "connection 1: the kernel heard Skiff's echoes (TcpExtTCPDeliveredCE $ce0 -> $ce1)" cond '[ "${ce1:-0}" -gt "${ce0:-0}" ]'
