@@ -72,15 +72,18 @@ bool ipv4_restore_header(Pktbuf& p, const Ipv4Rx& rx) {
   return true;
 }
 
+bool ipv4_forward_to_shard(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, unsigned target) {
+  if (sh.nshards == 1 || sh.fallback_pass || target == sh.id) return false;
+  if (!ipv4_restore_header(p, rx)) return false;
+  ++sh.stats.steer_fallback;
+  sh.steer_to(target, std::move(p), SteerKind::RxFallback, rx.port->ifc->index, rx.link_bcast ? 1 : 0);
+  return true;
+}
+
 bool ipv4_forward_to_port_home(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, PortDirectory::Proto proto, uint16_t port) {
   if (sh.nshards == 1 || sh.fallback_pass) return false;
   const int home = sh.dir.home(proto, port, sh.id);
-  if (home < 0) return false;
-  if (!ipv4_restore_header(p, rx)) return false;
-  ++sh.stats.steer_fallback;
-  sh.steer_to(static_cast<unsigned>(home), std::move(p), SteerKind::RxFallback, rx.port->ifc->index,
-              rx.link_bcast ? 1 : 0);
-  return true;
+  return home >= 0 && ipv4_forward_to_shard(sh, p, rx, static_cast<unsigned>(home));
 }
 
 void ipv4_raw_copy_input(Shard& sh, ShardPort& sp, Pktbuf p) {

@@ -275,6 +275,8 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast);
 // Several shards: hands a datagram (data at L4) for `port`, which no local socket has, to a shard that
 // has it bound; true if it did (the packet is gone).
 bool ipv4_forward_to_port_home(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, PortDirectory::Proto proto, uint16_t port);
+// The same, to shard `target` (false: one shard, already a forwarded datagram, or target is this shard).
+bool ipv4_forward_to_shard(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, unsigned target);
 // Puts the IP header back in front of a received datagram (`p` at L4), its length fitted to what is left;
 // false if there is no room (never for a received buffer).
 bool ipv4_restore_header(Pktbuf& p, const Ipv4Rx& rx);

@@ -105,6 +105,9 @@ namespace skiff {
   X(ctl_deferred, "control messages held while a peer's ring was full") \
   X(tcp_steered_opens, "TCP active opens whose port maps replies to this shard") \
   X(tcp_unsteered_opens, "TCP active opens the RSS map could not steer to this shard") \
+  X(tcp_tuples_lent, "4-tuples this shard owns by RSS lent to another shard's connect()") \
+  X(tcp_tuples_refused, "another shard's connect() refused a 4-tuple in use here") \
+  X(tcp_lent_forwards, "segments of a lent 4-tuple forwarded to the borrowing shard") \
   X(igmp_in_queries, "IGMP membership queries received")          \
   X(igmp_in_reports, "IGMP reports and leaves of other hosts received") \
   X(igmp_out_reports, "IGMP membership reports sent")             \

@@ -211,6 +211,12 @@ struct TcpSock {
   bool bound = false;                   // in the port table
   bool bound_explicitly = false;        // by bind() (a port connect() must not share)
   bool homed = false;             // several shards: port announced to the others (an unsteerable active open)
+  // Several shards, an active open whose replies RSS sends to another shard: the SYN waits until that
+  // shard lends the 4-tuple (TcpTable::lend); lent_by/lend_seq name the loan, given back when unhashed.
+  bool lend_pending = false;
+  bool lent = false;
+  uint8_t lent_by = 0;
+  uint32_t lend_seq = 0;
   bool was_connected = false;           // reached ESTABLISHED once (recv on CLOSED gives 0, not ENOTCONN)
   bool connect_reported = false;        // connect() already returned success once
 

@@ -140,6 +140,8 @@ void defer_ack(TcpSock* tp);
 void forget_deferred_ack(TcpSock* tp);
 // Frees a connection object that is CLOSED (or never connected): unbinds it and returns its memory.
 void destroy_closed(TcpSock* tp);
+// Removes a connection from the shard's table, giving back a 4-tuple another shard lent it.
+void unhash(TcpSock* tp);
 // SACK and RACK-TLP (tcp_sack.cc).
 // Receiver: out-of-order range `r` grew (or holds a duplicate that just arrived): its block is the most recent.
 inline void sack_note_ooo(TcpSock* tp, OooRange& r) { r.stamp = ++tp->ooo_stamp; }

@@ -1154,6 +1154,15 @@ void tcp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
   if ((flags & tf::kUrg) && seg.urg == 0) return sh.drop(std::move(p), Drop::TcpBadUrgent);
   const uint16_t sport = th->src_port(), dport = th->dst_port();
   TcpSock* tp = sh.tcp.lookup(rx.dst, dport, rx.src, sport);
+  if (!tp && sh.nshards > 1) {
+    // A 4-tuple this shard lent to another shard's connect(): its segments are that connection's, whatever
+    // listens here on the port.
+    const TcpTable::Lent* ln = sh.tcp.lent(rx.dst, dport, rx.src, sport);
+    if (ln && ipv4_forward_to_shard(sh, p, rx, ln->shard)) {
+      ++sh.stats.tcp_lent_forwards;
+      return;
+    }
+  }
   InetSock* l = tp ? nullptr : sh.tcp.listener(rx.dst, dport);
   // Several shards: a port bound (or listened on) only by another shard is served there.
   if (!tp && !l && sh.nshards > 1 && ipv4_forward_to_port_home(sh, p, rx, PortDirectory::kTcp, dport)) return;

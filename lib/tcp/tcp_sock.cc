@@ -166,14 +166,32 @@ void unbind(Shard& sh, TcpSock* tp) {
   }
 }
 
+// Gives a lent 4-tuple back to the shard that lent it (or withdraws the request still out).
+void give_back_tuple(Shard& sh, TcpSock* tp) {
+  if (!tp->lend_pending && !tp->lent) return;
+  const InetSock* is = inet_of(tp);
+  const TcpTable::Lent me{static_cast<uint8_t>(sh.id), tp->lend_seq};
+  sh.send(tp->lent_by, [l = is->rcv_saddr, lp = is->num, r = is->daddr, rp = is->dport, me](Shard& o) {
+    o.tcp.take_back(l, lp, r, rp, me);
+  });
+  tp->lend_pending = tp->lent = false;
+}
+
 }  // namespace
+
+// Out of the connection table (and any 4-tuple lent to it given back).
+void unhash(TcpSock* tp) {
+  if (!tp->hashed) return;
+  give_back_tuple(shard_of(tp), tp);
+  shard_of(tp).tcp.remove(tp);
+}
 
 void destroy_closed(TcpSock* tp) {
   Sock* sk = sk_of(tp);
   Shard& sh = *sk->shard;
   forget_deferred_ack(tp);
   cancel_timers(tp);
-  sh.tcp.remove(tp);
+  unhash(tp);
   if (tp->bound) unbind(sh, tp);
   free_write_queue(tp);
   ooo_purge(tp);
@@ -183,12 +201,11 @@ void destroy_closed(TcpSock* tp) {
 
 void done(TcpSock* tp) {
   Sock* sk = sk_of(tp);
-  Shard& sh = *sk->shard;
   const bool child = tp->parent != nullptr;
   if (child) unlink_child(tp);
   set_state(tp, sk_state::kClose);
   cancel_timers(tp);
-  sh.tcp.remove(tp);
+  unhash(tp);
   free_write_queue(tp);
   ooo_purge(tp);
   sk->shutdown = kRcvShutdown | kSendShutdown;
@@ -258,6 +275,23 @@ int tcp_init(Sock* sk) {
 
 void tcp_destroy(Sock*) {}
 
+// The owner shard's answer to a connect()'s request for its 4-tuple (seq: which request).
+static void tuple_answer(Shard& sh, Ipv4Addr src, uint16_t sport, Ipv4Addr dst, uint16_t dport, uint32_t seq, bool ok) {
+  TcpSock* tp = sh.tcp.lookup(src, sport, dst, dport);
+  if (!tp || !tp->lend_pending || tp->lend_seq != seq) {
+    // The socket went away meanwhile (its withdrawal is on its way to the owner, behind this request).
+    return;
+  }
+  tp->lend_pending = false;
+  if (!ok) {
+    sk_of(tp)->err = EADDRNOTAVAIL;
+    return done(tp);
+  }
+  tp->lent = true;
+  send_syn(tp);
+  arm_rto(tp);
+}
+
 int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   TcpSock* tp = tcp_sk(sk);
   InetSock* is = inet_sk(sk);
@@ -283,7 +317,7 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
       const uint16_t p = steer ? sh.rss_map.steer_port(*sh.rss_hash, src, cand, dst, dport, sh.id, sh.rng.next_u32())
                                : cand;
       if (p < lo || p > hi) return false;
-      if (sh.tcp.lookup(src, p, dst, dport)) return false;
+      if (sh.tcp.lookup(src, p, dst, dport) || sh.tcp.lent(src, p, dst, dport)) return false;
       if (steer && sh.dir.others(PortDirectory::kTcp, p)) return false;  // bound or listening on another shard
       for (InetSock* s = sh.tcp.port_bucket(p); s; s = s->bind_next)
         if (tcp_sk(&s->sk)->bound_explicitly || s->sk.state == sk_state::kListen) return false;
@@ -302,8 +336,8 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
     }
     tp->bound = true;
     sh.tcp.bind_add(is);
-  } else if (sh.tcp.lookup(src, is->num, dst, dport)) {
-    return -EADDRNOTAVAIL;  // this 4-tuple is taken (e.g. in TIME-WAIT)
+  } else if (sh.tcp.lookup(src, is->num, dst, dport) || sh.tcp.lent(src, is->num, dst, dport)) {
+    return -EADDRNOTAVAIL;  // this 4-tuple is taken (e.g. in TIME-WAIT), here or lent to another shard
   }
   is->saddr = src;
   is->rcv_saddr = src;
@@ -323,6 +357,21 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   set_state(tp, sk_state::kSynSent);
   sh.tcp.add(tp);
   ++sh.stats.tcp_active_opens;
+  const unsigned owner = sh.flow_owner(src, is->num, dst, dport);
+  if (owner != sh.id) {
+    // RSS gives the 4-tuple to another shard, whose connections this shard cannot see: the SYN waits until
+    // that shard lends it (tuple_answer), or the connect fails with EADDRNOTAVAIL as Linux's would.
+    tp->lend_pending = true;
+    tp->lent_by = static_cast<uint8_t>(owner);
+    tp->lend_seq = ++sh.tcp.lend_seq;
+    const TcpTable::Lent me{static_cast<uint8_t>(sh.id), tp->lend_seq};
+    sh.send(owner, [src, lp = is->num, dst, dport, me](Shard& o) {
+      const bool ok = o.tcp.lend(src, lp, dst, dport, me);
+      ++(ok ? o.stats.tcp_tuples_lent : o.stats.tcp_tuples_refused);
+      o.send(me.shard, [src, lp, dst, dport, me, ok](Shard& b) { tuple_answer(b, src, lp, dst, dport, me.seq, ok); });
+    });
+    return 0;
+  }
   send_syn(tp);
   arm_rto(tp);
   return 0;
@@ -348,7 +397,7 @@ int tcp_disconnect(Sock* sk, int) {
     send_rst(tp);
   }
   cancel_timers(tp);
-  sh.tcp.remove(tp);
+  unhash(tp);
   free_write_queue(tp);
   ooo_purge(tp);
   sock_rqueue_purge(sk);
@@ -880,7 +929,7 @@ int tcp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* op
   return 0;
 }
 
-void tcp_unhash(Sock* sk) { sk->shard->tcp.remove(tcp_sk(sk)); }
+void tcp_unhash(Sock* sk) { unhash(tcp_sk(sk)); }
 
 // The socket-level calls of a stream socket (inet_stream_ops).
 int inet_stream_connect(Socket* sock, const sockaddr* addr, socklen_t len, int) {

@@ -55,6 +55,16 @@ void TcpTable::remove(TcpSock* tp) {
   --count_;
 }
 
+bool TcpTable::lend(wire::Ipv4Addr l, uint16_t lp, wire::Ipv4Addr r, uint16_t rp, Lent to) {
+  if (lookup(l, lp, r, rp)) return false;
+  return lent_.try_emplace(FlowKey{l.host(), r.host(), lp, rp}, to).second;
+}
+
+void TcpTable::take_back(wire::Ipv4Addr l, uint16_t lp, wire::Ipv4Addr r, uint16_t rp, Lent from) {
+  auto it = lent_.find(FlowKey{l.host(), r.host(), lp, rp});
+  if (it != lent_.end() && it->second.shard == from.shard && it->second.seq == from.seq) lent_.erase(it);
+}
+
 InetSock* TcpTable::listener(wire::Ipv4Addr laddr, uint16_t lport) const {
   InetSock* wildcard = nullptr;
   for (InetSock* s = ports_[lport]; s; s = s->bind_next) {

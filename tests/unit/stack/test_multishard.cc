@@ -249,6 +249,110 @@ TEST(MultiShard, EphemeralPortsOfDifferentShardsNeverCollide) {
   EXPECT_EQ(seen[1].size(), 300u);
 }
 
+// One 4-tuple never lives on two shards. A steered connect() on shard 0 takes port p without telling the
+// others; shard 1 can still bind p (its port tables are its own) but its connect() to the same destination
+// asks shard 0, which owns the tuple by RSS, and fails with EADDRNOTAVAIL as Linux's would. A tuple the
+// owner does not use is lent: its segments reach the borrower even where the owner listens on the port.
+TEST(MultiShard, FourTupleOwnedByAnotherShardIsLentOrRefused) {
+  MultiOptions o;
+  MultiHarness h(o);
+  std::vector<int> l8000 = listen_on_a(h, 2, 8000);
+  h.on(h.b(0));
+  const int c0 = tcp_connect(MultiHarness::kA, 8000);
+  h.pump();
+  ASSERT_TRUE(connected(c0));
+  const uint16_t p = local_port(c0);
+  ASSERT_EQ(h.b(0).flow_owner(MultiHarness::kB, p, MultiHarness::kA, 8000), 0u);
+  const auto bound_socket = [](uint16_t port, int opt) {
+    const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    EXPECT_GE(fd, 0);
+    const int on = 1;
+    EXPECT_EQ(skiff_setsockopt(fd, SOL_SOCKET, opt, &on, sizeof on), 0);
+    const sockaddr_in me = sin_of(Ipv4Addr::any(), port);
+    EXPECT_EQ(skiff_bind(fd, sa(me), sizeof me), 0) << strerror(errno);
+    return fd;
+  };
+  const auto so_error = [](int fd) {
+    int err = -1;
+    socklen_t len = sizeof err;
+    EXPECT_EQ(skiff_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+    return err;
+  };
+  // The same 4-tuple from shard 1: refused, and shard 0's connection never sees a segment of it.
+  h.on(h.b(1));
+  const int dup = bound_socket(p, SO_REUSEADDR);
+  const sockaddr_in to8000 = sin_of(MultiHarness::kA, 8000);
+  EXPECT_EQ(skiff_connect(dup, sa(to8000), sizeof to8000), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  h.pump();
+  h.on(h.b(1));
+  EXPECT_EQ(so_error(dup), EADDRNOTAVAIL);
+  EXPECT_EQ(h.b(0).stats.tcp_tuples_refused, 1u);
+  EXPECT_EQ(h.b(0).tcp.lent_count(), 0u);
+  h.on(h.b(0));
+  ASSERT_EQ(skiff_send(c0, "ping", 4, 0), 4);
+  h.pump();
+  // Accepts the one connection a's listeners have; leaves the caller on the accepting shard.
+  const auto accept_one = [&h](const std::vector<int>& ls) {
+    int fd = -1;
+    unsigned on = 0, n = 0;
+    for (unsigned s = 0; s < 2; ++s) {
+      h.on(h.a(s));
+      for (int c : accept_all(ls[s])) fd = c, on = s, ++n;
+    }
+    EXPECT_EQ(n, 1u);
+    h.on(h.a(on));
+    return fd;
+  };
+  const int srv = accept_one(l8000);  // one connection reached a: shard 1's SYN never left
+  ASSERT_GE(srv, 0);
+  char buf[16];
+  EXPECT_EQ(skiff_recv(srv, buf, sizeof buf, 0), 4);
+
+  // Shard 0 listens on port 6000 (SO_REUSEPORT); shard 1 connects from 6000 to a destination whose replies
+  // RSS gives to shard 0. Shard 0 lends the tuple and forwards its segments, not to its listener (a RST).
+  h.on(h.b(0));
+  const int l6000 = bound_socket(6000, SO_REUSEPORT);
+  ASSERT_EQ(skiff_listen(l6000, 16), 0);
+  uint16_t dport = 0;
+  for (uint16_t d = 8100; d < 8200 && !dport; ++d)
+    if (h.b(1).flow_owner(MultiHarness::kB, 6000, MultiHarness::kA, d) == 0) dport = d;
+  ASSERT_NE(dport, 0);
+  std::vector<int> ld = listen_on_a(h, 2, dport);
+  h.on(h.b(1));
+  const int c1 = bound_socket(6000, SO_REUSEPORT);
+  const sockaddr_in to = sin_of(MultiHarness::kA, dport);
+  EXPECT_EQ(skiff_connect(c1, sa(to), sizeof to), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  h.pump();
+  h.on(h.b(1));
+  ASSERT_TRUE(connected(c1)) << strerror(so_error(c1));
+  EXPECT_EQ(h.b(0).stats.tcp_tuples_lent, 1u);
+  EXPECT_EQ(h.b(0).tcp.lent_count(), 1u);
+  EXPECT_GE(h.b(0).stats.tcp_lent_forwards, 1u);
+  ASSERT_EQ(skiff_send(c1, "hello", 5, 0), 5);
+  h.pump();
+  const int server = accept_one(ld);
+  ASSERT_GE(server, 0);
+  EXPECT_EQ(skiff_recv(server, buf, sizeof buf, 0), 5);
+  EXPECT_EQ(skiff_send(server, "world!", 6, 0), 6);
+  h.pump();
+  h.on(h.b(1));
+  EXPECT_EQ(skiff_recv(c1, buf, sizeof buf, 0), 6);
+  h.on(h.b(0));
+  EXPECT_EQ(skiff_accept4(l6000, nullptr, nullptr, 0), -1);  // the replies never reached the listener
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_EQ(h.b(0).stats.tcp_tuples_refused, 1u);
+  // The loan ends with the connection (an abortive close: no TIME-WAIT).
+  h.on(h.b(1));
+  const linger lg{1, 0};
+  ASSERT_EQ(skiff_setsockopt(c1, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+  ASSERT_EQ(skiff_close(c1), 0);
+  h.pump();
+  EXPECT_EQ(h.b(0).tcp.lent_count(), 0u);
+  for (Stack* st : {&h.stack_a(), &h.stack_b()}) EXPECT_EQ(drops_total(*st), 0u);
+}
+
 // A NIC with Skiff's RSS key and RETA on a (4 shards); b has 1 shard. The NIC puts every flow on its
 // owner, so a's shards never forward a frame.
 TEST(MultiShard, HardwareRssDeliversEveryFlowToItsOwner) {
