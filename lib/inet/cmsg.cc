@@ -136,7 +136,9 @@ void inet_cmsg_tstamp(Sock* sk, msghdr* msg, uint64_t rx_time_ns) {
 void inet_queue_err(Sock* sk, const InetSockErr& e, const Ipv4Rx* icmp, const Pktbuf* payload, uint32_t off,
                     uint32_t len) {
   Shard& sh = *sk->shard;
-  Pktbuf p = sh.alloc_pkt();
+  // A small buffer where the stack has them and the quote fits (the queue charges a buffer's whole size).
+  Pktbuf p = sh.small_pool && sizeof(ErrHeader) + len <= kSmallBufData ? sh.small_pool->alloc() : Pktbuf();
+  if (!p) p = sh.alloc_pkt();
   if (!p) return sh.drops.add(Drop::NoMbuf);
   // The payload is what the ICMP message quoted (576 bytes at most from a conforming router): it fits one
   // buffer behind the header; a longer quote is cut there.

@@ -10,6 +10,10 @@
 
 namespace skiff {
 
+// Data bytes of a small buffer: what a stack whose buffers are at least twice as large keeps a second pool
+// of, for small datagrams waiting in socket queues (Shard::condense).
+inline constexpr uint16_t kSmallBufData = 2048;
+
 struct PktPoolConfig {
   unsigned count = 8191;      // buffers (a power of two minus one suits rte_mempool)
   unsigned cache = 256;       // per-lcore cache size

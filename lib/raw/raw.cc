@@ -288,7 +288,7 @@ void raw_input(Shard& sh, const Pktbuf& p, const Ipv4Rx& rx) {
     // A private copy, IP header included (the datagram itself goes on to ICMP, which may rewrite it).
     rte_mbuf* whole = p.mbuf();
     rte_pktmbuf_prepend(whole, rx.hdr_len);
-    Pktbuf c(rte_pktmbuf_copy(whole, sh.pool.raw(), 0, UINT32_MAX));
+    Pktbuf c = sh.copy_for_queue(whole, 0);
     rte_pktmbuf_adj(whole, rx.hdr_len);
     if (!c) {
       sh.drops.add(Drop::NoMbuf);

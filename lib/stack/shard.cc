@@ -6,6 +6,7 @@
 #include <rte_ring.h>
 
 #include <atomic>
+#include <cstring>
 
 #include "base/log.hh"
 #include "sock/epoll.hh"
@@ -439,6 +440,32 @@ unsigned Shard::drain_ctl() {
     }
   }
   return ran;
+}
+
+Pktbuf Shard::condense(Pktbuf p) {
+  if (!small_pool || !p.is_contiguous() || p.len() > kSmallBufData || p.mbuf()->buf_len <= kSmallBufData * 2)
+    return p;
+  Pktbuf c = small_pool->alloc();
+  if (!c) {
+    ++stats.rx_condense_short;
+    return p;
+  }
+  uint8_t* d = c.append(static_cast<uint16_t>(p.len()));
+  memcpy(d, p.data(), p.len());
+  *c.meta() = *p.meta();
+  c.meta()->qnext = nullptr;
+  c.mbuf()->ol_flags = p.mbuf()->ol_flags;
+  c.mbuf()->packet_type = p.mbuf()->packet_type;
+  ++stats.rx_condensed;
+  return c;
+}
+
+Pktbuf Shard::copy_for_queue(rte_mbuf* m, uint32_t off) {
+  if (small_pool && m->pkt_len - off <= kSmallBufData) {
+    if (rte_mbuf* c = rte_pktmbuf_copy(m, small_pool->raw(), off, UINT32_MAX)) return Pktbuf(c);
+    ++stats.rx_condense_short;
+  }
+  return Pktbuf(rte_pktmbuf_copy(m, pool.raw(), off, UINT32_MAX));
 }
 
 void Shard::announce_port(PortDirectory::Proto proto, uint16_t port, bool on) {

@@ -218,6 +218,15 @@ class Shard {
   TokenBucket icmp_errors;
   EchoReplyHook on_echo_reply;
   PktPool& pool;
+  PktPool* small_pool = nullptr;  // small buffers, where `pool`'s are large (Stack::make_pools)
+  // A datagram about to wait in a socket's receive queue, which charges it at its buffer's size: one
+  // small enough for a small buffer, in a buffer several times larger, is copied into a small one (as
+  // Linux's skb_condense / a driver's copybreak) so a jumbo-sized or af_packet-framesz buffer does not
+  // fill a socket's receive buffer with a few bytes each. Otherwise (or with no small buffer left) as is.
+  Pktbuf condense(Pktbuf p);
+  // A copy of [off, end) of `m` for a socket queue: into a small buffer where it fits one (as condense),
+  // else (or with none free) into the shard's pool; empty if neither has a buffer.
+  Pktbuf copy_for_queue(rte_mbuf* m, uint32_t off);
   SockLayer socks;
   UdpTable udp;
   RawTable raw;

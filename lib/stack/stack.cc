@@ -15,6 +15,7 @@ Stack::Stack(std::string name, const StackConfig& cfg) : name_(std::move(name)),
 Stack::~Stack() {
   release_shards();  // shards free their buffers back into the pools first
   pools_.clear();
+  small_pools_.clear();
 }
 
 void Stack::release_shards() {
@@ -33,6 +34,15 @@ bool Stack::make_pools(unsigned shards) {
     auto p = std::make_unique<PktPool>(name_ + "_pool" + std::to_string(i), pc);
     if (!p->ok()) return false;
     pools_.push_back(std::move(p));
+    if (cfg_.mbuf_data >= 2 * kSmallBufData) {
+      PktPoolConfig sc;
+      sc.count = cfg_.pool_size / 2;
+      sc.cache = std::min(sc.cache, sc.count / 2);  // rte_mempool refuses a cache over count / 1.5
+      sc.data_room = static_cast<uint16_t>(kSmallBufData + RTE_PKTMBUF_HEADROOM);
+      auto sp = std::make_unique<PktPool>(name_ + "_small" + std::to_string(i), sc);
+      if (!sp->ok()) return false;
+      small_pools_.push_back(std::move(sp));
+    }
   }
   return true;
 }
@@ -69,6 +79,7 @@ bool Stack::build_shards(Clock& clock) {
   const unsigned n = static_cast<unsigned>(pools_.size());
   for (unsigned s = 0; s < n; ++s) {
     auto sh = std::make_unique<Shard>(s, cfg_, clock, *pools_[s], ifs, routes_, static_cast<uint16_t>(s), name_);
+    sh->small_pool = small_pool(s);
     for (auto& sp : sh->ports()) {
       const NetDevice& dev = *sp->ifc->dev;
       sp->poll_rx = s < std::max<uint16_t>(dev.rx_queues, 1);

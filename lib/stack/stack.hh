@@ -28,9 +28,12 @@ class Stack {
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
 
-  // One packet pool per shard; false (with a logged reason) if memory is short.
+  // One packet pool per shard; false (with a logged reason) if memory is short. Where the buffers are
+  // at least twice kSmallBufData (jumbo MTU, an af_packet framesz), each shard also gets a pool of small
+  // buffers (half as many) that small datagrams are copied into before they wait in a socket's queue.
   bool make_pools(unsigned shards);
   PktPool& pool(unsigned shard) { return *pools_[shard]; }
+  PktPool* small_pool(unsigned shard) { return shard < small_pools_.size() ? small_pools_[shard].get() : nullptr; }
   unsigned shard_count() const { return static_cast<unsigned>(pools_.size()); }
 
   // Adds an interface over `dev`; `addr` may be empty (no IPv4 address). Returns its index.
@@ -74,6 +77,7 @@ class Stack {
   std::string name_;
   StackConfig cfg_;
   std::vector<std::unique_ptr<PktPool>> pools_;
+  std::vector<std::unique_ptr<PktPool>> small_pools_;
   std::vector<std::unique_ptr<Iface>> ifaces_;
   RouteTable routes_;
   std::vector<std::unique_ptr<Shard>> shards_;

@@ -105,6 +105,8 @@ namespace skiff {
   X(ctl_deferred, "control messages held while a peer's ring was full") \
   X(tcp_steered_opens, "TCP active opens whose port maps replies to this shard") \
   X(tcp_unsteered_opens, "TCP active opens the RSS map could not steer to this shard") \
+  X(rx_condensed, "small datagrams copied out of large buffers before queueing on a socket") \
+  X(rx_condense_short, "small datagrams queued in their large buffer: no small buffer was free") \
   X(tcp_tuples_lent, "4-tuples this shard owns by RSS lent to another shard's connect()") \
   X(tcp_tuples_refused, "another shard's connect() refused a 4-tuple in use here") \
   X(tcp_lent_forwards, "segments of a lent 4-tuple forwarded to the borrowing shard") \

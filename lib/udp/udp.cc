@@ -71,6 +71,7 @@ InetSock* lookup(Shard& sh, Ipv4Addr saddr, uint16_t sport, Ipv4Addr daddr, uint
 bool deliver(Shard& sh, InetSock* is, Pktbuf p, const Ipv4Rx& rx, uint16_t sport, uint16_t dport) {
   Sock* sk = &is->sk;
   // (shutdown(SHUT_RD) does not stop delivery: Linux keeps queueing datagrams for the socket.)
+  p = sh.condense(std::move(p));
   PktMeta* m = p.meta();
   m->src_addr = rx.src.host();
   m->dst_addr = rx.dst.host();
@@ -703,7 +704,7 @@ void udp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
       if (!s->rcv_saddr.is_any() && s->rcv_saddr != rx.dst) continue;
       if (s->dport && (s->dport != sport || s->daddr != rx.src)) continue;
       if (mcast && !mc_sock_allows(&s->sk, rx.dst, iface, rx.src)) continue;
-      Pktbuf c(rte_pktmbuf_copy(p.mbuf(), sh.pool.raw(), UdpView::kHeaderLen, UINT32_MAX));
+      Pktbuf c = sh.copy_for_queue(p.mbuf(), UdpView::kHeaderLen);
       if (!c) {
         sh.drops.add(Drop::NoMbuf);
         continue;

@@ -89,6 +89,11 @@ MultiHarness::~MultiHarness() {
   dev_b_.clear();
   for (unsigned i = 0; i < o_.a_shards; ++i) EXPECT_EQ(a_->pool(i).in_use(), 0u) << "stack a shard " << i << " leaked";
   for (unsigned i = 0; i < o_.b_shards; ++i) EXPECT_EQ(b_->pool(i).in_use(), 0u) << "stack b shard " << i << " leaked";
+  for (Stack* s : {a_.get(), b_.get()})
+    for (unsigned i = 0; i < s->shard_count(); ++i)
+      if (PktPool* small = s->small_pool(i)) {
+        EXPECT_EQ(small->in_use(), 0u) << "small buffers leaked, shard " << i;
+      }
 }
 
 size_t MultiHarness::move(QueueDevice& from, QueueDevice& to, Stack& to_stack, bool a_to_b) {

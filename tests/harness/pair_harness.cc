@@ -50,6 +50,10 @@ PairHarness::~PairHarness() {
   }
   EXPECT_EQ(a_->pool(0).in_use(), 0u) << "stack a leaked packet buffers";
   EXPECT_EQ(b_->pool(0).in_use(), 0u) << "stack b leaked packet buffers";
+  for (Stack* s : {a_.get(), b_.get()})
+    if (PktPool* small = s->small_pool(0)) {
+      EXPECT_EQ(small->in_use(), 0u) << "small packet buffers leaked";
+    }
 }
 
 size_t PairHarness::move(FakeDevice& from, FakeDevice& to, bool a_to_b) {

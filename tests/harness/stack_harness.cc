@@ -112,6 +112,9 @@ StackHarness::~StackHarness() {
   dev_.tx.clear();
   // Leak check (lwIP style): every buffer is back in the pool.
   EXPECT_EQ(stack_->pool(0).in_use(), 0u) << "packet buffers leaked";
+  if (PktPool* small = stack_->small_pool(0)) {
+    EXPECT_EQ(small->in_use(), 0u) << "small packet buffers leaked";
+  }
 }
 
 void StackHarness::inject(const Bytes& frame, uint64_t ol_flags) {
