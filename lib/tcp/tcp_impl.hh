@@ -142,6 +142,11 @@ void forget_deferred_ack(TcpSock* tp);
 void destroy_closed(TcpSock* tp);
 // Removes a connection from the shard's table, giving back a 4-tuple another shard lent it.
 void unhash(TcpSock* tp);
+// A passive open on a shard that does not own its 4-tuple by RSS (the owner forwarded the SYN through the
+// port directory, having no listener): the owner records the tuple as lent here (TcpTable::lend), so it
+// forwards the connection's segments here (not by the directory, which may name another shard with the
+// port) and refuses its own connect() to the same peer from that port.
+void note_foreign_child(TcpSock* tp);
 // SACK and RACK-TLP (tcp_sack.cc).
 // Receiver: out-of-order range `r` grew (or holds a duplicate that just arrived): its block is the most recent.
 inline void sack_note_ooo(TcpSock* tp, OooRange& r) { r.stamp = ++tp->ooo_stamp; }

@@ -1016,6 +1016,7 @@ bool cookie_ack(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t d
   ++l.syn_len;  // child_established moves it from the SYN count to the accept queue
   set_state(tp, sk_state::kSynRecv);
   sh.tcp.add(tp);
+  note_foreign_child(tp);
   ++sh.stats.tcp_passive_opens;
   ++sh.stats.tcp_syncookies_recv;
   child_established(tp);
@@ -1070,6 +1071,7 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
   ++l.syn_len;
   set_state(tp, sk_state::kSynRecv);
   sh.tcp.add(tp);
+  note_foreign_child(tp);
   ++sh.stats.tcp_passive_opens;
   send_syn(tp);
   // Time the SYN-ACK: its ACK is the connection's first RTT sample (process_ack), unless the SYN-ACK had

@@ -179,6 +179,23 @@ void give_back_tuple(Shard& sh, TcpSock* tp) {
 
 }  // namespace
 
+void note_foreign_child(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  if (sh.nshards == 1) return;
+  const InetSock* is = inet_of(tp);
+  const unsigned owner = sh.flow_owner(is->rcv_saddr, is->num, is->daddr, is->dport);
+  if (owner == sh.id) return;
+  tp->lent = true;
+  tp->lent_by = static_cast<uint8_t>(owner);
+  tp->lend_seq = ++sh.tcp.lend_seq;
+  const TcpTable::Lent me{static_cast<uint8_t>(sh.id), tp->lend_seq};
+  sh.send(owner, [l = is->rcv_saddr, lp = is->num, r = is->daddr, rp = is->dport, me](Shard& o) {
+    // The owner forwarded the SYN here, so it holds no such connection; a loan under another seq (a
+    // withdrawal still on its way) stays, and this one's give-back will not match it.
+    if (o.tcp.lend(l, lp, r, rp, me)) ++o.stats.tcp_tuples_lent;
+  });
+}
+
 // Out of the connection table (and any 4-tuple lent to it given back).
 void unhash(TcpSock* tp) {
   if (!tp->hashed) return;

@@ -648,11 +648,35 @@ TEST(MultiShard, ListenerOnOneShardServesEveryFlow) {
   EXPECT_GT(h.a(1).stats.steer_fallback, 0u);
   EXPECT_EQ(h.a(1).stats.tcp_no_port, 0u);
   EXPECT_EQ(h.b().stats.tcp_in_rsts, 0u);
+  // Shard 1 owns the 4-tuples of the connections it forwarded and has lent them to shard 0: its own
+  // connect() from port 7100 to such a peer is refused as Linux refuses a 4-tuple in use.
+  std::vector<uint16_t> lent_peers;
+  for (int fd : fds) {
+    sockaddr_in peer{};
+    socklen_t len = sizeof peer;
+    ASSERT_EQ(skiff_getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len), 0);
+    if (h.a(0).flow_owner(MultiHarness::kA, 7100, MultiHarness::kB, ntohs(peer.sin_port)) == 1)
+      lent_peers.push_back(ntohs(peer.sin_port));
+  }
+  ASSERT_FALSE(lent_peers.empty());
+  EXPECT_EQ(h.a(1).tcp.lent_count(), lent_peers.size());
+  h.on(h.a(1));
+  const int same = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const int one = 1;
+  ASSERT_EQ(skiff_setsockopt(same, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one), 0);
+  const sockaddr_in me = sin_of(Ipv4Addr::any(), 7100);
+  ASSERT_EQ(skiff_bind(same, sa(me), sizeof me), 0);
+  const sockaddr_in taken = sin_of(MultiHarness::kB, lent_peers[0]);
+  EXPECT_EQ(skiff_connect(same, sa(taken), sizeof taken), -1);
+  EXPECT_EQ(errno, EADDRNOTAVAIL);
+  skiff_close(same);
   // Closing the listener withdraws the port: a new SYN is refused (RST) wherever it lands.
   h.on(h.a(0));
   for (int fd : fds) skiff_close(fd);
   skiff_close(l);
   h.pump();
+  h.advance(61s, 500ms);  // past TIME-WAIT: the loans end with the connections
+  EXPECT_EQ(h.a(1).tcp.lent_count(), 0u);
   h.on(h.b());
   std::vector<int> late;
   for (int i = 0; i < 10; ++i) late.push_back(tcp_connect(MultiHarness::kA, 7100));
