@@ -209,6 +209,9 @@ void Stack::print_counters(FILE* out) const {
     skiff::print_counters(out, prefix.c_str(), s->stats, s->drops);
     fprintf(out, "%s%-24s %12u  packet buffers in use (pool of %u)\n", prefix.c_str(), "pool_in_use",
             s->pool.in_use(), s->pool.capacity());
+    if (s->small_pool)
+      fprintf(out, "%s%-24s %12u  small buffers in use (pool of %u)\n", prefix.c_str(), "small_pool_in_use",
+              s->small_pool->in_use(), s->small_pool->capacity());
     // Memory a flood could pin: sockets, connection table entries, neighbour entries and packets waiting for
     // ARP, datagrams held for reassembly (always printed, like pool_in_use, so tools can check the baseline).
     size_t neigh = 0, neigh_q = 0;

@@ -4,7 +4,7 @@
 #      (fragmented both ways), every echo byte-identical;
 #   2. skiff-udpcheck (Skiff's client, blocking C API) -> a kernel UDP echo server: the same sizes.
 #   3. the same with control messages (IP_TTL/IP_TOS both ways), corked sends, and UDP_GRO reads of echo
-#      trains.
+#      trains, through 2 KB frames and through 16 KB frames (small datagrams copied into small buffers).
 # The kernel side's TX checksum offload is turned off: on a veth the kernel leaves UDP checksums for
 # "hardware" to finish, and af_packet hands them to Skiff unfinished.
 . "$(dirname "$0")/lib.sh"
@@ -99,4 +99,20 @@ check "skiff-udpcheck --gro reports 29 intact, 0 mismatched" \
   grep -q '^skiff-udpcheck: 29 datagrams echoed intact, 0 lost or corrupted, 0 mismatched' "$ITEST_TMP/udpcheck4.out"
 gathered=$(sed -n 's/^skiff-udpcheck: UDP_GRO: .* \([0-9]*\) reads gathered several$/\1/p' "$ITEST_TMP/udpcheck4.out")
 check "UDP_GRO gathered trains (${gathered:-0} reads of several datagrams)" [ "${gathered:-0}" -ge 1 ]
+
+# The same trains through 16 KB frames: each 1000-byte datagram arrives in a 16 KB buffer, and 64 of them
+# (the 64000-byte echo) fit the default SO_RCVBUF only because each is copied into a 2 KB buffer before it
+# is queued (Shard::condense; 64 x 16.5 KB would be five times the buffer).
+log "skiff-udpcheck --gro 1000 through 16 KB frames (small datagrams condensed)"
+eal_args 0 udpcheck5 "$VDEV"
+SKIFF_PRINT_COUNTERS=1 ip netns exec "$NS_S" timeout 120 "$SKIFF_UDPCHECK" "${EAL_ARGS[@]}" -- --ip "$SKIFF_IP/24" \
+  --sizes 1-20,999-1001,2999-3001,8000,20000,64000 --gro 1000 "$PEER_IP" 9 >"$ITEST_TMP/udpcheck5.out" 2>&1
+rc=$?
+grep '^skiff-udpcheck' "$ITEST_TMP/udpcheck5.out" | tail -n 3
+check "16 KB frames: every train read back whole" [ "$rc" -eq 0 ]
+check "16 KB frames: 29 intact, 0 mismatched" \
+  grep -q '^skiff-udpcheck: 29 datagrams echoed intact, 0 lost or corrupted, 0 mismatched' "$ITEST_TMP/udpcheck5.out"
+condensed=$(ctr "$ITEST_TMP/udpcheck5.out" rx_condensed)
+check "16 KB frames: datagrams condensed into small buffers ($condensed)" [ "$condensed" -ge 64 ]
+check "16 KB frames: none dropped for SO_RCVBUF" [ "$(drop "$ITEST_TMP/udpcheck5.out" UdpRcvbufFull)" -eq 0 ]
 pass
