@@ -76,6 +76,7 @@ namespace skiff {
   X(TcpOooFull, "TCP out-of-order queue full")                                       \
   X(TcpDuplicate, "TCP segment data wholly duplicate")                               \
   X(TcpListenRst, "TCP RST to a listener")                                           \
+  X(TcpTupleUnconfirmed, "TCP segment for a connect() whose 4-tuple its owner shard has not lent yet") \
   X(TcpAcceptQueueFull, "TCP SYN dropped: accept queue full")                        \
   X(TcpSynQueueFull, "TCP SYN dropped: SYN queue full")                              \
   X(TcpNoMemory, "TCP SYN dropped: no memory for a connection")                      \

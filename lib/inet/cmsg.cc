@@ -137,7 +137,9 @@ void inet_queue_err(Sock* sk, const InetSockErr& e, const Ipv4Rx* icmp, const Pk
                     uint32_t len) {
   Shard& sh = *sk->shard;
   // A small buffer where the stack has them and the quote fits (the queue charges a buffer's whole size).
-  Pktbuf p = sh.small_pool && sizeof(ErrHeader) + len <= kSmallBufData ? sh.small_pool->alloc() : Pktbuf();
+  const bool small = sh.small_pool && sizeof(ErrHeader) + len <= kSmallBufData;
+  Pktbuf p = small ? sh.small_pool->alloc() : Pktbuf();
+  if (small && !p) ++sh.stats.rx_condense_short;
   if (!p) p = sh.alloc_pkt();
   if (!p) return sh.drops.add(Drop::NoMbuf);
   // The payload is what the ICMP message quoted (576 bytes at most from a conforming router): it fits one

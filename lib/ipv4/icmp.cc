@@ -87,6 +87,15 @@ void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx, bool forwardable) {
         // Steered here by the quoted flow; a socket whose port another shard holds lives there.
         const bool udp = inner.proto() == static_cast<uint8_t>(wire::IpProto::Udp);
         const uint16_t qsport = wire::load_be16(quote + inner.header_len());
+        if (inner.proto() == static_cast<uint8_t>(wire::IpProto::Tcp)) {
+          // A 4-tuple this shard lent to another shard's connection: the error is that connection's.
+          const uint16_t qdport = wire::load_be16(quote + inner.header_len() + 2);
+          const TcpTable::Lent* ln = sh.tcp.lent(inner.src(), qsport, inner.dst(), qdport);
+          if (ln && ipv4_forward_to_shard(sh, p, rx, ln->shard)) {
+            ++sh.stats.tcp_lent_forwards;
+            return;
+          }
+        }
         const bool local = udp ? sh.udp.bucket(qsport) != nullptr : sh.tcp.port_bucket(qsport) != nullptr;
         if (!local && (udp || inner.proto() == static_cast<uint8_t>(wire::IpProto::Tcp)) &&
             ipv4_forward_to_port_home(sh, p, rx, udp ? PortDirectory::kUdp : PortDirectory::kTcp, qsport))

@@ -1174,6 +1174,10 @@ void tcp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
   } else {
     p.reset();
   }
+  if (tp && tp->lend_pending) {
+    // Its SYN has not left: nothing can be for it (the 4-tuple may turn out to be another shard's).
+    return tcp::drop_seg(sh, seg, Drop::TcpTupleUnconfirmed);
+  }
   if (tp) {
     tp->last_rcv = sh.now();
     switch (sk_of(tp)->state) {

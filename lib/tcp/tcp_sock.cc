@@ -295,14 +295,20 @@ void tcp_destroy(Sock*) {}
 // The owner shard's answer to a connect()'s request for its 4-tuple (seq: which request).
 static void tuple_answer(Shard& sh, Ipv4Addr src, uint16_t sport, Ipv4Addr dst, uint16_t dport, uint32_t seq, bool ok) {
   TcpSock* tp = sh.tcp.lookup(src, sport, dst, dport);
-  if (!tp || !tp->lend_pending || tp->lend_seq != seq) {
+  if (!tp || !tp->lend_pending || tp->lend_seq != seq || sk_of(tp)->state != sk_state::kSynSent) {
     // The socket went away meanwhile (its withdrawal is on its way to the owner, behind this request).
     return;
   }
   tp->lend_pending = false;
   if (!ok) {
     sk_of(tp)->err = EADDRNOTAVAIL;
-    return done(tp);
+    done(tp);  // a socket with a descriptor (a closed one withdrew its request): still here
+    if (!tp->bound_explicitly && tp->bound) {
+      // As Linux's inet_hash_connect: a port connect() picked is not kept; a retry picks another.
+      unbind(sh, tp);
+      inet_of(tp)->num = 0;
+    }
+    return;
   }
   tp->lent = true;
   send_syn(tp);

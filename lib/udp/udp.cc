@@ -68,10 +68,12 @@ InetSock* lookup(Shard& sh, Ipv4Addr saddr, uint16_t sport, Ipv4Addr daddr, uint
   return best;
 }
 
-bool deliver(Shard& sh, InetSock* is, Pktbuf p, const Ipv4Rx& rx, uint16_t sport, uint16_t dport) {
+// `copied`: p is a copy made by Shard::copy_for_queue (small already where it could be).
+bool deliver(Shard& sh, InetSock* is, Pktbuf p, const Ipv4Rx& rx, uint16_t sport, uint16_t dport,
+             bool copied = false) {
   Sock* sk = &is->sk;
   // (shutdown(SHUT_RD) does not stop delivery: Linux keeps queueing datagrams for the socket.)
-  p = sh.condense(std::move(p));
+  if (!copied) p = sh.condense(std::move(p));
   PktMeta* m = p.meta();
   m->src_addr = rx.src.host();
   m->dst_addr = rx.dst.host();
@@ -710,7 +712,7 @@ void udp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
         continue;
       }
       any = true;
-      deliver(sh, s, std::move(c), rx, sport, dport);
+      deliver(sh, s, std::move(c), rx, sport, dport, true);
     }
     if (!any) return sh.drop(std::move(p), Drop::UdpNoSocket);
     return;

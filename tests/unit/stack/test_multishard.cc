@@ -293,15 +293,16 @@ TEST(MultiShard, FourTupleOwnedByAnotherShardIsLentOrRefused) {
   ASSERT_EQ(skiff_send(c0, "ping", 4, 0), 4);
   h.pump();
   // Accepts the one connection a's listeners have; leaves the caller on the accepting shard.
-  const auto accept_one = [&h](const std::vector<int>& ls) {
+  unsigned accepted_on = 0;
+  const auto accept_one = [&h, &accepted_on](const std::vector<int>& ls) {
     int fd = -1;
-    unsigned on = 0, n = 0;
+    unsigned n = 0;
     for (unsigned s = 0; s < 2; ++s) {
       h.on(h.a(s));
-      for (int c : accept_all(ls[s])) fd = c, on = s, ++n;
+      for (int c : accept_all(ls[s])) fd = c, accepted_on = s, ++n;
     }
     EXPECT_EQ(n, 1u);
-    h.on(h.a(on));
+    h.on(h.a(accepted_on));
     return fd;
   };
   const int srv = accept_one(l8000);  // one connection reached a: shard 1's SYN never left
@@ -343,6 +344,49 @@ TEST(MultiShard, FourTupleOwnedByAnotherShardIsLentOrRefused) {
   EXPECT_EQ(skiff_accept4(l6000, nullptr, nullptr, 0), -1);  // the replies never reached the listener
   EXPECT_EQ(errno, EAGAIN);
   EXPECT_EQ(h.b(0).stats.tcp_tuples_refused, 1u);
+  // An ICMP error about the borrowed connection reaches it through the owner (which has a socket on port
+  // 6000 itself): c1's next segment is lost, and a "fragmentation needed" quoting it lowers c1's path MTU.
+  Bytes lost;
+  h.filter = [&](bool a_to_b, const Bytes& f) {
+    const bool from_c1 = !a_to_b && f.size() > 54 && f[23] == 6 && wire::load_be16(&f[34]) == 6000 &&
+                         wire::load_be16(&f[16]) > 20 + (f[46] >> 4) * 4;
+    if (from_c1 && lost.empty()) {
+      lost = f;
+      return 0;
+    }
+    return 1;
+  };
+  h.on(h.b(1));
+  ASSERT_EQ(skiff_send(c1, "again", 5, 0), 5);
+  h.pump();
+  ASSERT_FALSE(lost.empty());
+  h.filter = nullptr;
+  bool rewritten = false;
+  h.rewrite = [&](bool a_to_b, Bytes& f) {
+    if (!a_to_b || rewritten) return;
+    const Bytes quote(lost.begin() + 14, lost.begin() + 14 + 20 + 8);
+    Bytes icmp_frame(f.begin(), f.begin() + 14);
+    const Bytes ip = ipv4(Ipv4Spec{.src = MultiHarness::kA, .dst = MultiHarness::kB, .proto = 1},
+                          icmp(3, 4, 1200, quote));  // fragmentation needed, next-hop MTU 1200
+    icmp_frame.insert(icmp_frame.end(), ip.begin(), ip.end());
+    f = icmp_frame;
+    rewritten = true;
+  };
+  const uint64_t forwards = h.b(0).stats.tcp_lent_forwards;
+  h.on(h.a(accepted_on));
+  ASSERT_EQ(skiff_send(server, "x", 1, 0), 1);  // its frame to b becomes the ICMP error
+  h.pump();
+  h.rewrite = nullptr;
+  ASSERT_TRUE(rewritten);
+  EXPECT_EQ(h.b(0).stats.tcp_lent_forwards, forwards + 1);
+  h.on(h.b(1));
+  int mtu = 0;
+  socklen_t mlen = sizeof mtu;
+  ASSERT_EQ(skiff_getsockopt(c1, IPPROTO_IP, IP_MTU, &mtu, &mlen), 0);
+  EXPECT_EQ(mtu, 1200);
+  h.advance(3s, 10ms);  // the lost segment again, by the retransmission timer
+  h.on(h.a(accepted_on));
+  EXPECT_EQ(skiff_recv(server, buf, sizeof buf, 0), 5);
   // The loan ends with the connection (an abortive close: no TIME-WAIT).
   h.on(h.b(1));
   const linger lg{1, 0};
