@@ -18,9 +18,12 @@
 extern "C" {
 #endif
 
-/* Linux's socket option (linux/in.h) that glibc's netinet/in.h does not define. */
+/* Linux's socket options (linux/in.h) that glibc's netinet/in.h does not define. */
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+#ifndef IP_LOCAL_PORT_RANGE
+#define IP_LOCAL_PORT_RANGE 51
 #endif
 
 /* Declared here so the header also compiles in C without _GNU_SOURCE (struct mmsghdr is a GNU extension). */

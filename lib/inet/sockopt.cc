@@ -500,6 +500,7 @@ int ip_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_
     case IP_MULTICAST_LOOP:
     case IP_MULTICAST_ALL:
     case IP_BIND_ADDRESS_NO_PORT:
+    case IP_LOCAL_PORT_RANGE:
       // An int, or a single byte; optlen 0 means 0 (IP_TTL alone refuses it).
       if (optlen >= static_cast<socklen_t>(sizeof(int))) {
         if (!optval) return -EFAULT;
@@ -551,6 +552,15 @@ int ip_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen_
     case IP_BIND_ADDRESS_NO_PORT:
       is->bind_no_port = val != 0;
       return 0;
+    case IP_LOCAL_PORT_RANGE: {
+      // Exactly a u32: the lowest ephemeral port | the highest << 16 (either 0: the stack's); both given,
+      // the lowest must not exceed the highest (Linux 6.3+).
+      const uint16_t lo = static_cast<uint16_t>(val), hi = static_cast<uint16_t>(static_cast<uint32_t>(val) >> 16);
+      if (optlen != static_cast<socklen_t>(sizeof(uint32_t))) return -EINVAL;
+      if (lo && hi && lo > hi) return -EINVAL;
+      is->local_port_range = static_cast<uint32_t>(val);
+      return 0;
+    }
     case IP_MTU_DISCOVER:
       if (val < IP_PMTUDISC_DONT || val > IP_PMTUDISC_OMIT) return -EINVAL;
       is->pmtudisc = static_cast<uint8_t>(val);
@@ -591,6 +601,7 @@ int ip_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* opt
     case IP_HDRINCL: val = is->hdrincl; break;
     case IP_RECVERR: val = is->recverr; break;
     case IP_BIND_ADDRESS_NO_PORT: val = is->bind_no_port; break;
+    case IP_LOCAL_PORT_RANGE: val = static_cast<int>(is->local_port_range); break;
     case IP_MTU_DISCOVER: val = is->pmtudisc; break;
     case IP_PKTINFO: val = (is->cmsg_flags & kCmsgPktinfo) != 0; break;
     case IP_RECVTTL: val = (is->cmsg_flags & kCmsgTtl) != 0; break;

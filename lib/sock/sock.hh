@@ -149,6 +149,7 @@ struct InetSock {
   bool bind_no_port = false;     // IP_BIND_ADDRESS_NO_PORT: bind() with port 0 fixes the address only
   wire::Ipv4Addr mc_addr;        // IP_MULTICAST_IF: their source address (any: the interface's)
   InetSock* bind_next = nullptr; // the protocol's port table chain
+  uint32_t local_port_range = 0; // IP_LOCAL_PORT_RANGE: lo | hi << 16 (0: the stack's ephemeral range)
 
   static constexpr uint8_t kMcLoop = 1, kMcAll = 2;
 };
@@ -173,7 +174,7 @@ inline InetSock* inet_sk(Sock* sk) { return reinterpret_cast<InetSock*>(sk); }
 static_assert(offsetof(InetSock, sk) == 0);
 // The multicast options and IP_BIND_ADDRESS_NO_PORT live in what was padding: TCP's layout after InetSock
 // does not move.
-static_assert(sizeof(InetSock) == sizeof(Sock) + 40);
+static_assert(sizeof(InetSock) == sizeof(Sock) + 48);
 
 // Marks readiness changes; delivered to epoll and callbacks at the end of the poll iteration.
 void sock_wake(Sock* sk, uint32_t events);

@@ -269,9 +269,12 @@ int tcp_get_port(Sock* sk, uint16_t port) {
   InetSock* me = inet_sk(sk);
   TcpSock* tp = tcp_sk(sk);
   if (port == 0) {
-    port = sh.socks.ports.pick_random([&](uint16_t p) {
-      return sh.ephemeral_ours(PortDirectory::kTcp, p) && !sh.tcp.port_bucket(p) && !bind_conflict(sh, me, p, false);
-    });
+    port = sh.socks.ports.pick_random(
+        [&](uint16_t p) {
+          return sh.ephemeral_ours(PortDirectory::kTcp, p) && !sh.tcp.port_bucket(p) &&
+                 !bind_conflict(sh, me, p, false);
+        },
+        me->local_port_range);
     if (!port) return -EADDRINUSE;
   } else if (bind_conflict(sh, me, port, false)) {
     return -EADDRINUSE;
@@ -334,11 +337,11 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
     // shards each candidate is first moved (flipping a few low bits, O(1): core/rss.hh) to the nearest
     // port whose replies the RSS map sends to this shard, so the connection never needs steering.
     const bool steer = sh.nshards > 1;
-    const uint16_t lo = sh.socks.ports.lo(), hi = sh.socks.ports.hi();
+    const auto [lo, hi] = sh.socks.ports.range_for(is->local_port_range);
     uint16_t chosen = 0;
-    sh.socks.ports.pick(src, dst, dport, IPPROTO_TCP, [&](uint16_t cand) {
-      const uint16_t p = steer ? sh.rss_map.steer_port(*sh.rss_hash, src, cand, dst, dport, sh.id, sh.rng.next_u32())
-                               : cand;
+    const auto try_port = [&](uint16_t cand, bool steered) {
+      const uint16_t p =
+          steered ? sh.rss_map.steer_port(*sh.rss_hash, src, cand, dst, dport, sh.id, sh.rng.next_u32()) : cand;
       if (p < lo || p > hi) return false;
       if (sh.tcp.lookup(src, p, dst, dport) || sh.tcp.lent(src, p, dst, dport)) return false;
       if (steer && sh.dir.others(PortDirectory::kTcp, p)) return false;  // bound or listening on another shard
@@ -346,7 +349,14 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
         if (tcp_sk(&s->sk)->bound_explicitly || s->sk.state == sk_state::kListen) return false;
       chosen = p;
       return true;
-    });
+    };
+    sh.socks.ports.pick(src, dst, dport, IPPROTO_TCP, [&](uint16_t cand) { return try_port(cand, steer); },
+                        is->local_port_range);
+    // A narrow IP_LOCAL_PORT_RANGE may hold no port RSS brings home (steer_port moves a candidate out of
+    // it): then any free port of the range, served by lending (below).
+    if (!chosen && steer)
+      sh.socks.ports.pick(src, dst, dport, IPPROTO_TCP, [&](uint16_t cand) { return try_port(cand, false); },
+                          is->local_port_range);
     if (!chosen) return -EADDRNOTAVAIL;
     const uint16_t port = chosen;
     if (steer && sh.flow_owner(src, port, dst, dport) == sh.id) ++sh.stats.tcp_steered_opens;

@@ -114,7 +114,8 @@ int udp_get_port(Sock* sk, uint16_t port) {
   InetSock* me = inet_sk(sk);
   if (port == 0) {
     port = sh.socks.ports.pick_random(
-        [&](uint16_t p) { return sh.ephemeral_ours(PortDirectory::kUdp, p) && !port_conflict(sh, me, p); });
+        [&](uint16_t p) { return sh.ephemeral_ours(PortDirectory::kUdp, p) && !port_conflict(sh, me, p); },
+        me->local_port_range);
     if (port == 0) return -EAGAIN;  // Linux: every ephemeral port is taken
   } else if (port_conflict(sh, me, port)) {
     return -EADDRINUSE;

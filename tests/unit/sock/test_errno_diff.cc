@@ -559,6 +559,63 @@ DIFF(BindAddressNoPort) {
   s.name("tcp: listening", t);
 }
 
+// IP_LOCAL_PORT_RANGE (Linux 6.3+): a socket's own ephemeral range, lo | hi << 16. Exactly four bytes; both
+// bounds given, lo must not exceed hi; a bound outside the stack's range (32768..60999 on both sides) leaves
+// the stack's. bind(port 0), UDP autobind and TCP connect() draw from it. (Linux's TCP bind(port 0) never
+// takes the highest port of a range of an odd number of ports, a by-product of its parity search; the ranges
+// here hold an even number, or more ports than are bound.)
+DIFF(LocalPortRange) {
+  const auto range = [](uint32_t lo, uint32_t hi) { return static_cast<int>(lo | hi << 16); };
+  for (const int type : {SOCK_DGRAM, SOCK_STREAM, SOCK_RAW}) {
+    const std::string t = type == SOCK_DGRAM ? "udp: " : type == SOCK_STREAM ? "tcp: " : "raw: ";
+    const int o = s.socket(t + "socket", AF_INET, type | SOCK_NONBLOCK, type == SOCK_RAW ? IPPROTO_UDP : 0);
+    s.opt(t + "default", o, IPPROTO_IP, IP_LOCAL_PORT_RANGE);
+    for (const int v : {range(40000, 40010), range(40010, 40000), range(100, 200), range(4464, 1), range(5, 0),
+                        range(0, 40005), range(60990, 65535), 0}) {
+      s.setopt(t + "set " + std::to_string(v), o, IPPROTO_IP, IP_LOCAL_PORT_RANGE, v);
+      s.opt(t + "get after " + std::to_string(v), o, IPPROTO_IP, IP_LOCAL_PORT_RANGE);
+    }
+    s.setopt(t + "set two bytes", o, IPPROTO_IP, IP_LOCAL_PORT_RANGE, range(40000, 40010), 2);
+    s.setopt(t + "set zero length", o, IPPROTO_IP, IP_LOCAL_PORT_RANGE, range(40000, 40010), 0);
+    s.opt(t + "get after the short ones", o, IPPROTO_IP, IP_LOCAL_PORT_RANGE);
+  }
+  // Ports drawn from the range: bind(port 0) for both protocols, a UDP send, a TCP connect.
+  const sockaddr_in any0 = s.addr(Ipv4Addr::any(), 0);
+  const auto in = [&](int fd, uint16_t lo, uint16_t hi) {
+    const uint16_t p = s.port_of(fd);
+    return p >= lo && p <= hi ? 1L : 0L;
+  };
+  for (const auto& [lo, hi] : {std::pair<uint32_t, uint32_t>{40000, 40003}, {0, 32771}, {60995, 65535}}) {
+    const std::string r = "[" + std::to_string(lo) + "," + std::to_string(hi) + "] ";
+    const uint16_t elo = static_cast<uint16_t>(lo ? lo : 32768), ehi = static_cast<uint16_t>(hi > 60999 ? 60999 : hi);
+    for (int i = 0; i < 3; ++i) {
+      const int u = s.udp();
+      s.setopt(r + "udp: set", u, IPPROTO_IP, IP_LOCAL_PORT_RANGE, range(lo, hi));
+      s.call(r + "udp: bind any:0", s.api.bind(u, sa(any0), sizeof any0));
+      s.val(r + "udp: port in range", in(u, elo, ehi));
+      const int t = s.socket(r + "tcp: socket", AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      s.setopt(r + "tcp: set", t, IPPROTO_IP, IP_LOCAL_PORT_RANGE, range(lo, hi));
+      s.call(r + "tcp: bind any:0", s.api.bind(t, sa(any0), sizeof any0));
+      s.val(r + "tcp: port in range", in(t, elo, ehi));
+    }
+  }
+  const sockaddr_in to = s.addr(s.peer, s.peer_port());
+  const Bytes payload = pattern(10, 1);
+  const int a = s.udp();
+  s.setopt("autobind: set", a, IPPROTO_IP, IP_LOCAL_PORT_RANGE, range(41000, 41001));
+  s.call("autobind: sendto", s.api.sendto(a, payload.data(), payload.size(), 0, sa(to), sizeof to));
+  s.val("autobind: port in range", in(a, 41000, 41001));
+  // Two ports in the range: a third bind(0) finds none (UDP: EAGAIN; TCP: EADDRINUSE).
+  for (const int type : {SOCK_DGRAM, SOCK_STREAM}) {
+    const std::string t = type == SOCK_DGRAM ? "full udp: " : "full tcp: ";
+    for (int i = 0; i < 3; ++i) {
+      const int f = s.socket(t + "socket", AF_INET, type | SOCK_NONBLOCK, 0);
+      s.setopt(t + "set", f, IPPROTO_IP, IP_LOCAL_PORT_RANGE, range(42000, 42001));
+      s.call(t + "bind any:0 #" + std::to_string(i), s.api.bind(f, sa(any0), sizeof any0));
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // recv
 

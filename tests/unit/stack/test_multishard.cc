@@ -397,6 +397,42 @@ TEST(MultiShard, FourTupleOwnedByAnotherShardIsLentOrRefused) {
   for (Stack* st : {&h.stack_a(), &h.stack_b()}) EXPECT_EQ(drops_total(*st), 0u);
 }
 
+// IP_LOCAL_PORT_RANGE with several shards: a range of four ports may hold no port RSS brings home, so
+// connect() takes any free port of it (the owner shard lends the 4-tuple); every one connects, and a fifth
+// connect() finds no port (EADDRNOTAVAIL, as Linux).
+TEST(MultiShard, NarrowLocalPortRangeStillConnects) {
+  MultiOptions o;
+  MultiHarness h(o);
+  std::vector<int> ls = listen_on_a(h, 2, 8000);
+  h.on(h.b(1));
+  const int range = 45000 | 45003 << 16;
+  const sockaddr_in to = sin_of(MultiHarness::kA, 8000);
+  std::vector<int> fds;
+  for (int i = 0; i < 5; ++i) {
+    const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &range, sizeof range), 0);
+    EXPECT_EQ(skiff_connect(fd, sa(to), sizeof to), -1);
+    EXPECT_EQ(errno, i < 4 ? EINPROGRESS : EADDRNOTAVAIL) << i;
+    if (i < 4) fds.push_back(fd);
+  }
+  h.pump();
+  h.on(h.b(1));
+  std::set<uint16_t> ports;
+  for (int fd : fds) {
+    EXPECT_TRUE(connected(fd));
+    ports.insert(local_port(fd));
+  }
+  EXPECT_EQ(ports, (std::set<uint16_t>{45000, 45001, 45002, 45003}));
+  size_t accepted = 0;
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.a(s));
+    accepted += accept_all(ls[s]).size();
+  }
+  EXPECT_EQ(accepted, 4u);
+  for (Stack* st : {&h.stack_a(), &h.stack_b()}) EXPECT_EQ(drops_total(*st), 0u);
+}
+
 // A NIC with Skiff's RSS key and RETA on a (4 shards); b has 1 shard. The NIC puts every flow on its
 // owner, so a's shards never forward a frame.
 TEST(MultiShard, HardwareRssDeliversEveryFlowToItsOwner) {
