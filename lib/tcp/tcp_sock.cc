@@ -337,7 +337,8 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
     // shards each candidate is first moved (flipping a few low bits, O(1): core/rss.hh) to the nearest
     // port whose replies the RSS map sends to this shard, so the connection never needs steering.
     const bool steer = sh.nshards > 1;
-    const auto [lo, hi] = sh.socks.ports.range_for(is->local_port_range);
+    const EphemeralPorts::Range range = sh.socks.ports.range_for(is->local_port_range);
+    const uint16_t lo = range.lo, hi = range.hi;
     uint16_t chosen = 0;
     const auto try_port = [&](uint16_t cand, bool steered) {
       const uint16_t p =
