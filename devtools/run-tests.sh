@@ -38,7 +38,7 @@ setup+=(-Db_lto=$lto)
 devtools/install-deps.sh
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/devtools/tsan.supp}"
 if [ "${suite[*]}" != "--suite fuzz" ]; then
   if [ ! -f "$dir/build.ninja" ]; then
     meson setup "$dir" "${setup[@]}"

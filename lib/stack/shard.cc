@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "base/log.hh"
+#include "base/tsan.hh"
 #include "sock/epoll.hh"
 #include "tcp/tcp.hh"
 #include "wire/arp.hh"
@@ -217,6 +218,7 @@ void Shard::flush_port(ShardPort& sp) {
       pm->steer_iface = static_cast<uint8_t>(sp.ifc->index);
       pm->steer_flags = 0;
     }
+    tsan_release(via->inbox_);
     sent = static_cast<uint16_t>(
         rte_ring_mp_enqueue_burst(via->inbox_, reinterpret_cast<void**>(sp.tx.data()), sp.tx_len, nullptr));
     stats.steer_tx_out += sent;
@@ -282,6 +284,10 @@ bool Shard::post(unsigned target, Msg fn) {
   Shard* t = peer(target);
   if (!t || !t->ctl_) return false;
   auto* m = new Msg(std::move(fn));
+  // The shard rings have several producers, and a producer waits for the one before it with a relaxed load
+  // (DPDK's ring), which TSan does not take as an order between them: each hand-off through a ring is
+  // marked as a release by the producer and an acquire by the consumer (no-ops outside TSan builds).
+  tsan_release(t->ctl_);
   if (rte_ring_mp_enqueue(t->ctl_, m) != 0) {
     delete m;
     return false;
@@ -296,6 +302,7 @@ void Shard::send(unsigned target, Msg fn) {
   // Order per target: once something waits, everything after it waits too.
   bool waiting = false;
   for (auto& b : backlog_) waiting |= b.first == target;
+  tsan_release(t->ctl_);
   if (waiting || rte_ring_mp_enqueue(t->ctl_, m) != 0) {
     backlog_.emplace_back(target, m);
     ++stats.ctl_deferred;
@@ -317,6 +324,7 @@ bool Shard::steer_to(unsigned target, Pktbuf p, SteerKind kind, unsigned iface, 
   pm->steer_iface = static_cast<uint8_t>(iface);
   pm->steer_flags = flags;
   rte_mbuf* m = p.release();
+  tsan_release(t->inbox_);
   if (rte_ring_mp_enqueue(t->inbox_, m) != 0) {
     drops.add(Drop::SteerRingFull);
     rte_pktmbuf_free(m);
@@ -347,6 +355,7 @@ void Shard::steer_burst(ShardPort& sp, rte_mbuf** pkts, const uint8_t* owner, ui
     }
     if (hw) stats.rx_wrong_shard += g;
     Shard* ts = peer(t);
+    if (ts) tsan_release(ts->inbox_);
     const unsigned sent =
         ts ? rte_ring_mp_enqueue_burst(ts->inbox_, reinterpret_cast<void**>(group), g, nullptr) : 0;
     stats.steer_out += sent;
@@ -363,6 +372,7 @@ unsigned Shard::drain_inbox() {
   for (int round = 0; round < 8; ++round) {
     const unsigned n = rte_ring_sc_dequeue_burst(inbox_, objs, kBurst, nullptr);
     if (!n) break;
+    tsan_acquire(inbox_);
     total += n;
     for (unsigned i = 0; i < n; ++i) {
       auto* m = static_cast<rte_mbuf*>(objs[i]);
@@ -419,6 +429,7 @@ unsigned Shard::drain_ctl() {
         delete m;
         continue;
       }
+      tsan_release(ts->ctl_);
       if (!(blocked & (uint64_t{1} << t)) && rte_ring_mp_enqueue(ts->ctl_, m) == 0) {
         ++stats.ctl_sent;
         continue;
@@ -432,6 +443,7 @@ unsigned Shard::drain_ctl() {
   for (int round = 0; round < 4; ++round) {
     const unsigned n = rte_ring_sc_dequeue_burst(ctl_, objs, 16, nullptr);
     if (!n) break;
+    tsan_acquire(ctl_);
     for (unsigned i = 0; i < n; ++i) {
       std::unique_ptr<Msg> m(static_cast<Msg*>(objs[i]));
       ++stats.ctl_received;

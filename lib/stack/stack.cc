@@ -183,7 +183,20 @@ bool Stack::set_reta(const std::vector<uint16_t>& reta) {
   RssMap probe(shard_count(), static_cast<unsigned>(reta.size()));
   if (!probe.set_reta(reta.data(), static_cast<unsigned>(reta.size()))) return false;
   reta_size_ = static_cast<unsigned>(reta.size());
-  return run_on_all([probe](Shard& s) { s.rss_map = probe; });
+  // Connections stay on their shards: each tuple that changes owner is lent by its new owner before any
+  // shard switches to the new map, and the old owner's loan is taken back only once every shard has
+  // (tcp.hh: plan, lend, switch, settle; each step done on every shard before the next begins).
+  const unsigned n = shard_count();
+  if (n == 1) return run_on_all([probe](Shard& s) { s.rss_map = probe; });
+  auto moves = std::make_shared<std::vector<std::vector<TcpTupleMove>>>(n);
+  const auto each_move = [moves](Shard& s, void (*fn)(Shard&, const TcpTupleMove&)) {
+    for (const auto& list : *moves)
+      for (const TcpTupleMove& m : list) fn(s, m);
+  };
+  return run_on_all([probe, moves](Shard& s) { tcp_reta_plan(s, probe, (*moves)[s.id]); }) &&
+         run_on_all([each_move](Shard& s) { each_move(s, tcp_reta_lend); }) &&
+         run_on_all([probe](Shard& s) { s.rss_map = probe; }) &&
+         run_on_all([each_move](Shard& s) { each_move(s, tcp_reta_settle); });
 }
 
 ShardStats Stack::total_stats() const {

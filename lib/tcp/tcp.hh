@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "core/timer_wheel.hh"
 #include "tcp/tcp_cong.hh"
@@ -17,6 +18,8 @@
 #include "wire/seqnum.hh"
 
 namespace skiff {
+
+class RssMap;
 
 class Shard;
 struct Ipv4Rx;
@@ -245,6 +248,25 @@ void tcp_flush_deferred_acks(Shard& sh);
 // An ICMP error about a TCP segment we sent: `quote` is the quoted datagram, `info` the ICMP header's
 // second word (the next-hop MTU of "fragmentation needed").
 void tcp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t* quote, size_t len);
+
+// A RETA change (Stack::set_reta) gives some 4-tuples new owners while their connections stay on the shard
+// that has them: each such tuple is lent by its new owner before any shard uses the new map. Each step runs
+// on every shard before the next one starts:
+//   1. tcp_reta_plan lists the shard's connections whose lender (the owner, or the shard itself when it
+//      owns the tuple) changes under `next`;
+//   2. tcp_reta_lend, for every shard's list, records the loans this shard makes as a new owner;
+//   3. every shard switches to `next`;
+//   4. tcp_reta_settle takes back the loans this shard made as an old owner and, on the borrower, moves
+//      each connection's loan to its new lender (or gives the new loan back if the connection has gone).
+struct TcpTupleMove {
+  wire::Ipv4Addr l, r;
+  uint16_t lp, rp;
+  uint8_t borrower, from, to;  // the lender before and after (the borrower itself: no loan)
+  uint32_t old_seq, new_seq;
+};
+void tcp_reta_plan(Shard& sh, const RssMap& next, std::vector<TcpTupleMove>& out);
+void tcp_reta_lend(Shard& sh, const TcpTupleMove& m);
+void tcp_reta_settle(Shard& sh, const TcpTupleMove& m);
 
 const char* tcp_state_name(uint8_t state);
 // Frees every connection left on the shard (orphans in FIN-WAIT or TIME-WAIT) at shutdown.

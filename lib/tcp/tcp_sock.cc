@@ -166,15 +166,78 @@ void unbind(Shard& sh, TcpSock* tp) {
   }
 }
 
+// The messages of 4-tuple loans (TcpTable::lend). A loan is named by the borrower and its seq.
+struct Tuple {
+  Ipv4Addr l;
+  uint16_t lp;
+  Ipv4Addr r;
+  uint16_t rp;
+};
+Tuple tuple_of(TcpSock* tp) {
+  const InetSock* is = inet_of(tp);
+  return {is->rcv_saddr, is->num, is->daddr, is->dport};
+}
+TcpTable::Lent loan_of(const Shard& sh, const TcpSock* tp) { return {static_cast<uint8_t>(sh.id), tp->lend_seq}; }
+// Records at `owner` the loan `me` of `t`, with no answer (the borrower holds the connection already).
+void send_lend(Shard& sh, unsigned owner, Tuple t, TcpTable::Lent me) {
+  sh.send(owner, [t, me](Shard& o) {
+    // A loan under another seq (a withdrawal still on its way) stays; this one's give-back will not match it.
+    if (o.tcp.lend(t.l, t.lp, t.r, t.rp, me)) ++o.stats.tcp_tuples_lent;
+  });
+}
+void send_take_back(Shard& sh, unsigned owner, Tuple t, TcpTable::Lent me) {
+  sh.send(owner, [t, me](Shard& o) { o.tcp.take_back(t.l, t.lp, t.r, t.rp, me); });
+}
+
 // Gives a lent 4-tuple back to the shard that lent it (or withdraws the request still out).
 void give_back_tuple(Shard& sh, TcpSock* tp) {
   if (!tp->lend_pending && !tp->lent) return;
-  const InetSock* is = inet_of(tp);
-  const TcpTable::Lent me{static_cast<uint8_t>(sh.id), tp->lend_seq};
-  sh.send(tp->lent_by, [l = is->rcv_saddr, lp = is->num, r = is->daddr, rp = is->dport, me](Shard& o) {
-    o.tcp.take_back(l, lp, r, rp, me);
-  });
+  send_take_back(sh, tp->lent_by, tuple_of(tp), loan_of(sh, tp));
   tp->lend_pending = tp->lent = false;
+}
+
+void tuple_answer(Shard& sh, Tuple t, uint32_t seq, bool ok);
+
+// Asks `owner`, the shard RSS gives the socket's 4-tuple to, to lend it; the SYN waits for the answer.
+void request_tuple(Shard& sh, TcpSock* tp, unsigned owner) {
+  tp->lend_pending = true;
+  tp->lent_by = static_cast<uint8_t>(owner);
+  tp->lend_seq = ++sh.tcp.lend_seq;
+  sh.send(owner, [t = tuple_of(tp), me = loan_of(sh, tp)](Shard& o) {
+    const bool ok = o.tcp.lend(t.l, t.lp, t.r, t.rp, me);
+    ++(ok ? o.stats.tcp_tuples_lent : o.stats.tcp_tuples_refused);
+    o.send(me.shard, [t, me, ok](Shard& b) { tuple_answer(b, t, me.seq, ok); });
+  });
+}
+
+// The owner shard's answer to a connect()'s request for its 4-tuple (seq: which request).
+void tuple_answer(Shard& sh, Tuple t, uint32_t seq, bool ok) {
+  TcpSock* tp = sh.tcp.lookup(t.l, t.lp, t.r, t.rp);
+  if (!tp || !tp->lend_pending || tp->lend_seq != seq || sk_of(tp)->state != sk_state::kSynSent) {
+    // The socket went away meanwhile (its withdrawal is on its way to the owner, behind this request).
+    return;
+  }
+  tp->lend_pending = false;
+  if (!ok) {
+    sk_of(tp)->err = EADDRNOTAVAIL;
+    done(tp);  // a socket with a descriptor (a closed one withdrew its request): still here
+    if (!tp->bound_explicitly && tp->bound) {
+      // As Linux's inet_hash_connect: a port connect() picked is not kept; a retry picks another.
+      unbind(sh, tp);
+      inet_of(tp)->num = 0;
+    }
+    return;
+  }
+  const unsigned owner = sh.flow_owner(t.l, t.lp, t.r, t.rp);
+  if (owner != tp->lent_by) {
+    // The RSS map changed while the request was out (Stack::set_reta): the tuple has another owner now.
+    send_take_back(sh, tp->lent_by, t, loan_of(sh, tp));
+    if (owner != sh.id) return request_tuple(sh, tp, owner);
+  } else {
+    tp->lent = true;
+  }
+  send_syn(tp);
+  arm_rto(tp);
 }
 
 }  // namespace
@@ -182,18 +245,13 @@ void give_back_tuple(Shard& sh, TcpSock* tp) {
 void note_foreign_child(TcpSock* tp) {
   Shard& sh = shard_of(tp);
   if (sh.nshards == 1) return;
-  const InetSock* is = inet_of(tp);
-  const unsigned owner = sh.flow_owner(is->rcv_saddr, is->num, is->daddr, is->dport);
+  const Tuple t = tuple_of(tp);
+  const unsigned owner = sh.flow_owner(t.l, t.lp, t.r, t.rp);
   if (owner == sh.id) return;
   tp->lent = true;
   tp->lent_by = static_cast<uint8_t>(owner);
   tp->lend_seq = ++sh.tcp.lend_seq;
-  const TcpTable::Lent me{static_cast<uint8_t>(sh.id), tp->lend_seq};
-  sh.send(owner, [l = is->rcv_saddr, lp = is->num, r = is->daddr, rp = is->dport, me](Shard& o) {
-    // The owner forwarded the SYN here, so it holds no such connection; a loan under another seq (a
-    // withdrawal still on its way) stays, and this one's give-back will not match it.
-    if (o.tcp.lend(l, lp, r, rp, me)) ++o.stats.tcp_tuples_lent;
-  });
+  send_lend(sh, owner, t, loan_of(sh, tp));  // the owner forwarded the SYN here: it holds no such connection
 }
 
 // Out of the connection table (and any 4-tuple lent to it given back).
@@ -295,29 +353,6 @@ int tcp_init(Sock* sk) {
 
 void tcp_destroy(Sock*) {}
 
-// The owner shard's answer to a connect()'s request for its 4-tuple (seq: which request).
-static void tuple_answer(Shard& sh, Ipv4Addr src, uint16_t sport, Ipv4Addr dst, uint16_t dport, uint32_t seq, bool ok) {
-  TcpSock* tp = sh.tcp.lookup(src, sport, dst, dport);
-  if (!tp || !tp->lend_pending || tp->lend_seq != seq || sk_of(tp)->state != sk_state::kSynSent) {
-    // The socket went away meanwhile (its withdrawal is on its way to the owner, behind this request).
-    return;
-  }
-  tp->lend_pending = false;
-  if (!ok) {
-    sk_of(tp)->err = EADDRNOTAVAIL;
-    done(tp);  // a socket with a descriptor (a closed one withdrew its request): still here
-    if (!tp->bound_explicitly && tp->bound) {
-      // As Linux's inet_hash_connect: a port connect() picked is not kept; a retry picks another.
-      unbind(sh, tp);
-      inet_of(tp)->num = 0;
-    }
-    return;
-  }
-  tp->lent = true;
-  send_syn(tp);
-  arm_rto(tp);
-}
-
 int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   TcpSock* tp = tcp_sk(sk);
   InetSock* is = inet_sk(sk);
@@ -395,15 +430,7 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   if (owner != sh.id) {
     // RSS gives the 4-tuple to another shard, whose connections this shard cannot see: the SYN waits until
     // that shard lends it (tuple_answer), or the connect fails with EADDRNOTAVAIL as Linux's would.
-    tp->lend_pending = true;
-    tp->lent_by = static_cast<uint8_t>(owner);
-    tp->lend_seq = ++sh.tcp.lend_seq;
-    const TcpTable::Lent me{static_cast<uint8_t>(sh.id), tp->lend_seq};
-    sh.send(owner, [src, lp = is->num, dst, dport, me](Shard& o) {
-      const bool ok = o.tcp.lend(src, lp, dst, dport, me);
-      ++(ok ? o.stats.tcp_tuples_lent : o.stats.tcp_tuples_refused);
-      o.send(me.shard, [src, lp, dst, dport, me, ok](Shard& b) { tuple_answer(b, src, lp, dst, dport, me.seq, ok); });
-    });
+    request_tuple(sh, tp, owner);
     return 0;
   }
   send_syn(tp);
@@ -411,11 +438,72 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   return 0;
 }
 
+namespace {
+// What one connection learnt goes with it (Linux's tcp_disconnect): the socket's next connection starts
+// with no round-trip estimate, window, scoreboard, backoff or negotiated option of this one. The options
+// set on the socket (TCP_NODELAY, TCP_CONGESTION, TCP_MAXSEG, buffer sizes, ...) stay. A per-connection
+// field added to TcpSock belongs here too.
+void reset_connection(TcpSock* tp) {
+  Sock* sk = sk_of(tp);
+  const TcpConfig& cfg = cfg_of(tp);
+  forget_deferred_ack(tp);
+  sk->err = sk->err_soft = 0;
+  tp->snd_wnd = tp->max_window = tp->rcv_wnd = 0;
+  tp->snd_wscale = tp->rcv_wscale = 0;
+  tp->wscale_ok = tp->ts_ok = tp->sack_ok = false;
+  tp->ts_recent = 0;
+  tp->ts_recent_stamp = {};
+  tp->dsack_pending = false;
+  tp->ooo_stamp = 0;
+  tp->sacked_out = tp->lost_out = tp->retrans_out = 0;
+  tp->num_sack_runs = 0;
+  tp->rack_xmit_ns = 0;
+  tp->rack_rtt_us = tp->min_rtt_us = 0;
+  tp->rack_fack_set = tp->reord_seen = tp->dsack_round_open = false;
+  tp->reo_wnd_mult = 1;
+  tp->reo_wnd_persist = 0;
+  tp->tlp_armed = tp->tlp_sent = tp->tlp_pending = tp->tlp_is_retrans = false;
+  tp->rcvq_space = tp->rcvq_copied = 0;
+  tp->rcvq_time = {};
+  tp->rcv_rtt_us = 0;
+  tp->cc->init(tp);
+  tp->mss = tp->peer_mss = cfg.mss_default;
+  tp->pmtu = 0;
+  tp->pmtu_gen = 0;
+  tp->srtt_us = tp->rttvar_us = 0;
+  tp->rto_us = std::chrono::duration_cast<std::chrono::microseconds>(cfg.rto_initial).count();
+  tp->backoff = 0;
+  tp->rtt_pending = false;
+  tp->retransmits = tp->total_retrans = 0;
+  tp->retrans_start = {};
+  tp->cwnd = 0;
+  tp->ssthresh = 0x7fffffff;
+  tp->dupacks = tp->bytes_acked = 0;
+  tp->ca_state = TcpCa::Open;
+  tp->ecn_flags = 0;
+  tp->lowat_blocked = false;
+  tp->undo_armed = false;
+  tp->undo_sent = tp->undo_retrans = tp->prior_cwnd = tp->prior_ssthresh = 0;
+  tp->prior_cubic = {};
+  tp->cwnd_limited = false;
+  tp->max_flight = tp->cwnd_used = 0;
+  tp->cwnd_stamp = tp->last_data_sent = {};
+  tp->segs_unacked = tp->quickack = 0;
+  tp->ack_pending = false;
+  tp->ack_pending_since = {};
+  tp->probes_out = 0;
+  tp->last_rcv = tp->last_snd = tp->neigh_confirmed = tp->last_oow_ack = {};
+  tp->connect_reported = false;
+  tp->prr_delivered = tp->prr_out = tp->prr_recover_fs = 0;
+}
+}  // namespace
+
 // Aborts a connection (connect(AF_UNSPEC), shutdown of a listener or of a SYN-SENT socket).
 int tcp_disconnect(Sock* sk, int) {
   TcpSock* tp = tcp_sk(sk);
   Shard& sh = *sk->shard;
   const uint8_t st = sk->state;
+  const bool unsent = tp->send_head != nullptr;
   if (st == sk_state::kListen) {
     // Children go with the listener's queue.
     while (TcpSock* c = tp->icsk.accept_head) {
@@ -448,6 +536,13 @@ int tcp_disconnect(Sock* sk, int) {
     is->rcv_saddr = is->saddr = Ipv4Addr::any();
   }
   tp->fin_queued = tp->fin_sent = tp->fin_received = false;
+  reset_connection(tp);
+  // Linux's tcp_disconnect: a connection cut while it could still carry data (or a SYN-SENT one) leaves
+  // ECONNRESET for SO_ERROR (measured on Linux 6.18).
+  using namespace sk_state;
+  if (st == kEstablished || st == kCloseWait || st == kFinWait1 || st == kFinWait2 || st == kSynRecv ||
+      st == kSynSent || (unsent && (st == kClosing || st == kLastAck)))
+    sk->err = ECONNRESET;
   return 0;
 }
 
@@ -998,9 +1093,10 @@ int inet_stream_connect(Socket* sock, const sockaddr* addr, socklen_t len, int) 
   }
   if (sk->state == sk_state::kSynSent || sk->state == sk_state::kSynRecv) return err;
   if (sk->state == sk_state::kClose) {
-    // Refused, timed out, or reset while connecting.
+    // Refused, timed out, or reset while connecting: as Linux's __inet_stream_connect, the socket is
+    // disconnected, so the next connect() starts afresh.
     err = sk->err ? -std::exchange(sk->err, 0) : -ECONNABORTED;
-    sock->state = SocketState::Unconnected;
+    sock->state = sk->prot->disconnect(sk, 0) ? SocketState::Disconnecting : SocketState::Unconnected;
     return err;
   }
   sock->state = SocketState::Connected;
@@ -1157,6 +1253,48 @@ void tcp_destroy_all(Shard& sh) {
     }
     tcp::destroy_closed(tp);
   }
+}
+
+void tcp_reta_plan(Shard& sh, const RssMap& next, std::vector<TcpTupleMove>& out) {
+  sh.tcp.for_each([&](TcpSock* tp) {
+    // A request still out is settled by its answer (tuple_answer asks the new owner).
+    if (tp->lend_pending) return;
+    const Tuple t = tuple_of(tp);
+    const unsigned from = tp->lent ? tp->lent_by : sh.id;
+    const unsigned to = next.owner(sh.rss_hash->flow(t.r, t.l, t.rp, t.lp));
+    if (to == from) return;
+    out.push_back(TcpTupleMove{.l = t.l,
+                               .r = t.r,
+                               .lp = t.lp,
+                               .rp = t.rp,
+                               .borrower = static_cast<uint8_t>(sh.id),
+                               .from = static_cast<uint8_t>(from),
+                               .to = static_cast<uint8_t>(to),
+                               .old_seq = tp->lend_seq,
+                               .new_seq = to == sh.id ? 0 : ++sh.tcp.lend_seq});
+  });
+}
+
+void tcp_reta_lend(Shard& sh, const TcpTupleMove& m) {
+  if (m.to == sh.id && m.to != m.borrower && sh.tcp.lend(m.l, m.lp, m.r, m.rp, {m.borrower, m.new_seq}))
+    ++sh.stats.tcp_tuples_lent;
+}
+
+void tcp_reta_settle(Shard& sh, const TcpTupleMove& m) {
+  if (m.from == sh.id && m.from != m.borrower) sh.tcp.take_back(m.l, m.lp, m.r, m.rp, {m.borrower, m.old_seq});
+  if (m.borrower != sh.id) return;
+  TcpSock* tp = sh.tcp.lookup(m.l, m.lp, m.r, m.rp);
+  const bool same = tp && !tp->lend_pending &&
+                    (m.from == sh.id ? !tp->lent : tp->lent && tp->lent_by == m.from && tp->lend_seq == m.old_seq);
+  if (!same) {
+    // Gone meanwhile (its give-back went to the old owner) or another connection now: nobody holds the
+    // new owner's loan.
+    if (m.to != sh.id) send_take_back(sh, m.to, {m.l, m.lp, m.r, m.rp}, {m.borrower, m.new_seq});
+    return;
+  }
+  tp->lent = m.to != sh.id;
+  tp->lent_by = m.to;
+  tp->lend_seq = m.new_seq;
 }
 
 const char* tcp_state_name(uint8_t st) {

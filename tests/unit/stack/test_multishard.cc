@@ -65,6 +65,13 @@ bool connected(int fd) {
          skiff_send(fd, "", 0, 0) == 0;
 }
 
+int so_error(int fd) {
+  int err = -1;
+  socklen_t len = sizeof err;
+  EXPECT_EQ(skiff_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+  return err;
+}
+
 uint16_t local_port(int fd) {
   sockaddr_in a{};
   socklen_t len = sizeof a;
@@ -272,12 +279,6 @@ TEST(MultiShard, FourTupleOwnedByAnotherShardIsLentOrRefused) {
     EXPECT_EQ(skiff_bind(fd, sa(me), sizeof me), 0) << strerror(errno);
     return fd;
   };
-  const auto so_error = [](int fd) {
-    int err = -1;
-    socklen_t len = sizeof err;
-    EXPECT_EQ(skiff_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
-    return err;
-  };
   // The same 4-tuple from shard 1: refused, and shard 0's connection never sees a segment of it.
   h.on(h.b(1));
   const int dup = bound_socket(p, SO_REUSEADDR);
@@ -431,6 +432,65 @@ TEST(MultiShard, NarrowLocalPortRangeStillConnects) {
   }
   EXPECT_EQ(accepted, 4u);
   for (Stack* st : {&h.stack_a(), &h.stack_b()}) EXPECT_EQ(drops_total(*st), 0u);
+}
+
+// A port connect() picked itself whose 4-tuple the owner shard refuses (it has that very connection) is
+// let go with the EADDRNOTAVAIL, as Linux's inet_hash_connect does: the socket is unbound again, and its
+// next connect() picks anew.
+TEST(MultiShard, RefusedConnectLetsGoOfThePortItPicked) {
+  MultiOptions o;
+  MultiHarness h(o);
+  std::vector<int> ls = listen_on_a(h, 2, 8000);
+  uint16_t p = 0;  // a port whose connection to a:8000 RSS gives to shard 0, one of shard 1's residue class
+  for (uint16_t c = 45001; c < 45401 && !p; c += 2)
+    if (h.b(0).flow_owner(MultiHarness::kB, c, MultiHarness::kA, 8000) == 0) p = c;
+  ASSERT_NE(p, 0);
+  const int only_p = p | p << 16;
+  const sockaddr_in to = sin_of(MultiHarness::kA, 8000);
+  const auto narrow_socket = [&] {
+    const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    EXPECT_GE(fd, 0);
+    EXPECT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &only_p, sizeof only_p), 0);
+    return fd;
+  };
+  // Shard 0's connection from p: steered home, so not announced to shard 1.
+  h.on(h.b(0));
+  const int first = narrow_socket();
+  EXPECT_EQ(skiff_connect(first, sa(to), sizeof to), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  h.pump();
+  h.on(h.b(0));
+  ASSERT_TRUE(connected(first));
+  ASSERT_EQ(local_port(first), p);
+  // Shard 1 can only pick p too: shard 0 refuses the tuple.
+  h.on(h.b(1));
+  const int second = narrow_socket();
+  EXPECT_EQ(skiff_connect(second, sa(to), sizeof to), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  EXPECT_EQ(local_port(second), p);
+  h.pump();
+  h.on(h.b(1));
+  EXPECT_EQ(so_error(second), EADDRNOTAVAIL);
+  EXPECT_EQ(h.b(0).stats.tcp_tuples_refused, 1u);
+  EXPECT_EQ(local_port(second), 0);  // let go
+  EXPECT_EQ(h.b(1).tcp.port_bucket(p), nullptr);
+  // Once shard 0's connection is gone (an abortive close: no TIME-WAIT), the same socket connects: as on
+  // Linux, the first connect() after a failed non-blocking one reports ECONNABORTED, the next one starts.
+  h.on(h.b(0));
+  const linger lg{1, 0};
+  ASSERT_EQ(skiff_setsockopt(first, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+  ASSERT_EQ(skiff_close(first), 0);
+  h.pump();
+  h.on(h.b(1));
+  EXPECT_EQ(skiff_connect(second, sa(to), sizeof to), -1);
+  EXPECT_EQ(errno, ECONNABORTED);
+  EXPECT_EQ(skiff_connect(second, sa(to), sizeof to), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  h.pump();
+  h.on(h.b(1));
+  EXPECT_TRUE(connected(second)) << strerror(so_error(second));
+  EXPECT_EQ(local_port(second), p);
+  EXPECT_EQ(h.b(0).stats.tcp_tuples_lent, 1u);
 }
 
 // A NIC with Skiff's RSS key and RETA on a (4 shards); b has 1 shard. The NIC puts every flow on its
@@ -959,6 +1019,119 @@ TEST(MultiShard, ControlByMessage) {
   EXPECT_EQ(h.a(1).stats.tcp_steered_opens, 1u);
   h.on(h.b());
   EXPECT_EQ(accept_all(l).size(), 2u);
+}
+
+// A RETA change moves flows to other shards while their sockets stay put (a socket never changes shards).
+// Every established connection, and every 4-tuple already lent, must keep its segments: the set_reta
+// hands each moved tuple to its new owner as a loan before the new table takes effect, so the new owner
+// forwards the segments instead of answering them with a RST; loans no longer needed are taken back.
+TEST(MultiShard, RetaChangeKeepsEstablishedFlowsOnTheirSockets) {
+  MultiOptions o;
+  o.wire = WireModel::Rss;  // the "NIC" follows each receiver's RSS map, as hardware programmed by Skiff
+  MultiHarness h(o);
+  std::vector<int> l8000 = listen_on_a(h, 2, 8000);
+  // 16 steered connections from each shard of b, and one from a port fixed by bind() on shard 1 whose
+  // replies RSS gives to shard 0 (so it is lent by shard 0 before the change).
+  std::vector<std::vector<int>> outs(2);
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.b(s));
+    for (int i = 0; i < 16; ++i) outs[s].push_back(tcp_connect(MultiHarness::kA, 8000));
+    h.pump();
+  }
+  uint16_t fixed = 0;
+  for (uint16_t p = 20000; p < 20100 && !fixed; ++p)
+    if (h.b(1).flow_owner(MultiHarness::kB, p, MultiHarness::kA, 8000) == 0) fixed = p;
+  ASSERT_NE(fixed, 0);
+  h.on(h.b(1));
+  {
+    const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    const sockaddr_in me = sin_of(Ipv4Addr::any(), fixed);
+    ASSERT_EQ(skiff_bind(fd, sa(me), sizeof me), 0) << strerror(errno);
+    const sockaddr_in to = sin_of(MultiHarness::kA, 8000);
+    EXPECT_EQ(skiff_connect(fd, sa(to), sizeof to), -1);
+    outs[1].push_back(fd);
+  }
+  h.pump();
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.b(s));
+    for (int fd : outs[s]) ASSERT_TRUE(connected(fd));
+  }
+  ASSERT_EQ(h.b(0).tcp.lent_count(), 1u);
+  std::vector<int> servers;
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.a(s));
+    for (int fd : accept_all(l8000[s])) servers.push_back(fd);
+  }
+  ASSERT_EQ(servers.size(), 33u);
+  // A connect() on shard 0 from a fixed port whose tuple shard 1 owns: its request for the loan is still
+  // on its way when the table changes, and the answer finds the tuple shard 0's own (the SYN leaves, and
+  // shard 1's loan is taken back).
+  uint16_t pending_port = 0;
+  for (uint16_t p = 20100; p < 20200 && !pending_port; ++p)
+    if (h.b(0).flow_owner(MultiHarness::kB, p, MultiHarness::kA, 8000) == 1) pending_port = p;
+  ASSERT_NE(pending_port, 0);
+  h.on(h.b(0));
+  {
+    const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    const sockaddr_in me = sin_of(Ipv4Addr::any(), pending_port);
+    ASSERT_EQ(skiff_bind(fd, sa(me), sizeof me), 0) << strerror(errno);
+    const sockaddr_in to = sin_of(MultiHarness::kA, 8000);
+    EXPECT_EQ(skiff_connect(fd, sa(to), sizeof to), -1);
+    EXPECT_EQ(errno, EINPROGRESS);
+    outs[0].push_back(fd);
+  }
+  // Every RETA entry of b to the other shard: every flow, lent or not, changes owner.
+  std::vector<uint16_t> reta(kRssRetaSize);
+  for (unsigned i = 0; i < kRssRetaSize; ++i) reta[i] = static_cast<uint16_t>(1 - h.b(0).rss_map.reta_entry(i));
+  ASSERT_TRUE(h.stack_b().set_reta(reta));
+  h.pump();
+  h.on(h.b(0));
+  ASSERT_TRUE(connected(outs[0].back()));
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.a(s));
+    for (int fd : accept_all(l8000[s])) servers.push_back(fd);
+  }
+  ASSERT_EQ(servers.size(), 34u);
+  // The loan shard 0 made is given back (the flow is shard 1's own now); every other flow is lent.
+  EXPECT_EQ(h.b(0).tcp.lent_count(), 16u);
+  EXPECT_EQ(h.b(1).tcp.lent_count(), 16u);
+  // Data both ways on every connection, then an orderly close from b: nothing reset, nothing lost.
+  const uint64_t rsts = h.sum(h.stack_a(), &ShardStats::tcp_out_rsts) + h.sum(h.stack_b(), &ShardStats::tcp_out_rsts);
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.b(s));
+    for (int fd : outs[s]) ASSERT_EQ(skiff_send(fd, "request", 7, 0), 7);
+  }
+  h.pump();
+  char buf[16];
+  size_t answered = 0;
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.a(s));
+    for (int fd : servers) {
+      const ssize_t n = skiff_recv(fd, buf, sizeof buf, 0);
+      if (n < 0) continue;  // another shard's socket
+      EXPECT_EQ(n, 7);
+      EXPECT_EQ(skiff_send(fd, "reply", 5, 0), 5);
+      ++answered;
+    }
+  }
+  EXPECT_EQ(answered, 34u);
+  h.pump();
+  for (unsigned s = 0; s < 2; ++s) {
+    h.on(h.b(s));
+    for (int fd : outs[s]) {
+      EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, 0), 5);
+      EXPECT_EQ(skiff_close(fd), 0);
+    }
+  }
+  h.pump();
+  EXPECT_EQ(h.sum(h.stack_a(), &ShardStats::tcp_out_rsts) + h.sum(h.stack_b(), &ShardStats::tcp_out_rsts), rsts);
+  EXPECT_EQ(h.sum(h.stack_b(), &ShardStats::tcp_estab_resets), 0u);
+  EXPECT_GE(h.sum(h.stack_b(), &ShardStats::tcp_lent_forwards), 33u);
+  // The connections leave TIME-WAIT and give every loan back.
+  h.advance(std::chrono::seconds(70), std::chrono::milliseconds(100));
+  EXPECT_EQ(h.b(0).tcp.connections() + h.b(1).tcp.connections(), 0u);
+  EXPECT_EQ(h.b(0).tcp.lent_count(), 0u);
+  EXPECT_EQ(h.b(1).tcp.lent_count(), 0u);
 }
 
 // IPv4 multicast over several shards (ipv4/igmp.hh): a socket on shard 1 joins; shard 0 speaks IGMP for the

@@ -10,6 +10,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -186,6 +187,15 @@ struct ShardThreads {
     for (unsigned s = 0; s < w.a->shard_count(); ++s) ts.emplace_back([this, s] { shard_thread(*w.a, s, true); });
     for (unsigned s = 0; s < w.b->shard_count(); ++s) ts.emplace_back([this, s] { shard_thread(*w.b, s, false); });
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    if (midway) {
+      // Once every connection is accepted (counted by message, from this thread), while data flows.
+      for (ShardStats st; std::chrono::steady_clock::now() < deadline;) {
+        if (w.a->collect(&st, nullptr, std::chrono::seconds(10)) && st.tcp_passive_opens >= b_shards * conns) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      midway_before_done = clients_done.load() == 0;
+      midway_ok = midway();
+    }
     while (clients_done.load() < b_shards && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     // Counters by message, from this (non-shard) thread, while the shards run.
@@ -199,6 +209,8 @@ struct ShardThreads {
     w.a->running = w.b->running = false;
     return clients_done.load() == b_shards;
   }
+  std::function<bool()> midway;  // run from this thread once every connection is accepted
+  bool midway_before_done = false, midway_ok = false;
   bool collected = false;
   ShardStats a_stats;
   DropCounters a_drops;
@@ -260,6 +272,33 @@ TEST(MultiShardThreads, MirroredQueuesEchoIntactOverRingWire) {
   EXPECT_EQ(r.a_stats.steer_out, 0u);
   EXPECT_EQ(w->a->shard(0).stats.tcp_passive_opens, 16u);
   EXPECT_EQ(w->a->shard(1).stats.tcp_passive_opens, 16u);
+}
+
+// A RETA change on a's side while 32 connections echo: every flow moves to the other shard, which forwards
+// it (as a loan) to the shard holding its socket. Nothing is reset; every byte comes back intact.
+TEST(MultiShardThreads, RetaChangeWhileDataFlows) {
+  std::string err;
+  const std::string name = "mt" + std::to_string(g_seq++);
+  auto w = make_ring_stacks(name, RingSide{.shards = 2, .cfg = config(kA)}, RingSide{.shards = 2, .cfg = config(kB)}, &err);
+  ASSERT_TRUE(w) << err;
+  ShardThreads r{*w, 16, 512 * 1024};
+  Stack& a = *w->a;
+  r.midway = [&a] {
+    std::vector<uint16_t> reta(kRssRetaSize);
+    for (unsigned i = 0; i < kRssRetaSize; ++i) reta[i] = static_cast<uint16_t>(1 - a.shard(0).rss_map.reta_entry(i));
+    return a.set_reta(reta);
+  };
+  ASSERT_TRUE(r.go(2)) << "clients did not finish in time";
+  EXPECT_TRUE(r.midway_ok);
+  EXPECT_TRUE(r.midway_before_done) << "the transfer ended before the RETA change: nothing was tested";
+  EXPECT_TRUE(r.ok[0]);
+  EXPECT_TRUE(r.ok[1]);
+  ASSERT_TRUE(r.collected);
+  EXPECT_EQ(r.a_stats.tcp_passive_opens, 32u);
+  EXPECT_EQ(r.a_stats.tcp_out_rsts, 0u);
+  EXPECT_EQ(r.a_stats.tcp_tuples_lent, 32u);
+  EXPECT_GT(r.a_stats.tcp_lent_forwards, 0u);
+  EXPECT_EQ(r.a_drops[Drop::SteerRingFull], 0u);
 }
 
 // RingWire itself: queue q of one end feeds queue q of the other only; buffers still on the wire when it

@@ -192,3 +192,101 @@ TEST_P(TcpLossy, TransferSurvivesLossReorderAndDuplication) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Tcp, TcpLossy, ::testing::Values(0, 2, 10));
+
+// A socket reused after its connection ended (connect(AF_UNSPEC), or a connect() that failed) starts its next
+// connection from scratch, as Linux's tcp_disconnect resets it: no round-trip estimate, window, scoreboard,
+// backoff or negotiated option of the old connection carries over. As on Linux, the first connect() after
+// a failed non-blocking one reports ECONNABORTED (and makes the socket reusable); the next one connects.
+TEST(TcpPair, ReusedSocketStartsItsNextConnectionFresh) {
+  PairHarness p;
+  auto [c, s] = establish(p);
+  // Some loss, so the connection has retransmitted, SACKed and backed off; then a disconnects with data
+  // outstanding (its peer's segments are lost meanwhile, so the scoreboard is not empty).
+  std::mt19937 rng(5);
+  p.filter = [&](bool a_to_b, const Bytes&) { return (a_to_b && rng() % 8 == 0) ? 0 : 1; };
+  const auto out = data(300000, 11);
+  EXPECT_EQ(transfer(p, p.a(), c, p.b(), s, out), out);
+  p.filter = [](bool a_to_b, const Bytes&) { return a_to_b ? 1 : 0; };
+  p.on(p.a());
+  const auto more = data(40000, 12);
+  ASSERT_GT(skiff_send(c, more.data(), more.size(), 0), 0);
+  p.pump();
+  p.advance(3s, 10ms);  // retransmission timeouts: backoff
+  tcp_info ti{};
+  socklen_t tl = sizeof ti;
+  p.on(p.a());
+  ASSERT_EQ(skiff_getsockopt(c, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
+  ASSERT_GT(ti.tcpi_total_retrans, 0u);
+  ASSERT_GT(ti.tcpi_backoff, 0u);
+  ASSERT_GT(ti.tcpi_rtt, 0u);
+  p.filter = nullptr;
+  sockaddr_in un{};
+  un.sin_family = AF_UNSPEC;
+  ASSERT_EQ(skiff_connect(c, reinterpret_cast<const sockaddr*>(&un), sizeof un), 0);
+  p.pump();
+  int so_err = 0;
+  socklen_t so_len = sizeof so_err;
+  ASSERT_EQ(skiff_getsockopt(c, SOL_SOCKET, SO_ERROR, &so_err, &so_len), 0);
+  EXPECT_EQ(so_err, ECONNRESET);  // as Linux's tcp_disconnect leaves it
+  const auto fresh = [&](int fd) {
+    tcp_info t{};
+    socklen_t l = sizeof t;
+    EXPECT_EQ(skiff_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &t, &l), 0);
+    EXPECT_EQ(t.tcpi_total_retrans, 0u);
+    EXPECT_EQ(t.tcpi_retransmits, 0u);
+    EXPECT_EQ(t.tcpi_backoff, 0u);
+    EXPECT_EQ(t.tcpi_ca_state, 0u);
+    EXPECT_EQ(t.tcpi_unacked, 0u);
+    EXPECT_EQ(t.tcpi_sacked, 0u);
+    EXPECT_EQ(t.tcpi_lost, 0u);
+    EXPECT_EQ(t.tcpi_retrans, 0u);
+    EXPECT_EQ(t.tcpi_snd_ssthresh, 0x7fffffffu);
+    return t;
+  };
+  const tcp_info closed = fresh(c);
+  EXPECT_EQ(closed.tcpi_state, TCP_CLOSE);
+  EXPECT_EQ(closed.tcpi_rtt, 0u);
+  EXPECT_EQ(closed.tcpi_options, 0u);  // nothing negotiated
+  // The same socket connects again: the new connection measures its own RTT and sends everything.
+  p.on(p.b());
+  const int l2 = tcp_listen(7001);
+  p.on(p.a());
+  const sockaddr_in to = sin_of(PairHarness::kB, 7001);
+  EXPECT_EQ(skiff_connect(c, reinterpret_cast<const sockaddr*>(&to), sizeof to), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  p.pump();
+  p.on(p.b());
+  const int s2 = skiff_accept4(l2, nullptr, nullptr, SOCK_NONBLOCK);
+  ASSERT_GE(s2, 0);
+  p.on(p.a());
+  const tcp_info again = fresh(c);
+  EXPECT_EQ(again.tcpi_state, TCP_ESTABLISHED);
+  EXPECT_EQ(again.tcpi_snd_cwnd, 10u);  // the initial window (RFC 6928), not the old connection's
+  const auto next = data(200000, 13);
+  EXPECT_EQ(transfer(p, p.a(), c, p.b(), s2, next), next);
+
+  // A connect() refused by the peer: the next connect() reports ECONNABORTED, the one after connects and
+  // the connection carries data.
+  p.on(p.a());
+  const int r = tcp_connect(PairHarness::kB, 9);
+  p.pump();
+  p.on(p.a());
+  int err = 0;
+  socklen_t el = sizeof err;
+  ASSERT_EQ(skiff_getsockopt(r, SOL_SOCKET, SO_ERROR, &err, &el), 0);
+  EXPECT_EQ(err, ECONNREFUSED);
+  EXPECT_EQ(skiff_connect(r, reinterpret_cast<const sockaddr*>(&to), sizeof to), -1);
+  EXPECT_EQ(errno, ECONNABORTED);
+  EXPECT_EQ(skiff_connect(r, reinterpret_cast<const sockaddr*>(&to), sizeof to), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  p.pump();
+  p.on(p.b());
+  const int s3 = skiff_accept4(l2, nullptr, nullptr, SOCK_NONBLOCK);
+  ASSERT_GE(s3, 0);
+  const auto last = data(5000, 14);
+  EXPECT_EQ(transfer(p, p.a(), r, p.b(), s3, last), last);
+  for (int fd : {s, s2, s3, l2}) skiff_close(fd);
+  p.on(p.a());
+  for (int fd : {c, r}) skiff_close(fd);
+  p.pump();
+}
