@@ -285,6 +285,10 @@ void raw_input(Shard& sh, const Pktbuf& p, const Ipv4Rx& rx) {
       const uint8_t type = p.data()[0];
       if (type < 32 && (raw_sk(sk)->icmp_filter & (1u << type))) continue;
     }
+    if (sk->rmem_alloc >= sk->rcvbuf) {  // refused whatever its size (Rmem::Raw): no copy made
+      sh.drops.add(Drop::RawRcvbufFull);
+      continue;
+    }
     // A private copy, IP header included (the datagram itself goes on to ICMP, which may rewrite it).
     rte_mbuf* whole = p.mbuf();
     rte_pktmbuf_prepend(whole, rx.hdr_len);

@@ -73,6 +73,12 @@ bool deliver(Shard& sh, InetSock* is, Pktbuf p, const Ipv4Rx& rx, uint16_t sport
              bool copied = false) {
   Sock* sk = &is->sk;
   // (shutdown(SHUT_RD) does not stop delivery: Linux keeps queueing datagrams for the socket.)
+  // A full receive buffer refuses a datagram whatever its size (Rmem::Datagram): before it is copied.
+  if (sk->rmem_alloc > sk->rcvbuf) {
+    ++udp_sk(sk)->drops;
+    sh.drop(std::move(p), Drop::UdpRcvbufFull);
+    return false;
+  }
   if (!copied) p = sh.condense(std::move(p));
   PktMeta* m = p.meta();
   m->src_addr = rx.src.host();
@@ -707,12 +713,17 @@ void udp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
       if (!s->rcv_saddr.is_any() && s->rcv_saddr != rx.dst) continue;
       if (s->dport && (s->dport != sport || s->daddr != rx.src)) continue;
       if (mcast && !mc_sock_allows(&s->sk, rx.dst, iface, rx.src)) continue;
+      any = true;
+      if (s->sk.rmem_alloc > s->sk.rcvbuf) {  // refused whatever its size (as in deliver): no copy made
+        ++udp_sk(&s->sk)->drops;
+        sh.drops.add(Drop::UdpRcvbufFull);
+        continue;
+      }
       Pktbuf c = sh.copy_for_queue(p.mbuf(), UdpView::kHeaderLen);
       if (!c) {
         sh.drops.add(Drop::NoMbuf);
         continue;
       }
-      any = true;
       deliver(sh, s, std::move(c), rx, sport, dport, true);
     }
     if (!any) return sh.drop(std::move(p), Drop::UdpNoSocket);

@@ -54,6 +54,23 @@ TEST(RxCondense, SmallDatagramsInLargeBuffersAreCopiedIntoSmallOnes) {
   skiff_close(fd);
 }
 
+// A datagram the full receive buffer refuses is dropped before it is copied: the copies made are exactly the
+// datagrams queued.
+TEST(RxCondense, DatagramRefusedByAFullReceiveBufferIsNotCopied) {
+  StackHarness h(jumbo());
+  const int fd = bound_udp(7000);
+  const int rcvbuf = 16384;  // doubled by the stack as Linux does: 32,768 bytes, 16 small buffers of 2,176
+  ASSERT_EQ(skiff_setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf), 0);
+  for (int i = 0; i < 40; ++i) h.inject(udp_frame(h, 5555, 7000, pattern(100, static_cast<uint8_t>(i))));
+  const uint64_t refused = h.drops(Drop::UdpRcvbufFull);
+  EXPECT_GT(refused, 0u);
+  const std::vector<Bytes> got = read_all(fd);
+  EXPECT_EQ(got.size() + refused, 40u);
+  EXPECT_EQ(h.shard().stats.rx_condensed, got.size());
+  EXPECT_EQ(h.stack().small_pool(0)->in_use(), 0u);
+  skiff_close(fd);
+}
+
 // The stack's default buffers (2 KB) are small already: no second pool, nothing copied.
 TEST(RxCondense, DefaultBuffersAreNotCopied) {
   StackHarness h;
