@@ -285,8 +285,18 @@ TEST(TcpPair, ReusedSocketStartsItsNextConnectionFresh) {
   ASSERT_GE(s3, 0);
   const auto last = data(5000, 14);
   EXPECT_EQ(transfer(p, p.a(), r, p.b(), s3, last), last);
+  // shutdown() of a connecting socket disconnects it too, leaving ECONNRESET (as Linux 6.18).
+  p.filter = [](bool, const Bytes&) { return 0; };
+  p.on(p.a());
+  const int hanging = tcp_connect(PairHarness::kB, 7001);
+  p.pump();
+  p.on(p.a());
+  EXPECT_EQ(skiff_shutdown(hanging, SHUT_RDWR), 0);
+  ASSERT_EQ(skiff_getsockopt(hanging, SOL_SOCKET, SO_ERROR, &err, &el), 0);
+  EXPECT_EQ(err, ECONNRESET);
+  p.filter = nullptr;
   for (int fd : {s, s2, s3, l2}) skiff_close(fd);
   p.on(p.a());
-  for (int fd : {c, r}) skiff_close(fd);
+  for (int fd : {c, r, hanging}) skiff_close(fd);
   p.pump();
 }
