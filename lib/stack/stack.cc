@@ -193,10 +193,74 @@ bool Stack::set_reta(const std::vector<uint16_t>& reta) {
     for (const auto& list : *moves)
       for (const TcpTupleMove& m : list) fn(s, m);
   };
-  return run_on_all([probe, moves](Shard& s) { tcp_reta_plan(s, probe, (*moves)[s.id]); }) &&
-         run_on_all([each_move](Shard& s) { each_move(s, tcp_reta_lend); }) &&
-         run_on_all([probe](Shard& s) { s.rss_map = probe; }) &&
-         run_on_all([each_move](Shard& s) { each_move(s, tcp_reta_settle); });
+  if (!running.load(std::memory_order_acquire)) {
+    // One thread runs every shard (tests, before start): the steps in turn.
+    for (auto& sh : shards_) tcp_reta_plan(*sh, probe, (*moves)[sh->id]);
+    for (auto& sh : shards_) each_move(*sh, tcp_reta_lend);
+    for (auto& sh : shards_) sh->rss_map = probe;
+    for (auto& sh : shards_) each_move(*sh, tcp_reta_settle);
+    return true;
+  }
+  // Shards running on their lcores: one task per shard, its steps separated by barriers at which each
+  // shard waits (without polling, a few microseconds) for the others. No shard receives a segment between
+  // its plan and the switch, so no connection is made that the plan misses, and no shard uses the new map
+  // before every new owner recorded its loans. If some shard does not reach the first barrier within the
+  // timeout (it is not polling), nothing has changed yet: every shard leaves, and set_reta returns false.
+  struct Sync {
+    std::atomic<int> arrived[3] = {0, 0, 0};
+    std::atomic<unsigned> finished{0};
+    std::atomic<bool> aborted{false};
+  };
+  auto sync = std::make_shared<Sync>();
+  constexpr int kAborted = -(1 << 20);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  const auto barrier = [sync, n, deadline](int step) {
+    std::atomic<int>& a = sync->arrived[step];
+    if (a.fetch_add(1, std::memory_order_acq_rel) < 0) return false;
+    for (;;) {
+      int v = a.load(std::memory_order_acquire);
+      if (v == static_cast<int>(n)) return true;
+      if (v < 0) return false;
+      // Only the first step may give up: past it every shard is inside its task and arrives.
+      if (step == 0 && std::chrono::steady_clock::now() >= deadline &&
+          a.compare_exchange_strong(v, kAborted, std::memory_order_acq_rel))
+        return false;
+      std::this_thread::yield();
+    }
+  };
+  const auto task = [probe, moves, sync, each_move, barrier](Shard& s) {
+    tcp_reta_plan(s, probe, (*moves)[s.id]);
+    if (barrier(0)) {
+      each_move(s, tcp_reta_lend);
+      barrier(1);
+      s.rss_map = probe;
+      barrier(2);
+      each_move(s, tcp_reta_settle);
+    } else {
+      sync->aborted.store(true, std::memory_order_relaxed);
+    }
+    sync->finished.fetch_add(1, std::memory_order_release);
+  };
+  Shard* me = this_shard();
+  Shard* mine = nullptr;
+  for (auto& sh : shards_) {
+    if (sh.get() == me) {
+      mine = sh.get();
+      continue;
+    }
+    while (!shards_[0]->post(sh->id, task)) std::this_thread::yield();
+  }
+  if (mine) task(*mine);  // after posting to the others: its barrier waits for them
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (sync->finished.load(std::memory_order_acquire) != n) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    if (mine) {
+      mine->poll_once();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+  return !sync->aborted.load(std::memory_order_relaxed);
 }
 
 ShardStats Stack::total_stats() const {

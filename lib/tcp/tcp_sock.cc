@@ -423,6 +423,7 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   tp->recover = tp->iss;
   tp->retransmits = 0;
   tp->ecn_flags = sh.cfg.tcp.ecn == 1 ? kEcnSynOffered : 0;  // RFC 3168 §6.1.1: an ECN-setup SYN
+  sk->err = 0;  // an error the last connection left, unread (Linux's tcp_connect_init)
   set_state(tp, sk_state::kSynSent);
   sh.tcp.add(tp);
   ++sh.stats.tcp_active_opens;
@@ -440,14 +441,15 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
 
 namespace {
 // What one connection learnt goes with it (Linux's tcp_disconnect): the socket's next connection starts
-// with no round-trip estimate, window, scoreboard, backoff or negotiated option of this one. The options
-// set on the socket (TCP_NODELAY, TCP_CONGESTION, TCP_MAXSEG, buffer sizes, ...) stay. A per-connection
-// field added to TcpSock belongs here too.
+// with no round-trip estimate, window, scoreboard, backoff or negotiated option of this one. Most options
+// set on the socket stay (TCP_NODELAY, TCP_CORK, TCP_CONGESTION, keepalive, TCP_USER_TIMEOUT, buffer
+// sizes, ...); TCP_MAXSEG and TCP_WINDOW_CLAMP do not, as on Linux (it clears rx_opt and window_clamp).
+// A per-connection field added to TcpSock belongs here too.
 void reset_connection(TcpSock* tp) {
   Sock* sk = sk_of(tp);
   const TcpConfig& cfg = cfg_of(tp);
   forget_deferred_ack(tp);
-  sk->err = sk->err_soft = 0;
+  sk->err_soft = 0;
   tp->snd_wnd = tp->max_window = tp->rcv_wnd = 0;
   tp->snd_wscale = tp->rcv_wscale = 0;
   tp->wscale_ok = tp->ts_ok = tp->sack_ok = false;
@@ -468,6 +470,9 @@ void reset_connection(TcpSock* tp) {
   tp->rcv_rtt_us = 0;
   tp->cc->init(tp);
   tp->mss = tp->peer_mss = cfg.mss_default;
+  tp->user_mss = 0;
+  tp->window_clamp = 0;
+  tp->window_clamped = false;
   tp->pmtu = 0;
   tp->pmtu_gen = 0;
   tp->srtt_us = tp->rttvar_us = 0;
@@ -476,8 +481,7 @@ void reset_connection(TcpSock* tp) {
   tp->rtt_pending = false;
   tp->retransmits = tp->total_retrans = 0;
   tp->retrans_start = {};
-  tp->cwnd = 0;
-  tp->ssthresh = 0x7fffffff;
+  init_cwnd(tp);  // the initial window, as Linux shows after a disconnect
   tp->dupacks = tp->bytes_acked = 0;
   tp->ca_state = TcpCa::Open;
   tp->ecn_flags = 0;
@@ -494,6 +498,7 @@ void reset_connection(TcpSock* tp) {
   tp->probes_out = 0;
   tp->last_rcv = tp->last_snd = tp->neigh_confirmed = tp->last_oow_ack = {};
   tp->connect_reported = false;
+  tp->was_connected = false;  // recv() gives ENOTCONN again, as Linux (SOCK_DONE cleared)
   tp->prr_delivered = tp->prr_out = tp->prr_recover_fs = 0;
 }
 }  // namespace
@@ -503,7 +508,9 @@ int tcp_disconnect(Sock* sk, int) {
   TcpSock* tp = tcp_sk(sk);
   Shard& sh = *sk->shard;
   const uint8_t st = sk->state;
-  const bool unsent = tp->send_head != nullptr;
+  // Data queued that never left (Linux: snd_nxt != write_seq); send_head would also count what a timeout
+  // rewound for sending again.
+  const bool unsent = tp->write_bytes > static_cast<uint32_t>(tp->snd_max - tp->snd_una);
   if (st == sk_state::kListen) {
     // Children go with the listener's queue.
     while (TcpSock* c = tp->icsk.accept_head) {
@@ -526,6 +533,7 @@ int tcp_disconnect(Sock* sk, int) {
   tp->rcv_queued = 0;
   sk->rmem_alloc = 0;
   sk->shutdown = 0;
+  if (st == sk_state::kEstablished || st == sk_state::kCloseWait) --sh.stats.tcp_curr_estab;  // as set_state
   sk->state = sk_state::kClose;
   InetSock* is = inet_sk(sk);
   is->daddr = Ipv4Addr::any();
@@ -1046,7 +1054,13 @@ int tcp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* op
     case TCP_QUICKACK: val = tp->quickack > 0; break;
     case TCP_SYNCNT: val = tp->syn_retries ? tp->syn_retries : static_cast<int>(cfg_of(tp).syn_retries); break;
     case TCP_WINDOW_CLAMP:
-      // The clamp as set, else what bounds the window anyway (as Linux's window_clamp after the handshake).
+      // The clamp as set, else what bounds the window anyway (as Linux's window_clamp after the handshake);
+      // 0 on a socket that never connected (or was disconnected) or listens, as Linux.
+      if (!tp->window_clamped && !tp->was_connected &&
+          (sk->state == sk_state::kClose || sk->state == sk_state::kListen)) {
+        val = 0;
+        break;
+      }
       val = static_cast<int>(tp->window_clamped ? tp->window_clamp : std::min<uint32_t>(uint32_t{65535} << tp->rcv_wscale,
                                                                                         static_cast<uint32_t>(INT32_MAX)));
       break;

@@ -220,6 +220,9 @@ TEST(TcpPair, ReusedSocketStartsItsNextConnectionFresh) {
   ASSERT_GT(ti.tcpi_backoff, 0u);
   ASSERT_GT(ti.tcpi_rtt, 0u);
   p.filter = nullptr;
+  const int on = 1, clamp = 50000;
+  ASSERT_EQ(skiff_setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on), 0);
+  ASSERT_EQ(skiff_setsockopt(c, IPPROTO_TCP, TCP_WINDOW_CLAMP, &clamp, sizeof clamp), 0);
   sockaddr_in un{};
   un.sin_family = AF_UNSPEC;
   ASSERT_EQ(skiff_connect(c, reinterpret_cast<const sockaddr*>(&un), sizeof un), 0);
@@ -245,8 +248,19 @@ TEST(TcpPair, ReusedSocketStartsItsNextConnectionFresh) {
   };
   const tcp_info closed = fresh(c);
   EXPECT_EQ(closed.tcpi_state, TCP_CLOSE);
+  EXPECT_EQ(p.a().stats.tcp_curr_estab, 0u);
   EXPECT_EQ(closed.tcpi_rtt, 0u);
   EXPECT_EQ(closed.tcpi_options, 0u);  // nothing negotiated
+  // As Linux 6.18: TCP_NODELAY stays, TCP_WINDOW_CLAMP goes; recv() says ENOTCONN.
+  int v = -1;
+  socklen_t vl = sizeof v;
+  ASSERT_EQ(skiff_getsockopt(c, IPPROTO_TCP, TCP_NODELAY, &v, &vl), 0);
+  EXPECT_EQ(v, 1);
+  ASSERT_EQ(skiff_getsockopt(c, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, &vl), 0);
+  EXPECT_EQ(v, 0);
+  char b1;
+  EXPECT_EQ(skiff_recv(c, &b1, 1, 0), -1);
+  EXPECT_EQ(errno, ENOTCONN);
   // The same socket connects again: the new connection measures its own RTT and sends everything.
   p.on(p.b());
   const int l2 = tcp_listen(7001);
@@ -294,9 +308,27 @@ TEST(TcpPair, ReusedSocketStartsItsNextConnectionFresh) {
   EXPECT_EQ(skiff_shutdown(hanging, SHUT_RDWR), 0);
   ASSERT_EQ(skiff_getsockopt(hanging, SOL_SOCKET, SO_ERROR, &err, &el), 0);
   EXPECT_EQ(err, ECONNRESET);
-  p.filter = nullptr;
-  for (int fd : {s, s2, s3, l2}) skiff_close(fd);
+  // An error left unread does not reach the next connection (Linux clears it in tcp_connect_init).
+  const int unread = tcp_connect(PairHarness::kB, 7001);
+  p.pump();
   p.on(p.a());
-  for (int fd : {c, r, hanging}) skiff_close(fd);
+  EXPECT_EQ(skiff_shutdown(unread, SHUT_RDWR), 0);
+  p.filter = nullptr;
+  EXPECT_EQ(skiff_connect(unread, reinterpret_cast<const sockaddr*>(&to), sizeof to), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  p.pump();
+  p.on(p.a());
+  ASSERT_EQ(skiff_getsockopt(unread, SOL_SOCKET, SO_ERROR, &err, &el), 0);
+  EXPECT_EQ(err, 0);
+  EXPECT_EQ(skiff_send(unread, "x", 1, 0), 1);
+  p.pump();
+  p.on(p.b());
+  const int s4 = skiff_accept4(l2, nullptr, nullptr, SOCK_NONBLOCK);
+  ASSERT_GE(s4, 0);
+  char one = 0;
+  EXPECT_EQ(skiff_recv(s4, &one, 1, 0), 1);
+  for (int fd : {s, s2, s3, s4, l2}) skiff_close(fd);
+  p.on(p.a());
+  for (int fd : {c, r, hanging, unread}) skiff_close(fd);
   p.pump();
 }
