@@ -1038,19 +1038,22 @@ TEST(MultiShard, RetaChangeKeepsEstablishedFlowsOnTheirSockets) {
     for (int i = 0; i < 16; ++i) outs[s].push_back(tcp_connect(MultiHarness::kA, 8000));
     h.pump();
   }
-  uint16_t fixed = 0;
-  for (uint16_t p = 20000; p < 20100 && !fixed; ++p)
-    if (h.b(1).flow_owner(MultiHarness::kB, p, MultiHarness::kA, 8000) == 0) fixed = p;
-  ASSERT_NE(fixed, 0);
-  h.on(h.b(1));
-  {
+  // A connect() from shard `on`, from a port bound first (from `first` up) whose tuple RSS gives to `owner`.
+  const auto connect_from_bound_port = [&h](unsigned on, unsigned owner, uint16_t first) {
+    uint16_t port = 0;
+    for (uint16_t p = first; p < first + 100 && !port; ++p)
+      if (h.b(on).flow_owner(MultiHarness::kB, p, MultiHarness::kA, 8000) == owner) port = p;
+    EXPECT_NE(port, 0);
+    h.on(h.b(on));
     const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    const sockaddr_in me = sin_of(Ipv4Addr::any(), fixed);
-    ASSERT_EQ(skiff_bind(fd, sa(me), sizeof me), 0) << strerror(errno);
+    const sockaddr_in me = sin_of(Ipv4Addr::any(), port);
+    EXPECT_EQ(skiff_bind(fd, sa(me), sizeof me), 0) << strerror(errno);
     const sockaddr_in to = sin_of(MultiHarness::kA, 8000);
     EXPECT_EQ(skiff_connect(fd, sa(to), sizeof to), -1);
-    outs[1].push_back(fd);
-  }
+    EXPECT_EQ(errno, EINPROGRESS);
+    return fd;
+  };
+  outs[1].push_back(connect_from_bound_port(1, 0, 20000));
   h.pump();
   for (unsigned s = 0; s < 2; ++s) {
     h.on(h.b(s));
@@ -1066,20 +1069,7 @@ TEST(MultiShard, RetaChangeKeepsEstablishedFlowsOnTheirSockets) {
   // A connect() on shard 0 from a fixed port whose tuple shard 1 owns: its request for the loan is still
   // on its way when the table changes, and the answer finds the tuple shard 0's own (the SYN leaves, and
   // shard 1's loan is taken back).
-  uint16_t pending_port = 0;
-  for (uint16_t p = 20100; p < 20200 && !pending_port; ++p)
-    if (h.b(0).flow_owner(MultiHarness::kB, p, MultiHarness::kA, 8000) == 1) pending_port = p;
-  ASSERT_NE(pending_port, 0);
-  h.on(h.b(0));
-  {
-    const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    const sockaddr_in me = sin_of(Ipv4Addr::any(), pending_port);
-    ASSERT_EQ(skiff_bind(fd, sa(me), sizeof me), 0) << strerror(errno);
-    const sockaddr_in to = sin_of(MultiHarness::kA, 8000);
-    EXPECT_EQ(skiff_connect(fd, sa(to), sizeof to), -1);
-    EXPECT_EQ(errno, EINPROGRESS);
-    outs[0].push_back(fd);
-  }
+  outs[0].push_back(connect_from_bound_port(0, 1, 20100));
   // Every RETA entry of b to the other shard: every flow, lent or not, changes owner.
   std::vector<uint16_t> reta(kRssRetaSize);
   for (unsigned i = 0; i < kRssRetaSize; ++i) reta[i] = static_cast<uint16_t>(1 - h.b(0).rss_map.reta_entry(i));
