@@ -349,11 +349,12 @@ def reass_round(first, n, pace):
         if mode == "junk":
             o = 8 * r.randrange(0, n8 - 1)
             e = min(len(icmp), o + 8 * r.randrange(1, 5))
-            if o == 0 and e == len(icmp):  # offset 0 without MF is a whole datagram, not a fragment of this one
-                e -= 8
+            if o == 0 and e == len(icmp):  # offset 0 without MF is a whole datagram, not a fragment of this one:
+                e = 8 * ((len(icmp) - 1) // 8)   # end it on the last 8-byte boundary before (with MF set, a
+                                                 # fragment that is not a multiple of 8 is dropped as FragBadLen)
             if (o, e) in genuine:      # same range as a genuine fragment would be a duplicate, not an overlap
                 e = e + 8 if e + 8 <= len(icmp) else o + 16 if o + 16 <= len(icmp) else e
-            if (o, e) in genuine:
+            if (o, e) in genuine or (o == 0 and e == len(icmp)):
                 mode = "clean"
             else:
                 pos = r.randrange(0, len(seq) + 1)
