@@ -3,10 +3,10 @@
 // the UDP socket join an IPv4 multicast group on the first port (MCAST_JOIN_GROUP): datagrams to GROUP:port
 // are echoed back to their sender. --join GROUP,SOURCE joins source-specifically (MCAST_JOIN_SOURCE_GROUP:
 // only SOURCE's datagrams), --block GROUP,SOURCE keeps SOURCE out of a group joined with --join GROUP
-// (MCAST_BLOCK_SOURCE).
+// (MCAST_BLOCK_SOURCE). --tcp-defer-accept S sets TCP_DEFER_ACCEPT on the TCP listener.
 //
 //   skiff-echo [EAL args] -- --ip A.B.C.D/P [stack options] [--port N] [--join GROUP[,SOURCE]]...
-//              [--block GROUP,SOURCE]...
+//              [--block GROUP,SOURCE]... [--tcp-defer-accept S]
 
 #include <csignal>
 #include <cstdio>
@@ -57,7 +57,7 @@ struct EchoShard {
     memcpy(ss, &sin, sizeof sin);
   }
 
-  bool start(uint16_t port, const std::vector<McOpt>& groups) {
+  bool start(uint16_t port, const std::vector<McOpt>& groups, int defer_accept_s) {
     auto s = net::Socket::udp(SOCK_NONBLOCK);
     if (!s) return fail("UDP socket", s.error());
     udp = std::move(s.value());
@@ -89,6 +89,7 @@ struct EchoShard {
     if (!t) return fail("TCP socket", t.error());
     tcp = std::move(t.value());
     tcp.set_option(SOL_SOCKET, SO_REUSEADDR, 1);
+    if (defer_accept_s) tcp.set_option(IPPROTO_TCP, TCP_DEFER_ACCEPT, defer_accept_s);
     if (auto r = tcp.bind({wire::Ipv4Addr::any(), port}); !r) return fail("TCP bind", r.error());
     if (auto r = tcp.listen(1024); !r) return fail("TCP listen", r.error());
     tcp.on_accept([this](net::SocketRef l) { accept_all(l); });
@@ -165,11 +166,13 @@ struct EchoShard {
 static void usage(const char* prog) {
   fprintf(stderr,
           "usage: %s [EAL args] -- --ip A.B.C.D/PREFIX [stack options] [--port N] [--join GROUP[,SOURCE]]...\n"
-          "       [--block GROUP,SOURCE]...\n"
+          "       [--block GROUP,SOURCE]... [--tcp-defer-accept S]\n"
           "  --port N              UDP/TCP echo port (default 7)\n"
           "  --join GROUP          join IPv4 multicast group GROUP (repeatable): its datagrams to the port are echoed\n"
           "  --join GROUP,SOURCE   join GROUP for SOURCE's datagrams only (source-specific; repeatable)\n"
-          "  --block GROUP,SOURCE  keep SOURCE's datagrams to GROUP (joined with --join GROUP) out\n%s",
+          "  --block GROUP,SOURCE  keep SOURCE's datagrams to GROUP (joined with --join GROUP) out\n"
+          "  --tcp-defer-accept S  TCP_DEFER_ACCEPT on the TCP listener: a connection is accepted when its first\n"
+          "                        data arrives, or after S seconds (rounded up to whole SYN-ACK timeouts)\n%s",
           prog, stack_options_help());
 }
 
@@ -180,6 +183,7 @@ int main(int argc, char** argv) {
   auto rt = Runtime::init(argc, argv, "skiff-echo", &code);
   if (!rt) return code;
   unsigned echo_port = 7;
+  int defer_accept_s = 0;
   std::vector<EchoShard::McOpt> groups;
   const auto& args = rt->app_args();
   for (size_t i = 0; i < args.size(); ++i) {
@@ -191,6 +195,16 @@ int main(int argc, char** argv) {
         return 2;
       }
       echo_port = static_cast<unsigned>(v);
+      ++i;
+    } else if (args[i] == "--tcp-defer-accept" && i + 1 < args.size()) {
+      char* end = nullptr;
+      unsigned long v = strtoul(args[i + 1].c_str(), &end, 10);
+      if (!*args[i + 1].c_str() || *end || v > 3600) {
+        fprintf(stderr, "skiff-echo: --tcp-defer-accept: invalid value '%s' (expected 0..3600 seconds)\n",
+                args[i + 1].c_str());
+        return 2;
+      }
+      defer_accept_s = static_cast<int>(v);
       ++i;
     } else if ((args[i] == "--join" || args[i] == "--block") && i + 1 < args.size()) {
       const bool block = args[i] == "--block";
@@ -236,7 +250,7 @@ int main(int argc, char** argv) {
     auto& svc = services[sh.id];
     if (!svc) {
       svc = std::make_unique<EchoShard>();
-      if (!svc->start(static_cast<uint16_t>(echo_port), groups)) {
+      if (!svc->start(static_cast<uint16_t>(echo_port), groups, defer_accept_s)) {
         failed = true;
         Runtime::request_stop();
       }

@@ -78,6 +78,7 @@ namespace skiff {
   X(TcpListenRst, "TCP RST to a listener")                                           \
   X(TcpTupleUnconfirmed, "TCP segment for a connect() whose 4-tuple its owner shard has not lent yet") \
   X(TcpAcceptQueueFull, "TCP SYN dropped: accept queue full")                        \
+  X(TcpDeferAccept, "TCP bare ACK ending a handshake on a TCP_DEFER_ACCEPT listener: waits for data") \
   X(TcpSynQueueFull, "TCP SYN dropped: SYN queue full")                              \
   X(TcpNoMemory, "TCP SYN dropped: no memory for a connection")                      \
   X(TcpTimeWaitRst, "TCP RST ignored in TIME-WAIT (RFC 1337)")                      \

@@ -35,6 +35,9 @@ struct InetConnectionSock {
   uint32_t accept_len = 0;
   uint32_t syn_len = 0;                 // children in SYN-RECEIVED
   uint32_t max_backlog = 0;             // listen()'s backlog: the accept queue holds up to max_backlog + 1
+  // Listener: TCP_DEFER_ACCEPT as a count of SYN-ACK timeouts (Linux's rskq_defer_accept; 0: off). A
+  // handshake's bare final ACK is dropped until that many have passed; data or a FIN completes it at once.
+  uint8_t defer_accept = 0;
   // Listener: when the SYN queue last overflowed (a SYN-cookie SYN-ACK went; 0: never). An ACK is only
   // checked as a cookie within the cookies' validity after it (Linux's tcp_synq_no_recent_overflow).
   Instant synq_overflow{};
@@ -222,6 +225,7 @@ struct TcpSock {
   uint32_t lend_seq = 0;
   bool was_connected = false;           // reached ESTABLISHED once (recv on CLOSED gives 0, not ENOTCONN)
   bool connect_reported = false;        // connect() already returned success once
+  bool defer_acked = false;             // child in SYN-RECEIVED: a bare ACK was held back (TCP_DEFER_ACCEPT)
 
   // Rarely used: at the end, out of the per-packet path's cache lines.
   SeqNum cwr_end;                       // ca_state Cwr lasts until snd_una passes this (SND.MAX at the reduction)

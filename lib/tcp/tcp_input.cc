@@ -804,6 +804,13 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
       send_reset_for(sh, *seg.rx, inet_of(tp)->dport, inet_of(tp)->num, seg);
       return drop_seg(sh, seg, Drop::TcpBadAck);
     }
+    if (tp->parent && tp->retransmits < tp->parent->icsk.defer_accept && seg.len == 0 && !seg.has(tf::kFin)) {
+      // TCP_DEFER_ACCEPT (Linux's tcp_check_req): a bare ACK does not complete the handshake while the
+      // listener defers; the connection waits in SYN-RECEIVED for the peer's first data (which completes it
+      // with the data queued) or, at the end of the period, answers one more SYN-ACK (tcp_timer.cc).
+      tp->defer_acked = true;
+      return drop_seg(sh, seg, Drop::TcpDeferAccept);
+    }
     if (tp->parent && accept_queue_full(tp->parent->icsk)) {
       // The accept queue filled while this connection waited for its ACK: the ACK is dropped and the
       // connection stays in SYN-RECEIVED (Linux's tcp_check_req without tcp_abort_on_overflow). Its SYN-ACK

@@ -117,10 +117,20 @@ bool rto_expired(TcpSock* tp, Instant now) {
     rto_start(tp, now + us(tp->rto_us));  // the real RTO follows the probe
     return false;
   }
+  // TCP_DEFER_ACCEPT (Linux's syn_ack_recalc): a child whose bare ACK was held back is not given up for
+  // want of an ACK until the deferral is over, and gets no SYN-ACK until its last timeout, which sends one
+  // to ask the peer for its ACK once more (that ACK then completes the handshake).
+  const unsigned defer = st == sk_state::kSynRecv && tp->parent ? tp->parent->icsk.defer_accept : 0;
+  bool resend = true;
   if (st == sk_state::kSynSent || st == sk_state::kSynRecv) {
     const unsigned limit = tp->syn_retries ? tp->syn_retries : st == sk_state::kSynSent ? cfg.syn_retries : cfg.synack_retries;
     if (tp->retransmits == 0) tp->retrans_start = first_sent(tp, now);
-    if (tp->retransmits >= limit || user_timeout_passed(tp, now, tp->retrans_start)) {
+    bool expire = tp->retransmits >= limit;
+    if (defer) {
+      expire = expire && (!tp->defer_acked || tp->retransmits >= defer);
+      resend = !tp->defer_acked || tp->retransmits + 1u >= defer;
+    }
+    if (expire || user_timeout_passed(tp, now, tp->retrans_start)) {
       if (st == sk_state::kSynSent) ++sh.stats.tcp_attempt_fails;
       abort_timeout(tp);
       return true;
@@ -163,7 +173,7 @@ bool rto_expired(TcpSock* tp, Instant now) {
   tp->rto_us = std::min<int64_t>(tp->rto_us * 2, std::chrono::duration_cast<std::chrono::microseconds>(cfg.rto_max).count());
   ++sh.stats.tcp_rto_expired;
   if (st == sk_state::kSynSent || st == sk_state::kSynRecv) {
-    retransmit_head(tp);
+    if (resend) retransmit_head(tp);
   } else {
     tp->rtt_pending = false;  // Karn
     ++tp->total_retrans;
