@@ -469,7 +469,7 @@ void reset_connection(TcpSock* tp) {
   tp->rcvq_time = {};
   tp->rcv_rtt_us = 0;
   tp->cc->init(tp);
-  tp->mss = tp->peer_mss = cfg.mss_default;
+  tp->peer_mss = cfg.mss_default;  // tp->mss stays: TCP_MAXSEG reads the last connection's, as Linux's mss_cache
   tp->user_mss = 0;
   tp->window_clamp = 0;
   tp->window_clamped = false;
@@ -1075,8 +1075,13 @@ int tcp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* op
     case TCP_CORK: val = tp->cork; break;
     case TCP_NOTSENT_LOWAT: val = static_cast<int>(tp->notsent_lowat); break;
     case TCP_MAXSEG:
-      val = (sk->state == sk_state::kEstablished || sk->state == sk_state::kCloseWait) ? tp->mss
-                                                                                        : (tp->user_mss ? tp->user_mss : 536);
+      // As Linux: the MSS in use (mss_cache: 536 on a fresh socket, the last connection's after it ended or
+      // was disconnected), but TCP_MAXSEG's value where one is set on a closed socket or a listener (a
+      // socket whose connection is in TIME-WAIT reads as closed there).
+      val = tp->user_mss && (sk->state == sk_state::kClose || sk->state == sk_state::kListen ||
+                             sk->state == sk_state::kTimeWait)
+                ? tp->user_mss
+                : tp->mss;
       break;
     case TCP_KEEPIDLE:
       val = static_cast<int>((tp->keepidle_ns ? tp->keepidle_ns : std::chrono::nanoseconds(cfg_of(tp).keepalive_idle).count()) /
