@@ -115,6 +115,8 @@ void schedule_ack(TcpSock* tp);  // delayed ACK
 void arm_persist(TcpSock* tp);
 void reset_keepalive(TcpSock* tp);
 void rtt_sample(TcpSock* tp, Duration rtt);
+// The RTO from the RTT estimate, backoff cleared (as after a sample).
+void rto_from_estimate(TcpSock* tp);
 // RFC 6069: an ICMP unreachable about SND.UNA undoes one backoff. True if a retransmission it brought
 // forward ended the connection (retries spent; an orphan is freed then).
 bool rto_revert(TcpSock* tp, SeqNum seq);

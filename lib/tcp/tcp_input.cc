@@ -601,6 +601,22 @@ bool accept_queue_full(const InetConnectionSock& l) {
 }
 
 // A child finished its handshake: it waits for accept() on its listener.
+// A handshake's final ACK that is dropped for now (TCP_DEFER_ACCEPT, or a full accept queue): the peer
+// counts as having acknowledged (Linux's inet_rsk(req)->acked) and the ACK times the SYN-ACK, when that was
+// sent once (the segment that completes the handshake later may come seconds on).
+void synrecv_ack_held(TcpSock* tp) {
+  tp->defer_acked = true;
+  if (tp->rtt_pending) {
+    // The estimate only: the SYN-ACK's timer keeps its backed-off schedule until the handshake completes.
+    const int64_t rto_us = tp->rto_us;
+    const uint8_t backoff = tp->backoff;
+    rtt_sample(tp, shard_of(tp).now() - tp->rtt_start);
+    tp->rto_us = rto_us;
+    tp->backoff = backoff;
+    tp->rtt_pending = false;
+  }
+}
+
 void child_established(TcpSock* tp) {
   TcpSock* lp = tp->parent;
   to_established(tp);
@@ -804,11 +820,12 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
       send_reset_for(sh, *seg.rx, inet_of(tp)->dport, inet_of(tp)->num, seg);
       return drop_seg(sh, seg, Drop::TcpBadAck);
     }
-    if (tp->parent && tp->retransmits < tp->parent->icsk.defer_accept && seg.len == 0 && !seg.has(tf::kFin)) {
+    if (tp->parent && tp->retransmits < tp->parent->icsk.defer_accept && seg.seq == tp->irs + 1 && seg.len == 0 &&
+        !seg.has(tf::kFin)) {
       // TCP_DEFER_ACCEPT (Linux's tcp_check_req): a bare ACK does not complete the handshake while the
       // listener defers; the connection waits in SYN-RECEIVED for the peer's first data (which completes it
       // with the data queued) or, at the end of the period, answers one more SYN-ACK (tcp_timer.cc).
-      tp->defer_acked = true;
+      synrecv_ack_held(tp);
       return drop_seg(sh, seg, Drop::TcpDeferAccept);
     }
     if (tp->parent && accept_queue_full(tp->parent->icsk)) {
@@ -817,7 +834,14 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
       // goes again on the timer, and the peer's next ACK (or data) completes it once accept() made room;
       // the queue never holds more than the backlog allows.
       ++sh.stats.tcp_listen_overflows;
+      synrecv_ack_held(tp);
       return drop_seg(sh, seg, Drop::TcpAcceptQueueFull);
+    }
+    // The handshake's ACK was held back before: its RTT was sampled then, and the RTO comes from that; the
+    // timestamp this segment echoes is still the SYN-ACK's, and would time the wait as a round trip.
+    if (tp->defer_acked) {
+      seg.opt.ts_ecr = 0;
+      if (tp->srtt_us) rto_from_estimate(tp);
     }
     tp->snd_wnd = seg.wnd << tp->snd_wscale;
     tp->max_window = tp->snd_wnd;

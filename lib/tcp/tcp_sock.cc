@@ -879,34 +879,32 @@ uint32_t tcp_poll(Sock* sk) {
 namespace {
 
 // TCP_DEFER_ACCEPT is given in seconds and kept as a count of SYN-ACK timeouts, as Linux does
-// (secs_to_retrans / retrans_to_secs): the smallest count whose timeouts, starting at the initial RTO and
-// doubling up to the largest, add up to the seconds asked for (at most 255). Reading it back gives that
-// count's seconds (5 reads back as 7: 1 + 2 + 4).
-uint8_t defer_secs_to_timeouts(const TcpConfig& cfg, int secs) {
+// (secs_to_retrans / retrans_to_secs, with its fixed 1 s initial and 120 s largest timeout): the smallest
+// count whose timeouts, 1 s doubling up to 120 s, add up to the seconds asked for (at most 255). Reading it
+// back gives that count's seconds (5 reads back as 7: 1 + 2 + 4). The count is what holds: with another
+// [tcp] rto-initial-ms the wait scales with it.
+constexpr int kDeferTimeout0 = 1, kDeferTimeoutMax = 120;
+
+uint8_t defer_secs_to_timeouts(int secs) {
   if (secs <= 0) return 0;
-  const int64_t want = int64_t{secs} * 1000;
-  const int64_t rto_max = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.rto_max).count();
-  int64_t timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.rto_initial).count();
-  int64_t period = timeout;
+  int timeout = kDeferTimeout0, period = timeout;
   unsigned n = 1;
-  while (want > period && n < 255) {
+  while (secs > period && n < 255) {
     ++n;
-    timeout = std::min(timeout * 2, rto_max);
+    timeout = std::min(timeout * 2, kDeferTimeoutMax);
     period += timeout;
   }
   return static_cast<uint8_t>(n);
 }
 
-int defer_timeouts_to_secs(const TcpConfig& cfg, uint8_t n) {
+int defer_timeouts_to_secs(uint8_t n) {
   if (!n) return 0;
-  const int64_t rto_max = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.rto_max).count();
-  int64_t timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.rto_initial).count();
-  int64_t period = timeout;
+  int timeout = kDeferTimeout0, period = timeout;
   while (--n) {
-    timeout = std::min(timeout * 2, rto_max);
+    timeout = std::min(timeout * 2, kDeferTimeoutMax);
     period += timeout;
   }
-  return static_cast<int>((period + 999) / 1000);
+  return period;
 }
 
 }  // namespace
@@ -988,7 +986,7 @@ int tcp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
       return 0;
     case TCP_DEFER_ACCEPT:
       // Any socket takes it (Linux); it acts on a listener's handshakes. Zero or less turns it off.
-      tp->icsk.defer_accept = defer_secs_to_timeouts(cfg_of(tp), val);
+      tp->icsk.defer_accept = defer_secs_to_timeouts(val);
       return 0;
     case TCP_NOTSENT_LOWAT:
       // Any value (Linux takes the int as unsigned); a writer held by the old limit may go on now.
@@ -1097,7 +1095,7 @@ int tcp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* op
     case TCP_LINGER2: val = tp->linger2_s; break;
     case TCP_QUICKACK: val = tp->quickack > 0; break;
     case TCP_SYNCNT: val = tp->syn_retries ? tp->syn_retries : static_cast<int>(cfg_of(tp).syn_retries); break;
-    case TCP_DEFER_ACCEPT: val = defer_timeouts_to_secs(cfg_of(tp), tp->icsk.defer_accept); break;
+    case TCP_DEFER_ACCEPT: val = defer_timeouts_to_secs(tp->icsk.defer_accept); break;
     case TCP_WINDOW_CLAMP:
       // The clamp as set, else what bounds the window anyway (as Linux's window_clamp after the handshake);
       // 0 on a socket that never connected (or was disconnected) or listens, as Linux.

@@ -130,7 +130,10 @@ bool rto_expired(TcpSock* tp, Instant now) {
       expire = expire && (!tp->defer_acked || tp->retransmits >= defer);
       resend = !tp->defer_acked || tp->retransmits + 1u >= defer;
     }
-    if (expire || user_timeout_passed(tp, now, tp->retrans_start)) {
+    // A listener's child answers to the SYN-ACK retries (and the deferral) alone: TCP_USER_TIMEOUT, which
+    // it inherits, counts once it is established (Linux's request sockets have no user timeout).
+    const bool child = st == sk_state::kSynRecv && tp->parent;
+    if (expire || (!child && user_timeout_passed(tp, now, tp->retrans_start))) {
       if (st == sk_state::kSynSent) ++sh.stats.tcp_attempt_fails;
       abort_timeout(tp);
       return true;
@@ -179,7 +182,8 @@ bool rto_expired(TcpSock* tp, Instant now) {
     ++tp->total_retrans;
     write_xmit(tp, true);
   }
-  rto_start(tp, now + clamp_to_user_timeout(tp, now, tp->retrans_start, us(tp->rto_us)));
+  const bool child = st == sk_state::kSynRecv && tp->parent;
+  rto_start(tp, now + (child ? us(tp->rto_us) : clamp_to_user_timeout(tp, now, tp->retrans_start, us(tp->rto_us))));
   return false;
 }
 
@@ -370,6 +374,11 @@ int64_t rto_estimate_us(TcpSock* tp) {
                              usecs(cfg.rto_max));
 }
 }  // namespace
+
+void rto_from_estimate(TcpSock* tp) {
+  tp->rto_us = rto_estimate_us(tp);
+  tp->backoff = 0;
+}
 
 void rtt_sample(TcpSock* tp, Duration rtt) {
   int64_t r = std::max<int64_t>(1, usecs(rtt));
