@@ -234,6 +234,7 @@ struct TcpSock {
   // Proportional Rate Reduction (RFC 6937; Linux's prr_*) while the window falls (Recovery with SACK,
   // Cwr): the bytes delivered to the peer and sent by us since the reduction began, and the window then.
   uint32_t prr_delivered = 0, prr_out = 0, prr_recover_fs = 0;
+  int64_t fin_xmit_ns = 0;              // when a FIN of its own (no data with it) last left (RFC 6069 revert)
 };
 
 static_assert(offsetof(InetConnectionSock, inet) == 0 && offsetof(TcpSock, icsk) == 0);

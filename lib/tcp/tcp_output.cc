@@ -628,6 +628,7 @@ void write_xmit(TcpSock* tp, bool force_push, bool hold_tail) {
   } else if (fin_due) {
     const bool retransmission = tp->fin_sent;
     if (transmit(tp, tp->snd_nxt, tf::kAck | tf::kFin, nullptr) == 0) {
+      tp->fin_xmit_ns = sh.now().ns();
       sent_any = true;
       if (retransmission) ++sh.stats.tcp_retrans_segs;
       tp->fin_sent = true;
@@ -671,7 +672,7 @@ void retransmit_head(TcpSock* tp) {
     const bool fin = tp->fin_sent && tp->fin_seq == seq + seg_len(m);
     transmit(tp, seq, tf::kAck | tf::kPsh | (fin ? tf::kFin : 0), m);
   } else if (tp->fin_sent && tp->snd_una == tp->fin_seq) {
-    transmit(tp, tp->fin_seq, tf::kAck | tf::kFin, nullptr);
+    if (transmit(tp, tp->fin_seq, tf::kAck | tf::kFin, nullptr) == 0) tp->fin_xmit_ns = sh.now().ns();
   }
 }
 

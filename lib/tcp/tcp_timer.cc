@@ -404,12 +404,20 @@ bool rto_revert(TcpSock* tp, SeqNum seq) {
   Shard& sh = shard_of(tp);
   rte_mbuf* head = tp->write_queue.front();
   if (seq != tp->snd_una || !tp->retransmits || !tp->backoff || !tp->rto_due || tp->tlp_armed) return false;
-  if (!head || head == tp->send_head || !pkt_meta(head)->rx_time_ns) return false;  // nothing of ours to time
+  // The outstanding head's last transmission: a segment's, or a FIN's sent on its own (all data acknowledged).
+  int64_t last_sent_ns;
+  if (head && head != tp->send_head && pkt_meta(head)->rx_time_ns) {
+    last_sent_ns = pkt_meta(head)->rx_time_ns;
+  } else if (!head && tp->fin_sent && tp->snd_una == tp->fin_seq && tp->fin_xmit_ns) {
+    last_sent_ns = tp->fin_xmit_ns;
+  } else {
+    return false;  // nothing of ours to time
+  }
   --tp->backoff;
   tp->rto_us = std::min<int64_t>(rto_estimate_us(tp) << std::min<int>(tp->backoff, 20), usecs(cfg_of(tp).rto_max));
   ++sh.stats.tcp_rto_reverts;
   const Instant now = sh.now();
-  const Instant due = Instant::from_ns(pkt_meta(head)->rx_time_ns) + us(tp->rto_us);
+  const Instant due = Instant::from_ns(last_sent_ns) + us(tp->rto_us);
   if (due <= now) return rto_expired(tp, now);
   rto_start(tp, now + clamp_to_user_timeout(tp, now, tp->retrans_start, due - now));  // as on_rto arms it
   return false;

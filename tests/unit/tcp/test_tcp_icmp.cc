@@ -228,6 +228,26 @@ TEST(TcpIcmp, UnreachableForSndUnaRevertsOneBackoff) {
   skiff_close(c.fd);
 }
 
+TEST(TcpIcmp, UnreachableForAFinAloneRevertsOneBackoff) {
+  // All data acknowledged, only the FIN outstanding (Linux's retransmission queue holds it as a segment, so
+  // tcp_ld_RTO_revert applies): the timer runs from the FIN's last transmission.
+  StackHarness h;
+  Conn c = accept_conn(h, OpenOpts{.mss = 1460});
+  const uint32_t fin_seq = c.nxt;
+  ASSERT_EQ(skiff_shutdown(c.fd, SHUT_WR), 0);
+  const auto fin = c.out();
+  ASSERT_EQ(fin.size(), 1u);
+  ASSERT_TRUE(fin[0].has(tf::kFin));
+  EXPECT_EQ(fin[0].seq, fin_seq);
+  EXPECT_EQ(rto_intervals(h, 3), (std::vector<Duration>{200ms, 400ms, 800ms}));
+  h.advance(500ms);
+  icmp_about(h, it::kDestUnreachable, iu::kHost, c.lport, c.pport, fin_seq);
+  EXPECT_EQ(h.shard().stats.tcp_rto_reverts, 1u);
+  EXPECT_EQ(info(c.fd).tcpi_backoff, 2);
+  EXPECT_EQ(rto_intervals(h, 1), (std::vector<Duration>{300ms}));  // 800 ms after the last FIN, not 1.6 s
+  skiff_close(c.fd);
+}
+
 TEST(TcpIcmp, NoRevertForOtherMessagesOrSequenceNumbersOrWithoutBackoff) {
   StackHarness h;
   Conn c = accept_conn(h, OpenOpts{.mss = 1460});
