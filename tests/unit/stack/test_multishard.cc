@@ -1124,6 +1124,70 @@ TEST(MultiShard, RetaChangeKeepsEstablishedFlowsOnTheirSockets) {
   EXPECT_EQ(h.b(1).tcp.lent_count(), 0u);
 }
 
+// A connect()'s request for a loan is out when the RETA gives the tuple a third shard: the answer of the
+// old owner (which lends it, not knowing) is followed by taking that loan back and asking the new owner,
+// whose loan carries the connection; no segment meets a shard that does not know the tuple.
+TEST(MultiShard, LoanRequestedDuringARetaChangeIsAskedOfTheNewOwner) {
+  MultiOptions o;
+  o.wire = WireModel::Rss;
+  o.a_shards = 1;
+  o.a_queues = 1;
+  o.b_shards = 3;
+  o.b_queues = 3;
+  MultiHarness h(o);
+  const std::vector<int> l = listen_on_a(h, 1, 8000);
+  uint16_t port = 0;
+  for (uint16_t p = 20000; p < 20200 && !port; ++p)
+    if (h.b(0).flow_owner(MultiHarness::kB, p, MultiHarness::kA, 8000) == 1) port = p;
+  ASSERT_NE(port, 0);
+  h.on(h.b(0));
+  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in me = sin_of(Ipv4Addr::any(), port);
+  ASSERT_EQ(skiff_bind(fd, sa(me), sizeof me), 0) << strerror(errno);
+  const sockaddr_in to = sin_of(MultiHarness::kA, 8000);
+  ASSERT_EQ(skiff_connect(fd, sa(to), sizeof to), -1);
+  ASSERT_EQ(errno, EINPROGRESS);
+  // The request to shard 1 is posted, not yet read. Every RETA entry of shard 1 goes to shard 2.
+  std::vector<uint16_t> reta(kRssRetaSize);
+  for (unsigned i = 0; i < kRssRetaSize; ++i) {
+    const uint16_t e = h.b(0).rss_map.reta_entry(i);
+    reta[i] = e == 1 ? 2 : e;
+  }
+  ASSERT_TRUE(h.stack_b().set_reta(reta));
+  ASSERT_EQ(h.b(0).flow_owner(MultiHarness::kB, port, MultiHarness::kA, 8000), 2u);
+  h.pump();
+  h.on(h.b(0));
+  ASSERT_TRUE(connected(fd));
+  EXPECT_EQ(h.b(1).stats.tcp_tuples_lent, 1u);  // the old owner's answer (a loan, taken back since)
+  EXPECT_EQ(h.b(1).tcp.lent_count(), 0u);
+  EXPECT_EQ(h.b(2).stats.tcp_tuples_lent, 1u);
+  EXPECT_EQ(h.b(2).tcp.lent_count(), 1u);
+  h.on(h.a(0));
+  const std::vector<int> acc = accept_all(l[0]);
+  ASSERT_EQ(acc.size(), 1u);
+  // Data both ways through shard 2's loan; then close: the loan is given back after TIME-WAIT.
+  h.on(h.b(0));
+  ASSERT_EQ(skiff_send(fd, "ping", 4, 0), 4);
+  h.pump();
+  h.on(h.a(0));
+  char buf[8];
+  ASSERT_EQ(skiff_recv(acc[0], buf, sizeof buf, MSG_DONTWAIT), 4);
+  ASSERT_EQ(skiff_send(acc[0], "pong", 4, 0), 4);
+  h.pump();
+  h.on(h.b(0));
+  ASSERT_EQ(skiff_recv(fd, buf, sizeof buf, MSG_DONTWAIT), 4);
+  EXPECT_EQ(std::string(buf, 4), "pong");
+  EXPECT_GE(h.b(2).stats.tcp_lent_forwards, 1u);
+  EXPECT_EQ(h.sum(h.stack_a(), &ShardStats::tcp_out_rsts) + h.sum(h.stack_b(), &ShardStats::tcp_out_rsts), 0u);
+  skiff_close(fd);
+  h.on(h.a(0));
+  skiff_close(acc[0]);
+  skiff_close(l[0]);
+  h.pump();
+  h.advance(70s, 100ms);
+  EXPECT_EQ(h.b(2).tcp.lent_count(), 0u);
+}
+
 // IPv4 multicast over several shards (ipv4/igmp.hh): a socket on shard 1 joins; shard 0 speaks IGMP for the
 // host (one report, from shard 0, whichever shard's socket joined); a datagram to the group reaches every
 // shard's sockets on the port (the receiving shard hands copies to the others); a query that arrives on
