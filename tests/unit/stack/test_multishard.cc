@@ -1021,6 +1021,26 @@ TEST(MultiShard, ControlByMessage) {
   EXPECT_EQ(accept_all(l).size(), 2u);
 }
 
+namespace {
+// A connect() on b's shard `on` to a:8000, from a port bound first (the first from `first` up whose tuple
+// RSS gives to shard `owner`; its number in *port_out).
+int connect_from_bound_port(MultiHarness& h, unsigned on, unsigned owner, uint16_t first, uint16_t* port_out = nullptr) {
+  uint16_t port = 0;
+  for (uint16_t p = first; p < first + 200 && !port; ++p)
+    if (h.b(on).flow_owner(MultiHarness::kB, p, MultiHarness::kA, 8000) == owner) port = p;
+  EXPECT_NE(port, 0);
+  if (port_out) *port_out = port;
+  h.on(h.b(on));
+  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in me = sin_of(Ipv4Addr::any(), port);
+  EXPECT_EQ(skiff_bind(fd, sa(me), sizeof me), 0) << strerror(errno);
+  const sockaddr_in to = sin_of(MultiHarness::kA, 8000);
+  EXPECT_EQ(skiff_connect(fd, sa(to), sizeof to), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  return fd;
+}
+}  // namespace
+
 // A RETA change moves flows to other shards while their sockets stay put (a socket never changes shards).
 // Every established connection, and every 4-tuple already lent, must keep its segments: the set_reta
 // hands each moved tuple to its new owner as a loan before the new table takes effect, so the new owner
@@ -1038,22 +1058,7 @@ TEST(MultiShard, RetaChangeKeepsEstablishedFlowsOnTheirSockets) {
     for (int i = 0; i < 16; ++i) outs[s].push_back(tcp_connect(MultiHarness::kA, 8000));
     h.pump();
   }
-  // A connect() from shard `on`, from a port bound first (from `first` up) whose tuple RSS gives to `owner`.
-  const auto connect_from_bound_port = [&h](unsigned on, unsigned owner, uint16_t first) {
-    uint16_t port = 0;
-    for (uint16_t p = first; p < first + 100 && !port; ++p)
-      if (h.b(on).flow_owner(MultiHarness::kB, p, MultiHarness::kA, 8000) == owner) port = p;
-    EXPECT_NE(port, 0);
-    h.on(h.b(on));
-    const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    const sockaddr_in me = sin_of(Ipv4Addr::any(), port);
-    EXPECT_EQ(skiff_bind(fd, sa(me), sizeof me), 0) << strerror(errno);
-    const sockaddr_in to = sin_of(MultiHarness::kA, 8000);
-    EXPECT_EQ(skiff_connect(fd, sa(to), sizeof to), -1);
-    EXPECT_EQ(errno, EINPROGRESS);
-    return fd;
-  };
-  outs[1].push_back(connect_from_bound_port(1, 0, 20000));
+  outs[1].push_back(connect_from_bound_port(h, 1, 0, 20000));
   h.pump();
   for (unsigned s = 0; s < 2; ++s) {
     h.on(h.b(s));
@@ -1069,7 +1074,7 @@ TEST(MultiShard, RetaChangeKeepsEstablishedFlowsOnTheirSockets) {
   // A connect() on shard 0 from a fixed port whose tuple shard 1 owns: its request for the loan is still
   // on its way when the table changes, and the answer finds the tuple shard 0's own (the SYN leaves, and
   // shard 1's loan is taken back).
-  outs[0].push_back(connect_from_bound_port(0, 1, 20100));
+  outs[0].push_back(connect_from_bound_port(h, 0, 1, 20100));
   // Every RETA entry of b to the other shard: every flow, lent or not, changes owner.
   std::vector<uint16_t> reta(kRssRetaSize);
   for (unsigned i = 0; i < kRssRetaSize; ++i) reta[i] = static_cast<uint16_t>(1 - h.b(0).rss_map.reta_entry(i));
@@ -1137,16 +1142,8 @@ TEST(MultiShard, LoanRequestedDuringARetaChangeIsAskedOfTheNewOwner) {
   MultiHarness h(o);
   const std::vector<int> l = listen_on_a(h, 1, 8000);
   uint16_t port = 0;
-  for (uint16_t p = 20000; p < 20200 && !port; ++p)
-    if (h.b(0).flow_owner(MultiHarness::kB, p, MultiHarness::kA, 8000) == 1) port = p;
+  const int fd = connect_from_bound_port(h, 0, 1, 20000, &port);
   ASSERT_NE(port, 0);
-  h.on(h.b(0));
-  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in me = sin_of(Ipv4Addr::any(), port);
-  ASSERT_EQ(skiff_bind(fd, sa(me), sizeof me), 0) << strerror(errno);
-  const sockaddr_in to = sin_of(MultiHarness::kA, 8000);
-  ASSERT_EQ(skiff_connect(fd, sa(to), sizeof to), -1);
-  ASSERT_EQ(errno, EINPROGRESS);
   // The request to shard 1 is posted, not yet read. Every RETA entry of shard 1 goes to shard 2.
   std::vector<uint16_t> reta(kRssRetaSize);
   for (unsigned i = 0; i < kRssRetaSize; ++i) {

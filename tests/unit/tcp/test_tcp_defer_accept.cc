@@ -20,14 +20,14 @@ namespace tf = wire::tcp_flag;
 
 namespace {
 
-int listener(uint16_t port, int defer_secs) {
+int listener(uint16_t port, int defer_secs, int backlog = 16) {
   const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   EXPECT_EQ(skiff_setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_secs, sizeof defer_secs), 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   EXPECT_EQ(skiff_bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  EXPECT_EQ(skiff_listen(fd, 16), 0);
+  EXPECT_EQ(skiff_listen(fd, backlog), 0);
   return fd;
 }
 
@@ -332,14 +332,7 @@ TEST(TcpDeferAccept, AckDroppedForAFullAcceptQueueCountsAsHeld) {
   // a full accept queue is not sent SYN-ACKs at each timeout and outlives the SYN-ACK retries as a held one.
   StackHarness h;
   h.learn_peer();
-  const int l = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  const int d = 5;
-  ASSERT_EQ(skiff_setsockopt(l, IPPROTO_TCP, TCP_DEFER_ACCEPT, &d, sizeof d), 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(7000);
-  ASSERT_EQ(skiff_bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(skiff_listen(l, 0), 0);  // room for one
+  const int l = listener(7000, 5, 0);  // room for one
   const uint32_t iss1 = syn(h, 41000), iss2 = syn(h, 41001);
   h.inject(tcp_frame(h, {.sport = 41000, .seq = 1001, .ack = iss1 + 1, .flags = tf::kAck | tf::kPsh,
                          .payload = Bytes{'a'}}));
