@@ -225,7 +225,9 @@ struct TcpSock {
   uint32_t lend_seq = 0;
   bool was_connected = false;           // reached ESTABLISHED once (recv on CLOSED gives 0, not ENOTCONN)
   bool connect_reported = false;        // connect() already returned success once
-  bool defer_acked = false;             // child in SYN-RECEIVED: a bare ACK was held back (TCP_DEFER_ACCEPT)
+  // Child in SYN-RECEIVED: its final ACK was held back (TCP_DEFER_ACCEPT, or a full accept queue; Linux's
+  // inet_rsk(req)->acked); that ACK gave the RTT sample if the SYN-ACK had gone once only.
+  bool defer_acked = false;
 
   // Rarely used: at the end, out of the per-packet path's cache lines.
   SeqNum cwr_end;                       // ca_state Cwr lasts until snd_una passes this (SND.MAX at the reduction)

@@ -600,7 +600,6 @@ bool accept_queue_full(const InetConnectionSock& l) {
   return l.accept_len > l.max_backlog;
 }
 
-// A child finished its handshake: it waits for accept() on its listener.
 // A handshake's final ACK that is dropped for now (TCP_DEFER_ACCEPT, or a full accept queue): the peer
 // counts as having acknowledged (Linux's inet_rsk(req)->acked) and the ACK times the SYN-ACK, when that was
 // sent once (the segment that completes the handshake later may come seconds on).
@@ -617,6 +616,7 @@ void synrecv_ack_held(TcpSock* tp) {
   }
 }
 
+// A child finished its handshake: it waits for accept() on its listener.
 void child_established(TcpSock* tp) {
   TcpSock* lp = tp->parent;
   to_established(tp);
