@@ -49,6 +49,13 @@ uint32_t syn(StackHarness& h, uint16_t sport) {
   return synacks.empty() ? 0 : synacks[0].seq;
 }
 
+// The SYN and the handshake's bare final ACK from the peer's port `sport`; our ISS.
+uint32_t syn_and_bare_ack(StackHarness& h, uint16_t sport) {
+  const uint32_t iss = syn(h, sport);
+  h.inject(tcp_frame(h, {.sport = sport, .seq = 1001, .ack = iss + 1, .flags = tf::kAck}));
+  return iss;
+}
+
 int try_accept(int l) { return skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK); }
 
 // Moves the clock in 100 ms steps (timers run at each, as a polling shard runs them).
@@ -90,8 +97,7 @@ TEST(TcpDeferAccept, BareAckWaitsAndTheFirstDataCompletesTheHandshake) {
   const int l = listener(7000, 5);
   EXPECT_EQ(defer_of(l), 7);
   // Connection 1: the bare ACK is held back; nothing to accept, the listener is not readable.
-  const uint32_t iss = syn(h, 41000);
-  h.inject(tcp_frame(h, {.sport = 41000, .seq = 1001, .ack = iss + 1, .flags = tf::kAck}));
+  const uint32_t iss = syn_and_bare_ack(h, 41000);
   EXPECT_TRUE(tcp_only(h.sent()).empty());
   EXPECT_EQ(h.drops(Drop::TcpDeferAccept), 1u);
   EXPECT_EQ(try_accept(l), -1);
@@ -126,8 +132,7 @@ TEST(TcpDeferAccept, BareAckWaitsAndTheFirstDataCompletesTheHandshake) {
   const int c2 = try_accept(l);
   EXPECT_GE(c2, 0) << strerror(errno);
   // Connection 3: a FIN after the bare ACK completes it too; the reader sees the end of the stream.
-  const uint32_t iss3 = syn(h, 41002);
-  h.inject(tcp_frame(h, {.sport = 41002, .seq = 1001, .ack = iss3 + 1, .flags = tf::kAck}));
+  const uint32_t iss3 = syn_and_bare_ack(h, 41002);
   EXPECT_EQ(h.drops(Drop::TcpDeferAccept), 2u);
   h.inject(tcp_frame(h, {.sport = 41002, .seq = 1001, .ack = iss3 + 1, .flags = tf::kAck | tf::kFin}));
   const int c3 = try_accept(l);
@@ -145,8 +150,7 @@ TEST(TcpDeferAccept, SilentPeerGetsOneSynAckAtTheEndAndItsAckCompletesTheHandsha
   StackHarness h;
   h.learn_peer();
   const int l = listener(7000, 5);
-  const uint32_t iss = syn(h, 41000);
-  h.inject(tcp_frame(h, {.sport = 41000, .seq = 1001, .ack = iss + 1, .flags = tf::kAck}));
+  const uint32_t iss = syn_and_bare_ack(h, 41000);
   EXPECT_TRUE(tcp_only(h.sent()).empty());
   h.advance(1100ms);
   EXPECT_EQ(synacks_in(tcp_only(h.sent())), 0u) << "no SYN-ACK at the first timeout";
@@ -179,8 +183,7 @@ TEST(TcpDeferAccept, HeldConnectionOutlivesTheSynAckRetriesButNotTheDeferral) {
   h.learn_peer();
   const int l = listener(7000, 100);
   EXPECT_EQ(defer_of(l), 127);
-  const uint32_t iss = syn(h, 41000);
-  h.inject(tcp_frame(h, {.sport = 41000, .seq = 1001, .ack = iss + 1, .flags = tf::kAck}));
+  syn_and_bare_ack(h, 41000);
   syn(h, 41001);  // never answered: an ordinary SYN-RECEIVED connection
   EXPECT_EQ(h.shard().socks.in_use(tcp_prot), 3u);
   std::vector<SentTcp> to_held, to_other;
@@ -216,8 +219,7 @@ TEST(TcpDeferAccept, OffByDefaultAndOffAgainAtZero) {
   const int l = listener(7000, 3);
   int zero = 0;
   ASSERT_EQ(skiff_setsockopt(l, IPPROTO_TCP, TCP_DEFER_ACCEPT, &zero, sizeof zero), 0);
-  const uint32_t iss = syn(h, 41000);
-  h.inject(tcp_frame(h, {.sport = 41000, .seq = 1001, .ack = iss + 1, .flags = tf::kAck}));
+  syn_and_bare_ack(h, 41000);
   const int c = try_accept(l);
   EXPECT_GE(c, 0) << strerror(errno);
   EXPECT_EQ(h.drops(Drop::TcpDeferAccept), 0u);
@@ -271,8 +273,7 @@ TEST(TcpDeferAccept, RepeatedSynIsAnsweredAndTheScheduleHolds) {
   StackHarness h;
   h.learn_peer();
   const int l = listener(7000, 5);
-  const uint32_t iss = syn(h, 41000);
-  h.inject(tcp_frame(h, {.sport = 41000, .seq = 1001, .ack = iss + 1, .flags = tf::kAck}));
+  syn_and_bare_ack(h, 41000);
   h.advance(500ms);
   h.inject(tcp_frame(h, {.sport = 41000, .seq = 1000, .flags = tf::kSyn, .opts = mss_opt(1400)}));
   EXPECT_EQ(synacks_in(tcp_only(h.sent())), 1u);
@@ -297,8 +298,7 @@ TEST(TcpDeferAccept, ListenersUserTimeoutDoesNotCutTheDeferralShort) {
   const int l = listener(7000, 5);
   const int ut = 2000;
   ASSERT_EQ(skiff_setsockopt(l, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof ut), 0);
-  const uint32_t iss = syn(h, 41000);
-  h.inject(tcp_frame(h, {.sport = 41000, .seq = 1001, .ack = iss + 1, .flags = tf::kAck}));
+  const uint32_t iss = syn_and_bare_ack(h, 41000);
   step(h, 3100ms);
   EXPECT_EQ(h.shard().socks.in_use(tcp_prot), 2u) << "the held connection is still there at 3 s";
   step(h, 4000ms);
@@ -316,8 +316,7 @@ TEST(TcpDeferAccept, ClosingTheListenerFreesHeldConnections) {
   h.learn_peer();
   const int l = listener(7000, 30);
   for (uint16_t p : {41000, 41001, 41002}) {
-    const uint32_t iss = syn(h, p);
-    h.inject(tcp_frame(h, {.sport = p, .seq = 1001, .ack = iss + 1, .flags = tf::kAck}));
+    syn_and_bare_ack(h, p);
   }
   EXPECT_EQ(h.drops(Drop::TcpDeferAccept), 3u);
   EXPECT_EQ(h.shard().socks.in_use(tcp_prot), 4u);
