@@ -3,10 +3,11 @@
 // the UDP socket join an IPv4 multicast group on the first port (MCAST_JOIN_GROUP): datagrams to GROUP:port
 // are echoed back to their sender. --join GROUP,SOURCE joins source-specifically (MCAST_JOIN_SOURCE_GROUP:
 // only SOURCE's datagrams), --block GROUP,SOURCE keeps SOURCE out of a group joined with --join GROUP
-// (MCAST_BLOCK_SOURCE). --tcp-defer-accept S sets TCP_DEFER_ACCEPT on the TCP listener.
+// (MCAST_BLOCK_SOURCE). --tcp-defer-accept S sets TCP_DEFER_ACCEPT on the TCP listener, --tcp-fastopen N
+// TCP_FASTOPEN (RFC 7413: clients with its cookie send their first data in the SYN).
 //
 //   skiff-echo [EAL args] -- --ip A.B.C.D/P [stack options] [--port N] [--join GROUP[,SOURCE]]...
-//              [--block GROUP,SOURCE]... [--tcp-defer-accept S]
+//              [--block GROUP,SOURCE]... [--tcp-defer-accept S] [--tcp-fastopen N]
 
 #include <csignal>
 #include <cstdio>
@@ -57,7 +58,7 @@ struct EchoShard {
     memcpy(ss, &sin, sizeof sin);
   }
 
-  bool start(uint16_t port, const std::vector<McOpt>& groups, int defer_accept_s) {
+  bool start(uint16_t port, const std::vector<McOpt>& groups, int defer_accept_s, int fastopen_qlen) {
     auto s = net::Socket::udp(SOCK_NONBLOCK);
     if (!s) return fail("UDP socket", s.error());
     udp = std::move(s.value());
@@ -90,6 +91,7 @@ struct EchoShard {
     tcp = std::move(t.value());
     tcp.set_option(SOL_SOCKET, SO_REUSEADDR, 1);
     if (defer_accept_s) tcp.set_option(IPPROTO_TCP, TCP_DEFER_ACCEPT, defer_accept_s);
+    if (fastopen_qlen) tcp.set_option(IPPROTO_TCP, TCP_FASTOPEN, fastopen_qlen);
     if (auto r = tcp.bind({wire::Ipv4Addr::any(), port}); !r) return fail("TCP bind", r.error());
     if (auto r = tcp.listen(1024); !r) return fail("TCP listen", r.error());
     tcp.on_accept([this](net::SocketRef l) { accept_all(l); });
@@ -166,13 +168,15 @@ struct EchoShard {
 static void usage(const char* prog) {
   fprintf(stderr,
           "usage: %s [EAL args] -- --ip A.B.C.D/PREFIX [stack options] [--port N] [--join GROUP[,SOURCE]]...\n"
-          "       [--block GROUP,SOURCE]... [--tcp-defer-accept S]\n"
+          "       [--block GROUP,SOURCE]... [--tcp-defer-accept S] [--tcp-fastopen N]\n"
           "  --port N              UDP/TCP echo port (default 7)\n"
           "  --join GROUP          join IPv4 multicast group GROUP (repeatable): its datagrams to the port are echoed\n"
           "  --join GROUP,SOURCE   join GROUP for SOURCE's datagrams only (source-specific; repeatable)\n"
           "  --block GROUP,SOURCE  keep SOURCE's datagrams to GROUP (joined with --join GROUP) out\n"
           "  --tcp-defer-accept S  TCP_DEFER_ACCEPT on the TCP listener: a connection is accepted when its first\n"
-          "                        data arrives, or after S seconds (rounded up to whole SYN-ACK timeouts)\n%s",
+          "                        data arrives, or after S seconds (rounded up to whole SYN-ACK timeouts)\n"
+          "  --tcp-fastopen N      TCP_FASTOPEN on the TCP listener (RFC 7413): a client with our cookie sends its\n"
+          "                        first data in the SYN; at most N such connections in their handshake at once\n%s",
           prog, stack_options_help());
 }
 
@@ -184,6 +188,7 @@ int main(int argc, char** argv) {
   if (!rt) return code;
   unsigned echo_port = 7;
   int defer_accept_s = 0;
+  int fastopen_qlen = 0;
   std::vector<EchoShard::McOpt> groups;
   const auto& args = rt->app_args();
   for (size_t i = 0; i < args.size(); ++i) {
@@ -205,6 +210,15 @@ int main(int argc, char** argv) {
         return 2;
       }
       defer_accept_s = static_cast<int>(v);
+      ++i;
+    } else if (args[i] == "--tcp-fastopen" && i + 1 < args.size()) {
+      char* end = nullptr;
+      unsigned long v = strtoul(args[i + 1].c_str(), &end, 10);
+      if (!*args[i + 1].c_str() || *end || v > 65535) {
+        fprintf(stderr, "skiff-echo: --tcp-fastopen: invalid value '%s' (expected 0..65535)\n", args[i + 1].c_str());
+        return 2;
+      }
+      fastopen_qlen = static_cast<int>(v);
       ++i;
     } else if ((args[i] == "--join" || args[i] == "--block") && i + 1 < args.size()) {
       const bool block = args[i] == "--block";
@@ -250,7 +264,7 @@ int main(int argc, char** argv) {
     auto& svc = services[sh.id];
     if (!svc) {
       svc = std::make_unique<EchoShard>();
-      if (!svc->start(static_cast<uint16_t>(echo_port), groups, defer_accept_s)) {
+      if (!svc->start(static_cast<uint16_t>(echo_port), groups, defer_accept_s, fastopen_qlen)) {
         failed = true;
         Runtime::request_stop();
       }

@@ -79,6 +79,7 @@ struct TcpConfig {
                                         // of 1448-byte segments is ~2,900); the shard's total is also bounded
                                         // at half its packet pool
   bool syncookies = true;               // SYN cookies when a listener's SYN queue overflows (RFC 4987)
+  unsigned fastopen = 1;                // TCP Fast Open (RFC 7413) for listeners that set TCP_FASTOPEN; 0: off
   uint32_t notsent_lowat = 0;           // TCP_NOTSENT_LOWAT for every socket (Linux's tcp_notsent_lowat); 0: none
   unsigned ecn = 2;                     // Explicit Congestion Notification (RFC 3168), as Linux's tcp_ecn: 0 off;
                                         // 1 asked for on active opens and granted on passive ones; 2 granted

@@ -155,6 +155,7 @@ std::string apply_config_key(StackConfig& cfg, const std::string& section, const
     if (key == "challenge-ack-limit") return count(&t.challenge_ack_limit, 1, 1'000'000);
     if (key == "init-cwnd") return count(&t.init_cwnd_segs, 1, 1000);
     if (key == "ecn") return count(&t.ecn, 0, 2);
+    if (key == "fastopen") return count(&t.fastopen, 0, 1);
     if (key == "notsent-lowat") return count(&t.notsent_lowat, 0, 1u << 30);
     if (key == "ooo-max-segs") return count(&t.ooo_max_segs, 1, 65536);
     if (key == "rmem") return count(&t.rmem_default, 4096, 1 << 30);

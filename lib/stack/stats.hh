@@ -94,6 +94,10 @@ namespace skiff {
   X(tcp_syncookies_sent, "TCP SYN cookies sent (SYN queue full)")     \
   X(tcp_syncookies_recv, "TCP connections created from a valid cookie") \
   X(tcp_syncookies_failed, "TCP cookie ACKs rejected (forged or stale)") \
+  X(tcp_fastopen_passive, "TCP Fast Open connections accepted with their SYN's data (RFC 7413)") \
+  X(tcp_fastopen_passive_fail, "TCP Fast Open SYNs with a wrong cookie (data ignored, cookie sent)") \
+  X(tcp_fastopen_cookie_reqd, "TCP Fast Open cookie requests received") \
+  X(tcp_fastopen_listen_overflow, "TCP Fast Open SYNs over a listener's TCP_FASTOPEN limit (plain handshake)") \
   X(tcp_rcvbuf_grown, "TCP receive buffers grown by autotuning") \
   X(steer_out, "frames handed to their owner shard")                \
   X(steer_in, "frames received from another shard")                 \

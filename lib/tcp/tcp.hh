@@ -41,6 +41,10 @@ struct InetConnectionSock {
   // Listener: when the SYN queue last overflowed (a SYN-cookie SYN-ACK went; 0: never). An ACK is only
   // checked as a cookie within the cookies' validity after it (Linux's tcp_synq_no_recent_overflow).
   Instant synq_overflow{};
+  // Listener: TCP_FASTOPEN (RFC 7413 server): at most this many Fast Open connections not yet through their
+  // handshake (Linux's fastopenq.max_qlen; 0: Fast Open off), and how many there are now.
+  uint32_t fastopen_max = 0;
+  uint32_t fastopen_len = 0;
 };
 
 // Linux's TCP_CA_* states. Cwr: the window was reduced on an ECN-Echo (RFC 3168 §6.1.2) and holds until
@@ -228,6 +232,13 @@ struct TcpSock {
   // Child in SYN-RECEIVED: its final ACK was held back (TCP_DEFER_ACCEPT, or a full accept queue; Linux's
   // inet_rsk(req)->acked); that ACK gave the RTT sample if the SYN-ACK had gone once only.
   bool defer_acked = false;
+  // A Fast Open connection (RFC 7413) of a listener while in SYN-RECEIVED: it waits in the accept queue and
+  // reads and writes before the peer's ACK of the SYN-ACK (Linux's tp->fastopen_rsk). Counted in
+  // fastopen_listener's fastopen_len (nullptr once that listener is gone).
+  bool fastopen_child = false;
+  // The SYN-ACK carries our Fast Open cookie for the peer (it asked for one, or offered a wrong one).
+  bool fastopen_send_cookie = false;
+  TcpSock* fastopen_listener = nullptr;
 
   // Rarely used: at the end, out of the per-packet path's cache lines.
   SeqNum cwr_end;                       // ca_state Cwr lasts until snd_una passes this (SND.MAX at the reduction)

@@ -123,6 +123,16 @@ bool rto_revert(TcpSock* tp, SeqNum seq);
 
 // State changes (tcp_input.cc / tcp_sock.cc).
 void set_state(TcpSock* tp, uint8_t state);
+// A listener's connection still in its handshake (a SYN-RECEIVED child, not a Fast Open one, which is in the
+// accept queue already): Linux's request socket.
+inline bool embryonic(const TcpSock* tp) {
+  return tp->parent && tp->icsk.inet.sk.state == sk_state::kSynRecv && !tp->fastopen_child;
+}
+// RFC 7413 Fast Open, server side: the cookie for a client (a keyed hash of the address pair, as Linux's
+// 8 bytes), and the end of a Fast Open child's handshake phase (it leaves SYN-RECEIVED; set_state calls it).
+inline constexpr int8_t kFastOpenCookieLen = 8;
+void fastopen_cookie(wire::Ipv4Addr client, wire::Ipv4Addr server, uint8_t* out);
+void fastopen_release(TcpSock* tp);
 // The connection is over: unhashed, timers stopped, readers/writers woken; freed if orphaned.
 void done(TcpSock* tp);
 void enter_time_wait(TcpSock* tp);

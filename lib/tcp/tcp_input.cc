@@ -4,6 +4,7 @@
 #include <sys/epoll.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "base/siphash.hh"
 #include "tcp/tcp_impl.hh"
@@ -616,13 +617,11 @@ void synrecv_ack_held(TcpSock* tp) {
   }
 }
 
-// A child finished its handshake: it waits for accept() on its listener.
-void child_established(TcpSock* tp) {
+// A child joins its listener's accept queue (from SYN-RECEIVED: once through its handshake, or at once as a
+// Fast Open connection).
+void accept_enqueue(TcpSock* tp) {
   TcpSock* lp = tp->parent;
-  to_established(tp);
-  if (!lp) return;
   InetConnectionSock& l = lp->icsk;
-  --l.syn_len;
   tp->accept_next = nullptr;
   if (l.accept_tail) {
     l.accept_tail->accept_next = tp;
@@ -632,6 +631,14 @@ void child_established(TcpSock* tp) {
   l.accept_tail = tp;
   ++l.accept_len;
   sock_wake(sk_of(lp), EPOLLIN | EPOLLRDNORM);
+}
+
+// A child finished its handshake: it waits for accept() on its listener.
+void child_established(TcpSock* tp) {
+  to_established(tp);
+  if (!tp->parent) return;
+  --tp->parent->icsk.syn_len;
+  accept_enqueue(tp);
 }
 
 void synsent_input(TcpSock* tp, Segment& seg) {
@@ -759,7 +766,7 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
       seg.payload.reset();
       return;
     }
-    if (!tp->parent && seg.ack == tp->snd_max) {
+    if (!tp->parent && !tp->fastopen_child && seg.ack == tp->snd_max) {
       seg.flags &= static_cast<uint8_t>(~tf::kSyn);
       seg.seq = seg.seq + 1;
     }
@@ -801,7 +808,7 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
       return drop_seg(sh, seg, Drop::TcpRstNotExact);
     }
     ++sh.stats.tcp_in_rsts;
-    if (sk->state == sk_state::kSynRecv && tp->parent) return done(tp);  // back to LISTEN: just forget it
+    if (embryonic(tp)) return done(tp);  // back to LISTEN: just forget it
     const uint8_t st = sk->state;
     set_error(tp, st == sk_state::kCloseWait ? EPIPE : ECONNRESET);
     if (st == sk_state::kEstablished || st == sk_state::kCloseWait) ++sh.stats.tcp_estab_resets;
@@ -820,15 +827,15 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
       send_reset_for(sh, *seg.rx, inet_of(tp)->dport, inet_of(tp)->num, seg);
       return drop_seg(sh, seg, Drop::TcpBadAck);
     }
-    if (tp->parent && tp->retransmits < tp->parent->icsk.defer_accept && seg.seq == tp->irs + 1 && seg.len == 0 &&
-        !seg.has(tf::kFin)) {
+    if (embryonic(tp) && tp->retransmits < tp->parent->icsk.defer_accept && seg.seq == tp->irs + 1 &&
+        seg.len == 0 && !seg.has(tf::kFin)) {
       // TCP_DEFER_ACCEPT (Linux's tcp_check_req): a bare ACK does not complete the handshake while the
       // listener defers; the connection waits in SYN-RECEIVED for the peer's first data (which completes it
       // with the data queued) or, at the end of the period, answers one more SYN-ACK (tcp_timer.cc).
       synrecv_ack_held(tp);
       return drop_seg(sh, seg, Drop::TcpDeferAccept);
     }
-    if (tp->parent && accept_queue_full(tp->parent->icsk)) {
+    if (embryonic(tp) && accept_queue_full(tp->parent->icsk)) {
       // The accept queue filled while this connection waited for its ACK: the ACK is dropped and the
       // connection stays in SYN-RECEIVED (Linux's tcp_check_req without tcp_abort_on_overflow). Its SYN-ACK
       // goes again on the timer, and the peer's next ACK (or data) completes it once accept() made room;
@@ -847,10 +854,12 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
     tp->max_window = tp->snd_wnd;
     tp->snd_wl1 = seg.seq;
     tp->snd_wl2 = seg.ack;
-    if (tp->parent) {
+    if (embryonic(tp)) {
       child_established(tp);
     } else {
-      to_established(tp);  // simultaneous open completes
+      // A simultaneous open completes, or a Fast Open connection (in the accept queue, or accepted, since
+      // its SYN) is through its handshake.
+      to_established(tp);
       sock_wake(sk, EPOLLOUT | EPOLLWRNORM);
     }
   }
@@ -1057,6 +1066,51 @@ bool cookie_ack(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t d
   return true;
 }
 
+// ---- TCP Fast Open, server (RFC 7413) --------------------------------------------------------------
+// A SYN to listener `lp`: true if it opens a Fast Open connection (it carries our cookie for its source, and
+// the listener takes Fast Open and has room: Linux's tcp_try_fastopen); `send_cookie`: the SYN-ACK gives the
+// client our cookie (it asked for one, or offered a wrong one, §4.2.2). A SYN with data but no cookie, or
+// any SYN while the listener is at its TCP_FASTOPEN limit, gets a plain handshake.
+bool fastopen_check(Shard& sh, TcpSock* lp, const Segment& seg, bool& send_cookie) {
+  const InetConnectionSock& l = lp->icsk;
+  const int8_t len = seg.opt.fastopen_len;
+  if (len < 0) return false;
+  if (len == 0) ++sh.stats.tcp_fastopen_cookie_reqd;
+  if (!l.fastopen_max || !sh.cfg.tcp.fastopen) return false;
+  if (l.fastopen_len >= l.fastopen_max) {
+    ++sh.stats.tcp_fastopen_listen_overflow;
+    return false;
+  }
+  if (len == kFastOpenCookieLen) {
+    uint8_t want[kFastOpenCookieLen];
+    fastopen_cookie(seg.rx->src, seg.rx->dst, want);
+    if (std::memcmp(want, seg.opt.fastopen_cookie.data(), kFastOpenCookieLen) == 0) return true;
+  }
+  if (len) ++sh.stats.tcp_fastopen_passive_fail;
+  send_cookie = true;
+  return false;
+}
+
+// A Fast Open connection, born in SYN-RECEIVED: the SYN's data is the application's to read and the SYN-ACK
+// acknowledges it; the connection waits in the accept queue at once, and may write before the peer's ACK
+// of the SYN-ACK (RFC 7413 §4.2.2; Linux's tcp_fastopen_create_child).
+void fastopen_open(Shard& sh, TcpSock* lp, TcpSock* tp, Segment& seg) {
+  tp->fastopen_child = true;
+  tp->fastopen_listener = lp;
+  ++lp->icsk.fastopen_len;
+  ++sh.stats.tcp_fastopen_passive;
+  init_cwnd(tp);
+  if (seg.len) {
+    Sock* sk = sk_of(tp);
+    sk->rmem_alloc += static_cast<int>(seg.len);
+    seg.payload.meta()->rx_time_ns = rx_stamp(tp);
+    queue_in_order(tp, std::move(seg.payload));
+    tp->rcv_nxt = tp->rcv_nxt + seg.len;
+    tp->rcv_adv = tp->rcv_nxt;
+  }
+  accept_enqueue(tp);
+}
+
 void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t dport) {
   if (seg.has(tf::kRst)) return drop_seg(sh, seg, Drop::TcpListenRst);
   if (seg.has(tf::kAck)) {
@@ -1080,6 +1134,8 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
     ++sh.stats.tcp_listen_drops;
     return drop_seg(sh, seg, Drop::TcpSynQueueFull);
   }
+  bool send_cookie = false;
+  const bool fastopen = fastopen_check(sh, lp, seg, send_cookie);
   TcpSock* tp = create_child(sh, lp, seg, sport, dport);
   if (!tp) return drop_seg(sh, seg, Drop::TcpNoMemory);
   tp->irs = seg.seq;
@@ -1099,11 +1155,16 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
     tp->ecn_flags = kEcnOk;  // the SYN-ACK says so (ECE)
     ++sh.stats.tcp_ecn_negotiated;
   }
-  ++l.syn_len;
   set_state(tp, sk_state::kSynRecv);
   sh.tcp.add(tp);
   note_foreign_child(tp);
   ++sh.stats.tcp_passive_opens;
+  tp->fastopen_send_cookie = send_cookie;
+  if (fastopen) {
+    fastopen_open(sh, lp, tp, seg);
+  } else {
+    ++l.syn_len;
+  }
   send_syn(tp);
   // Time the SYN-ACK: its ACK is the connection's first RTT sample (process_ack), unless the SYN-ACK had
   // to be sent again (Karn: retransmit_head stops the timing; timestamps still give a sample then).
@@ -1111,7 +1172,7 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
   tp->rtt_seq = tp->iss + 1;
   tp->rtt_start = sh.now();
   arm_rto(tp);
-  seg.payload.reset();  // data on a SYN is not taken (the peer sends it again once established)
+  seg.payload.reset();  // data on a SYN is not taken without Fast Open (the peer sends it again once established)
 }
 
 }  // namespace

@@ -100,6 +100,12 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
       // An active SYN offers window scaling, SACK and timestamps; a SYN-ACK answers what the peer offered.
       if (active_syn || tp->wscale_ok) o.wscale = tp->rcv_wscale;
       o.sack_permitted = active_syn || tp->sack_ok;
+      // RFC 7413 §4.1.2: the SYN-ACK gives the client our Fast Open cookie (every time: the first one may be
+      // lost; Linux sends it once).
+      if (tp->fastopen_send_cookie && !active_syn) [[unlikely]] {
+        o.fastopen_len = kFastOpenCookieLen;
+        fastopen_cookie(is->daddr, is->saddr, o.fastopen_cookie.data());
+      }
     } else if ((flags & tf::kAck) && tp->sack_ok) {
       // RFC 2018 §4: SACK blocks on every ACK while out-of-order data is held (3 fit beside timestamps),
       // as many as fit beside the segment's data: tp->mss counts only the timestamp option, so a full-sized
@@ -533,7 +539,7 @@ uint32_t tso_run(TcpSock* tp, rte_mbuf* m, uint32_t max_segs) {
 void write_xmit(TcpSock* tp, bool force_push, bool hold_tail) {
   const uint8_t st = sk_of(tp)->state;
   if (st != sk_state::kEstablished && st != sk_state::kCloseWait && st != sk_state::kFinWait1 &&
-      st != sk_state::kLastAck && st != sk_state::kClosing)
+      st != sk_state::kLastAck && st != sk_state::kClosing && !tp->fastopen_child)
     return;
   Shard& sh = shard_of(tp);
   // Another connection to the same destination taught the shard a lower path MTU: take it now, before
@@ -587,8 +593,9 @@ void write_xmit(TcpSock* tp, bool force_push, bool hold_tail) {
     // cut short by the window is not "small": SWS avoidance above decided on it. Nor is one with more data
     // queued behind it (nothing could join it; as Linux's tcp_write_xmit): that happens when the MSS fell
     // below the segments already queued (path MTU discovery cuts them, leaving short pieces).
+    // (A Fast Open connection's SYN-ACK is not data: its answer leaves before the handshake completes.)
     if (len < tp->mss && is_last && !with_fin && !force_push &&
-        (tp->cork || hold_tail || (!tp->nodelay && flight_size(tp) > 0))) {
+        (tp->cork || hold_tail || (!tp->nodelay && flight_size(tp) > uint32_t{tp->fastopen_child}))) {
       // TCP_CORK (or a send with MSG_MORE, `hold_tail`: Linux's TCP_NAGLE_CORK for that push) holds a partial
       // segment at most until the persist timer fires, an RTO (at least rto_min, 200 ms) after the last ACK
       // left nothing in flight: tcp(7)'s "200 millisecond ceiling", which Linux implements the same way (tcp_write_xmit's caller arms the probe0 timer, whose tcp_write_wakeup

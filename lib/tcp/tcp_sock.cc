@@ -29,6 +29,7 @@ void set_state(TcpSock* tp, uint8_t st) {
   Shard& sh = *sk->shard;
   const uint8_t old = sk->state;
   if (old == st) return;
+  if (tp->fastopen_child) fastopen_release(tp);  // out of SYN-RECEIVED (its only state as such)
   // tcpCurrEstab (RFC 4022): connections in ESTABLISHED or CLOSE-WAIT.
   const auto counted = [](uint8_t s) { return s == sk_state::kEstablished || s == sk_state::kCloseWait; };
   if (counted(st) && !counted(old)) ++sh.stats.tcp_curr_estab;
@@ -72,6 +73,20 @@ uint32_t ts_offset_for(Ipv4Addr laddr, Ipv4Addr raddr) {
     uint32_t tag, l, r;
   } key{0x74737666u /* "tsvf": not an ISN key */, laddr.host(), raddr.host()};
   return static_cast<uint32_t>(siphash24(process_secret(), &key, sizeof key));
+}
+
+void fastopen_cookie(Ipv4Addr client, Ipv4Addr server, uint8_t* out) {
+  struct {
+    uint32_t tag, c, s;
+  } key{0x7466636bu /* "tfck": not an ISN or TSval key */, client.host(), server.host()};
+  const uint64_t h = siphash24(process_secret(), &key, sizeof key);
+  std::memcpy(out, &h, kFastOpenCookieLen);
+}
+
+void fastopen_release(TcpSock* tp) {
+  tp->fastopen_child = false;
+  tp->fastopen_send_cookie = false;
+  if (TcpSock* lp = std::exchange(tp->fastopen_listener, nullptr)) --lp->icsk.fastopen_len;
 }
 
 void init_sock(TcpSock* tp) {
@@ -130,7 +145,7 @@ void unlink_child(TcpSock* tp) {
   TcpSock* lp = tp->parent;
   if (!lp) return;
   InetConnectionSock& l = lp->icsk;
-  if (sk_of(tp)->state == sk_state::kSynRecv) {
+  if (embryonic(tp)) {
     --l.syn_len;
   } else {
     for (TcpSock** p = &l.accept_head; *p; p = &(*p)->accept_next) {
@@ -522,6 +537,11 @@ int tcp_disconnect(Sock* sk, int) {
       if (c->parent == tp) syn.push_back(c);
     });
     for (TcpSock* c : syn) done(c);
+    // Fast Open connections accepted already but not through their handshake: no listener to count them.
+    sh.tcp.for_each([&](TcpSock* c) {
+      if (c->fastopen_listener == tp) c->fastopen_listener = nullptr;
+    });
+    tp->icsk.fastopen_len = 0;
   } else if (st != sk_state::kClose && st != sk_state::kSynSent && st != sk_state::kTimeWait) {
     send_rst(tp);
   }
@@ -534,6 +554,7 @@ int tcp_disconnect(Sock* sk, int) {
   sk->rmem_alloc = 0;
   sk->shutdown = 0;
   if (st == sk_state::kEstablished || st == sk_state::kCloseWait) --sh.stats.tcp_curr_estab;  // as set_state
+  if (tp->fastopen_child) fastopen_release(tp);
   sk->state = sk_state::kClose;
   InetSock* is = inet_sk(sk);
   is->daddr = Ipv4Addr::any();
@@ -666,7 +687,9 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   Shard& sh = *sk->shard;
   if (flags & MSG_OOB) return -EOPNOTSUPP;
   const uint8_t st = sk->state;
-  if (st != sk_state::kEstablished && st != sk_state::kCloseWait) {
+  // A Fast Open connection writes in SYN-RECEIVED: its answer may leave right after the SYN-ACK (RFC 7413
+  // §2; Linux's tcp_passive_fastopen).
+  if (st != sk_state::kEstablished && st != sk_state::kCloseWait && !tp->fastopen_child) [[unlikely]] {
     if (sk->err) return -std::exchange(sk->err, 0);
     if (st == sk_state::kSynSent || st == sk_state::kSynRecv) return -EAGAIN;  // still connecting
     return -EPIPE;
@@ -863,7 +886,7 @@ uint32_t tcp_poll(Sock* sk) {
   if (sk->err) mask |= EPOLLERR;
   if (sk->shutdown == (kRcvShutdown | kSendShutdown) || st == sk_state::kClose) mask |= EPOLLHUP;
   if (sk->shutdown & kRcvShutdown) mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
-  if (st != sk_state::kSynSent && st != sk_state::kSynRecv) {
+  if (st != sk_state::kSynSent && (st != sk_state::kSynRecv || tp->fastopen_child)) {
     if (tp->rcv_queued >= static_cast<uint32_t>(sk->rcvlowat) || (tp->rcv_queued && tp->fin_received))
       mask |= EPOLLIN | EPOLLRDNORM;
     if (!(sk->shutdown & kSendShutdown)) {
@@ -988,6 +1011,12 @@ int tcp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
       // Any socket takes it (Linux); it acts on a listener's handshakes. Zero or less turns it off.
       tp->icsk.defer_accept = defer_secs_to_timeouts(val);
       return 0;
+    case TCP_FASTOPEN:
+      // RFC 7413 server: how many Fast Open connections may be in their handshake at once (0: off). Only
+      // before connecting or on a listener; capped at somaxconn (Linux's fastopen_queue_tune; measured).
+      if (val < 0 || (sk->state != sk_state::kClose && sk->state != sk_state::kListen)) return -EINVAL;
+      tp->icsk.fastopen_max = std::min<uint32_t>(static_cast<uint32_t>(val), sk->shard->cfg.sock.somaxconn);
+      return 0;
     case TCP_NOTSENT_LOWAT:
       // Any value (Linux takes the int as unsigned); a writer held by the old limit may go on now.
       tp->notsent_lowat = static_cast<uint32_t>(val);
@@ -1096,6 +1125,7 @@ int tcp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* op
     case TCP_QUICKACK: val = tp->quickack > 0; break;
     case TCP_SYNCNT: val = tp->syn_retries ? tp->syn_retries : static_cast<int>(cfg_of(tp).syn_retries); break;
     case TCP_DEFER_ACCEPT: val = defer_timeouts_to_secs(tp->icsk.defer_accept); break;
+    case TCP_FASTOPEN: val = static_cast<int>(tp->icsk.fastopen_max); break;
     case TCP_WINDOW_CLAMP:
       // The clamp as set, else what bounds the window anyway (as Linux's window_clamp after the handshake);
       // 0 on a socket that never connected (or was disconnected) or listens, as Linux.
@@ -1264,7 +1294,7 @@ void tcp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t
     return tcp_mtu_reduced(tp, pmtu_from_icmp(info, ip.total_len(), sh.cfg.ipv4.min_pmtu));
   }
   const int err = icmp_error_to_errno(type, code);
-  if (tp->parent && sk->state == sk_state::kSynRecv) {
+  if (embryonic(tp)) {
     // An embryonic connection of a listener (Linux's tcp_req_err): dropped when the message says its peer is
     // gone (net or host unreachable, TTL exceeded, parameter problem) and only for our SYN-ACK's ISN; any other
     // message leaves it to its SYN-ACK retries.

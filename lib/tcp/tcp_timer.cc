@@ -120,10 +120,15 @@ bool rto_expired(TcpSock* tp, Instant now) {
   // TCP_DEFER_ACCEPT (Linux's syn_ack_recalc): a child whose bare ACK was held back is not given up for
   // want of an ACK until the deferral is over, and gets no SYN-ACK until its last timeout, which sends one
   // to ask the peer for its ACK once more (that ACK then completes the handshake).
-  const unsigned defer = st == sk_state::kSynRecv && tp->parent ? tp->parent->icsk.defer_accept : 0;
+  const unsigned defer = embryonic(tp) ? tp->parent->icsk.defer_accept : 0;
   bool resend = true;
   if (st == sk_state::kSynSent || st == sk_state::kSynRecv) {
-    const unsigned limit = tp->syn_retries ? tp->syn_retries : st == sk_state::kSynSent ? cfg.syn_retries : cfg.synack_retries;
+    // A Fast Open child gets one retry more than a plain handshake (Linux's tcp_fastopen_synack_timer: its
+    // peer has sent data already).
+    const unsigned limit = tp->syn_retries                ? tp->syn_retries
+                           : st == sk_state::kSynSent     ? cfg.syn_retries
+                           : tp->fastopen_child           ? cfg.synack_retries + 1
+                                                          : cfg.synack_retries;
     if (tp->retransmits == 0) tp->retrans_start = first_sent(tp, now);
     bool expire = tp->retransmits >= limit;
     if (defer) {
@@ -132,7 +137,7 @@ bool rto_expired(TcpSock* tp, Instant now) {
     }
     // A listener's child answers to the SYN-ACK retries (and the deferral) alone: TCP_USER_TIMEOUT, which
     // it inherits, counts once it is established (Linux's request sockets have no user timeout).
-    const bool child = st == sk_state::kSynRecv && tp->parent;
+    const bool child = st == sk_state::kSynRecv && (tp->parent || tp->fastopen_child);
     if (expire || (!child && user_timeout_passed(tp, now, tp->retrans_start))) {
       if (st == sk_state::kSynSent) ++sh.stats.tcp_attempt_fails;
       abort_timeout(tp);
@@ -182,7 +187,7 @@ bool rto_expired(TcpSock* tp, Instant now) {
     ++tp->total_retrans;
     write_xmit(tp, true);
   }
-  const bool child = st == sk_state::kSynRecv && tp->parent;
+  const bool child = st == sk_state::kSynRecv && (tp->parent || tp->fastopen_child);
   rto_start(tp, now + (child ? us(tp->rto_us) : clamp_to_user_timeout(tp, now, tp->retrans_start, us(tp->rto_us))));
   return false;
 }

@@ -1,5 +1,7 @@
 #include "wire/tcp.hh"
 
+#include <algorithm>
+
 namespace skiff::wire {
 
 namespace {
@@ -65,6 +67,19 @@ WireError TcpOptions::parse_into(std::span<const uint8_t> opts, TcpOptions& o) {
         }
         break;
       }
+      case tcp_opt::kFastOpen:
+      case tcp_opt::kExperimental: {
+        // The cookie, after the kind and length (and the experimental form's 16-bit magic). A length the RFC
+        // does not allow leaves the option ignored, not the segment dropped (Linux's tcp_parse_fastopen_option).
+        const size_t hdr = kind == tcp_opt::kFastOpen ? 2 : 4;
+        if (kind == tcp_opt::kExperimental && (len < 4 || load_be16(p + 2) != tcp_opt::kFastOpenMagic)) break;
+        const size_t clen = len - hdr;
+        if (clen == 0 || (clen >= 4 && clen <= 16 && clen % 2 == 0)) {
+          o.fastopen_len = static_cast<int8_t>(clen);
+          std::copy(p + hdr, p + len, o.fastopen_cookie.begin());
+        }
+        break;
+      }
       default:
         break;  // unknown options are skipped by their length (RFC 9293 §3.1)
     }
@@ -121,6 +136,12 @@ size_t write_tcp_options(uint8_t* out, const TcpOptions& o) {
         n += 8;
       }
     }
+  }
+  if (o.fastopen_len >= 0 && n + 2 + static_cast<size_t>(o.fastopen_len) <= 40) {
+    out[n++] = tcp_opt::kFastOpen;
+    out[n++] = static_cast<uint8_t>(2 + o.fastopen_len);
+    std::copy_n(o.fastopen_cookie.begin(), o.fastopen_len, out + n);
+    n += static_cast<size_t>(o.fastopen_len);
   }
   while (n % 4) out[n++] = tcp_opt::kEol;
   return n;

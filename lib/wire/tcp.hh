@@ -1,6 +1,6 @@
 #pragma once
 // TCP header (RFC 9293 §3.1) and its options (MSS, window scale and timestamps per RFC 7323, SACK per
-// RFC 2018).
+// RFC 2018, Fast Open per RFC 7413).
 
 #include <array>
 #include <optional>
@@ -31,6 +31,9 @@ inline constexpr uint8_t kWscale = 3;
 inline constexpr uint8_t kSackPermitted = 4;
 inline constexpr uint8_t kSack = 5;
 inline constexpr uint8_t kTimestamp = 8;
+inline constexpr uint8_t kFastOpen = 34;      // RFC 7413 §4.1.1
+inline constexpr uint8_t kExperimental = 254;  // RFC 6994; Fast Open's draft form: magic 0xF989
+inline constexpr uint16_t kFastOpenMagic = 0xF989;
 }  // namespace tcp_opt
 
 struct SackBlock {
@@ -46,6 +49,10 @@ struct TcpOptions {
   uint32_t ts_val = 0, ts_ecr = 0;
   uint8_t num_sack = 0;
   std::array<SackBlock, 4> sack{};
+  // RFC 7413 Fast Open: -1 absent (or of a length RFC 7413 does not allow: ignored, as Linux), 0 a cookie
+  // request, else the cookie's length (4..16, even); either the option's own kind or the experimental form.
+  int8_t fastopen_len = -1;
+  std::array<uint8_t, 16> fastopen_cookie{};
 
   // Parses `opts` (the bytes between the fixed header and the data offset).
   static Checked<TcpOptions> parse(std::span<const uint8_t> opts);

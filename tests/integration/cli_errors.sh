@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bad stack options: both apps must refuse them before EAL initialisation, with exit code 2 and exactly one
-# line on stderr naming the option; skiff-echo's own options (--port, --tcp-defer-accept) the same way, once
-# EAL is up. No device, no privileges needed.
+# line on stderr naming the option; skiff-echo's own options (--port, --tcp-defer-accept, --tcp-fastopen) the
+# same way, once EAL is up. No device, no privileges needed.
 . "$(dirname "$0")/lib.sh"
 itest_init "$@"
 
@@ -62,6 +62,7 @@ done
 if [ "$(id -u)" -eq 0 ]; then
   APP_OPTION=1 expect_error skiff-echo --tcp-defer-accept --ip 10.0.0.1/24 --tcp-defer-accept 5x
   APP_OPTION=1 expect_error skiff-echo --tcp-defer-accept --ip 10.0.0.1/24 --tcp-defer-accept -1
+  APP_OPTION=1 expect_error skiff-echo --tcp-fastopen --ip 10.0.0.1/24 --tcp-fastopen 70000
   APP_OPTION=1 expect_error skiff-echo --port --ip 10.0.0.1/24 --port 70000
 fi
 log "$n_cases cases"

@@ -360,9 +360,10 @@ TEST(TcpOptions, EolStopsParsing) {
 }
 
 TEST(TcpOptions, UnknownKindsSkippedByLength) {
-  // MPTCP (30) with 4 bytes, TFO cookie (34) with 10, an experimental (254) with 2, then real options.
+  // MPTCP (30) with 4 bytes, a TFO cookie (34) with 10 (its bytes are a cookie, not options), an
+  // experimental (254) with 2, then real options.
   const Opt o = {0x1e, 0x04, 0x00, 0x81,                                      // unknown, len 4
-                 0x22, 0x0a, 0x02, 0x04, 0xff, 0xff, 0x03, 0x03, 0x09, 0x00,  // unknown, len 10
+                 0x22, 0x0a, 0x02, 0x04, 0xff, 0xff, 0x03, 0x03, 0x09, 0x00,  // Fast Open, len 10
                  0xfe, 0x02,                                                  // unknown, len 2
                  0x02, 0x04, 0x05, 0x78, 0x03, 0x03, 0x02, 0x01};
   auto r = parse(o);
@@ -631,4 +632,81 @@ TEST(TcpOptionsParse, SackWithMoreThanFourBlocksIsRejected) {
   o[0] = skiff::wire::tcp_opt::kSack;
   o[1] = 42;  // five blocks: impossible in a real header (40 bytes of options at most)
   EXPECT_EQ(skiff::wire::TcpOptions::parse(o).err, skiff::wire::WireError::BadOptionLen);
+}
+
+// ---- RFC 7413 Fast Open option ----
+
+TEST(TcpOptions, FastOpenCookieRequestAndCookie) {
+  auto r = parse({34, 2});  // kind 34, no cookie: a request
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->fastopen_len, 0);
+  r = parse({34, 10, 1, 2, 3, 4, 5, 6, 7, 8, 1, 1});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->fastopen_len, 8);
+  EXPECT_EQ(std::vector<uint8_t>(r->fastopen_cookie.begin(), r->fastopen_cookie.begin() + 8),
+            (std::vector<uint8_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+  r = parse({34, 18, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});  // the longest, 16
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->fastopen_len, 16);
+  EXPECT_EQ(r->fastopen_cookie[15], 16);
+  EXPECT_EQ(parse({1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0})->fastopen_len, -1);  // absent
+}
+
+TEST(TcpOptions, FastOpenLengthsTheRfcForbidsAreIgnoredNotFatal) {
+  // Cookies are 4..16 bytes, even (RFC 7413 §4.1.1): other lengths leave the option unread (Linux's
+  // tcp_parse_fastopen_option), and the segment, with its other options, stands.
+  for (const Opt& o : {Opt{34, 3, 9}, Opt{34, 4, 9, 9}, Opt{34, 5, 1, 2, 3}, Opt{34, 9, 1, 2, 3, 4, 5, 6, 7},
+                       Opt{34, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}}) {
+    Opt with_mss = o;
+    with_mss.insert(with_mss.end(), {2, 4, 0x05, 0xb4});
+    auto r = parse(with_mss);
+    ASSERT_TRUE(r) << int(o[1]);
+    EXPECT_EQ(r->fastopen_len, -1) << int(o[1]);
+    EXPECT_EQ(r->mss, 1460) << int(o[1]);
+  }
+}
+
+TEST(TcpOptions, FastOpenExperimentalFormNeedsItsMagic) {
+  // The pre-RFC form: kind 254, magic 0xF989, then the cookie (RFC 7413 §4.1.1 note; RFC 6994).
+  auto r = parse({254, 4, 0xf9, 0x89});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->fastopen_len, 0);
+  r = parse({254, 12, 0xf9, 0x89, 8, 7, 6, 5, 4, 3, 2, 1});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->fastopen_len, 8);
+  EXPECT_EQ(r->fastopen_cookie[0], 8);
+  EXPECT_EQ(r->fastopen_cookie[7], 1);
+  r = parse({254, 12, 0x12, 0x34, 8, 7, 6, 5, 4, 3, 2, 1});  // another experiment: skipped
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->fastopen_len, -1);
+}
+
+TEST(TcpOptions, FastOpenIsWrittenBesideTheSynAckOptions) {
+  // A SYN-ACK's options (MSS, SACK-permitted, timestamps, window scale: 20 bytes) and the cookie (10) fit
+  // the 40 bytes; the written bytes parse back to the same values.
+  TcpOptions o;
+  o.mss = 1460;
+  o.sack_permitted = true;
+  o.has_timestamp = true;
+  o.ts_val = 7;
+  o.ts_ecr = 9;
+  o.wscale = 7;
+  o.fastopen_len = 8;
+  for (uint8_t i = 0; i < 8; ++i) o.fastopen_cookie[i] = static_cast<uint8_t>(0xa0 + i);
+  uint8_t out[40];
+  const size_t n = write_tcp_options(out, o);
+  EXPECT_EQ(n, 32u);
+  auto r = TcpOptions::parse(std::span<const uint8_t>(out, n));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->mss, 1460);
+  EXPECT_EQ(r->wscale, 7);
+  EXPECT_TRUE(r->sack_permitted);
+  EXPECT_EQ(r->ts_val, 7u);
+  ASSERT_EQ(r->fastopen_len, 8);
+  EXPECT_EQ(r->fastopen_cookie[7], 0xa7);
+  o = TcpOptions{};
+  o.fastopen_len = 0;  // a request alone: kind, length 2, padding
+  EXPECT_EQ(write_tcp_options(out, o), 4u);
+  EXPECT_EQ(out[0], 34);
+  EXPECT_EQ(out[1], 2);
 }

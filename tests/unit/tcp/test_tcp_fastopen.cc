@@ -1,0 +1,368 @@
+// TCP Fast Open, server side (RFC 7413), as Linux: a listener with TCP_FASTOPEN answers a cookie request
+// with its cookie; a SYN that brings that cookie opens the connection at once: the SYN's data is readable,
+// the SYN-ACK acknowledges it, the connection waits in the accept queue and may write before the peer's ACK
+// of the SYN-ACK. A wrong cookie gets a plain handshake (its data ignored) and the right cookie; the
+// TCP_FASTOPEN value bounds the Fast Open connections still in their handshake.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+
+#include <cstring>
+
+#include "api/skiff.h"
+#include "tcp/tcp.hh"
+#include "tcp/tcp_impl.hh"
+#include "tcp_builder.hh"
+#include "tcp_test_util.hh"
+
+using namespace skiff;
+using namespace skiff::test;
+using namespace tcpt;
+
+namespace {
+
+constexpr uint32_t kIsn = 1000;  // the peer's ISN
+
+int fastopen_of(int fd) {
+  int v = -1;
+  socklen_t len = sizeof v;
+  EXPECT_EQ(skiff_getsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &v, &len), 0);
+  return v;
+}
+
+int fastopen_listener(int qlen, int backlog = 16) {
+  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_FASTOPEN, qlen), 0);
+  const sockaddr_in a = sin_of(Ipv4Addr::any(), kLocalPort);
+  EXPECT_EQ(skiff_bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
+  EXPECT_EQ(skiff_listen(fd, backlog), 0);
+  return fd;
+}
+
+// Our cookie for the harness's peer, as the stack computes it.
+std::array<uint8_t, 8> our_cookie() {
+  std::array<uint8_t, 8> c{};
+  tcp::fastopen_cookie(StackHarness::kPeerIp, StackHarness::kOurIp, c.data());
+  return c;
+}
+
+wire::TcpOptions tfo_opts(int8_t len, const uint8_t* cookie = nullptr) {
+  wire::TcpOptions o = mss_opt(1400);
+  o.fastopen_len = len;
+  if (cookie) std::memcpy(o.fastopen_cookie.data(), cookie, static_cast<size_t>(len));
+  return o;
+}
+
+// A SYN from `sport` with Fast Open option `o` and `data`; returns the one SYN-ACK sent (and fails if not
+// exactly one), with any other segments in `rest`.
+SentTcp syn(StackHarness& h, uint16_t sport, const wire::TcpOptions& o, const Bytes& data = {},
+            std::vector<SentTcp>* rest = nullptr) {
+  h.inject(tcp_frame(h, {.sport = sport, .seq = kIsn, .flags = tf::kSyn, .opts = o, .payload = data}));
+  SentTcp synack;
+  int n = 0;
+  for (SentTcp& t : tcp_only(h.sent())) {
+    if (t.dport == sport && t.flags == (tf::kSyn | tf::kAck)) {
+      synack = t;
+      ++n;
+    } else if (rest) {
+      rest->push_back(t);
+    }
+  }
+  EXPECT_EQ(n, 1);
+  return synack;
+}
+
+SentTcp syn_with_cookie(StackHarness& h, uint16_t sport, const Bytes& data) {
+  const auto c = our_cookie();
+  return syn(h, sport, tfo_opts(8, c.data()), data);
+}
+
+void ack(StackHarness& h, uint16_t sport, uint32_t seq, uint32_t ack, const Bytes& data = {}) {
+  h.inject(tcp_frame(h, {.sport = sport, .seq = seq, .ack = ack, .flags = tf::kAck, .payload = data}));
+}
+
+int try_accept(int l) { return skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK); }
+
+Bytes text(const char* s) { return Bytes(s, s + std::strlen(s)); }
+
+}  // namespace
+
+TEST(TcpFastOpen, SockoptAsLinux) {
+  // Measured on Linux 6.18: 0 by default; any value >= 0 on a closed or listening socket, capped at
+  // somaxconn; EINVAL for a negative value, on a connected socket, or a short option; a child reads 0.
+  StackHarness h;
+  const int fd = skiff_socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_EQ(fastopen_of(fd), 0);
+  EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_FASTOPEN, 5), 0);
+  EXPECT_EQ(fastopen_of(fd), 5);
+  EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_FASTOPEN, 100000), 0);
+  EXPECT_EQ(fastopen_of(fd), 4096);
+  EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_FASTOPEN, -1), -1);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(fastopen_of(fd), 4096);
+  const short too_short = 1;
+  EXPECT_EQ(skiff_setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &too_short, sizeof too_short), -1);
+  EXPECT_EQ(errno, EINVAL);
+  skiff_close(fd);
+
+  Conn c = accept_conn(h);
+  EXPECT_EQ(set_int(c.lfd, IPPROTO_TCP, TCP_FASTOPEN, 7), 0);  // a listener takes it
+  EXPECT_EQ(fastopen_of(c.lfd), 7);
+  EXPECT_EQ(fastopen_of(c.fd), 0);
+  EXPECT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_FASTOPEN, 3), -1);  // a connection does not
+  EXPECT_EQ(errno, EINVAL);
+}
+
+TEST(TcpFastOpen, CookieRequestIsAnsweredWithTheCookieAndAPlainHandshake) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = fastopen_listener(8);
+  const SentTcp sa = syn(h, 41000, tfo_opts(0));
+  ASSERT_EQ(sa.opts.fastopen_len, 8);
+  const auto want = our_cookie();
+  EXPECT_EQ(std::memcmp(sa.opts.fastopen_cookie.data(), want.data(), 8), 0);
+  EXPECT_EQ(sa.ack, kIsn + 1);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_cookie_reqd, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_passive, 0u);
+  EXPECT_EQ(try_accept(l), -1);  // nothing before the handshake completes
+  ack(h, 41000, kIsn + 1, sa.seq + 1);
+  const int c = try_accept(l);
+  ASSERT_GE(c, 0);
+  EXPECT_EQ(state_of(c), TCP_ESTABLISHED);
+  // The cookie is the address pair's: a second request gets the same; another client address another.
+  EXPECT_EQ(std::memcmp(syn(h, 41001, tfo_opts(0)).opts.fastopen_cookie.data(), want.data(), 8), 0);
+  std::array<uint8_t, 8> other{};
+  tcp::fastopen_cookie(Ipv4Addr::of(10, 0, 0, 77), StackHarness::kOurIp, other.data());
+  EXPECT_NE(other, want);
+  // A plain SYN (no option) gets no cookie.
+  EXPECT_EQ(syn(h, 41002, mss_opt(1400)).opts.fastopen_len, -1);
+}
+
+TEST(TcpFastOpen, ValidCookieOpensAtOnceWithTheSynsData) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = fastopen_listener(8);
+  const int ep = skiff_epoll_create1(0);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = l;
+  ASSERT_EQ(skiff_epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev), 0);
+  const SentTcp sa = syn_with_cookie(h, 41000, text("GET /"));
+  // The SYN-ACK acknowledges the SYN's data and carries no cookie (the client has the right one).
+  EXPECT_EQ(sa.ack, kIsn + 1 + 5);
+  EXPECT_EQ(sa.opts.fastopen_len, -1);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_passive, 1u);
+  // Accepted before the handshake completes, the data readable.
+  h.advance(0ms);
+  EXPECT_EQ(skiff_epoll_wait(ep, &ev, 1, 0), 1);
+  skiff_close(ep);
+  const int c = try_accept(l);
+  ASSERT_GE(c, 0) << strerror(errno);
+  EXPECT_EQ(state_of(c), TCP_SYN_RECV);
+  EXPECT_EQ(read_all(c), text("GET /"));
+  // Its answer leaves at once, after the SYN-ACK (RFC 7413 §2: the response within the first round trip).
+  ASSERT_EQ(skiff_send(c, "200 OK", 6, 0), 6);
+  auto out = tcp_only(h.sent());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, sa.seq + 1);
+  EXPECT_EQ(out[0].ack, kIsn + 1 + 5);
+  EXPECT_EQ(out[0].payload, text("200 OK"));
+  // The peer's ACK of the SYN-ACK and the answer completes the handshake.
+  ack(h, 41000, kIsn + 6, sa.seq + 1 + 6);
+  EXPECT_EQ(state_of(c), TCP_ESTABLISHED);
+  EXPECT_EQ(info(c).tcpi_unacked, 0u);
+  // More data both ways as on any connection.
+  ack(h, 41000, kIsn + 6, sa.seq + 7, text("more"));
+  EXPECT_EQ(read_all(c), text("more"));
+  EXPECT_EQ(h.total_drops(), 0u);
+}
+
+TEST(TcpFastOpen, WrongCookieIgnoresTheDataAndSendsTheRightCookie) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = fastopen_listener(8);
+  auto bad = our_cookie();
+  bad[3] ^= 0x40;
+  const SentTcp sa = syn(h, 41000, tfo_opts(8, bad.data()), text("GET /"));
+  EXPECT_EQ(sa.ack, kIsn + 1);  // the SYN only
+  ASSERT_EQ(sa.opts.fastopen_len, 8);
+  const auto want = our_cookie();
+  EXPECT_EQ(std::memcmp(sa.opts.fastopen_cookie.data(), want.data(), 8), 0);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_passive_fail, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_passive, 0u);
+  EXPECT_EQ(try_accept(l), -1);
+  // The client sends its data again after the handshake (RFC 7413 §4.2.2), and that is what is read.
+  ack(h, 41000, kIsn + 1, sa.seq + 1, text("GET /"));
+  const int c = try_accept(l);
+  ASSERT_GE(c, 0);
+  EXPECT_EQ(read_all(c), text("GET /"));
+  // A cookie of another length (4 bytes) is wrong too.
+  const SentTcp sa2 = syn(h, 41001, tfo_opts(4, want.data()), text("x"));
+  EXPECT_EQ(sa2.ack, kIsn + 1);
+  EXPECT_EQ(sa2.opts.fastopen_len, 8);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_passive_fail, 2u);
+}
+
+TEST(TcpFastOpen, OffWithoutTheSockoptOrTheStackSetting) {
+  {
+    StackHarness h;
+    h.learn_peer();
+    const int l = listen_on();
+    const SentTcp sa = syn_with_cookie(h, 41000, text("GET /"));
+    EXPECT_EQ(sa.ack, kIsn + 1);
+    EXPECT_EQ(sa.opts.fastopen_len, -1);  // no cookie either
+    EXPECT_EQ(syn(h, 41001, tfo_opts(0)).opts.fastopen_len, -1);
+    EXPECT_EQ(try_accept(l), -1);
+    EXPECT_EQ(h.shard().stats.tcp_fastopen_passive, 0u);
+  }
+  {
+    HarnessOptions o;
+    o.cfg.tcp.fastopen = 0;
+    StackHarness h(o);
+    h.learn_peer();
+    const int l = fastopen_listener(8);
+    const SentTcp sa = syn_with_cookie(h, 41000, text("GET /"));
+    EXPECT_EQ(sa.ack, kIsn + 1);
+    EXPECT_EQ(sa.opts.fastopen_len, -1);
+    EXPECT_EQ(try_accept(l), -1);
+  }
+}
+
+TEST(TcpFastOpen, TheLimitCountsConnectionsStillInTheirHandshake) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = fastopen_listener(1);
+  const SentTcp a = syn_with_cookie(h, 41000, text("a"));
+  EXPECT_EQ(a.ack, kIsn + 2);
+  // A second one while the first is in its handshake: a plain handshake (no cookie: Linux's
+  // tcp_fastopen_queue_check), counted.
+  const SentTcp b = syn_with_cookie(h, 41001, text("b"));
+  EXPECT_EQ(b.ack, kIsn + 1);
+  EXPECT_EQ(b.opts.fastopen_len, -1);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_listen_overflow, 1u);
+  // The first completes (accepted or not, it counts no more): the next one opens fast again.
+  ack(h, 41000, kIsn + 2, a.seq + 1);
+  const SentTcp c = syn_with_cookie(h, 41002, text("c"));
+  EXPECT_EQ(c.ack, kIsn + 2);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_passive, 2u);
+  // Accept order is arrival order in the queue: a (fast), c (fast); b completes later.
+  ack(h, 41001, kIsn + 1, b.seq + 1);
+  const int fa = try_accept(l), fc = try_accept(l), fb = try_accept(l);
+  ASSERT_GE(fa, 0);
+  ASSERT_GE(fc, 0);
+  ASSERT_GE(fb, 0);
+  EXPECT_EQ(read_all(fa), text("a"));
+  EXPECT_EQ(read_all(fc), text("c"));
+  EXPECT_EQ(read_all(fb), Bytes{});
+}
+
+TEST(TcpFastOpen, RepeatedSynIsAnsweredWithoutTakingItsDataTwice) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = fastopen_listener(8);
+  const SentTcp sa = syn_with_cookie(h, 41000, text("hello"));
+  // The SYN-ACK was lost: the client sends its SYN (and data) again.
+  const SentTcp sa2 = syn_with_cookie(h, 41000, text("hello"));
+  EXPECT_EQ(sa2.seq, sa.seq);
+  EXPECT_EQ(sa2.ack, kIsn + 6);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_passive, 1u);
+  const int c = try_accept(l);
+  ASSERT_GE(c, 0);
+  EXPECT_EQ(try_accept(l), -1);
+  EXPECT_EQ(read_all(c), text("hello"));
+}
+
+TEST(TcpFastOpen, ResetBeforeAcceptTakesItOffTheQueueAndFreesItsPlace) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = fastopen_listener(1);
+  SentTcp sa = syn_with_cookie(h, 41000, text("a"));
+  h.inject(tcp_frame(h, {.sport = 41000, .seq = kIsn + 2, .flags = tf::kRst}));
+  EXPECT_EQ(try_accept(l), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_EQ(sa.ack, kIsn + 2);
+  // The limit of 1 is free again.
+  sa = syn_with_cookie(h, 41001, text("b"));
+  EXPECT_EQ(sa.ack, kIsn + 2);
+  const int c = try_accept(l);
+  ASSERT_GE(c, 0);
+  // A reset of an accepted Fast Open connection in its handshake reads as ECONNRESET.
+  // (what it received first is still read first, as Linux's tcp_recvmsg).
+  h.inject(tcp_frame(h, {.sport = 41001, .seq = kIsn + 2, .flags = tf::kRst}));
+  ssize_t rc = 0;
+  EXPECT_EQ(read_all(c, &rc), text("b"));
+  EXPECT_EQ(rc, -1);
+  EXPECT_EQ(errno, ECONNRESET);
+}
+
+TEST(TcpFastOpen, UnansweredSynAckTimesOutTheAcceptedConnection) {
+  // Linux's tcp_fastopen_synack_timer: the SYN-ACK goes again synack_retries + 1 times (5 + 1), then the
+  // connection fails with ETIMEDOUT for its reader (no TCP_USER_TIMEOUT: the listener's request sockets
+  // have none).
+  StackHarness h;
+  h.learn_peer();
+  const int l = fastopen_listener(8);
+  const SentTcp sa = syn_with_cookie(h, 41000, text("a"));
+  const int c = try_accept(l);
+  ASSERT_GE(c, 0);
+  size_t synacks = 0;
+  for (int i = 0; i < 2200; ++i) {  // 220 s
+    h.advance(100ms);
+    if (i % 100 == 0) h.learn_peer();
+    for (const SentTcp& t : out_of(h)) synacks += t.flags == (tf::kSyn | tf::kAck) && t.seq == sa.seq;
+  }
+  EXPECT_EQ(synacks, 6u);
+  ssize_t rc = 0;
+  EXPECT_EQ(read_all(c, &rc), text("a"));
+  EXPECT_EQ(rc, -1);
+  EXPECT_EQ(errno, ETIMEDOUT);
+}
+
+TEST(TcpFastOpen, ListenerClosedWhileAnAcceptedOneIsInItsHandshake) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = fastopen_listener(8);
+  const SentTcp sa = syn_with_cookie(h, 41000, text("a"));
+  const SentTcp sb = syn_with_cookie(h, 41001, text("b"));
+  const int c = try_accept(l);
+  ASSERT_GE(c, 0);
+  // The listener goes with the one still queued (reset); the accepted one stays and completes.
+  skiff_close(l);
+  bool rst_b = false;
+  for (const SentTcp& t : tcp_only(h.sent())) rst_b |= t.dport == 41001 && t.has(tf::kRst);
+  EXPECT_TRUE(rst_b);
+  (void)sb;
+  ack(h, 41000, kIsn + 2, sa.seq + 1, text("z"));
+  EXPECT_EQ(state_of(c), TCP_ESTABLISHED);
+  EXPECT_EQ(read_all(c), text("az"));
+}
+
+TEST(TcpFastOpen, ShutdownInTheHandshakeSendsTheFinAfterTheData) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = fastopen_listener(8);
+  const SentTcp sa = syn_with_cookie(h, 41000, text("q"));
+  const int c = try_accept(l);
+  ASSERT_GE(c, 0);
+  ASSERT_EQ(skiff_send(c, "ans", 3, 0), 3);
+  ASSERT_EQ(skiff_shutdown(c, SHUT_WR), 0);
+  EXPECT_EQ(state_of(c), TCP_FIN_WAIT1);
+  SeqNum end = SeqNum(sa.seq + 1);
+  bool fin = false;
+  for (const SentTcp& t : tcp_only(h.sent())) {
+    if (t.payload.size()) {
+      EXPECT_EQ(t.seq, sa.seq + 1);
+    }
+    if (t.has(tf::kFin)) {
+      fin = true;
+      EXPECT_EQ(t.seq + t.payload.size(), sa.seq + 4);
+    }
+    end = SeqNum(t.seq) + seg_space(t);
+  }
+  EXPECT_TRUE(fin);
+  EXPECT_EQ(end.raw(), sa.seq + 5);
+  // The peer acknowledges all: FIN-WAIT-2.
+  ack(h, 41000, kIsn + 2, sa.seq + 5);
+  EXPECT_EQ(state_of(c), TCP_FIN_WAIT2);
+}
