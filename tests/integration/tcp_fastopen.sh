@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# TCP Fast Open (RFC 7413) with the Linux kernel as the client (net_af_packet on a veth; the kernel in a
+# netns, tcp_fastopen=1 as Linux ships). skiff-echo listens with --tcp-fastopen 16. Between the two a
+# userspace bridge (tcp_impair.py, no loss) delays every frame by 60 ms each way, so round trips can be
+# counted by time. The kernel's first sendto(MSG_FASTOPEN) asks for a cookie (its data goes after the
+# handshake: about two round trips to the echo); Skiff answers with its cookie. The next five send their
+# data in the SYN with that cookie: Skiff takes it, acknowledges it in the SYN-ACK and echoes it at once,
+# so each echo is back in about one round trip, and the kernel reports its SYN data acknowledged
+# (TCPI_OPT_SYN_DATA, TcpExtTCPFastOpenActive). Payloads up to 1,000 bytes in the SYN; every echo matches.
+. "$(dirname "$0")/lib.sh"
+itest_init "$@"
+. "$(dirname "$0")/tcp_lib.sh"
+tcp_init "$@"
+
+T=$ITEST_TMP
+DELAY=60
+NS_S="skiff-F-$$-s"
+NS_M="skiff-F-$$-m"
+NS_P="skiff-F-$$-p"
+IF_S="skF$$s"
+IF_MS="skF$$ms"
+IF_MP="skF$$mp"
+IF_P="skF$$p"
+SKIFF_IP=10.99.24.2
+PEER_IP=10.99.24.1
+make_netns "$NS_S"
+make_netns "$NS_M"
+make_netns "$NS_P"
+make_veth "$NS_S" "$IF_S" "$NS_M" "$IF_MS"
+make_veth "$NS_P" "$IF_P" "$NS_M" "$IF_MP"
+ip -n "$NS_P" addr add "$PEER_IP/24" dev "$IF_P" || fail "address on $IF_P"
+# Frames are forwarded as they come: no checksum or segmentation offload, no GRO.
+ip netns exec "$NS_P" ethtool -K "$IF_P" tx off tso off gso off gro off >/dev/null 2>&1 || fail "ethtool -K $IF_P"
+for i in "$IF_MS" "$IF_MP"; do
+  ip netns exec "$NS_M" ethtool -K "$i" tx off tso off gso off gro off >/dev/null 2>&1 || fail "ethtool -K $i"
+done
+ip netns exec "$NS_P" sysctl -qw net.ipv4.tcp_fastopen=1 || fail "sysctl net.ipv4.tcp_fastopen"
+ip netns exec "$NS_P" sysctl -qw net.ipv4.tcp_fastopen_blackhole_timeout_sec=0 2>/dev/null || true
+VDEV="--vdev=net_af_packet0,iface=$IF_S,blocksz=16384,framesz=16384,framecnt=512"
+start_bg "$NS_M" "$T/impair.log" 120 "${KPIN[@]}" "$PY" -u "$HERE/tcp_impair.py" "$IF_MS" "$IF_MP" --delay-ms "$DELAY"
+IMPAIR_PID=$BG_PID
+wait_for_line "$T/impair.log" '^forwarding' 10 "$IMPAIR_PID" || fail "tcp_impair.py did not start"
+tcp_capture
+
+eal_args 0 echo "$VDEV"
+start_echo "$NS_S" "$T/echo.log" "${EAL_ARGS[@]}" -- --ip "$SKIFF_IP/24" --tcp-fastopen 16
+
+cat >"$T/client.py" <<'PYEOF'
+import socket, statistics, sys, time
+ip = sys.argv[1]
+MSG_FASTOPEN = 0x20000000
+TCPI_OPT_SYN_DATA = 0x20
+def say(*a):
+    print(*a, flush=True)
+def recv_n(s, n):
+    got = b""
+    while len(got) < n:
+        c = s.recv(n - len(got))
+        if not c:
+            break
+        got += c
+    return got
+def tfo_echo(data):
+    s = socket.socket()  # blocking: with a timeout Python's socket is non-blocking, and sendto gives EINPROGRESS
+    t = time.monotonic()
+    s.sendto(data, MSG_FASTOPEN, (ip, 7))
+    s.settimeout(5)
+    got = recv_n(s, len(data))
+    dt = time.monotonic() - t
+    options = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)[5]
+    s.close()
+    return got == data, dt, bool(options & TCPI_OPT_SYN_DATA)
+# The round trip: connect() returns after one (SYN, SYN-ACK). The first connects also teach ARP.
+rtts = []
+for _ in range(3):
+    t = time.monotonic()
+    s = socket.create_connection((ip, 7), timeout=5)
+    rtts.append(time.monotonic() - t)
+    s.close()
+rtt = statistics.median(rtts)
+say("RTT %.1f ms" % (rtt * 1e3))
+ok, dt, syn_data = tfo_echo(b"first, no cookie yet")
+say("FIRST ok=%s %.1f ms syn_data=%s" % (ok, dt * 1e3, syn_data))
+say("FIRST_OK" if ok and not syn_data and dt > 1.5 * rtt else "FIRST_BAD")
+dts = []
+good = True
+for n in (1, 10, 100, 500, 1000):
+    data = bytes((i * 7 + n) & 0xff for i in range(n))
+    ok, dt, syn_data = tfo_echo(data)
+    dts.append(dt)
+    say("TFO %d bytes ok=%s %.1f ms syn_data=%s" % (n, ok, dt * 1e3, syn_data))
+    good = good and ok and syn_data
+med = statistics.median(dts)
+say("TFO median %.1f ms = %.2f RTT" % (med * 1e3, med / rtt))
+say("TFO_OK" if good and med < 1.5 * rtt else "TFO_BAD")
+PYEOF
+NSTAT_HISTORY="$T/nstat" ip netns exec "$NS_P" nstat -n >/dev/null 2>&1
+ip netns exec "$NS_P" timeout 60 "${KPIN[@]}" "$PY" -u "$T/client.py" "$SKIFF_IP" >"$T/client.out" 2>&1
+rc=$?
+cat "$T/client.out"
+check "kernel client exits 0" [ "$rc" -eq 0 ]
+check "the first echo (cookie requested, data after the handshake) took two round trips" \
+  grep -q '^FIRST_OK' "$T/client.out"
+check "five Fast Open echoes: data in the SYN acknowledged, echoed within one round trip" \
+  grep -q '^TFO_OK' "$T/client.out"
+kstat() {
+  NSTAT_HISTORY="$T/nstat" ip netns exec "$NS_P" nstat -az "$1" 2>/dev/null | awk -v k="$1" '$1 == k { print $2 }'
+}
+active=$(kstat TcpExtTCPFastOpenActive)
+active_fail=$(kstat TcpExtTCPFastOpenActiveFail)
+log "kernel: TcpExtTCPFastOpenActive $active, TcpExtTCPFastOpenActiveFail $active_fail"
+check "the kernel counts 5 Fast Opens whose SYN data was acknowledged ($active)" [ "${active:-0}" -eq 5 ]
+check "and no failed one (${active_fail:-0})" [ "${active_fail:-0}" -eq 0 ]
+stop_echo "$T/final.txt"
+check "Skiff: one cookie request ($(ctr "$T/final.txt" tcp_fastopen_cookie_reqd))" \
+  [ "$(ctr "$T/final.txt" tcp_fastopen_cookie_reqd)" -eq 1 ]
+check "Skiff: 5 Fast Open connections ($(ctr "$T/final.txt" tcp_fastopen_passive))" \
+  [ "$(ctr "$T/final.txt" tcp_fastopen_passive)" -eq 5 ]
+for c in tcp_fastopen_passive_fail tcp_fastopen_listen_overflow tcp_out_rsts tcp_in_rsts tcp_estab_resets; do
+  check "$c is 0 ($(ctr "$T/final.txt" "$c"))" [ "$(ctr "$T/final.txt" "$c")" -eq 0 ]
+done
+check "9 passive opens ($(ctr "$T/final.txt" tcp_passive_opens))" [ "$(ctr "$T/final.txt" tcp_passive_opens)" -eq 9 ]
+pass
