@@ -1304,7 +1304,9 @@ void tcp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t
     if (gone && seq == tp->iss) return done(tp);
     return;
   }
-  if (sk->state == sk_state::kSynSent || sk->state == sk_state::kSynRecv) {
+  // (A Fast Open connection already accepted counts as connected here, as in Linux's tcp_v4_err: its
+  // application may have read and written already.)
+  if ((sk->state == sk_state::kSynSent || sk->state == sk_state::kSynRecv) && !(tp->fastopen_child && !tp->parent)) {
     // Connection establishment ends on any error, soft ones included (Linux's tcp_v4_err; RFC 5461 §4.1 on
     // this common departure from RFC 1122 §4.2.3.9): connect() to a host that is not there fails with
     // EHOSTUNREACH at once instead of ETIMEDOUT after two minutes of SYNs.

@@ -47,6 +47,17 @@ inline sockaddr_in sin_of(Ipv4Addr a, uint16_t port) {
 
 inline int set_int(int fd, int level, int name, int v) { return skiff_setsockopt(fd, level, name, &v, sizeof v); }
 
+// An ICMP error from the peer about a segment we sent from `sport` to `dport` with sequence number `seq`.
+inline void icmp_about(StackHarness& h, uint8_t type, uint8_t code, uint16_t sport, uint16_t dport, uint32_t seq) {
+  Bytes tcp8(8);
+  wire::store_be16(tcp8.data(), sport);
+  wire::store_be16(tcp8.data() + 2, dport);
+  wire::store_be32(tcp8.data() + 4, seq);
+  const Ipv4Addr ours = StackHarness::kOurIp, peer = StackHarness::kPeerIp;
+  const Bytes quote = ipv4(Ipv4Spec{.src = ours, .dst = peer, .proto = 6, .flags_frag = 0x4000, .total_len = 60}, tcp8);
+  h.inject(h.from_peer(ipv4(Ipv4Spec{.src = peer, .dst = ours, .proto = 1}, icmp(type, code, 0, quote))));
+}
+
 inline int listen_on(uint16_t port = kLocalPort, int backlog = 16) {
   const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   EXPECT_GE(fd, 0) << strerror(errno);

@@ -15,6 +15,7 @@
 #include "tcp/tcp_impl.hh"
 #include "tcp_builder.hh"
 #include "tcp_test_util.hh"
+#include "wire/icmp.hh"
 
 using namespace skiff;
 using namespace skiff::test;
@@ -365,4 +366,27 @@ TEST(TcpFastOpen, ShutdownInTheHandshakeSendsTheFinAfterTheData) {
   // The peer acknowledges all: FIN-WAIT-2.
   ack(h, 41000, kIsn + 2, sa.seq + 5);
   EXPECT_EQ(state_of(c), TCP_FIN_WAIT2);
+}
+
+TEST(TcpFastOpen, HostUnreachableEndsItOnlyBeforeAccept) {
+  // Linux's tcp_v4_err: a Fast Open connection not yet accepted ends on the error, like any connection in
+  // its handshake; one accepted counts as connected (the application may have read and written): the error
+  // is soft.
+  StackHarness h;
+  h.learn_peer();
+  const int l = fastopen_listener(8);
+  const SentTcp a = syn_with_cookie(h, 41000, text("a"));
+  icmp_about(h, wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kHost, kLocalPort, 41000, a.seq);
+  EXPECT_EQ(try_accept(l), -1);
+  EXPECT_EQ(h.shard().tcp.connections(), 0u);
+  const SentTcp b = syn_with_cookie(h, 41001, text("b"));
+  const int c = try_accept(l);
+  ASSERT_GE(c, 0);
+  icmp_about(h, wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kHost, kLocalPort, 41001, b.seq);
+  EXPECT_EQ(state_of(c), TCP_SYN_RECV);
+  EXPECT_EQ(so_error(c), EHOSTUNREACH);  // the soft error, read once (Linux's SO_ERROR falls back to sk_err_soft)
+  EXPECT_EQ(so_error(c), 0);
+  ack(h, 41001, kIsn + 2, b.seq + 1);
+  EXPECT_EQ(state_of(c), TCP_ESTABLISHED);
+  EXPECT_EQ(read_all(c), text("b"));
 }

@@ -19,16 +19,6 @@ namespace iu = wire::icmp_unreach;
 
 // An ICMP error of `type`/`code` from a router (the peer's address: the harness has one neighbour) quoting a
 // segment we sent from `sport` to `dport` with sequence number `seq`.
-void icmp_about(StackHarness& h, uint8_t type, uint8_t code, uint16_t sport, uint16_t dport, uint32_t seq) {
-  Bytes tcp8(8);
-  wire::store_be16(tcp8.data(), sport);
-  wire::store_be16(tcp8.data() + 2, dport);
-  wire::store_be32(tcp8.data() + 4, seq);
-  const Bytes quote =
-      ipv4(Ipv4Spec{.src = kOur, .dst = kPeer, .proto = 6, .flags_frag = 0x4000, .total_len = 60}, tcp8);
-  h.inject(h.from_peer(ipv4(Ipv4Spec{.src = kPeer, .dst = kOur, .proto = 1}, icmp(type, code, 0, quote))));
-}
-
 int connect_again(int fd) {
   const sockaddr_in a = sin_of(kPeer, kPeerPort);
   return skiff_connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
