@@ -685,7 +685,9 @@ void tcp_shutdown(Sock* sk, int how) {
 ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   TcpSock* tp = tcp_sk(sk);
   Shard& sh = *sk->shard;
-  if (flags & MSG_OOB) return -EOPNOTSUPP;
+  // MSG_FASTOPEN: Fast Open's client side is not offered; Linux answers so when its tcp_fastopen sysctl has
+  // the client bit off.
+  if (flags & (MSG_OOB | MSG_FASTOPEN)) [[unlikely]] return -EOPNOTSUPP;
   const uint8_t st = sk->state;
   // A Fast Open connection writes in SYN-RECEIVED: its answer may leave right after the SYN-ACK (RFC 7413
   // §2; Linux's tcp_passive_fastopen).
@@ -1011,6 +1013,9 @@ int tcp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
       // Any socket takes it (Linux); it acts on a listener's handshakes. Zero or less turns it off.
       tp->icsk.defer_accept = defer_secs_to_timeouts(val);
       return 0;
+    case TCP_FASTOPEN_CONNECT:
+      // The client side is not offered: Linux's answer with the tcp_fastopen sysctl's client bit off.
+      return val < 0 || val > 1 ? -EINVAL : -EOPNOTSUPP;
     case TCP_FASTOPEN:
       // RFC 7413 server: how many Fast Open connections may be in their handshake at once (0: off). Only
       // before connecting or on a listener; capped at somaxconn (Linux's fastopen_queue_tune; measured).
@@ -1126,6 +1131,7 @@ int tcp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* op
     case TCP_SYNCNT: val = tp->syn_retries ? tp->syn_retries : static_cast<int>(cfg_of(tp).syn_retries); break;
     case TCP_DEFER_ACCEPT: val = defer_timeouts_to_secs(tp->icsk.defer_accept); break;
     case TCP_FASTOPEN: val = static_cast<int>(tp->icsk.fastopen_max); break;
+    case TCP_FASTOPEN_CONNECT: val = 0; break;
     case TCP_WINDOW_CLAMP:
       // The clamp as set, else what bounds the window anyway (as Linux's window_clamp after the handshake);
       // 0 on a socket that never connected (or was disconnected) or listens, as Linux.

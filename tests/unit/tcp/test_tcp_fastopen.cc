@@ -390,3 +390,28 @@ TEST(TcpFastOpen, HostUnreachableEndsItOnlyBeforeAccept) {
   EXPECT_EQ(state_of(c), TCP_ESTABLISHED);
   EXPECT_EQ(read_all(c), text("b"));
 }
+
+TEST(TcpFastOpen, ClientSideAnswersAsLinuxWithItsClientBitOff) {
+  // Measured on Linux 6.18 with net.ipv4.tcp_fastopen=0: TCP_FASTOPEN_CONNECT 0 or 1 gives EOPNOTSUPP, other
+  // values EINVAL, and reads 0; MSG_FASTOPEN gives EOPNOTSUPP, on a fresh socket and a connected one.
+  StackHarness h;
+  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  for (int v : {1, 0}) {
+    EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, v), -1);
+    EXPECT_EQ(errno, EOPNOTSUPP);
+  }
+  EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 2), -1);
+  EXPECT_EQ(errno, EINVAL);
+  int v = -1;
+  socklen_t len = sizeof v;
+  EXPECT_EQ(skiff_getsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &v, &len), 0);
+  EXPECT_EQ(v, 0);
+  const sockaddr_in peer = sin_of(StackHarness::kPeerIp, kPeerPort);
+  EXPECT_EQ(skiff_sendto(fd, "x", 1, MSG_FASTOPEN, reinterpret_cast<const sockaddr*>(&peer), sizeof peer), -1);
+  EXPECT_EQ(errno, EOPNOTSUPP);
+  EXPECT_EQ(tcp_only(h.sent()).size(), 0u);  // no SYN went
+  skiff_close(fd);
+  Conn c = accept_conn(h);
+  EXPECT_EQ(skiff_send(c.fd, "x", 1, MSG_FASTOPEN), -1);
+  EXPECT_EQ(errno, EOPNOTSUPP);
+}
