@@ -166,8 +166,11 @@ struct Driver {
     }
   }
 
-  // Opens a connection (passive: the peer connects to our listener; active: we connect to the peer).
-  void open(bool active) {
+  // Opens a connection (passive: the peer connects to our listener; active: we connect to the peer). A
+  // passive one may be a Fast Open (RFC 7413): the listener takes it, the SYN brings our cookie and
+  // `fo_data` bytes, and the peer's ACK of the SYN-ACK waits unless `fo_ack`: the connection is accepted in
+  // SYN-RECEIVED and lives there, reading and writing, until the operations complete its handshake.
+  void open(bool active, bool fastopen = false, size_t fo_data = 0, bool fo_ack = true) {
     Conn k;
     k.pport = active ? kPeerServer : next_pport++;
     k.ts = setup_bits & 0x08;
@@ -208,15 +211,30 @@ struct Driver {
         skiff_bind(lfd, reinterpret_cast<const sockaddr*>(&la), sizeof la);
         skiff_listen(lfd, 8);
       }
+      Bytes o = syn_opts();
+      if (fastopen) {
+        const int q = 4;
+        skiff_setsockopt(lfd, IPPROTO_TCP, TCP_FASTOPEN, &q, sizeof q);
+        uint8_t cookie[tcp::kFastOpenCookieLen];
+        tcp::fastopen_cookie(FuzzStack::kPeerIp, FuzzStack::kOurIp, cookie);
+        put(o, {wire::tcp_opt::kFastOpen, 2 + tcp::kFastOpenCookieLen});
+        for (uint8_t b : cookie) o.push_back(b);
+      } else {
+        fo_data = 0;
+        fo_ack = true;
+      }
       k.lport = kListenPort;
       k.peer_nxt = isn;
       conns.push_back(k);
       cur = conns.size() - 1;
       // With timestamps the peer asks for ECN too (an ECN-setup SYN: ECE and CWR).
-      send_seg(c(), isn, 0, tf::kSyn | ((setup_bits & 0x08) ? tf::kEce | tf::kCwr : 0), 65535, syn_opts(), 0);
+      send_seg(c(), isn, 0, tf::kSyn | ((setup_bits & 0x08) ? tf::kEce | tf::kCwr : 0), 65535, o, fo_data);
       if (!c().our_max) return;  // no SYN-ACK
-      c().una = c().our_max;
-      send_seg(c(), c().peer_nxt, c().our_max, tf::kAck, 65535, opts_for(c(), true, peer_tsval(), {}), 0);
+      c().una = c().our_max - 1;
+      if (fo_ack) {
+        c().una = c().our_max;
+        send_seg(c(), c().peer_nxt, c().our_max, tf::kAck, 65535, opts_for(c(), true, peer_tsval(), {}), 0);
+      }
       c().fd = skiff_accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK);
     }
   }
@@ -427,7 +445,7 @@ struct Driver {
         default: {
           const uint8_t w = in.u8();
           if ((w & 3) == 0 && conns.size() < 4) {
-            open(w & 4);
+            open(w & 4, w & 8, static_cast<size_t>(w >> 5) * 120, w & 0x10);
           } else {
             cur = w % conns.size();
           }

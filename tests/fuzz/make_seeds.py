@@ -171,6 +171,9 @@ def seeds_tcp():
     s["icmp_pmtu"] = head_active + u8(6) + u8(0) + u16(6000) + u8(13) + u8(0) + u8(0) + u16(600) + u8(9) + u8(100)
     s["plain_no_options"] = u8(0x00) + t_seg(0x01, 0, length=300) + u8(6) + u8(0) + u16(700) + u8(9) + u8(30) + u8(4) + u8(0xff)
     s["small_rcvbuf"] = u8(opts_all | 0x20) + u16(1396) + u8(0) + t_seg(0x01, 0, length=1400) + t_seg(0x01, 0, length=1400) + t_seg(0x01, 0, length=1400) + u8(9) + u8(50)
+    # A second connection as a Fast Open (op 15, w = 0x68: passive, Fast Open, 360 bytes in the SYN, no ACK
+    # of the SYN-ACK yet); the application answers before the handshake completes, then time and an ACK.
+    s["fastopen_synrecv"] = head_passive + u8(15) + u8(0x68) + u8(6) + u8(0) + u16(3000) + u8(9) + u8(50) + u8(4) + u8(0xff)
     return s
 
 
@@ -180,6 +183,8 @@ def seeds_wire():
     sack = tcp(PEER_IP, OUR_IP, 40000, 7000, 1, 2, ACK, 500,
                bytes([1, 1, 5, 18]) + u32(100) + u32(200) + u32(300) + u32(400))
     data = tcp(PEER_IP, OUR_IP, 40000, 7000, 1, 2, ACK | PSH, 500, b"", b"payload")
+    tfo_syn = tcp(PEER_IP, OUR_IP, 40000, 7000, 1000, 0, SYN, 65535, SYN_OPTS + bytes([34, 10]) + bytes(range(8)) + b"\x01\x01",
+                  b"GET /")
     ip_plain = ipv4(PEER_IP, OUR_IP, 6, syn)
     ip_opts = ipv4(PEER_IP, OUR_IP, 1, icmp(8, 0, 1, b"x"), opts=bytes([7, 7, 4, 0, 0, 0, 0, 0]))
     ip_frag = ipv4(PEER_IP, OUR_IP, 17, b"\0" * 64, ident=3, ff=0x2000)
@@ -212,6 +217,7 @@ def seeds_wire():
             "sack": u16(len(sack)) + sack,
             "data": u16(len(data)) + data,
             "raw_opts": u16(60) + bytes([0x5f]) + bytes(range(23)) + tcp(PEER_IP, OUR_IP, 1, 2, 3, 4, ACK, 5, SYN_OPTS),
+            "fastopen_syn": u16(len(tfo_syn)) + tfo_syn,
         },
     }
 
