@@ -232,12 +232,17 @@ struct TcpSock {
   // Child in SYN-RECEIVED: its final ACK was held back (TCP_DEFER_ACCEPT, or a full accept queue; Linux's
   // inet_rsk(req)->acked); that ACK gave the RTT sample if the SYN-ACK had gone once only.
   bool defer_acked = false;
-  // A Fast Open connection (RFC 7413) of a listener while in SYN-RECEIVED: it waits in the accept queue and
-  // reads and writes before the peer's ACK of the SYN-ACK (Linux's tp->fastopen_rsk). Counted in
-  // fastopen_listener's fastopen_len (nullptr once that listener is gone).
+  // A Fast Open connection (RFC 7413) of a listener until the peer acknowledges its SYN-ACK (Linux's
+  // tp->fastopen_rsk): it waits in the accept queue from its SYN and reads and writes in SYN-RECEIVED; an
+  // application that closes or shuts down before the ACK takes it to FIN-WAIT-1 with the SYN-ACK still
+  // to be acknowledged (its timer and a repeated SYN still send the SYN-ACK). Counted in
+  // fastopen_listener's fastopen_len (nullptr once that listener is gone) until then.
   bool fastopen_child = false;
-  // The SYN-ACK carries our Fast Open cookie for the peer (it asked for one, or offered a wrong one).
+  // The SYN-ACK carries our Fast Open cookie for the peer (it asked for one, or offered a wrong one), in the
+  // option's experimental form (kind 254, magic 0xF989) if the peer used that one.
   bool fastopen_send_cookie = false;
+  bool fastopen_exp = false;
+  bool syn_data_acked = false;          // our SYN-ACK acknowledged data of the peer's SYN (TCPI_OPT_SYN_DATA)
   TcpSock* fastopen_listener = nullptr;
 
   // Rarely used: at the end, out of the per-packet path's cache lines.

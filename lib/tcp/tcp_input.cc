@@ -582,8 +582,11 @@ bool process_data(TcpSock* tp, Segment& seg) {
 }
 
 void to_established(TcpSock* tp) {
+  // A Fast Open connection has had its window since its SYN (and may be in Loss since: its SYN-ACK timed out
+  // with its answer in flight), as Linux's child gets it once, at creation.
+  const bool fastopen = tp->fastopen_child;
   set_state(tp, sk_state::kEstablished);
-  init_cwnd(tp);
+  if (!fastopen) init_cwnd(tp);
   // RFC 6298 §5.7: the handshake was retransmitted and gave no RTT sample: data starts with a 3 s RTO
   // (a passive open may still take its sample from the ACK's timestamp echo, which then replaces it).
   if (!tp->srtt_us && tp->total_retrans) {
@@ -756,7 +759,7 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
   // our SYN-ACK and repeats its SYN: send the SYN-ACK again (as Linux). With the ACK of our SYN it is the
   // peer's SYN-ACK of a simultaneous open (RFC 9293 §3.5 figure 8, line 6): it completes the handshake, so
   // go on with it as the ACK it carries.
-  if (sk->state == sk_state::kSynRecv && seg.has(tf::kSyn) && seg.seq == tp->irs) {
+  if ((sk->state == sk_state::kSynRecv || tp->fastopen_child) && seg.has(tf::kSyn) && seg.seq == tp->irs) {
     if (!seg.has(tf::kAck)) {
       // A retransmission like the timer's (retransmit_head): Karn's rule stops the SYN-ACK's timing, or the
       // ACK would be taken as the answer to the first SYN-ACK (Linux's tcp_synack_rtt_meas takes no sample
@@ -822,7 +825,7 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
   }
   // Fifth: the ACK.
   if (!seg.has(tf::kAck)) return drop_seg(sh, seg, Drop::TcpNoAck);
-  if (sk->state == sk_state::kSynRecv) {
+  if (sk->state == sk_state::kSynRecv || tp->fastopen_child) {
     if (!seg.ack.gt(tp->snd_una) || seg.ack.gt(tp->snd_max)) {
       send_reset_for(sh, *seg.rx, inet_of(tp)->dport, inet_of(tp)->num, seg);
       return drop_seg(sh, seg, Drop::TcpBadAck);
@@ -856,11 +859,15 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
     tp->snd_wl2 = seg.ack;
     if (embryonic(tp)) {
       child_established(tp);
-    } else {
+    } else if (sk->state == sk_state::kSynRecv) {
       // A simultaneous open completes, or a Fast Open connection (in the accept queue, or accepted, since
       // its SYN) is through its handshake.
       to_established(tp);
       sock_wake(sk, EPOLLOUT | EPOLLWRNORM);
+    } else {
+      // A Fast Open connection its application closed (or shut down) before this ACK: FIN-WAIT-1 goes on.
+      fastopen_release(tp);
+      tp->was_connected = true;
     }
   }
   if (!process_ack(tp, seg)) return drop_seg(sh, seg, Drop::TcpBadAck);
@@ -1101,6 +1108,7 @@ void fastopen_open(Shard& sh, TcpSock* lp, TcpSock* tp, Segment& seg) {
   ++sh.stats.tcp_fastopen_passive;
   init_cwnd(tp);
   if (seg.len) {
+    tp->syn_data_acked = true;
     Sock* sk = sk_of(tp);
     sk->rmem_alloc += static_cast<int>(seg.len);
     seg.payload.meta()->rx_time_ns = rx_stamp(tp);
@@ -1160,6 +1168,7 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
   note_foreign_child(tp);
   ++sh.stats.tcp_passive_opens;
   tp->fastopen_send_cookie = send_cookie;
+  tp->fastopen_exp = send_cookie && seg.opt.fastopen_exp;
   if (fastopen) {
     fastopen_open(sh, lp, tp, seg);
   } else {

@@ -104,6 +104,7 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
       // lost; Linux sends it once).
       if (tp->fastopen_send_cookie && !active_syn) [[unlikely]] {
         o.fastopen_len = kFastOpenCookieLen;
+        o.fastopen_exp = tp->fastopen_exp;
         fastopen_cookie(is->daddr, is->saddr, o.fastopen_cookie.data());
       }
     } else if ((flags & tf::kAck) && tp->sack_ok) {
@@ -593,8 +594,10 @@ void write_xmit(TcpSock* tp, bool force_push, bool hold_tail) {
     // cut short by the window is not "small": SWS avoidance above decided on it. Nor is one with more data
     // queued behind it (nothing could join it; as Linux's tcp_write_xmit): that happens when the MSS fell
     // below the segments already queued (path MTU discovery cuts them, leaving short pieces).
-    // (A Fast Open connection's SYN-ACK is not data: its answer leaves before the handshake completes.)
-    if (len < tp->mss && is_last && !with_fin && !force_push &&
+    // (A Fast Open connection's SYN-ACK is not data: its answer leaves before the handshake completes.) Only
+    // new data waits: a segment sent before and rewound for sending again (go-back-N) is a retransmission
+    // (as Linux's, which never meets Nagle's test).
+    if (len < tp->mss && is_last && !with_fin && !force_push && !seq.lt(tp->snd_max) &&
         (tp->cork || hold_tail || (!tp->nodelay && flight_size(tp) > uint32_t{tp->fastopen_child}))) {
       // TCP_CORK (or a send with MSG_MORE, `hold_tail`: Linux's TCP_NAGLE_CORK for that push) holds a partial
       // segment at most until the persist timer fires, an RTO (at least rto_min, 200 ms) after the last ACK
@@ -671,7 +674,8 @@ void retransmit_head(TcpSock* tp) {
   tp->rtt_pending = false;  // Karn
   ++tp->total_retrans;
   ++sh.stats.tcp_retrans_segs;
-  if (st == sk_state::kSynSent || st == sk_state::kSynRecv) return send_syn(tp);
+  // (A Fast Open connection closed before the peer acknowledged its SYN-ACK, FIN-WAIT-1, sends that first.)
+  if (st == sk_state::kSynSent || st == sk_state::kSynRecv || tp->fastopen_child) return send_syn(tp);
   undo_note_retrans(tp);
   if (rte_mbuf* m = tp->write_queue.front()) {
     if (!fit_to_mss(tp, m)) return;  // no buffer to cut it with: the next RTO tries again
@@ -709,10 +713,9 @@ namespace {
 bool lower_path_mtu(TcpSock* tp, uint16_t mtu) {
   tp->pmtu = mtu;
   const uint8_t st = sk_of(tp)->state;
-  // Before the handshake completes the MSS is not final: the SYN-ACK's set_mss will use the new path MTU.
-  if (st == sk_state::kSynSent || st == sk_state::kSynRecv || st == sk_state::kClose ||
-      st == sk_state::kListen)
-    return false;
+  // Before the peer's SYN-ACK the MSS is not final: its set_mss will use the new path MTU. In SYN-RECEIVED
+  // the peer's MSS is known (and a Fast Open connection may have data in flight): as in any later state.
+  if (st == sk_state::kSynSent || st == sk_state::kClose || st == sk_state::kListen) return false;
   const uint16_t old_mss = tp->mss;
   set_mss(tp, tp->peer_mss);
   if (tp->mss >= old_mss || tp->snd_una == tp->snd_max) return false;

@@ -29,7 +29,9 @@ void set_state(TcpSock* tp, uint8_t st) {
   Shard& sh = *sk->shard;
   const uint8_t old = sk->state;
   if (old == st) return;
-  if (tp->fastopen_child) fastopen_release(tp);  // out of SYN-RECEIVED (its only state as such)
+  // A Fast Open connection's handshake is over when it is established (the SYN-ACK's ACK came) or gone; one
+  // closed before that (FIN-WAIT-1) still waits for the ACK (rcv_established_and_later).
+  if (tp->fastopen_child && (st == sk_state::kEstablished || st == sk_state::kClose)) fastopen_release(tp);
   // tcpCurrEstab (RFC 4022): connections in ESTABLISHED or CLOSE-WAIT.
   const auto counted = [](uint8_t s) { return s == sk_state::kEstablished || s == sk_state::kCloseWait; };
   if (counted(st) && !counted(old)) ++sh.stats.tcp_curr_estab;
@@ -691,7 +693,8 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   const uint8_t st = sk->state;
   // A Fast Open connection writes in SYN-RECEIVED: its answer may leave right after the SYN-ACK (RFC 7413
   // §2; Linux's tcp_passive_fastopen).
-  if (st != sk_state::kEstablished && st != sk_state::kCloseWait && !tp->fastopen_child) [[unlikely]] {
+  if (st != sk_state::kEstablished && st != sk_state::kCloseWait && !(st == sk_state::kSynRecv && tp->fastopen_child))
+      [[unlikely]] {
     if (sk->err) return -std::exchange(sk->err, 0);
     if (st == sk_state::kSynSent || st == sk_state::kSynRecv) return -EAGAIN;  // still connecting
     return -EPIPE;
@@ -1076,7 +1079,7 @@ void fill_info(TcpSock* tp, tcp_info* ti) {
   ti->tcpi_total_retrans = tp->total_retrans;
   ti->tcpi_options = (tp->ts_ok ? TCPI_OPT_TIMESTAMPS : 0) | (tp->sack_ok ? TCPI_OPT_SACK : 0) |
                      (tp->wscale_ok ? TCPI_OPT_WSCALE : 0) | ((tp->ecn_flags & kEcnOk) ? TCPI_OPT_ECN : 0) |
-                     ((tp->ecn_flags & kEcnSeen) ? TCPI_OPT_ECN_SEEN : 0);
+                     ((tp->ecn_flags & kEcnSeen) ? TCPI_OPT_ECN_SEEN : 0) | (tp->syn_data_acked ? TCPI_OPT_SYN_DATA : 0);
   ti->tcpi_sacked = tp->sacked_out / std::max<uint32_t>(tp->mss, 1);
   ti->tcpi_lost = tp->lost_out / std::max<uint32_t>(tp->mss, 1);
 }
@@ -1327,7 +1330,9 @@ void tcp_err(Shard& sh, uint8_t type, uint8_t code, uint32_t info, const uint8_t
   // answer.) With IP_RECVERR the error is the socket's own, as Linux's, unless the connection ended.
   const int earlier_soft = sk->err_soft;
   sk->err_soft = err;
-  if (type == wire::icmp_type::kDestUnreachable &&
+  // (Not for a Fast Open connection's SYN-ACK, as Linux: the revert times data, and would cut the SYN-ACK's
+  // retries short.)
+  if (type == wire::icmp_type::kDestUnreachable && !tp->fastopen_child &&
       (code == wire::icmp_unreach::kNet || code == wire::icmp_unreach::kHost) && rto_revert(tp, seq))
     return;  // over (and an orphan freed)
   if (inet_sk(sk)->recverr) {

@@ -102,6 +102,23 @@ void rto_start(TcpSock* tp, Instant due) {
   if (!tp->rto_timer.armed() || tp->rto_timer.deadline() > due) shard_of(tp).timers.arm(tp->rto_timer, due);
 }
 
+// A Fast Open connection's SYN-ACK timed out with its answer (data, or a FIN) in flight: a peer still in
+// SYN-SENT dropped that too. Loss state, and what was sent goes again once the ACK of the SYN-ACK opens the
+// connection (rcv_established_and_later's write_xmit), not an RTO later.
+void fastopen_answer_lost(TcpSock* tp, Instant now) {
+  tp->cc->on_loss(tp, now);
+  tp->ssthresh = tp->cc->ssthresh(tp, loss_base(tp));
+  tp->ca_state = TcpCa::Loss;
+  tp->cwnd = tp->mss;
+  tp->recover = tp->snd_max;
+  if (tp->sack_ok && tp->write_queue.front()) {
+    sack_mark_all_lost(tp);
+  } else {
+    tp->snd_nxt = tp->iss + 1;
+    tp->send_head = tp->write_queue.front();
+  }
+}
+
 // The retransmission timer ran out (its due time reached): true if that ended the connection (an orphan
 // is freed then).
 bool rto_expired(TcpSock* tp, Instant now) {
@@ -122,7 +139,14 @@ bool rto_expired(TcpSock* tp, Instant now) {
   // to ask the peer for its ACK once more (that ACK then completes the handshake).
   const unsigned defer = embryonic(tp) ? tp->parent->icsk.defer_accept : 0;
   bool resend = true;
-  if (st == sk_state::kSynSent || st == sk_state::kSynRecv) {
+  // The handshake's timer: SYN, SYN-ACK, or the SYN-ACK of a Fast Open connection its application closed
+  // before the peer's ACK (FIN-WAIT-1).
+  const bool handshake = st == sk_state::kSynSent || st == sk_state::kSynRecv || tp->fastopen_child;
+  // A listener's child answers to the SYN-ACK retries (and the deferral) alone: TCP_USER_TIMEOUT, which
+  // it inherits, counts once it is established (Linux's request sockets, and its Fast Open children's
+  // SYN-ACK timer, have no user timeout).
+  const bool child = (st == sk_state::kSynRecv && tp->parent) || tp->fastopen_child;
+  if (handshake) {
     // A Fast Open child gets one retry more than a plain handshake (Linux's tcp_fastopen_synack_timer: its
     // peer has sent data already).
     const unsigned limit = tp->syn_retries                ? tp->syn_retries
@@ -135,9 +159,6 @@ bool rto_expired(TcpSock* tp, Instant now) {
       expire = expire && (!tp->defer_acked || tp->retransmits >= defer);
       resend = !tp->defer_acked || tp->retransmits + 1u >= defer;
     }
-    // A listener's child answers to the SYN-ACK retries (and the deferral) alone: TCP_USER_TIMEOUT, which
-    // it inherits, counts once it is established (Linux's request sockets have no user timeout).
-    const bool child = st == sk_state::kSynRecv && (tp->parent || tp->fastopen_child);
     if (expire || (!child && user_timeout_passed(tp, now, tp->retrans_start))) {
       if (st == sk_state::kSynSent) ++sh.stats.tcp_attempt_fails;
       abort_timeout(tp);
@@ -180,14 +201,16 @@ bool rto_expired(TcpSock* tp, Instant now) {
   tp->backoff = static_cast<uint8_t>(std::min(tp->backoff + 1, 30));
   tp->rto_us = std::min<int64_t>(tp->rto_us * 2, std::chrono::duration_cast<std::chrono::microseconds>(cfg.rto_max).count());
   ++sh.stats.tcp_rto_expired;
-  if (st == sk_state::kSynSent || st == sk_state::kSynRecv) {
+  if (handshake) {
     if (resend) retransmit_head(tp);
+    // A Fast Open connection's answer that left after the lost SYN-ACK was lost with it (a peer in SYN-SENT
+    // drops it): it goes again as soon as the ACK comes (Linux's tcp_fastopen_synack_timer enters Loss).
+    if (tp->fastopen_child && tp->snd_max != tp->iss + 1 && tp->ca_state != TcpCa::Loss) fastopen_answer_lost(tp, now);
   } else {
     tp->rtt_pending = false;  // Karn
     ++tp->total_retrans;
     write_xmit(tp, true);
   }
-  const bool child = st == sk_state::kSynRecv && (tp->parent || tp->fastopen_child);
   rto_start(tp, now + (child ? us(tp->rto_us) : clamp_to_user_timeout(tp, now, tp->retrans_start, us(tp->rto_us))));
   return false;
 }

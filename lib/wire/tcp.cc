@@ -76,6 +76,7 @@ WireError TcpOptions::parse_into(std::span<const uint8_t> opts, TcpOptions& o) {
         const size_t clen = len - hdr;
         if (clen == 0 || (clen >= 4 && clen <= 16 && clen % 2 == 0)) {
           o.fastopen_len = static_cast<int8_t>(clen);
+          o.fastopen_exp = kind == tcp_opt::kExperimental;
           std::copy(p + hdr, p + len, o.fastopen_cookie.begin());
         }
         break;
@@ -137,9 +138,13 @@ size_t write_tcp_options(uint8_t* out, const TcpOptions& o) {
       }
     }
   }
-  if (o.fastopen_len >= 0 && n + 2 + static_cast<size_t>(o.fastopen_len) <= 40) {
-    out[n++] = tcp_opt::kFastOpen;
-    out[n++] = static_cast<uint8_t>(2 + o.fastopen_len);
+  if (const size_t hdr = o.fastopen_exp ? 4 : 2; o.fastopen_len >= 0 && n + hdr + static_cast<size_t>(o.fastopen_len) <= 40) {
+    out[n++] = o.fastopen_exp ? tcp_opt::kExperimental : tcp_opt::kFastOpen;
+    out[n++] = static_cast<uint8_t>(hdr + static_cast<size_t>(o.fastopen_len));
+    if (o.fastopen_exp) {
+      store_be16(out + n, tcp_opt::kFastOpenMagic);
+      n += 2;
+    }
     std::copy_n(o.fastopen_cookie.begin(), o.fastopen_len, out + n);
     n += static_cast<size_t>(o.fastopen_len);
   }

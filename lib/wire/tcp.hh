@@ -52,6 +52,7 @@ struct TcpOptions {
   // RFC 7413 Fast Open: -1 absent (or of a length RFC 7413 does not allow: ignored, as Linux), 0 a cookie
   // request, else the cookie's length (4..16, even); either the option's own kind or the experimental form.
   int8_t fastopen_len = -1;
+  bool fastopen_exp = false;  // in the experimental form (kind 254, magic 0xF989); written so too
   std::array<uint8_t, 16> fastopen_cookie{};
 
   // Parses `opts` (the bytes between the fixed header and the data offset).

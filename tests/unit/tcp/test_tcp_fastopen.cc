@@ -161,6 +161,7 @@ TEST(TcpFastOpen, ValidCookieOpensAtOnceWithTheSynsData) {
   const int c = try_accept(l);
   ASSERT_GE(c, 0) << strerror(errno);
   EXPECT_EQ(state_of(c), TCP_SYN_RECV);
+  EXPECT_TRUE(info(c).tcpi_options & TCPI_OPT_SYN_DATA);  // as Linux: the SYN-ACK acknowledged SYN data
   EXPECT_EQ(read_all(c), text("GET /"));
   // Its answer leaves at once, after the SYN-ACK (RFC 7413 §2: the response within the first round trip).
   ASSERT_EQ(skiff_send(c, "200 OK", 6, 0), 6);
@@ -198,6 +199,7 @@ TEST(TcpFastOpen, WrongCookieIgnoresTheDataAndSendsTheRightCookie) {
   const int c = try_accept(l);
   ASSERT_GE(c, 0);
   EXPECT_EQ(read_all(c), text("GET /"));
+  EXPECT_FALSE(info(c).tcpi_options & TCPI_OPT_SYN_DATA);
   // A cookie of another length (4 bytes) is wrong too.
   const SentTcp sa2 = syn(h, 41001, tfo_opts(4, want.data()), text("x"));
   EXPECT_EQ(sa2.ack, kIsn + 1);
@@ -414,4 +416,145 @@ TEST(TcpFastOpen, ClientSideAnswersAsLinuxWithItsClientBitOff) {
   Conn c = accept_conn(h);
   EXPECT_EQ(skiff_send(c.fd, "x", 1, MSG_FASTOPEN), -1);
   EXPECT_EQ(errno, EOPNOTSUPP);
+}
+
+namespace {
+
+// A Fast Open connection from `sport` (1 byte in its SYN), accepted; its SYN-ACK in `sa`.
+int fast_open(StackHarness& h, int l, uint16_t sport, SentTcp& sa) {
+  sa = syn_with_cookie(h, sport, text("q"));
+  EXPECT_EQ(sa.ack, kIsn + 2);
+  return try_accept(l);
+}
+
+}  // namespace
+
+TEST(TcpFastOpen, ClosedBeforeTheAckItStillAnswersWithTheSynAck) {
+  // The usual Fast Open server reads, writes its answer and closes while the SYN-ACK is not acknowledged
+  // yet (FIN-WAIT-1). If the SYN-ACK was lost, its timer and the peer's repeated SYN must still bring it
+  // (the peer, in SYN-SENT, drops anything else); the Fast Open limit counts the connection until the ACK;
+  // the ACK must acknowledge the SYN-ACK (else a RST); and the answer goes again at once after it.
+  StackHarness h;
+  h.learn_peer();
+  const int l = fastopen_listener(1);
+  SentTcp sa;
+  const int c = fast_open(h, l, 41000, sa);
+  ASSERT_GE(c, 0);
+  EXPECT_EQ(read_all(c), text("q"));
+  ASSERT_EQ(skiff_send(c, "ans", 3, 0), 3);
+  skiff_close(c);
+  auto out = tcp_only(h.sent());
+  ASSERT_FALSE(out.empty());
+  EXPECT_TRUE(out.back().has(tf::kFin));
+  // The SYN-ACK's timer (1 s): a SYN-ACK, nothing else.
+  h.advance(1100ms);
+  out = out_of(h);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kSyn | tf::kAck);
+  EXPECT_EQ(out[0].seq, sa.seq);
+  EXPECT_EQ(out[0].ack, kIsn + 2);
+  // The peer's repeated SYN: the SYN-ACK again.
+  const SentTcp again = syn_with_cookie(h, 41000, text("q"));
+  EXPECT_EQ(again.seq, sa.seq);
+  // Still counted against TCP_FASTOPEN 1: another client's Fast Open SYN gets a plain handshake.
+  EXPECT_EQ(syn_with_cookie(h, 41001, text("x")).ack, kIsn + 1);
+  // An ACK that does not acknowledge the SYN-ACK: a RST, and the connection stays.
+  ack(h, 41000, kIsn + 2, sa.seq);
+  out = tcp_only(h.sent());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].has(tf::kRst));
+  // The ACK of the SYN-ACK alone: the answer and the FIN go again at once.
+  ack(h, 41000, kIsn + 2, sa.seq + 1);
+  out = tcp_only(h.sent());
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out[0].seq, sa.seq + 1);
+  EXPECT_EQ(out[0].payload, text("ans"));
+  EXPECT_TRUE(out.back().has(tf::kFin));
+  // All acknowledged: FIN-WAIT-2, and the Fast Open limit is free again.
+  ack(h, 41000, kIsn + 2, sa.seq + 5);
+  EXPECT_EQ(h.shard().tcp.connections(), 2u);  // this one (FIN-WAIT-2) and 41001's embryo
+  EXPECT_EQ(syn_with_cookie(h, 41002, text("y")).ack, kIsn + 2);
+}
+
+TEST(TcpFastOpen, AnswerLostWithTheSynAckGoesAgainOnTheAck) {
+  // Linux's tcp_fastopen_synack_timer: the SYN-ACK timing out means what followed it is lost too (the
+  // peer in SYN-SENT drops it); once the ACK comes, it goes again at once, not an RTO later.
+  StackHarness h;
+  h.learn_peer();
+  const int l = fastopen_listener(8);
+  SentTcp sa;
+  const int c = fast_open(h, l, 41000, sa);
+  ASSERT_GE(c, 0);
+  ASSERT_EQ(skiff_send(c, "answer", 6, 0), 6);
+  EXPECT_EQ(tcp_only(h.sent()).size(), 1u);
+  std::vector<SentTcp> out;
+  const auto when = advance_until_sent(h, 5s, out, 10ms);
+  ASSERT_TRUE(when);
+  EXPECT_EQ(*when, 1s);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kSyn | tf::kAck);
+  ack(h, 41000, kIsn + 2, sa.seq + 1);
+  EXPECT_EQ(state_of(c), TCP_ESTABLISHED);
+  out = tcp_only(h.sent());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, sa.seq + 1);
+  EXPECT_EQ(out[0].payload, text("answer"));
+  ack(h, 41000, kIsn + 2, sa.seq + 7);
+  EXPECT_EQ(info(c).tcpi_unacked, 0u);
+}
+
+TEST(TcpFastOpen, FragmentationNeededForTheAnswerLowersTheMss) {
+  // Data sent in SYN-RECEIVED meets a narrower link: the MSS falls and it goes again in smaller pieces
+  // (Linux's tcp_v4_mtu_reduced skips only LISTEN and CLOSE).
+  StackHarness h;
+  h.learn_peer();
+  const int l = fastopen_listener(8);
+  SentTcp sa;
+  const int c = fast_open(h, l, 41000, sa);
+  ASSERT_GE(c, 0);
+  const uint32_t mss = info(c).tcpi_snd_mss;
+  ASSERT_GE(mss, 1000u);
+  const Bytes data(2 * mss, 'a');
+  ASSERT_EQ(skiff_send(c, data.data(), data.size(), 0), static_cast<ssize_t>(data.size()));
+  auto out = tcp_only(h.sent());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].payload.size(), mss);
+  // "Fragmentation needed", next-hop MTU 1000, for the first segment.
+  Bytes tcp8(8);
+  wire::store_be16(tcp8.data(), kLocalPort);
+  wire::store_be16(tcp8.data() + 2, 41000);
+  wire::store_be32(tcp8.data() + 4, sa.seq + 1);
+  const Ipv4Addr ours = StackHarness::kOurIp, peer = StackHarness::kPeerIp;
+  const Bytes quote = ipv4(Ipv4Spec{.src = ours, .dst = peer, .proto = 6, .flags_frag = 0x4000,
+                                    .total_len = static_cast<uint16_t>(40 + mss)},
+                           tcp8);
+  h.inject(h.from_peer(ipv4(Ipv4Spec{.src = peer, .dst = ours, .proto = 1},
+                            icmp(wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kFragNeeded, 1000, quote))));
+  EXPECT_EQ(info(c).tcpi_snd_mss, 960u);
+  out = tcp_only(h.sent());
+  ASSERT_FALSE(out.empty());
+  for (const SentTcp& t : out) EXPECT_LE(t.payload.size(), 960u);
+  EXPECT_EQ(out[0].seq, sa.seq + 1);  // resent from the start
+}
+
+TEST(TcpFastOpen, ExperimentalOptionIsAnsweredInItsOwnForm) {
+  // Linux answers a cookie request in the form it came (foc->exp): a client that speaks only the pre-RFC
+  // option (kind 254, magic 0xF989) learns the cookie, and its cookie in that form opens fast.
+  StackHarness h;
+  h.learn_peer();
+  const int l = fastopen_listener(8);
+  wire::TcpOptions req = tfo_opts(0);
+  req.fastopen_exp = true;
+  const SentTcp sa = syn(h, 41000, req);
+  ASSERT_EQ(sa.opts.fastopen_len, 8);
+  EXPECT_TRUE(sa.opts.fastopen_exp);
+  const auto want = our_cookie();
+  EXPECT_EQ(std::memcmp(sa.opts.fastopen_cookie.data(), want.data(), 8), 0);
+  EXPECT_FALSE(syn(h, 41001, tfo_opts(0)).opts.fastopen_exp);  // kind 34 in, kind 34 out
+  wire::TcpOptions with = tfo_opts(8, want.data());
+  with.fastopen_exp = true;
+  EXPECT_EQ(syn(h, 41002, with, text("hi")).ack, kIsn + 3);
+  const int c = try_accept(l);
+  ASSERT_GE(c, 0);
+  EXPECT_EQ(read_all(c), text("hi"));
 }

@@ -709,4 +709,15 @@ TEST(TcpOptions, FastOpenIsWrittenBesideTheSynAckOptions) {
   EXPECT_EQ(write_tcp_options(out, o), 4u);
   EXPECT_EQ(out[0], 34);
   EXPECT_EQ(out[1], 2);
+  o.fastopen_len = 8;  // the experimental form: kind 254, length 12, magic, cookie
+  o.fastopen_exp = true;
+  EXPECT_EQ(write_tcp_options(out, o), 12u);
+  EXPECT_EQ(out[0], 254);
+  EXPECT_EQ(out[1], 12);
+  EXPECT_EQ(out[2], 0xf9);
+  EXPECT_EQ(out[3], 0x89);
+  r = TcpOptions::parse(std::span<const uint8_t>(out, 12));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->fastopen_len, 8);
+  EXPECT_TRUE(r->fastopen_exp);
 }
