@@ -585,6 +585,7 @@ void to_established(TcpSock* tp) {
   // A Fast Open connection has had its window since its SYN (and may be in Loss since: its SYN-ACK timed out
   // with its answer in flight), as Linux's child gets it once, at creation.
   const bool fastopen = tp->fastopen_child;
+  tp->fastopen_send_cookie = false;  // (a later simultaneous open's SYN-ACK is no listener's)
   set_state(tp, sk_state::kEstablished);
   if (!fastopen) init_cwnd(tp);
   // RFC 6298 §5.7: the handshake was retransmitted and gave no RTT sample: data starts with a 3 s RTO
@@ -901,6 +902,7 @@ TcpSock* create_child(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t sport
   csk->type = SOCK_STREAM;
   csk->protocol = IPPROTO_TCP;
   csk->keepalive = lsk->keepalive;
+  csk->tstamp = lsk->tstamp;  // SO_TIMESTAMP(NS) carries over too (Linux's sk_clone copies the flags; measured)
   csk->linger_on = lsk->linger_on;
   csk->linger_secs = lsk->linger_secs;
   TcpSock* tp = tcp_sk(csk);

@@ -205,8 +205,10 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
   const int rc =
       send_segment(sh, std::move(h), th, hl, is->saddr, is->daddr, is->ttl, tos, l4_sum, tso_segsz, pmtu_discovery(tp),
                    // A SYN-ACK and a TIME-WAIT ACK carry ID 0, as Linux's (ip_build_and_send_pkt; the control
-                   // socket); the connection's own segments number from its counter.
-                   sk_of(tp)->state == sk_state::kSynRecv || sk_of(tp)->state == sk_state::kTimeWait
+                   // socket); the connection's own segments number from its counter (a Fast Open
+                   // connection's answer in SYN-RECEIVED too: it is a full socket, as in Linux).
+                   (sk_of(tp)->state == sk_state::kSynRecv && (syn || !tp->fastopen_child)) ||
+                           sk_of(tp)->state == sk_state::kTimeWait
                        ? nullptr
                        : &is->ip_ident);
   // PRR counts what leaves while the window falls (Linux's prr_out): new data, retransmissions, probes.
