@@ -467,6 +467,7 @@ void reset_connection(TcpSock* tp) {
   const TcpConfig& cfg = cfg_of(tp);
   forget_deferred_ack(tp);
   sk->err_soft = 0;
+  tp->syn_data_acked = false;  // (TCPI_OPT_SYN_DATA describes one handshake)
   tp->snd_wnd = tp->max_window = tp->rcv_wnd = 0;
   tp->snd_wscale = tp->rcv_wscale = 0;
   tp->wscale_ok = tp->ts_ok = tp->sack_ok = false;
