@@ -760,7 +760,7 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
   // our SYN-ACK and repeats its SYN: send the SYN-ACK again (as Linux). With the ACK of our SYN it is the
   // peer's SYN-ACK of a simultaneous open (RFC 9293 §3.5 figure 8, line 6): it completes the handshake, so
   // go on with it as the ACK it carries.
-  if ((sk->state == sk_state::kSynRecv || tp->fastopen_child) && seg.has(tf::kSyn) && seg.seq == tp->irs) {
+  if (seg.has(tf::kSyn) && (sk->state == sk_state::kSynRecv || tp->fastopen_child) && seg.seq == tp->irs) {
     if (!seg.has(tf::kAck)) {
       // A retransmission like the timer's (retransmit_head): Karn's rule stops the SYN-ACK's timing, or the
       // ACK would be taken as the answer to the first SYN-ACK (Linux's tcp_synack_rtt_meas takes no sample
@@ -826,7 +826,9 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
   }
   // Fifth: the ACK.
   if (!seg.has(tf::kAck)) return drop_seg(sh, seg, Drop::TcpNoAck);
-  if (sk->state == sk_state::kSynRecv || tp->fastopen_child) {
+  // (ESTABLISHED first: the per-segment path reads no flag. A Fast Open connection is never ESTABLISHED
+  // with its SYN-ACK owed.)
+  if (sk->state == sk_state::kSynRecv || (sk->state != sk_state::kEstablished && tp->fastopen_child)) {
     if (!seg.ack.gt(tp->snd_una) || seg.ack.gt(tp->snd_max)) {
       send_reset_for(sh, *seg.rx, inet_of(tp)->dport, inet_of(tp)->num, seg);
       return drop_seg(sh, seg, Drop::TcpBadAck);

@@ -600,7 +600,8 @@ void write_xmit(TcpSock* tp, bool force_push, bool hold_tail) {
     // new data waits: a segment sent before and rewound for sending again (go-back-N) is a retransmission
     // (as Linux's, which never meets Nagle's test).
     if (len < tp->mss && is_last && !with_fin && !force_push && !seq.lt(tp->snd_max) &&
-        (tp->cork || hold_tail || (!tp->nodelay && flight_size(tp) > uint32_t{tp->fastopen_child}))) {
+        (tp->cork || hold_tail ||
+         (!tp->nodelay && flight_size(tp) > 0 && !(flight_size(tp) == 1 && tp->fastopen_child)))) {
       // TCP_CORK (or a send with MSG_MORE, `hold_tail`: Linux's TCP_NAGLE_CORK for that push) holds a partial
       // segment at most until the persist timer fires, an RTO (at least rto_min, 200 ms) after the last ACK
       // left nothing in flight: tcp(7)'s "200 millisecond ceiling", which Linux implements the same way (tcp_write_xmit's caller arms the probe0 timer, whose tcp_write_wakeup
