@@ -13,6 +13,7 @@
 #include <climits>
 #include <cstdarg>
 #include <cstring>
+#include <vector>
 
 #include "api/skiff.h"
 #include "inet/inet.hh"
@@ -107,6 +108,33 @@ int wait_ready(Socket* sock, uint32_t mask, Instant deadline) {
   }
 }
 
+// A blocking write whose first `done` bytes went with a connect (do_sendmsg): once the connection is up, the
+// rest as any blocking write.
+ssize_t send_rest(Socket* sock, const msghdr& m, int flags, size_t done, Instant deadline) {
+  if (const int w = wait_ready(sock, EPOLLOUT, deadline)) return done ? static_cast<ssize_t>(done) : w;
+  std::vector<iovec> rest;  // (a connect's control path, not a packet's)
+  for (size_t i = 0, skip = done; i < m.msg_iovlen; ++i) {
+    const iovec& v = m.msg_iov[i];
+    if (skip >= v.iov_len) {
+      skip -= v.iov_len;
+      continue;
+    }
+    rest.push_back({static_cast<uint8_t*>(v.iov_base) + skip, v.iov_len - skip});
+    skip = 0;
+  }
+  msghdr r = m;
+  r.msg_iov = rest.data();
+  r.msg_iovlen = rest.size();
+  r.msg_name = nullptr;
+  r.msg_namelen = 0;
+  for (;;) {
+    const ssize_t k = sock->ops->sendmsg(sock, &r, flags & ~MSG_FASTOPEN);
+    if (k >= 0) return static_cast<ssize_t>(done) + k;
+    if (k != -EAGAIN) return k;  // (the connection failed: its error, as Linux)
+    if (const int w = wait_ready(sock, EPOLLOUT, deadline)) return done ? static_cast<ssize_t>(done) : w;
+  }
+}
+
 ssize_t do_sendmsg(int fd, const msghdr* msg, int flags) {
   int err = 0;
   Socket* sock = lookup(fd, &err);
@@ -122,6 +150,14 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags) {
   for (;;) {
     const ssize_t n = sock->ops->sendmsg(sock, &m, flags);
     if (n == kErrAgainNoWait) return -EAGAIN;  // (no port to bind to: Linux's inet_send_prepare does not wait)
+    if ((n == -EINPROGRESS || n >= 0) && sock->state == SocketState::Connecting && !nonblocking(sock, flags))
+        [[unlikely]] {
+      // A write that connects (TCP Fast Open: MSG_FASTOPEN, or the first after a connect() that
+      // TCP_FASTOPEN_CONNECT deferred) answers what its SYN took, or EINPROGRESS; a blocking one waits for
+      // the connection, as connect() would, and sends the rest (Linux's tcp_sendmsg_fastopen).
+      const size_t total = iov_total(m.msg_iov, m.msg_iovlen);
+      if (n == -EINPROGRESS || static_cast<size_t>(n) < total) return send_rest(sock, m, flags, n > 0 ? n : 0, deadline);
+    }
     if (n != -EAGAIN || nonblocking(sock, flags)) return n;
     const int w = wait_ready(sock, EPOLLOUT, deadline);
     if (w) return w;

@@ -98,6 +98,9 @@ namespace skiff {
   X(tcp_fastopen_passive_fail, "TCP Fast Open SYNs with a wrong cookie (data ignored, cookie sent)") \
   X(tcp_fastopen_cookie_reqd, "TCP Fast Open cookie requests received") \
   X(tcp_fastopen_listen_overflow, "TCP Fast Open SYNs over a listener's TCP_FASTOPEN limit (plain handshake)") \
+  X(tcp_fastopen_active, "TCP Fast Open connects whose SYN's data the server acknowledged") \
+  X(tcp_fastopen_active_fail, "TCP Fast Open SYN data the server did not acknowledge (sent again)") \
+  X(tcp_fastopen_cookie_requests, "TCP Fast Open cookie requests sent") \
   X(tcp_rcvbuf_grown, "TCP receive buffers grown by autotuning") \
   X(steer_out, "frames handed to their owner shard")                \
   X(steer_in, "frames received from another shard")                 \

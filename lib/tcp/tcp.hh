@@ -242,8 +242,17 @@ struct TcpSock {
   // option's experimental form (kind 254, magic 0xF989) if the peer used that one.
   bool fastopen_send_cookie = false;
   bool fastopen_exp = false;
-  bool syn_data_acked = false;          // our SYN-ACK acknowledged data of the peer's SYN (TCPI_OPT_SYN_DATA)
+  // TCPI_OPT_SYN_DATA: our SYN-ACK acknowledged data of the peer's SYN, or the peer's SYN-ACK all of ours.
+  bool syn_data_acked = false;
   TcpSock* fastopen_listener = nullptr;
+  // Fast Open client (RFC 7413 §4.1): TCP_FASTOPEN_CONNECT as set; a connect() it deferred (SYN-SENT, no SYN
+  // sent yet: the first write sends it with the data); our first SYN carries the option (fastopen_exp: in
+  // the experimental form) with fastopen_cookie_len bytes of cookie (0: a cookie request), and, with a
+  // cookie, the first queued segment as its data.
+  bool fastopen_connect = false;
+  bool fastopen_defer = false;
+  bool syn_fastopen = false;
+  uint8_t fastopen_cookie_len = 0;
 
   // Rarely used: at the end, out of the per-packet path's cache lines.
   SeqNum cwr_end;                       // ca_state Cwr lasts until snd_una passes this (SND.MAX at the reduction)
@@ -253,6 +262,7 @@ struct TcpSock {
   // Cwr): the bytes delivered to the peer and sent by us since the reduction began, and the window then.
   uint32_t prr_delivered = 0, prr_out = 0, prr_recover_fs = 0;
   int64_t fin_xmit_ns = 0;              // when a FIN of its own (no data with it) last left (RFC 6069 revert)
+  uint8_t fastopen_cookie[16] = {};     // the cookie our SYN carries (syn_fastopen)
 };
 
 static_assert(offsetof(InetConnectionSock, inet) == 0 && offsetof(TcpSock, icsk) == 0);

@@ -68,6 +68,14 @@ void queue_in_order(TcpSock* tp, Pktbuf p) {
   tp->rcv_queued += len;
 }
 
+// `len` bytes of new data at RCV.NXT: charged to the receive buffer, stamped (SO_TIMESTAMP), queued.
+inline void take_in_order(TcpSock* tp, Pktbuf p, uint32_t len) {
+  sk_of(tp)->rmem_alloc += static_cast<int>(len);
+  p.meta()->rx_time_ns = rx_stamp(tp);
+  queue_in_order(tp, std::move(p));
+  tp->rcv_nxt = tp->rcv_nxt + len;
+}
+
 // Our FIN was acknowledged: the state moves on (RFC 9293 §3.10.7.4, fifth check, per state). True if the
 // connection is over: it may have been freed (an orphan), so the caller must not touch it any more.
 bool fin_acked(TcpSock* tp) {
@@ -540,10 +548,7 @@ bool process_data(TcpSock* tp, Segment& seg) {
       }
     }
     if (len) {
-      sk->rmem_alloc += static_cast<int>(len);
-      seg.payload.meta()->rx_time_ns = rx_stamp(tp);
-      queue_in_order(tp, std::move(seg.payload));
-      tp->rcv_nxt = tp->rcv_nxt + len;
+      take_in_order(tp, std::move(seg.payload), len);
       if (len >= tp->mss) ++tp->segs_unacked;  // full-sized segments: ACK every second one
     }
     const bool had_gap = !tp->ooo_queue.empty();
@@ -645,6 +650,51 @@ void child_established(TcpSock* tp) {
   accept_enqueue(tp);
 }
 
+// The SYN-ACK of our Fast Open SYN (RFC 7413 §4.1.3; Linux's tcp_rcv_fastopen_synack), SND.UNA moved to its
+// ACK: the server's cookie and MSS are kept for the next connect to it; data of our SYN it did not
+// acknowledge (it took only the SYN: no cookie or a wrong one, its Fast Open off or full, or only our
+// retransmitted SYN reached it) is marked lost and goes again at once, without a congestion response.
+void fastopen_synack(TcpSock* tp, const Segment& seg) {
+  Shard& sh = shard_of(tp);
+  const bool data = tp->snd_max.gt(tp->iss + 1);
+  FastOpenEntry& e = sh.tcp.fastopen.get(inet_of(tp)->daddr);
+  if (seg.opt.mss) e.mss = *seg.opt.mss;
+  if (seg.opt.fastopen_len > 0) {
+    e.cookie_len = static_cast<uint8_t>(seg.opt.fastopen_len);
+    std::memcpy(e.cookie, seg.opt.fastopen_cookie.data(), e.cookie_len);
+    e.exp = seg.opt.fastopen_exp;
+    e.try_exp = 0;
+  } else if (!tp->retransmits && !tp->fastopen_cookie_len && e.cookie_len == 0) {
+    // We asked and got no cookie: ask in the other form next time (some servers know only the
+    // experimental one; Linux's try_exp).
+    e.try_exp = tp->fastopen_exp ? 2 : 1;
+  }
+  // SYNs with data that came back only through a retransmitted SYN, in a row: a path that drops them (§4.1.3.1).
+  const bool syn_drop = data && tp->retransmits && seg.opt.fastopen_len <= 0 && seg.ack == tp->iss + 1;
+  if (syn_drop) {
+    if (e.syn_loss < 255) ++e.syn_loss;
+    e.last_syn_loss = sh.now();
+  } else {
+    e.syn_loss = 0;
+  }
+  if (!data) return;
+  clean_write_queue(tp, seg.ack);  // what it acknowledged of our data
+  if (tp->snd_una == tp->snd_max) {
+    tp->syn_data_acked = true;
+    ++sh.stats.tcp_fastopen_active;
+    return;
+  }
+  ++sh.stats.tcp_fastopen_active_fail;
+  tp->ca_state = TcpCa::Loss;
+  tp->recover = tp->snd_max;
+  if (tp->sack_ok) {
+    sack_mark_all_lost(tp);
+  } else {
+    tp->snd_nxt = tp->snd_una;
+    tp->send_head = tp->write_queue.front();
+  }
+}
+
 void synsent_input(TcpSock* tp, Segment& seg) {
   Shard& sh = shard_of(tp);
   Sock* sk = sk_of(tp);
@@ -679,9 +729,15 @@ void synsent_input(TcpSock* tp, Segment& seg) {
     tp->max_window = tp->snd_wnd;
     tp->snd_wl1 = seg.seq;
     tp->snd_wl2 = seg.ack;
+    if (tp->syn_fastopen) [[unlikely]] fastopen_synack(tp, seg);
     tp->retransmits = 0;
     reset_rto(tp);
     to_established(tp);
+    // A Fast Open server may answer in its SYN-ACK (RFC 7413 §4.2.2): what fits our buffer is taken.
+    if (seg.len && tp->syn_fastopen && seg.len <= receive_space(tp)) [[unlikely]] {
+      take_in_order(tp, std::move(seg.payload), seg.len);
+      sock_wake(sk, EPOLLIN | EPOLLRDNORM);
+    }
     send_ack(tp);
     sock_wake(sk, EPOLLOUT | EPOLLWRNORM);
     write_xmit(tp);
@@ -1113,11 +1169,7 @@ void fastopen_open(Shard& sh, TcpSock* lp, TcpSock* tp, Segment& seg) {
   init_cwnd(tp);
   if (seg.len) {
     tp->syn_data_acked = true;
-    Sock* sk = sk_of(tp);
-    sk->rmem_alloc += static_cast<int>(seg.len);
-    seg.payload.meta()->rx_time_ns = rx_stamp(tp);
-    queue_in_order(tp, std::move(seg.payload));
-    tp->rcv_nxt = tp->rcv_nxt + seg.len;
+    take_in_order(tp, std::move(seg.payload), seg.len);
     tp->rcv_adv = tp->rcv_nxt;
   }
   accept_enqueue(tp);

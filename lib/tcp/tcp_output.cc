@@ -4,6 +4,7 @@
 #include <sys/epoll.h>
 
 #include <cerrno>
+#include <cstring>
 #include <optional>
 
 #include "tcp/tcp_impl.hh"
@@ -106,6 +107,13 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
         o.fastopen_len = kFastOpenCookieLen;
         o.fastopen_exp = tp->fastopen_exp;
         fastopen_cookie(is->daddr, is->saddr, o.fastopen_cookie.data());
+      }
+      // RFC 7413 §4.1.2: our first SYN asks for a cookie or brings the one we have (a retransmitted SYN is a
+      // plain one, as Linux's).
+      if (active_syn && tp->syn_fastopen && tp->retransmits == 0) [[unlikely]] {
+        o.fastopen_len = static_cast<int8_t>(tp->fastopen_cookie_len);
+        o.fastopen_exp = tp->fastopen_exp;
+        std::memcpy(o.fastopen_cookie.data(), tp->fastopen_cookie, tp->fastopen_cookie_len);
       }
     } else if ((flags & tf::kAck) && tp->sack_ok) {
       // RFC 2018 §4: SACK blocks on every ACK while out-of-order data is held (3 fit beside timestamps),
@@ -228,8 +236,24 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
 void send_ack(TcpSock* tp) { transmit(tp, tp->snd_nxt, tf::kAck, nullptr); }
 
 void send_syn(TcpSock* tp) {
-  const uint8_t f = sk_of(tp)->state == sk_state::kSynSent ? tf::kSyn : (tf::kSyn | tf::kAck);
-  transmit(tp, tp->iss, f, nullptr);
+  if (sk_of(tp)->state != sk_state::kSynSent) {
+    transmit(tp, tp->iss, tf::kSyn | tf::kAck, nullptr);
+    return;
+  }
+  // Fast Open (RFC 7413 §4.1.2): the first SYN with a cookie carries the segment queued for it (sized to
+  // fit beside any options: fastopen_queue). Sent, it is in flight as any data: acknowledged by the SYN-ACK,
+  // or sent again after it (fastopen_synack). A retransmitted SYN carries none.
+  rte_mbuf* data = nullptr;
+  if (tp->syn_fastopen && tp->fastopen_cookie_len && tp->retransmits == 0) [[unlikely]] {
+    rte_mbuf* m = tp->write_queue.front();
+    if (m && m == tp->send_head && seg_seq(m) == tp->iss + 1) data = m;
+  }
+  if (transmit(tp, tp->iss, tf::kSyn, data) < 0 || !data) return;
+  Shard& sh = shard_of(tp);
+  pkt_meta(data)->rx_time_ns = sh.now().ns();  // send time, for RACK
+  tp->last_data_sent = sh.now();
+  tp->snd_nxt = tp->snd_max = tp->iss + 1 + seg_len(data);
+  tp->send_head = tp->write_queue.next(data);
 }
 
 void send_rst(TcpSock* tp) {

@@ -253,6 +253,7 @@ void tuple_answer(Shard& sh, Tuple t, uint32_t seq, bool ok) {
   } else {
     tp->lent = true;
   }
+  if (tp->fastopen_defer) return;  // TCP_FASTOPEN_CONNECT: the first write sends the SYN
   send_syn(tp);
   arm_rto(tp);
 }
@@ -370,7 +371,9 @@ int tcp_init(Sock* sk) {
 
 void tcp_destroy(Sock*) {}
 
-int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
+namespace {
+// connect()'s first half (Linux's tcp_v4_connect up to tcp_connect): route, source port, ISN; SYN-SENT.
+int connect_init(Sock* sk, const sockaddr* addr, socklen_t len) {
   TcpSock* tp = tcp_sk(sk);
   InetSock* is = inet_sk(sk);
   Shard& sh = *sk->shard;
@@ -444,16 +447,135 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   set_state(tp, sk_state::kSynSent);
   sh.tcp.add(tp);
   ++sh.stats.tcp_active_opens;
-  const unsigned owner = sh.flow_owner(src, is->num, dst, dport);
+  return 0;
+}
+
+// connect()'s second half: the SYN goes (unless deferred for Fast Open, then the first write sends it).
+void connect_start(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  const InetSock* is = inet_of(tp);
+  const unsigned owner = sh.flow_owner(is->saddr, is->num, is->daddr, is->dport);
   if (owner != sh.id) {
     // RSS gives the 4-tuple to another shard, whose connections this shard cannot see: the SYN waits until
     // that shard lends it (tuple_answer), or the connect fails with EADDRNOTAVAIL as Linux's would.
     request_tuple(sh, tp, owner);
-    return 0;
+    return;
   }
+  if (tp->fastopen_defer) return;
   send_syn(tp);
   arm_rto(tp);
+}
+
+// Fast Open for a connect to this server (RFC 7413 §4.1.2): with its cookie cached our SYN brings it (and
+// data: true), else our SYN asks for one. Not while SYNs with data to the server keep going unanswered
+// (§4.1.3.1: two in a row give a plain handshake for 2 minutes, doubling with each further one up to
+// 17 hours; Linux kept the same back-off in tcp_send_syn_data until 4.11).
+bool fastopen_prepare(TcpSock* tp) {
+  Shard& sh = shard_of(tp);
+  const FastOpenEntry* e = sh.tcp.fastopen.find(inet_of(tp)->daddr);
+  tp->syn_fastopen = false;
+  tp->fastopen_cookie_len = 0;
+  tp->fastopen_exp = false;
+  if (e && e->syn_loss > 1 && sh.now() - e->last_syn_loss < 60s * (1 << std::min<int>(e->syn_loss, 10))) return false;
+  tp->syn_fastopen = true;
+  if (e && e->cookie_len) {
+    tp->fastopen_cookie_len = e->cookie_len;
+    std::memcpy(tp->fastopen_cookie, e->cookie, e->cookie_len);
+    tp->fastopen_exp = e->exp;
+    return true;
+  }
+  tp->fastopen_exp = e && e->try_exp == 1;
+  ++sh.stats.tcp_fastopen_cookie_requests;
+  return false;
+}
+
+// Queues what of `msg` the Fast Open SYN carries: one segment, as much as the server's MSS (cached; 536 if
+// unknown) and the path leave beside the largest set of options (40 bytes; Linux's tcp_send_syn_data).
+size_t fastopen_queue(TcpSock* tp, const msghdr* msg) {
+  Shard& sh = shard_of(tp);
+  Sock* sk = sk_of(tp);
+  const FastOpenEntry* e = sh.tcp.fastopen.find(inet_of(tp)->daddr);
+  uint32_t mss = e && e->mss ? e->mss : 536;
+  if (tp->user_mss) mss = std::min<uint32_t>(mss, tp->user_mss);
+  mss = std::min<uint32_t>(mss, tp->pmtu - 40);
+  size_t total = 0;
+  for (size_t i = 0; i < msg->msg_iovlen; ++i) total += msg->msg_iov[i].iov_len;
+  size_t n = std::min<size_t>({total, mss > 40 ? mss - 40 : 0, static_cast<size_t>(std::max(sk->sndbuf, 0))});
+  if (!n) return 0;
+  Pktbuf p = sh.pool.alloc();
+  if (!p) return 0;
+  n = std::min<size_t>(n, rte_pktmbuf_tailroom(p.mbuf()));
+  PktMeta* meta = p.meta();
+  meta->seq = (tp->iss + 1).raw();
+  meta->flags = 0;
+  uint8_t* d = p.append(static_cast<uint16_t>(n));
+  for (size_t i = 0, put = 0; put < n; ++i) {
+    const size_t k = std::min(n - put, msg->msg_iov[i].iov_len);
+    std::memcpy(d + put, msg->msg_iov[i].iov_base, k);
+    put += k;
+  }
+  tp->send_head = p.mbuf();
+  tp->write_queue.push(std::move(p));
+  tp->write_bytes += static_cast<uint32_t>(n);
+  sk->wmem_queued = static_cast<int>(tp->write_bytes);
+  return n;
+}
+}  // namespace
+
+int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
+  const int err = connect_init(sk, addr, len);
+  if (err) return err;
+  TcpSock* tp = tcp_sk(sk);
+  // TCP_FASTOPEN_CONNECT with a cookie for the server: connect() succeeds at once and the SYN waits for the
+  // first write, whose data it carries (Linux's tcp_fastopen_defer_connect); without one the SYN asks.
+  if (tp->fastopen_connect && sk->shard->cfg.tcp.fastopen) [[unlikely]] tp->fastopen_defer = fastopen_prepare(tp);
+  connect_start(tp);
   return 0;
+}
+
+// sendmsg with MSG_FASTOPEN, or the first write after a connect() that TCP_FASTOPEN_CONNECT deferred (RFC
+// 7413 §4.1.2; Linux's tcp_sendmsg_fastopen, as a non-blocking call): the connect starts with as much of the
+// data in its SYN as fits, if the server's cookie is cached, and returns that count; else the SYN asks for
+// a cookie, nothing is taken, and the answer is EINPROGRESS. `proceed`: the connection is up (a MSG_FASTOPEN
+// connect finished since): an ordinary send follows.
+static ssize_t fastopen_sendmsg(Socket* sock, const msghdr* msg, bool& proceed) {
+  Sock* sk = sock->sk;
+  TcpSock* tp = tcp_sk(sk);
+  proceed = false;
+  if (!sk->shard->cfg.tcp.fastopen) return -EOPNOTSUPP;  // Linux's answer with the sysctl's client bit off
+  const auto* ua = static_cast<const sockaddr*>(msg->msg_name);
+  if (ua && msg->msg_namelen >= sizeof(sa_family_t) && ua->sa_family == AF_UNSPEC) return -EOPNOTSUPP;
+  if (tp->fastopen_defer) {
+    tp->fastopen_defer = false;
+    const size_t n = fastopen_prepare(tp) ? fastopen_queue(tp, msg) : 0;
+    if (!tp->lend_pending) {  // (else the SYN goes when the 4-tuple's owner shard lends it: tuple_answer)
+      send_syn(tp);
+      arm_rto(tp);
+    }
+    return n ? static_cast<ssize_t>(n) : -EINPROGRESS;
+  }
+  switch (sock->state) {
+    case SocketState::Unconnected:
+      break;
+    case SocketState::Connecting:
+      return -EALREADY;  // (a failed one too: its error is connect()'s or SO_ERROR's to report)
+    case SocketState::Connected:
+      // A non-blocking connect that finished since: the first such call is an ordinary write (Linux's
+      // __inet_stream_connect finds the socket connected and says so once), later ones EISCONN (measured).
+      if (tp->connect_reported) return -EISCONN;
+      tp->connect_reported = true;
+      proceed = true;
+      return 0;
+    default:
+      return -EISCONN;
+  }
+  if (sk->state != sk_state::kClose) return -EISCONN;
+  const int err = connect_init(sk, ua, static_cast<socklen_t>(msg->msg_namelen));
+  if (err) return err;
+  sock->state = SocketState::Connecting;
+  const size_t n = fastopen_prepare(tp) ? fastopen_queue(tp, msg) : 0;
+  connect_start(tp);
+  return n ? static_cast<ssize_t>(n) : -EINPROGRESS;
 }
 
 namespace {
@@ -468,6 +590,8 @@ void reset_connection(TcpSock* tp) {
   forget_deferred_ack(tp);
   sk->err_soft = 0;
   tp->syn_data_acked = false;  // (TCPI_OPT_SYN_DATA describes one handshake)
+  tp->fastopen_defer = tp->syn_fastopen = false;  // (TCP_FASTOPEN_CONNECT stays: an option)
+  tp->fastopen_cookie_len = 0;
   tp->snd_wnd = tp->max_window = tp->rcv_wnd = 0;
   tp->snd_wscale = tp->rcv_wscale = 0;
   tp->wscale_ok = tp->ts_ok = tp->sack_ok = false;
@@ -688,9 +812,7 @@ void tcp_shutdown(Sock* sk, int how) {
 ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   TcpSock* tp = tcp_sk(sk);
   Shard& sh = *sk->shard;
-  // MSG_FASTOPEN: Fast Open's client side is not offered; Linux answers so when its tcp_fastopen sysctl has
-  // the client bit off.
-  if (flags & (MSG_OOB | MSG_FASTOPEN)) [[unlikely]] return -EOPNOTSUPP;
+  if (flags & MSG_OOB) [[unlikely]] return -EOPNOTSUPP;
   const uint8_t st = sk->state;
   // A Fast Open connection writes in SYN-RECEIVED: its answer may leave right after the SYN-ACK (RFC 7413
   // §2; Linux's tcp_passive_fastopen).
@@ -892,6 +1014,8 @@ uint32_t tcp_poll(Sock* sk) {
   if (sk->err) mask |= EPOLLERR;
   if (sk->shutdown == (kRcvShutdown | kSendShutdown) || st == sk_state::kClose) mask |= EPOLLHUP;
   if (sk->shutdown & kRcvShutdown) mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+  // A connect() deferred by TCP_FASTOPEN_CONNECT is writable: the write sends the SYN (as Linux's tcp_poll).
+  if (st == sk_state::kSynSent && tp->fastopen_defer) [[unlikely]] mask |= EPOLLOUT | EPOLLWRNORM;
   if (st != sk_state::kSynSent && (st != sk_state::kSynRecv || tp->fastopen_child)) {
     if (tp->rcv_queued >= static_cast<uint32_t>(sk->rcvlowat) || (tp->rcv_queued && tp->fin_received))
       mask |= EPOLLIN | EPOLLRDNORM;
@@ -1018,8 +1142,13 @@ int tcp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
       tp->icsk.defer_accept = defer_secs_to_timeouts(val);
       return 0;
     case TCP_FASTOPEN_CONNECT:
-      // The client side is not offered: Linux's answer with the tcp_fastopen sysctl's client bit off.
-      return val < 0 || val > 1 ? -EINVAL : -EOPNOTSUPP;
+      // 0 or 1, before connecting (Linux; EOPNOTSUPP with the stack's Fast Open off, as with the sysctl's
+      // client bit off).
+      if (val < 0 || val > 1) return -EINVAL;
+      if (!sk->shard->cfg.tcp.fastopen) return -EOPNOTSUPP;
+      if (sk->state != sk_state::kClose) return -EINVAL;
+      tp->fastopen_connect = val;
+      return 0;
     case TCP_FASTOPEN:
       // RFC 7413 server: how many Fast Open connections may be in their handshake at once (0: off). Only
       // before connecting or on a listener; capped at somaxconn (Linux's fastopen_queue_tune; measured).
@@ -1135,7 +1264,7 @@ int tcp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* op
     case TCP_SYNCNT: val = tp->syn_retries ? tp->syn_retries : static_cast<int>(cfg_of(tp).syn_retries); break;
     case TCP_DEFER_ACCEPT: val = defer_timeouts_to_secs(tp->icsk.defer_accept); break;
     case TCP_FASTOPEN: val = static_cast<int>(tp->icsk.fastopen_max); break;
-    case TCP_FASTOPEN_CONNECT: val = 0; break;
+    case TCP_FASTOPEN_CONNECT: val = tp->fastopen_connect; break;
     case TCP_WINDOW_CLAMP:
       // The clamp as set, else what bounds the window anyway (as Linux's window_clamp after the handshake);
       // 0 on a socket that never connected (or was disconnected) or listens, as Linux.
@@ -1177,12 +1306,17 @@ int inet_stream_connect(Socket* sock, const sockaddr* addr, socklen_t len, int) 
       }
       return -EISCONN;
     case SocketState::Connecting:
+      if (tp->fastopen_defer) return -EISCONN;  // TCP_FASTOPEN_CONNECT: connected as far as connect() goes
       err = -EALREADY;
       break;
     case SocketState::Unconnected:
       if (sk->state != sk_state::kClose) return -EISCONN;
       err = sk->prot->connect(sk, addr, len);
       if (err) return err;
+      if (tp->fastopen_defer) {
+        sock->state = SocketState::Connecting;
+        return 0;  // TCP_FASTOPEN_CONNECT with a cookie: the first write sends the SYN
+      }
       err = -EINPROGRESS;
       break;
     default:
@@ -1199,6 +1333,17 @@ int inet_stream_connect(Socket* sock, const sockaddr* addr, socklen_t len, int) 
   sock->state = SocketState::Connected;
   tp->connect_reported = true;
   return 0;
+}
+
+// A stream socket's sendmsg: MSG_FASTOPEN, or the write a TCP_FASTOPEN_CONNECT connect() waits for, opens
+// the connection (fastopen_sendmsg).
+ssize_t inet_stream_sendmsg(Socket* sock, const msghdr* msg, int flags) {
+  if (((flags & MSG_FASTOPEN) || tcp_sk(sock->sk)->fastopen_defer) && !(flags & MSG_OOB)) [[unlikely]] {
+    bool proceed = false;
+    const ssize_t n = fastopen_sendmsg(sock, msg, proceed);
+    if (!proceed) return n;
+  }
+  return inet_sendmsg(sock, msg, flags);
 }
 
 int inet_accept(Socket* sock, Socket* newsock, int flags) {
@@ -1251,7 +1396,7 @@ const ProtoOps inet_stream_ops = {
     .shutdown = inet_shutdown,
     .setsockopt = sock_common_setsockopt,
     .getsockopt = sock_common_getsockopt,
-    .sendmsg = inet_sendmsg,
+    .sendmsg = inet_stream_sendmsg,
     .recvmsg = inet_recvmsg,
 };
 

@@ -8,9 +8,63 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/time.hh"
 #include "wire/addr.hh"
 
 namespace skiff {
+
+// What the Fast Open client remembers of a server (RFC 7413 §4.1.1; Linux keeps it in tcp_metrics): the
+// cookie its last SYN-ACK gave us, its MSS (the SYN's data is sized by it), which form of the option it
+// answers, and how its SYNs with data fared.
+struct FastOpenEntry {
+  uint32_t daddr = 0;     // the server, host order (0: a free slot)
+  uint8_t cookie_len = 0;  // 0: none yet
+  bool exp = false;        // its cookie came in the experimental option (kind 254, magic 0xF989)
+  uint8_t try_exp = 0;     // a request went unanswered: 1 ask in the experimental form next, 2 back to RFC 7413's
+  uint8_t syn_loss = 0;    // SYNs with data in a row that went unanswered (the server saw only a retransmission)
+  uint16_t mss = 0;        // the MSS its last SYN-ACK announced (0: unknown)
+  Instant last_syn_loss{};
+  uint64_t used = 0;       // for replacement: the least recently used of a set goes
+  uint8_t cookie[16] = {};
+};
+
+// The shard's Fast Open client cache: a fixed table of kSets sets of kWays (a shard's memory does not grow
+// with the servers it talks to), keyed by server address; the least recently used entry of a set makes
+// room. Each shard learns its own cookies (a server's cookie depends only on the address pair).
+class FastOpenCache {
+ public:
+  static constexpr unsigned kSets = 256, kWays = 4;
+  FastOpenCache() : e_(size_t{kSets} * kWays) {}
+  FastOpenEntry* find(wire::Ipv4Addr server) {
+    FastOpenEntry* set = set_of(server.host());
+    for (unsigned i = 0; i < kWays; ++i)
+      if (set[i].daddr == server.host()) {
+        set[i].used = ++tick_;
+        return &set[i];
+      }
+    return nullptr;
+  }
+  // The server's entry, made (replacing the least recently used of its set) if it had none.
+  FastOpenEntry& get(wire::Ipv4Addr server) {
+    if (FastOpenEntry* e = find(server)) return *e;
+    FastOpenEntry* set = set_of(server.host());
+    FastOpenEntry* victim = &set[0];
+    for (unsigned i = 1; i < kWays; ++i)
+      if (set[i].used < victim->used) victim = &set[i];
+    *victim = FastOpenEntry{};
+    victim->daddr = server.host();
+    victim->used = ++tick_;
+    return *victim;
+  }
+
+ private:
+  FastOpenEntry* set_of(uint32_t a) {
+    const uint32_t h = (a * 0x9e3779b1u) >> 24;  // kSets == 256: the top 8 bits
+    return &e_[size_t{h} * kWays];
+  }
+  std::vector<FastOpenEntry> e_;
+  uint64_t tick_ = 0;
+};
 
 struct TcpSock;
 struct InetSock;
@@ -63,6 +117,7 @@ class TcpTable {
   // random each second; challenge_sec: the second it was drawn for (~0: none yet).
   uint64_t challenge_sec = ~uint64_t{0};
   uint32_t challenge_left = 0;
+  FastOpenCache fastopen;  // the Fast Open client's cookies, by server
   template <class F>
   void for_each(F&& f) {
     for (TcpSock* head : buckets_)

@@ -7,6 +7,10 @@
 # data in the SYN with that cookie: Skiff takes it, acknowledges it in the SYN-ACK and echoes it at once,
 # so each echo is back in about one round trip, and the kernel reports its SYN data acknowledged
 # (TCPI_OPT_SYN_DATA, TcpExtTCPFastOpenActive). Payloads up to 1,000 bytes in the SYN; every echo matches.
+# Then the other way round: a kernel echo server with TCP_FASTOPEN, and skiff-conncheck opening 6
+# connections one after another (200 bytes echoed each), plainly and then with --fastopen (sendto with
+# MSG_FASTOPEN): the first asks for the cookie, the next five carry their bytes in the SYN, which the kernel
+# takes (TcpExtTCPFastOpenPassive), so each takes one round trip instead of two.
 . "$(dirname "$0")/lib.sh"
 itest_init "$@"
 . "$(dirname "$0")/tcp_lib.sh"
@@ -34,7 +38,8 @@ ip netns exec "$NS_P" ethtool -K "$IF_P" tx off tso off gso off gro off >/dev/nu
 for i in "$IF_MS" "$IF_MP"; do
   ip netns exec "$NS_M" ethtool -K "$i" tx off tso off gso off gro off >/dev/null 2>&1 || fail "ethtool -K $i"
 done
-ip netns exec "$NS_P" sysctl -qw net.ipv4.tcp_fastopen=1 || fail "sysctl net.ipv4.tcp_fastopen"
+# Client and server bits: the kernel is the client first, the server after.
+ip netns exec "$NS_P" sysctl -qw net.ipv4.tcp_fastopen=3 || fail "sysctl net.ipv4.tcp_fastopen"
 ip netns exec "$NS_P" sysctl -qw net.ipv4.tcp_fastopen_blackhole_timeout_sec=0 2>/dev/null || true
 VDEV="--vdev=net_af_packet0,iface=$IF_S,blocksz=16384,framesz=16384,framecnt=512"
 start_bg "$NS_M" "$T/impair.log" 120 "${KPIN[@]}" "$PY" -u "$HERE/tcp_impair.py" "$IF_MS" "$IF_MP" --delay-ms "$DELAY"
@@ -120,4 +125,40 @@ for c in tcp_fastopen_passive_fail tcp_fastopen_listen_overflow tcp_out_rsts tcp
   check "$c is 0 ($(ctr "$T/final.txt" "$c"))" [ "$(ctr "$T/final.txt" "$c")" -eq 0 ]
 done
 check "9 passive opens ($(ctr "$T/final.txt" tcp_passive_opens))" [ "$(ctr "$T/final.txt" tcp_passive_opens)" -eq 9 ]
+
+# Skiff the client.
+CONNCHECK=${SKIFF_CONNCHECK:-$(dirname "$SKIFF_ECHO")/skiff-conncheck}
+[ -x "$CONNCHECK" ] || fail "skiff-conncheck not found (SKIFF_CONNCHECK='$CONNCHECK')"
+start_bg "$NS_P" "$T/kecho.log" 120 "${KPIN[@]}" "$PY" -u "$HERE/tcp_echo_server.py" 7 16
+wait_for_line "$T/kecho.log" '^listening' 10 "$BG_PID" || fail "kernel echo server did not start"
+NSTAT_HISTORY="$T/nstat" ip netns exec "$NS_P" nstat -n >/dev/null 2>&1
+# run_cc TAG [--fastopen]: 6 connections, one at a time; prints the connections per second.
+run_cc() {
+  local tag=$1
+  shift
+  eal_args 0 "cc-$tag" "$VDEV"
+  start_bg "$NS_S" "$T/cc-$tag.log" 60 "$CONNCHECK" "${EAL_ARGS[@]}" -- --ip "$SKIFF_IP/24" --conns 6 \
+    --parallel 1 --bytes 200 --timeout 30 "$@" "$PEER_IP" 7
+  wait "$BG_TPID"
+  local rc=$?
+  grep '^skiff-conncheck: ' "$T/cc-$tag.log" >&2
+  check "skiff-conncheck $tag exits 0" [ "$rc" -eq 0 ] >&2
+  sed -n 's/.* \([0-9.]*\) connections\/s$/\1/p' "$T/cc-$tag.log" | head -n 1
+}
+plain=$(run_cc plain)
+passive0=$(kstat TcpExtTCPFastOpenPassive)
+tfo=$(run_cc tfo --fastopen)
+passive=$(( $(kstat TcpExtTCPFastOpenPassive) - ${passive0:-0} ))
+log "connections/s one at a time: plain $plain, Fast Open $tfo (RTT about $((2 * DELAY)) ms)"
+C="$T/cc-tfo.log"
+check "Skiff asked once for the cookie ($(ctr "$C" tcp_fastopen_cookie_requests))" \
+  [ "$(ctr "$C" tcp_fastopen_cookie_requests)" -eq 1 ]
+check "Skiff: 5 connects whose SYN data the kernel acknowledged ($(ctr "$C" tcp_fastopen_active))" \
+  [ "$(ctr "$C" tcp_fastopen_active)" -eq 5 ]
+for c in tcp_fastopen_active_fail tcp_in_rsts tcp_retrans_segs; do
+  check "Skiff client: $c is 0 ($(ctr "$C" "$c"))" [ "$(ctr "$C" "$c")" -eq 0 ]
+done
+check "the kernel took 5 Fast Open SYNs with their data ($passive)" [ "$passive" -eq 5 ]
+check "Fast Open connections come at least 1.4x as fast ($tfo/s against $plain/s)" \
+  awk -v a="${tfo:-0}" -v b="${plain:-0}" 'BEGIN { exit !(b > 0 && a >= 1.4 * b) }'
 pass

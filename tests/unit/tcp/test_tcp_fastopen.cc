@@ -401,10 +401,13 @@ TEST(TcpFastOpen, HostUnreachableEndsItOnlyBeforeAccept) {
   EXPECT_EQ(read_all(c), text("b"));
 }
 
-TEST(TcpFastOpen, ClientSideAnswersAsLinuxWithItsClientBitOff) {
-  // Measured on Linux 6.18 with net.ipv4.tcp_fastopen=0: TCP_FASTOPEN_CONNECT 0 or 1 gives EOPNOTSUPP, other
-  // values EINVAL, and reads 0; MSG_FASTOPEN gives EOPNOTSUPP, on a fresh socket and a connected one.
-  StackHarness h;
+TEST(TcpFastOpen, ClientSideOffAnswersAsLinuxWithItsClientBitOff) {
+  // [tcp] fastopen = 0. Measured on Linux 6.18 with net.ipv4.tcp_fastopen=0: TCP_FASTOPEN_CONNECT 0 or 1 gives
+  // EOPNOTSUPP, other values EINVAL, and reads 0; MSG_FASTOPEN gives EOPNOTSUPP, on a fresh socket and a
+  // connected one.
+  HarnessOptions o;
+  o.cfg.tcp.fastopen = 0;
+  StackHarness h(o);
   const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   for (int v : {1, 0}) {
     EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, v), -1);

@@ -1,0 +1,422 @@
+// TCP Fast Open, client side (RFC 7413 §4.1), as Linux: sendto(MSG_FASTOPEN) connects; with no cookie for
+// the server the SYN asks for one (EINPROGRESS, nothing taken), and the SYN-ACK's cookie is kept per server
+// with its MSS; with the cookie the SYN brings it and as much data as fits (the count returned). Data the
+// SYN-ACK does not acknowledge goes again at once; a retransmitted SYN is a plain one. TCP_FASTOPEN_CONNECT
+// defers connect() until the first write when a cookie is cached.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+
+#include <cstring>
+
+#include "api/skiff.h"
+#include "tcp/tcp.hh"
+#include "tcp/tcp_impl.hh"
+#include "tcp_builder.hh"
+#include "tcp_test_util.hh"
+
+using namespace skiff;
+using namespace skiff::test;
+using namespace tcpt;
+
+namespace {
+
+constexpr uint32_t kPeerIsn = 5000;
+constexpr uint8_t kCookie[8] = {0xc0, 0x0c, 0x1e, 0x01, 0x02, 0x03, 0x04, 0x05};
+
+const sockaddr* peer_addr() {
+  static const sockaddr_in a = sin_of(StackHarness::kPeerIp, kPeerPort);
+  return reinterpret_cast<const sockaddr*>(&a);
+}
+
+ssize_t fo_sendto(int fd, const Bytes& data) {
+  return skiff_sendto(fd, data.data(), data.size(), MSG_FASTOPEN, peer_addr(), sizeof(sockaddr_in));
+}
+
+int new_socket() { return skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0); }
+
+// The one SYN just sent (fails the test if not exactly one segment, a SYN).
+SentTcp the_syn(StackHarness& h) {
+  auto out = out_of(h);
+  EXPECT_EQ(out.size(), 1u);
+  if (out.empty()) return {};
+  EXPECT_EQ(out[0].flags & ~(tf::kEce | tf::kCwr), tf::kSyn);
+  return out[0];
+}
+
+// The server's SYN-ACK to `syn`, acknowledging `ack`, with `cookie_len` bytes of kCookie (0: none) and MSS
+// 1400; SACK and timestamps offered if `sack`.
+void synack(StackHarness& h, const SentTcp& syn, uint32_t ack, int8_t cookie_len, bool sack = false,
+            const Bytes& data = {}, bool exp = false) {
+  wire::TcpOptions o = mss_opt(1400);
+  if (cookie_len > 0) {
+    o.fastopen_len = cookie_len;
+    o.fastopen_exp = exp;
+    std::memcpy(o.fastopen_cookie.data(), kCookie, static_cast<size_t>(cookie_len));
+  }
+  o.sack_permitted = sack;
+  h.inject(tcp_frame(h, {.sport = kPeerPort, .dport = syn.sport, .seq = kPeerIsn, .ack = ack,
+                         .flags = tf::kSyn | tf::kAck, .opts = o, .payload = data}));
+}
+
+// Puts the server's cookie in the shard's cache, as an earlier connection would have.
+void cache_cookie(StackHarness& h, uint16_t mss = 1400) {
+  FastOpenEntry& e = h.shard().tcp.fastopen.get(StackHarness::kPeerIp);
+  e.cookie_len = 8;
+  std::memcpy(e.cookie, kCookie, 8);
+  e.mss = mss;
+}
+
+uint32_t ready(int fd) {
+  const int ep = skiff_epoll_create1(0);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT;
+  ev.data.fd = fd;
+  EXPECT_EQ(skiff_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+  epoll_event out[1];
+  const int n = skiff_epoll_wait(ep, out, 1, 0);
+  skiff_close(ep);
+  return n == 1 ? out[0].events : 0;
+}
+
+int get_int(int fd, int level, int name) {
+  int v = -1;
+  socklen_t len = sizeof v;
+  EXPECT_EQ(skiff_getsockopt(fd, level, name, &v, &len), 0);
+  return v;
+}
+
+}  // namespace
+
+TEST(TcpFastOpenClient, FirstConnectAsksForTheCookieTheNextSendsDataWithIt) {
+  StackHarness h;
+  h.learn_peer();
+  // No cookie yet: the SYN asks for one, carries nothing, and the call takes nothing (Linux: EINPROGRESS).
+  const int a = new_socket();
+  EXPECT_EQ(fo_sendto(a, pattern(100)), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  const SentTcp s1 = the_syn(h);
+  EXPECT_EQ(s1.opts.fastopen_len, 0) << "a cookie request (empty option)";
+  EXPECT_FALSE(s1.opts.fastopen_exp);
+  EXPECT_TRUE(s1.payload.empty());
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_cookie_requests, 1u);
+  synack(h, s1, s1.seq + 1, 8);
+  auto out = out_of(h);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kAck);
+  EXPECT_TRUE(out[0].payload.empty()) << "the data was not taken: the application sends it";
+  EXPECT_EQ(state_of(a), TCP_ESTABLISHED);
+  EXPECT_EQ(info(a).tcpi_options & TCPI_OPT_SYN_DATA, 0);
+  const FastOpenEntry* e = h.shard().tcp.fastopen.find(StackHarness::kPeerIp);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->cookie_len, 8);
+  EXPECT_EQ(std::memcmp(e->cookie, kCookie, 8), 0);
+  EXPECT_EQ(e->mss, 1400);
+
+  // With the cookie: the SYN brings it and as much data as the server's MSS leaves beside 40 bytes of
+  // options (1400 - 40); the call returns that count.
+  const int b = new_socket();
+  const Bytes data = pattern(2000);
+  EXPECT_EQ(fo_sendto(b, data), 1360);
+  const SentTcp s2 = the_syn(h);
+  ASSERT_EQ(s2.opts.fastopen_len, 8);
+  EXPECT_EQ(std::memcmp(s2.opts.fastopen_cookie.data(), kCookie, 8), 0);
+  EXPECT_EQ(s2.payload, Bytes(data.begin(), data.begin() + 1360));
+  EXPECT_EQ(state_of(b), TCP_SYN_SENT);
+  EXPECT_EQ(skiff_send(b, data.data() + 1360, 640, 0), -1) << "still connecting";
+  EXPECT_EQ(errno, EAGAIN);
+  // The SYN-ACK acknowledges it all: nothing goes again, and the rest is sent as usual.
+  synack(h, s2, s2.seq + 1 + 1360, -1);
+  out = out_of(h);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kAck);
+  EXPECT_EQ(out[0].seq, s2.seq + 1 + 1360);
+  EXPECT_EQ(state_of(b), TCP_ESTABLISHED);
+  EXPECT_NE(info(b).tcpi_options & TCPI_OPT_SYN_DATA, 0);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_active, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_active_fail, 0u);
+  EXPECT_EQ(info(b).tcpi_total_retrans, 0u);
+  EXPECT_EQ(skiff_send(b, data.data() + 1360, 640, 0), 640);
+  out = out_of(h);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, s2.seq + 1 + 1360);
+  EXPECT_EQ(out[0].payload, Bytes(data.begin() + 1360, data.end()));
+  // A SYN-ACK without a cookie leaves the cached one.
+  EXPECT_EQ(h.shard().tcp.fastopen.find(StackHarness::kPeerIp)->cookie_len, 8);
+  skiff_close(a);
+  skiff_close(b);
+}
+
+TEST(TcpFastOpenClient, DataTheSynAckDoesNotAcknowledgeGoesAgainAtOnce) {
+  // A server that took only the SYN (no Fast Open, a wrong cookie, its limit reached): the data follows
+  // the handshake's ACK without waiting for a timeout, with and without SACK, and the window is not cut.
+  for (bool sack : {false, true}) {
+    SCOPED_TRACE(sack ? "SACK" : "no SACK");
+    StackHarness h;
+    h.learn_peer();
+    cache_cookie(h);
+    const int fd = new_socket();
+    const Bytes data = pattern(300);
+    EXPECT_EQ(fo_sendto(fd, data), 300);
+    const SentTcp s = the_syn(h);
+    EXPECT_EQ(s.payload, data);
+    synack(h, s, s.seq + 1, -1, sack);
+    auto out = out_of(h);
+    ASSERT_GE(out.size(), 1u);
+    bool resent = false;
+    for (const SentTcp& t : out)
+      if (t.seq == s.seq + 1 && t.payload == data) resent = true;
+    EXPECT_TRUE(resent);
+    EXPECT_EQ(state_of(fd), TCP_ESTABLISHED);
+    EXPECT_EQ(h.shard().stats.tcp_fastopen_active_fail, 1u);
+    EXPECT_EQ(h.shard().stats.tcp_fastopen_active, 0u);
+    EXPECT_EQ(info(fd).tcpi_options & TCPI_OPT_SYN_DATA, 0);
+    EXPECT_GE(info(fd).tcpi_snd_cwnd, 10u) << "no congestion response";
+    // Acknowledged, the connection goes on as any other.
+    h.inject(tcp_frame(h, {.sport = kPeerPort, .dport = s.sport, .seq = kPeerIsn + 1, .ack = s.seq + 301,
+                           .flags = tf::kAck}));
+    EXPECT_EQ(skiff_send(fd, "z", 1, 0), 1);
+    out = out_of(h);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].seq, s.seq + 301);
+    EXPECT_EQ(h.shard().tcp.fastopen.find(StackHarness::kPeerIp)->cookie_len, 8) << "the cookie is kept";
+    skiff_close(fd);
+  }
+}
+
+TEST(TcpFastOpenClient, RetransmittedSynIsPlainAndRepeatedLossesTurnFastOpenOff) {
+  StackHarness h;
+  h.learn_peer();
+  cache_cookie(h);
+  for (int round = 1; round <= 2; ++round) {
+    SCOPED_TRACE(round);
+    const int fd = new_socket();
+    EXPECT_EQ(fo_sendto(fd, pattern(50)), 50);
+    const SentTcp s = the_syn(h);
+    EXPECT_EQ(s.payload.size(), 50u);
+    // The SYN times out: the retransmission carries neither data nor the option.
+    std::vector<SentTcp> got;
+    ASSERT_TRUE(advance_until_sent(h, 2s, got));
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].flags & ~(tf::kEce | tf::kCwr), tf::kSyn);
+    EXPECT_EQ(got[0].seq, s.seq);
+    EXPECT_TRUE(got[0].payload.empty());
+    EXPECT_EQ(got[0].opts.fastopen_len, -1);
+    // Only the plain SYN got through: the data goes after the handshake, and the loss is remembered.
+    synack(h, got[0], s.seq + 1, -1);
+    bool resent = false;
+    for (const SentTcp& t : out_of(h))
+      if (t.seq == s.seq + 1 && t.payload == pattern(50)) resent = true;
+    EXPECT_TRUE(resent);
+    EXPECT_EQ(h.shard().tcp.fastopen.find(StackHarness::kPeerIp)->syn_loss, round);
+    skiff_close(fd);
+    out_of(h);
+  }
+  // Two such losses in a row: the next connect is a plain one (no option, no data, nothing taken) for a
+  // while (RFC 7413 §4.1.3.1), then Fast Open is tried again.
+  const int fd = new_socket();
+  EXPECT_EQ(fo_sendto(fd, pattern(50)), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  const SentTcp s = the_syn(h);
+  EXPECT_EQ(s.opts.fastopen_len, -1);
+  EXPECT_TRUE(s.payload.empty());
+  skiff_close(fd);
+  h.advance(241s);
+  h.learn_peer();
+  out_of(h);
+  const int again = new_socket();
+  EXPECT_EQ(fo_sendto(again, pattern(50)), 50);
+  EXPECT_EQ(the_syn(h).opts.fastopen_len, 8);
+  skiff_close(again);
+}
+
+TEST(TcpFastOpenClient, SmallSynAckMssAndNoCachedMss) {
+  // No MSS known for the server: the SYN's data is sized for 536 (Linux's default), less 40.
+  {
+    StackHarness h;
+    h.learn_peer();
+    cache_cookie(h, 0);
+    const int fd = new_socket();
+    EXPECT_EQ(fo_sendto(fd, pattern(3000)), 496);
+    EXPECT_EQ(the_syn(h).payload.size(), 496u);
+    skiff_close(fd);
+  }
+  // TCP_MAXSEG bounds it too.
+  {
+    StackHarness h;
+    h.learn_peer();
+    cache_cookie(h);
+    const int fd = new_socket();
+    EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_MAXSEG, 600), 0);
+    EXPECT_EQ(fo_sendto(fd, pattern(3000)), 560);
+    skiff_close(fd);
+  }
+}
+
+TEST(TcpFastOpenClient, ExperimentalFormTriedWhenARequestGoesUnanswered) {
+  StackHarness h;
+  h.learn_peer();
+  const int a = new_socket();
+  EXPECT_EQ(fo_sendto(a, {}), -1);
+  const SentTcp s1 = the_syn(h);
+  EXPECT_EQ(s1.opts.fastopen_len, 0);
+  EXPECT_FALSE(s1.opts.fastopen_exp);
+  synack(h, s1, s1.seq + 1, -1);  // no cookie
+  skiff_close(a);
+  out_of(h);
+  const int b = new_socket();
+  EXPECT_EQ(fo_sendto(b, {}), -1);
+  const SentTcp s2 = the_syn(h);
+  EXPECT_EQ(s2.opts.fastopen_len, 0);
+  EXPECT_TRUE(s2.opts.fastopen_exp) << "asked in the experimental form (kind 254)";
+  synack(h, s2, s2.seq + 1, 8, false, {}, true);
+  skiff_close(b);
+  out_of(h);
+  const int c = new_socket();
+  EXPECT_EQ(fo_sendto(c, pattern(10)), 10);
+  const SentTcp s3 = the_syn(h);
+  EXPECT_EQ(s3.opts.fastopen_len, 8);
+  EXPECT_TRUE(s3.opts.fastopen_exp) << "the cookie goes back in the form it came in";
+  skiff_close(c);
+}
+
+TEST(TcpFastOpenClient, DataInTheSynAckIsReadable) {
+  StackHarness h;
+  h.learn_peer();
+  cache_cookie(h);
+  const int fd = new_socket();
+  EXPECT_EQ(fo_sendto(fd, pattern(20)), 20);
+  const SentTcp s = the_syn(h);
+  const Bytes answer = pattern(33);
+  synack(h, s, s.seq + 21, -1, false, answer);
+  auto out = out_of(h);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, kPeerIsn + 1 + 33);
+  EXPECT_EQ(read_all(fd), answer);
+  skiff_close(fd);
+}
+
+TEST(TcpFastOpenClient, FastOpenConnectDefersTheSynToTheFirstWrite) {
+  StackHarness h;
+  h.learn_peer();
+  const int fd = new_socket();
+  EXPECT_EQ(get_int(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT), 0);
+  EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 2), -1);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, -1), -1);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1), 0);
+  EXPECT_EQ(get_int(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT), 1);
+  // No cookie: connect() asks for one and is in progress as usual.
+  EXPECT_EQ(skiff_connect(fd, peer_addr(), sizeof(sockaddr_in)), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  const SentTcp s1 = the_syn(h);
+  EXPECT_EQ(s1.opts.fastopen_len, 0);
+  synack(h, s1, s1.seq + 1, 8);
+  out_of(h);
+  EXPECT_EQ(state_of(fd), TCP_ESTABLISHED);
+  EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 0), -1) << "not once connected";
+  EXPECT_EQ(errno, EINVAL);
+  skiff_close(fd);
+  out_of(h);
+
+  // With the cookie: connect() succeeds at once, nothing is sent, and the socket is writable.
+  const int d = new_socket();
+  EXPECT_EQ(set_int(d, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1), 0);
+  EXPECT_EQ(skiff_connect(d, peer_addr(), sizeof(sockaddr_in)), 0);
+  EXPECT_TRUE(out_of(h).empty());
+  EXPECT_EQ(state_of(d), TCP_SYN_SENT);
+  EXPECT_NE(ready(d) & EPOLLOUT, 0u);
+  sockaddr_in peer{};
+  socklen_t plen = sizeof peer;
+  EXPECT_EQ(skiff_getpeername(d, reinterpret_cast<sockaddr*>(&peer), &plen), -1);  // SYN-SENT, as Linux
+  EXPECT_EQ(errno, ENOTCONN);
+  char buf[8];
+  EXPECT_EQ(skiff_recv(d, buf, sizeof buf, 0), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_EQ(skiff_connect(d, peer_addr(), sizeof(sockaddr_in)), -1);
+  EXPECT_EQ(errno, EISCONN);
+  // Nothing goes until the write, whose data the SYN carries with the cookie.
+  h.advance(5s);
+  h.learn_peer();
+  EXPECT_TRUE(out_of(h).empty());
+  EXPECT_EQ(skiff_send(d, "hello", 5, 0), 5);
+  const SentTcp s2 = the_syn(h);
+  EXPECT_EQ(s2.opts.fastopen_len, 8);
+  EXPECT_EQ(s2.payload, Bytes({'h', 'e', 'l', 'l', 'o'}));
+  synack(h, s2, s2.seq + 6, -1);
+  out_of(h);
+  EXPECT_EQ(state_of(d), TCP_ESTABLISHED);
+  EXPECT_NE(info(d).tcpi_options & TCPI_OPT_SYN_DATA, 0);
+  skiff_close(d);
+  out_of(h);
+
+  // A deferred connect that is closed before any write sends nothing.
+  const int q = new_socket();
+  EXPECT_EQ(set_int(q, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1), 0);
+  EXPECT_EQ(skiff_connect(q, peer_addr(), sizeof(sockaddr_in)), 0);
+  skiff_close(q);
+  h.advance(3s);
+  for (const SentTcp& t : out_of(h)) EXPECT_FALSE(t.has(tf::kSyn));  // (the FIN of `d` may go again)
+}
+
+TEST(TcpFastOpenClient, ErrnosAsLinux) {
+  StackHarness h;
+  h.learn_peer();
+  const int fd = new_socket();
+  // No address on an unconnected socket; AF_UNSPEC.
+  EXPECT_EQ(skiff_send(fd, "x", 1, MSG_FASTOPEN), -1);
+  EXPECT_EQ(errno, EINVAL);
+  sockaddr unspec{};
+  unspec.sa_family = AF_UNSPEC;
+  EXPECT_EQ(skiff_sendto(fd, "x", 1, MSG_FASTOPEN, &unspec, sizeof unspec), -1);
+  EXPECT_EQ(errno, EOPNOTSUPP);
+  EXPECT_TRUE(out_of(h).empty());
+  // Connecting: EALREADY.
+  EXPECT_EQ(fo_sendto(fd, pattern(5)), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  const SentTcp s = the_syn(h);
+  EXPECT_EQ(fo_sendto(fd, pattern(5)), -1);
+  EXPECT_EQ(errno, EALREADY);
+  // Once connected, the next MSG_FASTOPEN write is an ordinary one (Linux's __inet_stream_connect finds the
+  // socket connected and says so once), later ones EISCONN; so also after a non-blocking connect().
+  synack(h, s, s.seq + 1, 8);
+  out_of(h);
+  EXPECT_EQ(fo_sendto(fd, pattern(5)), 5) << strerror(errno);
+  EXPECT_EQ(out_of(h).size(), 1u);
+  EXPECT_EQ(fo_sendto(fd, pattern(5)), -1);
+  EXPECT_EQ(errno, EISCONN);
+  skiff_close(fd);
+  out_of(h);
+  Conn c = connect_conn(h);
+  EXPECT_EQ(fo_sendto(c.fd, pattern(5)), 5);
+  EXPECT_EQ(fo_sendto(c.fd, pattern(5)), -1);
+  EXPECT_EQ(errno, EISCONN);
+  // A listener.
+  const int l = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in any = sin_of(Ipv4Addr::any(), 9100);
+  EXPECT_EQ(skiff_bind(l, reinterpret_cast<const sockaddr*>(&any), sizeof any), 0);
+  EXPECT_EQ(skiff_listen(l, 4), 0);
+  EXPECT_EQ(fo_sendto(l, pattern(5)), -1);
+  EXPECT_EQ(errno, EISCONN);
+  skiff_close(l);
+}
+
+TEST(TcpFastOpenClient, CacheIsBoundedAndKeepsRecentServers) {
+  FastOpenCache c;
+  for (uint32_t i = 1; i <= 20000; ++i) c.get(Ipv4Addr(0x0a000000u + i)).cookie_len = 8;
+  unsigned kept = 0;
+  for (uint32_t i = 1; i <= 20000; ++i) kept += c.find(Ipv4Addr(0x0a000000u + i)) != nullptr;
+  EXPECT_LE(kept, FastOpenCache::kSets * FastOpenCache::kWays);
+  EXPECT_GT(kept, FastOpenCache::kSets * FastOpenCache::kWays / 2);
+  EXPECT_NE(c.find(Ipv4Addr(0x0a000000u + 20000)), nullptr) << "the newest is kept";
+  // One server used all along survives a stream of others.
+  FastOpenCache d;
+  const Ipv4Addr hot(0x0b000001u);
+  d.get(hot).cookie_len = 8;
+  for (uint32_t i = 1; i <= 5000; ++i) {
+    d.get(Ipv4Addr(0x0c000000u + i));
+    ASSERT_NE(d.find(hot), nullptr) << i;
+  }
+}
