@@ -469,7 +469,8 @@ void connect_start(TcpSock* tp) {
 // Fast Open for a connect to this server (RFC 7413 §4.1.2): with its cookie cached our SYN brings it (and
 // data: true), else our SYN asks for one. Not while SYNs with data to the server keep going unanswered
 // (§4.1.3.1: two in a row give a plain handshake for 2 minutes, doubling with each further one up to
-// 17 hours; Linux kept the same back-off in tcp_send_syn_data until 4.11).
+// 17 hours, as older Linux kernels did per destination in tcp_send_syn_data; current ones have a global
+// blackhole detector instead).
 bool fastopen_prepare(TcpSock* tp) {
   Shard& sh = shard_of(tp);
   const FastOpenEntry* e = sh.tcp.fastopen.find(inet_of(tp)->daddr);

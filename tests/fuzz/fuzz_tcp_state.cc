@@ -169,7 +169,9 @@ struct Driver {
   // Opens a connection (passive: the peer connects to our listener; active: we connect to the peer). A
   // passive one may be a Fast Open (RFC 7413): the listener takes it, the SYN brings our cookie and
   // `fo_data` bytes, and the peer's ACK of the SYN-ACK waits unless `fo_ack`: the connection is accepted in
-  // SYN-RECEIVED and lives there, reading and writing, until the operations complete its handshake.
+  // SYN-RECEIVED and lives there, reading and writing, until the operations complete its handshake. An active
+  // one may be a Fast Open too: the peer's cookie is cached, sendto(MSG_FASTOPEN) puts `fo_data` bytes in the
+  // SYN, and the SYN-ACK acknowledges them if `fo_ack` (else only the SYN: the data goes again after it).
   void open(bool active, bool fastopen = false, size_t fo_data = 0, bool fo_ack = true) {
     Conn k;
     k.pport = active ? kPeerServer : next_pport++;
@@ -182,13 +184,21 @@ struct Driver {
       if (k.fd < 0) return;
       sockopts(k.fd);
       const sockaddr_in pa = sin_of(FuzzStack::kPeerIp, kPeerServer);
-      skiff_connect(k.fd, reinterpret_cast<const sockaddr*>(&pa), sizeof pa);
+      if (fastopen) {
+        FastOpenEntry& e = fs.shard().tcp.fastopen.get(FuzzStack::kPeerIp);
+        e.cookie_len = 8;
+        e.mss = static_cast<uint16_t>(k.mss);
+        const Bytes d(fo_data, 0x5a);
+        skiff_sendto(k.fd, d.data(), d.size(), MSG_FASTOPEN, reinterpret_cast<const sockaddr*>(&pa), sizeof pa);
+      } else {
+        skiff_connect(k.fd, reinterpret_cast<const sockaddr*>(&pa), sizeof pa);
+      }
       for (const Bytes& f : fs.sent()) {
         OutSeg s;
         if (parse_out_tcp(f, &s) && (s.flags & ~(tf::kEce | tf::kCwr)) == tf::kSyn) {
           k.lport = s.sport;
-          k.our_max = s.seq + 1;
-          k.una = s.seq + 1;
+          k.our_max = s.seq + 1 + static_cast<uint32_t>(s.len);
+          k.una = fastopen && !fo_ack ? s.seq + 1 : k.our_max;
           k.our_tsval = s.tsval;
           k.ts = k.ts && s.has_ts;
           k.sack = k.sack && s.sack_perm;
@@ -202,7 +212,7 @@ struct Driver {
       conns.push_back(k);
       cur = conns.size() - 1;
       // With timestamps the peer also grants ECN (an ECN-setup SYN-ACK: ECE).
-      send_seg(c(), isn, c().our_max, tf::kSyn | tf::kAck | ((setup_bits & 0x08) ? tf::kEce : 0), 65535, syn_opts(), 0);
+      send_seg(c(), isn, c().una, tf::kSyn | tf::kAck | ((setup_bits & 0x08) ? tf::kEce : 0), 65535, syn_opts(), 0);
     } else {
       if (lfd < 0) {
         lfd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);

@@ -174,6 +174,9 @@ def seeds_tcp():
     # A second connection as a Fast Open (op 15, w = 0x68: passive, Fast Open, 360 bytes in the SYN, no ACK
     # of the SYN-ACK yet); the application answers before the handshake completes, then time and an ACK.
     s["fastopen_synrecv"] = head_passive + u8(15) + u8(0x68) + u8(6) + u8(0) + u16(3000) + u8(9) + u8(50) + u8(4) + u8(0xff)
+    # A second connection as an active Fast Open (op 15, w = 0x6c: active, Fast Open, 360 bytes in the SYN,
+    # the SYN-ACK acknowledging only the SYN, so the data goes again), then data both ways and time.
+    s["fastopen_active"] = head_active + u8(15) + u8(0x6c) + u8(6) + u8(0) + u16(3000) + u8(9) + u8(50) + u8(4) + u8(0xff)
     return s
 
 
