@@ -534,6 +534,18 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   return 0;
 }
 
+// The first write after a connect() that TCP_FASTOPEN_CONNECT deferred sends the SYN with what of it fits
+// (the cache is read again, as Linux's tcp_send_syn_data does: without a cookie now the SYN asks for one).
+static ssize_t fastopen_deferred_send(TcpSock* tp, const msghdr* msg) {
+  tp->fastopen_defer = false;
+  const size_t n = fastopen_prepare(tp) ? fastopen_queue(tp, msg) : 0;
+  if (!tp->lend_pending) {  // (else the SYN goes when the 4-tuple's owner shard lends it: tuple_answer)
+    send_syn(tp);
+    arm_rto(tp);
+  }
+  return n ? static_cast<ssize_t>(n) : -EINPROGRESS;
+}
+
 // sendmsg with MSG_FASTOPEN, or the first write after a connect() that TCP_FASTOPEN_CONNECT deferred (RFC
 // 7413 §4.1.2; Linux's tcp_sendmsg_fastopen, as a non-blocking call): the connect starts with as much of the
 // data in its SYN as fits, if the server's cookie is cached, and returns that count; else the SYN asks for
@@ -546,20 +558,19 @@ static ssize_t fastopen_sendmsg(Socket* sock, const msghdr* msg, bool& proceed) 
   if (!sk->shard->cfg.tcp.fastopen) return -EOPNOTSUPP;  // Linux's answer with the sysctl's client bit off
   const auto* ua = static_cast<const sockaddr*>(msg->msg_name);
   if (ua && msg->msg_namelen >= sizeof(sa_family_t) && ua->sa_family == AF_UNSPEC) return -EOPNOTSUPP;
-  if (tp->fastopen_defer) {
-    tp->fastopen_defer = false;
-    const size_t n = fastopen_prepare(tp) ? fastopen_queue(tp, msg) : 0;
-    if (!tp->lend_pending) {  // (else the SYN goes when the 4-tuple's owner shard lends it: tuple_answer)
-      send_syn(tp);
-      arm_rto(tp);
-    }
-    return n ? static_cast<ssize_t>(n) : -EINPROGRESS;
-  }
+  if (tp->fastopen_defer) return fastopen_deferred_send(tp, msg);
   switch (sock->state) {
     case SocketState::Unconnected:
       break;
     case SocketState::Connecting:
-      return -EALREADY;  // (a failed one too: its error is connect()'s or SO_ERROR's to report)
+      if (sk->state != sk_state::kClose) return -EALREADY;
+      {
+        // Refused, timed out or reset meanwhile: its error, and the socket is disconnected for a new connect
+        // (as Linux's __inet_stream_connect).
+        const int err = sk->err ? -std::exchange(sk->err, 0) : -ECONNABORTED;
+        sock->state = sk->prot->disconnect(sk, 0) ? SocketState::Disconnecting : SocketState::Unconnected;
+        return err;
+      }
     case SocketState::Connected:
       // A non-blocking connect that finished since: the first such call is an ordinary write (Linux's
       // __inet_stream_connect finds the socket connected and says so once), later ones EISCONN (measured).
@@ -819,6 +830,7 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   // §2; Linux's tcp_passive_fastopen).
   if (st != sk_state::kEstablished && st != sk_state::kCloseWait && !(st == sk_state::kSynRecv && tp->fastopen_child))
       [[unlikely]] {
+    if (st == sk_state::kSynSent && tp->fastopen_defer) return fastopen_deferred_send(tp, msg);
     if (sk->err) return -std::exchange(sk->err, 0);
     if (st == sk_state::kSynSent || st == sk_state::kSynRecv) return -EAGAIN;  // still connecting
     return -EPIPE;
@@ -1316,7 +1328,8 @@ int inet_stream_connect(Socket* sock, const sockaddr* addr, socklen_t len, int) 
       if (err) return err;
       if (tp->fastopen_defer) {
         sock->state = SocketState::Connecting;
-        return 0;  // TCP_FASTOPEN_CONNECT with a cookie: the first write sends the SYN
+        sock_wake(sk, EPOLLOUT | EPOLLWRNORM);  // writable: the first write sends the SYN
+        return 0;  // TCP_FASTOPEN_CONNECT with a cookie
       }
       err = -EINPROGRESS;
       break;
@@ -1339,7 +1352,7 @@ int inet_stream_connect(Socket* sock, const sockaddr* addr, socklen_t len, int) 
 // A stream socket's sendmsg: MSG_FASTOPEN, or the write a TCP_FASTOPEN_CONNECT connect() waits for, opens
 // the connection (fastopen_sendmsg).
 ssize_t inet_stream_sendmsg(Socket* sock, const msghdr* msg, int flags) {
-  if (((flags & MSG_FASTOPEN) || tcp_sk(sock->sk)->fastopen_defer) && !(flags & MSG_OOB)) [[unlikely]] {
+  if ((flags & MSG_FASTOPEN) && !(flags & MSG_OOB)) [[unlikely]] {
     bool proceed = false;
     const ssize_t n = fastopen_sendmsg(sock, msg, proceed);
     if (!proceed) return n;

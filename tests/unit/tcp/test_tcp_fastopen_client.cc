@@ -401,6 +401,19 @@ TEST(TcpFastOpenClient, ErrnosAsLinux) {
   EXPECT_EQ(fo_sendto(l, pattern(5)), -1);
   EXPECT_EQ(errno, EISCONN);
   skiff_close(l);
+  out_of(h);
+  // Refused: the next MSG_FASTOPEN call reports it once and leaves the socket ready for a new connect, which
+  // then carries the data (the cookie was cached above).
+  const int r = new_socket();
+  EXPECT_EQ(fo_sendto(r, pattern(5)), 5);
+  const SentTcp rs = the_syn(h);
+  h.inject(tcp_frame(h, {.sport = kPeerPort, .dport = rs.sport, .seq = 0, .ack = rs.seq + 6,
+                         .flags = tf::kRst | tf::kAck}));
+  EXPECT_EQ(fo_sendto(r, pattern(5)), -1);
+  EXPECT_EQ(errno, ECONNREFUSED);
+  EXPECT_EQ(fo_sendto(r, pattern(7)), 7);
+  EXPECT_EQ(the_syn(h).payload, pattern(7));
+  skiff_close(r);
 }
 
 TEST(TcpFastOpenClient, CacheIsBoundedAndKeepsRecentServers) {
