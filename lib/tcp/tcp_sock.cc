@@ -512,7 +512,7 @@ size_t fastopen_queue(TcpSock* tp, const msghdr* msg) {
   uint8_t* d = p.append(static_cast<uint16_t>(n));
   for (size_t i = 0, put = 0; put < n; ++i) {
     const size_t k = std::min(n - put, msg->msg_iov[i].iov_len);
-    std::memcpy(d + put, msg->msg_iov[i].iov_base, k);
+    if (k) std::memcpy(d + put, msg->msg_iov[i].iov_base, k);  // (an empty entry's base may be null)
     put += k;
   }
   tp->send_head = p.mbuf();

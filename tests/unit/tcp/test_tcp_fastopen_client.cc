@@ -477,3 +477,20 @@ TEST(TcpFastOpenClient, BlockingCallWaitsForTheConnectionAndSendsTheRest) {
     skiff_close(fd);
   }
 }
+
+TEST(TcpFastOpenClient, SendmsgGathersTheSynDataFromSeveralIovecs) {
+  StackHarness h;
+  h.learn_peer();
+  cache_cookie(h);
+  const int fd = new_socket();
+  char a[] = "ab", b[] = "cdef";
+  iovec iov[4] = {{nullptr, 0}, {a, 2}, {nullptr, 0}, {b, 4}};
+  msghdr m{};
+  m.msg_name = const_cast<sockaddr*>(peer_addr());
+  m.msg_namelen = sizeof(sockaddr_in);
+  m.msg_iov = iov;
+  m.msg_iovlen = 4;
+  EXPECT_EQ(skiff_sendmsg(fd, &m, MSG_FASTOPEN), 6);
+  EXPECT_EQ(the_syn(h).payload, Bytes({'a', 'b', 'c', 'd', 'e', 'f'}));
+  skiff_close(fd);
+}
