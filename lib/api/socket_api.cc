@@ -108,10 +108,15 @@ int wait_ready(Socket* sock, uint32_t mask, Instant deadline) {
   }
 }
 
-// A blocking write whose first `done` bytes went with a connect (do_sendmsg): once the connection is up, the
-// rest as any blocking write.
+// A blocking write whose first `done` bytes went with a connect (do_sendmsg): it waits for the connection as
+// connect() would (EINPROGRESS if that takes longer than SO_SNDTIMEO, as Linux's), then sends the rest as
+// any blocking write. The first call after the wait keeps MSG_FASTOPEN, so the socket is found connected
+// (a later MSG_FASTOPEN or connect() gets EISCONN) or the failed connect is reported (and the socket
+// disconnected) as on Linux, also when all of it went in the SYN.
 ssize_t send_rest(Socket* sock, const msghdr& m, int flags, size_t done, Instant deadline) {
-  if (const int w = wait_ready(sock, EPOLLOUT, deadline)) return done ? static_cast<ssize_t>(done) : w;
+  if (const int w = wait_ready(sock, EPOLLOUT, deadline)) {
+    return done ? static_cast<ssize_t>(done) : w == -EAGAIN ? -EINPROGRESS : w;
+  }
   std::vector<iovec> rest;  // (a connect's control path, not a packet's)
   for (size_t i = 0, skip = done; i < m.msg_iovlen; ++i) {
     const iovec& v = m.msg_iov[i];
@@ -127,8 +132,8 @@ ssize_t send_rest(Socket* sock, const msghdr& m, int flags, size_t done, Instant
   r.msg_iovlen = rest.size();
   r.msg_name = nullptr;
   r.msg_namelen = 0;
-  for (;;) {
-    const ssize_t k = sock->ops->sendmsg(sock, &r, flags & ~MSG_FASTOPEN);
+  for (bool first = true;; first = false) {
+    const ssize_t k = sock->ops->sendmsg(sock, &r, first ? flags : flags & ~MSG_FASTOPEN);
     if (k >= 0) return static_cast<ssize_t>(done) + k;
     if (k != -EAGAIN) return k;  // (the connection failed: its error, as Linux)
     if (const int w = wait_ready(sock, EPOLLOUT, deadline)) return done ? static_cast<ssize_t>(done) : w;
@@ -155,8 +160,7 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags) {
       // A write that connects (TCP Fast Open: MSG_FASTOPEN, or the first after a connect() that
       // TCP_FASTOPEN_CONNECT deferred) answers what its SYN took, or EINPROGRESS; a blocking one waits for
       // the connection, as connect() would, and sends the rest (Linux's tcp_sendmsg_fastopen).
-      const size_t total = iov_total(m.msg_iov, m.msg_iovlen);
-      if (n == -EINPROGRESS || static_cast<size_t>(n) < total) return send_rest(sock, m, flags, n > 0 ? n : 0, deadline);
+      return send_rest(sock, m, flags, n > 0 ? static_cast<size_t>(n) : 0, deadline);
     }
     if (n != -EAGAIN || nonblocking(sock, flags)) return n;
     const int w = wait_ready(sock, EPOLLOUT, deadline);

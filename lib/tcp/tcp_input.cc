@@ -657,7 +657,7 @@ void child_established(TcpSock* tp) {
 void fastopen_synack(TcpSock* tp, const Segment& seg) {
   Shard& sh = shard_of(tp);
   const bool data = tp->snd_max.gt(tp->iss + 1);
-  FastOpenEntry& e = sh.tcp.fastopen.get(inet_of(tp)->daddr);
+  FastOpenEntry& e = sh.tcp.fastopen.get(inet_of(tp)->saddr, inet_of(tp)->daddr);
   if (seg.opt.mss) e.mss = *seg.opt.mss;
   if (seg.opt.fastopen_len > 0) {
     e.cookie_len = static_cast<uint8_t>(seg.opt.fastopen_len);

@@ -295,6 +295,7 @@ void destroy_closed(TcpSock* tp) {
 void done(TcpSock* tp) {
   Sock* sk = sk_of(tp);
   const bool child = tp->parent != nullptr;
+  tp->fastopen_defer = false;  // (a deferred connect whose 4-tuple was refused: no SYN is owed any more)
   if (child) unlink_child(tp);
   set_state(tp, sk_state::kClose);
   cancel_timers(tp);
@@ -375,6 +376,10 @@ namespace {
 // connect()'s first half (Linux's tcp_v4_connect up to tcp_connect): route, source port, ISN; SYN-SENT.
 int connect_init(Sock* sk, const sockaddr* addr, socklen_t len) {
   TcpSock* tp = tcp_sk(sk);
+  // A socket reset out of its last connection comes here without tcp_disconnect: nothing of that one's
+  // Fast Open goes into this one's SYN.
+  tp->fastopen_defer = tp->syn_fastopen = tp->syn_data_acked = false;
+  tp->fastopen_cookie_len = 0;
   InetSock* is = inet_sk(sk);
   Shard& sh = *sk->shard;
   if (len < static_cast<socklen_t>(sizeof(sockaddr_in))) return -EINVAL;
@@ -468,12 +473,12 @@ void connect_start(TcpSock* tp) {
 
 // Fast Open for a connect to this server (RFC 7413 §4.1.2): with its cookie cached our SYN brings it (and
 // data: true), else our SYN asks for one. Not while SYNs with data to the server keep going unanswered
-// (§4.1.3.1: two in a row give a plain handshake for 2 minutes, doubling with each further one up to
+// (§4.1.3.1: two in a row give a plain handshake for 4 minutes, doubling with each further one up to
 // 17 hours, as older Linux kernels did per destination in tcp_send_syn_data; current ones have a global
 // blackhole detector instead).
 bool fastopen_prepare(TcpSock* tp) {
   Shard& sh = shard_of(tp);
-  const FastOpenEntry* e = sh.tcp.fastopen.find(inet_of(tp)->daddr);
+  const FastOpenEntry* e = sh.tcp.fastopen.find(inet_of(tp)->saddr, inet_of(tp)->daddr);
   tp->syn_fastopen = false;
   tp->fastopen_cookie_len = 0;
   tp->fastopen_exp = false;
@@ -495,7 +500,7 @@ bool fastopen_prepare(TcpSock* tp) {
 size_t fastopen_queue(TcpSock* tp, const msghdr* msg) {
   Shard& sh = shard_of(tp);
   Sock* sk = sk_of(tp);
-  const FastOpenEntry* e = sh.tcp.fastopen.find(inet_of(tp)->daddr);
+  const FastOpenEntry* e = sh.tcp.fastopen.find(inet_of(tp)->saddr, inet_of(tp)->daddr);
   uint32_t mss = e && e->mss ? e->mss : 536;
   if (tp->user_mss) mss = std::min<uint32_t>(mss, tp->user_mss);
   mss = std::min<uint32_t>(mss, tp->pmtu - 40);
@@ -558,7 +563,7 @@ static ssize_t fastopen_sendmsg(Socket* sock, const msghdr* msg, bool& proceed) 
   if (!sk->shard->cfg.tcp.fastopen) return -EOPNOTSUPP;  // Linux's answer with the sysctl's client bit off
   const auto* ua = static_cast<const sockaddr*>(msg->msg_name);
   if (ua && msg->msg_namelen >= sizeof(sa_family_t) && ua->sa_family == AF_UNSPEC) return -EOPNOTSUPP;
-  if (tp->fastopen_defer) return fastopen_deferred_send(tp, msg);
+  if (tp->fastopen_defer && sk->state == sk_state::kSynSent) return fastopen_deferred_send(tp, msg);
   switch (sock->state) {
     case SocketState::Unconnected:
       break;

@@ -13,11 +13,13 @@
 
 namespace skiff {
 
-// What the Fast Open client remembers of a server (RFC 7413 §4.1.1; Linux keeps it in tcp_metrics): the
-// cookie its last SYN-ACK gave us, its MSS (the SYN's data is sized by it), which form of the option it
+// What the Fast Open client remembers of a server, for one of our addresses (RFC 7413 §4.1.1; a cookie is
+// valid for one address pair; Linux keeps it in tcp_metrics, by source and destination): the cookie its
+// last SYN-ACK gave us, its MSS (the SYN's data is sized by it), which form of the option it
 // answers, and how its SYNs with data fared.
 struct FastOpenEntry {
   uint32_t daddr = 0;     // the server, host order (0: a free slot)
+  uint32_t saddr = 0;     // our address
   uint8_t cookie_len = 0;  // 0: none yet
   bool exp = false;        // its cookie came in the experimental option (kind 254, magic 0xF989)
   uint8_t try_exp = 0;     // a request went unanswered: 1 ask in the experimental form next, 2 back to RFC 7413's
@@ -31,35 +33,37 @@ struct FastOpenEntry {
 // The shard's Fast Open client cache: a fixed table of kSets sets of kWays (a shard's memory does not grow
 // with the servers it talks to), keyed by server address; the least recently used entry of a set makes
 // room. Each shard learns its own cookies (a server's cookie depends only on the address pair).
+// Keyed by (our address, server address).
 class FastOpenCache {
  public:
   static constexpr unsigned kSets = 256, kWays = 4;
   FastOpenCache() : e_(size_t{kSets} * kWays) {}
-  FastOpenEntry* find(wire::Ipv4Addr server) {
-    FastOpenEntry* set = set_of(server.host());
+  FastOpenEntry* find(wire::Ipv4Addr local, wire::Ipv4Addr server) {
+    FastOpenEntry* set = set_of(local.host(), server.host());
     for (unsigned i = 0; i < kWays; ++i)
-      if (set[i].daddr == server.host()) {
+      if (set[i].daddr == server.host() && set[i].saddr == local.host()) {
         set[i].used = ++tick_;
         return &set[i];
       }
     return nullptr;
   }
   // The server's entry, made (replacing the least recently used of its set) if it had none.
-  FastOpenEntry& get(wire::Ipv4Addr server) {
-    if (FastOpenEntry* e = find(server)) return *e;
-    FastOpenEntry* set = set_of(server.host());
+  FastOpenEntry& get(wire::Ipv4Addr local, wire::Ipv4Addr server) {
+    if (FastOpenEntry* e = find(local, server)) return *e;
+    FastOpenEntry* set = set_of(local.host(), server.host());
     FastOpenEntry* victim = &set[0];
     for (unsigned i = 1; i < kWays; ++i)
       if (set[i].used < victim->used) victim = &set[i];
     *victim = FastOpenEntry{};
     victim->daddr = server.host();
+    victim->saddr = local.host();
     victim->used = ++tick_;
     return *victim;
   }
 
  private:
-  FastOpenEntry* set_of(uint32_t a) {
-    const uint32_t h = (a * 0x9e3779b1u) >> 24;  // kSets == 256: the top 8 bits
+  FastOpenEntry* set_of(uint32_t l, uint32_t a) {
+    const uint32_t h = ((a ^ (l * 0x85ebca6bu)) * 0x9e3779b1u) >> 24;  // kSets == 256: the top 8 bits
     return &e_[size_t{h} * kWays];
   }
   std::vector<FastOpenEntry> e_;

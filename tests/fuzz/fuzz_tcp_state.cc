@@ -185,7 +185,7 @@ struct Driver {
       sockopts(k.fd);
       const sockaddr_in pa = sin_of(FuzzStack::kPeerIp, kPeerServer);
       if (fastopen) {
-        FastOpenEntry& e = fs.shard().tcp.fastopen.get(FuzzStack::kPeerIp);
+        FastOpenEntry& e = fs.shard().tcp.fastopen.get(FuzzStack::kOurIp, FuzzStack::kPeerIp);
         e.cookie_len = 8;
         e.mss = static_cast<uint16_t>(k.mss);
         const Bytes d(fo_data, 0x5a);

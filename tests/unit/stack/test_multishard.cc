@@ -4,6 +4,7 @@
 // shard 0, fragments, ICMP errors, UDP and listeners bound on one shard only, messages between shards.
 #include <arpa/inet.h>
 #include <linux/errqueue.h>
+#include <netinet/tcp.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -15,6 +16,7 @@
 #include "wire/checksum.hh"
 #include "wire/ipv4.hh"
 #include "tcp/tcp.hh"
+#include "tcp/tcp_table.hh"
 
 using namespace skiff;
 using namespace skiff::test;
@@ -432,6 +434,49 @@ TEST(MultiShard, NarrowLocalPortRangeStillConnects) {
   }
   EXPECT_EQ(accepted, 4u);
   for (Stack* st : {&h.stack_a(), &h.stack_b()}) EXPECT_EQ(drops_total(*st), 0u);
+}
+
+// A connect() that TCP_FASTOPEN_CONNECT deferred (a cookie cached) on a 4-tuple the owner shard refuses:
+// the connect is over (EADDRNOTAVAIL), so the first write sends nothing and reports it, and the socket can
+// connect again (not EISCONN, as a deferred connect in progress would answer).
+TEST(MultiShard, RefusedDeferredFastOpenConnectIsOver) {
+  MultiOptions o;
+  MultiHarness h(o);
+  std::vector<int> ls = listen_on_a(h, 2, 8000);
+  uint16_t p = 0;
+  for (uint16_t c = 45001; c < 45401 && !p; c += 2)
+    if (h.b(0).flow_owner(MultiHarness::kB, c, MultiHarness::kA, 8000) == 0) p = c;
+  ASSERT_NE(p, 0);
+  const int only_p = p | p << 16;
+  const sockaddr_in to = sin_of(MultiHarness::kA, 8000);
+  h.on(h.b(0));
+  const int first = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  EXPECT_EQ(skiff_setsockopt(first, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &only_p, sizeof only_p), 0);
+  EXPECT_EQ(skiff_connect(first, sa(to), sizeof to), -1);
+  h.pump();
+  h.on(h.b(0));
+  ASSERT_TRUE(connected(first));
+  h.on(h.b(1));
+  FastOpenEntry& e = h.b(1).tcp.fastopen.get(MultiHarness::kB, MultiHarness::kA);
+  e.cookie_len = 8;
+  e.mss = 1400;
+  const int d = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  EXPECT_EQ(skiff_setsockopt(d, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &only_p, sizeof only_p), 0);
+  const int on = 1;
+  EXPECT_EQ(skiff_setsockopt(d, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &on, sizeof on), 0);
+  EXPECT_EQ(skiff_connect(d, sa(to), sizeof to), 0);  // deferred
+  h.pump();
+  h.on(h.b(1));
+  EXPECT_EQ(h.b(0).stats.tcp_tuples_refused, 1u);
+  const uint64_t out_before = h.b(1).stats.tcp_out_segs;
+  EXPECT_EQ(skiff_send(d, "hello", 5, 0), -1);
+  EXPECT_EQ(errno, EADDRNOTAVAIL);
+  EXPECT_EQ(h.b(1).stats.tcp_out_segs, out_before) << "no SYN (or SYN-ACK) for a connect that is over";
+  EXPECT_NE(skiff_connect(d, sa(to), sizeof to), 0);
+  EXPECT_NE(errno, EISCONN);
+  skiff_close(d);
+  skiff_close(first);
+  for (int l : ls) skiff_close(l);
 }
 
 // A port connect() picked itself whose 4-tuple the owner shard refuses (it has that very connection) is

@@ -62,7 +62,7 @@ void synack(StackHarness& h, const SentTcp& syn, uint32_t ack, int8_t cookie_len
 
 // Puts the server's cookie in the shard's cache, as an earlier connection would have.
 void cache_cookie(StackHarness& h, uint16_t mss = 1400) {
-  FastOpenEntry& e = h.shard().tcp.fastopen.get(StackHarness::kPeerIp);
+  FastOpenEntry& e = h.shard().tcp.fastopen.get(StackHarness::kOurIp, StackHarness::kPeerIp);
   e.cookie_len = 8;
   std::memcpy(e.cookie, kCookie, 8);
   e.mss = mss;
@@ -108,7 +108,7 @@ TEST(TcpFastOpenClient, FirstConnectAsksForTheCookieTheNextSendsDataWithIt) {
   EXPECT_TRUE(out[0].payload.empty()) << "the data was not taken: the application sends it";
   EXPECT_EQ(state_of(a), TCP_ESTABLISHED);
   EXPECT_EQ(info(a).tcpi_options & TCPI_OPT_SYN_DATA, 0);
-  const FastOpenEntry* e = h.shard().tcp.fastopen.find(StackHarness::kPeerIp);
+  const FastOpenEntry* e = h.shard().tcp.fastopen.find(StackHarness::kOurIp, StackHarness::kPeerIp);
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->cookie_len, 8);
   EXPECT_EQ(std::memcmp(e->cookie, kCookie, 8), 0);
@@ -143,7 +143,7 @@ TEST(TcpFastOpenClient, FirstConnectAsksForTheCookieTheNextSendsDataWithIt) {
   EXPECT_EQ(out[0].seq, s2.seq + 1 + 1360);
   EXPECT_EQ(out[0].payload, Bytes(data.begin() + 1360, data.end()));
   // A SYN-ACK without a cookie leaves the cached one.
-  EXPECT_EQ(h.shard().tcp.fastopen.find(StackHarness::kPeerIp)->cookie_len, 8);
+  EXPECT_EQ(h.shard().tcp.fastopen.find(StackHarness::kOurIp, StackHarness::kPeerIp)->cookie_len, 8);
   skiff_close(a);
   skiff_close(b);
 }
@@ -180,7 +180,7 @@ TEST(TcpFastOpenClient, DataTheSynAckDoesNotAcknowledgeGoesAgainAtOnce) {
     out = out_of(h);
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].seq, s.seq + 301);
-    EXPECT_EQ(h.shard().tcp.fastopen.find(StackHarness::kPeerIp)->cookie_len, 8) << "the cookie is kept";
+    EXPECT_EQ(h.shard().tcp.fastopen.find(StackHarness::kOurIp, StackHarness::kPeerIp)->cookie_len, 8) << "the cookie is kept";
     skiff_close(fd);
   }
 }
@@ -209,7 +209,7 @@ TEST(TcpFastOpenClient, RetransmittedSynIsPlainAndRepeatedLossesTurnFastOpenOff)
     for (const SentTcp& t : out_of(h))
       if (t.seq == s.seq + 1 && t.payload == pattern(50)) resent = true;
     EXPECT_TRUE(resent);
-    EXPECT_EQ(h.shard().tcp.fastopen.find(StackHarness::kPeerIp)->syn_loss, round);
+    EXPECT_EQ(h.shard().tcp.fastopen.find(StackHarness::kOurIp, StackHarness::kPeerIp)->syn_loss, round);
     skiff_close(fd);
     out_of(h);
   }
@@ -417,21 +417,27 @@ TEST(TcpFastOpenClient, ErrnosAsLinux) {
 }
 
 TEST(TcpFastOpenClient, CacheIsBoundedAndKeepsRecentServers) {
+  const Ipv4Addr me = StackHarness::kOurIp;
   FastOpenCache c;
-  for (uint32_t i = 1; i <= 20000; ++i) c.get(Ipv4Addr(0x0a000000u + i)).cookie_len = 8;
+  for (uint32_t i = 1; i <= 20000; ++i) c.get(me, Ipv4Addr(0x0a000000u + i)).cookie_len = 8;
   unsigned kept = 0;
-  for (uint32_t i = 1; i <= 20000; ++i) kept += c.find(Ipv4Addr(0x0a000000u + i)) != nullptr;
+  for (uint32_t i = 1; i <= 20000; ++i) kept += c.find(me, Ipv4Addr(0x0a000000u + i)) != nullptr;
   EXPECT_LE(kept, FastOpenCache::kSets * FastOpenCache::kWays);
   EXPECT_GT(kept, FastOpenCache::kSets * FastOpenCache::kWays / 2);
-  EXPECT_NE(c.find(Ipv4Addr(0x0a000000u + 20000)), nullptr) << "the newest is kept";
+  EXPECT_NE(c.find(me, Ipv4Addr(0x0a000000u + 20000)), nullptr) << "the newest is kept";
   // One server used all along survives a stream of others.
   FastOpenCache d;
   const Ipv4Addr hot(0x0b000001u);
-  d.get(hot).cookie_len = 8;
+  d.get(me, hot).cookie_len = 8;
   for (uint32_t i = 1; i <= 5000; ++i) {
-    d.get(Ipv4Addr(0x0c000000u + i));
-    ASSERT_NE(d.find(hot), nullptr) << i;
+    d.get(me, Ipv4Addr(0x0c000000u + i));
+    ASSERT_NE(d.find(me, hot), nullptr) << i;
   }
+  // A cookie is for one address pair: another of our addresses has none for the same server.
+  EXPECT_EQ(d.find(Ipv4Addr::of(10, 0, 0, 3), hot), nullptr);
+  d.get(Ipv4Addr::of(10, 0, 0, 3), hot).cookie_len = 4;
+  EXPECT_EQ(d.find(me, hot)->cookie_len, 8);
+  EXPECT_EQ(d.find(Ipv4Addr::of(10, 0, 0, 3), hot)->cookie_len, 4);
 }
 
 TEST(TcpFastOpenClient, BlockingCallWaitsForTheConnectionAndSendsTheRest) {
@@ -492,5 +498,65 @@ TEST(TcpFastOpenClient, SendmsgGathersTheSynDataFromSeveralIovecs) {
   m.msg_iovlen = 4;
   EXPECT_EQ(skiff_sendmsg(fd, &m, MSG_FASTOPEN), 6);
   EXPECT_EQ(the_syn(h).payload, Bytes({'a', 'b', 'c', 'd', 'e', 'f'}));
+  skiff_close(fd);
+}
+
+TEST(TcpFastOpenClient, BlockingCallWaitsEvenWhenAllWentInTheSyn) {
+  // As Linux: the call returns after the handshake; refused, it reports the refusal (not the count) and
+  // leaves the socket ready for a new connect; connected, a later MSG_FASTOPEN call is EISCONN.
+  for (bool refuse : {true, false}) {
+    SCOPED_TRACE(refuse ? "refused" : "accepted");
+    StackHarness h;
+    h.learn_peer();
+    cache_cookie(h);
+    const int fd = skiff_socket(AF_INET, SOCK_STREAM, 0);  // blocking
+    h.shard().pump_hook = [&] {
+      for (SentTcp& t : out_of(h)) {
+        if (!t.has(tf::kSyn)) continue;
+        const uint32_t end = t.seq + 1 + static_cast<uint32_t>(t.payload.size());
+        if (refuse) {
+          h.inject(tcp_frame(h, {.sport = kPeerPort, .dport = t.sport, .seq = 0, .ack = end,
+                                 .flags = tf::kRst | tf::kAck}));
+        } else {
+          synack(h, t, end, -1);
+        }
+      }
+    };
+    const ssize_t n = fo_sendto(fd, pattern(100));
+    h.shard().pump_hook = nullptr;
+    if (refuse) {
+      EXPECT_EQ(n, -1);
+      EXPECT_EQ(errno, ECONNREFUSED);
+      EXPECT_EQ(state_of(fd), TCP_CLOSE);
+    } else {
+      EXPECT_EQ(n, 100);
+      EXPECT_EQ(state_of(fd), TCP_ESTABLISHED);
+      EXPECT_EQ(fo_sendto(fd, pattern(5)), -1);
+      EXPECT_EQ(errno, EISCONN);
+    }
+    skiff_close(fd);
+  }
+}
+
+TEST(TcpFastOpenClient, ReconnectAfterAResetCarriesNothingOfTheOldFastOpen) {
+  // A Fast Open connection reset by the peer; the same socket then connects plainly (no disconnect in
+  // between): its SYN has no cookie.
+  StackHarness h;
+  h.learn_peer();
+  cache_cookie(h);
+  const int fd = new_socket();
+  EXPECT_EQ(fo_sendto(fd, pattern(10)), 10);
+  const SentTcp s = the_syn(h);
+  synack(h, s, s.seq + 11, -1);
+  out_of(h);
+  EXPECT_NE(info(fd).tcpi_options & TCPI_OPT_SYN_DATA, 0);
+  h.inject(tcp_frame(h, {.sport = kPeerPort, .dport = s.sport, .seq = kPeerIsn + 1, .flags = tf::kRst}));
+  EXPECT_EQ(state_of(fd), TCP_CLOSE);
+  EXPECT_EQ(skiff_connect(fd, peer_addr(), sizeof(sockaddr_in)), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  const SentTcp again = the_syn(h);
+  EXPECT_EQ(again.opts.fastopen_len, -1);
+  EXPECT_TRUE(again.payload.empty());
+  EXPECT_EQ(info(fd).tcpi_options & TCPI_OPT_SYN_DATA, 0);
   skiff_close(fd);
 }
