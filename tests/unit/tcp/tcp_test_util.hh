@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <linux/sockios.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -75,6 +76,26 @@ inline tcp_info info(int fd) {
 }
 
 inline int state_of(int fd) { return info(fd).tcpi_state; }
+
+// The events a level-triggered epoll reports for `fd` now (EPOLLIN | EPOLLOUT asked).
+inline uint32_t ready(int fd) {
+  const int ep = skiff_epoll_create1(0);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT;
+  ev.data.fd = fd;
+  EXPECT_EQ(skiff_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+  epoll_event out[1];
+  const int n = skiff_epoll_wait(ep, out, 1, 0);
+  skiff_close(ep);
+  return n == 1 ? out[0].events : 0;
+}
+
+inline int get_int(int fd, int level, int name) {
+  int v = -1;
+  socklen_t len = sizeof v;
+  EXPECT_EQ(skiff_getsockopt(fd, level, name, &v, &len), 0);
+  return v;
+}
 
 inline int so_error(int fd) {
   int err = -1;

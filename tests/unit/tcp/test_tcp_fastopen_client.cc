@@ -68,25 +68,6 @@ void cache_cookie(StackHarness& h, uint16_t mss = 1400) {
   e.mss = mss;
 }
 
-uint32_t ready(int fd) {
-  const int ep = skiff_epoll_create1(0);
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT;
-  ev.data.fd = fd;
-  EXPECT_EQ(skiff_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
-  epoll_event out[1];
-  const int n = skiff_epoll_wait(ep, out, 1, 0);
-  skiff_close(ep);
-  return n == 1 ? out[0].events : 0;
-}
-
-int get_int(int fd, int level, int name) {
-  int v = -1;
-  socklen_t len = sizeof v;
-  EXPECT_EQ(skiff_getsockopt(fd, level, name, &v, &len), 0);
-  return v;
-}
-
 }  // namespace
 
 TEST(TcpFastOpenClient, FirstConnectAsksForTheCookieTheNextSendsDataWithIt) {

@@ -10,26 +10,6 @@ using namespace tcpt;
 
 namespace {
 
-// The events a level-triggered epoll reports for `fd` now (EPOLLIN | EPOLLOUT asked).
-uint32_t ready(int fd) {
-  const int ep = skiff_epoll_create1(0);
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT;
-  ev.data.fd = fd;
-  EXPECT_EQ(skiff_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
-  epoll_event out[1];
-  const int n = skiff_epoll_wait(ep, out, 1, 0);
-  skiff_close(ep);
-  return n == 1 ? out[0].events : 0;
-}
-
-int get_int(int fd, int level, int name) {
-  int v = -1;
-  socklen_t len = sizeof v;
-  EXPECT_EQ(skiff_getsockopt(fd, level, name, &v, &len), 0);
-  return v;
-}
-
 size_t payload_bytes(const std::vector<SentTcp>& v) {
   size_t n = 0;
   for (const auto& t : v) n += t.payload.size();
