@@ -31,9 +31,8 @@ struct FastOpenEntry {
 };
 
 // The shard's Fast Open client cache: a fixed table of kSets sets of kWays (a shard's memory does not grow
-// with the servers it talks to), keyed by server address; the least recently used entry of a set makes
-// room. Each shard learns its own cookies (a server's cookie depends only on the address pair).
-// Keyed by (our address, server address).
+// with the servers it talks to), keyed by (our address, server address); the least recently used entry of a
+// set makes room. Each shard learns its own cookies (a server's cookie depends only on the address pair).
 class FastOpenCache {
  public:
   static constexpr unsigned kSets = 256, kWays = 4;
@@ -47,7 +46,7 @@ class FastOpenCache {
       }
     return nullptr;
   }
-  // The server's entry, made (replacing the least recently used of its set) if it had none.
+  // The address pair's entry, made (replacing the least recently used of its set) if it had none.
   FastOpenEntry& get(wire::Ipv4Addr local, wire::Ipv4Addr server) {
     if (FastOpenEntry* e = find(local, server)) return *e;
     FastOpenEntry* set = set_of(local.host(), server.host());
