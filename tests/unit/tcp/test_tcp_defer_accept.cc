@@ -20,24 +20,14 @@ namespace tf = wire::tcp_flag;
 
 namespace {
 
+// A listener with TCP_DEFER_ACCEPT of `defer_secs` (set after listen(), as Linux allows).
 int listener(uint16_t port, int defer_secs, int backlog = 16) {
-  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  EXPECT_EQ(skiff_setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_secs, sizeof defer_secs), 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  EXPECT_EQ(skiff_bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  EXPECT_EQ(skiff_listen(fd, backlog), 0);
+  const int fd = tcpt::listen_on(port, backlog);
+  EXPECT_EQ(tcpt::set_int(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, defer_secs), 0);
   return fd;
 }
 
-int defer_of(int fd) {
-  int v = -1;
-  socklen_t len = sizeof v;
-  EXPECT_EQ(skiff_getsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, &len), 0);
-  EXPECT_EQ(len, sizeof v);
-  return v;
-}
+int defer_of(int fd) { return tcpt::get_int(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT); }
 
 // SYN from the peer's port `sport`; returns our SYN-ACK's sequence number (other frames sent are dropped).
 uint32_t syn(StackHarness& h, uint16_t sport) {

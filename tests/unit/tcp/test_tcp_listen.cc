@@ -6,29 +6,22 @@
 #include "api/skiff.h"
 #include "tcp/tcp.hh"
 #include "tcp_builder.hh"
+#include "tcp_test_util.hh"
 
 using namespace skiff;
 using namespace skiff::test;
 namespace tf = wire::tcp_flag;
+using tcpt::listen_on;
 
 namespace {
 
-int listener(uint16_t port, int backlog = 16) {
-  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  EXPECT_EQ(skiff_bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  EXPECT_EQ(skiff_listen(fd, backlog), 0);
-  return fd;
-}
 
 }  // namespace
 
 TEST(TcpListen, SynGetsSynAckWithOurMss) {
   StackHarness h;
   h.learn_peer();
-  const int l = listener(7000);
+  const int l = listen_on(7000);
   h.inject(tcp_frame(h, {.seq = 1000, .flags = tf::kSyn, .opts = mss_opt(1400)}));
   auto out = tcp_only(h.sent());
   ASSERT_EQ(out.size(), 1u);
@@ -59,7 +52,7 @@ TEST(TcpListen, SynGetsSynAckWithOurMss) {
 TEST(TcpListen, AckToAListenerGetsRst) {
   StackHarness h;
   h.learn_peer();
-  const int l = listener(7000);
+  const int l = listen_on(7000);
   h.inject(tcp_frame(h, {.seq = 5, .ack = 777, .flags = tf::kAck}));
   auto out = tcp_only(h.sent());
   ASSERT_EQ(out.size(), 1u);
@@ -71,7 +64,7 @@ TEST(TcpListen, AckToAListenerGetsRst) {
 TEST(TcpListen, RstToAListenerIsIgnored) {
   StackHarness h;
   h.learn_peer();
-  const int l = listener(7000);
+  const int l = listen_on(7000);
   h.inject(tcp_frame(h, {.seq = 5, .flags = tf::kRst}));
   EXPECT_TRUE(h.sent().empty());
   EXPECT_EQ(h.drops(Drop::TcpListenRst), 1u);
@@ -98,7 +91,7 @@ TEST(TcpListen, SynQueueAndAcceptQueueAreBounded) {
   o.cfg.tcp.syncookies = false;  // with cookies the overflow is answered statelessly (test_tcp_syncookies)
   StackHarness h(o);
   h.learn_peer();
-  const int l = listener(7000, 2);
+  const int l = listen_on(7000, 2);
   // 20 SYNs from different ports: at most max(backlog, 16) wait in SYN-RECEIVED.
   for (uint16_t i = 0; i < 20; ++i) h.inject(tcp_frame(h, {.sport = static_cast<uint16_t>(41000 + i), .seq = 1, .flags = tf::kSyn}));
   EXPECT_EQ(tcp_only(h.sent()).size(), 16u);
@@ -129,7 +122,7 @@ TEST(TcpListen, BacklogZeroStillTakesOneConnection) {
   // Regression: the accept queue counted as full at 0 >= 0 and every SYN was dropped.
   StackHarness h;
   h.learn_peer();
-  const int l = listener(7000, 0);
+  const int l = listen_on(7000, 0);
   ASSERT_TRUE(handshake(h, 41000));
   const int c = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
   ASSERT_GE(c, 0) << strerror(errno);
@@ -147,7 +140,7 @@ TEST(TcpListen, BacklogOfTwoQueuesThreeConnections) {
   // again), with or without SYN cookies.
   StackHarness h;
   h.learn_peer();
-  const int l = listener(7000, 2);
+  const int l = listen_on(7000, 2);
   for (uint16_t i = 0; i < 3; ++i) ASSERT_TRUE(handshake(h, static_cast<uint16_t>(41000 + i))) << i;
   EXPECT_FALSE(handshake(h, 41003));
   EXPECT_EQ(h.drops(Drop::TcpAcceptQueueFull), 1u);
@@ -173,7 +166,7 @@ TEST(TcpListen, FinalAckFindingTheAcceptQueueFullIsDroppedAndTheHandshakeComplet
   // Regression: the ACK was taken and the queue grew past the backlog (up to the SYN queue's size).
   StackHarness h;
   h.learn_peer();
-  const int l = listener(7000, 0);
+  const int l = listen_on(7000, 0);
   std::vector<SentTcp> synacks;
   for (uint16_t p : {41000, 41001}) {
     h.inject(tcp_frame(h, {.sport = p, .seq = 1000, .flags = tf::kSyn, .opts = mss_opt(1400)}));

@@ -274,10 +274,7 @@ TEST(TcpOptions, SyncntBoundsTheSynRetries) {
   StackHarness h;
   h.learn_peer();
   const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  int v = 0;
-  socklen_t len = sizeof v;
-  ASSERT_EQ(skiff_getsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &v, &len), 0);
-  EXPECT_EQ(v, 6);  // [tcp] syn-retries (Linux's tcp_syn_retries)
+  EXPECT_EQ(get_int(fd, IPPROTO_TCP, TCP_SYNCNT), 6);  // [tcp] syn-retries (Linux's tcp_syn_retries)
   EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_SYNCNT, 0), -1);
   EXPECT_EQ(errno, EINVAL);
   EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_SYNCNT, 128), -1);
@@ -301,10 +298,7 @@ TEST(TcpOptions, WindowClampBoundsTheAdvertisedWindow) {
   h.learn_peer();
   const int l = listen_on(kLocalPort);
   ASSERT_EQ(set_int(l, IPPROTO_TCP, TCP_WINDOW_CLAMP, 100), 0);
-  int v = 0;
-  socklen_t len = sizeof v;
-  ASSERT_EQ(skiff_getsockopt(l, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, &len), 0);
-  EXPECT_EQ(v, 2304) << "raised to the floor";
+  EXPECT_EQ(get_int(l, IPPROTO_TCP, TCP_WINDOW_CLAMP), 2304) << "raised to the floor";
   ASSERT_EQ(set_int(l, IPPROTO_TCP, TCP_WINDOW_CLAMP, 5000), 0);
   h.inject(tcp_frame(h, TcpSpec{.sport = kPeerPort, .dport = kLocalPort, .seq = 1000, .flags = tf::kSyn,
                                 .opts = mss_opt(1000)}));
@@ -315,8 +309,7 @@ TEST(TcpOptions, WindowClampBoundsTheAdvertisedWindow) {
   h.inject(tcp_frame(h, TcpSpec{.sport = kPeerPort, .dport = kLocalPort, .seq = 1001, .ack = iss + 1, .flags = tf::kAck}));
   const int fd = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
   ASSERT_GE(fd, 0);
-  ASSERT_EQ(skiff_getsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, &len), 0);
-  EXPECT_EQ(v, 5000);
+  EXPECT_EQ(get_int(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP), 5000);
   // Data read at once: every ACK still offers at most the clamp.
   uint32_t seq = 1001;
   size_t acks = 0;
@@ -342,12 +335,7 @@ TEST(TcpOptions, WindowClampBoundsTheAdvertisedWindow) {
 // still in SYN-SENT what was set (-1 at first). SO_COOKIE: distinct for a listener and what it accepted.
 TEST(TcpOptions, IncomingCpuIsTheShardsOnceASegmentCame) {
   StackHarness h;
-  const auto get_cpu = [](int fd) {
-    int v = -2;
-    socklen_t len = sizeof v;
-    EXPECT_EQ(skiff_getsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &v, &len), 0);
-    return v;
-  };
+  const auto get_cpu = [](int fd) { return get_int(fd, SOL_SOCKET, SO_INCOMING_CPU); };
   Conn c = accept_conn(h);
   // Pinned to the CPU it is on, as a shard's lcore is, so the answer can be compared.
   cpu_set_t old_set, one;

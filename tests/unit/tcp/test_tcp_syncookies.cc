@@ -7,22 +7,15 @@
 #include "api/skiff.h"
 #include "tcp/tcp.hh"
 #include "tcp_builder.hh"
+#include "tcp_test_util.hh"
 
 using namespace skiff;
 using namespace skiff::test;
 namespace tf = wire::tcp_flag;
+using tcpt::listen_on;
 
 namespace {
 
-int listener(uint16_t port, int backlog) {
-  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  EXPECT_EQ(skiff_bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  EXPECT_EQ(skiff_listen(fd, backlog), 0);
-  return fd;
-}
 
 wire::TcpOptions syn_opts(bool ts) {
   wire::TcpOptions o;
@@ -48,7 +41,7 @@ void fill_syn_queue(StackHarness& h) {
 TEST(TcpSynCookies, OverflowAnswersWithACookieAndTheAckCompletes) {
   StackHarness h;
   h.learn_peer();
-  const int l = listener(7000, 2);
+  const int l = listen_on(7000, 2);
   fill_syn_queue(h);
   const size_t in_use = h.shard().socks.in_use(tcp_prot);
   h.inject(tcp_frame(h, {.sport = 41000, .seq = 5000, .flags = tf::kSyn, .opts = syn_opts(true)}));
@@ -94,7 +87,7 @@ TEST(TcpSynCookies, OverflowAnswersWithACookieAndTheAckCompletes) {
 TEST(TcpSynCookies, ForgedAndStaleAcksAreRefused) {
   StackHarness h;
   h.learn_peer();
-  const int l = listener(7000, 2);
+  const int l = listen_on(7000, 2);
   fill_syn_queue(h);
   h.inject(tcp_frame(h, {.sport = 41001, .seq = 9000, .flags = tf::kSyn, .opts = syn_opts(false)}));
   auto out = tcp_only(h.sent());
@@ -129,7 +122,7 @@ TEST(TcpSynCookies, ForgedAndStaleAcksAreRefused) {
 TEST(TcpSynCookies, WithoutTimestampsTheConnectionRunsWithoutOptions) {
   StackHarness h;
   h.learn_peer();
-  const int l = listener(7000, 2);
+  const int l = listen_on(7000, 2);
   fill_syn_queue(h);
   h.inject(tcp_frame(h, {.sport = 41003, .seq = 100, .flags = tf::kSyn, .opts = syn_opts(false)}));
   auto out = tcp_only(h.sent());
@@ -167,7 +160,7 @@ TEST(TcpSynCookies, WithoutTimestampsTheConnectionRunsWithoutOptions) {
 TEST(TcpSynCookies, NoCookieWhileTheSynQueueHasRoom) {
   StackHarness h;
   h.learn_peer();
-  const int l = listener(7000, 2);
+  const int l = listen_on(7000, 2);
   const size_t before = h.shard().socks.in_use(tcp_prot);
   fill_syn_queue(h);  // 16 SYNs: each gets an ordinary SYN-ACK and a connection object
   EXPECT_EQ(h.shard().stats.tcp_syncookies_sent, 0u);
@@ -187,7 +180,7 @@ TEST(TcpSynCookies, RoomAgainMeansStatefulAgain) {
   // One handshake of a full SYN queue completes (to the accept queue): the next SYN is answered with state.
   StackHarness h;
   h.learn_peer();
-  const int l = listener(7000, 2);
+  const int l = listen_on(7000, 2);
   // Fill the SYN queue, remembering the first SYN-ACK to complete that handshake.
   h.inject(tcp_frame(h, {.sport = 30000, .seq = 1, .flags = tf::kSyn, .opts = mss_opt(1460)}));
   auto first = tcp_only(h.sent());
@@ -209,8 +202,8 @@ TEST(TcpSynCookies, RoomAgainMeansStatefulAgain) {
 TEST(TcpSynCookies, CookieIsBoundToTheFourTupleAndThePeersIsn) {
   StackHarness h;
   h.learn_peer();
-  const int l = listener(7000, 2);
-  const int l2 = listener(7001, 2);
+  const int l = listen_on(7000, 2);
+  const int l2 = listen_on(7001, 2);
   fill_syn_queue(h);
   h.inject(tcp_frame(h, {.sport = 41001, .seq = 9000, .flags = tf::kSyn, .opts = syn_opts(false)}));
   auto out = tcp_only(h.sent());
@@ -241,7 +234,7 @@ TEST(TcpSynCookies, CookieIsValidForAtLeastOnePeriod) {
   // 64 s periods; a cookie from this period or the last is accepted (so 64 to 128 s), older ones are not.
   StackHarness h;
   h.learn_peer();
-  const int l = listener(7000, 2);
+  const int l = listen_on(7000, 2);
   fill_syn_queue(h);
   h.inject(tcp_frame(h, {.sport = 41001, .seq = 9000, .flags = tf::kSyn, .opts = syn_opts(false)}));
   auto out = tcp_only(h.sent());
@@ -263,7 +256,7 @@ TEST(TcpSynCookies, CookieConnectionKeepsTheSynAcksTimestampClock) {
   // the peer's PAWS would see the connection's segments as old (half of all offsets) and drop them.
   StackHarness h;
   h.learn_peer();
-  const int l = listener(7000, 2);
+  const int l = listen_on(7000, 2);
   fill_syn_queue(h);
   wire::TcpOptions so = syn_opts(true);
   so.mss = 1380;  // not in the cookie's MSS table: the next smaller entry (1360) is used
@@ -306,7 +299,7 @@ TEST(TcpSynCookies, AnAckIsOnlyTakenForACookieWithinTwoMinutesOfAnOverflow) {
   // as a cookie, so a blind attacker could open connections by guessing 24-bit hashes at any time.
   StackHarness h;
   h.learn_peer();
-  int l = listener(7000, 2);
+  int l = listen_on(7000, 2);
   fill_syn_queue(h);
   h.inject(tcp_frame(h, {.sport = 41001, .seq = 9000, .flags = tf::kSyn, .opts = syn_opts(false)}));
   auto out = tcp_only(h.sent());
@@ -316,7 +309,7 @@ TEST(TcpSynCookies, AnAckIsOnlyTakenForACookieWithinTwoMinutesOfAnOverflow) {
   // listener), but this listener never overflowed.
   skiff_close(l);
   h.sent();
-  l = listener(7000, 2);
+  l = listen_on(7000, 2);
   h.inject(tcp_frame(h, {.sport = 41001, .seq = 9001, .ack = cookie + 1, .flags = tf::kAck}));
   out = tcp_only(h.sent());
   ASSERT_EQ(out.size(), 1u);
