@@ -1,6 +1,7 @@
 #pragma once
 // Tunables of the stack, with production defaults. Shared by every shard (read-only after start).
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -80,6 +81,10 @@ struct TcpConfig {
                                         // at half its packet pool
   bool syncookies = true;               // SYN cookies when a listener's SYN queue overflows (RFC 4987)
   unsigned fastopen = 1;                // TCP Fast Open (RFC 7413) for listeners that set TCP_FASTOPEN; 0: off
+  // Fast Open server keys (Linux's net.ipv4.tcp_fastopen_key): a primary and optionally a backup, 16 bytes
+  // each, for listeners without TCP_FASTOPEN_KEY; no key: one drawn at random per process (all shards').
+  std::array<uint8_t, 32> fastopen_key{};
+  unsigned fastopen_key_count = 0;
   uint32_t notsent_lowat = 0;           // TCP_NOTSENT_LOWAT for every socket (Linux's tcp_notsent_lowat); 0: none
   unsigned ecn = 2;                     // Explicit Congestion Notification (RFC 3168), as Linux's tcp_ecn: 0 off;
                                         // 1 asked for on active opens and granted on passive ones; 2 granted

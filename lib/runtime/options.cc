@@ -3,6 +3,7 @@
 #include <rte_cfgfile.h>
 
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <map>
@@ -22,6 +23,38 @@ bool parse_uint(const std::string& s, T lo, T hi, T* out) {
 
 std::string bad(const std::string& opt, const std::string& v, const char* want) {
   return opt + ": invalid value '" + v + "' (expected " + want + ")";
+}
+
+// Fast Open keys as Linux's net.ipv4.tcp_fastopen_key writes them: four 32-bit hex words joined by '-',
+// each stored little-endian (so the same text gives the kernel and Skiff the same key), and optionally a
+// comma and a backup key in the same form.
+bool parse_fastopen_keys(const std::string& s, std::array<uint8_t, 32>* out, unsigned* count) {
+  std::array<uint8_t, 32> bytes{};
+  unsigned n = 0;
+  size_t pos = 0;
+  while (true) {
+    if (n == 2) return false;
+    for (unsigned w = 0; w < 4; ++w) {
+      size_t end = pos;
+      while (end < s.size() && std::isxdigit(static_cast<unsigned char>(s[end]))) ++end;
+      if (end == pos || end - pos > 8) return false;
+      uint32_t v = 0;
+      std::from_chars(s.data() + pos, s.data() + end, v, 16);
+      for (unsigned b = 0; b < 4; ++b) bytes[16 * n + 4 * w + b] = static_cast<uint8_t>(v >> (8 * b));
+      pos = end;
+      if (w < 3) {
+        if (pos >= s.size() || s[pos] != '-') return false;
+        ++pos;
+      }
+    }
+    ++n;
+    if (pos == s.size()) break;
+    if (s[pos] != ',') return false;
+    ++pos;
+  }
+  *out = bytes;
+  *count = n;
+  return true;
 }
 
 // Stack-level keys shared by the command line (--key) and the [stack] section.
@@ -156,6 +189,11 @@ std::string apply_config_key(StackConfig& cfg, const std::string& section, const
     if (key == "init-cwnd") return count(&t.init_cwnd_segs, 1, 1000);
     if (key == "ecn") return count(&t.ecn, 0, 2);
     if (key == "fastopen") return count(&t.fastopen, 0, 1);
+    if (key == "fastopen-key") {
+      if (!parse_fastopen_keys(v, &t.fastopen_key, &t.fastopen_key_count))
+        return bad(opt, v, "a key as xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx (hex), optionally ',' and a backup key");
+      return "";
+    }
     if (key == "notsent-lowat") return count(&t.notsent_lowat, 0, 1u << 30);
     if (key == "ooo-max-segs") return count(&t.ooo_max_segs, 1, 65536);
     if (key == "rmem") return count(&t.rmem_default, 4096, 1 << 30);

@@ -96,6 +96,7 @@ namespace skiff {
   X(tcp_syncookies_failed, "TCP cookie ACKs rejected (forged or stale)") \
   X(tcp_fastopen_passive, "TCP Fast Open connections accepted with their SYN's data (RFC 7413)") \
   X(tcp_fastopen_passive_fail, "TCP Fast Open SYNs with a wrong cookie (data ignored, cookie sent)") \
+  X(tcp_fastopen_passive_altkey, "TCP Fast Open SYNs taken with a cookie of the backup key (new cookie sent)") \
   X(tcp_fastopen_cookie_reqd, "TCP Fast Open cookie requests received") \
   X(tcp_fastopen_listen_overflow, "TCP Fast Open SYNs over a listener's TCP_FASTOPEN limit (plain handshake)") \
   X(tcp_fastopen_active, "TCP Fast Open connects whose SYN's data the server acknowledged") \

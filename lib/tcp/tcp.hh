@@ -6,6 +6,7 @@
 // next. A connection belongs to one shard; everything here runs on that shard's lcore.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "mem/pktbuf.hh"
 #include "sock/proto.hh"
 #include "sock/sock.hh"
+#include "tcp/tcp_table.hh"
 #include "wire/seqnum.hh"
 
 namespace skiff {
@@ -45,6 +47,8 @@ struct InetConnectionSock {
   // handshake (Linux's fastopenq.max_qlen; 0: Fast Open off), and how many there are now.
   uint32_t fastopen_max = 0;
   uint32_t fastopen_len = 0;
+  // TCP_FASTOPEN_KEY as set on this socket (used when it listens); nullptr: the stack's keys.
+  std::unique_ptr<FastOpenKeys> fastopen_keys;
 };
 
 // Linux's TCP_CA_* states. Cwr: the window was reduced on an ECN-Echo (RFC 3168 §6.1.2) and holds until
@@ -262,7 +266,9 @@ struct TcpSock {
   // Cwr): the bytes delivered to the peer and sent by us since the reduction began, and the window then.
   uint32_t prr_delivered = 0, prr_out = 0, prr_recover_fs = 0;
   int64_t fin_xmit_ns = 0;              // when a FIN of its own (no data with it) last left (RFC 6069 revert)
-  uint8_t fastopen_cookie[16] = {};     // the cookie our SYN carries (syn_fastopen)
+  // The cookie our SYN carries (syn_fastopen), or, in a listener's child, the one its SYN-ACK gives
+  // (fastopen_send_cookie).
+  uint8_t fastopen_cookie[16] = {};
 };
 
 static_assert(offsetof(InetConnectionSock, inet) == 0 && offsetof(TcpSock, icsk) == 0);

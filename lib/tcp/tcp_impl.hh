@@ -131,7 +131,14 @@ inline bool embryonic(const TcpSock* tp) {
 // RFC 7413 Fast Open, server side: the cookie for a client (a keyed hash of the address pair, as Linux's
 // 8 bytes), and the end of a Fast Open child's handshake phase (it leaves SYN-RECEIVED; set_state calls it).
 inline constexpr int8_t kFastOpenCookieLen = 8;
-void fastopen_cookie(wire::Ipv4Addr client, wire::Ipv4Addr server, uint8_t* out);
+// Fast Open server cookies: the keys listener `lp` uses (its TCP_FASTOPEN_KEY, else the stack's), and the
+// cookie of an address pair under one key (Linux's: SipHash-2-4 of the client's then the server's address,
+// as they are on the wire, stored little-endian), so a Skiff server and a Linux server sharing a key
+// accept each other's cookies.
+const FastOpenKeys& fastopen_keys_of(Shard& sh, const TcpSock* lp);
+void fastopen_cookie(const SipKey& key, wire::Ipv4Addr client, wire::Ipv4Addr server, uint8_t* out);
+// 16 or 32 bytes (a primary key, then a backup) as TCP_FASTOPEN_KEY and the sysctl give them.
+FastOpenKeys fastopen_keys_from(const uint8_t* bytes, unsigned count);
 void fastopen_release(TcpSock* tp);
 // The connection is over: unhashed, timers stopped, readers/writers woken; freed if orphaned.
 void done(TcpSock* tp);

@@ -1136,9 +1136,10 @@ bool cookie_ack(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t d
 // ---- TCP Fast Open, server (RFC 7413) --------------------------------------------------------------
 // A SYN to listener `lp`: true if it opens a Fast Open connection (it carries our cookie for its source, and
 // the listener takes Fast Open and has room: Linux's tcp_try_fastopen); `send_cookie`: the SYN-ACK gives the
-// client our cookie (it asked for one, or offered a wrong one, §4.2.2). A SYN with data but no cookie, or
-// any SYN while the listener is at its TCP_FASTOPEN limit, gets a plain handshake.
-bool fastopen_check(Shard& sh, TcpSock* lp, const Segment& seg, bool& send_cookie) {
+// client our cookie, which goes to `cookie` (it asked for one, offered a wrong one, §4.2.2, or one of the
+// backup key: Linux's tcp_fastopen_cookie_gen_check). A SYN with data but no cookie, or any SYN while the
+// listener is at its TCP_FASTOPEN limit, gets a plain handshake.
+bool fastopen_check(Shard& sh, TcpSock* lp, const Segment& seg, bool& send_cookie, uint8_t* cookie) {
   const InetConnectionSock& l = lp->icsk;
   const int8_t len = seg.opt.fastopen_len;
   if (len < 0) return false;
@@ -1148,10 +1149,19 @@ bool fastopen_check(Shard& sh, TcpSock* lp, const Segment& seg, bool& send_cooki
     ++sh.stats.tcp_fastopen_listen_overflow;
     return false;
   }
+  const FastOpenKeys& keys = fastopen_keys_of(sh, lp);
+  fastopen_cookie(keys.key[0], seg.rx->src, seg.rx->dst, cookie);
   if (len == kFastOpenCookieLen) {
-    uint8_t want[kFastOpenCookieLen];
-    fastopen_cookie(seg.rx->src, seg.rx->dst, want);
-    if (std::memcmp(want, seg.opt.fastopen_cookie.data(), kFastOpenCookieLen) == 0) return true;
+    if (std::memcmp(cookie, seg.opt.fastopen_cookie.data(), kFastOpenCookieLen) == 0) return true;
+    uint8_t old[kFastOpenCookieLen];
+    for (unsigned i = 1; i < keys.count; ++i) {
+      fastopen_cookie(keys.key[i], seg.rx->src, seg.rx->dst, old);
+      if (std::memcmp(old, seg.opt.fastopen_cookie.data(), kFastOpenCookieLen) == 0) {
+        ++sh.stats.tcp_fastopen_passive_altkey;  // taken; the client learns the primary key's cookie
+        send_cookie = true;
+        return true;
+      }
+    }
   }
   if (len) ++sh.stats.tcp_fastopen_passive_fail;
   send_cookie = true;
@@ -1199,7 +1209,8 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
     return drop_seg(sh, seg, Drop::TcpSynQueueFull);
   }
   bool send_cookie = false;
-  const bool fastopen = fastopen_check(sh, lp, seg, send_cookie);
+  uint8_t cookie[kFastOpenCookieLen];
+  const bool fastopen = fastopen_check(sh, lp, seg, send_cookie, cookie);
   TcpSock* tp = create_child(sh, lp, seg, sport, dport);
   if (!tp) return drop_seg(sh, seg, Drop::TcpNoMemory);
   tp->irs = seg.seq;
@@ -1225,6 +1236,7 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
   ++sh.stats.tcp_passive_opens;
   tp->fastopen_send_cookie = send_cookie;
   tp->fastopen_exp = send_cookie && seg.opt.fastopen_exp;
+  if (send_cookie) std::memcpy(tp->fastopen_cookie, cookie, kFastOpenCookieLen);
   if (fastopen) {
     fastopen_open(sh, lp, tp, seg);
   } else {

@@ -106,7 +106,7 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
       if (tp->fastopen_send_cookie && !active_syn) [[unlikely]] {
         o.fastopen_len = kFastOpenCookieLen;
         o.fastopen_exp = tp->fastopen_exp;
-        fastopen_cookie(is->daddr, is->saddr, o.fastopen_cookie.data());
+        std::memcpy(o.fastopen_cookie.data(), tp->fastopen_cookie, kFastOpenCookieLen);
       }
       // RFC 7413 §4.1.2: our first SYN asks for a cookie or brings the one we have (a retransmitted SYN is a
       // plain one, as Linux's).

@@ -77,12 +77,42 @@ uint32_t ts_offset_for(Ipv4Addr laddr, Ipv4Addr raddr) {
   return static_cast<uint32_t>(siphash24(process_secret(), &key, sizeof key));
 }
 
-void fastopen_cookie(Ipv4Addr client, Ipv4Addr server, uint8_t* out) {
-  struct {
-    uint32_t tag, c, s;
-  } key{0x7466636bu /* "tfck": not an ISN or TSval key */, client.host(), server.host()};
-  const uint64_t h = siphash24(process_secret(), &key, sizeof key);
-  std::memcpy(out, &h, kFastOpenCookieLen);
+FastOpenKeys fastopen_keys_from(const uint8_t* bytes, unsigned count) {
+  FastOpenKeys k;
+  k.count = static_cast<uint8_t>(std::min(count, 2u));
+  for (unsigned i = 0; i < k.count; ++i) {
+    // Little-endian 64-bit halves, as Linux reads them (get_unaligned_le64): the same bytes, the same key.
+    k.key[i].k0 = wire::load_le64(bytes + 16 * i);
+    k.key[i].k1 = wire::load_le64(bytes + 16 * i + 8);
+  }
+  return k;
+}
+
+const FastOpenKeys& fastopen_keys_of(Shard& sh, const TcpSock* lp) {
+  if (lp && lp->icsk.fastopen_keys) return *lp->icsk.fastopen_keys;
+  FastOpenKeys& k = sh.tcp.fastopen_keys;
+  if (k.count == 0) [[unlikely]] {
+    const TcpConfig& cfg = sh.cfg.tcp;
+    if (cfg.fastopen_key_count) {
+      k = fastopen_keys_from(cfg.fastopen_key.data(), cfg.fastopen_key_count);
+    } else {
+      // One key for the whole process, so every shard makes and accepts the same cookies; drawn from the
+      // process secret (a one-way function of it, as the other keys drawn from it).
+      const uint64_t tag0 = 0x74666b30u /* "tfk0" */, tag1 = 0x74666b31u;
+      k.key[0] = SipKey{siphash24(process_secret(), &tag0, sizeof tag0), siphash24(process_secret(), &tag1, sizeof tag1)};
+      k.count = 1;
+    }
+  }
+  return k;
+}
+
+void fastopen_cookie(const SipKey& key, Ipv4Addr client, Ipv4Addr server, uint8_t* out) {
+  uint8_t pair[8];
+  wire::store_be32(pair, client.host());
+  wire::store_be32(pair + 4, server.host());
+  const uint64_t h = siphash24(key, pair, sizeof pair);
+  static_assert(kFastOpenCookieLen == sizeof h);
+  wire::store_le64(out, h);
 }
 
 void fastopen_release(TcpSock* tp) {
@@ -1097,6 +1127,15 @@ int tcp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
     cc->init(tp);
     return 0;
   }
+  if (optname == TCP_FASTOPEN_KEY) {
+    // The Fast Open server key of this socket (for when it listens), with an optional backup key after it:
+    // exactly 16 or 32 bytes, in any state (Linux's TCP_FASTOPEN_KEY_LENGTH / _BUF_LENGTH).
+    if (optlen != 16 && optlen != 32) return -EINVAL;
+    if (!optval) return -EFAULT;
+    tp->icsk.fastopen_keys = std::make_unique<FastOpenKeys>(
+        fastopen_keys_from(static_cast<const uint8_t*>(optval), static_cast<unsigned>(optlen) / 16));
+    return 0;
+  }
   if (!optval || optlen < static_cast<socklen_t>(sizeof(int))) return -EINVAL;
   int val;
   memcpy(&val, optval, sizeof val);
@@ -1241,6 +1280,21 @@ int tcp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* op
     strncpy(name, tp->cc->name, sizeof name - 1);
     const socklen_t n = std::min<socklen_t>(*optlen, sizeof name);
     memcpy(optval, name, n);
+    *optlen = n;
+    return 0;
+  }
+  if (optname == TCP_FASTOPEN_KEY) {
+    // The keys set on this socket, 16 bytes each; none (length 0) where it uses the stack's, as Linux
+    // (measured on 6.18: a fresh socket reads no key even with net.ipv4.tcp_fastopen_key set).
+    static const FastOpenKeys kNone;
+    const FastOpenKeys& k = tp->icsk.fastopen_keys ? *tp->icsk.fastopen_keys : kNone;
+    uint8_t bytes[32];
+    for (unsigned i = 0; i < k.count; ++i) {
+      wire::store_le64(bytes + 16 * i, k.key[i].k0);
+      wire::store_le64(bytes + 16 * i + 8, k.key[i].k1);
+    }
+    const socklen_t n = std::min<socklen_t>(*optlen, static_cast<socklen_t>(16 * k.count));
+    memcpy(optval, bytes, n);
     *optlen = n;
     return 0;
   }

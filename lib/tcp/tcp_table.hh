@@ -8,10 +8,18 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/siphash.hh"
 #include "base/time.hh"
 #include "wire/addr.hh"
 
 namespace skiff {
+
+// Fast Open server keys (Linux's tcp_fastopen_context): cookies are made with key[0] and accepted under any
+// of the `count` keys, so a key can be rotated without failing the cookies clients hold.
+struct FastOpenKeys {
+  SipKey key[2];
+  uint8_t count = 0;
+};
 
 // What the Fast Open client remembers of a server, for one of our addresses (RFC 7413 §4.1.1; a cookie is
 // valid for one address pair; Linux keeps it in tcp_metrics, by source and destination): the cookie its
@@ -121,6 +129,7 @@ class TcpTable {
   uint64_t challenge_sec = ~uint64_t{0};
   uint32_t challenge_left = 0;
   FastOpenCache fastopen;  // the Fast Open client's cookies, by server
+  FastOpenKeys fastopen_keys;  // the Fast Open server's keys for listeners without their own (count 0: unset)
   template <class F>
   void for_each(F&& f) {
     for (TcpSock* head : buckets_)

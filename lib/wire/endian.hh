@@ -24,6 +24,15 @@ inline void store_be32(uint8_t* p, uint32_t v) {
   v = __builtin_bswap32(v);
   memcpy(p, &v, 4);
 }
+// Little-endian 64-bit values (key material in the formats Linux uses; little-endian hosts: x86-64,
+// aarch64).
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__);
+inline uint64_t load_le64(const uint8_t* p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+inline void store_le64(uint8_t* p, uint64_t v) { memcpy(p, &v, 8); }
 
 // A 16-bit value in network byte order.
 class Be16 {

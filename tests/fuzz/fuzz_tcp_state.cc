@@ -226,7 +226,8 @@ struct Driver {
         const int q = 4;
         skiff_setsockopt(lfd, IPPROTO_TCP, TCP_FASTOPEN, &q, sizeof q);
         uint8_t cookie[tcp::kFastOpenCookieLen];
-        tcp::fastopen_cookie(FuzzStack::kPeerIp, FuzzStack::kOurIp, cookie);
+        tcp::fastopen_cookie(tcp::fastopen_keys_of(fs.shard(), nullptr).key[0], FuzzStack::kPeerIp, FuzzStack::kOurIp,
+                             cookie);
         put(o, {wire::tcp_opt::kFastOpen, 2 + tcp::kFastOpenCookieLen});
         for (uint8_t b : cookie) o.push_back(b);
       } else {

@@ -11,6 +11,11 @@
 # connections one after another (200 bytes echoed each), plainly and then with --fastopen (sendto with
 # MSG_FASTOPEN): the first asks for the cookie, the next five carry their bytes in the SYN, which the kernel
 # takes (TcpExtTCPFastOpenPassive), so each takes one round trip instead of two.
+# Last, a shared server key: skiff-echo ran with [tcp] fastopen-key = K, so the cookie the kernel client
+# holds for Skiff's address is Skiff's under K. Skiff goes, and a kernel server with the same key
+# (net.ipv4.tcp_fastopen_key = K) takes that address: the client's next Fast Open SYN, with Skiff's cookie,
+# is taken with its data (TcpExtTCPFastOpenPassive on the server, no TcpExtTCPFastOpenPassiveFail), as a
+# farm of Skiff and Linux servers sharing a key would need.
 . "$(dirname "$0")/lib.sh"
 itest_init "$@"
 . "$(dirname "$0")/tcp_lib.sh"
@@ -47,8 +52,10 @@ IMPAIR_PID=$BG_PID
 wait_for_line "$T/impair.log" '^forwarding' 10 "$IMPAIR_PID" || fail "tcp_impair.py did not start"
 tcp_capture
 
+KEY=0badcafe-12345678-9abcdef0-0fedcba9
+printf '[tcp]\nfastopen-key = %s\n' "$KEY" >"$T/skiff.ini"
 eal_args 0 echo "$VDEV"
-start_echo "$NS_S" "$T/echo.log" "${EAL_ARGS[@]}" -- --ip "$SKIFF_IP/24" --tcp-fastopen 16
+start_echo "$NS_S" "$T/echo.log" "${EAL_ARGS[@]}" -- --ip "$SKIFF_IP/24" --config "$T/skiff.ini" --tcp-fastopen 16
 
 cat >"$T/client.py" <<'PYEOF'
 import socket, statistics, sys, time
@@ -125,6 +132,10 @@ for c in tcp_fastopen_passive_fail tcp_fastopen_listen_overflow tcp_out_rsts tcp
   check "$c is 0 ($(ctr "$T/final.txt" "$c"))" [ "$(ctr "$T/final.txt" "$c")" -eq 0 ]
 done
 check "9 passive opens ($(ctr "$T/final.txt" tcp_passive_opens))" [ "$(ctr "$T/final.txt" tcp_passive_opens)" -eq 9 ]
+# The cookie Skiff gave (under KEY), as the kernel client keeps it.
+skiff_cookie=$(ip -n "$NS_P" tcp_metrics show "$SKIFF_IP" 2>/dev/null | sed -n 's/.*fo_cookie \([0-9a-f]*\).*/\1/p')
+log "the kernel client's cookie for $SKIFF_IP (Skiff's, key $KEY): ${skiff_cookie:-none}"
+check "the kernel client holds a cookie from Skiff" [ -n "$skiff_cookie" ]
 
 # Skiff the client.
 CONNCHECK=${SKIFF_CONNCHECK:-$(dirname "$SKIFF_ECHO")/skiff-conncheck}
@@ -161,4 +172,43 @@ done
 check "the kernel took 5 Fast Open SYNs with their data ($passive)" [ "$passive" -eq 5 ]
 check "Fast Open connections come at least 1.4x as fast ($tfo/s against $plain/s)" \
   awk -v a="${tfo:-0}" -v b="${plain:-0}" 'BEGIN { exit !(b > 0 && a >= 1.4 * b) }'
+
+# A kernel server with the same key takes Skiff's address (Skiff is gone from the veth).
+ip netns exec "$NS_S" ethtool -K "$IF_S" tx off tso off gso off gro off >/dev/null 2>&1 || fail "ethtool -K $IF_S"
+ip -n "$NS_S" addr add "$SKIFF_IP/24" dev "$IF_S" || fail "address on $IF_S"
+ip netns exec "$NS_S" sysctl -qw net.ipv4.tcp_fastopen=3 || fail "sysctl net.ipv4.tcp_fastopen in $NS_S"
+ip netns exec "$NS_S" sysctl -qw net.ipv4.tcp_fastopen_key="$KEY" || fail "sysctl net.ipv4.tcp_fastopen_key"
+ip -n "$NS_P" neigh flush dev "$IF_P" 2>/dev/null
+start_bg "$NS_S" "$T/kecho-s.log" 60 "${KPIN[@]}" "$PY" -u "$HERE/tcp_echo_server.py" 7 16
+wait_for_line "$T/kecho-s.log" '^listening' 10 "$BG_PID" || fail "kernel echo server in $NS_S did not start"
+NSTAT_HISTORY="$T/nstat-s" ip netns exec "$NS_S" nstat -n >/dev/null 2>&1
+cat >"$T/same_key.py" <<'PYEOF'
+import socket, sys
+MSG_FASTOPEN = 0x20000000
+TCPI_OPT_SYN_DATA = 0x20
+data = b"a cookie of the shared key"
+s = socket.socket()
+s.sendto(data, MSG_FASTOPEN, (sys.argv[1], 7))
+s.settimeout(5)
+got = b""
+while len(got) < len(data):
+    c = s.recv(100)
+    if not c:
+        break
+    got += c
+syn_data = bool(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)[5] & TCPI_OPT_SYN_DATA)
+print("SAME_KEY echo=%s syn_data=%s" % (got == data, syn_data), flush=True)
+PYEOF
+ip netns exec "$NS_P" timeout 20 "${KPIN[@]}" "$PY" -u "$T/same_key.py" "$SKIFF_IP" >"$T/same_key.out" 2>&1
+cat "$T/same_key.out"
+check "the echo through the kernel server with Skiff's cookie matches" grep -q 'echo=True' "$T/same_key.out"
+check "its SYN data was acknowledged (TCPI_OPT_SYN_DATA)" grep -q 'syn_data=True' "$T/same_key.out"
+sstat() {
+  NSTAT_HISTORY="$T/nstat-s" ip netns exec "$NS_S" nstat -az "$1" 2>/dev/null | awk -v k="$1" '$1 == k { print $2 }'
+}
+spassive=$(sstat TcpExtTCPFastOpenPassive)
+sfail=$(sstat TcpExtTCPFastOpenPassiveFail)
+log "kernel server with key $KEY: TcpExtTCPFastOpenPassive ${spassive:-0}, TcpExtTCPFastOpenPassiveFail ${sfail:-0}"
+check "the kernel server took Skiff's cookie (TcpExtTCPFastOpenPassive ${spassive:-0})" [ "${spassive:-0}" -eq 1 ]
+check "and found no wrong cookie (TcpExtTCPFastOpenPassiveFail ${sfail:-0})" [ "${sfail:-0}" -eq 0 ]
 pass

@@ -110,3 +110,29 @@ TEST(Options, UnknownDoubleDashOptionsGoToTheApp) {
   EXPECT_EQ(r.error, "");
   EXPECT_EQ(r.app_args.size(), 2u);
 }
+
+// [tcp] fastopen-key takes net.ipv4.tcp_fastopen_key's text: four 32-bit hex words, each stored
+// little-endian (Linux's sscanf_key then cpu_to_le32), and optionally ',' and a backup key.
+TEST(Options, FastOpenKeyIsReadAsLinuxsSysctl) {
+  const std::string one = temp_ini("[tcp]\nfastopen-key = 03020100-07060504-0b0a0908-0f0e0d0c\n");
+  auto r = parse({"--config", one});
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.cfg.tcp.fastopen_key_count, 1u);
+  for (unsigned i = 0; i < 16; ++i) EXPECT_EQ(r.cfg.tcp.fastopen_key[i], i) << "byte " << i;
+  const std::string two = temp_ini("[tcp]\nfastopen-key = 13121110-17161514-1b1a1918-1f1e1d1c,3-2-1-0\n");
+  r = parse({"--config", two});
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.cfg.tcp.fastopen_key_count, 2u);
+  for (unsigned i = 0; i < 16; ++i) EXPECT_EQ(r.cfg.tcp.fastopen_key[i], 16 + i) << "byte " << i;
+  const uint8_t backup[16] = {3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+  for (unsigned i = 0; i < 16; ++i) EXPECT_EQ(r.cfg.tcp.fastopen_key[16 + i], backup[i]) << "backup byte " << i;
+  for (const char* bad : {"00-01-02", "00-01-02-03-04", "x0-01-02-03", "123456789-0-0-0", "0-0-0-0,", "0-0-0-0/1-1-1-1",
+                          "0-0-0-0,1-1-1-1,2-2-2-2", "0--0-0"}) {
+    const std::string p = temp_ini(std::string("[tcp]\nfastopen-key = ") + bad + "\n");
+    r = parse({"--config", p});
+    EXPECT_NE(r.error.find("fastopen-key"), std::string::npos) << "'" << bad << "': " << r.error;
+    unlink(p.c_str());
+  }
+  unlink(one.c_str());
+  unlink(two.c_str());
+}

@@ -42,9 +42,10 @@ int fastopen_listener(int qlen, int backlog = 16) {
 }
 
 // Our cookie for the harness's peer, as the stack computes it.
-std::array<uint8_t, 8> our_cookie() {
+std::array<uint8_t, 8> our_cookie(StackHarness& h) {
   std::array<uint8_t, 8> c{};
-  tcp::fastopen_cookie(StackHarness::kPeerIp, StackHarness::kOurIp, c.data());
+  tcp::fastopen_cookie(tcp::fastopen_keys_of(h.shard(), nullptr).key[0], StackHarness::kPeerIp, StackHarness::kOurIp,
+                       c.data());
   return c;
 }
 
@@ -75,7 +76,7 @@ SentTcp syn(StackHarness& h, uint16_t sport, const wire::TcpOptions& o, const By
 }
 
 SentTcp syn_with_cookie(StackHarness& h, uint16_t sport, const Bytes& data) {
-  const auto c = our_cookie();
+  const auto c = our_cookie(h);
   return syn(h, sport, tfo_opts(8, c.data()), data);
 }
 
@@ -133,7 +134,7 @@ TEST(TcpFastOpen, CookieRequestIsAnsweredWithTheCookieAndAPlainHandshake) {
   const int l = fastopen_listener(8);
   const SentTcp sa = syn(h, 41000, tfo_opts(0));
   ASSERT_EQ(sa.opts.fastopen_len, 8);
-  const auto want = our_cookie();
+  const auto want = our_cookie(h);
   EXPECT_EQ(std::memcmp(sa.opts.fastopen_cookie.data(), want.data(), 8), 0);
   EXPECT_EQ(sa.ack, kIsn + 1);
   EXPECT_EQ(h.shard().stats.tcp_fastopen_cookie_reqd, 1u);
@@ -146,7 +147,8 @@ TEST(TcpFastOpen, CookieRequestIsAnsweredWithTheCookieAndAPlainHandshake) {
   // The cookie is the address pair's: a second request gets the same; another client address another.
   EXPECT_EQ(std::memcmp(syn(h, 41001, tfo_opts(0)).opts.fastopen_cookie.data(), want.data(), 8), 0);
   std::array<uint8_t, 8> other{};
-  tcp::fastopen_cookie(Ipv4Addr::of(10, 0, 0, 77), StackHarness::kOurIp, other.data());
+  tcp::fastopen_cookie(tcp::fastopen_keys_of(h.shard(), nullptr).key[0], Ipv4Addr::of(10, 0, 0, 77),
+                       StackHarness::kOurIp, other.data());
   EXPECT_NE(other, want);
   // A plain SYN (no option) gets no cookie.
   EXPECT_EQ(syn(h, 41002, mss_opt(1400)).opts.fastopen_len, -1);
@@ -196,12 +198,12 @@ TEST(TcpFastOpen, WrongCookieIgnoresTheDataAndSendsTheRightCookie) {
   StackHarness h;
   h.learn_peer();
   const int l = fastopen_listener(8);
-  auto bad = our_cookie();
+  auto bad = our_cookie(h);
   bad[3] ^= 0x40;
   const SentTcp sa = syn(h, 41000, tfo_opts(8, bad.data()), text("GET /"));
   EXPECT_EQ(sa.ack, kIsn + 1);  // the SYN only
   ASSERT_EQ(sa.opts.fastopen_len, 8);
-  const auto want = our_cookie();
+  const auto want = our_cookie(h);
   EXPECT_EQ(std::memcmp(sa.opts.fastopen_cookie.data(), want.data(), 8), 0);
   EXPECT_EQ(h.shard().stats.tcp_fastopen_passive_fail, 1u);
   EXPECT_EQ(h.shard().stats.tcp_fastopen_passive, 0u);
@@ -559,7 +561,7 @@ TEST(TcpFastOpen, ExperimentalOptionIsAnsweredInItsOwnForm) {
   const SentTcp sa = syn(h, 41000, req);
   ASSERT_EQ(sa.opts.fastopen_len, 8);
   EXPECT_TRUE(sa.opts.fastopen_exp);
-  const auto want = our_cookie();
+  const auto want = our_cookie(h);
   EXPECT_EQ(std::memcmp(sa.opts.fastopen_cookie.data(), want.data(), 8), 0);
   EXPECT_FALSE(syn(h, 41001, tfo_opts(0)).opts.fastopen_exp);  // kind 34 in, kind 34 out
   wire::TcpOptions with = tfo_opts(8, want.data());
@@ -632,4 +634,137 @@ TEST(TcpFastOpen, LoweringTheLimitBelowThePendingOnes) {
   const int fa = try_accept(l), fb = try_accept(l);
   EXPECT_EQ(read_all(fa), text("a"));
   EXPECT_EQ(read_all(fb), text("b"));
+}
+
+// ---- Server keys (TCP_FASTOPEN_KEY, [tcp] fastopen-key) ---------------------------------------------------
+
+namespace {
+
+// Keys 0x00..0x0f and 0x10..0x1f, and the cookies Linux 6.18 gives client 10.0.0.1 for server 10.0.0.2 under
+// each (measured: two netns, the key set by net.ipv4.tcp_fastopen_key and by TCP_FASTOPEN_KEY on the
+// listener, the cookie read with `ip tcp_metrics show` on the client).
+struct TwoKeys {
+  uint8_t bytes[32];
+  TwoKeys() {
+    for (int i = 0; i < 32; ++i) bytes[i] = static_cast<uint8_t>(i);
+  }
+  const uint8_t* a() const { return bytes; }
+  const uint8_t* b() const { return bytes + 16; }
+};
+constexpr std::array<uint8_t, 8> kLinuxCookieA{0x84, 0xdc, 0x7a, 0x7d, 0x3b, 0x3a, 0x47, 0x69};
+constexpr std::array<uint8_t, 8> kLinuxCookieB{0x3e, 0x47, 0xf1, 0xd9, 0x40, 0x72, 0xa0, 0x3d};
+
+std::array<uint8_t, 8> cookie_of(const SentTcp& t) {
+  std::array<uint8_t, 8> c{};
+  EXPECT_EQ(t.opts.fastopen_len, 8);
+  std::memcpy(c.data(), t.opts.fastopen_cookie.data(), 8);
+  return c;
+}
+
+int set_key(int fd, const uint8_t* key, socklen_t len) {
+  return skiff_setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_KEY, key, len);
+}
+
+std::vector<uint8_t> get_key(int fd, socklen_t room) {
+  std::vector<uint8_t> k(room);
+  socklen_t len = room;
+  EXPECT_EQ(skiff_getsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_KEY, k.data(), &len), 0);
+  k.resize(len);
+  return k;
+}
+
+}  // namespace
+
+// The cookie is Linux's for the same key and addresses, so Skiff and Linux servers sharing a key (behind
+// one address, or one after the other) accept each other's cookies.
+TEST(TcpFastOpenKey, CookiesAreLinuxsForTheSameKey) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = fastopen_listener(8);
+  const TwoKeys k;
+  ASSERT_EQ(set_key(l, k.a(), 16), 0);
+  EXPECT_EQ(cookie_of(syn(h, 41000, tfo_opts(0))), kLinuxCookieA);
+  ASSERT_EQ(set_key(l, k.b(), 16), 0);
+  EXPECT_EQ(cookie_of(syn(h, 41001, tfo_opts(0))), kLinuxCookieB);
+  // A cookie Linux gave under that key opens a connection with the SYN's data.
+  const SentTcp sa = syn(h, 41002, tfo_opts(8, kLinuxCookieB.data()), text("hello"));
+  EXPECT_EQ(sa.ack, kIsn + 1 + 5);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_passive, 1u);
+}
+
+// [tcp] fastopen-key is the stack's key: listeners without their own use it; TCP_FASTOPEN_KEY overrides it.
+TEST(TcpFastOpenKey, TheConfiguredKeyServesEveryListenerWithoutItsOwn) {
+  HarnessOptions o;
+  const TwoKeys k;
+  std::memcpy(o.cfg.tcp.fastopen_key.data(), k.a(), 16);
+  o.cfg.tcp.fastopen_key_count = 1;
+  StackHarness h(o);
+  h.learn_peer();
+  const int l = fastopen_listener(8);
+  EXPECT_EQ(cookie_of(syn(h, 41000, tfo_opts(0))), kLinuxCookieA);
+  EXPECT_TRUE(get_key(l, 32).empty()) << "as Linux: a socket shows only a key set on it";
+  ASSERT_EQ(set_key(l, k.b(), 16), 0);
+  EXPECT_EQ(cookie_of(syn(h, 41001, tfo_opts(0))), kLinuxCookieB);
+}
+
+// Key rotation (as Linux's primary and backup keys): a cookie of the backup key still opens a connection,
+// and the SYN-ACK gives the client the primary key's cookie; once the old key is dropped its cookies fail.
+TEST(TcpFastOpenKey, BackupKeyCookiesAreTakenAndReplaced) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = fastopen_listener(8);
+  const TwoKeys k;
+  ASSERT_EQ(set_key(l, k.a(), 16), 0);
+  const auto old_cookie = cookie_of(syn(h, 41000, tfo_opts(0)));
+  uint8_t rotated[32];
+  std::memcpy(rotated, k.b(), 16);
+  std::memcpy(rotated + 16, k.a(), 16);
+  ASSERT_EQ(set_key(l, rotated, 32), 0);
+  SentTcp sa = syn(h, 41001, tfo_opts(8, old_cookie.data()), text("old"));
+  EXPECT_EQ(sa.ack, kIsn + 1 + 3) << "the data is taken";
+  EXPECT_EQ(cookie_of(sa), kLinuxCookieB) << "and the new cookie given";
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_passive, 1u);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_passive_altkey, 1u);
+  sa = syn(h, 41002, tfo_opts(8, kLinuxCookieB.data()), text("new"));
+  EXPECT_EQ(sa.ack, kIsn + 1 + 3);
+  EXPECT_EQ(sa.opts.fastopen_len, -1) << "the primary key's cookie needs no new one";
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_passive, 2u);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_passive_altkey, 1u);
+  // The old key dropped: its cookie gets a plain handshake and the new cookie.
+  ASSERT_EQ(set_key(l, k.b(), 16), 0);
+  sa = syn(h, 41003, tfo_opts(8, old_cookie.data()), text("old"));
+  EXPECT_EQ(sa.ack, kIsn + 1);
+  EXPECT_EQ(cookie_of(sa), kLinuxCookieB);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_passive_fail, 1u);
+  // The SYN-ACK sent again (its timer) still carries the cookie the SYN was answered with.
+  ASSERT_EQ(set_key(l, k.a(), 16), 0);
+  bool again = false;
+  for (const SentTcp& t : run_for(h, 1500ms))
+    if (t.dport == 41003 && t.flags == (tf::kSyn | tf::kAck)) {
+      again = true;
+      EXPECT_EQ(cookie_of(t), kLinuxCookieB);
+    }
+  EXPECT_TRUE(again);
+}
+
+// As Linux 6.18 (measured): exactly 16 or 32 bytes, on any socket; getsockopt gives the keys set on the
+// socket (none on a fresh one), cut to the caller's length.
+TEST(TcpFastOpenKey, SockoptAsLinux) {
+  StackHarness h;
+  const int fd = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  EXPECT_TRUE(get_key(fd, 32).empty());
+  const TwoKeys k;
+  for (socklen_t n : {0u, 8u, 15u, 17u, 31u, 33u}) {
+    EXPECT_EQ(set_key(fd, k.bytes, n), -1) << n;
+    EXPECT_EQ(errno, EINVAL) << n;
+  }
+  ASSERT_EQ(set_key(fd, k.a(), 16), 0);
+  EXPECT_EQ(get_key(fd, 32), std::vector<uint8_t>(k.a(), k.a() + 16));
+  EXPECT_EQ(get_key(fd, 8), std::vector<uint8_t>(k.a(), k.a() + 8));
+  ASSERT_EQ(set_key(fd, k.bytes, 32), 0);
+  EXPECT_EQ(get_key(fd, 32), std::vector<uint8_t>(k.bytes, k.bytes + 32));
+  EXPECT_EQ(get_key(fd, 20), std::vector<uint8_t>(k.bytes, k.bytes + 20));
+  // Another socket is not affected.
+  const int other = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  EXPECT_TRUE(get_key(other, 32).empty());
 }
