@@ -3,7 +3,7 @@
 // lands on the shard that opened its connection (RSS-steered ports), and measures connections per second.
 //
 //   skiff-conncheck [EAL args, e.g. -l 0-1] -- --ip A.B.C.D/P [stack options]
-//                   [--conns N] [--bytes B] [--parallel P] [--timeout S] [--fastopen] DEST PORT
+//                   [--conns N] [--bytes B] [--parallel P] [--timeout S] [--fastopen [--no-cookie]] DEST PORT
 //
 //   --conns N      connections per shard (default 1000)
 //   --bytes B      bytes each connection sends and expects back (default 1024)
@@ -11,11 +11,14 @@
 //   --timeout S    give up after S seconds (default 60)
 //   --fastopen     open each connection with sendto(MSG_FASTOPEN) (RFC 7413): the first one to a server asks
 //                  for its cookie, later ones carry their first bytes in the SYN
+//   --no-cookie    with --fastopen: TCP_FASTOPEN_NO_COOKIE, every SYN carries bytes and no cookie (for a
+//                  server that takes SYN data without one)
 //
 // Prints one line per shard and the stack counters; exits 0 when every connection of every shard echoed
 // its bytes intact and was closed cleanly.
 
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
 
 #include <atomic>
 #include <chrono>
@@ -38,6 +41,7 @@ struct Opts {
   unsigned parallel = 64;
   unsigned timeout_s = 60;
   bool fastopen = false;
+  bool no_cookie = false;
   wire::Ipv4Addr dest;
   uint16_t port = 0;
 };
@@ -87,6 +91,11 @@ struct ShardRun {
       }
       if (o->fastopen) {
         // The connect takes what its SYN can carry (nothing without a cookie yet: EINPROGRESS).
+        const int one = 1;
+        if (o->no_cookie && skiff_setsockopt(c.fd, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, &one, sizeof one) < 0) {
+          fail(c, "setsockopt(TCP_FASTOPEN_NO_COOKIE)", errno);
+          continue;
+        }
         uint8_t first[1500];
         const size_t n = std::min(sizeof first, o->bytes);
         for (size_t i = 0; i < n; ++i) first[i] = pattern_byte(shard, c.id, i);
@@ -164,7 +173,7 @@ struct ShardRun {
 void usage() {
   fprintf(stderr,
           "usage: skiff-conncheck [EAL args] -- --ip A.B.C.D/P [stack options] [--conns N] [--bytes B] "
-          "[--parallel P] [--timeout S] [--fastopen] DEST PORT\n");
+          "[--parallel P] [--timeout S] [--fastopen [--no-cookie]] DEST PORT\n");
 }
 
 }  // namespace
@@ -197,6 +206,8 @@ int main(int argc, char** argv) {
       o.timeout_s = static_cast<unsigned>(num(1, 86400, "seconds"));
     } else if (a[i] == "--fastopen") {
       o.fastopen = true;
+    } else if (a[i] == "--no-cookie") {
+      o.no_cookie = true;
     } else if (a[i].rfind("--", 0) == 0) {
       fprintf(stderr, "skiff-conncheck: unknown option '%s'\n", a[i].c_str());
       usage();
@@ -209,6 +220,10 @@ int main(int argc, char** argv) {
   const long port = pos.size() == 2 ? strtol(pos[1].c_str(), nullptr, 10) : 0;
   if (!dest || port <= 0 || port > 65535) {
     usage();
+    return 2;
+  }
+  if (o.no_cookie && !o.fastopen) {
+    fprintf(stderr, "skiff-conncheck: --no-cookie: needs --fastopen\n");
     return 2;
   }
   if (!rt->config().ip) {

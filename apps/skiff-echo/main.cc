@@ -4,10 +4,11 @@
 // are echoed back to their sender. --join GROUP,SOURCE joins source-specifically (MCAST_JOIN_SOURCE_GROUP:
 // only SOURCE's datagrams), --block GROUP,SOURCE keeps SOURCE out of a group joined with --join GROUP
 // (MCAST_BLOCK_SOURCE). --tcp-defer-accept S sets TCP_DEFER_ACCEPT on the TCP listener, --tcp-fastopen N
-// TCP_FASTOPEN (RFC 7413: clients with its cookie send their first data in the SYN).
+// TCP_FASTOPEN (RFC 7413: clients with its cookie send their first data in the SYN), and
+// --tcp-fastopen-no-cookie TCP_FASTOPEN_NO_COOKIE as well (clients need no cookie).
 //
 //   skiff-echo [EAL args] -- --ip A.B.C.D/P [stack options] [--port N] [--join GROUP[,SOURCE]]...
-//              [--block GROUP,SOURCE]... [--tcp-defer-accept S] [--tcp-fastopen N]
+//              [--block GROUP,SOURCE]... [--tcp-defer-accept S] [--tcp-fastopen N [--tcp-fastopen-no-cookie]]
 
 #include <csignal>
 #include <cstdio>
@@ -58,7 +59,8 @@ struct EchoShard {
     memcpy(ss, &sin, sizeof sin);
   }
 
-  bool start(uint16_t port, const std::vector<McOpt>& groups, int defer_accept_s, int fastopen_qlen) {
+  bool start(uint16_t port, const std::vector<McOpt>& groups, int defer_accept_s, int fastopen_qlen,
+             bool fastopen_no_cookie) {
     auto s = net::Socket::udp(SOCK_NONBLOCK);
     if (!s) return fail("UDP socket", s.error());
     udp = std::move(s.value());
@@ -92,6 +94,7 @@ struct EchoShard {
     tcp.set_option(SOL_SOCKET, SO_REUSEADDR, 1);
     if (defer_accept_s) tcp.set_option(IPPROTO_TCP, TCP_DEFER_ACCEPT, defer_accept_s);
     if (fastopen_qlen) tcp.set_option(IPPROTO_TCP, TCP_FASTOPEN, fastopen_qlen);
+    if (fastopen_no_cookie) tcp.set_option(IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1);
     if (auto r = tcp.bind({wire::Ipv4Addr::any(), port}); !r) return fail("TCP bind", r.error());
     if (auto r = tcp.listen(1024); !r) return fail("TCP listen", r.error());
     tcp.on_accept([this](net::SocketRef l) { accept_all(l); });
@@ -168,7 +171,7 @@ struct EchoShard {
 static void usage(const char* prog) {
   fprintf(stderr,
           "usage: %s [EAL args] -- --ip A.B.C.D/PREFIX [stack options] [--port N] [--join GROUP[,SOURCE]]...\n"
-          "       [--block GROUP,SOURCE]... [--tcp-defer-accept S] [--tcp-fastopen N]\n"
+          "       [--block GROUP,SOURCE]... [--tcp-defer-accept S] [--tcp-fastopen N [--tcp-fastopen-no-cookie]]\n"
           "  --port N              UDP/TCP echo port (default 7)\n"
           "  --join GROUP          join IPv4 multicast group GROUP (repeatable): its datagrams to the port are echoed\n"
           "  --join GROUP,SOURCE   join GROUP for SOURCE's datagrams only (source-specific; repeatable)\n"
@@ -176,7 +179,8 @@ static void usage(const char* prog) {
           "  --tcp-defer-accept S  TCP_DEFER_ACCEPT on the TCP listener: a connection is accepted when its first\n"
           "                        data arrives, or after S seconds (rounded up to whole SYN-ACK timeouts)\n"
           "  --tcp-fastopen N      TCP_FASTOPEN on the TCP listener (RFC 7413): a client with our cookie sends its\n"
-          "                        first data in the SYN; at most N such connections in their handshake at once\n%s",
+          "                        first data in the SYN; at most N such connections in their handshake at once\n"
+          "  --tcp-fastopen-no-cookie  and TCP_FASTOPEN_NO_COOKIE: SYN data is taken without a cookie (trusted paths)\n%s",
           prog, stack_options_help());
 }
 
@@ -189,6 +193,7 @@ int main(int argc, char** argv) {
   unsigned echo_port = 7;
   int defer_accept_s = 0;
   int fastopen_qlen = 0;
+  bool fastopen_no_cookie = false;
   std::vector<EchoShard::McOpt> groups;
   const auto& args = rt->app_args();
   for (size_t i = 0; i < args.size(); ++i) {
@@ -220,6 +225,8 @@ int main(int argc, char** argv) {
       }
       fastopen_qlen = static_cast<int>(v);
       ++i;
+    } else if (args[i] == "--tcp-fastopen-no-cookie") {
+      fastopen_no_cookie = true;
     } else if ((args[i] == "--join" || args[i] == "--block") && i + 1 < args.size()) {
       const bool block = args[i] == "--block";
       const std::string& v = args[i + 1];
@@ -264,7 +271,7 @@ int main(int argc, char** argv) {
     auto& svc = services[sh.id];
     if (!svc) {
       svc = std::make_unique<EchoShard>();
-      if (!svc->start(static_cast<uint16_t>(echo_port), groups, defer_accept_s, fastopen_qlen)) {
+      if (!svc->start(static_cast<uint16_t>(echo_port), groups, defer_accept_s, fastopen_qlen, fastopen_no_cookie)) {
         failed = true;
         Runtime::request_stop();
       }

@@ -254,6 +254,9 @@ struct TcpSock {
   // the experimental form) with fastopen_cookie_len bytes of cookie (0: a cookie request), and, with a
   // cookie, the first queued segment as its data.
   bool fastopen_connect = false;
+  // TCP_FASTOPEN_NO_COOKIE (Linux's fastopen_no_cookie): a client's SYN carries its data with no cookie
+  // and no option; a listener takes SYN data without a cookie (for paths where both ends are trusted).
+  bool fastopen_no_cookie = false;
   bool fastopen_defer = false;
   bool syn_fastopen = false;
   uint8_t fastopen_cookie_len = 0;

@@ -664,7 +664,7 @@ void fastopen_synack(TcpSock* tp, const Segment& seg) {
     std::memcpy(e.cookie, seg.opt.fastopen_cookie.data(), e.cookie_len);
     e.exp = seg.opt.fastopen_exp;
     e.try_exp = 0;
-  } else if (!tp->retransmits && !tp->fastopen_cookie_len && e.cookie_len == 0) {
+  } else if (!tp->retransmits && !tp->fastopen_cookie_len && !tp->fastopen_no_cookie && e.cookie_len == 0) {
     // We asked and got no cookie: ask in the other form next time (some servers know only the
     // experimental one; Linux's try_exp).
     e.try_exp = tp->fastopen_exp ? 2 : 1;
@@ -1138,17 +1138,19 @@ bool cookie_ack(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t d
 // the listener takes Fast Open and has room: Linux's tcp_try_fastopen); `send_cookie`: the SYN-ACK gives the
 // client our cookie, which goes to `cookie` (it asked for one, offered a wrong one, §4.2.2, or one of the
 // backup key: Linux's tcp_fastopen_cookie_gen_check). A SYN with data but no cookie, or any SYN while the
-// listener is at its TCP_FASTOPEN limit, gets a plain handshake.
+// listener is at its TCP_FASTOPEN limit, gets a plain handshake; but a listener with TCP_FASTOPEN_NO_COOKIE
+// takes any SYN with data or with the option, and gives no cookie (Linux's TFO_SERVER_COOKIE_NOT_REQD).
 bool fastopen_check(Shard& sh, TcpSock* lp, const Segment& seg, bool& send_cookie, uint8_t* cookie) {
   const InetConnectionSock& l = lp->icsk;
   const int8_t len = seg.opt.fastopen_len;
-  if (len < 0) return false;
+  if (len < 0 && !(seg.len && lp->fastopen_no_cookie)) return false;
   if (len == 0) ++sh.stats.tcp_fastopen_cookie_reqd;
   if (!l.fastopen_max || !sh.cfg.tcp.fastopen) return false;
   if (l.fastopen_len >= l.fastopen_max) {
     ++sh.stats.tcp_fastopen_listen_overflow;
     return false;
   }
+  if (lp->fastopen_no_cookie) return true;
   const FastOpenKeys& keys = fastopen_keys_of(sh, lp);
   fastopen_cookie(keys.key[0], seg.rx->src, seg.rx->dst, cookie);
   if (len == kFastOpenCookieLen) {

@@ -110,7 +110,7 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
       }
       // RFC 7413 §4.1.2: our first SYN asks for a cookie or brings the one we have (a retransmitted SYN is a
       // plain one, as Linux's).
-      if (active_syn && tp->syn_fastopen && tp->retransmits == 0) [[unlikely]] {
+      if (active_syn && tp->syn_fastopen && tp->retransmits == 0 && !tp->fastopen_no_cookie) [[unlikely]] {
         o.fastopen_len = static_cast<int8_t>(tp->fastopen_cookie_len);
         o.fastopen_exp = tp->fastopen_exp;
         std::memcpy(o.fastopen_cookie.data(), tp->fastopen_cookie, tp->fastopen_cookie_len);
@@ -240,11 +240,11 @@ void send_syn(TcpSock* tp) {
     transmit(tp, tp->iss, tf::kSyn | tf::kAck, nullptr);
     return;
   }
-  // Fast Open (RFC 7413 §4.1.2): the first SYN with a cookie carries the segment queued for it (sized to
-  // fit beside any options: fastopen_queue). Sent, it is in flight as any data: acknowledged by the SYN-ACK,
+  // Fast Open (RFC 7413 §4.1.2): the first SYN with a cookie (or with TCP_FASTOPEN_NO_COOKIE) carries the
+  // segment queued for it (sized to fit beside any options: fastopen_queue). Sent, it is in flight as any data: acknowledged by the SYN-ACK,
   // or sent again after it (fastopen_synack). A retransmitted SYN carries none.
   rte_mbuf* data = nullptr;
-  if (tp->syn_fastopen && tp->fastopen_cookie_len && tp->retransmits == 0) [[unlikely]] {
+  if (tp->syn_fastopen && (tp->fastopen_cookie_len || tp->fastopen_no_cookie) && tp->retransmits == 0) [[unlikely]] {
     rte_mbuf* m = tp->write_queue.front();
     if (m && m == tp->send_head && seg_seq(m) == tp->iss + 1) data = m;
   }

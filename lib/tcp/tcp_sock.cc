@@ -502,18 +502,21 @@ void connect_start(TcpSock* tp) {
 }
 
 // Fast Open for a connect to this server (RFC 7413 §4.1.2): with its cookie cached our SYN brings it (and
-// data: true), else our SYN asks for one. Not while SYNs with data to the server keep going unanswered
+// data: true), else our SYN asks for one; with TCP_FASTOPEN_NO_COOKIE it brings data and no option at all
+// (Linux's tcp_fastopen_cookie_check). Not while SYNs with data to the server keep going unanswered
 // (§4.1.3.1: two in a row give a plain handshake for 4 minutes, doubling with each further one up to
 // 17 hours, as older Linux kernels did per destination in tcp_send_syn_data; current ones have a global
-// blackhole detector instead).
-bool fastopen_prepare(TcpSock* tp) {
+// blackhole detector instead). `entry`: the server's cache entry (nullptr: none).
+bool fastopen_prepare(TcpSock* tp, const FastOpenEntry** entry = nullptr) {
   Shard& sh = shard_of(tp);
   const FastOpenEntry* e = sh.tcp.fastopen.find(inet_of(tp)->saddr, inet_of(tp)->daddr);
+  if (entry) *entry = e;
   tp->syn_fastopen = false;
   tp->fastopen_cookie_len = 0;
   tp->fastopen_exp = false;
   if (e && e->syn_loss > 1 && sh.now() - e->last_syn_loss < 60s * (1 << std::min<int>(e->syn_loss, 10))) return false;
   tp->syn_fastopen = true;
+  if (tp->fastopen_no_cookie) return true;
   if (e && e->cookie_len) {
     tp->fastopen_cookie_len = e->cookie_len;
     std::memcpy(tp->fastopen_cookie, e->cookie, e->cookie_len);
@@ -525,12 +528,11 @@ bool fastopen_prepare(TcpSock* tp) {
   return false;
 }
 
-// Queues what of `msg` the Fast Open SYN carries: one segment, as much as the server's MSS (cached; 536 if
-// unknown) and the path leave beside the largest set of options (40 bytes; Linux's tcp_send_syn_data).
-size_t fastopen_queue(TcpSock* tp, const msghdr* msg) {
+// Queues what of `msg` the Fast Open SYN carries: one segment, as much as the server's MSS (cached in `e`;
+// 536 if unknown) and the path leave beside the largest set of options (40 bytes; Linux's tcp_send_syn_data).
+size_t fastopen_queue(TcpSock* tp, const FastOpenEntry* e, const msghdr* msg) {
   Shard& sh = shard_of(tp);
   Sock* sk = sk_of(tp);
-  const FastOpenEntry* e = sh.tcp.fastopen.find(inet_of(tp)->saddr, inet_of(tp)->daddr);
   uint32_t mss = e && e->mss ? e->mss : 536;
   if (tp->user_mss) mss = std::min<uint32_t>(mss, tp->user_mss);
   mss = std::min<uint32_t>(mss, tp->pmtu - 40);
@@ -556,6 +558,13 @@ size_t fastopen_queue(TcpSock* tp, const msghdr* msg) {
   sk->wmem_queued = static_cast<int>(tp->write_bytes);
   return n;
 }
+
+// The Fast Open SYN for a connect with `msg` to send: how many of its bytes the SYN carries (0: none, the
+// SYN asks for a cookie or is a plain one).
+size_t fastopen_syn_data(TcpSock* tp, const msghdr* msg) {
+  const FastOpenEntry* e;
+  return fastopen_prepare(tp, &e) ? fastopen_queue(tp, e, msg) : 0;
+}
 }  // namespace
 
 int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
@@ -573,7 +582,7 @@ int tcp_v4_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
 // (the cache is read again, as Linux's tcp_send_syn_data does: without a cookie now the SYN asks for one).
 static ssize_t fastopen_deferred_send(TcpSock* tp, const msghdr* msg) {
   tp->fastopen_defer = false;
-  const size_t n = fastopen_prepare(tp) ? fastopen_queue(tp, msg) : 0;
+  const size_t n = fastopen_syn_data(tp, msg);
   if (!tp->lend_pending) {  // (else the SYN goes when the 4-tuple's owner shard lends it: tuple_answer)
     send_syn(tp);
     arm_rto(tp);
@@ -620,7 +629,7 @@ static ssize_t fastopen_sendmsg(Socket* sock, const msghdr* msg, bool& proceed) 
   const int err = connect_init(sk, ua, static_cast<socklen_t>(msg->msg_namelen));
   if (err) return err;
   sock->state = SocketState::Connecting;
-  const size_t n = fastopen_prepare(tp) ? fastopen_queue(tp, msg) : 0;
+  const size_t n = fastopen_syn_data(tp, msg);
   connect_start(tp);
   return n ? static_cast<ssize_t>(n) : -EINPROGRESS;
 }
@@ -1206,6 +1215,12 @@ int tcp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
       if (sk->state != sk_state::kClose) return -EINVAL;
       tp->fastopen_connect = val;
       return 0;
+    case TCP_FASTOPEN_NO_COOKIE:
+      // 0 or 1, on a closed or listening socket (Linux).
+      if (val < 0 || val > 1) return -EINVAL;
+      if (sk->state != sk_state::kClose && sk->state != sk_state::kListen) return -EINVAL;
+      tp->fastopen_no_cookie = val;
+      return 0;
     case TCP_FASTOPEN:
       // RFC 7413 server: how many Fast Open connections may be in their handshake at once (0: off). Only
       // before connecting or on a listener; capped at somaxconn (Linux's fastopen_queue_tune; measured).
@@ -1337,6 +1352,7 @@ int tcp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* op
     case TCP_DEFER_ACCEPT: val = defer_timeouts_to_secs(tp->icsk.defer_accept); break;
     case TCP_FASTOPEN: val = static_cast<int>(tp->icsk.fastopen_max); break;
     case TCP_FASTOPEN_CONNECT: val = tp->fastopen_connect; break;
+    case TCP_FASTOPEN_NO_COOKIE: val = tp->fastopen_no_cookie; break;
     case TCP_WINDOW_CLAMP:
       // The clamp as set, else what bounds the window anyway (as Linux's window_clamp after the handshake);
       // 0 on a socket that never connected (or was disconnected) or listens, as Linux.

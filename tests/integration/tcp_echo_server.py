@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Kernel-side TCP echo server (RFC 862) that accounts for how each connection ended.
 
-usage: tcp_echo_server.py PORT [FASTOPEN_QLEN]
+usage: tcp_echo_server.py PORT [FASTOPEN_QLEN [no-cookie]]
 
 With FASTOPEN_QLEN the listener takes TCP Fast Open (TCP_FASTOPEN; the netns's tcp_fastopen sysctl needs
-its server bit, 2).
+its server bit, 2); with "no-cookie" also TCP_FASTOPEN_NO_COOKIE (SYN data taken without a cookie).
 
 Serves any number of connections at once (selectors). A connection ends "clean" when the peer's FIN
 arrives after everything was echoed (then the server closes with its own FIN), "reset" when the peer
@@ -69,6 +69,8 @@ def main():
     ls.bind(("0.0.0.0", int(sys.argv[1])))
     if len(sys.argv) > 2:
         ls.setsockopt(socket.IPPROTO_TCP, 23, int(sys.argv[2]))  # TCP_FASTOPEN
+    if len(sys.argv) > 3 and sys.argv[3] == "no-cookie":
+        ls.setsockopt(socket.IPPROTO_TCP, 34, 1)  # TCP_FASTOPEN_NO_COOKIE
     ls.listen(1024)
     ls.setblocking(False)
     sel.register(ls, selectors.EVENT_READ, on_accept)

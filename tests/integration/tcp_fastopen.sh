@@ -11,6 +11,9 @@
 # connections one after another (200 bytes echoed each), plainly and then with --fastopen (sendto with
 # MSG_FASTOPEN): the first asks for the cookie, the next five carry their bytes in the SYN, which the kernel
 # takes (TcpExtTCPFastOpenPassive), so each takes one round trip instead of two.
+# TCP_FASTOPEN_NO_COOKIE both ways: kernel clients with it send their data in SYNs with no cookie to a
+# skiff-echo listener with it (each taken), and skiff-conncheck --fastopen --no-cookie opens 6 connections
+# to a kernel server with it, every SYN carrying its bytes, the first one too.
 # Last, a shared server key: skiff-echo ran with [tcp] fastopen-key = K, so the cookie the kernel client
 # holds for Skiff's address is Skiff's under K. Skiff goes, and a kernel server with the same key
 # (net.ipv4.tcp_fastopen_key = K) takes that address: the client's next Fast Open SYN, with Skiff's cookie,
@@ -123,6 +126,9 @@ active_fail=$(kstat TcpExtTCPFastOpenActiveFail)
 log "kernel: TcpExtTCPFastOpenActive $active, TcpExtTCPFastOpenActiveFail $active_fail"
 check "the kernel counts 5 Fast Opens whose SYN data was acknowledged ($active)" [ "${active:-0}" -eq 5 ]
 check "and no failed one (${active_fail:-0})" [ "${active_fail:-0}" -eq 0 ]
+# The last connection's FINs cross the bridge (two round trips) before Skiff stops; else the kernel sends
+# its FIN again to the next Skiff on this address, which answers with a reset.
+sleep 1
 stop_echo "$T/final.txt"
 check "Skiff: one cookie request ($(ctr "$T/final.txt" tcp_fastopen_cookie_reqd))" \
   [ "$(ctr "$T/final.txt" tcp_fastopen_cookie_reqd)" -eq 1 ]
@@ -137,6 +143,42 @@ skiff_cookie=$(ip -n "$NS_P" tcp_metrics show "$SKIFF_IP" 2>/dev/null | sed -n '
 log "the kernel client's cookie for $SKIFF_IP (Skiff's, key $KEY): ${skiff_cookie:-none}"
 check "the kernel client holds a cookie from Skiff" [ -n "$skiff_cookie" ]
 
+# A listener that needs no cookie, and kernel clients that send none.
+eal_args 0 echo-nc "$VDEV"
+start_echo "$NS_S" "$T/echo-nc.log" "${EAL_ARGS[@]}" -- --ip "$SKIFF_IP/24" --tcp-fastopen 16 --tcp-fastopen-no-cookie
+cat >"$T/no_cookie.py" <<'PYEOF'
+import socket, sys
+MSG_FASTOPEN = 0x20000000
+TCP_FASTOPEN_NO_COOKIE = 34
+TCPI_OPT_SYN_DATA = 0x20
+for n in (1, 100, 1000):
+    data = bytes((i * 3 + n) & 0xff for i in range(n))
+    s = socket.socket()
+    s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1)
+    s.sendto(data, MSG_FASTOPEN, (sys.argv[1], 7))
+    s.settimeout(5)
+    got = b""
+    while len(got) < n:
+        c = s.recv(n - len(got))
+        if not c:
+            break
+        got += c
+    syn_data = bool(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)[5] & TCPI_OPT_SYN_DATA)
+    s.close()
+    print("NO_COOKIE %d bytes echo=%s syn_data=%s" % (n, got == data, syn_data), flush=True)
+PYEOF
+ip netns exec "$NS_P" timeout 30 "${KPIN[@]}" "$PY" -u "$T/no_cookie.py" "$SKIFF_IP" >"$T/no_cookie.out" 2>&1
+cat "$T/no_cookie.out"
+check "three no-cookie Fast Open echoes, their SYN data acknowledged" \
+  [ "$(grep -c 'echo=True syn_data=True' "$T/no_cookie.out")" -eq 3 ]
+sleep 1  # (the last FIN exchange, as above)
+stop_echo "$T/final-nc.txt"
+check "Skiff took 3 Fast Open SYNs without a cookie ($(ctr "$T/final-nc.txt" tcp_fastopen_passive))" \
+  [ "$(ctr "$T/final-nc.txt" tcp_fastopen_passive)" -eq 3 ]
+for c in tcp_fastopen_cookie_reqd tcp_fastopen_passive_fail tcp_out_rsts; do
+  check "$c is 0 ($(ctr "$T/final-nc.txt" "$c"))" [ "$(ctr "$T/final-nc.txt" "$c")" -eq 0 ]
+done
+
 # Skiff the client.
 CONNCHECK=${SKIFF_CONNCHECK:-$(dirname "$SKIFF_ECHO")/skiff-conncheck}
 [ -x "$CONNCHECK" ] || fail "skiff-conncheck not found (SKIFF_CONNCHECK='$CONNCHECK')"
@@ -149,7 +191,7 @@ run_cc() {
   shift
   eal_args 0 "cc-$tag" "$VDEV"
   start_bg "$NS_S" "$T/cc-$tag.log" 60 "$CONNCHECK" "${EAL_ARGS[@]}" -- --ip "$SKIFF_IP/24" --conns 6 \
-    --parallel 1 --bytes 200 --timeout 30 "$@" "$PEER_IP" 7
+    --parallel 1 --bytes 200 --timeout 30 "$@" "$PEER_IP" "${CC_PORT:-7}"
   wait "$BG_TPID"
   local rc=$?
   grep '^skiff-conncheck: ' "$T/cc-$tag.log" >&2
@@ -172,6 +214,21 @@ done
 check "the kernel took 5 Fast Open SYNs with their data ($passive)" [ "$passive" -eq 5 ]
 check "Fast Open connections come at least 1.4x as fast ($tfo/s against $plain/s)" \
   awk -v a="${tfo:-0}" -v b="${plain:-0}" 'BEGIN { exit !(b > 0 && a >= 1.4 * b) }'
+
+# No cookie: a kernel server that takes SYN data without one, and Skiff sending none.
+start_bg "$NS_P" "$T/kecho-nc.log" 120 "${KPIN[@]}" "$PY" -u "$HERE/tcp_echo_server.py" 8 16 no-cookie
+wait_for_line "$T/kecho-nc.log" '^listening' 10 "$BG_PID" || fail "kernel no-cookie echo server did not start"
+passive0=$(kstat TcpExtTCPFastOpenPassive)
+nc=$(CC_PORT=8 run_cc nocookie --fastopen --no-cookie)
+passive=$(( $(kstat TcpExtTCPFastOpenPassive) - ${passive0:-0} ))
+log "connections/s one at a time without cookies: $nc"
+C="$T/cc-nocookie.log"
+check "Skiff: 6 connects whose SYN data the kernel acknowledged, the first too ($(ctr "$C" tcp_fastopen_active))" \
+  [ "$(ctr "$C" tcp_fastopen_active)" -eq 6 ]
+for c in tcp_fastopen_cookie_requests tcp_fastopen_active_fail tcp_in_rsts tcp_retrans_segs; do
+  check "Skiff client without cookies: $c is 0 ($(ctr "$C" "$c"))" [ "$(ctr "$C" "$c")" -eq 0 ]
+done
+check "the kernel took 6 Fast Open SYNs without cookies ($passive)" [ "$passive" -eq 6 ]
 
 # A kernel server with the same key takes Skiff's address (Skiff is gone from the veth).
 ip netns exec "$NS_S" ethtool -K "$IF_S" tx off tso off gso off gro off >/dev/null 2>&1 || fail "ethtool -K $IF_S"

@@ -768,3 +768,37 @@ TEST(TcpFastOpenKey, SockoptAsLinux) {
   const int other = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   EXPECT_TRUE(get_key(other, 32).empty());
 }
+
+// A listener with TCP_FASTOPEN_NO_COOKIE (as Linux 6.18, measured against a kernel client): a SYN with
+// data opens a Fast Open connection with no cookie at all, and a cookie request opens one too but gets no
+// cookie; a SYN with neither gets a plain handshake. Only on a closed or listening socket.
+TEST(TcpFastOpen, NoCookieListenerTakesSynDataWithoutACookie) {
+  StackHarness h;
+  h.learn_peer();
+  const int l = fastopen_listener(8);
+  ASSERT_EQ(set_int(l, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1), 0);
+  EXPECT_EQ(get_int(l, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE), 1);
+  SentTcp sa = syn(h, 41000, mss_opt(1400), text("no cookie"));
+  EXPECT_EQ(sa.ack, kIsn + 1 + 9) << "the data is taken";
+  EXPECT_EQ(sa.opts.fastopen_len, -1);
+  const int c = try_accept(l);
+  ASSERT_GE(c, 0);
+  EXPECT_EQ(read_all(c), text("no cookie"));
+  EXPECT_TRUE(info(c).tcpi_options & TCPI_OPT_SYN_DATA);
+  sa = syn(h, 41001, tfo_opts(0));
+  EXPECT_EQ(sa.ack, kIsn + 1);
+  EXPECT_EQ(sa.opts.fastopen_len, -1) << "no cookie given";
+  EXPECT_GE(try_accept(l), 0) << "a Fast Open connection all the same";
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_passive, 2u);
+  sa = syn(h, 41002, mss_opt(1400));
+  EXPECT_EQ(try_accept(l), -1) << "a plain SYN: a plain handshake";
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_passive, 2u);
+  // A connected socket may not change it.
+  EXPECT_EQ(set_int(c, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 0), -1);
+  EXPECT_EQ(errno, EINVAL);
+  // Without it, the same data-only SYN gets a plain handshake (its data ignored).
+  ASSERT_EQ(set_int(l, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 0), 0);
+  sa = syn(h, 41003, mss_opt(1400), text("no cookie"));
+  EXPECT_EQ(sa.ack, kIsn + 1);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_passive, 2u);
+}

@@ -541,3 +541,76 @@ TEST(TcpFastOpenClient, ReconnectAfterAResetCarriesNothingOfTheOldFastOpen) {
   EXPECT_EQ(info(fd).tcpi_options & TCPI_OPT_SYN_DATA, 0);
   skiff_close(fd);
 }
+
+// TCP_FASTOPEN_NO_COOKIE (as Linux 6.18, measured): 0 or 1 on a closed socket; the SYN carries the data and
+// no Fast Open option, even with a cookie cached, sized by the cached MSS (536 without one). A server that
+// takes it acknowledges the data; one that does not gets it again at once, as any unacknowledged SYN data.
+TEST(TcpFastOpenClient, NoCookieSendsDataInASynWithoutTheOption) {
+  StackHarness h;
+  h.learn_peer();
+  const int a = new_socket();
+  EXPECT_EQ(get_int(a, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE), 0);
+  EXPECT_EQ(set_int(a, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 2), -1);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(set_int(a, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, -1), -1);
+  ASSERT_EQ(set_int(a, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1), 0);
+  EXPECT_EQ(get_int(a, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE), 1);
+  // No cookie and no MSS cached: 536 - 40 bytes go in the SYN, with no option; the call returns them.
+  const Bytes data = pattern(1000);
+  EXPECT_EQ(fo_sendto(a, data), 496);
+  const SentTcp s1 = the_syn(h);
+  EXPECT_EQ(s1.opts.fastopen_len, -1) << "no Fast Open option at all";
+  EXPECT_EQ(s1.payload, Bytes(data.begin(), data.begin() + 496));
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_cookie_requests, 0u);
+  EXPECT_EQ(set_int(a, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 0), -1) << "only before connecting";
+  EXPECT_EQ(errno, EINVAL);
+  // A server that takes it (TCP_FASTOPEN_NO_COOKIE on its listener) acknowledges it all.
+  synack(h, s1, s1.seq + 1 + 496, -1);
+  auto out = out_of(h);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kAck);
+  EXPECT_EQ(out[0].seq, s1.seq + 1 + 496);
+  EXPECT_NE(info(a).tcpi_options & TCPI_OPT_SYN_DATA, 0);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_active, 1u);
+  const FastOpenEntry* e = h.shard().tcp.fastopen.find(StackHarness::kOurIp, StackHarness::kPeerIp);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->try_exp, 0) << "no cookie was asked for, so none missing";
+  EXPECT_EQ(e->mss, 1400);
+
+  // With a cookie cached the SYN still has no option; a server that takes only the SYN gets the data again
+  // right after the handshake.
+  cache_cookie(h, 1000);
+  const int b = new_socket();
+  ASSERT_EQ(set_int(b, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1), 0);
+  EXPECT_EQ(fo_sendto(b, data), 960);
+  const SentTcp s2 = the_syn(h);
+  EXPECT_EQ(s2.opts.fastopen_len, -1);
+  EXPECT_EQ(s2.payload.size(), 960u);
+  synack(h, s2, s2.seq + 1, -1);
+  out = out_of(h);
+  ASSERT_GE(out.size(), 1u);
+  size_t resent = 0;
+  for (const SentTcp& t : out) {
+    if (!t.payload.empty()) {
+      EXPECT_EQ(t.seq, s2.seq + 1);
+      resent += t.payload.size();
+    }
+  }
+  EXPECT_EQ(resent, 960u);
+  EXPECT_EQ(h.shard().stats.tcp_fastopen_active_fail, 1u);
+  EXPECT_EQ(info(b).tcpi_options & TCPI_OPT_SYN_DATA, 0);
+  // TCP_FASTOPEN_CONNECT with it defers connect() to the first write even with no cookie (Linux).
+  h.shard().tcp.fastopen.find(StackHarness::kOurIp, StackHarness::kPeerIp)->cookie_len = 0;
+  const int c = new_socket();
+  ASSERT_EQ(set_int(c, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1), 0);
+  ASSERT_EQ(set_int(c, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1), 0);
+  EXPECT_EQ(skiff_connect(c, peer_addr(), sizeof(sockaddr_in)), 0);
+  EXPECT_TRUE(out_of(h).empty()) << "no SYN before the first write";
+  EXPECT_EQ(skiff_send(c, data.data(), 100, 0), 100);
+  const SentTcp s3 = the_syn(h);
+  EXPECT_EQ(s3.opts.fastopen_len, -1);
+  EXPECT_EQ(s3.payload.size(), 100u);
+  skiff_close(a);
+  skiff_close(b);
+  skiff_close(c);
+}
