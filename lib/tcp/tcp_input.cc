@@ -733,10 +733,22 @@ void synsent_input(TcpSock* tp, Segment& seg) {
     tp->retransmits = 0;
     reset_rto(tp);
     to_established(tp);
-    // A Fast Open server may answer in its SYN-ACK (RFC 7413 §4.2.2): what fits our buffer is taken.
+    // A Fast Open server may answer in its SYN-ACK (RFC 7413 §4.2.2): what fits our buffer is taken. (A FIN
+    // with it never gets here: SYN with FIN is dropped on arrival, TcpBadFlags; Linux servers send their
+    // FIN after the SYN-ACK.)
     if (seg.len && tp->syn_fastopen && seg.len <= receive_space(tp)) [[unlikely]] {
       take_in_order(tp, std::move(seg.payload), seg.len);
       sock_wake(sk, EPOLLIN | EPOLLRDNORM);
+    }
+    // SYN data the server did not take goes again now, carrying the handshake's ACK (no bare ACK before it,
+    // as Linux's tcp_rcv_fastopen_synack); a bare one only if nothing could go.
+    if (tp->syn_fastopen && tp->ca_state == TcpCa::Loss) [[unlikely]] {
+      tp->ack_pending = true;
+      write_xmit(tp);
+      if (!tp->ack_pending) {
+        sock_wake(sk, EPOLLOUT | EPOLLWRNORM);
+        return;
+      }
     }
     send_ack(tp);
     sock_wake(sk, EPOLLOUT | EPOLLWRNORM);
