@@ -795,6 +795,15 @@ void tcp_mtu_reduced(TcpSock* tp, uint16_t mtu) {
   mtu = sh.pmtu.learn(inet_sk(sk)->daddr, mtu, sh.now());
   tp->pmtu_gen = sh.pmtu.gen();
   if (lower_path_mtu(tp, mtu)) write_xmit(tp, true);
+  // Our Fast Open SYN carried data and did not fit the path (Linux's tcp_simple_retransmit takes a Fast
+  // Open SYN as lost on any such message): it goes again now as a plain SYN, without backing off the
+  // timer, and its data after the SYN-ACK, cut to the MSS the new path MTU gives.
+  if (sk->state == sk_state::kSynSent && tp->syn_fastopen && tp->retransmits == 0 && tp->snd_max.gt(tp->iss + 1))
+      [[unlikely]] {
+    tp->retrans_start = sh.now();  // (as the timer's first retransmission notes it)
+    ++tp->retransmits;              // (one of the SYN's retries, as the timer's would be)
+    retransmit_head(tp);
+  }
 }
 
 bool pmtu_sync(TcpSock* tp) {

@@ -188,6 +188,9 @@ struct Driver {
         FastOpenEntry& e = fs.shard().tcp.fastopen.get(FuzzStack::kOurIp, FuzzStack::kPeerIp);
         e.cookie_len = 8;
         e.mss = static_cast<uint16_t>(k.mss);
+        // An odd length also sets TCP_FASTOPEN_NO_COOKIE: the SYN carries the data and no option.
+        const int no_cookie = fo_data & 1;
+        skiff_setsockopt(k.fd, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, &no_cookie, sizeof no_cookie);
         const Bytes d(fo_data, 0x5a);
         skiff_sendto(k.fd, d.data(), d.size(), MSG_FASTOPEN, reinterpret_cast<const sockaddr*>(&pa), sizeof pa);
       } else {
@@ -225,11 +228,22 @@ struct Driver {
       if (fastopen) {
         const int q = 4;
         skiff_setsockopt(lfd, IPPROTO_TCP, TCP_FASTOPEN, &q, sizeof q);
+        // An odd length: the listener takes SYN data without a cookie (TCP_FASTOPEN_NO_COOKIE) and the SYN
+        // has none. Bit 1 of the length: the listener's key has a backup, and the SYN brings the backup's
+        // cookie (taken, and the SYN-ACK gives the primary's).
+        const int no_cookie = fo_data & 1;
+        skiff_setsockopt(lfd, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, &no_cookie, sizeof no_cookie);
+        uint8_t keys[32];
+        for (int i = 0; i < 32; ++i) keys[i] = static_cast<uint8_t>(i * 7 + 1);
+        const bool backup = fo_data & 2;
+        skiff_setsockopt(lfd, IPPROTO_TCP, TCP_FASTOPEN_KEY, keys, backup ? 32 : 16);
         uint8_t cookie[tcp::kFastOpenCookieLen];
-        tcp::fastopen_cookie(tcp::fastopen_keys_of(fs.shard(), nullptr).key[0], FuzzStack::kPeerIp, FuzzStack::kOurIp,
-                             cookie);
-        put(o, {wire::tcp_opt::kFastOpen, 2 + tcp::kFastOpenCookieLen});
-        for (uint8_t b : cookie) o.push_back(b);
+        tcp::fastopen_cookie(tcp::fastopen_keys_from(keys, 2).key[backup ? 1 : 0], FuzzStack::kPeerIp,
+                             FuzzStack::kOurIp, cookie);
+        if (!no_cookie) {
+          put(o, {wire::tcp_opt::kFastOpen, 2 + tcp::kFastOpenCookieLen});
+          for (uint8_t b : cookie) o.push_back(b);
+        }
       } else {
         fo_data = 0;
         fo_ack = true;

@@ -48,15 +48,19 @@ inline sockaddr_in sin_of(Ipv4Addr a, uint16_t port) {
 
 inline int set_int(int fd, int level, int name, int v) { return skiff_setsockopt(fd, level, name, &v, sizeof v); }
 
-// An ICMP error from the peer about a segment we sent from `sport` to `dport` with sequence number `seq`.
-inline void icmp_about(StackHarness& h, uint8_t type, uint8_t code, uint16_t sport, uint16_t dport, uint32_t seq) {
+// An ICMP error from the peer about a segment we sent from `sport` to `dport` with sequence number `seq`,
+// whose IP header said `total_len`; `rest` is the message's second word (the next-hop MTU of a
+// "fragmentation needed").
+inline void icmp_about(StackHarness& h, uint8_t type, uint8_t code, uint16_t sport, uint16_t dport, uint32_t seq,
+                       uint32_t rest = 0, uint16_t total_len = 60) {
   Bytes tcp8(8);
   wire::store_be16(tcp8.data(), sport);
   wire::store_be16(tcp8.data() + 2, dport);
   wire::store_be32(tcp8.data() + 4, seq);
   const Ipv4Addr ours = StackHarness::kOurIp, peer = StackHarness::kPeerIp;
-  const Bytes quote = ipv4(Ipv4Spec{.src = ours, .dst = peer, .proto = 6, .flags_frag = 0x4000, .total_len = 60}, tcp8);
-  h.inject(h.from_peer(ipv4(Ipv4Spec{.src = peer, .dst = ours, .proto = 1}, icmp(type, code, 0, quote))));
+  const Bytes quote =
+      ipv4(Ipv4Spec{.src = ours, .dst = peer, .proto = 6, .flags_frag = 0x4000, .total_len = total_len}, tcp8);
+  h.inject(h.from_peer(ipv4(Ipv4Spec{.src = peer, .dst = ours, .proto = 1}, icmp(type, code, rest, quote))));
 }
 
 inline int listen_on(uint16_t port = kLocalPort, int backlog = 16) {

@@ -533,16 +533,8 @@ TEST(TcpFastOpen, FragmentationNeededForTheAnswerLowersTheMss) {
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].payload.size(), mss);
   // "Fragmentation needed", next-hop MTU 1000, for the first segment.
-  Bytes tcp8(8);
-  wire::store_be16(tcp8.data(), kLocalPort);
-  wire::store_be16(tcp8.data() + 2, 41000);
-  wire::store_be32(tcp8.data() + 4, sa.seq + 1);
-  const Ipv4Addr ours = StackHarness::kOurIp, peer = StackHarness::kPeerIp;
-  const Bytes quote = ipv4(Ipv4Spec{.src = ours, .dst = peer, .proto = 6, .flags_frag = 0x4000,
-                                    .total_len = static_cast<uint16_t>(40 + mss)},
-                           tcp8);
-  h.inject(h.from_peer(ipv4(Ipv4Spec{.src = peer, .dst = ours, .proto = 1},
-                            icmp(wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kFragNeeded, 1000, quote))));
+  icmp_about(h, wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kFragNeeded, kLocalPort, 41000, sa.seq + 1, 1000,
+             static_cast<uint16_t>(40 + mss));
   EXPECT_EQ(info(c).tcpi_snd_mss, 960u);
   out = tcp_only(h.sent());
   ASSERT_FALSE(out.empty());

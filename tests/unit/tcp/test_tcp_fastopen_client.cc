@@ -543,6 +543,44 @@ TEST(TcpFastOpenClient, ReconnectAfterAResetCarriesNothingOfTheOldFastOpen) {
   skiff_close(fd);
 }
 
+// A Fast Open SYN with data too big for the path draws "fragmentation needed": the SYN goes again at once,
+// a plain one (Linux's tcp_simple_retransmit takes a Fast Open SYN as lost), and after a SYN-ACK that
+// acknowledges only the SYN the data follows cut to the new path's MSS.
+TEST(TcpFastOpenClient, FragmentationNeededForTheSynResendsItAtOnce) {
+  StackHarness h;
+  h.learn_peer();
+  cache_cookie(h, 1460);
+  const int fd = new_socket();
+  const Bytes data = pattern(1420);
+  EXPECT_EQ(fo_sendto(fd, data), 1420);
+  const SentTcp s = the_syn(h);
+  ASSERT_EQ(s.payload.size(), 1420u);
+  icmp_about(h, wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kFragNeeded, s.sport, kPeerPort, s.seq, 1400,
+             1500);
+  const SentTcp again = the_syn(h);
+  EXPECT_EQ(again.seq, s.seq);
+  EXPECT_TRUE(again.payload.empty()) << "a plain SYN";
+  EXPECT_EQ(again.opts.fastopen_len, -1);
+  EXPECT_EQ(h.shard().stats.tcp_pmtu_lowered, 1u);
+  EXPECT_EQ(state_of(fd), TCP_SYN_SENT);
+  synack(h, s, s.seq + 1, -1);  // MSS 1400 offered; the path allows 1400 - 40
+  size_t resent = 0;
+  for (const SentTcp& t : out_of(h)) {
+    EXPECT_LE(t.payload.size(), 1360u);
+    if (!t.payload.empty()) {
+      EXPECT_EQ(t.seq, s.seq + 1 + resent);
+    }
+    resent += t.payload.size();
+  }
+  EXPECT_EQ(resent, 1420u);
+  EXPECT_EQ(state_of(fd), TCP_ESTABLISHED);
+  // The next connection's SYN carries only what the path takes.
+  const int fd2 = new_socket();
+  EXPECT_EQ(fo_sendto(fd2, data), 1400 - 40 - 40);
+  skiff_close(fd);
+  skiff_close(fd2);
+}
+
 // TCP_FASTOPEN_NO_COOKIE (as Linux 6.18, measured): 0 or 1 on a closed socket; the SYN carries the data and
 // no Fast Open option, even with a cookie cached, sized by the cached MSS (536 without one). A server that
 // takes it acknowledges the data; one that does not gets it again at once, as any unacknowledged SYN data.
