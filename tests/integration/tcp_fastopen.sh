@@ -118,9 +118,11 @@ check "the first echo (cookie requested, data after the handshake) took two roun
   grep -q '^FIRST_OK' "$T/client.out"
 check "five Fast Open echoes: data in the SYN acknowledged, echoed within one round trip" \
   grep -q '^TFO_OK' "$T/client.out"
-kstat() {
-  NSTAT_HISTORY="$T/nstat" ip netns exec "$NS_P" nstat -az "$1" 2>/dev/null | awk -v k="$1" '$1 == k { print $2 }'
+# nstat_in NETNS HISTORY COUNTER: the kernel counter's value in NETNS (since HISTORY was reset with -n).
+nstat_in() {
+  NSTAT_HISTORY="$2" ip netns exec "$1" nstat -az "$3" 2>/dev/null | awk -v k="$3" '$1 == k { print $2 }'
 }
+kstat() { nstat_in "$NS_P" "$T/nstat" "$1"; }
 active=$(kstat TcpExtTCPFastOpenActive)
 active_fail=$(kstat TcpExtTCPFastOpenActiveFail)
 log "kernel: TcpExtTCPFastOpenActive $active, TcpExtTCPFastOpenActiveFail $active_fail"
@@ -260,9 +262,7 @@ ip netns exec "$NS_P" timeout 20 "${KPIN[@]}" "$PY" -u "$T/same_key.py" "$SKIFF_
 cat "$T/same_key.out"
 check "the echo through the kernel server with Skiff's cookie matches" grep -q 'echo=True' "$T/same_key.out"
 check "its SYN data was acknowledged (TCPI_OPT_SYN_DATA)" grep -q 'syn_data=True' "$T/same_key.out"
-sstat() {
-  NSTAT_HISTORY="$T/nstat-s" ip netns exec "$NS_S" nstat -az "$1" 2>/dev/null | awk -v k="$1" '$1 == k { print $2 }'
-}
+sstat() { nstat_in "$NS_S" "$T/nstat-s" "$1"; }
 spassive=$(sstat TcpExtTCPFastOpenPassive)
 sfail=$(sstat TcpExtTCPFastOpenPassiveFail)
 log "kernel server with key $KEY: TcpExtTCPFastOpenPassive ${spassive:-0}, TcpExtTCPFastOpenPassiveFail ${sfail:-0}"
