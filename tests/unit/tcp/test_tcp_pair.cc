@@ -219,6 +219,11 @@ TEST(TcpPair, MaxsegReadsAsLinuxThroughAConnectionsLife) {
   EXPECT_EQ(maxseg(c), 1000);
   const sockaddr_in to = sin_of(PairHarness::kB, 7000);
   EXPECT_EQ(skiff_connect(c, reinterpret_cast<const sockaddr*>(&to), sizeof to), -1);
+  EXPECT_EQ(maxseg(c), 988);  // SYN-SENT: the set value less the timestamp option our SYN offers
+  const int c2 = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  EXPECT_EQ(skiff_connect(c2, reinterpret_cast<const sockaddr*>(&to), sizeof to), -1);
+  EXPECT_EQ(maxseg(c2), 524);  // SYN-SENT without TCP_MAXSEG: 536 less the option
+  skiff_close(c2);
   p.pump();
   p.on(p.b());
   const int s = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
