@@ -259,6 +259,9 @@ struct TcpSock {
   bool fastopen_no_cookie = false;
   bool fastopen_defer = false;
   bool syn_fastopen = false;
+  // The SYN was sent again (plain) on ICMP "fragmentation needed" for its data: that resend is not one of
+  // the SYN's retries (Linux's tcp_simple_retransmit is no timeout).
+  bool syn_pmtu_resent = false;
   uint8_t fastopen_cookie_len = 0;
 
   // Rarely used: at the end, out of the per-packet path's cache lines.

@@ -800,9 +800,13 @@ void tcp_mtu_reduced(TcpSock* tp, uint16_t mtu) {
   // timer, and its data after the SYN-ACK, cut to the MSS the new path MTU gives.
   if (sk->state == sk_state::kSynSent && tp->syn_fastopen && tp->retransmits == 0 && tp->snd_max.gt(tp->iss + 1))
       [[unlikely]] {
-    tp->retrans_start = sh.now();  // (as the timer's first retransmission notes it)
-    ++tp->retransmits;              // (one of the SYN's retries, as the timer's would be)
+    // TCP_USER_TIMEOUT counts from the first SYN, as the timer's first retransmission notes it.
+    rte_mbuf* m = tp->write_queue.front();
+    tp->retrans_start = m && pkt_meta(m)->rx_time_ns ? Instant::from_ns(pkt_meta(m)->rx_time_ns) : sh.now();
+    ++tp->retransmits;           // (what makes the SYN a plain one)
+    tp->syn_pmtu_resent = true;  // (but the retry limit does not count it)
     retransmit_head(tp);
+    arm_rto(tp);
   }
 }
 

@@ -408,7 +408,7 @@ int connect_init(Sock* sk, const sockaddr* addr, socklen_t len) {
   TcpSock* tp = tcp_sk(sk);
   // A socket reset out of its last connection comes here without tcp_disconnect: nothing of that one's
   // Fast Open goes into this one's SYN.
-  tp->fastopen_defer = tp->syn_fastopen = tp->syn_data_acked = false;
+  tp->fastopen_defer = tp->syn_fastopen = tp->syn_data_acked = tp->syn_pmtu_resent = false;
   tp->fastopen_cookie_len = 0;
   InetSock* is = inet_sk(sk);
   Shard& sh = *sk->shard;

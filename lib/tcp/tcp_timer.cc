@@ -154,7 +154,7 @@ bool rto_expired(TcpSock* tp, Instant now) {
                            : tp->fastopen_child           ? cfg.synack_retries + 1
                                                           : cfg.synack_retries;
     if (tp->retransmits == 0) tp->retrans_start = first_sent(tp, now);
-    bool expire = tp->retransmits >= limit;
+    bool expire = tp->retransmits >= limit + (st == sk_state::kSynSent && tp->syn_pmtu_resent);
     if (defer) {
       expire = expire && (!tp->defer_acked || tp->retransmits >= defer);
       resend = !tp->defer_acked || tp->retransmits + 1u >= defer;

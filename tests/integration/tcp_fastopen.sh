@@ -118,7 +118,7 @@ check "the first echo (cookie requested, data after the handshake) took two roun
   grep -q '^FIRST_OK' "$T/client.out"
 check "five Fast Open echoes: data in the SYN acknowledged, echoed within one round trip" \
   grep -q '^TFO_OK' "$T/client.out"
-# nstat_in NETNS HISTORY COUNTER: the kernel counter's value in NETNS (since HISTORY was reset with -n).
+# nstat_in NETNS HISTORY COUNTER: the kernel counter's absolute value in NETNS (-a; each netns here is new).
 nstat_in() {
   NSTAT_HISTORY="$2" ip netns exec "$1" nstat -az "$3" 2>/dev/null | awk -v k="$3" '$1 == k { print $2 }'
 }

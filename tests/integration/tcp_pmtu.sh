@@ -14,7 +14,7 @@
 # kernel echo server with TCP_FASTOPEN and TCP_FASTOPEN_NO_COOKIE. The first SYN carries 496 bytes (no MSS
 # known yet: 536 - 40) and the rest follows in one segment that fits the path; the server's MSS, 1460, is
 # learnt. The second SYN carries all 1,400 bytes and meets the router's ICMP, so it must go again at once as
-# a plain SYN and its data after the handshake in 1,240-byte pieces (waiting for the SYN's 1 s timer
+# a plain SYN and its data after the handshake cut to the path MSS (1,228 bytes beside timestamps) (waiting for the SYN's 1 s timer
 # instead would show in the rate); the later ones carry what the learnt path takes.
 . "$(dirname "$0")/lib.sh"
 itest_init "$@"

@@ -577,8 +577,27 @@ TEST(TcpFastOpenClient, FragmentationNeededForTheSynResendsItAtOnce) {
   // The next connection's SYN carries only what the path takes.
   const int fd2 = new_socket();
   EXPECT_EQ(fo_sendto(fd2, data), 1400 - 40 - 40);
+  const SentTcp s2 = the_syn(h);
+  // That resend is no timeout: with TCP_SYNCNT 1 the SYN's timer still sends it once more (Linux counts only
+  // timer resends against the limit).
+  const int fd3 = new_socket();
+  ASSERT_EQ(set_int(fd3, IPPROTO_TCP, TCP_SYNCNT, 1), 0);
+  EXPECT_EQ(fo_sendto(fd3, data), 1320);
+  const SentTcp s3 = the_syn(h);
+  icmp_about(h, wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kFragNeeded, s3.sport, kPeerPort, s3.seq, 1300,
+             1400);
+  EXPECT_TRUE(the_syn(h).payload.empty());
+  size_t timer_syns = 0;
+  for (int i = 0; i < 15; ++i) {
+    h.advance(100ms);
+    for (const SentTcp& t : out_of(h)) timer_syns += t.sport == s3.sport && t.has(tf::kSyn);
+  }
+  EXPECT_EQ(timer_syns, 1u);
+  EXPECT_EQ(state_of(fd3), TCP_SYN_SENT);
+  (void)s2;
   skiff_close(fd);
   skiff_close(fd2);
+  skiff_close(fd3);
 }
 
 // TCP_FASTOPEN_NO_COOKIE (as Linux 6.18, measured): 0 or 1 on a closed socket; the SYN carries the data and
