@@ -60,10 +60,11 @@ printf '[tcp]\nfastopen-key = %s\n' "$KEY" >"$T/skiff.ini"
 eal_args 0 echo "$VDEV"
 start_echo "$NS_S" "$T/echo.log" "${EAL_ARGS[@]}" -- --ip "$SKIFF_IP/24" --config "$T/skiff.ini" --tcp-fastopen 16
 
-cat >"$T/client.py" <<'PYEOF'
-import socket, statistics, sys, time
-ip = sys.argv[1]
+# The kernel clients' Fast Open echo, shared by the scripts below (imported from their directory).
+cat >"$T/tfo_lib.py" <<'PYEOF'
+import socket, time
 MSG_FASTOPEN = 0x20000000
+TCP_FASTOPEN_NO_COOKIE = 34
 TCPI_OPT_SYN_DATA = 0x20
 def say(*a):
     print(*a, flush=True)
@@ -75,8 +76,11 @@ def recv_n(s, n):
             break
         got += c
     return got
-def tfo_echo(data):
+# sendto(MSG_FASTOPEN) to ip:7, then the echo: (echo matches, seconds taken, TCPI_OPT_SYN_DATA).
+def tfo_echo(ip, data, no_cookie=False):
     s = socket.socket()  # blocking: with a timeout Python's socket is non-blocking, and sendto gives EINPROGRESS
+    if no_cookie:
+        s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1)
     t = time.monotonic()
     s.sendto(data, MSG_FASTOPEN, (ip, 7))
     s.settimeout(5)
@@ -85,6 +89,11 @@ def tfo_echo(data):
     options = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)[5]
     s.close()
     return got == data, dt, bool(options & TCPI_OPT_SYN_DATA)
+PYEOF
+cat >"$T/client.py" <<'PYEOF'
+import socket, statistics, sys, time
+from tfo_lib import say, tfo_echo
+ip = sys.argv[1]
 # The round trip: connect() returns after one (SYN, SYN-ACK). The first connects also teach ARP.
 rtts = []
 for _ in range(3):
@@ -94,14 +103,14 @@ for _ in range(3):
     s.close()
 rtt = statistics.median(rtts)
 say("RTT %.1f ms" % (rtt * 1e3))
-ok, dt, syn_data = tfo_echo(b"first, no cookie yet")
+ok, dt, syn_data = tfo_echo(ip, b"first, no cookie yet")
 say("FIRST ok=%s %.1f ms syn_data=%s" % (ok, dt * 1e3, syn_data))
 say("FIRST_OK" if ok and not syn_data and dt > 1.5 * rtt else "FIRST_BAD")
 dts = []
 good = True
 for n in (1, 10, 100, 500, 1000):
     data = bytes((i * 7 + n) & 0xff for i in range(n))
-    ok, dt, syn_data = tfo_echo(data)
+    ok, dt, syn_data = tfo_echo(ip, data)
     dts.append(dt)
     say("TFO %d bytes ok=%s %.1f ms syn_data=%s" % (n, ok, dt * 1e3, syn_data))
     good = good and ok and syn_data
@@ -149,25 +158,11 @@ check "the kernel client holds a cookie from Skiff" [ -n "$skiff_cookie" ]
 eal_args 0 echo-nc "$VDEV"
 start_echo "$NS_S" "$T/echo-nc.log" "${EAL_ARGS[@]}" -- --ip "$SKIFF_IP/24" --tcp-fastopen 16 --tcp-fastopen-no-cookie
 cat >"$T/no_cookie.py" <<'PYEOF'
-import socket, sys
-MSG_FASTOPEN = 0x20000000
-TCP_FASTOPEN_NO_COOKIE = 34
-TCPI_OPT_SYN_DATA = 0x20
+import sys
+from tfo_lib import say, tfo_echo
 for n in (1, 100, 1000):
-    data = bytes((i * 3 + n) & 0xff for i in range(n))
-    s = socket.socket()
-    s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1)
-    s.sendto(data, MSG_FASTOPEN, (sys.argv[1], 7))
-    s.settimeout(5)
-    got = b""
-    while len(got) < n:
-        c = s.recv(n - len(got))
-        if not c:
-            break
-        got += c
-    syn_data = bool(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)[5] & TCPI_OPT_SYN_DATA)
-    s.close()
-    print("NO_COOKIE %d bytes echo=%s syn_data=%s" % (n, got == data, syn_data), flush=True)
+    ok, _, syn_data = tfo_echo(sys.argv[1], bytes((i * 3 + n) & 0xff for i in range(n)), no_cookie=True)
+    say("NO_COOKIE %d bytes echo=%s syn_data=%s" % (n, ok, syn_data))
 PYEOF
 ip netns exec "$NS_P" timeout 30 "${KPIN[@]}" "$PY" -u "$T/no_cookie.py" "$SKIFF_IP" >"$T/no_cookie.out" 2>&1
 cat "$T/no_cookie.out"
@@ -242,21 +237,10 @@ start_bg "$NS_S" "$T/kecho-s.log" 60 "${KPIN[@]}" "$PY" -u "$HERE/tcp_echo_serve
 wait_for_line "$T/kecho-s.log" '^listening' 10 "$BG_PID" || fail "kernel echo server in $NS_S did not start"
 NSTAT_HISTORY="$T/nstat-s" ip netns exec "$NS_S" nstat -n >/dev/null 2>&1
 cat >"$T/same_key.py" <<'PYEOF'
-import socket, sys
-MSG_FASTOPEN = 0x20000000
-TCPI_OPT_SYN_DATA = 0x20
-data = b"a cookie of the shared key"
-s = socket.socket()
-s.sendto(data, MSG_FASTOPEN, (sys.argv[1], 7))
-s.settimeout(5)
-got = b""
-while len(got) < len(data):
-    c = s.recv(100)
-    if not c:
-        break
-    got += c
-syn_data = bool(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)[5] & TCPI_OPT_SYN_DATA)
-print("SAME_KEY echo=%s syn_data=%s" % (got == data, syn_data), flush=True)
+import sys
+from tfo_lib import say, tfo_echo
+ok, _, syn_data = tfo_echo(sys.argv[1], b"a cookie of the shared key")
+say("SAME_KEY echo=%s syn_data=%s" % (ok, syn_data))
 PYEOF
 ip netns exec "$NS_P" timeout 20 "${KPIN[@]}" "$PY" -u "$T/same_key.py" "$SKIFF_IP" >"$T/same_key.out" 2>&1
 cat "$T/same_key.out"
