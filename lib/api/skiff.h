@@ -26,6 +26,38 @@ extern "C" {
 #define IP_LOCAL_PORT_RANGE 51
 #endif
 
+/* TCP_INFO's whole answer: Linux 6.18's struct tcp_info, field for field (glibc's netinet/tcp.h declares only
+ * its first 104 bytes, the kernel headers of older releases less than this). getsockopt(IPPROTO_TCP,
+ * TCP_INFO) fills min(*optlen, sizeof) bytes, so a caller with a shorter struct gets its prefix, as from
+ * Linux. The AccECN counters (received_ce .. accecn_opt_seen) stay 0: Skiff speaks RFC 3168 ECN, which
+ * Linux does not count there either. */
+struct skiff_tcp_info {
+  unsigned char tcpi_state, tcpi_ca_state, tcpi_retransmits, tcpi_probes, tcpi_backoff, tcpi_options;
+  unsigned char tcpi_snd_wscale : 4, tcpi_rcv_wscale : 4;
+  unsigned char tcpi_delivery_rate_app_limited : 1, tcpi_fastopen_client_fail : 2;
+  unsigned int tcpi_rto, tcpi_ato, tcpi_snd_mss, tcpi_rcv_mss;
+  unsigned int tcpi_unacked, tcpi_sacked, tcpi_lost, tcpi_retrans, tcpi_fackets;
+  unsigned int tcpi_last_data_sent, tcpi_last_ack_sent, tcpi_last_data_recv, tcpi_last_ack_recv;
+  unsigned int tcpi_pmtu, tcpi_rcv_ssthresh, tcpi_rtt, tcpi_rttvar, tcpi_snd_ssthresh, tcpi_snd_cwnd, tcpi_advmss,
+      tcpi_reordering;
+  unsigned int tcpi_rcv_rtt, tcpi_rcv_space;
+  unsigned int tcpi_total_retrans;
+  unsigned long long tcpi_pacing_rate, tcpi_max_pacing_rate;
+  unsigned long long tcpi_bytes_acked, tcpi_bytes_received;
+  unsigned int tcpi_segs_out, tcpi_segs_in;
+  unsigned int tcpi_notsent_bytes, tcpi_min_rtt, tcpi_data_segs_in, tcpi_data_segs_out;
+  unsigned long long tcpi_delivery_rate;
+  unsigned long long tcpi_busy_time, tcpi_rwnd_limited, tcpi_sndbuf_limited;
+  unsigned int tcpi_delivered, tcpi_delivered_ce;
+  unsigned long long tcpi_bytes_sent, tcpi_bytes_retrans;
+  unsigned int tcpi_dsack_dups, tcpi_reord_seen, tcpi_rcv_ooopack, tcpi_snd_wnd, tcpi_rcv_wnd, tcpi_rehash;
+  unsigned short tcpi_total_rto, tcpi_total_rto_recoveries;
+  unsigned int tcpi_total_rto_time;
+  unsigned int tcpi_received_ce, tcpi_delivered_e1_bytes, tcpi_delivered_e0_bytes, tcpi_delivered_ce_bytes,
+      tcpi_received_e1_bytes, tcpi_received_e0_bytes, tcpi_received_ce_bytes;
+  unsigned short tcpi_accecn_fail_mode, tcpi_accecn_opt_seen;
+};
+
 /* Declared here so the header also compiles in C without _GNU_SOURCE (struct mmsghdr is a GNU extension). */
 struct mmsghdr;
 struct timespec;

@@ -253,6 +253,37 @@ inline uint32_t notsent_bytes(TcpSock* tp) {
 inline bool notsent_ok(TcpSock* tp, bool wake) {
   return !tp->notsent_lim || (uint64_t{notsent_bytes(tp)} << (wake ? 1 : 0)) < tp->notsent_lim;
 }
+// TCP_INFO's chronographs (TcpSock::Stats, Linux's tcp_chrono_start/stop): busy while data is queued; within
+// that, limited by the peer's window or by the send buffer. The most specific condition runs; one that
+// ends hands back to "busy", or to none once the queue is empty.
+// TCP_INFO's tcpi_fastopen_client_fail (Linux's TFO_* in linux/tcp.h).
+inline constexpr uint8_t kTfoCookieUnavailable = 1, kTfoDataNotAcked = 2, kTfoSynRetransmitted = 3;
+inline constexpr uint8_t kChronoNone = 0, kChronoBusy = 1, kChronoRwnd = 2, kChronoSndbuf = 3;
+inline void chrono_set(TcpSock* tp, uint8_t type) {
+  TcpSock::Stats& s = tp->st;
+  const Instant now = shard_of(tp).now();
+  if (s.chrono_type) s.chrono_ns[s.chrono_type - 1] += (now - s.chrono_start).count();
+  s.chrono_type = type;
+  s.chrono_start = now;
+}
+inline void chrono_start(TcpSock* tp, uint8_t type) {
+  if (type > tp->st.chrono_type) chrono_set(tp, type);
+}
+inline void chrono_stop(TcpSock* tp, uint8_t type) {
+  if (!tp->st.chrono_type) return;
+  if (!tp->write_queue.front()) {
+    chrono_set(tp, kChronoNone);
+  } else if (type == tp->st.chrono_type) {
+    chrono_set(tp, kChronoBusy);
+  }
+}
+// A retransmission timeout episode (TCP_INFO's tcpi_total_rto_time) ends with the first ACK of new data.
+inline void rto_episode_end(TcpSock* tp) {
+  TcpSock::Stats& s = tp->st;
+  if (!s.rto_stamp.ns()) return;
+  s.total_rto_time_ms += static_cast<uint32_t>((shard_of(tp).now() - s.rto_stamp).count() / 1'000'000);
+  s.rto_stamp = {};
+}
 // Our timestamp clock (RFC 7323 §5.4: 1 ms ticks), with the connection's random offset.
 inline uint32_t ts_now(TcpSock* tp) {
   return static_cast<uint32_t>(shard_of(tp).now_ms()) + tp->ts_offset;

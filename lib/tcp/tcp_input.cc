@@ -74,6 +74,7 @@ inline void take_in_order(TcpSock* tp, Pktbuf p, uint32_t len) {
   p.meta()->rx_time_ns = rx_stamp(tp);
   queue_in_order(tp, std::move(p));
   tp->rcv_nxt = tp->rcv_nxt + len;
+  tp->st.bytes_received += len;
 }
 
 // Our FIN was acknowledged: the state moves on (RFC 9293 §3.10.7.4, fifth check, per state). True if the
@@ -208,6 +209,37 @@ void cong_on_dupack(TcpSock* tp) {
   }
 }
 
+// TCP_INFO's accounting of an ACK that moves SND.UNA to `ack` (`acked` data bytes, the SYN not counted),
+// before the write queue is cleaned (which counts the segments delivered).
+void ack_stats(TcpSock* tp, SeqNum ack, uint32_t acked) {
+  TcpSock::Stats& st = tp->st;
+  // The sequence space acknowledged: the FIN's counts, a passive open's SYN does not (Linux's child starts
+  // with SND.UNA past it).
+  st.bytes_acked += acked;
+  if (tp->snd_una == tp->iss) ++st.delivered;  // the handshake's SYN (SYN-ACK)
+  if (tp->fin_sent && ack.gt(tp->fin_seq) && !tp->snd_una.gt(tp->fin_seq)) [[unlikely]] ++st.delivered;
+}
+
+// ... and once SND.UNA moved: a timeout episode ends, the busy clock stops with nothing queued, and a
+// delivery-rate round that `ack` completes gives its sample.
+void ack_stats_done(TcpSock* tp, SeqNum ack) {
+  TcpSock::Stats& st = tp->st;
+  rto_episode_end(tp);
+  if (!tp->write_queue.front()) chrono_stop(tp, kChronoBusy);
+  if (!st.rate_t0.ns() || ack.lt(st.rate_end)) return;
+  const Instant now = shard_of(tp).now();
+  const int64_t ns = (now - st.rate_t0).count();
+  if (ns > 0) st.delivery_rate = static_cast<uint64_t>(static_cast<double>(st.bytes_acked - st.rate_acked0) * 1e9 / static_cast<double>(ns));
+  st.rate_app_limited = !tp->cwnd_limited;
+  if (ack == tp->snd_max) {
+    st.rate_t0 = {};  // all delivered: the next new data starts the next round
+  } else {
+    st.rate_t0 = now;
+    st.rate_acked0 = st.bytes_acked;
+    st.rate_end = tp->snd_max;
+  }
+}
+
 // RFC 9293 §3.10.7.4, fifth check, for synchronized states. False = drop the segment.
 bool process_ack(TcpSock* tp, Segment& seg) {
   Shard& sh = shard_of(tp);
@@ -230,12 +262,15 @@ bool process_ack(TcpSock* tp, Segment& seg) {
   if (seg.has(tf::kEce) && (tp->ecn_flags & kEcnOk)) ecn_on_ece(tp);
   const uint32_t sacked_before = tp->sacked_out;
   const SeqNum una_before = tp->snd_una;
+  const uint32_t delivered_before = tp->st.delivered;
+  tp->st.last_ack_rcv = sh.now();
   const bool dsack = sack_process(tp, seg.opt, ack);
   const bool ack_advanced = ack.gt(tp->snd_una);
   bool dupack = false;
   if (ack_advanced) {
     // The SYN's sequence number (acknowledged with the handshake) is not data: it grows no window.
     const uint32_t acked = static_cast<uint32_t>(ack - tp->snd_una) - (tp->snd_una == tp->iss ? 1 : 0);
+    ack_stats(tp, ack, acked);
     if (tp->rtt_pending && ack.ge(tp->rtt_seq)) {
       rtt_sample(tp, sh.now() - tp->rtt_start);  // a timed, never-retransmitted segment (µs resolution)
       tp->rtt_pending = false;
@@ -245,6 +280,7 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     }
     clean_write_queue(tp, ack);
     tp->snd_una = ack;
+    ack_stats_done(tp, ack);
     if (tp->snd_nxt.lt(tp->snd_una)) tp->snd_nxt = tp->snd_una;
     tp->retransmits = 0;
     tp->probes_out = 0;
@@ -264,13 +300,18 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     const uint32_t free = sk_of(tp)->sndbuf > static_cast<int>(tp->write_bytes)
                               ? static_cast<uint32_t>(sk_of(tp)->sndbuf) - tp->write_bytes
                               : 0;
-    if (free >= static_cast<uint32_t>(sk_of(tp)->sndbuf) / 3) sock_wake(sk_of(tp), EPOLLOUT | EPOLLWRNORM);
+    if (free >= static_cast<uint32_t>(sk_of(tp)->sndbuf) / 3) {
+      if (tp->st.chrono_type == kChronoSndbuf) chrono_stop(tp, kChronoSndbuf);
+      sock_wake(sk_of(tp), EPOLLOUT | EPOLLWRNORM);
+    }
   } else if (!tp->sack_ok && ack == tp->snd_una && seg.len == 0 && !seg.has(tf::kFin) && wnd == tp->snd_wnd &&
              tp->snd_una != tp->snd_max) {
     dupack = true;
     cong_on_dupack(tp);  // no SACK: NewReno counts duplicate ACKs
   }
   if (tp->sack_ok) try_undo(tp);
+  // RFC 3168's ECN-Echo: what this ACK delivered met congestion (TCP_INFO's tcpi_delivered_ce).
+  if (seg.has(tf::kEce) && (tp->ecn_flags & kEcnOk)) tp->st.delivered_ce += tp->st.delivered - delivered_before;
   if (ack_advanced || tp->sacked_out > sacked_before) confirm_neighbour(tp);
   if (tp->sack_ok) rack_update_reo_wnd(tp, dsack);
   if (tp->tlp_pending && ack.ge(tp->tlp_end))
@@ -407,6 +448,7 @@ void queue_ooo(TcpSock* tp, Segment& seg, bool fin) {
   sk->rmem_alloc += static_cast<int>(len);
   ++sh.tcp.ooo_bufs;
   ++sh.stats.tcp_ooo_segs;
+  ++tp->st.rcv_ooopack;
 }
 
 void process_fin(TcpSock* tp);
@@ -434,6 +476,7 @@ void drain_ooo(TcpSock* tp) {
     sk->rmem_alloc += static_cast<int>(n);
     queue_in_order(tp, std::move(p));
     tp->rcv_nxt = end;
+    tp->st.bytes_received += n;
     if (fin) process_fin(tp);
   }
   // A range is drained whole once its first segment is (its segments are contiguous).
@@ -449,6 +492,7 @@ void process_fin(TcpSock* tp) {
   if (tp->fin_received) return;
   tp->fin_received = true;
   tp->rcv_nxt = tp->rcv_nxt + 1;
+  ++tp->st.bytes_received;  // (sequence space, as Linux's)
   sk->shutdown |= kRcvShutdown;
   switch (sk->state) {
     case sk_state::kSynRecv:
@@ -685,6 +729,7 @@ void fastopen_synack(TcpSock* tp, const Segment& seg) {
     return;
   }
   ++sh.stats.tcp_fastopen_active_fail;
+  tp->st.fastopen_client_fail = tp->total_retrans ? kTfoSynRetransmitted : kTfoDataNotAcked;
   tp->ca_state = TcpCa::Loss;
   tp->recover = tp->snd_max;
   if (tp->sack_ok) {
@@ -724,6 +769,17 @@ void synsent_input(TcpSock* tp, Segment& seg) {
     } else if (tp->retransmits == 0) {
       rtt_sample(tp, sh.now() - tp->last_snd);  // Karn: the SYN went once
     }
+    // The SYN's round trip in µs (Karn: sent once) counts towards the minimum RTT, as in Linux (whose
+    // tcp_clean_rtx_queue times the SYN from its send time, timestamps or not).
+    if (tp->retransmits == 0 && !tp->syn_pmtu_resent) {
+      const int64_t us = std::max<int64_t>((sh.now() - tp->last_snd).count() / 1000, 1);
+      if (!tp->min_rtt_us || us < tp->min_rtt_us) tp->min_rtt_us = us;
+    }
+    // TCP_INFO: our SYN (and any of its data the SYN-ACK covers) is acknowledged; the SYN is delivered.
+    tp->st.bytes_acked += static_cast<uint32_t>(seg.ack - tp->snd_una);
+    ++tp->st.delivered;
+    tp->st.last_ack_rcv = sh.now();
+    rto_episode_end(tp);
     tp->snd_una = seg.ack;
     tp->snd_wnd = seg.wnd;  // never scaled in a SYN
     tp->max_window = tp->snd_wnd;
@@ -979,6 +1035,7 @@ TcpSock* create_child(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t sport
   tp->cc = lp->cc;
   init_sock(tp);
   tp->cc->init(tp);
+  tp->st.segs_in = 1;  // the peer's SYN (or, with SYN cookies, its ACK), as Linux's child counts it
   // After init_sock (which sets the defaults): the listener's SO_RCVBUF/SO_SNDBUF carry over, as in Linux.
   csk->rcvbuf = lsk->rcvbuf;
   csk->sndbuf = lsk->sndbuf;
@@ -1111,6 +1168,7 @@ bool cookie_ack(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t d
   tp->rcv_nxt = seg.seq;
   tp->rcv_adv = tp->rcv_nxt + std::min<uint32_t>(receive_space(lp), 65535);
   tp->snd_una = tp->snd_nxt = tp->snd_max = seg.ack;
+  tp->st.delivered = 1;  // our (stateless) SYN-ACK, which this ACK acknowledges
   tp->recover = tp->iss;
   wire::TcpOptions peer;
   peer.mss = kCookieMss[(cookie >> 24) & 7];
@@ -1363,6 +1421,11 @@ void tcp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
   }
   if (tp) {
     tp->last_rcv = sh.now();
+    ++tp->st.segs_in;
+    if (seg.len) {
+      ++tp->st.data_segs_in;
+      tp->st.last_data_rcv = tp->last_rcv;
+    }
     switch (sk_of(tp)->state) {
       case sk_state::kSynSent: return tcp::synsent_input(tp, seg);
       case sk_state::kTimeWait: return tcp::time_wait_input(sh, tp, seg, sport, dport);

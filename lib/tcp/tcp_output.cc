@@ -167,6 +167,7 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
   if (olen) memcpy(d + TcpView::kMinHeaderLen, opts, olen);
   std::optional<uint64_t> l4_sum;
   uint16_t tso_segsz = 0;
+  uint32_t payload = 0;
   if (nseg > 1) {
     // TSO: the queued segments' buffers are referenced, one after the other; the device cuts and sums.
     // Linked here with a tail pointer (rte_pktmbuf_chain walks the whole chain on every call).
@@ -185,9 +186,11 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
       }
       head->nb_segs = static_cast<uint16_t>(head->nb_segs + c->nb_segs);
       head->pkt_len += c->pkt_len;
+      payload += c->pkt_len;
     }
   } else if (data) {
     const uint32_t dl = rte_pktmbuf_pkt_len(data);
+    payload = dl;
     if (rte_pktmbuf_tailroom(h.mbuf()) >= dl) {
       // The payload is copied behind the header, its checksum summed on the way: cheaper than a clone,
       // whose atomic reference count on the queued buffer is dropped when the device has sent the frame
@@ -222,6 +225,27 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
   // PRR counts what leaves while the window falls (Linux's prr_out): new data, retransmissions, probes.
   if (data && rc >= 0 && (tp->ca_state == TcpCa::Recovery || tp->ca_state == TcpCa::Cwr)) [[unlikely]]
     tp->prr_out += nseg > 1 ? nseg * tp->mss : rte_pktmbuf_pkt_len(data);
+  if (rc >= 0) {
+    // TCP_INFO's counts (as Linux's: a SYN-ACK is its request socket's, not the child's).
+    TcpSock::Stats& st = tp->st;
+    const uint32_t segs = nseg > 1 ? nseg : 1;
+    if (!(syn && (flags & tf::kAck))) st.segs_out += segs;
+    if (payload) {
+      st.data_segs_out += segs;
+      st.bytes_sent += payload;
+      if (seq.lt(tp->snd_max)) {
+        st.bytes_retrans += payload;
+      } else {
+        chrono_start(tp, kChronoBusy);
+        // New data after an idle period starts a delivery-rate round.
+        if (!st.rate_t0.ns()) {
+          st.rate_t0 = sh.now();
+          st.rate_acked0 = st.bytes_acked;
+          st.rate_end = seq + 1;
+        }
+      }
+    }
+  }
   if (flags & tf::kAck) {
     tp->ack_pending = false;
     tp->ack_deferred = false;  // this ACK carries what the deferred one would have
@@ -574,7 +598,7 @@ void write_xmit(TcpSock* tp, bool force_push, bool hold_tail) {
   if (tp->pmtu_gen != sh.pmtu.gen()) [[unlikely]] {
     if (pmtu_sync(tp)) force_push = true;  // what it sets up to resend goes now
   }
-  bool sent_any = false, sent_new = false, cwnd_stop = false;
+  bool sent_any = false, sent_new = false, cwnd_stop = false, rwnd_stop = false;
   if (tp->send_head && tp->snd_una == tp->snd_max && tp->last_data_sent.ns() &&
       sh.now() - tp->last_data_sent >= std::chrono::microseconds(tp->rto_us))
     cwnd_restart(tp, sh.now());
@@ -603,6 +627,7 @@ void write_xmit(TcpSock* tp, bool force_push, bool hold_tail) {
       if (send_len == 0 || send_len < sws) {
         // Window-limited with nothing in flight: no ACK will come to reopen it, so probe (persist).
         if (tp->snd_una == tp->snd_max) arm_persist(tp);
+        rwnd_stop = true;
         break;
       }
     }
@@ -648,6 +673,11 @@ void write_xmit(TcpSock* tp, bool force_push, bool hold_tail) {
     sent_any = sent_new = true;
   }
   if (sent_new || cwnd_stop) cwnd_validate(tp, cwnd_stop);
+  if (rwnd_stop) [[unlikely]] {
+    chrono_start(tp, kChronoRwnd);
+  } else if (tp->st.chrono_type == kChronoRwnd) [[unlikely]] {
+    chrono_stop(tp, kChronoRwnd);
+  }
   // A writer stopped by TCP_NOTSENT_LOWAT goes on once what waits unsent fell below half the limit (the
   // ACK path's wakeup covers most cases; this one those where a timer sent the data).
   if (tp->lowat_blocked && sent_new && notsent_ok(tp, true)) [[unlikely]] {

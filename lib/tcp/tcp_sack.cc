@@ -158,6 +158,7 @@ void sack_forget(TcpSock* tp, rte_mbuf* m, uint32_t bytes) {
 
 void rack_delivered(TcpSock* tp, rte_mbuf* m) {
   Shard& sh = shard_of(tp);
+  ++tp->st.delivered;
   const uint64_t xmit = meta(m)->rx_time_ns;
   if (!xmit) return;
   const SeqNum end = seg_seq(m) + seg_len(m);
@@ -168,6 +169,7 @@ void rack_delivered(TcpSock* tp, rte_mbuf* m) {
     tp->rack_fack_set = true;
   } else if (end.lt(tp->rack_fack) && !has(m, kMetaEverRetrans)) {
     tp->reord_seen = true;
+    ++tp->st.reord_seen;
   }
   const int64_t rtt_us = static_cast<int64_t>((sh.now().ns() - xmit) / 1000);
   // RFC 8985 §6.2 step 2: an ACK for a retransmitted segment faster than the minimum RTT is the original's.
@@ -193,6 +195,10 @@ bool sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack) {
                    (opt.num_sack > 1 && b.left.ge(opt.sack[1].left) && b.right.le(opt.sack[1].right)))) {
       ++sh.stats.tcp_dsack_recv;
       dsack = true;
+      // TCP_INFO's tcpi_dsack_dups: the segments reported twice (Linux's tcp_dsack_seen, which ignores a
+      // range wider than any window the peer offered).
+      if (b.left.lt(b.right) && static_cast<uint32_t>(b.right - b.left) <= tp->max_window)
+        tp->st.dsack_dups += std::max<uint32_t>(1, (static_cast<uint32_t>(b.right - b.left) + tp->mss - 1) / std::max<uint32_t>(tp->mss, 1));
       if (b.left.lt(b.right) && b.right.le(tp->snd_max)) undo_on_dsack(tp, b.left, b.right);
       continue;
     }

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "api/skiff.h"
 #include "base/siphash.hh"
 #include "inet/cmsg.hh"
 #include "inet/inet.hh"
@@ -525,6 +526,7 @@ bool fastopen_prepare(TcpSock* tp, const FastOpenEntry** entry = nullptr) {
   }
   tp->fastopen_exp = e && e->try_exp == 1;
   ++sh.stats.tcp_fastopen_cookie_requests;
+  tp->st.fastopen_client_fail = kTfoCookieUnavailable;
   return false;
 }
 
@@ -698,6 +700,7 @@ void reset_connection(TcpSock* tp) {
   tp->connect_reported = false;
   tp->was_connected = false;  // recv() gives ENOTCONN again, as Linux (SOCK_DONE cleared)
   tp->prr_delivered = tp->prr_out = tp->prr_recover_fs = 0;
+  tp->st = {};  // (as Linux's tcp_disconnect)
 }
 }  // namespace
 
@@ -897,9 +900,13 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   // thousands of buffers (found by fuzz_tcp_state: three such connections emptied the pool).
   int64_t may_alloc =
       tp->write_queue.size() + total / tp->mss + 2 > 64 ? -1 : INT64_MAX;  // -1: not counted yet
+  bool sndbuf_full = false;
   while (copied < total) {
     const int64_t space = int64_t{sk->sndbuf} - tp->write_bytes;
-    if (space <= 0) break;
+    if (space <= 0) {
+      sndbuf_full = true;
+      break;
+    }
     // Fill the unsent tail segment first, else start a new one (the one copy on send).
     // Unsent segments are the queue's suffix from send_head: the tail is unsent iff send_head exists.
     rte_mbuf* tail = tp->send_head ? tp->write_queue.back() : nullptr;
@@ -960,6 +967,7 @@ ssize_t tcp_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   // next send without it, an ACK's Nagle test or the persist timer's 200 ms ceiling lets it go).
   // (Not when the send stopped short for room: what was taken goes, as Linux pushes before it waits.)
   if (copied || pmtu_resend) write_xmit(tp, pmtu_resend, (flags & MSG_MORE) && copied == total);
+  if (sndbuf_full) chrono_start(tp, kChronoSndbuf);  // (until an ACK frees room: process_ack)
   if (copied) return static_cast<ssize_t>(copied);
   (void)nobufs;
   return total == 0 ? 0 : -EAGAIN;
@@ -1238,9 +1246,17 @@ int tcp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
   }
 }
 
-void fill_info(TcpSock* tp, tcp_info* ti) {
+// The layout TCP_INFO answers with is Linux 6.18's (offsets as measured there).
+static_assert(sizeof(skiff_tcp_info) == 280 && offsetof(skiff_tcp_info, tcpi_total_retrans) == 100 &&
+              offsetof(skiff_tcp_info, tcpi_bytes_acked) == 120 && offsetof(skiff_tcp_info, tcpi_delivery_rate) == 160 &&
+              offsetof(skiff_tcp_info, tcpi_delivered) == 192 && offsetof(skiff_tcp_info, tcpi_snd_wnd) == 228 &&
+              offsetof(skiff_tcp_info, tcpi_total_rto) == 240 && offsetof(skiff_tcp_info, tcpi_received_ce) == 248);
+
+void fill_info(TcpSock* tp, skiff_tcp_info* ti) {
   Sock* sk = sk_of(tp);
   Shard& sh = *sk->shard;
+  const TcpSock::Stats& st = tp->st;
+  const Instant now = sh.now();
   memset(ti, 0, sizeof *ti);
   ti->tcpi_state = sk->state;
   switch (tp->ca_state) {  // Linux's TCP_CA_* numbering: Open 0, Disorder 1, CWR 2, Recovery 3, Loss 4
@@ -1253,22 +1269,33 @@ void fill_info(TcpSock* tp, tcp_info* ti) {
   ti->tcpi_retransmits = static_cast<uint8_t>(std::min<uint32_t>(tp->retransmits, 255));
   ti->tcpi_probes = tp->probes_out;
   ti->tcpi_backoff = tp->backoff;
-  ti->tcpi_snd_wscale = tp->snd_wscale;
-  ti->tcpi_rcv_wscale = tp->rcv_wscale;
+  ti->tcpi_snd_wscale = tp->snd_wscale & 0xf;
+  ti->tcpi_rcv_wscale = tp->rcv_wscale & 0xf;
+  ti->tcpi_delivery_rate_app_limited = st.rate_app_limited ? 1 : 0;
+  ti->tcpi_fastopen_client_fail = st.fastopen_client_fail & 3;
   ti->tcpi_rto = static_cast<uint32_t>(tp->rto_us);
   ti->tcpi_ato = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(cfg_of(tp).delack_min).count());
   ti->tcpi_snd_mss = tp->mss;
   ti->tcpi_rcv_mss = tp->peer_mss;
-  uint32_t unacked = 0;
-  for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) ++unacked;
+  // Segments sent and not acknowledged (Linux's packets_out), and, on the scoreboard, how many of them
+  // are SACKed, lost, retransmitted and outstanding.
+  uint32_t unacked = 0, retrans = 0;
+  for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) {
+    ++unacked;
+    if (pkt_meta(m)->flags & kMetaRetrans) ++retrans;
+  }
   ti->tcpi_unacked = unacked;
-  ti->tcpi_retrans = tp->ca_state == TcpCa::Recovery || tp->ca_state == TcpCa::Loss ? 1 : 0;
+  ti->tcpi_sacked = tp->sacked_out / std::max<uint32_t>(tp->mss, 1);
+  ti->tcpi_lost = tp->lost_out / std::max<uint32_t>(tp->mss, 1);
+  // Without SACK the scoreboard marks nothing: in recovery the head is what was resent.
+  ti->tcpi_retrans = tp->sack_ok ? retrans
+                                 : (tp->ca_state == TcpCa::Recovery || tp->ca_state == TcpCa::Loss) && unacked ? 1 : 0;
   const auto ms = [&](Instant t) {
-    return t.ns() ? static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(sh.now() - t).count()) : 0u;
+    return t.ns() ? static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count()) : 0u;
   };
-  ti->tcpi_last_data_sent = ms(tp->last_snd);
-  ti->tcpi_last_data_recv = ms(tp->last_rcv);
-  ti->tcpi_last_ack_recv = ms(tp->last_rcv);
+  ti->tcpi_last_data_sent = ms(tp->last_data_sent.ns() ? tp->last_data_sent : tp->last_snd);
+  ti->tcpi_last_data_recv = ms(st.last_data_rcv.ns() ? st.last_data_rcv : tp->last_rcv);
+  ti->tcpi_last_ack_recv = ms(st.last_ack_rcv.ns() ? st.last_ack_rcv : tp->last_rcv);
   ti->tcpi_pmtu = path_mtu(tp);
   ti->tcpi_rcv_ssthresh = tp->rcv_wnd;
   ti->tcpi_rtt = static_cast<uint32_t>(tp->srtt_us);
@@ -1277,13 +1304,49 @@ void fill_info(TcpSock* tp, tcp_info* ti) {
   ti->tcpi_snd_cwnd = tp->cwnd / std::max<uint32_t>(tp->mss, 1);
   ti->tcpi_advmss = tp->advmss;
   ti->tcpi_reordering = 3;
+  ti->tcpi_rcv_rtt = static_cast<uint32_t>(tp->rcv_rtt_us);
   ti->tcpi_rcv_space = receive_space(tp);
   ti->tcpi_total_retrans = tp->total_retrans;
   ti->tcpi_options = (tp->ts_ok ? TCPI_OPT_TIMESTAMPS : 0) | (tp->sack_ok ? TCPI_OPT_SACK : 0) |
                      (tp->wscale_ok ? TCPI_OPT_WSCALE : 0) | ((tp->ecn_flags & kEcnOk) ? TCPI_OPT_ECN : 0) |
                      ((tp->ecn_flags & kEcnSeen) ? TCPI_OPT_ECN_SEEN : 0) | (tp->syn_data_acked ? TCPI_OPT_SYN_DATA : 0);
-  ti->tcpi_sacked = tp->sacked_out / std::max<uint32_t>(tp->mss, 1);
-  ti->tcpi_lost = tp->lost_out / std::max<uint32_t>(tp->mss, 1);
+  // Linux's pacing rate (tcp_update_pacing_rate): the window per smoothed RTT, doubled in slow start, 1.2
+  // times in congestion avoidance; unset (all ones) before the first RTT sample. Skiff does not pace: this is
+  // the rate a pacing Linux sender would use, which tools read as a bandwidth estimate.
+  ti->tcpi_pacing_rate = ~0ull;
+  if (tp->srtt_us > 0) {
+    const uint64_t pkts = std::max<uint64_t>(tp->cwnd / std::max<uint32_t>(tp->mss, 1), unacked);
+    const uint64_t ratio = tp->cwnd < tp->ssthresh / 2 ? 200 : 120;
+    ti->tcpi_pacing_rate = uint64_t{tp->mss} * pkts * 1'000'000 / 100 * ratio / static_cast<uint64_t>(tp->srtt_us);
+  }
+  ti->tcpi_max_pacing_rate = ~0ull;  // (SO_MAX_PACING_RATE: none)
+  ti->tcpi_bytes_acked = st.bytes_acked;
+  ti->tcpi_bytes_received = st.bytes_received;
+  ti->tcpi_segs_out = st.segs_out;
+  ti->tcpi_segs_in = st.segs_in;
+  ti->tcpi_notsent_bytes = notsent_bytes(tp);
+  ti->tcpi_min_rtt = tp->min_rtt_us > 0 ? static_cast<uint32_t>(tp->min_rtt_us) : ~0u;
+  ti->tcpi_data_segs_in = st.data_segs_in;
+  ti->tcpi_data_segs_out = st.data_segs_out;
+  ti->tcpi_delivery_rate = st.delivery_rate;
+  // The chronographs, the running one up to now (µs).
+  int64_t chrono[3] = {st.chrono_ns[0], st.chrono_ns[1], st.chrono_ns[2]};
+  if (st.chrono_type) chrono[st.chrono_type - 1] += (now - st.chrono_start).count();
+  ti->tcpi_busy_time = static_cast<uint64_t>(chrono[0] + chrono[1] + chrono[2]) / 1000;
+  ti->tcpi_rwnd_limited = static_cast<uint64_t>(chrono[1]) / 1000;
+  ti->tcpi_sndbuf_limited = static_cast<uint64_t>(chrono[2]) / 1000;
+  ti->tcpi_delivered = st.delivered;
+  ti->tcpi_delivered_ce = st.delivered_ce;
+  ti->tcpi_bytes_sent = st.bytes_sent;
+  ti->tcpi_bytes_retrans = st.bytes_retrans;
+  ti->tcpi_dsack_dups = st.dsack_dups;
+  ti->tcpi_reord_seen = st.reord_seen;
+  ti->tcpi_rcv_ooopack = st.rcv_ooopack;
+  ti->tcpi_snd_wnd = tp->snd_wnd;
+  ti->tcpi_rcv_wnd = tp->rcv_wnd;
+  ti->tcpi_total_rto = st.total_rto;
+  ti->tcpi_total_rto_recoveries = st.total_rto_recoveries;
+  ti->tcpi_total_rto_time = st.total_rto_time_ms + (st.rto_stamp.ns() ? ms(st.rto_stamp) : 0u);
 }
 
 int tcp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* optlen) {
@@ -1314,7 +1377,7 @@ int tcp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* op
     return 0;
   }
   if (optname == TCP_INFO) {
-    tcp_info ti;
+    skiff_tcp_info ti;
     fill_info(tp, &ti);
     const socklen_t n = std::min<socklen_t>(*optlen, sizeof ti);
     memcpy(optval, &ti, n);

@@ -197,6 +197,12 @@ bool rto_expired(TcpSock* tp, Instant now) {
       tp->send_head = tp->write_queue.front();
     }
   }
+  // TCP_INFO (Linux's tcp_update_rto_stats): a timeout, the first of an episode when nothing was resent yet.
+  if (tp->retransmits == 0) {
+    ++tp->st.total_rto_recoveries;
+    tp->st.rto_stamp = now;
+  }
+  ++tp->st.total_rto;
   ++tp->retransmits;
   tp->backoff = static_cast<uint8_t>(std::min(tp->backoff + 1, 30));
   tp->rto_us = std::min<int64_t>(tp->rto_us * 2, std::chrono::duration_cast<std::chrono::microseconds>(cfg.rto_max).count());
