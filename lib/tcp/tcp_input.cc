@@ -272,8 +272,15 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     const uint32_t acked = static_cast<uint32_t>(ack - tp->snd_una) - (tp->snd_una == tp->iss ? 1 : 0);
     ack_stats(tp, ack, acked);
     if (tp->rtt_pending && ack.ge(tp->rtt_seq)) {
-      rtt_sample(tp, sh.now() - tp->rtt_start);  // a timed, never-retransmitted segment (µs resolution)
+      const Duration rtt = sh.now() - tp->rtt_start;
+      rtt_sample(tp, rtt);  // a timed, never-retransmitted segment (µs resolution)
       tp->rtt_pending = false;
+      // The SYN-ACK's round trip counts towards the minimum RTT (as Linux's child, timed from its request's
+      // SYN-ACK); data segments' come through RACK (rack_delivered).
+      if (tp->snd_una == tp->iss) {
+        const int64_t us = std::max<int64_t>(rtt.count() / 1000, 1);
+        if (!tp->min_rtt_us || us < tp->min_rtt_us) tp->min_rtt_us = us;
+      }
     } else if (tp->ts_ok && seg.opt.has_timestamp && seg.opt.ts_ecr) {
       // RFC 7323 §4: the echoed timestamp times any new ACK, retransmissions included (no Karn problem).
       rtt_sample(tp, std::chrono::milliseconds(ts_now(tp) - seg.opt.ts_ecr));

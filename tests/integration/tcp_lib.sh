@@ -137,6 +137,10 @@ print_xfer_stats() {
   grep -E '^tcp_info |\.(tcp_[a-z_]+|drop\.[A-Za-z0-9]+|pool_in_use|rx_packets|tx_packets) ' "$1" | sed 's/^/    /'
 }
 
+# tcp_info_of LOG FIELD: FIELD's value on LOG's last "tcp_info" line (skiff-xfer's, or tcp_stream.py's for the
+# kernel's end of the connection).
+tcp_info_of() { grep '^tcp_info ' "$1" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$2=\([0-9]*\).*/\1/p"; }
+
 # cond SHELL-CONDITION: evaluates a compound condition (for check: check "what" cond '[ a ] && [ b ]').
 cond() { eval "$1"; }
 

@@ -227,6 +227,41 @@ too_slow() {
 linux_side_up() { ip -n "$NS_S" addr add "$SKIFF_IP/24" dev "$IF_S" || fail "address on $IF_S"; }
 linux_side_down() { ip -n "$NS_S" addr flush dev "$IF_S" || fail "flush $IF_S"; }
 
+# TCP_INFO at both ends against the bytes that crossed (sequence space, so the SYN and each FIN count one):
+# check_tcp_info_rx SKIFF_LOG KERNEL_LOG (kernel -> Skiff), check_tcp_info_tx SKIFF_LOG KERNEL_LOG (Skiff ->
+# kernel). The link lost, reordered and duplicated segments, so the receiver queued some out of order and
+# the sender was told of duplicates (D-SACK) and resent what was lost.
+check_tcp_info_rx() {
+  local s_recv s_in s_ooo k_acked k_sent
+  s_recv=$(tcp_info_of "$1" bytes_received)
+  s_in=$(tcp_info_of "$1" data_segs_in)
+  s_ooo=$(tcp_info_of "$1" rcv_ooopack)
+  k_acked=$(tcp_info_of "$2" bytes_acked)
+  check "TCP_INFO: Skiff received the transfer and the kernel's FIN (bytes_received $s_recv = $SIZE_B + 1)" \
+    [ "$s_recv" = $((SIZE_B + 1)) ]
+  check "TCP_INFO: the kernel had the transfer, its SYN and FIN acknowledged (bytes_acked $k_acked = $SIZE_B + 2)" \
+    [ "$k_acked" = $((SIZE_B + 2)) ]
+  check "TCP_INFO: Skiff counted data segments ($s_in) and some out of order ($s_ooo)" \
+    cond '[ "$s_in" -ge $((SIZE_B / 1448)) ] && [ "$s_ooo" -gt 0 ]'
+}
+check_tcp_info_tx() {
+  local s_acked s_sent s_retr s_dsack s_segs k_recv
+  s_acked=$(tcp_info_of "$1" bytes_acked)
+  s_sent=$(tcp_info_of "$1" bytes_sent)
+  s_retr=$(tcp_info_of "$1" bytes_retrans)
+  s_dsack=$(tcp_info_of "$1" dsack_dups)
+  s_segs=$(tcp_info_of "$1" data_segs_out)
+  k_recv=$(tcp_info_of "$2" bytes_received)
+  check "TCP_INFO: the kernel received the transfer and Skiff's FIN (bytes_received $k_recv = $SIZE_B + 1)" \
+    [ "$k_recv" = $((SIZE_B + 1)) ]
+  check "TCP_INFO: Skiff had the transfer, its SYN and FIN acknowledged (bytes_acked $s_acked = $SIZE_B + 2)" \
+    [ "$s_acked" = $((SIZE_B + 2)) ]
+  check "TCP_INFO: Skiff sent the transfer once plus what it resent (bytes_sent $s_sent = $SIZE_B + bytes_retrans $s_retr > 0)" \
+    cond '[ -n "$s_retr" ] && [ "$s_retr" -gt 0 ] && [ "$s_sent" = $((SIZE_B + s_retr)) ]'
+  check "TCP_INFO: Skiff counted its data segments ($s_segs) and the kernel's D-SACKs ($s_dsack)" \
+    cond '[ "$s_segs" -ge $((SIZE_B / 1448)) ] && [ "$s_dsack" -gt 0 ]'
+}
+
 # ---- rx: kernel -> Skiff ----------------------------------------------------------------------------
 if [[ $DIRS == *" rx "* ]]; then
   if [ "$BASELINE" = 1 ]; then
@@ -278,6 +313,7 @@ if [[ $DIRS == *" rx "* ]]; then
   check "Skiff received $SIZE_B bytes ($recv_n)" [ "$recv_n" = "$SIZE_B" ]
   check "SHA-256 matches (kernel sent $sent_h, Skiff got $recv_h)" cond '[ -n "$sent_h" ] && [ "$sent_h" = "$recv_h" ]'
   check_clean "$T/listen.log"
+  check_tcp_info_rx "$T/listen.log" "$T/source.out"
   check_stall "$T/progress-in.txt" "kernel -> Skiff"
   log "THROUGHPUT kernel -> Skiff, loss $LOSS%: $SIZE in $(secs_of "$T/source.out" sent) s = $(rate_of "$T/source.out" sent) MB/s"
   [ "$BASELINE" = 1 ] && compare "kernel -> Skiff" "$LIN_MBPS" "$(rate_of "$T/source.out" sent)"
@@ -343,6 +379,7 @@ if [[ $DIRS == *" tx "* ]]; then
   check_clean "$T/connect.log"
   check "Skiff retransmitted (the link lost its segments): tcp_retrans_segs $(ctr "$T/ctr.txt" tcp_retrans_segs) > 0" \
     [ "$(ctr "$T/ctr.txt" tcp_retrans_segs)" -gt 0 ]
+  check_tcp_info_tx "$T/connect.log" "$T/sink.out"
   check_stall "$T/progress-out.txt" "Skiff -> kernel"
   log "THROUGHPUT Skiff -> kernel, loss $LOSS%: $SIZE in $(secs_of "$T/sink.out" received) s = $(rate_of "$T/sink.out" received) MB/s"
   [ "$BASELINE" = 1 ] && compare "Skiff -> kernel ($TX_CC both)" "$LIN_MBPS" "$(rate_of "$T/sink.out" received)"

@@ -86,8 +86,10 @@ def tcp_info_line(sock):
     except OSError:
         cc = "?"
     return ("tcp_info cc=" + cc + " rtt=%dus rto=%dus cwnd=%d ssthresh=%d total_retrans=%d bytes_retrans=%d reordering=%d "
-            "dsack_dups=%d reord_seen=%d rcv_ooopack=%d" % (u32(68), u32(8), u32(80), u32(76), u32(100), u64(208),
-                                                           u32(88), u32(216), u32(220), u32(224)))
+            "dsack_dups=%d reord_seen=%d rcv_ooopack=%d bytes_acked=%d bytes_received=%d segs_out=%d segs_in=%d "
+            "data_segs_out=%d data_segs_in=%d" % (u32(68), u32(8), u32(80), u32(76), u32(100), u64(208), u32(88),
+                                                  u32(216), u32(220), u32(224), u64(120), u64(128), u32(136), u32(140),
+                                                  u32(156), u32(152)))
 
 
 def rate(n, t):

@@ -139,6 +139,8 @@ TEST(TcpInfo, CountersMatchTheWire) {
   EXPECT_EQ(si.tcpi_segs_out, 0u);
   EXPECT_EQ(si.tcpi_bytes_acked, 0u);
   EXPECT_EQ(si.tcpi_delivered, 1u);
+  EXPECT_EQ(si.tcpi_min_rtt, 0u + static_cast<uint32_t>(si.tcpi_rtt));  // the SYN-ACK's round trip, the only one
+  EXPECT_LT(si.tcpi_min_rtt, ~0u);
   EXPECT_EQ(w.ab.segs, 2u);
   EXPECT_EQ(w.ba.segs, 1u);
 
