@@ -282,14 +282,31 @@ struct TcpSock {
   // SYN-ACK); bytes acknowledged and received are sequence space, so our FIN, the peer's FIN and an active
   // open's SYN count one each; `delivered` counts segments acknowledged or SACKed, the handshake's SYN and
   // our FIN included.
-  struct Stats {
+  // (What every segment touches comes first, in one cache line of its own: sockets are 64-byte aligned.)
+  struct alignas(64) Stats {
     uint64_t bytes_acked = 0;       // tcpi_bytes_acked
     uint64_t bytes_received = 0;    // tcpi_bytes_received
     uint64_t bytes_sent = 0;        // payload sent, retransmissions included
-    uint64_t bytes_retrans = 0;
     uint32_t segs_in = 0, segs_out = 0;
     uint32_t data_segs_in = 0, data_segs_out = 0;
     uint32_t delivered = 0;
+    uint8_t chrono_type = 0;        // the chronograph running (kChrono*)
+    bool rate_app_limited = true;   // tcpi_delivery_rate_app_limited: the last round did not fill the window
+    // Delivery rate (tcpi_delivery_rate): the bytes acknowledged over one round trip, measured from the round's
+    // start (the ACK that ended the last round, or the first data sent after an idle period) to the ACK that
+    // passes the round's end (SND.MAX at its start). The last round's bytes and time; the rate is their
+    // quotient (computed when TCP_INFO is read).
+    Instant rate_t0{};              // the round's start (0: none runs, the connection is idle)
+    // (Touched once per busy period or round trip.)
+    SeqNum rate_end;
+    uint32_t rate_bytes = 0;
+    uint64_t rate_acked0 = 0;       // bytes_acked at the round's start
+    int64_t rate_ns = 0;
+    // Chronographs (Linux's tcp_chrono_*): time with data queued (busy), of which limited by the peer's
+    // window or by the send buffer. One runs at a time, the most specific.
+    Instant chrono_start{};
+    int64_t chrono_ns[3] = {};      // busy, rwnd-limited, sndbuf-limited
+    uint64_t bytes_retrans = 0;
     uint32_t delivered_ce = 0;      // ... of them by an ACK with ECN-Echo
     uint32_t dsack_dups = 0;        // D-SACK blocks received
     uint32_t reord_seen = 0;        // reordering detected (RACK)
@@ -298,21 +315,6 @@ struct TcpSock {
     uint16_t total_rto_recoveries = 0;  // ... episodes of them (the first timeout of each)
     uint32_t total_rto_time_ms = 0; // time spent in ended episodes
     Instant rto_stamp{};            // the running episode's first timeout (0: none runs)
-    Instant last_data_rcv{};        // tcpi_last_data_recv's base (Linux's lrcvtime)
-    Instant last_ack_rcv{};         // tcpi_last_ack_recv's base (Linux's rcv_tstamp)
-    // Delivery rate (tcpi_delivery_rate): the bytes acknowledged over one round trip, measured from the round's
-    // start (the ACK that ended the last round, or the first data sent after an idle period) to the ACK that
-    // passes the round's end (SND.MAX at its start).
-    uint64_t delivery_rate = 0;     // bytes/s
-    uint64_t rate_acked0 = 0;       // bytes_acked at the round's start
-    Instant rate_t0{};              // the round's start (0: none runs, the connection is idle)
-    SeqNum rate_end;
-    bool rate_app_limited = true;   // tcpi_delivery_rate_app_limited: the round did not fill the window
-    // Chronographs (Linux's tcp_chrono_*): time with data queued (busy), of which limited by the peer's
-    // window or by the send buffer. One runs at a time, the most specific.
-    uint8_t chrono_type = 0;        // kChrono*
-    Instant chrono_start{};
-    int64_t chrono_ns[3] = {};      // busy, rwnd-limited, sndbuf-limited
     uint8_t fastopen_client_fail = 0;  // tcpi_fastopen_client_fail (TFO_*)
   } st;
 };

@@ -224,12 +224,15 @@ void ack_stats(TcpSock* tp, SeqNum ack, uint32_t acked) {
 // delivery-rate round that `ack` completes gives its sample.
 void ack_stats_done(TcpSock* tp, SeqNum ack) {
   TcpSock::Stats& st = tp->st;
-  rto_episode_end(tp);
+  if (tp->retransmits) [[unlikely]] rto_episode_end(tp);  // (an episode has retransmitted)
   if (!tp->write_queue.front()) chrono_stop(tp, kChronoBusy);
   if (!st.rate_t0.ns() || ack.lt(st.rate_end)) return;
   const Instant now = shard_of(tp).now();
   const int64_t ns = (now - st.rate_t0).count();
-  if (ns > 0) st.delivery_rate = static_cast<uint64_t>(static_cast<double>(st.bytes_acked - st.rate_acked0) * 1e9 / static_cast<double>(ns));
+  if (ns > 0) {
+    st.rate_bytes = static_cast<uint32_t>(std::min<uint64_t>(st.bytes_acked - st.rate_acked0, UINT32_MAX));
+    st.rate_ns = ns;
+  }
   st.rate_app_limited = !tp->cwnd_limited;
   if (ack == tp->snd_max) {
     st.rate_t0 = {};  // all delivered: the next new data starts the next round
@@ -263,7 +266,6 @@ bool process_ack(TcpSock* tp, Segment& seg) {
   const uint32_t sacked_before = tp->sacked_out;
   const SeqNum una_before = tp->snd_una;
   const uint32_t delivered_before = tp->st.delivered;
-  tp->st.last_ack_rcv = sh.now();
   const bool dsack = sack_process(tp, seg.opt, ack);
   const bool ack_advanced = ack.gt(tp->snd_una);
   bool dupack = false;
@@ -785,7 +787,6 @@ void synsent_input(TcpSock* tp, Segment& seg) {
     // TCP_INFO: our SYN (and any of its data the SYN-ACK covers) is acknowledged; the SYN is delivered.
     tp->st.bytes_acked += static_cast<uint32_t>(seg.ack - tp->snd_una);
     ++tp->st.delivered;
-    tp->st.last_ack_rcv = sh.now();
     rto_episode_end(tp);
     tp->snd_una = seg.ack;
     tp->snd_wnd = seg.wnd;  // never scaled in a SYN
@@ -1056,6 +1057,9 @@ TcpSock* create_child(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t sport
   ci->tos = li->tos;
   ci->pmtudisc = li->pmtudisc;
   tp->nodelay = lp->nodelay;
+  // The Fast Open client switches too (Linux's child is a copy of its listener's tcp_sock).
+  tp->fastopen_connect = lp->fastopen_connect;
+  tp->fastopen_no_cookie = lp->fastopen_no_cookie;
   tp->keepidle_ns = lp->keepidle_ns;
   tp->keepintvl_ns = lp->keepintvl_ns;
   tp->keepcnt = lp->keepcnt;
@@ -1429,10 +1433,7 @@ void tcp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
   if (tp) {
     tp->last_rcv = sh.now();
     ++tp->st.segs_in;
-    if (seg.len) {
-      ++tp->st.data_segs_in;
-      tp->st.last_data_rcv = tp->last_rcv;
-    }
+    if (seg.len) ++tp->st.data_segs_in;
     switch (sk_of(tp)->state) {
       case sk_state::kSynSent: return tcp::synsent_input(tp, seg);
       case sk_state::kTimeWait: return tcp::time_wait_input(sh, tp, seg, sport, dport);

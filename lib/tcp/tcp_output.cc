@@ -233,7 +233,9 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
     if (payload) {
       st.data_segs_out += segs;
       st.bytes_sent += payload;
-      if (seq.lt(tp->snd_max)) {
+      // (The data's own sequence number: a SYN's is one below its data's.)
+      const SeqNum dseq(pkt_meta(data)->seq);
+      if (dseq.lt(tp->snd_max)) {
         st.bytes_retrans += payload;
       } else {
         chrono_start(tp, kChronoBusy);
@@ -241,7 +243,7 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
         if (!st.rate_t0.ns()) {
           st.rate_t0 = sh.now();
           st.rate_acked0 = st.bytes_acked;
-          st.rate_end = seq + 1;
+          st.rate_end = dseq + 1;
         }
       }
     }

@@ -1259,6 +1259,15 @@ void fill_info(TcpSock* tp, skiff_tcp_info* ti) {
   const Instant now = sh.now();
   memset(ti, 0, sizeof *ti);
   ti->tcpi_state = sk->state;
+  ti->tcpi_pacing_rate = ti->tcpi_max_pacing_rate = ~0ull;
+  ti->tcpi_reordering = 3;
+  if (sk->state == sk_state::kListen) {
+    // As Linux: a listener reports its accept queue (ss's Recv-Q) and backlog (Send-Q) in these two.
+    ti->tcpi_snd_cwnd = initial_window(tp) / std::max<uint32_t>(tp->mss, 1);
+    ti->tcpi_unacked = tp->icsk.accept_len;
+    ti->tcpi_sacked = tp->icsk.max_backlog;
+    return;
+  }
   switch (tp->ca_state) {  // Linux's TCP_CA_* numbering: Open 0, Disorder 1, CWR 2, Recovery 3, Loss 4
     case TcpCa::Open: ti->tcpi_ca_state = 0; break;
     case TcpCa::Disorder: ti->tcpi_ca_state = 1; break;
@@ -1294,8 +1303,8 @@ void fill_info(TcpSock* tp, skiff_tcp_info* ti) {
     return t.ns() ? static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count()) : 0u;
   };
   ti->tcpi_last_data_sent = ms(tp->last_data_sent.ns() ? tp->last_data_sent : tp->last_snd);
-  ti->tcpi_last_data_recv = ms(st.last_data_rcv.ns() ? st.last_data_rcv : tp->last_rcv);
-  ti->tcpi_last_ack_recv = ms(st.last_ack_rcv.ns() ? st.last_ack_rcv : tp->last_rcv);
+  ti->tcpi_last_data_recv = ms(tp->last_rcv);
+  ti->tcpi_last_ack_recv = ms(tp->last_rcv);  // (every segment after the SYN carries an ACK)
   ti->tcpi_pmtu = path_mtu(tp);
   ti->tcpi_rcv_ssthresh = tp->rcv_wnd;
   ti->tcpi_rtt = static_cast<uint32_t>(tp->srtt_us);
@@ -1303,7 +1312,6 @@ void fill_info(TcpSock* tp, skiff_tcp_info* ti) {
   ti->tcpi_snd_ssthresh = tp->ssthresh >= 0x7fffffff ? 0x7fffffff : tp->ssthresh / std::max<uint32_t>(tp->mss, 1);
   ti->tcpi_snd_cwnd = tp->cwnd / std::max<uint32_t>(tp->mss, 1);
   ti->tcpi_advmss = tp->advmss;
-  ti->tcpi_reordering = 3;
   ti->tcpi_rcv_rtt = static_cast<uint32_t>(tp->rcv_rtt_us);
   ti->tcpi_rcv_space = receive_space(tp);
   ti->tcpi_total_retrans = tp->total_retrans;
@@ -1313,13 +1321,11 @@ void fill_info(TcpSock* tp, skiff_tcp_info* ti) {
   // Linux's pacing rate (tcp_update_pacing_rate): the window per smoothed RTT, doubled in slow start, 1.2
   // times in congestion avoidance; unset (all ones) before the first RTT sample. Skiff does not pace: this is
   // the rate a pacing Linux sender would use, which tools read as a bandwidth estimate.
-  ti->tcpi_pacing_rate = ~0ull;
   if (tp->srtt_us > 0) {
     const uint64_t pkts = std::max<uint64_t>(tp->cwnd / std::max<uint32_t>(tp->mss, 1), unacked);
     const uint64_t ratio = tp->cwnd < tp->ssthresh / 2 ? 200 : 120;
     ti->tcpi_pacing_rate = uint64_t{tp->mss} * pkts * 1'000'000 / 100 * ratio / static_cast<uint64_t>(tp->srtt_us);
   }
-  ti->tcpi_max_pacing_rate = ~0ull;  // (SO_MAX_PACING_RATE: none)
   ti->tcpi_bytes_acked = st.bytes_acked;
   ti->tcpi_bytes_received = st.bytes_received;
   ti->tcpi_segs_out = st.segs_out;
@@ -1328,7 +1334,8 @@ void fill_info(TcpSock* tp, skiff_tcp_info* ti) {
   ti->tcpi_min_rtt = tp->min_rtt_us > 0 ? static_cast<uint32_t>(tp->min_rtt_us) : ~0u;
   ti->tcpi_data_segs_in = st.data_segs_in;
   ti->tcpi_data_segs_out = st.data_segs_out;
-  ti->tcpi_delivery_rate = st.delivery_rate;
+  if (st.rate_ns > 0)
+    ti->tcpi_delivery_rate = static_cast<uint64_t>(static_cast<double>(st.rate_bytes) * 1e9 / static_cast<double>(st.rate_ns));
   // The chronographs, the running one up to now (µs).
   int64_t chrono[3] = {st.chrono_ns[0], st.chrono_ns[1], st.chrono_ns[2]};
   if (st.chrono_type) chrono[st.chrono_type - 1] += (now - st.chrono_start).count();

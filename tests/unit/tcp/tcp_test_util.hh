@@ -79,6 +79,14 @@ inline tcp_info info(int fd) {
   return ti;
 }
 
+// ... the whole of it (Linux 6.18's layout).
+inline skiff_tcp_info xinfo(int fd) {
+  skiff_tcp_info ti{};
+  socklen_t len = sizeof ti;
+  EXPECT_EQ(skiff_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0) << strerror(errno);
+  return ti;
+}
+
 inline int state_of(int fd) { return info(fd).tcpi_state; }
 
 // The events a level-triggered epoll reports for `fd` now (EPOLLIN | EPOLLOUT asked).

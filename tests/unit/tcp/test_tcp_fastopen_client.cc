@@ -82,6 +82,7 @@ TEST(TcpFastOpenClient, FirstConnectAsksForTheCookieTheNextSendsDataWithIt) {
   EXPECT_FALSE(s1.opts.fastopen_exp);
   EXPECT_TRUE(s1.payload.empty());
   EXPECT_EQ(h.shard().stats.tcp_fastopen_cookie_requests, 1u);
+  EXPECT_EQ(xinfo(a).tcpi_fastopen_client_fail, 1) << "TFO_COOKIE_UNAVAILABLE";
   synack(h, s1, s1.seq + 1, 8);
   auto out = out_of(h);
   ASSERT_EQ(out.size(), 1u);
@@ -118,6 +119,8 @@ TEST(TcpFastOpenClient, FirstConnectAsksForTheCookieTheNextSendsDataWithIt) {
   EXPECT_EQ(h.shard().stats.tcp_fastopen_active, 1u);
   EXPECT_EQ(h.shard().stats.tcp_fastopen_active_fail, 0u);
   EXPECT_EQ(info(b).tcpi_total_retrans, 0u);
+  EXPECT_EQ(xinfo(b).tcpi_fastopen_client_fail, 0);
+  EXPECT_EQ(xinfo(b).tcpi_bytes_acked, 1u + 1360u) << "the SYN and its data";
   EXPECT_EQ(skiff_send(b, data.data() + 1360, 640, 0), 640);
   out = out_of(h);
   ASSERT_EQ(out.size(), 1u);
@@ -155,6 +158,9 @@ TEST(TcpFastOpenClient, DataTheSynAckDoesNotAcknowledgeGoesAgainAtOnce) {
     EXPECT_EQ(h.shard().stats.tcp_fastopen_active, 0u);
     EXPECT_EQ(info(fd).tcpi_options & TCPI_OPT_SYN_DATA, 0);
     EXPECT_GE(info(fd).tcpi_snd_cwnd, 10u) << "no congestion response";
+    EXPECT_EQ(xinfo(fd).tcpi_fastopen_client_fail, 2) << "TFO_DATA_NOT_ACKED";
+    EXPECT_EQ(xinfo(fd).tcpi_bytes_retrans, 300u);
+    EXPECT_EQ(xinfo(fd).tcpi_bytes_sent, 600u);
     // Acknowledged, the connection goes on as any other.
     h.inject(tcp_frame(h, {.sport = kPeerPort, .dport = s.sport, .seq = kPeerIsn + 1, .ack = s.seq + 301,
                            .flags = tf::kAck}));
@@ -191,6 +197,11 @@ TEST(TcpFastOpenClient, RetransmittedSynIsPlainAndRepeatedLossesTurnFastOpenOff)
     for (const SentTcp& t : out_of(h))
       if (t.seq == s.seq + 1 && t.payload == pattern(50)) resent = true;
     EXPECT_TRUE(resent);
+    const skiff_tcp_info ti = xinfo(fd);
+    EXPECT_EQ(ti.tcpi_fastopen_client_fail, 3) << "TFO_SYN_RETRANSMITTED";
+    EXPECT_EQ(ti.tcpi_total_rto, 1u);
+    EXPECT_EQ(ti.tcpi_total_rto_recoveries, 1u);
+    EXPECT_EQ(ti.tcpi_total_rto_time, 0u) << "from the timeout to the SYN-ACK, which came at once";
     EXPECT_EQ(h.shard().tcp.fastopen.find(StackHarness::kOurIp, StackHarness::kPeerIp)->syn_loss, round);
     skiff_close(fd);
     out_of(h);

@@ -361,3 +361,40 @@ TEST(TcpInfo, DisconnectStartsTheCountersAgain) {
   skiff_close(s);
   p.advance(61s, 500ms);
 }
+
+TEST(TcpInfo, ListenerReportsItsAcceptQueueAndBacklog) {
+  // As Linux 6.18 (measured): a listener's tcpi_unacked is its accept queue, tcpi_sacked its backlog; of
+  // the rest only the congestion window, reordering and the pacing rates are filled.
+  PairHarness p;
+  p.on(p.b());
+  const int l = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in any = sin_of(Ipv4Addr::any(), 7000);
+  ASSERT_EQ(skiff_bind(l, reinterpret_cast<const sockaddr*>(&any), sizeof any), 0);
+  ASSERT_EQ(skiff_listen(l, 8), 0);
+  p.on(p.a());
+  const sockaddr_in to = sin_of(PairHarness::kB, 7000);
+  int cs[2];
+  for (int& c : cs) {
+    c = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    EXPECT_EQ(skiff_connect(c, reinterpret_cast<const sockaddr*>(&to), sizeof to), -1);
+  }
+  p.pump();
+  p.on(p.b());
+  skiff_tcp_info li = info(l);
+  EXPECT_EQ(li.tcpi_state, TCP_LISTEN);
+  EXPECT_EQ(li.tcpi_unacked, 2u);
+  EXPECT_EQ(li.tcpi_sacked, 8u);
+  EXPECT_EQ(li.tcpi_snd_cwnd, 10u);
+  EXPECT_EQ(li.tcpi_reordering, 3u);
+  EXPECT_EQ(li.tcpi_pacing_rate, ~0ull);
+  EXPECT_EQ(li.tcpi_rto, 0u);
+  EXPECT_EQ(li.tcpi_min_rtt, 0u);
+  const int s = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+  ASSERT_GE(s, 0);
+  EXPECT_EQ(info(l).tcpi_unacked, 1u);
+  skiff_close(s);
+  skiff_close(l);
+  p.on(p.a());
+  for (int c : cs) skiff_close(c);
+  p.advance(61s, 500ms);
+}
