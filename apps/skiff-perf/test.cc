@@ -7,8 +7,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <ctime>
+
+#include "api/skiff.h"  // struct skiff_tcp_info (Linux's whole struct tcp_info)
 
 namespace perf {
 
@@ -247,7 +250,7 @@ void TestRun::end_omit() {
     s.seq_base = s.iv_seq = s.max_seq;
     s.retrans_base = s.iv_retrans = s.retrans;
     s.iv_bytes = s.iv_packets = s.iv_lost = s.iv_trans = 0;
-    s.max_cwnd = s.max_rtt = 0;
+    s.max_cwnd = s.max_snd_wnd = s.max_rtt = 0;
     s.min_rtt = UINT32_MAX;
     s.rtt_sum = s.rtt_n = 0;
     s.hist.clear();
@@ -714,11 +717,17 @@ void TestRun::accept_crr(int fd) {
 
 void TestRun::update_tcp_info(Stream& s) {
   if (p_.udp || s.fd < 0 || !s.open) return;
-  tcp_info ti{};
+  skiff_tcp_info ti{};  // (Linux's whole struct; a kernel older than 6.18 fills less of it)
   socklen_t l = sizeof ti;
   if (net_.getsockopt(s.fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0) return;
   s.retrans = ti.tcpi_total_retrans;
   s.cwnd = ti.tcpi_snd_cwnd * ti.tcpi_snd_mss;
+  // iperf3's snd_wnd: the peer's window (where TCP_INFO has it).
+  s.have_snd_wnd = l >= offsetof(skiff_tcp_info, tcpi_snd_wnd) + sizeof ti.tcpi_snd_wnd;
+  if (s.have_snd_wnd) {
+    s.snd_wnd = ti.tcpi_snd_wnd;
+    s.max_snd_wnd = std::max(s.max_snd_wnd, s.snd_wnd);
+  }
   s.rtt = ti.tcpi_rtt;
   s.rttvar = ti.tcpi_rttvar;
   s.pmtu = ti.tcpi_pmtu;
@@ -754,6 +763,8 @@ Line TestRun::local_interval(Stream& s, double t0, double t1) {
     l.retrans = s.retrans - s.iv_retrans;
     s.iv_retrans = s.retrans;
     l.cwnd = s.cwnd;
+    l.snd_wnd = s.snd_wnd;
+    l.have_snd_wnd = s.have_snd_wnd;
     l.rtt = s.rtt;
     l.rttvar = s.rttvar;
     l.pmtu = s.pmtu;
@@ -875,6 +886,7 @@ Json TestRun::line_json(const Line& l, int socket, bool summary) const {
     j.set("retransmits", Json::integer(l.retrans));
     if (socket >= 0 && !summary) {
       j.set("snd_cwnd", Json::uinteger(l.cwnd));
+      if (l.have_snd_wnd) j.set("snd_wnd", Json::uinteger(l.snd_wnd));
       j.set("rtt", Json::uinteger(l.rtt));
       j.set("rttvar", Json::uinteger(l.rttvar));
       j.set("pmtu", Json::uinteger(l.pmtu));
@@ -1166,6 +1178,7 @@ Json TestRun::end_json() const {
         Json sj = line_json(sl, s->label, true);
         if (s->sender && p_.workload == Workload::Stream) {
           sj.set("max_snd_cwnd", Json::uinteger(s->max_cwnd));
+          if (s->have_snd_wnd) sj.set("max_snd_wnd", Json::uinteger(s->max_snd_wnd));
           sj.set("max_rtt", Json::uinteger(s->max_rtt));
           sj.set("min_rtt", Json::uinteger(s->rtt_n ? s->min_rtt : 0));
           sj.set("mean_rtt", Json::uinteger(s->rtt_n ? s->rtt_sum / s->rtt_n : 0));

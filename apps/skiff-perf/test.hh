@@ -43,9 +43,10 @@ struct Stream final : Watcher {
   // UDP send
   uint64_t next_seq = 1;
   // TCP sender, from TCP_INFO
-  uint32_t retrans = 0, cwnd = 0, rtt = 0, rttvar = 0, pmtu = 0;
+  uint32_t retrans = 0, cwnd = 0, snd_wnd = 0, rtt = 0, rttvar = 0, pmtu = 0;
   uint32_t retrans_base = 0;  // retransmits during the omitted start
-  uint32_t max_cwnd = 0, max_rtt = 0, min_rtt = UINT32_MAX;
+  uint32_t max_cwnd = 0, max_snd_wnd = 0, max_rtt = 0, min_rtt = UINT32_MAX;
+  bool have_snd_wnd = false;  // TCP_INFO has tcpi_snd_wnd (Linux 5.4 on; Skiff)
   uint64_t rtt_sum = 0, rtt_n = 0;
   // request/response
   uint64_t rr_in = 0;        // bytes of the current request (server) or response (client)
@@ -86,7 +87,8 @@ struct Line {
   bool sender = false, udp = false, rr = false;
   bool omitted = false;  // an interval of the omitted start (-O)
   int64_t retrans = -1;  // -1: not known
-  uint64_t cwnd = 0, rtt = 0, rttvar = 0, pmtu = 0;
+  uint64_t cwnd = 0, snd_wnd = 0, rtt = 0, rttvar = 0, pmtu = 0;
+  bool have_snd_wnd = false;  // TCP_INFO had tcpi_snd_wnd (Linux 5.4 on; Skiff)
   uint64_t packets = 0, lost = 0, total = 0, ooo = 0;
   double jitter_ms = 0;
   uint64_t trans = 0;

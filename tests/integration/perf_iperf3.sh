@@ -73,6 +73,18 @@ for args in "-P 4" "-R" "-u -b 100M" "-u -b 100M -R" "--bidir" "-n 200M"; do
   check "skiff-perf -c $args: JSON with start/intervals/end and non-zero throughput" \
     json_check "$ITEST_TMP/sc$n.out" "$mode"
 done
+# A TCP sender's stream entries carry the same fields as iperf3's own (from TCP_INFO: snd_cwnd, snd_wnd,
+# rtt, rttvar, pmtu per interval; max_snd_cwnd, max_snd_wnd, max_rtt, min_rtt, mean_rtt in the summary):
+# skiff-perf -c -P 4 (sc1) against stock iperf3 -c -P 4 (ic1, the kernel sending).
+check "skiff-perf's TCP sender JSON has iperf3's stream fields, snd_wnd > 0" "$PY" -c '
+import json, sys
+ours, theirs = (json.load(open(f)) for f in sys.argv[1:3])
+def fields(d):
+    return (sorted(d["intervals"][0]["streams"][0]), sorted(d["end"]["streams"][0]["sender"]))
+print("skiff-perf:", fields(ours))
+print("iperf3:    ", fields(theirs))
+wnd = [s["snd_wnd"] for iv in ours["intervals"] for s in iv["streams"] if "snd_wnd" in s]
+sys.exit(not (fields(ours) == fields(theirs) and wnd and min(wnd) > 0))' "$ITEST_TMP/sc1.out" "$ITEST_TMP/ic1.json"
 check "iperf3 -s reported no errors" [ "$(grep -c 'error' "$ITEST_TMP/iperf3-s.log")" -eq 0 ]
 check "iperf3 -s ran the 6 tests" [ "$(grep -c '^Accepted connection from' "$ITEST_TMP/iperf3-s.log")" -eq 6 ]
 # -n 200M: the client stops after exactly 200 MiB (iperf3 counts whole blocks; large enough that the test
