@@ -248,6 +248,11 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // TCP_FASTOPEN_NO_COOKIE does nothing on a listener without TCP_FASTOPEN (as in Linux): say so.
+  if (fastopen_no_cookie && !fastopen_qlen) {
+    fprintf(stderr, "skiff-echo: --tcp-fastopen-no-cookie needs --tcp-fastopen N (N > 0)\n");
+    return 2;
+  }
   if (!rt->config().ip) {
     fprintf(stderr, "skiff-echo: --ip: required (the address to answer on, e.g. --ip 10.0.0.2/24)\n");
     return 2;

@@ -86,6 +86,8 @@ class SocketRef {
   Result<Endpoint> peer_endpoint() const;
   Result<void> set_option(int level, int name, int value);
   Result<int> option(int level, int name) const;
+  // TCP_INFO: Linux's whole struct tcp_info (a TCP socket; else EOPNOTSUPP, as getsockopt).
+  Result<skiff_tcp_info> tcp_info() const;
   Result<void> set_nonblocking(bool on);
   // Pending error (SO_ERROR), cleared by reading it.
   int take_error();

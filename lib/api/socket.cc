@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <netinet/tcp.h>
 
 #include <cerrno>
 
@@ -107,6 +108,13 @@ Result<Endpoint> SocketRef::peer_endpoint() const {
 
 Result<void> SocketRef::set_option(int level, int name, int value) {
   return status(skiff_setsockopt(fd_, level, name, &value, sizeof value));
+}
+
+Result<skiff_tcp_info> SocketRef::tcp_info() const {
+  skiff_tcp_info ti{};
+  socklen_t len = sizeof ti;
+  if (skiff_getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0) return Result<skiff_tcp_info>::error(errno);
+  return ti;
 }
 
 Result<int> SocketRef::option(int level, int name) const {

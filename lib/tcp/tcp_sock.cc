@@ -1310,7 +1310,9 @@ void fill_info(TcpSock* tp, skiff_tcp_info* ti) {
   ti->tcpi_rtt = static_cast<uint32_t>(tp->srtt_us);
   ti->tcpi_rttvar = static_cast<uint32_t>(tp->rttvar_us);
   ti->tcpi_snd_ssthresh = tp->ssthresh >= 0x7fffffff ? 0x7fffffff : tp->ssthresh / std::max<uint32_t>(tp->mss, 1);
-  ti->tcpi_snd_cwnd = tp->cwnd / std::max<uint32_t>(tp->mss, 1);
+  // (A socket that never connected has its initial window, as Linux's.)
+  const uint32_t cwnd = tp->cwnd ? tp->cwnd : initial_window(tp);
+  ti->tcpi_snd_cwnd = cwnd / std::max<uint32_t>(tp->mss, 1);
   ti->tcpi_advmss = tp->advmss;
   ti->tcpi_rcv_rtt = static_cast<uint32_t>(tp->rcv_rtt_us);
   ti->tcpi_rcv_space = receive_space(tp);
@@ -1322,8 +1324,8 @@ void fill_info(TcpSock* tp, skiff_tcp_info* ti) {
   // times in congestion avoidance; unset (all ones) before the first RTT sample. Skiff does not pace: this is
   // the rate a pacing Linux sender would use, which tools read as a bandwidth estimate.
   if (tp->srtt_us > 0) {
-    const uint64_t pkts = std::max<uint64_t>(tp->cwnd / std::max<uint32_t>(tp->mss, 1), unacked);
-    const uint64_t ratio = tp->cwnd < tp->ssthresh / 2 ? 200 : 120;
+    const uint64_t pkts = std::max<uint64_t>(cwnd / std::max<uint32_t>(tp->mss, 1), unacked);
+    const uint64_t ratio = cwnd < tp->ssthresh / 2 ? 200 : 120;
     ti->tcpi_pacing_rate = uint64_t{tp->mss} * pkts * 1'000'000 / 100 * ratio / static_cast<uint64_t>(tp->srtt_us);
   }
   ti->tcpi_bytes_acked = st.bytes_acked;

@@ -63,6 +63,7 @@ if [ "$(id -u)" -eq 0 ]; then
   APP_OPTION=1 expect_error skiff-echo --tcp-defer-accept --ip 10.0.0.1/24 --tcp-defer-accept 5x
   APP_OPTION=1 expect_error skiff-echo --tcp-defer-accept --ip 10.0.0.1/24 --tcp-defer-accept -1
   APP_OPTION=1 expect_error skiff-echo --tcp-fastopen --ip 10.0.0.1/24 --tcp-fastopen 70000
+  APP_OPTION=1 expect_error skiff-echo --tcp-fastopen-no-cookie --ip 10.0.0.1/24 --tcp-fastopen-no-cookie
   APP_OPTION=1 expect_error skiff-echo --port --ip 10.0.0.1/24 --port 70000
 fi
 log "$n_cases cases"

@@ -182,7 +182,8 @@ CONNCHECK=${SKIFF_CONNCHECK:-$(dirname "$SKIFF_ECHO")/skiff-conncheck}
 start_bg "$NS_P" "$T/kecho.log" 120 "${KPIN[@]}" "$PY" -u "$HERE/tcp_echo_server.py" 7 16
 wait_for_line "$T/kecho.log" '^listening' 10 "$BG_PID" || fail "kernel echo server did not start"
 NSTAT_HISTORY="$T/nstat" ip netns exec "$NS_P" nstat -n >/dev/null 2>&1
-# run_cc TAG [--fastopen]: 6 connections, one at a time; prints the connections per second.
+# run_cc TAG [--fastopen]: 6 connections, one at a time; sets CC_RATE to the connections per second (in this
+# shell, so that a failed check fails the script).
 run_cc() {
   local tag=$1
   shift
@@ -191,13 +192,15 @@ run_cc() {
     --parallel 1 --bytes 200 --timeout 30 "$@" "$PEER_IP" "${CC_PORT:-7}"
   wait "$BG_TPID"
   local rc=$?
-  grep '^skiff-conncheck: ' "$T/cc-$tag.log" >&2
-  check "skiff-conncheck $tag exits 0" [ "$rc" -eq 0 ] >&2
-  sed -n 's/.* \([0-9.]*\) connections\/s$/\1/p' "$T/cc-$tag.log" | head -n 1
+  grep '^skiff-conncheck: ' "$T/cc-$tag.log"
+  check "skiff-conncheck $tag exits 0" [ "$rc" -eq 0 ]
+  CC_RATE=$(sed -n 's/.* \([0-9.]*\) connections\/s$/\1/p' "$T/cc-$tag.log" | head -n 1)
 }
-plain=$(run_cc plain)
+run_cc plain
+plain=$CC_RATE
 passive0=$(kstat TcpExtTCPFastOpenPassive)
-tfo=$(run_cc tfo --fastopen)
+run_cc tfo --fastopen
+tfo=$CC_RATE
 passive=$(( $(kstat TcpExtTCPFastOpenPassive) - ${passive0:-0} ))
 log "connections/s one at a time: plain $plain, Fast Open $tfo (RTT about $((2 * DELAY)) ms)"
 C="$T/cc-tfo.log"
@@ -216,7 +219,8 @@ check "Fast Open connections come at least 1.4x as fast ($tfo/s against $plain/s
 start_bg "$NS_P" "$T/kecho-nc.log" 120 "${KPIN[@]}" "$PY" -u "$HERE/tcp_echo_server.py" 8 16 no-cookie
 wait_for_line "$T/kecho-nc.log" '^listening' 10 "$BG_PID" || fail "kernel no-cookie echo server did not start"
 passive0=$(kstat TcpExtTCPFastOpenPassive)
-nc=$(CC_PORT=8 run_cc nocookie --fastopen --no-cookie)
+CC_PORT=8 run_cc nocookie --fastopen --no-cookie
+nc=$CC_RATE
 passive=$(( $(kstat TcpExtTCPFastOpenPassive) - ${passive0:-0} ))
 log "connections/s one at a time without cookies: $nc"
 C="$T/cc-nocookie.log"

@@ -1,5 +1,7 @@
 // The C++ API (skiff::net): owning sockets, Result errors, Endpoints, options, and the callbacks that run
 // at the end of a poll iteration.
+#include <netinet/tcp.h>
+
 #include "api/skiff.hh"
 #include "sock_test_util.hh"
 
@@ -112,6 +114,15 @@ TEST(CppApi, OptionsAndNonblocking) {
   SocketRef bad(999);
   EXPECT_EQ(bad.set_nonblocking(true).error(), EBADF);
   EXPECT_EQ(bad.take_error(), EBADF);
+  // TCP_INFO: a UDP socket has none (EOPNOTSUPP, as Linux 6.18); a TCP one the whole struct.
+  EXPECT_EQ(s.tcp_info().error(), EOPNOTSUPP);
+  EXPECT_EQ(bad.tcp_info().error(), EBADF);
+  auto t = std::move(net::Socket::tcp().value());
+  auto ti = t.tcp_info();
+  ASSERT_TRUE(ti) << strerror(ti.error());
+  EXPECT_EQ(ti->tcpi_state, TCP_CLOSE);
+  EXPECT_EQ(ti->tcpi_min_rtt, ~0u);
+  EXPECT_EQ(ti->tcpi_snd_cwnd, 10u);
 }
 
 TEST(CppApi, ReadableCallbackRunsAtTheEndOfTheIteration) {
