@@ -135,13 +135,13 @@ void print_tcp_info(int fd) {
   if (skiff_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
     printf("tcp_info rtt=%uus rto=%uus cwnd=%u ssthresh=%u total_retrans=%u rcv_space=%u rcv_wnd=%u pmtu=%u snd_mss=%u "
            "ecn=%d ecn_seen=%d bytes_acked=%llu bytes_received=%llu bytes_sent=%llu bytes_retrans=%llu segs_out=%u "
-           "segs_in=%u data_segs_out=%u data_segs_in=%u delivered=%u dsack_dups=%u reord_seen=%u rcv_ooopack=%u "
+           "segs_in=%u data_segs_out=%u data_segs_in=%u delivered=%u dsack_dups=%u reord_seen=%u reordering=%u rcv_ooopack=%u "
            "total_rto=%u min_rtt=%uus delivery_rate=%llu busy=%lluus rwnd_limited=%lluus sndbuf_limited=%lluus\n",
            ti.tcpi_rtt, ti.tcpi_rto, ti.tcpi_snd_cwnd, ti.tcpi_snd_ssthresh, ti.tcpi_total_retrans, ti.tcpi_rcv_space,
            ti.tcpi_rcv_ssthresh, ti.tcpi_pmtu, ti.tcpi_snd_mss, (ti.tcpi_options & TCPI_OPT_ECN) ? 1 : 0,
            (ti.tcpi_options & TCPI_OPT_ECN_SEEN) ? 1 : 0, ti.tcpi_bytes_acked, ti.tcpi_bytes_received, ti.tcpi_bytes_sent,
            ti.tcpi_bytes_retrans, ti.tcpi_segs_out, ti.tcpi_segs_in, ti.tcpi_data_segs_out, ti.tcpi_data_segs_in,
-           ti.tcpi_delivered, ti.tcpi_dsack_dups, ti.tcpi_reord_seen, ti.tcpi_rcv_ooopack, ti.tcpi_total_rto,
+           ti.tcpi_delivered, ti.tcpi_dsack_dups, ti.tcpi_reord_seen, ti.tcpi_reordering, ti.tcpi_rcv_ooopack, ti.tcpi_total_rto,
            ti.tcpi_min_rtt, ti.tcpi_delivery_rate, ti.tcpi_busy_time, ti.tcpi_rwnd_limited, ti.tcpi_sndbuf_limited);
 }
 

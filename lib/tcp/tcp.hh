@@ -292,6 +292,7 @@ struct TcpSock {
     uint32_t delivered = 0;
     uint8_t chrono_type = 0;        // the chronograph running (kChrono*)
     bool rate_app_limited = true;   // tcpi_delivery_rate_app_limited: the last round did not fill the window
+    bool reord_ack = false;         // the ACK being processed revealed reordering (reord_low: its lowest segment)
     // Delivery rate (tcpi_delivery_rate): the bytes acknowledged over one round trip, measured from the round's
     // start (the ACK that ended the last round, or the first data sent after an idle period) to the ACK that
     // passes the round's end (SND.MAX at its start). The last round's bytes and time; the rate is their
@@ -309,7 +310,9 @@ struct TcpSock {
     uint64_t bytes_retrans = 0;
     uint32_t delivered_ce = 0;      // ... of them by an ACK with ECN-Echo
     uint32_t dsack_dups = 0;        // D-SACK blocks received
-    uint32_t reord_seen = 0;        // reordering detected (RACK)
+    uint32_t reord_seen = 0;        // ACKs that revealed reordering (Linux's tcp_check_sack_reordering)
+    uint32_t reordering = 3;        // the most segments a delivery came behind (Linux's tp->reordering)
+    SeqNum reord_low;
     uint32_t rcv_ooopack = 0;       // segments queued out of order
     uint16_t total_rto = 0;         // retransmission timeouts
     uint16_t total_rto_recoveries = 0;  // ... episodes of them (the first timeout of each)

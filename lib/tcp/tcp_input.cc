@@ -220,6 +220,18 @@ void ack_stats(TcpSock* tp, SeqNum ack, uint32_t acked) {
   if (tp->fin_sent && ack.gt(tp->fin_seq) && !tp->snd_una.gt(tp->fin_seq)) [[unlikely]] ++st.delivered;
 }
 
+// TCP_INFO's reordering (Linux's tcp_check_sack_reordering): an ACK that delivered segments sent before
+// one already delivered counts once, and the distance (in segments) from the lowest of them to the highest
+// delivery raises tcpi_reordering, up to 300 (tcp_max_reordering).
+void reord_account(TcpSock* tp) {
+  TcpSock::Stats& st = tp->st;
+  st.reord_ack = false;
+  ++st.reord_seen;
+  const uint32_t mss = tp->mss;
+  const uint32_t metric = static_cast<uint32_t>(tp->rack_fack - st.reord_low);
+  if (mss && metric > uint64_t{st.reordering} * mss) st.reordering = std::min<uint32_t>((metric + mss - 1) / mss, 300);
+}
+
 // ... and once SND.UNA moved: a timeout episode ends, the busy clock stops with nothing queued, and a
 // delivery-rate round that `ack` completes gives its sample.
 void ack_stats_done(TcpSock* tp, SeqNum ack) {
@@ -319,6 +331,7 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     cong_on_dupack(tp);  // no SACK: NewReno counts duplicate ACKs
   }
   if (tp->sack_ok) try_undo(tp);
+  if (tp->st.reord_ack) [[unlikely]] reord_account(tp);
   // RFC 3168's ECN-Echo: what this ACK delivered met congestion (TCP_INFO's tcpi_delivered_ce).
   if (seg.has(tf::kEce) && (tp->ecn_flags & kEcnOk)) tp->st.delivered_ce += tp->st.delivered - delivered_before;
   if (ack_advanced || tp->sacked_out > sacked_before) confirm_neighbour(tp);

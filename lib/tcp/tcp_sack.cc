@@ -169,7 +169,9 @@ void rack_delivered(TcpSock* tp, rte_mbuf* m) {
     tp->rack_fack_set = true;
   } else if (end.lt(tp->rack_fack) && !has(m, kMetaEverRetrans)) {
     tp->reord_seen = true;
-    ++tp->st.reord_seen;
+    // TCP_INFO: counted once per ACK, by its lowest such segment (reord_account).
+    if (!tp->st.reord_ack || seg_seq(m).lt(tp->st.reord_low)) tp->st.reord_low = seg_seq(m);
+    tp->st.reord_ack = true;
   }
   const int64_t rtt_us = static_cast<int64_t>((sh.now().ns() - xmit) / 1000);
   // RFC 8985 §6.2 step 2: an ACK for a retransmitted segment faster than the minimum RTT is the original's.

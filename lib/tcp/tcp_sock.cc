@@ -1260,7 +1260,7 @@ void fill_info(TcpSock* tp, skiff_tcp_info* ti) {
   memset(ti, 0, sizeof *ti);
   ti->tcpi_state = sk->state;
   ti->tcpi_pacing_rate = ti->tcpi_max_pacing_rate = ~0ull;
-  ti->tcpi_reordering = 3;
+  ti->tcpi_reordering = tp->st.reordering;
   if (sk->state == sk_state::kListen) {
     // As Linux: a listener reports its accept queue (ss's Recv-Q) and backlog (Send-Q) in these two.
     ti->tcpi_snd_cwnd = initial_window(tp) / std::max<uint32_t>(tp->mss, 1);

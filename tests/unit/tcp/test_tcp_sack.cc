@@ -485,6 +485,8 @@ TEST(TcpSack, ReorderingWithinTheWindowIsNotLossAndTurnsOffTheDupThreshShortcut)
   EXPECT_TRUE(c.out().empty());
   EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
   EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 0u);
+  EXPECT_EQ(xinfo(c.fd).tcpi_reord_seen, 1u);
+  EXPECT_EQ(xinfo(c.fd).tcpi_reordering, 3u) << "2 segments behind: within Linux's default 3";
   // That was reordering (3 was never retransmitted, yet delivered below 4). Now three SACKed segments
   // beyond a hole are no longer enough by themselves: RACK waits the reordering window (RFC 8985 §6.2
   // step 4), 5 ms after the delivery.
