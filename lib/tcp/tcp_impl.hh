@@ -189,7 +189,10 @@ void sack_runs_free(TcpSock* tp, rte_mbuf* m);
 // The next segment for a scoreboard walk after `m`: past the whole run if `m` starts one.
 rte_mbuf* sack_walk_next(TcpSock* tp, rte_mbuf* m);
 // RACK: a segment was delivered (cumulatively ACKed or SACKed).
+// `fack_before`: for a segment the ACK's cumulative part delivers, RACK.fack as it was before the ACK (null:
+// none yet), so that a segment below what the same ACK SACKed is no reordering (Linux's prior_fack).
 void rack_delivered(TcpSock* tp, rte_mbuf* seg);
+void rack_delivered(TcpSock* tp, rte_mbuf* seg, const SeqNum* fack_before);
 // RACK loss detection; returns bytes newly marked lost (and arms the reordering timer if needed).
 uint32_t rack_detect_loss(TcpSock* tp);
 // Bytes in flight per RFC 6675's pipe.

@@ -102,13 +102,13 @@ bool fin_acked(TcpSock* tp) {
   return false;
 }
 
-void clean_write_queue(TcpSock* tp, SeqNum ack) {
+void clean_write_queue(TcpSock* tp, SeqNum ack, const SeqNum* fack_before) {
   while (rte_mbuf* m = tp->write_queue.front()) {
     const SeqNum seq = seg_seq(m);
     const uint32_t len = seg_len(m);
     if ((seq + len).le(ack)) {
       if (tp->send_head == m) tp->send_head = tp->write_queue.next(m);
-      if (!(pkt_meta(m)->flags & kMetaSacked)) rack_delivered(tp, m);
+      if (!(pkt_meta(m)->flags & kMetaSacked)) rack_delivered(tp, m, fack_before);
       sack_forget(tp, m, len);
       if (tp->num_sack_runs) sack_runs_free(tp, m);
       tp->write_bytes -= len;
@@ -167,6 +167,7 @@ void cong_on_ack(TcpSock* tp, SeqNum ack, uint32_t acked) {
   if (tp->ca_state == TcpCa::Loss && ack.ge(tp->recover)) {
     tp->ca_state = TcpCa::Open;
     rack_recovery_done(tp);
+    rto_episode_end(tp);  // (TCP_INFO's tcpi_total_rto_time: Linux's tcp_update_rto_time on leaving Loss)
   }
   tp->dupacks = 0;
   if (tp->ca_state == TcpCa::Cwr) {
@@ -217,7 +218,13 @@ void ack_stats(TcpSock* tp, SeqNum ack, uint32_t acked) {
   // with SND.UNA past it).
   st.bytes_acked += acked;
   if (tp->snd_una == tp->iss) ++st.delivered;  // the handshake's SYN (SYN-ACK)
-  if (tp->fin_sent && ack.gt(tp->fin_seq) && !tp->snd_una.gt(tp->fin_seq)) [[unlikely]] ++st.delivered;
+  // Our FIN, unless it rode the last data segment (counted with it, as Linux's FIN joins the tail skb).
+  if (tp->fin_sent && ack.gt(tp->fin_seq) && !tp->snd_una.gt(tp->fin_seq)) [[unlikely]] {
+    rte_mbuf* last = tp->write_queue.back();
+    if (!last || !(pkt_meta(last)->flags & kMetaFin)) ++st.delivered;
+  }
+  // The handshake's SYN-ACK resent on the timer: that episode ends here.
+  if (tp->snd_una == tp->iss && st.rto_stamp.ns()) [[unlikely]] rto_episode_end(tp);
 }
 
 // TCP_INFO's reordering (Linux's tcp_check_sack_reordering): an ACK that delivered segments sent before
@@ -236,7 +243,6 @@ void reord_account(TcpSock* tp) {
 // delivery-rate round that `ack` completes gives its sample.
 void ack_stats_done(TcpSock* tp, SeqNum ack) {
   TcpSock::Stats& st = tp->st;
-  if (tp->retransmits) [[unlikely]] rto_episode_end(tp);  // (an episode has retransmitted)
   if (!tp->write_queue.front()) chrono_stop(tp, kChronoBusy);
   if (!st.rate_t0.ns() || ack.lt(st.rate_end)) return;
   const Instant now = shard_of(tp).now();
@@ -278,6 +284,8 @@ bool process_ack(TcpSock* tp, Segment& seg) {
   const uint32_t sacked_before = tp->sacked_out;
   const SeqNum una_before = tp->snd_una;
   const uint32_t delivered_before = tp->st.delivered;
+  const SeqNum fack_before = tp->rack_fack;
+  const bool fack_was_set = tp->rack_fack_set;
   const bool dsack = sack_process(tp, seg.opt, ack);
   const bool ack_advanced = ack.gt(tp->snd_una);
   bool dupack = false;
@@ -299,7 +307,7 @@ bool process_ack(TcpSock* tp, Segment& seg) {
       // RFC 7323 §4: the echoed timestamp times any new ACK, retransmissions included (no Karn problem).
       rtt_sample(tp, std::chrono::milliseconds(ts_now(tp) - seg.opt.ts_ecr));
     }
-    clean_write_queue(tp, ack);
+    clean_write_queue(tp, ack, fack_was_set ? &fack_before : nullptr);
     tp->snd_una = ack;
     ack_stats_done(tp, ack);
     if (tp->snd_nxt.lt(tp->snd_una)) tp->snd_nxt = tp->snd_una;
@@ -744,7 +752,7 @@ void fastopen_synack(TcpSock* tp, const Segment& seg) {
     e.syn_loss = 0;
   }
   if (!data) return;
-  clean_write_queue(tp, seg.ack);  // what it acknowledged of our data
+  clean_write_queue(tp, seg.ack, nullptr);  // what it acknowledged of our data
   if (tp->snd_una == tp->snd_max) {
     tp->syn_data_acked = true;
     ++sh.stats.tcp_fastopen_active;
@@ -806,7 +814,10 @@ void synsent_input(TcpSock* tp, Segment& seg) {
     tp->max_window = tp->snd_wnd;
     tp->snd_wl1 = seg.seq;
     tp->snd_wl2 = seg.ack;
-    if (tp->syn_fastopen) [[unlikely]] fastopen_synack(tp, seg);
+    if (tp->syn_fastopen) [[unlikely]] {
+      fastopen_synack(tp, seg);
+      ack_stats_done(tp, seg.ack);  // the SYN's data: its busy time and delivery-rate round
+    }
     tp->retransmits = 0;
     reset_rto(tp);
     to_established(tp);
@@ -1223,6 +1234,8 @@ bool cookie_ack(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t d
   child_established(tp);
   // The ACK may carry data (and a FIN): run it through the established path.
   tp->last_rcv = sh.now();
+  ++tp->st.segs_in;  // (the ACK: Linux's child counts it on top of the 1 it starts with)
+  if (seg.len) ++tp->st.data_segs_in;
   rcv_established_and_later(tp, seg);
   return true;
 }
@@ -1275,6 +1288,7 @@ void fastopen_open(Shard& sh, TcpSock* lp, TcpSock* tp, Segment& seg) {
   init_cwnd(tp);
   if (seg.len) {
     tp->syn_data_acked = true;
+    ++tp->st.data_segs_in;  // (Linux's tcp_fastopen_add_skb counts the SYN as a data segment)
     take_in_order(tp, std::move(seg.payload), seg.len);
     tp->rcv_adv = tp->rcv_nxt;
   }
@@ -1445,8 +1459,11 @@ void tcp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
   }
   if (tp) {
     tp->last_rcv = sh.now();
-    ++tp->st.segs_in;
-    if (seg.len) ++tp->st.data_segs_in;
+    // (A SYN again at a child in SYN-RECEIVED is, in Linux, its request socket's: not counted.)
+    if (!(flags & tf::kSyn) || sk_of(tp)->state != sk_state::kSynRecv) [[likely]] {
+      ++tp->st.segs_in;
+      if (seg.len) ++tp->st.data_segs_in;
+    }
     switch (sk_of(tp)->state) {
       case sk_state::kSynSent: return tcp::synsent_input(tp, seg);
       case sk_state::kTimeWait: return tcp::time_wait_input(sh, tp, seg, sport, dport);

@@ -156,18 +156,23 @@ void sack_forget(TcpSock* tp, rte_mbuf* m, uint32_t bytes) {
   if (f & kMetaRetrans) tp->retrans_out -= std::min(tp->retrans_out, bytes);
 }
 
-void rack_delivered(TcpSock* tp, rte_mbuf* m) {
+void rack_delivered(TcpSock* tp, rte_mbuf* m) { rack_delivered(tp, m, tp->rack_fack_set ? &tp->rack_fack : nullptr); }
+
+void rack_delivered(TcpSock* tp, rte_mbuf* m, const SeqNum* fack_before) {
   Shard& sh = shard_of(tp);
   ++tp->st.delivered;
   const uint64_t xmit = meta(m)->rx_time_ns;
   if (!xmit) return;
   const SeqNum end = seg_seq(m) + seg_len(m);
   // RFC 8985 §6.2 step 3: a never retransmitted segment delivered below one delivered before it arrived
-  // out of order.
+  // out of order. (An ACK's newly SACKed segments are taken before its cumulatively acknowledged ones, which
+  // lie below them: those compare with RACK.fack from before the ACK.)
+  const bool below = fack_before && end.lt(*fack_before);
   if (!tp->rack_fack_set || end.gt(tp->rack_fack)) {
     tp->rack_fack = end;
     tp->rack_fack_set = true;
-  } else if (end.lt(tp->rack_fack) && !has(m, kMetaEverRetrans)) {
+  }
+  if (below && !has(m, kMetaEverRetrans)) {
     tp->reord_seen = true;
     // TCP_INFO: counted once per ACK, by its lowest such segment (reord_account).
     if (!tp->st.reord_ack || seg_seq(m).lt(tp->st.reord_low)) tp->st.reord_low = seg_seq(m);
@@ -405,6 +410,7 @@ bool try_undo(TcpSock* tp) {
     tp->cubic = tp->prior_cubic;
   }
   if (tp->ca_state == TcpCa::Recovery || tp->ca_state == TcpCa::Loss) {
+    if (tp->ca_state == TcpCa::Loss) rto_episode_end(tp);
     tp->ca_state = TcpCa::Open;
     tp->dupacks = 0;
     rack_recovery_done(tp);

@@ -121,6 +121,9 @@ TEST(TcpFastOpenClient, FirstConnectAsksForTheCookieTheNextSendsDataWithIt) {
   EXPECT_EQ(info(b).tcpi_total_retrans, 0u);
   EXPECT_EQ(xinfo(b).tcpi_fastopen_client_fail, 0);
   EXPECT_EQ(xinfo(b).tcpi_bytes_acked, 1u + 1360u) << "the SYN and its data";
+  h.advance(50ms);
+  EXPECT_LT(xinfo(b).tcpi_busy_time, 1000u) << "nothing queued since the SYN-ACK: not busy";
+  out_of(h);
   EXPECT_EQ(skiff_send(b, data.data() + 1360, 640, 0), 640);
   out = out_of(h);
   ASSERT_EQ(out.size(), 1u);

@@ -181,7 +181,7 @@ TEST(TcpInfo, CountersMatchTheWire) {
   EXPECT_EQ(si.tcpi_busy_time, 0u);  // it sent no data
 
   // b answers; then a half-closes: its FIN is one more byte and one more segment delivered, and b's
-  // bytes_received counts it.
+  // bytes_received counts it. (b's own FIN rides its last data below: one segment delivered for both.)
   p.on(p.b());
   ASSERT_EQ(skiff_send(s, "pong", 4, 0), 4);
   p.pump();
@@ -201,6 +201,13 @@ TEST(TcpInfo, CountersMatchTheWire) {
   EXPECT_EQ(si.tcpi_bytes_acked, 4u);
   EXPECT_EQ(si.tcpi_bytes_sent, 4u);
   EXPECT_EQ(si.tcpi_delivered, 2u);
+  ASSERT_EQ(skiff_send(s, "bye", 3, MSG_MORE), 3);  // held (more to come) ...
+  ASSERT_EQ(skiff_shutdown(s, SHUT_WR), 0);          // ... and sent with the FIN
+  p.pump();
+  si = info(s);
+  EXPECT_EQ(si.tcpi_bytes_acked, 4u + 3u + 1u);
+  EXPECT_EQ(si.tcpi_delivered, 3u);
+  EXPECT_EQ(si.tcpi_data_segs_out, 2u);
 
   // A shorter buffer gets Linux's prefix (glibc's struct tcp_info is 104 bytes).
   tcp_info legacy{};
@@ -227,7 +234,7 @@ TEST(TcpInfo, RetransmissionsDuplicatesAndTimeouts) {
     w.count(a_to_b, f);
     if (!a_to_b || f.size() < 100) return 1;
     ++data_frames;
-    if (data_frames == 3) return 0;
+    if (data_frames == 4) return 0;  // (an even one: its ACK also covers the segment before it)
     if (data_frames == 8) return 2;
     return 1;
   };
@@ -243,6 +250,8 @@ TEST(TcpInfo, RetransmissionsDuplicatesAndTimeouts) {
   EXPECT_EQ(ci.tcpi_dsack_dups, 1u);
   EXPECT_EQ(ci.tcpi_bytes_acked, 40001u);
   EXPECT_EQ(ci.tcpi_total_rto, 0u);  // SACK recovered it
+  EXPECT_EQ(ci.tcpi_reord_seen, 0u) << "a loss is no reordering";
+  EXPECT_EQ(ci.tcpi_reordering, 3u);
   p.on(p.b());
   skiff_tcp_info si = info(s);
   EXPECT_GT(si.tcpi_rcv_ooopack, 0u);

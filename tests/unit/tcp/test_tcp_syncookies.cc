@@ -79,6 +79,12 @@ TEST(TcpSynCookies, OverflowAnswersWithACookieAndTheAckCompletes) {
   EXPECT_EQ(ti.tcpi_snd_wscale, 7);  // carried by the cookie through the timestamp
   EXPECT_TRUE(ti.tcpi_options & TCPI_OPT_SACK);
   EXPECT_EQ(ti.tcpi_snd_mss, 1400u - 12u);  // MSS from the cookie's table (1400), less the TS option
+  // As Linux's child from a cookie: it starts with 1 segment in, and counts the ACK (with data) on top.
+  const skiff_tcp_info xi = tcpt::xinfo(c);
+  EXPECT_EQ(xi.tcpi_segs_in, 2u);
+  EXPECT_EQ(xi.tcpi_data_segs_in, 1u);
+  EXPECT_EQ(xi.tcpi_delivered, 1u);  // its (stateless) SYN-ACK
+  EXPECT_EQ(xi.tcpi_bytes_received, 10u);
   skiff_close(c);
   skiff_close(l);
   h.sent();
