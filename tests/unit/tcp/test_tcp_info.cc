@@ -12,19 +12,13 @@
 #include "api/skiff.h"
 #include "pair_harness.hh"
 #include "tcp/tcp.hh"
+#include "tcp_test_util.hh"
 
 using namespace skiff;
 using namespace skiff::test;
+using tcpt::sin_of;
 
 namespace {
-
-sockaddr_in sin_of(Ipv4Addr a, uint16_t port) {
-  sockaddr_in s{};
-  s.sin_family = AF_INET;
-  s.sin_port = htons(port);
-  s.sin_addr.s_addr = htonl(a.host());
-  return s;
-}
 
 skiff_tcp_info info(int fd) {
   skiff_tcp_info ti{};
