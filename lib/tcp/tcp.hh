@@ -117,7 +117,7 @@ struct TcpSock {
   SeqNum tlp_end;                       // SND.NXT when the probe went (TLP.end_seq)
   Timer reo_timer;                      // RACK reordering window
   // Receive-buffer autotuning (dynamic right-sizing, as Linux's tcp_rcv_space_adjust).
-  uint32_t rcvq_space = 0;              // bytes the application read in the last measured RTT
+  uint32_t rcvq_space = 0;              // the most the application read in one RTT (at least the initial window)
   uint32_t rcvq_copied = 0;             // bytes read since rcvq_time
   Instant rcvq_time{};
   int64_t rcv_rtt_us = 0;               // receiver-side RTT estimate (from echoed timestamps)
@@ -190,6 +190,11 @@ struct TcpSock {
   // Delayed ACK.
   uint8_t segs_unacked = 0;             // full segments received since our last ACK
   uint8_t quickack = 0;                 // ACK the next N segments at once (connection start)
+  // The peer's segment size as we see it (Linux's icsk_ack.rcv_mss, tcp_measure_rcv_mss): what a "full
+  // segment" is for the ACK-every-second rule, which the peer's announced MSS is not when its path or its
+  // application sends smaller ones. 0 until the connection is established.
+  uint16_t rcv_mss = 0;
+  uint16_t rcv_last_seg = 0;            // the last short segment that may be the peer's size (two in a row make it so)
   bool ack_pending = false;
   Instant ack_pending_since{};          // when ack_pending last became true (the delayed ACK's deadline base)
   bool ack_deferred = false;            // on the shard's list of ACKs to send once the burst is processed
@@ -236,6 +241,9 @@ struct TcpSock {
   // Child in SYN-RECEIVED: its final ACK was held back (TCP_DEFER_ACCEPT, or a full accept queue; Linux's
   // inet_rsk(req)->acked); that ACK gave the RTT sample if the SYN-ACK had gone once only.
   bool defer_acked = false;
+  // SYN-RECEIVED by a simultaneous open (RFC 9293 §3.5): our SYN-ACKs are this socket's own, counted in
+  // TCP_INFO's segs_out (a listener's child's are its request socket's in Linux, not counted).
+  bool simultaneous_open = false;
   // A Fast Open connection (RFC 7413) of a listener until the peer acknowledges its SYN-ACK (Linux's
   // tp->fastopen_rsk): it waits in the accept queue from its SYN and reads and writes in SYN-RECEIVED; an
   // application that closes or shuts down before the ACK takes it to FIN-WAIT-1 with the SYN-ACK still

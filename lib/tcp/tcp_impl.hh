@@ -99,6 +99,9 @@ bool pmtu_sync(TcpSock* tp);
 // Cuts segment `m` to the send MSS if it is larger (queued before a path MTU drop), the rest queued right
 // behind it with its state. False if no buffer was free (nothing changed).
 bool fit_to_mss(TcpSock* tp, rte_mbuf* m);
+// The payload of the largest segment the peer may send us: the MSS we announced, less the timestamp option
+// each segment then carries (what Linux's advmss holds once timestamps are on; TCP_INFO's tcpi_advmss).
+inline uint32_t rcv_full_payload(const TcpSock* tp) { return tp->advmss - (tp->ts_ok ? 12u : 0u); }
 // The window to advertise, unscaled (it also updates rcv_wnd and the receiver-SWS state).
 uint32_t select_window(TcpSock* tp);
 // The receive window we could advertise now (bytes).

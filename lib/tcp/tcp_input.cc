@@ -68,6 +68,37 @@ void queue_in_order(TcpSock* tp, Pktbuf p) {
   tp->rcv_queued += len;
 }
 
+// What Linux's tcp_init_transfer sets up for receiving once a connection is synchronized: the first guess
+// at the peer's segment size (tcp_initialize_rcv_mss: at most 536 until a larger segment shows) and the
+// autotuning's starting point (tcp_init_buffer_space: ten of our segments, within the window).
+void init_rcv_measures(TcpSock* tp) {
+  const uint32_t hint = std::min<uint32_t>({rcv_full_payload(tp), tp->mss, tp->rcv_wnd / 2, 536});
+  tp->rcv_mss = static_cast<uint16_t>(std::max<uint32_t>(hint, 88));
+  tp->rcv_last_seg = 0;
+  tp->rcvq_space = std::min<uint32_t>(tp->rcv_wnd, 10u * rcv_full_payload(tp));
+}
+
+// Linux's tcp_measure_rcv_mss, for each in-order data segment: a segment at least rcv_mss long sets it (up
+// to what we announced); a shorter one that still looks full-sized (536 bytes or more, or 88 or more with
+// neither PSH, URG nor FIN: a sender cuts a segment short only where a write ends) sets it when the one
+// before it had the same size, so a peer whose path lowered its segments is followed down. The size counts
+// what SACK blocks took from the payload, so that they do not make it jitter.
+void measure_rcv_mss(TcpSock* tp, const Segment& seg) {
+  const uint16_t lss = tp->rcv_last_seg;
+  tp->rcv_last_seg = 0;
+  if (seg.len >= tp->rcv_mss) {
+    tp->rcv_mss = static_cast<uint16_t>(std::min<uint32_t>(seg.len, rcv_full_payload(tp)));
+    return;
+  }
+  const uint32_t fixed = 20 + (tp->ts_ok ? 12 : 0);  // Linux's tcp_header_len
+  const uint32_t len = seg.len + 20 + (seg.opt.has_timestamp ? 12 : 0) + (seg.opt.num_sack ? 4 + 8u * seg.opt.num_sack : 0);
+  if (len >= 536 + 20 || (len >= 88 + 20 && !seg.has(tf::kPsh | tf::kUrg | tf::kFin))) {
+    const uint16_t size = static_cast<uint16_t>(len - std::min(len, fixed));
+    tp->rcv_last_seg = size;
+    if (size == lss) tp->rcv_mss = size;
+  }
+}
+
 // `len` bytes of new data at RCV.NXT: charged to the receive buffer, stamped (SO_TIMESTAMP), queued.
 inline void take_in_order(TcpSock* tp, Pktbuf p, uint32_t len) {
   sk_of(tp)->rmem_alloc += static_cast<int>(len);
@@ -622,8 +653,9 @@ bool process_data(TcpSock* tp, Segment& seg) {
       }
     }
     if (len) {
+      measure_rcv_mss(tp, seg);
       take_in_order(tp, std::move(seg.payload), len);
-      if (len >= tp->mss) ++tp->segs_unacked;  // full-sized segments: ACK every second one
+      if (len >= tp->rcv_mss) ++tp->segs_unacked;  // full-sized segments: ACK every second one
     }
     const bool had_gap = !tp->ooo_queue.empty();
     if (had_gap) drain_ooo(tp);
@@ -666,7 +698,10 @@ void to_established(TcpSock* tp) {
   const bool fastopen = tp->fastopen_child;
   tp->fastopen_send_cookie = false;  // (a later simultaneous open's SYN-ACK is no listener's)
   set_state(tp, sk_state::kEstablished);
-  if (!fastopen) init_cwnd(tp);
+  if (!fastopen) {
+    init_cwnd(tp);
+    init_rcv_measures(tp);
+  }
   // RFC 6298 §5.7: the handshake was retransmitted and gave no RTT sample: data starts with a 3 s RTO
   // (a passive open may still take its sample from the ACK's timestamp echo, which then replaces it).
   if (!tp->srtt_us && tp->total_retrans) {
@@ -847,6 +882,7 @@ void synsent_input(TcpSock* tp, Segment& seg) {
     tp->max_window = tp->snd_wnd;
     tp->snd_wl1 = seg.seq;
     set_state(tp, sk_state::kSynRecv);
+    tp->simultaneous_open = true;
     send_syn(tp);
   }
 }
@@ -1353,6 +1389,7 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
     ++l.syn_len;
   }
   send_syn(tp);
+  if (fastopen) init_rcv_measures(tp);  // (with the SYN-ACK's window, as Linux's child has its request's)
   // Time the SYN-ACK: its ACK is the connection's first RTT sample (process_ack), unless the SYN-ACK had
   // to be sent again (Karn: retransmit_head stops the timing; timestamps still give a sample then).
   tp->rtt_pending = true;

@@ -229,7 +229,7 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
     // TCP_INFO's counts (as Linux's: a SYN-ACK is its request socket's, not the child's).
     TcpSock::Stats& st = tp->st;
     const uint32_t segs = nseg > 1 ? nseg : 1;
-    if (!(syn && (flags & tf::kAck))) st.segs_out += segs;
+    if (!(syn && (flags & tf::kAck)) || tp->simultaneous_open) st.segs_out += segs;
     if (payload) {
       st.data_segs_out += segs;
       st.bytes_sent += payload;

@@ -694,11 +694,13 @@ void reset_connection(TcpSock* tp) {
   tp->max_flight = tp->cwnd_used = 0;
   tp->cwnd_stamp = tp->last_data_sent = {};
   tp->segs_unacked = tp->quickack = 0;
+  tp->rcv_mss = tp->rcv_last_seg = 0;
   tp->ack_pending = false;
   tp->ack_pending_since = {};
   tp->probes_out = 0;
   tp->last_rcv = tp->last_snd = tp->neigh_confirmed = tp->last_oow_ack = {};
   tp->connect_reported = false;
+  tp->simultaneous_open = false;
   tp->was_connected = false;  // recv() gives ENOTCONN again, as Linux (SOCK_DONE cleared)
   tp->prr_delivered = tp->prr_out = tp->prr_recover_fs = 0;
   tp->st = {};  // (as Linux's tcp_disconnect)
@@ -1284,9 +1286,10 @@ void fill_info(TcpSock* tp, skiff_tcp_info* ti) {
   ti->tcpi_delivery_rate_app_limited = st.rate_app_limited ? 1 : 0;
   ti->tcpi_fastopen_client_fail = st.fastopen_client_fail & 3;
   ti->tcpi_rto = static_cast<uint32_t>(tp->rto_us);
-  ti->tcpi_ato = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(cfg_of(tp).delack_min).count());
+  // (0 until data first arrives, as Linux's icsk_ack.ato, which tcp_event_data_recv sets then.)
+  ti->tcpi_ato = st.data_segs_in ? static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(cfg_of(tp).delack_min).count()) : 0;
   ti->tcpi_snd_mss = tp->mss;
-  ti->tcpi_rcv_mss = tp->peer_mss;
+  ti->tcpi_rcv_mss = tp->rcv_mss;
   // Segments sent and not acknowledged (Linux's packets_out), and, on the scoreboard, how many of them
   // are SACKed, lost, retransmitted and outstanding.
   uint32_t unacked = 0, retrans = 0;
@@ -1314,9 +1317,9 @@ void fill_info(TcpSock* tp, skiff_tcp_info* ti) {
   // (A socket that never connected has its initial window, as Linux's.)
   const uint32_t cwnd = tp->cwnd ? tp->cwnd : initial_window(tp);
   ti->tcpi_snd_cwnd = cwnd / std::max<uint32_t>(tp->mss, 1);
-  ti->tcpi_advmss = tp->advmss;
+  ti->tcpi_advmss = rcv_full_payload(tp);
   ti->tcpi_rcv_rtt = static_cast<uint32_t>(tp->rcv_rtt_us);
-  ti->tcpi_rcv_space = receive_space(tp);
+  ti->tcpi_rcv_space = tp->rcvq_space;
   ti->tcpi_total_retrans = tp->total_retrans;
   ti->tcpi_options = (tp->ts_ok ? TCPI_OPT_TIMESTAMPS : 0) | (tp->sack_ok ? TCPI_OPT_SACK : 0) |
                      (tp->wscale_ok ? TCPI_OPT_WSCALE : 0) | ((tp->ecn_flags & kEcnOk) ? TCPI_OPT_ECN : 0) |

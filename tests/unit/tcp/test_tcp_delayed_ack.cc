@@ -9,8 +9,8 @@ using namespace tcpt;
 namespace {
 
 // An established connection past its quick-ACK phase (the first 8 segments are ACKed at once).
-Conn settled(StackHarness& h) {
-  Conn c = accept_conn(h);
+Conn settled_with(StackHarness& h, const OpenOpts& o) {
+  Conn c = accept_conn(h, o);
   for (int i = 0; i < 8; ++i) {
     c.push(pattern(10));
     EXPECT_EQ(c.out().size(), 1u) << i;
@@ -19,6 +19,7 @@ Conn settled(StackHarness& h) {
   EXPECT_TRUE(c.out().empty());
   return c;
 }
+Conn settled(StackHarness& h) { return settled_with(h, {}); }
 
 }  // namespace
 
@@ -108,6 +109,74 @@ TEST(TcpDelayedAck, SmallSegmentsAreAckedEveryTwoRmssBytes) {
   auto out = c.out();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].ack, c.snd);
+  skiff_close(c.fd);
+}
+
+// A "full-sized" segment is the peer's size as measured (Linux's rcv_mss), not the MSS it announced: a
+// peer announcing 1460 whose writes go out as 1000-byte segments gets an ACK for every second one (2000
+// bytes: the 2*RMSS rule alone would wait for the third).
+TEST(TcpDelayedAck, FullSizeIsThePeersSegmentSizeNotItsMss) {
+  StackHarness h;
+  Conn c = settled_with(h, {.mss = 1460});
+  EXPECT_EQ(xinfo(c.fd).tcpi_rcv_mss, 536u);  // Linux's first guess (tcp_initialize_rcv_mss)
+  for (int round = 0; round < 3; ++round) {
+    c.push(pattern(1000));
+    EXPECT_TRUE(c.out().empty()) << round;
+    c.push(pattern(1000));
+    auto out = c.out();
+    ASSERT_EQ(out.size(), 1u) << round;
+    EXPECT_EQ(out[0].ack, c.snd);
+  }
+  EXPECT_EQ(xinfo(c.fd).tcpi_rcv_mss, 1000u);
+  skiff_close(c.fd);
+}
+
+// The size follows the peer down when its segments shrink (its path MTU fell): two segments of one size in
+// a row, 536 bytes or more (PSH or not), make that size the full one.
+TEST(TcpDelayedAck, PeerSegmentSizeFollowsTwoEqualShorterSegments) {
+  StackHarness h;
+  Conn c = settled_with(h, {.mss = 1460});
+  c.push(pattern(1460));
+  c.push(pattern(1460));
+  ASSERT_EQ(c.out().size(), 1u);
+  EXPECT_EQ(xinfo(c.fd).tcpi_rcv_mss, 1460u);
+  c.push(pattern(1200));  // shorter: may be the end of a write
+  EXPECT_TRUE(c.out().empty());
+  c.push(pattern(1200));  // the same again: the peer's size now, and full
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(xinfo(c.fd).tcpi_rcv_mss, 1200u);
+  c.push(pattern(1200));
+  ASSERT_EQ(c.out().size(), 1u);
+  for (int round = 0; round < 2; ++round) {
+    c.push(pattern(1200));
+    EXPECT_TRUE(c.out().empty()) << round;
+    c.push(pattern(1200));
+    EXPECT_EQ(c.out().size(), 1u) << round;
+  }
+  skiff_close(c.fd);
+}
+
+// Small segments with PSH end a write each and say nothing of the peer's size (the 2*RMSS rule above
+// applies); small ones without PSH are taken as full-sized, as Linux does for links with a tiny MTU: two of
+// one size set the size, and every second one is then acknowledged.
+TEST(TcpDelayedAck, SmallSegmentsWithoutPushSetThePeersSize) {
+  StackHarness h;
+  Conn c = settled(h);
+  c.push(pattern(100), tf::kAck);
+  EXPECT_TRUE(c.out().empty());
+  c.push(pattern(100), tf::kAck);  // the size (100) is now the peer's: one full segment unacknowledged
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(xinfo(c.fd).tcpi_rcv_mss, 100u);
+  c.push(pattern(100), tf::kAck);
+  ASSERT_EQ(c.out().size(), 1u);
+  c.push(pattern(100), tf::kAck);
+  EXPECT_TRUE(c.out().empty());
+  c.push(pattern(100), tf::kAck);
+  EXPECT_EQ(c.out().size(), 1u);
+  // Below 88 bytes a segment is never taken as the peer's size.
+  for (int i = 0; i < 4; ++i) c.push(pattern(60), tf::kAck);
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(xinfo(c.fd).tcpi_rcv_mss, 100u);
   skiff_close(c.fd);
 }
 

@@ -365,6 +365,43 @@ TEST(TcpInfo, DisconnectStartsTheCountersAgain) {
   p.advance(61s, 500ms);
 }
 
+TEST(TcpInfo, ReceiveSideMeasuresAsLinux) {
+  // As Linux 6.18 (measured between two namespaces, timestamps on): a socket that never connected reports
+  // none; once connected, the peer's segment size is first guessed at 536 (tcpi_rcv_mss) and the autotuning
+  // starts from ten segments of what we announced less the timestamp option (tcpi_rcv_space 14,480,
+  // tcpi_advmss 1,448); tcpi_ato is 0 until data arrives. A bulk transfer's full segments set rcv_mss.
+  PairHarness p;
+  p.on(p.a());
+  const int fresh = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const skiff_tcp_info fi = info(fresh);
+  EXPECT_EQ(fi.tcpi_rcv_mss, 0u);
+  EXPECT_EQ(fi.tcpi_rcv_space, 0u);
+  skiff_close(fresh);
+  auto [c, s] = establish(p);
+  for (const int fd : {c, s}) {
+    p.on(fd == c ? p.a() : p.b());
+    const skiff_tcp_info ti = info(fd);
+    ASSERT_TRUE(ti.tcpi_options & TCPI_OPT_TIMESTAMPS);
+    EXPECT_EQ(ti.tcpi_rcv_mss, 536u) << fd;
+    EXPECT_EQ(ti.tcpi_advmss, 1448u) << fd;
+    EXPECT_EQ(ti.tcpi_rcv_space, 14480u) << fd;
+    EXPECT_EQ(ti.tcpi_ato, 0u) << fd;
+  }
+  transfer(p, c, s, data(400000, 7));
+  p.on(p.b());
+  const skiff_tcp_info si = info(s);
+  EXPECT_EQ(si.tcpi_rcv_mss, 1448u);
+  EXPECT_EQ(si.tcpi_ato, 40000u);
+  EXPECT_GE(si.tcpi_rcv_space, 14480u);
+  p.on(p.a());
+  EXPECT_EQ(info(c).tcpi_rcv_mss, 536u);  // (it received no data)
+  skiff_close(c);
+  p.pump();
+  p.on(p.b());
+  skiff_close(s);
+  p.advance(61s, 500ms);
+}
+
 TEST(TcpInfo, ListenerReportsItsAcceptQueueAndBacklog) {
   // As Linux 6.18 (measured): a listener's tcpi_unacked is its accept queue, tcpi_sacked its backlog; of
   // the rest only the congestion window, reordering and the pacing rates are filled.

@@ -82,8 +82,12 @@ TEST(TcpWindowScale, ActiveOpenOffersItButUsesItOnlyIfTheSynAckCarriesIt) {
     EXPECT_EQ(static_cast<bool>(ti.tcpi_options & TCPI_OPT_WSCALE), peer_scales);
     EXPECT_EQ(ti.tcpi_snd_wscale, peer_scales ? 2 : 0);
     EXPECT_EQ(ti.tcpi_rcv_wscale, peer_scales ? ours : 0);
-    // Our window field: scaled by our shift, or the plain count capped at 65535.
-    const uint32_t space = static_cast<uint32_t>(ti.tcpi_rcv_space);
+    // Our window field: the free receive buffer (all of SO_RCVBUF: nothing received yet), scaled by our
+    // shift, or the plain count capped at 65535.
+    int rcvbuf = 0;
+    socklen_t rl = sizeof rcvbuf;
+    ASSERT_EQ(skiff_getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rl), 0);
+    const uint32_t space = static_cast<uint32_t>(rcvbuf);
     EXPECT_EQ(out[0].wnd, peer_scales ? std::min<uint32_t>(space >> ours, 65535) : std::min<uint32_t>(space, 65535));
     // The SYN-ACK's own window is never scaled (§2.2); the next window field (600) is, when on: 2400 bytes
     // (two segments go; the 400 left are below the sender-SWS threshold).

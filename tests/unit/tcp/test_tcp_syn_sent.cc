@@ -287,5 +287,9 @@ TEST(TcpSynSent, SimultaneousOpenRetransmitsSynAck) {
   EXPECT_EQ(got[0].flags, tf::kSyn | tf::kAck);
   EXPECT_EQ(got[0].seq, syn.seq);
   EXPECT_EQ(got[0].ack, 301u);
+  // TCP_INFO counts this socket's SYN-ACKs as its own (a listener's child's are not: Linux's request socket
+  // sends those): the SYN and both SYN-ACKs.
+  EXPECT_EQ(xinfo(fd).tcpi_segs_out, 3u);
+  EXPECT_EQ(xinfo(fd).tcpi_segs_in, 1u);
   skiff_close(fd);
 }
