@@ -87,6 +87,7 @@ namespace skiff {
   X(tcp_dsack_recv, "TCP D-SACK blocks received (RFC 2883)")          \
   X(tcp_sack_invalid, "TCP SACK blocks ignored as invalid")           \
   X(tcp_rack_lost, "TCP segments marked lost by RACK")                \
+  X(tcp_sack_reneging, "TCP timeouts that found the peer had discarded data it SACKed (RFC 2018 §8)") \
   X(tcp_sack_recoveries, "TCP SACK/RACK recovery episodes")           \
   X(tcp_undo, "TCP window reductions undone as spurious (D-SACK)")    \
   X(tcp_tlp_probes, "TCP tail loss probes sent (RFC 8985)")           \

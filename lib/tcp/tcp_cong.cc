@@ -81,14 +81,18 @@ void cubic_avoid(TcpSock* tp, uint32_t acked, Instant now) {
   // §4.2: W_cubic(t + RTT); t from the epoch start.
   const double rtt = std::max<double>(tp->srtt_us, 1000) / 1e6;
   const double t = std::chrono::duration<double>(now - c.epoch).count() + rtt;
-  const double target = c.origin + kC * std::pow(t - c.k, 3);
+  // The target is at most 1.5 times the window (§4.2): so each segment acknowledged adds at most half a
+  // segment, and the window grows by at most half per RTT, however far the curve has run ahead (Linux's
+  // cnt >= 2).
+  const double target = std::min(c.origin + kC * std::pow(t - c.k, 3), cwnd * 1.5);
   // §4.3: the Reno-friendly region (alpha = 3 (1 - beta) / (1 + beta)).
   const double alpha = 3.0 * (1.0 - kBeta) / (1.0 + kBeta);
   c.w_est += alpha * (acked / mss) / cwnd;
   double next = target > cwnd ? cwnd + (target - cwnd) / cwnd * (acked / mss) : cwnd + 0.01 * (acked / mss) / cwnd;
   if (c.w_est > next) next = c.w_est;
-  // At most +50% per RTT's worth of ACKs (§4.4), and whole bytes.
-  next = std::min(next, cwnd * 1.5);
+  // Whichever leads, at most half a segment per segment acknowledged (Linux's cnt >= 2): the Reno-friendly
+  // estimate may stand far above a window that idle or application-limited time brought down. Whole bytes:
+  next = std::min(next, cwnd + 0.5 * (acked / mss));
   c.acked_frac += (next - cwnd) * mss;
   if (c.acked_frac >= 1.0) {
     const uint32_t add = static_cast<uint32_t>(c.acked_frac);

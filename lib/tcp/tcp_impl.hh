@@ -191,6 +191,9 @@ void tlp_process_ack(TcpSock* tp, SeqNum ack, bool dsack, bool pure_dup);
 void sack_runs_free(TcpSock* tp, rte_mbuf* m);
 // The next segment for a scoreboard walk after `m`: past the whole run if `m` starts one.
 rte_mbuf* sack_walk_next(TcpSock* tp, rte_mbuf* m);
+// After a cumulative ACK: if the new head is marked SACKed, the peer reneged on its SACKs (RFC 2018 §8);
+// the retransmission timer is brought forward to clear the marks and resend.
+void sack_reneging_check(TcpSock* tp);
 // RACK: a segment was delivered (cumulatively ACKed or SACKed).
 // `fack_before`: for a segment the ACK's cumulative part delivers, RACK.fack as it was before the ACK (null:
 // none yet), so that a segment below what the same ACK SACKed is no reordering (Linux's prior_fack).

@@ -357,6 +357,7 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     if (!(sk->userlocks & kSndbufLock) && sk->sndbuf < static_cast<int>(2 * tp->cwnd))
       sk->sndbuf = static_cast<int>(std::min<uint64_t>(2ull * tp->cwnd, static_cast<uint64_t>(sh.cfg.sock.wmem_max)));
     reset_rto(tp);
+    if (tp->sacked_out) [[unlikely]] sack_reneging_check(tp);
     const uint32_t free = sk_of(tp)->sndbuf > static_cast<int>(tp->write_bytes)
                               ? static_cast<uint32_t>(sk_of(tp)->sndbuf) - tp->write_bytes
                               : 0;

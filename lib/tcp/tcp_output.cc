@@ -601,9 +601,14 @@ void write_xmit(TcpSock* tp, bool force_push, bool hold_tail) {
     if (pmtu_sync(tp)) force_push = true;  // what it sets up to resend goes now
   }
   bool sent_any = false, sent_new = false, cwnd_stop = false, rwnd_stop = false;
-  if (tp->send_head && tp->snd_una == tp->snd_max && tp->last_data_sent.ns() &&
-      sh.now() - tp->last_data_sent >= std::chrono::microseconds(tp->rto_us))
-    cwnd_restart(tp, sh.now());
+  if (tp->send_head && tp->snd_una == tp->snd_max && tp->last_data_sent.ns()) {
+    // Sending again with nothing in flight (Linux's CA_EVENT_TX_START).
+    const Duration idle = sh.now() - tp->last_data_sent;
+    if (idle >= std::chrono::microseconds(tp->rto_us)) cwnd_restart(tp, sh.now());
+    // RFC 9438 §5.8: CUBIC's time since the epoch began leaves out the idle time, or the curve would have
+    // run on meanwhile and the window would leap (as Linux's cubictcp_cwnd_event moves epoch_start on).
+    if (tp->cubic.in_epoch) tp->cubic.epoch = std::min(tp->cubic.epoch + idle, sh.now());
+  }
   // With SACK, lost segments go first (RFC 6675 §5, RFC 8985 §7), within the pipe.
   if (tp->sack_ok && tp->lost_out > tp->retrans_out) sent_any = sack_retransmit(tp);
   ShardPort* sp = tp->send_head ? out_port(tp) : nullptr;

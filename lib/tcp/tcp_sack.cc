@@ -362,9 +362,24 @@ uint32_t rack_detect_loss(TcpSock* tp) {
 }
 
 void sack_mark_all_lost(TcpSock* tp) {
-  for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = sack_walk_next(tp, m)) {
+  // RFC 2018 §8: SACKs are advisory, and a receiver short of memory may discard data it SACKed. It did when
+  // it acknowledges up to a segment still marked SACKed: nothing else would ever resend that one (RACK and
+  // recovery pass over SACKed data), so the marks all go and everything outstanding counts as lost (Linux's
+  // tcp_timeout_mark_lost; sack_reneging_check brings this timeout forward).
+  rte_mbuf* head = tp->write_queue.front();
+  const bool reneged = head && head != tp->send_head && (meta(head)->flags & kMetaSacked);
+  if (reneged) [[unlikely]] {
+    ++shard_of(tp).stats.tcp_sack_reneging;
+    tp->sacked_out = 0;
+    tp->num_sack_runs = 0;
+  }
+  for (rte_mbuf* m = head; m && m != tp->send_head; m = reneged ? tp->write_queue.next(m) : sack_walk_next(tp, m)) {
     PktMeta* mt = meta(m);
-    if (mt->flags & kMetaSacked) continue;
+    if (reneged) {
+      mt->flags = static_cast<uint8_t>(mt->flags & ~kMetaSacked);
+    } else if (mt->flags & kMetaSacked) {
+      continue;
+    }
     const uint32_t len = seg_len(m);
     if (mt->flags & kMetaRetrans) tp->retrans_out -= std::min(tp->retrans_out, len);
     if (!(mt->flags & kMetaLost)) tp->lost_out += len;

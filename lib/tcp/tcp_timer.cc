@@ -183,6 +183,10 @@ bool rto_expired(TcpSock* tp, Instant now) {
     }
     tp->cwnd = tp->mss;  // loss window (§3.1 (5))
     tp->ca_state = TcpCa::Loss;
+    // The algorithm starts over (RFC 9438 §4.8: CUBIC's first epoch after a timeout has K = 0 and the window
+    // it starts from as W_max; Linux's cubictcp_state resets on entering Loss). An undo restores the state
+    // from before the episode (undo_init kept it).
+    tp->cc->init(tp);
     ecn_queue_cwr(tp);
     tp->dupacks = 0;
     tp->recover = tp->snd_max;  // RFC 6582 §3.2 (4): no fast recovery for what was outstanding
@@ -342,6 +346,16 @@ void arm_rto_at_now(TcpSock* tp) {
 
 void arm_rto(TcpSock* tp) {
   if (!tp->rto_due) arm_rto_at_now(tp);
+}
+
+void sack_reneging_check(TcpSock* tp) {
+  rte_mbuf* head = tp->write_queue.front();
+  if (!head || head == tp->send_head || !(pkt_meta(head)->flags & kMetaSacked)) return;
+  // The peer acknowledged up to data it had SACKed and kept back the rest: it may have discarded it. The
+  // timeout that clears the marks (sack_mark_all_lost) comes after half an RTT, at least 10 ms, in case an
+  // ACK reordered on the way explains it (Linux's tcp_check_sack_reneging).
+  tp->tlp_armed = false;
+  rto_start(tp, shard_of(tp).now() + std::chrono::microseconds(std::max<int64_t>(tp->srtt_us / 2, 10'000)));
 }
 
 void reset_rto(TcpSock* tp) {

@@ -48,7 +48,89 @@ Conn grown(StackHarness& h, uint32_t segs) {
   return c;
 }
 
+// Rounds of a bulk transfer `rtt` apart: every segment in flight is acknowledged, two per ACK, an RTT
+// after it left, and what those ACKs let out is the next round. With `topup`, 64 KB more is queued each
+// round so that the window, not the application, limits sending; without, the queue drains. `flight` is
+// what is in flight before and after. Returns cwnd (segments) after the last round.
+uint32_t rounds(StackHarness& h, Conn& c, std::vector<SentTcp>& flight, int n, Duration rtt, bool topup = true) {
+  for (const auto& t : c.out_track()) flight.push_back(t);
+  for (int r = 0; r < n && !flight.empty(); ++r) {
+    if (topup) c.send(64000);
+    h.advance(rtt);
+    std::vector<SentTcp> next;
+    for (size_t i = 0; i < flight.size(); ++i) {
+      if (i % 2 == 0 && i + 1 < flight.size()) continue;
+      c.ack(flight[i].seq + static_cast<uint32_t>(flight[i].payload.size()));
+      for (const auto& t : c.out_track()) next.push_back(t);
+    }
+    flight = std::move(next);
+  }
+  return info(c.fd).tcpi_snd_cwnd;
+}
+
+// A retransmission timeout with everything in flight, then one ACK for all of it: slow start from one
+// segment up to the new ssthresh (beta * flight), the rest of the ACK in congestion avoidance. Returns
+// ssthresh in segments.
+uint32_t timeout_then_ack_all(StackHarness& h, Conn& c) {
+  std::vector<SentTcp> got;
+  EXPECT_TRUE(advance_until_sent(h, 5s, got));  // the RTO's retransmission of the head
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 4u);
+  c.ack();
+  return info(c.fd).tcpi_snd_ssthresh;
+}
+
 }  // namespace
+
+// RFC 9438 §5.8: CUBIC's clock leaves out the time a connection sat idle (Linux moves epoch_start on by it
+// when sending starts again). Without that, 30 s of idle put the curve's target thousands of segments up,
+// and each ACK after the restart grew the window by half of it: the window leapt to many times what the
+// path took before. The window after the restart grows as it did before the idle time.
+TEST(TcpCongestion, CubicLeavesIdleTimeOutOfItsCurve) {
+  StackHarness h;
+  OpenOpts o;
+  o.rtt = 100ms;
+  Conn c = accept_conn(h, o);
+  ASSERT_EQ(c.send(10000), 10000);
+  ASSERT_EQ(c.out_track().size(), 10u);
+  ASSERT_EQ(timeout_then_ack_all(h, c), 7u);  // 0.7 * 10
+  std::vector<SentTcp> flight;
+  const uint32_t ca = rounds(h, c, flight, 10, 100ms);  // a second in congestion avoidance
+  const uint32_t before = rounds(h, c, flight, 20, 100ms, false);  // drained: all acknowledged, nothing queued
+  ASSERT_EQ(info(c.fd).tcpi_unacked, 0u);
+  ASSERT_GE(before, ca);
+  h.advance(30s);
+  ASSERT_GT(c.send(64000), 0);  // restart (RFC 2861: the window falls to the initial one at most), then growth
+  const uint32_t after = rounds(h, c, flight, 3, 100ms);
+  EXPECT_LE(after, before + 3) << before;
+  EXPECT_GE(after, std::min(before, 10u)) << before;
+  skiff_close(c.fd);
+}
+
+// RFC 9438 §4.8: after a timeout CUBIC starts over (K = 0, W_max the window it starts from; Linux's
+// cubictcp_state resets on entering Loss), growing slowly from the new ssthresh, instead of racing back
+// along the concave curve towards the window that timed out. RTT 200 ms: five rounds are a second.
+TEST(TcpCongestion, CubicStartsOverAfterATimeout) {
+  StackHarness h;
+  OpenOpts o;
+  o.rtt = 200ms;
+  o.wscale = 7;  // (the peer's window holds more than 64 KB)
+  Conn c = accept_conn(h, o);
+  ASSERT_GT(c.send(64000), 0);
+  std::vector<SentTcp> flight;
+  uint32_t cwnd = 0;
+  for (int r = 0; r < 8 && cwnd < 100; ++r) cwnd = rounds(h, c, flight, 1, 200ms);
+  ASSERT_GE(cwnd, 100u);  // slow start
+  const uint32_t ssthresh = timeout_then_ack_all(h, c);
+  ASSERT_GE(ssthresh, 60u);
+  flight.clear();
+  const uint32_t after = rounds(h, c, flight, 5, 200ms);
+  // Linux's CUBIC here: ssthresh + ~0.5 per round (the Reno-friendly estimate; the curve from K = 0 adds
+  // under one segment in a second). Resumed from the old W_max, the curve climbed ~15 segments in these
+  // five rounds.
+  EXPECT_LE(after, ssthresh + 5) << ssthresh;
+  EXPECT_GE(after, ssthresh);
+  skiff_close(c.fd);
+}
 
 TEST(TcpCongestion, InitialWindowIsTenSegments) {
   // RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)).

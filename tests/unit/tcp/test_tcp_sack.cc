@@ -1077,3 +1077,50 @@ TEST(TcpSack, TailLossProbeThatRetransmitsIsNotTimed) {
   EXPECT_EQ(h.shard().stats.tcp_rto_expired, 0u);
   skiff_close(c.fd);
 }
+
+// RFC 2018 §8: a receiver may discard data it SACKed (Linux prunes its out-of-order queue under memory
+// pressure). Here the third of ten segments is lost, 4-10 are SACKed, the retransmission of 3 arrives and the
+// peer, having dropped 4-10, acknowledges only up to 3. Segment 4, still marked SACKed at the head, would be
+// resent by nothing (RACK and recovery pass over SACKed data; the RTO found nothing to send and the
+// connection died after its retries). Now the head found SACKed brings the timeout forward to half an RTT
+// (at least 10 ms), which clears the marks and resends from the head (Linux's tcp_check_sack_reneging and
+// tcp_timeout_mark_lost).
+TEST(TcpSack, ReceiverThatRenegesOnItsSacksGetsTheDataAgain) {
+  StackHarness h;
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  const Bytes all = send_flight(c, 10000);
+  h.advance(20ms);
+  c.ack(base + 2000);
+  c.sack(base + 2000, {{base + 3000, base + 10000}});
+  auto got = c.out();
+  ASSERT_EQ(got.size(), 1u);  // RACK: 3 is lost
+  EXPECT_EQ(got[0].seq, base + 2000);
+  EXPECT_EQ(info(c.fd).tcpi_sacked, 7u);
+  h.advance(20ms);
+  c.ack(base + 3000);  // reneged: 4-10 are gone at the peer
+  EXPECT_TRUE(c.out().empty());
+  h.advance(9ms);
+  EXPECT_TRUE(c.out().empty());
+  h.advance(2ms);  // max(SRTT / 2, 10 ms) after the ACK
+  got = c.out();
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got[0].seq, base + 3000);  // the head again, though it was SACKed
+  EXPECT_EQ(got[0].payload, slice(all, 3000, kMss));
+  EXPECT_EQ(h.shard().stats.tcp_sack_reneging, 1u);
+  tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_sacked, 0u);
+  EXPECT_EQ(ti.tcpi_ca_state, 4u);  // Loss
+  // The rest follows as the window opens: every byte arrives and is acknowledged.
+  uint32_t next = base + 3000;
+  for (int round = 0; round < 20 && next != base + 10000; ++round) {
+    for (const auto& t : got) {
+      if (t.seq == next) next += static_cast<uint32_t>(t.payload.size());
+    }
+    c.ack(next);
+    got = c.out();
+  }
+  EXPECT_EQ(next, base + 10000);
+  EXPECT_EQ(info(c.fd).tcpi_unacked, 0u);
+  skiff_close(c.fd);
+}
