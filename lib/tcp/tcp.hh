@@ -62,6 +62,7 @@ struct TcpSock {
   SeqNum iss, irs;
   SeqNum snd_una, snd_nxt, snd_max;     // snd_max: highest sequence sent (snd_nxt rewinds on RTO)
   SeqNum snd_wl1, snd_wl2;
+  SeqNum snd_sml;                       // end of the last short data segment sent (Minshall's Nagle, Linux's snd_sml)
   uint32_t snd_wnd = 0;                 // peer's window (scaled)
   uint32_t max_window = 0;              // largest window the peer offered
   SeqNum rcv_nxt;

@@ -1239,7 +1239,7 @@ bool cookie_ack(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t d
   tp->iss = SeqNum(cookie);
   tp->rcv_nxt = seg.seq;
   tp->rcv_adv = tp->rcv_nxt + std::min<uint32_t>(receive_space(lp), 65535);
-  tp->snd_una = tp->snd_nxt = tp->snd_max = seg.ack;
+  tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_sml = seg.ack;
   tp->st.delivered = 1;  // our (stateless) SYN-ACK, which this ACK acknowledges
   tp->recover = tp->iss;
   wire::TcpOptions peer;
@@ -1364,7 +1364,7 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
   tp->rcv_nxt = seg.seq + 1;
   tp->rcv_adv = tp->rcv_nxt;
   tp->iss = new_isn(sh, inet_of(tp)->rcv_saddr, dport, inet_of(tp)->daddr, sport);
-  tp->snd_una = tp->iss;
+  tp->snd_una = tp->snd_sml = tp->iss;
   tp->snd_nxt = tp->snd_max = tp->iss + 1;
   tp->recover = tp->iss;
   tp->snd_wnd = seg.wnd;

@@ -443,6 +443,8 @@ bool send_head_segment(TcpSock* tp) {
   const bool with_fin = fin_with(tp, m);
   const uint8_t flags = tf::kAck | (is_last ? tf::kPsh : 0) | (with_fin ? tf::kFin : 0);
   if (transmit(tp, seq, flags, m) < 0) return false;
+  // Minshall's Nagle (Linux's tcp_minshall_update): where the last short segment of new data ends.
+  if (const uint32_t len = seg_len(m); len < tp->mss && !seq.lt(tp->snd_max)) tp->snd_sml = seq + len;
   sent_head_segment(tp, with_fin);
   return true;
 }
@@ -648,7 +650,9 @@ void write_xmit(TcpSock* tp, bool force_push, bool hold_tail) {
     }
     const bool is_last = tp->write_queue.next(m) == nullptr;
     const bool with_fin = fin_with(tp, m);
-    // Nagle (RFC 896, RFC 9293 §3.7.4): hold a small segment while data is unacknowledged. A full segment
+    // Nagle (RFC 896, RFC 9293 §3.7.4) in Minshall's form, as Linux's tcp_nagle_check: hold a small segment
+    // while a small segment sent before is unacknowledged (one at most in flight). Full segments in flight do
+    // not hold it: a write of an MSS and a bit goes whole, not its tail a delayed ACK later. A full segment
     // cut short by the window is not "small": SWS avoidance above decided on it. Nor is one with more data
     // queued behind it (nothing could join it; as Linux's tcp_write_xmit): that happens when the MSS fell
     // below the segments already queued (path MTU discovery cuts them, leaving short pieces).
@@ -657,7 +661,7 @@ void write_xmit(TcpSock* tp, bool force_push, bool hold_tail) {
     // (as Linux's, which never meets Nagle's test).
     if (len < tp->mss && is_last && !with_fin && !force_push && !seq.lt(tp->snd_max) &&
         (tp->cork || hold_tail ||
-         (!tp->nodelay && flight_size(tp) > 0 && !(flight_size(tp) == 1 && tp->fastopen_child)))) {
+         (!tp->nodelay && tp->snd_sml.gt(tp->snd_una) && !tp->snd_sml.gt(tp->snd_nxt)))) {
       // TCP_CORK (or a send with MSG_MORE, `hold_tail`: Linux's TCP_NAGLE_CORK for that push) holds a partial
       // segment at most until the persist timer fires, an RTO (at least rto_min, 200 ms) after the last ACK
       // left nothing in flight: tcp(7)'s "200 millisecond ceiling", which Linux implements the same way (tcp_write_xmit's caller arms the probe0 timer, whose tcp_write_wakeup

@@ -474,7 +474,7 @@ int connect_init(Sock* sk, const sockaddr* addr, socklen_t len) {
   tp->iss = new_isn(sh, src, is->num, dst, dport);
   tp->rcv_wscale = choose_rcv_wscale(tp);
   tp->ts_offset = ts_offset_for(src, dst);
-  tp->snd_una = tp->iss;
+  tp->snd_una = tp->snd_sml = tp->iss;
   tp->snd_nxt = tp->snd_max = tp->iss + 1;
   tp->recover = tp->iss;
   tp->retransmits = 0;

@@ -130,3 +130,36 @@ TEST(TcpNagle, CorkHoldsAPartialSegmentAtMostUntilThePersistTimer) {
   EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 0u);
   skiff_close(c.fd);
 }
+
+// Minshall's form of Nagle (as Linux's tcp_nagle_check): only a small segment in flight holds the next small
+// one. A write of one MSS and a bit on an idle connection goes whole at once: its tail is not held behind
+// the full segment until the peer's delayed ACK (40 ms on Linux, up to 500 ms elsewhere).
+TEST(TcpNagle, FullSegmentsInFlightDoNotHoldTheTail) {
+  StackHarness h;
+  Conn c = accept_conn(h);  // MSS 1000
+  ASSERT_EQ(c.send(1112, 1), 1112);
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].payload.size(), 1000u);
+  EXPECT_EQ(out[1].payload.size(), 112u);
+  EXPECT_EQ(out[1].flags, tf::kAck | tf::kPsh);
+  // Now a small segment is in flight: the next small write waits for its ACK ...
+  ASSERT_EQ(c.send(50, 2), 50);
+  EXPECT_TRUE(c.out().empty());
+  // ... which an ACK of the full segment alone does not bring.
+  c.ack(c.iss + 1001);
+  EXPECT_TRUE(c.out().empty());
+  c.ack();
+  out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].payload, pattern(50, 2));
+  // Full segments alone in flight: a small write goes at once.
+  c.ack();
+  ASSERT_EQ(c.send(3000, 3), 3000);
+  ASSERT_EQ(c.out_track().size(), 3u);
+  ASSERT_EQ(c.send(10, 4), 10);
+  out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].payload, pattern(10, 4));
+  skiff_close(c.fd);
+}
