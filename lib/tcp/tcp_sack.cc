@@ -407,6 +407,9 @@ void undo_note_retrans(TcpSock* tp) {
 
 void undo_on_dsack(TcpSock* tp, SeqNum l, SeqNum r) {
   if (!tp->undo_armed || !r.gt(tp->undo_marker)) return;
+  // More duplicates reported than we ever retransmitted: the network duplicated segments, which says
+  // nothing of our retransmissions (Linux's tcp_dsack_seen skips such D-SACKs).
+  if (tp->st.dsack_dups > tp->total_retrans) return;
   const uint32_t mss = std::max<uint32_t>(tp->mss, 1);
   const uint32_t len = static_cast<uint32_t>(r - l);
   const uint32_t segs = len / mss + (len % mss ? 1 : 0);

@@ -87,6 +87,9 @@ void send_tlp(TcpSock* tp) {
   if (transmit(tp, seq, tf::kAck | (fin ? tf::kFin : 0), last) == 0) {
     pkt_meta(last)->flags |= kMetaEverRetrans;
     pkt_meta(last)->rx_time_ns = sh.now().ns();
+    // Counted towards an undo still armed (as Linux's tcp_retransmit_skb): the probe's own D-SACK then
+    // cancels only itself, not what an earlier episode's real loss left.
+    undo_note_retrans(tp);
     ++tp->total_retrans;
     ++sh.stats.tcp_retrans_segs;
   }

@@ -1045,6 +1045,32 @@ TEST(TcpSack, RecoveryIsNotUndoneWhileARetransmissionWasNeeded) {
   EXPECT_EQ(h.shard().stats.tcp_dsack_recv, 2u);
   EXPECT_EQ(h.shard().stats.tcp_undo, 0u);
   EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, reduced);
+  // Later, a tail whose ACK comes late: the probe resends the last segment and the peer D-SACKs it. The
+  // probe counts as a retransmission of its own (Linux's tcp_retransmit_skb), so its D-SACK cancels only
+  // itself: the earlier episode, whose loss was real, stays (it was undone here: ssthresh back to infinite,
+  // the connection in slow start again).
+  h.advance(1s);
+  ASSERT_EQ(c.send(3000, 4), 3000);
+  ASSERT_EQ(c.out_track().size(), 3u);
+  const uint32_t ssthresh = info(c.fd).tcpi_snd_ssthresh;
+  ASSERT_LT(ssthresh, 0x7fffffffu);
+  std::vector<SentTcp> probe;
+  ASSERT_TRUE(advance_until_sent(h, 1s, probe));
+  ASSERT_EQ(probe.size(), 1u);
+  EXPECT_EQ(probe[0].seq, base + 12000);
+  EXPECT_EQ(h.shard().stats.tcp_tlp_probes, 1u);
+  c.sack(base + 13000, {{base + 12000, base + 13000}});
+  EXPECT_EQ(h.shard().stats.tcp_dsack_recv, 3u);
+  EXPECT_EQ(h.shard().stats.tcp_undo, 0u);
+  EXPECT_EQ(info(c.fd).tcpi_snd_ssthresh, ssthresh);
+  // And a segment the network duplicated (D-SACKed, never resent by us) undoes nothing either.
+  ASSERT_EQ(c.send(1000, 5), 1000);
+  ASSERT_EQ(c.out_track().size(), 1u);
+  c.ack(base + 14000);
+  c.sack(base + 14000, {{base + 13000, base + 14000}});
+  c.sack(base + 14000, {{base + 13000, base + 14000}});
+  EXPECT_EQ(h.shard().stats.tcp_undo, 0u);
+  EXPECT_EQ(info(c.fd).tcpi_snd_ssthresh, ssthresh);
   skiff_close(c.fd);
 }
 
