@@ -285,18 +285,34 @@ void on_persist(void* ctx, Timer*, Instant now) {
   sh.timers.arm(tp->persist_timer, now + clamp_to_user_timeout(tp, now, tp->retrans_start, us(wait)));
 }
 
+// The states in which keepalive probes a silent peer (as Linux's tcp_keepalive_timer): a synchronized
+// connection that may still hear from it, the half-closed ones included (CLOSE-WAIT, and FIN-WAIT-2 while
+// the application holds the socket: an orphan's FIN-WAIT-2 ends by its own timer). In FIN-WAIT-1, CLOSING
+// and LAST-ACK our FIN is in flight and the retransmission timer watches the peer.
+static bool keepalive_state(TcpSock* tp) {
+  const uint8_t st = sk_of(tp)->state;
+  return st == sk_state::kEstablished || st == sk_state::kCloseWait || (st == sk_state::kFinWait2 && !tp->orphan);
+}
+
 void on_keepalive(void* ctx, Timer*, Instant now) {
   auto* tp = static_cast<TcpSock*>(ctx);
   Sock* sk = sk_of(tp);
   Shard& sh = shard_of(tp);
-  if (!sk->keepalive || sk->state != sk_state::kEstablished) return;
+  if (!sk->keepalive || !keepalive_state(tp)) return;
+  // Data in flight or waiting: the retransmission or persist timer watches the peer; look again after an
+  // idle period (Linux's tcp_keepalive_timer).
+  if (tp->snd_una != tp->snd_max || tp->send_head) {
+    sh.timers.arm(tp->keepalive_timer, now + Duration(keep_idle_ns(tp)));
+    return;
+  }
   const Duration idle = now - tp->last_rcv;
   if (idle < Duration(keep_idle_ns(tp))) {
     sh.timers.arm(tp->keepalive_timer, tp->last_rcv + Duration(keep_idle_ns(tp)));
     return;
   }
-  if (tp->probes_out >= keep_cnt(tp) || (tp->user_timeout_ms && idle >= std::chrono::milliseconds(tp->user_timeout_ms) &&
-                                         tp->probes_out > 0)) {
+  // TCP_USER_TIMEOUT, when set, decides instead of TCP_KEEPCNT (as Linux).
+  if (tp->user_timeout_ms ? idle >= std::chrono::milliseconds(tp->user_timeout_ms) && tp->probes_out > 0
+                          : tp->probes_out >= keep_cnt(tp)) {
     send_rst(tp);
     return abort_timeout(tp);
   }
@@ -407,7 +423,7 @@ void reset_keepalive(TcpSock* tp) {
   Sock* sk = sk_of(tp);
   Shard& sh = shard_of(tp);
   tp->probes_out = tp->persist_timer.armed() ? tp->probes_out : 0;
-  if (!sk->keepalive || sk->state != sk_state::kEstablished) {
+  if (!sk->keepalive || !keepalive_state(tp)) {
     sh.timers.cancel(tp->keepalive_timer);
     return;
   }

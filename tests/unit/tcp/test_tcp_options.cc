@@ -217,6 +217,59 @@ TEST(TcpOptions, KeepaliveProbesThenAbort) {
   skiff_close(c.fd);
 }
 
+// As Linux's tcp_keepalive_timer: a half-closed connection (CLOSE-WAIT here: the peer sent its FIN, the
+// application has not closed) is probed too, so a peer that vanished is found; and with TCP_USER_TIMEOUT
+// set, it decides when to give up instead of TCP_KEEPCNT.
+TEST(TcpOptions, KeepaliveProbesHalfClosedConnectionsAndFollowsUserTimeout) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_KEEPIDLE, 10), 0);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_KEEPINTVL, 2), 0);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_KEEPCNT, 1), 0);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_USER_TIMEOUT, 15000), 0);
+  ASSERT_EQ(set_int(c.fd, SOL_SOCKET, SO_KEEPALIVE, 1), 0);
+  c.fin();
+  ASSERT_EQ(c.out().size(), 1u);  // its ACK
+  ASSERT_EQ(state_of(c.fd), TCP_CLOSE_WAIT);
+  std::vector<SentTcp> got;
+  auto t = advance_until_sent(h, 11s, got);
+  ASSERT_TRUE(t);
+  EXPECT_GE(*t, 9990ms);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, c.iss);  // a keepalive probe
+  // Unanswered probes every 2 s: TCP_KEEPCNT (1) would have ended it at the second; the user timeout
+  // (15 s since the peer was last heard) does, at the first probe time past it (16 s).
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(advance_until_sent(h, 3s, got)) << i;
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].flags, tf::kAck) << i;
+  }
+  ASSERT_TRUE(advance_until_sent(h, 3s, got));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].flags, tf::kRst | tf::kAck);
+  EXPECT_EQ(so_error(c.fd), ETIMEDOUT);
+  EXPECT_EQ(h.shard().stats.tcp_keepalive_probes, 3u);
+  skiff_close(c.fd);
+}
+
+// With data in flight the retransmission timer watches the peer: no keepalive probe then (Linux).
+TEST(TcpOptions, NoKeepaliveProbeWithDataInFlight) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_KEEPIDLE, 2), 0);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_KEEPINTVL, 1), 0);
+  ASSERT_EQ(set_int(c.fd, SOL_SOCKET, SO_KEEPALIVE, 1), 0);
+  ASSERT_EQ(c.send(100), 100);
+  ASSERT_EQ(c.out_track().size(), 1u);
+  for (int i = 0; i < 60; ++i) {
+    h.advance(100ms);
+    for (const auto& s : c.out()) EXPECT_NE(s.seq, c.iss) << i;  // retransmissions only
+  }
+  EXPECT_EQ(h.shard().stats.tcp_keepalive_probes, 0u);
+  c.ack();
+  skiff_close(c.fd);
+}
+
 TEST(TcpOptions, NoKeepaliveWithoutSoKeepalive) {
   StackHarness h;
   Conn c = accept_conn(h);
