@@ -99,6 +99,12 @@ bool pmtu_sync(TcpSock* tp);
 // Cuts segment `m` to the send MSS if it is larger (queued before a path MTU drop), the rest queued right
 // behind it with its state. False if no buffer was free (nothing changed).
 bool fit_to_mss(TcpSock* tp, rte_mbuf* m);
+// How long an orphan waits in FIN-WAIT-2 for the peer's FIN (Linux's tcp_fin_time): TCP_LINGER2's seconds,
+// else the stack's fin_timeout, and never less than 3.5 RTOs.
+inline Duration fin_time(TcpSock* tp) {
+  const Duration t = tp->linger2_s > 0 ? Duration(std::chrono::seconds(tp->linger2_s)) : cfg_of(tp).fin_timeout;
+  return std::max<Duration>(t, std::chrono::microseconds(tp->rto_us * 7 / 2));
+}
 // The payload of the largest segment the peer may send us: the MSS we announced, less the timestamp option
 // each segment then carries (what Linux's advmss holds once timestamps are on; TCP_INFO's tcpi_advmss).
 inline uint32_t rcv_full_payload(const TcpSock* tp) { return tp->advmss - (tp->ts_ok ? 12u : 0u); }

@@ -117,8 +117,13 @@ bool fin_acked(TcpSock* tp) {
     case sk_state::kFinWait1:
       set_state(tp, sk_state::kFinWait2);
       if (tp->orphan) {
-        // Nobody will read the peer's data: don't wait for its FIN forever (Linux tcp_fin_timeout).
-        sh.timers.arm(tp->tw_timer, sh.now() + cfg_of(tp).fin_timeout);
+        // TCP_LINGER2 -1: an orphan does not wait for the peer's FIN at all (Linux's tcp_rcv_state_process).
+        if (tp->linger2_s < 0) {
+          done(tp);
+          return true;
+        }
+        // Nobody will read the peer's data: don't wait for its FIN forever (Linux's tcp_fin_time).
+        sh.timers.arm(tp->tw_timer, sh.now() + fin_time(tp));
       }
       break;
     case sk_state::kClosing:

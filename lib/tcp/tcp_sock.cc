@@ -800,7 +800,12 @@ void tcp_close(Sock* sk, int64_t timeout_ns) {
       write_xmit(tp, true);
       break;
     case sk_state::kFinWait2:
-      sh.timers.arm(tp->tw_timer, sh.now() + cfg_of(tp).fin_timeout);
+      if (tp->linger2_s < 0) {  // TCP_LINGER2 -1: no waiting for the peer's FIN (Linux's tcp_close)
+        send_rst(tp);
+        done(tp);
+        return;
+      }
+      sh.timers.arm(tp->tw_timer, sh.now() + fin_time(tp));
       break;
     default:
       break;  // FIN-WAIT-1, CLOSING, LAST-ACK: already on the way out
@@ -1193,7 +1198,8 @@ int tcp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
       tp->user_timeout_ms = static_cast<uint32_t>(val);
       return 0;
     case TCP_LINGER2:
-      tp->linger2_s = val;
+      // As Linux: negative means reset at once (-1), otherwise at most TCP_FIN_TIMEOUT_MAX (120 s).
+      tp->linger2_s = val < 0 ? -1 : std::min(val, 120);
       return 0;
     case TCP_QUICKACK:
       if (val) tp->quickack = 8;
@@ -1429,7 +1435,10 @@ int tcp_getsockopt(Sock* sk, int level, int optname, void* optval, socklen_t* op
       break;
     case TCP_KEEPCNT: val = tp->keepcnt ? tp->keepcnt : static_cast<int>(cfg_of(tp).keepalive_probes); break;
     case TCP_USER_TIMEOUT: val = static_cast<int>(tp->user_timeout_ms); break;
-    case TCP_LINGER2: val = tp->linger2_s; break;
+    case TCP_LINGER2:  // (unset: the stack's FIN-WAIT-2 timeout, as Linux's tcp_fin_timeout)
+      val = tp->linger2_s ? tp->linger2_s
+                          : static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(cfg_of(tp).fin_timeout).count());
+      break;
     case TCP_QUICKACK: val = tp->quickack > 0; break;
     case TCP_SYNCNT: val = tp->syn_retries ? tp->syn_retries : static_cast<int>(cfg_of(tp).syn_retries); break;
     case TCP_DEFER_ACCEPT: val = defer_timeouts_to_secs(tp->icsk.defer_accept); break;

@@ -74,6 +74,59 @@ TEST(TcpFinWait2, OrphanGivesUpAfterFinTimeout) {
   skiff_close(c.lfd);
 }
 
+// TCP_LINGER2 as Linux: the orphan's FIN-WAIT-2 lifetime in seconds (at most 120; unset it reads the stack's
+// fin_timeout, 60); -1 resets instead of waiting for the peer's FIN at all.
+TEST(TcpFinWait2, Linger2SetsTheOrphansLifetime) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  int v = 0;
+  socklen_t l = sizeof v;
+  ASSERT_EQ(skiff_getsockopt(c.fd, IPPROTO_TCP, TCP_LINGER2, &v, &l), 0);
+  EXPECT_EQ(v, 60);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_LINGER2, 1000), 0);
+  ASSERT_EQ(skiff_getsockopt(c.fd, IPPROTO_TCP, TCP_LINGER2, &v, &l), 0);
+  EXPECT_EQ(v, 120);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_LINGER2, -7), 0);
+  ASSERT_EQ(skiff_getsockopt(c.fd, IPPROTO_TCP, TCP_LINGER2, &v, &l), 0);
+  EXPECT_EQ(v, -1);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_LINGER2, 5), 0);
+  ASSERT_EQ(skiff_close(c.fd), 0);
+  EXPECT_EQ(c.out_track().size(), 1u);  // FIN
+  c.ack();                               // FIN-WAIT-2, orphaned
+  h.advance(4s + 990ms);
+  EXPECT_EQ(h.shard().tcp.connections(), 1u);
+  h.advance(12ms);
+  EXPECT_EQ(h.shard().tcp.connections(), 0u);
+  skiff_close(c.lfd);
+}
+
+TEST(TcpFinWait2, Linger2MinusOneResetsInsteadOfWaiting) {
+  {
+    // Closed in FIN-WAIT-2 (after SHUT_WR): RST at once (Linux's tcp_close).
+    StackHarness h;
+    Conn c = fin_wait_2(h, false);
+    ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_LINGER2, -1), 0);
+    ASSERT_EQ(skiff_close(c.fd), 0);
+    auto out = c.out();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].flags, tf::kRst | tf::kAck);
+    EXPECT_EQ(h.shard().tcp.connections(), 0u);
+    skiff_close(c.lfd);
+  }
+  {
+    // Closed in ESTABLISHED: the FIN goes, and its ACK ends the orphan (Linux's tcp_rcv_state_process).
+    StackHarness h;
+    Conn c = accept_conn(h);
+    ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_LINGER2, -1), 0);
+    ASSERT_EQ(skiff_close(c.fd), 0);
+    EXPECT_EQ(c.out_track().size(), 1u);
+    c.ack();
+    EXPECT_TRUE(c.out().empty());
+    EXPECT_EQ(h.shard().tcp.connections(), 0u);
+    skiff_close(c.lfd);
+  }
+}
+
 TEST(TcpFinWait2, OrphanStillTakesTheFinIntoTimeWait) {
   StackHarness h;
   Conn c = fin_wait_2(h, true);
