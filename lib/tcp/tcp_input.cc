@@ -895,13 +895,19 @@ void synsent_input(TcpSock* tp, Segment& seg) {
 
 void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t dport);
 
+constexpr int32_t kPawsWindow = 1;  // TSval ticks of slack for PAWS
+
 void time_wait_input(Shard& sh, TcpSock* tp, Segment& seg, uint16_t sport, uint16_t dport) {
   if (seg.has(tf::kRst)) {
     ++sh.stats.tcp_tw_rst_ignored;  // RFC 1337: no TIME-WAIT assassination
     return drop_seg(sh, seg, Drop::TcpTimeWaitRst);
   }
-  const bool newer_ts = tp->ts_ok && seg.opt.has_timestamp && static_cast<int32_t>(seg.opt.ts_val - tp->ts_recent) > 0;
-  if (seg.has(tf::kSyn) && !seg.has(tf::kAck) && (seg.seq.gt(tp->rcv_nxt) || newer_ts)) {
+  const bool ts = tp->ts_ok && seg.opt.has_timestamp;
+  const bool newer_ts = ts && static_cast<int32_t>(seg.opt.ts_val - tp->ts_recent) > 0;
+  // RFC 6191 / Linux's tcp_timewait_state_process: a SYN whose timestamp is older than the old connection's
+  // last (beyond PAWS's one tick) is an old duplicate, whatever its sequence number.
+  const bool paws_reject = ts && static_cast<int32_t>(tp->ts_recent - seg.opt.ts_val) > kPawsWindow;
+  if (seg.has(tf::kSyn) && !seg.has(tf::kAck) && !paws_reject && (seg.seq.gt(tp->rcv_nxt) || newer_ts)) {
     // A new incarnation of the 4-tuple (RFC 1122 §4.2.2.13, RFC 6191): its sequence numbers (or its
     // timestamps) are beyond the old ones, so end TIME-WAIT and let the listener take it.
     if (InetSock* l = sh.tcp.listener(seg.rx->dst, dport)) {
@@ -917,8 +923,6 @@ void time_wait_input(Shard& sh, TcpSock* tp, Segment& seg, uint16_t sport, uint1
   }
   seg.payload.reset();
 }
-
-constexpr int32_t kPawsWindow = 1;  // TSval ticks of slack for PAWS
 
 // PAWS as specified rejects pure ACKs that the network reordered: a receiver's later ACK carried a newer
 // TSval and became TS.Recent. A duplicate ACK that would change neither sequence numbers nor window, with

@@ -259,7 +259,10 @@ int transmit(TcpSock* tp, SeqNum seq, uint8_t flags, rte_mbuf* data, uint32_t ns
   return rc;
 }
 
-void send_ack(TcpSock* tp) { transmit(tp, tp->snd_nxt, tf::kAck, nullptr); }
+// Segments without data carry SND.MAX, not SND.NXT: after a go-back-N timeout (or a path MTU drop) snd_nxt
+// is rewound below what the peer may already hold, and a receiver drops a bare ACK or RST that old (RFC 9293
+// §3.10.7.4's acceptability test; Linux never rewinds snd_nxt, BSD sends such segments at snd_max).
+void send_ack(TcpSock* tp) { transmit(tp, tp->snd_max, tf::kAck, nullptr); }
 
 void send_syn(TcpSock* tp) {
   if (sk_of(tp)->state != sk_state::kSynSent) {
@@ -283,7 +286,7 @@ void send_syn(TcpSock* tp) {
 }
 
 void send_rst(TcpSock* tp) {
-  transmit(tp, tp->snd_nxt, tf::kRst | tf::kAck, nullptr);
+  transmit(tp, tp->snd_max, tf::kRst | tf::kAck, nullptr);
   ++shard_of(tp).stats.tcp_out_rsts;
 }
 

@@ -552,3 +552,36 @@ TEST(TcpRetransmission, FastRetransmitStillWorksAfterTwoGigabytesWithoutLoss) {
   EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
   skiff_close(c.fd);
 }
+
+// A go-back-N timeout (no SACK) rewinds SND.NXT to SND.UNA, below what the peer may already hold (here all
+// of it: only its ACKs were lost). A bare ACK or RST then carries SND.MAX (as BSD; Linux never rewinds
+// SND.NXT): at the rewound SND.NXT a receiver's acceptability test drops it as old, so our ACK of its data
+// and our abort would both be lost on it.
+TEST(TcpRetransmission, BareAckAndRstAfterGoBackNCarrySndMax) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(c.send(3000), 3000);
+  ASSERT_EQ(c.out_track().size(), 3u);
+  std::vector<SentTcp> got;
+  ASSERT_TRUE(advance_until_sent(h, 2s, got));  // the RTO: the head again
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got[0].seq, c.iss + 1);
+  // The peer's data, its ACK field still at our SND.UNA (its later ACKs lost).
+  c.in({.seq = c.snd, .ack = c.iss + 1, .flags = tf::kAck | tf::kPsh, .payload = pattern(10, 3)});
+  c.snd += 10;
+  h.advance(50ms);  // (the delayed ACK)
+  got = c.out();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].flags, tf::kAck);
+  EXPECT_EQ(got[0].seq, c.iss + 3001);
+  EXPECT_EQ(got[0].ack, c.snd);
+  EXPECT_EQ(read_all(c.fd), pattern(10, 3));
+  const linger lg{1, 0};
+  ASSERT_EQ(skiff_setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+  ASSERT_EQ(skiff_close(c.fd), 0);
+  got = c.out();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].flags, tf::kRst | tf::kAck);
+  EXPECT_EQ(got[0].seq, c.iss + 3001);
+  skiff_close(c.lfd);
+}

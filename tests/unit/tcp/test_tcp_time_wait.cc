@@ -154,3 +154,40 @@ TEST(TcpTimeWait, ConnectToATupleInTimeWaitFails) {
   EXPECT_EQ(errno, EADDRNOTAVAIL);
   skiff_close(fd);
 }
+
+// RFC 6191, as Linux's tcp_timewait_state_process: with timestamps on, a SYN whose timestamp is older than
+// the old connection's last is an old duplicate, though its sequence number is above: ACKed, TIME-WAIT
+// stays. The same SYN with a newer timestamp is a new incarnation.
+TEST(TcpTimeWait, SynWithAnOlderTimestampIsAnOldDuplicate) {
+  StackHarness h;
+  OpenOpts o;
+  o.ts = true;
+  Conn c = accept_conn(h, o);
+  ASSERT_EQ(skiff_close(c.fd), 0);
+  ASSERT_EQ(c.out_track().size(), 1u);
+  c.ts_val = 5000;
+  c.fin();
+  ASSERT_EQ(c.out().size(), 1u);
+  TcpSpec syn = c.seg(tf::kSyn);
+  syn.seq = c.snd + 100000;
+  syn.ack = 0;
+  wire::TcpOptions so = mss_opt(1000);
+  so.has_timestamp = true;
+  so.ts_val = 4000;
+  syn.opts = so;
+  c.in(syn);
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kAck);
+  EXPECT_EQ(h.shard().stats.tcp_tw_recycled, 0u);
+  EXPECT_EQ(h.shard().tcp.connections(), 1u);
+  so.ts_val = 6000;
+  syn.opts = so;
+  c.in(syn);
+  out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kSyn | tf::kAck);
+  EXPECT_EQ(out[0].ack, c.snd + 100001);
+  EXPECT_EQ(h.shard().stats.tcp_tw_recycled, 1u);
+  skiff_close(c.lfd);
+}
