@@ -154,8 +154,10 @@ void set_mss(TcpSock* tp, uint16_t peer_mss) {
 }
 
 uint32_t initial_window(TcpSock* tp) {
-  // RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)).
-  return std::min<uint32_t>(cfg_of(tp).init_cwnd_segs * tp->mss, std::max<uint32_t>(2u * tp->mss, 14600));
+  // Ten segments (RFC 6928), or `init-cwnd`, whatever the MSS, as Linux's tcp_init_cwnd counts packets: RFC
+  // 6928's byte cap, min(10*MSS, max(2*MSS, 14600)), would give a jumbo-frame connection two segments and
+  // make an init-cwnd above 10 do nothing at the usual MSS.
+  return cfg_of(tp).init_cwnd_segs * tp->mss;
 }
 
 void init_cwnd(TcpSock* tp) {

@@ -132,8 +132,37 @@ TEST(TcpCongestion, CubicStartsOverAfterATimeout) {
   skiff_close(c.fd);
 }
 
+// Counted in segments whatever their size, as Linux's tcp_init_cwnd (RFC 6928's 14,600-byte cap would
+// give a jumbo-frame connection two segments, and make init-cwnd above 10 do nothing).
+TEST(TcpCongestion, InitialWindowIsTenSegmentsOfAnySize) {
+  {
+    HarnessOptions ho;
+    ho.mtu = 9000;
+    StackHarness h(ho);
+    OpenOpts o;
+    o.mss = 8960;
+    o.wscale = 7;
+    Conn c = accept_conn(h, o);
+    ASSERT_EQ(c.send(200000), 200000);
+    c.out_track();
+    const tcp_info ti = info(c.fd);
+    ASSERT_EQ(ti.tcpi_snd_mss, 8960u);
+    EXPECT_EQ(ti.tcpi_snd_cwnd, 10u);  // (RFC 6928's cap: 2)
+    skiff_close(c.fd);
+  }
+  {
+    HarnessOptions ho;
+    ho.cfg.tcp.init_cwnd_segs = 20;  // [tcp] init-cwnd
+    StackHarness h(ho);
+    Conn c = accept_conn(h);
+    ASSERT_EQ(c.send(30000), 30000);
+    EXPECT_EQ(c.out_track().size(), 20u);
+    EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 20u);
+    skiff_close(c.fd);
+  }
+}
+
 TEST(TcpCongestion, InitialWindowIsTenSegments) {
-  // RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)).
   for (const uint16_t mss : {536, 1000, 1460}) {
     StackHarness h;
     OpenOpts o;
