@@ -1076,6 +1076,10 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
     }
   }
   if (!process_ack(tp, seg)) return drop_seg(sh, seg, Drop::TcpBadAck);
+  // The peer was heard: only now, past the window, PAWS, RST/SYN and ACK checks, so that junk carrying the
+  // 4-tuple (old duplicates, a blind attacker's segments) cannot hold off keepalive's dead-peer detection
+  // (Linux's rcv_tstamp / lrcvtime, set by validated ACKs and data).
+  tp->last_rcv = sh.now();
   // From here on a connection that is over may have been freed already (an orphan: done() frees it), so
   // after fin_acked and process_data nothing reads it unless they say it lives.
   if (tp->fin_sent && tp->snd_una.gt(tp->fin_seq) && fin_acked(tp)) {
@@ -1505,14 +1509,15 @@ void tcp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx) {
     return tcp::drop_seg(sh, seg, Drop::TcpTupleUnconfirmed);
   }
   if (tp) {
-    tp->last_rcv = sh.now();
     // (A SYN again at a child in SYN-RECEIVED is, in Linux, its request socket's: not counted.)
     if (!(flags & tf::kSyn) || sk_of(tp)->state != sk_state::kSynRecv) [[likely]] {
       ++tp->st.segs_in;
       if (seg.len) ++tp->st.data_segs_in;
     }
     switch (sk_of(tp)->state) {
-      case sk_state::kSynSent: return tcp::synsent_input(tp, seg);
+      case sk_state::kSynSent:
+        tp->last_rcv = sh.now();
+        return tcp::synsent_input(tp, seg);
       case sk_state::kTimeWait: return tcp::time_wait_input(sh, tp, seg, sport, dport);
       default: return tcp::rcv_established_and_later(tp, seg);
     }

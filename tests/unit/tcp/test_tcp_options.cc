@@ -270,6 +270,27 @@ TEST(TcpOptions, NoKeepaliveProbeWithDataInFlight) {
   skiff_close(c.fd);
 }
 
+// Only segments that pass validation count as hearing from the peer: junk carrying the 4-tuple (an
+// out-of-window segment, an ACK of data never sent) does not hold off the probes (as Linux's rcv_tstamp).
+TEST(TcpOptions, KeepaliveIdleClockIgnoresInvalidSegments) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(set_int(c.fd, IPPROTO_TCP, TCP_KEEPIDLE, 10), 0);
+  ASSERT_EQ(set_int(c.fd, SOL_SOCKET, SO_KEEPALIVE, 1), 0);
+  h.advance(5s);
+  c.in({.seq = c.snd + 10'000'000, .ack = c.nxt, .flags = tf::kAck | tf::kPsh, .payload = pattern(10)});
+  h.advance(1s);
+  c.in({.seq = c.snd, .ack = c.nxt + 5000, .flags = tf::kAck});
+  c.out();  // (the answers to them)
+  std::vector<SentTcp> got;
+  auto t = advance_until_sent(h, 10s, got);
+  ASSERT_TRUE(t);
+  EXPECT_LE(*t, 4s + 10ms);  // 10 s after the handshake, not after the junk
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, c.iss);  // the probe
+  skiff_close(c.fd);
+}
+
 TEST(TcpOptions, NoKeepaliveWithoutSoKeepalive) {
   StackHarness h;
   Conn c = accept_conn(h);
