@@ -349,7 +349,9 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     if (tp->snd_nxt.lt(tp->snd_una)) tp->snd_nxt = tp->snd_una;
     tp->retransmits = 0;
     tp->probes_out = 0;
-    tp->tlp_sent = false;
+    // One probe per flight (RFC 8985 §7.4 tracks one TLP.end_seq; Linux's tlp_high_seq since 5.9): another
+    // may go only once this one's outcome is known, or a second would overwrite what the first left to learn.
+    if (!tp->tlp_pending) tp->tlp_sent = false;
     if (acked) cong_on_ack(tp, ack, acked);
     // RFC 6582's `recover` gates fast retransmit while SND.UNA has not passed it (cong_on_dupack). Past it,
     // it follows SND.UNA - 1: the gate stays open, and the sequence comparison stays meaningful. Left at an

@@ -1150,3 +1150,27 @@ TEST(TcpSack, ReceiverThatRenegesOnItsSacksGetsTheDataAgain) {
   EXPECT_EQ(info(c.fd).tcpi_unacked, 0u);
   skiff_close(c.fd);
 }
+
+// One tail loss probe per flight (RFC 8985 §7.4 tracks one TLP.end_seq; Linux since 5.9): an ACK below the
+// probe's end does not allow another probe; the retransmission timer covers the rest. Before, the partial
+// ACK re-armed the probe timer and a second probe went (overwriting what the first left to learn).
+TEST(TcpSack, OneTailLossProbePerFlight) {
+  StackHarness h;
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  send_flight(c, 5000);
+  std::vector<SentTcp> got;
+  ASSERT_TRUE(advance_until_sent(h, 1s, got));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, base + 4000);  // the probe: the last segment again
+  EXPECT_EQ(h.shard().stats.tcp_tlp_probes, 1u);
+  c.ack(base + 2000);  // part of the flight, below the probe's end
+  EXPECT_TRUE(c.out().empty());
+  auto t = advance_until_sent(h, 2s, got);
+  ASSERT_TRUE(t);
+  EXPECT_GE(*t, 150ms);  // the RTO, not a probe timeout (40 ms)
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got[0].seq, base + 2000);
+  EXPECT_EQ(h.shard().stats.tcp_tlp_probes, 1u);
+  skiff_close(c.fd);
+}
