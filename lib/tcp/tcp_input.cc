@@ -37,6 +37,10 @@ bool acceptable(TcpSock* tp, const Segment& seg) {
   // RST are processed, and a bare FIN is taken (tcp_data_queue); process_data drops any data beyond the
   // window. The peer's zero-window probes carry the ACK that may open our own send window.
   if (wnd == 0) return seg.seq == tp->rcv_nxt;
+  // A bare ACK exactly at the right edge passes too (Linux's tcp_sequence, where RFC 9293 says below it): a
+  // peer that filled our window and lost a segment sends its ACKs there in a two-way transfer, and their
+  // acknowledgments and window updates would be lost on us. (A RST there stays out: RFC 5961 §3.2.)
+  if (slen == 0 && !seg.has(tf::kRst)) return static_cast<uint32_t>(seg.seq - tp->rcv_nxt) <= wnd;
   if (slen == 0) return seg.seq.in_range(tp->rcv_nxt, end);
   return seg.seq.in_range(tp->rcv_nxt, end) || (seg.seq + slen - 1).in_range(tp->rcv_nxt, end);
 }

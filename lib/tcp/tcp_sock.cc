@@ -784,7 +784,10 @@ void tcp_close(Sock* sk, int64_t timeout_ns) {
   // Unread data, or SO_LINGER with a zero timeout: abort with RST (RFC 9293 §3.10.4; RFC 2525 §2.17).
   if (tp->rcv_queued > 0 || (sk->linger_on && timeout_ns == 0)) {
     if (tp->rcv_queued > 0) ++sh.stats.tcp_abort_on_close;
-    if (st != sk_state::kClose) send_rst(tp);
+    // As Linux's tcp_disconnect: in CLOSING and LAST-ACK, where both FINs are out, a RST goes only if data
+    // was never sent (the peer has everything else; the connection just ends here).
+    const bool unsent = tp->write_bytes > static_cast<uint32_t>(tp->snd_max - tp->snd_una);
+    if ((st != sk_state::kClosing && st != sk_state::kLastAck) || unsent) send_rst(tp);
     done(tp);
     return;
   }

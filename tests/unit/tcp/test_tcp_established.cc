@@ -335,3 +335,29 @@ TEST(TcpEstablished, PayloadTooLargeForTheHeaderBufferIsReferenced) {
   EXPECT_EQ(h.total_drops(), 0u);
   skiff_close(c.fd);
 }
+
+// A bare ACK exactly at our window's right edge is taken (Linux's tcp_sequence; RFC 9293 asks for below
+// it): a peer that filled our window and lost a segment sends its ACKs there, and they carry its
+// acknowledgment of our data.
+TEST(TcpEstablished, BareAckAtTheRightEdgeOfOurWindowIsTaken) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(c.send(100), 100);
+  auto out = c.out_track();
+  ASSERT_EQ(out.size(), 1u);
+  const uint32_t wnd = out[0].wnd;  // (no window scaling)
+  ASSERT_GT(wnd, 0u);
+  c.in({.seq = c.snd + wnd, .ack = c.nxt, .flags = tf::kAck});
+  EXPECT_TRUE(c.out().empty());  // no duplicate ACK: it was acceptable
+  int outq = -1;
+  ASSERT_EQ(skiff_ioctl(c.fd, SIOCOUTQ, &outq), 0);
+  EXPECT_EQ(outq, 0);  // and its ACK was processed
+  // One past the edge is out of the window: answered with an ACK, its ACK field ignored.
+  ASSERT_EQ(c.send(100), 100);
+  ASSERT_EQ(c.out_track().size(), 1u);
+  c.in({.seq = c.snd + wnd + 1, .ack = c.nxt, .flags = tf::kAck});
+  EXPECT_EQ(c.out().size(), 1u);
+  ASSERT_EQ(skiff_ioctl(c.fd, SIOCOUTQ, &outq), 0);
+  EXPECT_EQ(outq, 100);
+  skiff_close(c.fd);
+}

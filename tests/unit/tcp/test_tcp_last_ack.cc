@@ -128,3 +128,21 @@ TEST(TcpLastAck, OrphanFreedByTheAckOfItsFinIsNotTouchedAfterwards) {
   EXPECT_TRUE(c.out().empty());
   skiff_close(c.lfd);
 }
+
+// SO_LINGER 0 in LAST-ACK, everything sent: the connection ends here without a RST (Linux's tcp_disconnect
+// resets in CLOSING and LAST-ACK only with data never sent; the peer has both FINs' worth already).
+TEST(TcpLastAck, AbortiveCloseWithNothingUnsentSendsNoRst) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  c.fin();
+  ASSERT_EQ(c.out().size(), 1u);
+  ASSERT_EQ(skiff_shutdown(c.fd, SHUT_WR), 0);  // our FIN: LAST-ACK, the descriptor still open
+  ASSERT_EQ(c.out_track().size(), 1u);
+  ASSERT_EQ(state_of(c.fd), TCP_LAST_ACK);
+  const linger lg{1, 0};
+  ASSERT_EQ(skiff_setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+  ASSERT_EQ(skiff_close(c.fd), 0);
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(h.shard().tcp.connections(), 0u);
+  skiff_close(c.lfd);
+}
