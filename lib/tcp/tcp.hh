@@ -101,7 +101,10 @@ struct TcpSock {
   uint64_t rack_xmit_ns = 0;            // send time of the most recently sent segment that was delivered
   SeqNum rack_end;
   int64_t rack_rtt_us = 0;
-  int64_t min_rtt_us = 0;
+  int64_t min_rtt_us = 0;               // windowed minimum RTT (Linux's tcp_min_rtt_wlen: 300 s)
+  Instant min_rtt_stamp{};              // when min_rtt_us was taken
+  uint64_t sack_first_xmit_ns = 0;      // this ACK's newly SACKed, never-retransmitted segments: the earliest
+                                        // send time (an RTT sample where nothing new is cumulatively acked)
   // RACK's reordering window (RFC 8985 §6.2 steps 3-4).
   SeqNum rack_fack;                     // the highest end of any delivered segment (RACK.fack)
   bool rack_fack_set = false;
@@ -153,10 +156,11 @@ struct TcpSock {
   int64_t srtt_us = 0, rttvar_us = 0;
   int64_t rto_us = 1'000'000;
   uint8_t backoff = 0;                  // consecutive RTO expirations
-  bool rtt_pending = false;             // timing a segment (Karn: never a retransmitted one)
+  bool rtt_pending = false;             // timing the SYN-ACK (Karn: sent once); data is timed per segment
   SeqNum rtt_seq;
   Instant rtt_start{};
   uint32_t retransmits = 0;             // retransmissions of the current head (TCP_INFO tcpi_retransmits)
+  uint32_t zero_wnd_rtos = 0;           // ... of which timeouts into a zero window (window probes)
   uint32_t total_retrans = 0;
   Instant retrans_start{};              // first retransmission of the current head (TCP_USER_TIMEOUT)
 

@@ -99,6 +99,9 @@ bool pmtu_sync(TcpSock* tp);
 // Cuts segment `m` to the send MSS if it is larger (queued before a path MTU drop), the rest queued right
 // behind it with its state. False if no buffer was free (nothing changed).
 bool fit_to_mss(TcpSock* tp, rte_mbuf* m);
+// After a go-back-N timeout rewound send_head to the head: sends that segment whatever the peer's window
+// (which is zero: the retransmission is the window probe; Linux's tcp_retransmit_timer, !snd_wnd).
+void resend_head_into_zero_window(TcpSock* tp);
 // How long an orphan waits in FIN-WAIT-2 for the peer's FIN (Linux's tcp_fin_time): TCP_LINGER2's seconds,
 // else the stack's fin_timeout, and never less than 3.5 RTOs.
 inline Duration fin_time(TcpSock* tp) {
@@ -124,6 +127,12 @@ void schedule_ack(TcpSock* tp);  // delayed ACK
 void arm_persist(TcpSock* tp);
 void reset_keepalive(TcpSock* tp);
 void rtt_sample(TcpSock* tp, Duration rtt);
+// A sample from an echoed timestamp (1 ms ticks), for ACKs that time nothing else (Linux's
+// tcp_rtt_tsopt_us): false, and no sample, for an echo from the future or older than ~24 days.
+bool rtt_sample_tsecr(TcpSock* tp, uint32_t ts_ecr);
+// The windowed minimum RTT (Linux's tcp_update_rtt_min over tcp_min_rtt_wlen, 300 s): a sample below it,
+// or any sample once it is older than the window, replaces it.
+void min_rtt_update(TcpSock* tp, int64_t us);
 // The RTO from the RTT estimate, backoff cleared (as after a sample).
 void rto_from_estimate(TcpSock* tp);
 // RFC 6069: an ICMP unreachable about SND.UNA undoes one backoff. True if a retransmission it brought

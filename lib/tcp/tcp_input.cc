@@ -142,13 +142,24 @@ bool fin_acked(TcpSock* tp) {
   return false;
 }
 
-void clean_write_queue(TcpSock* tp, SeqNum ack, const SeqNum* fack_before) {
+// Frees what `ack` acknowledges. Returns the RTT sample it gives (Linux's tcp_clean_rtx_queue seq_rtt):
+// the time since the earliest of the newly acknowledged segments was sent, none of them SACKed before,
+// or -1 where there is none or a retransmitted segment is among them (Karn).
+int64_t clean_write_queue(TcpSock* tp, SeqNum ack, const SeqNum* fack_before) {
+  uint64_t first_xmit = 0;
+  bool retrans_acked = false;
   while (rte_mbuf* m = tp->write_queue.front()) {
     const SeqNum seq = seg_seq(m);
     const uint32_t len = seg_len(m);
     if ((seq + len).le(ack)) {
       if (tp->send_head == m) tp->send_head = tp->write_queue.next(m);
-      if (!(pkt_meta(m)->flags & kMetaSacked)) rack_delivered(tp, m, fack_before);
+      const uint8_t flags = pkt_meta(m)->flags;
+      if (flags & kMetaEverRetrans) {
+        retrans_acked = true;
+      } else if (!(flags & kMetaSacked) && !first_xmit) {
+        first_xmit = pkt_meta(m)->rx_time_ns;
+      }
+      if (!(flags & kMetaSacked)) rack_delivered(tp, m, fack_before);
       sack_forget(tp, m, len);
       if (tp->num_sack_runs) sack_runs_free(tp, m);
       tp->write_bytes -= len;
@@ -165,6 +176,8 @@ void clean_write_queue(TcpSock* tp, SeqNum ack, const SeqNum* fack_before) {
     break;
   }
   sk_of(tp)->wmem_queued = static_cast<int>(tp->write_bytes);
+  if (!first_xmit || retrans_acked) return -1;
+  return std::max<int64_t>(shard_of(tp).now().ns() - static_cast<int64_t>(first_xmit), 0);
 }
 
 // Forward progress (new data cumulatively or selectively acknowledged) proves the next hop works both
@@ -333,25 +346,33 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     // The SYN's sequence number (acknowledged with the handshake) is not data: it grows no window.
     const uint32_t acked = static_cast<uint32_t>(ack - tp->snd_una) - (tp->snd_una == tp->iss ? 1 : 0);
     ack_stats(tp, ack, acked);
+    // RTT (as Linux's tcp_ack_update_rtt): the handshake's SYN-ACK, timed when sent once; else the send
+    // time of what this ACK newly acknowledges (µs resolution, Karn: nothing retransmitted among it), else
+    // of what it newly SACKs; else the echoed timestamp (1 ms ticks; RFC 7323 §4: retransmissions included).
+    bool timed = false;
     if (tp->rtt_pending && ack.ge(tp->rtt_seq)) {
       const Duration rtt = sh.now() - tp->rtt_start;
-      rtt_sample(tp, rtt);  // a timed, never-retransmitted segment (µs resolution)
+      rtt_sample(tp, rtt);
       tp->rtt_pending = false;
+      timed = true;
       // The SYN-ACK's round trip counts towards the minimum RTT (as Linux's child, timed from its request's
       // SYN-ACK); data segments' come through RACK (rack_delivered).
-      if (tp->snd_una == tp->iss) {
-        const int64_t us = std::max<int64_t>(rtt.count() / 1000, 1);
-        if (!tp->min_rtt_us || us < tp->min_rtt_us) tp->min_rtt_us = us;
-      }
-    } else if (tp->ts_ok && seg.opt.has_timestamp && seg.opt.ts_ecr) {
-      // RFC 7323 §4: the echoed timestamp times any new ACK, retransmissions included (no Karn problem).
-      rtt_sample(tp, std::chrono::milliseconds(ts_now(tp) - seg.opt.ts_ecr));
+      if (tp->snd_una == tp->iss) min_rtt_update(tp, rtt.count() / 1000);
     }
-    clean_write_queue(tp, ack, fack_was_set ? &fack_before : nullptr);
+    int64_t rtt_ns = clean_write_queue(tp, ack, fack_was_set ? &fack_before : nullptr);
+    if (rtt_ns < 0 && tp->sack_first_xmit_ns)
+      rtt_ns = std::max<int64_t>(sh.now().ns() - static_cast<int64_t>(tp->sack_first_xmit_ns), 0);
+    if (!timed) {
+      if (rtt_ns >= 0) {
+        rtt_sample(tp, Duration(rtt_ns));
+      } else if (tp->ts_ok && seg.opt.has_timestamp && seg.opt.ts_ecr) {
+        rtt_sample_tsecr(tp, seg.opt.ts_ecr);
+      }
+    }
     tp->snd_una = ack;
     ack_stats_done(tp, ack);
     if (tp->snd_nxt.lt(tp->snd_una)) tp->snd_nxt = tp->snd_una;
-    tp->retransmits = 0;
+    tp->retransmits = tp->zero_wnd_rtos = 0;
     tp->probes_out = 0;
     // One probe per flight (RFC 8985 §7.4 tracks one TLP.end_seq; Linux's tlp_high_seq since 5.9): another
     // may go only once this one's outcome is known, or a second would overwrite what the first left to learn.
@@ -381,6 +402,9 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     dupack = true;
     cong_on_dupack(tp);  // no SACK: NewReno counts duplicate ACKs
   }
+  // An ACK that newly SACKs never-retransmitted segments times them (Linux's sack_rtt_us).
+  if (!ack_advanced && tp->sack_first_xmit_ns)
+    rtt_sample(tp, Duration(std::max<int64_t>(sh.now().ns() - static_cast<int64_t>(tp->sack_first_xmit_ns), 0)));
   if (tp->sack_ok) try_undo(tp);
   if (tp->st.reord_ack) [[unlikely]] reord_account(tp);
   // RFC 3168's ECN-Echo: what this ACK delivered met congestion (TCP_INFO's tcpi_delivered_ce).
@@ -841,16 +865,14 @@ void synsent_input(TcpSock* tp, Segment& seg) {
   tp->ecn_flags = ecn ? kEcnOk : 0;
   if (ecn) ++sh.stats.tcp_ecn_negotiated;
   if (seg.has(tf::kAck)) {
-    if (tp->ts_ok && seg.opt.ts_ecr) {
-      rtt_sample(tp, std::chrono::milliseconds(ts_now(tp) - seg.opt.ts_ecr));
-    } else if (tp->retransmits == 0) {
-      rtt_sample(tp, sh.now() - tp->last_snd);  // Karn: the SYN went once
-    }
-    // The SYN's round trip in µs (Karn: sent once) counts towards the minimum RTT, as in Linux (whose
-    // tcp_clean_rtx_queue times the SYN from its send time, timestamps or not).
+    // The SYN's round trip in µs when it went once (Karn), else from the echoed timestamp, as Linux's
+    // tcp_clean_rtx_queue and tcp_ack_update_rtt; the µs one counts towards the minimum RTT too.
     if (tp->retransmits == 0 && !tp->syn_pmtu_resent) {
-      const int64_t us = std::max<int64_t>((sh.now() - tp->last_snd).count() / 1000, 1);
-      if (!tp->min_rtt_us || us < tp->min_rtt_us) tp->min_rtt_us = us;
+      const Duration rtt = sh.now() - tp->last_snd;
+      rtt_sample(tp, rtt);
+      min_rtt_update(tp, rtt.count() / 1000);
+    } else if (tp->ts_ok && seg.opt.ts_ecr) {
+      rtt_sample_tsecr(tp, seg.opt.ts_ecr);
     }
     // TCP_INFO: our SYN (and any of its data the SYN-ACK covers) is acknowledged; the SYN is delivered.
     tp->st.bytes_acked += static_cast<uint32_t>(seg.ack - tp->snd_una);

@@ -478,11 +478,6 @@ void sent_head_segment(TcpSock* tp, bool with_fin) {
     ++sh.stats.tcp_retrans_segs;
   } else {
     tp->last_data_sent = sh.now();
-    if (!tp->rtt_pending) {
-      tp->rtt_pending = true;  // Karn: time only new data
-      tp->rtt_seq = seq + len;
-      tp->rtt_start = sh.now();
-    }
   }
   tp->snd_nxt = seq + len;
   if (with_fin) {
@@ -767,6 +762,12 @@ void maybe_window_update(TcpSock* tp) {
   // Tell the peer once the window can grow by two segments or half the buffer (Linux's rule).
   if (space > cur && (space - cur >= 2u * tp->mss || space - cur >= static_cast<uint32_t>(sk_of(tp)->rcvbuf) / 2))
     send_ack(tp);
+}
+
+void resend_head_into_zero_window(TcpSock* tp) {
+  rte_mbuf* m = tp->send_head;
+  if (!m || m != tp->write_queue.front() || !fit_to_mss(tp, m)) return;
+  send_head_segment(tp);
 }
 
 bool fit_to_mss(TcpSock* tp, rte_mbuf* m) {

@@ -181,7 +181,7 @@ void rack_delivered(TcpSock* tp, rte_mbuf* m, const SeqNum* fack_before) {
   const int64_t rtt_us = static_cast<int64_t>((sh.now().ns() - xmit) / 1000);
   // RFC 8985 §6.2 step 2: an ACK for a retransmitted segment faster than the minimum RTT is the original's.
   if (has(m, kMetaEverRetrans) && tp->min_rtt_us && rtt_us < tp->min_rtt_us) return;
-  if (!has(m, kMetaEverRetrans) && (!tp->min_rtt_us || rtt_us < tp->min_rtt_us)) tp->min_rtt_us = std::max<int64_t>(rtt_us, 1);
+  if (!has(m, kMetaEverRetrans)) min_rtt_update(tp, rtt_us);
   if (xmit > tp->rack_xmit_ns || (xmit == tp->rack_xmit_ns && end.gt(tp->rack_end))) {
     tp->rack_xmit_ns = xmit;
     tp->rack_end = end;
@@ -191,6 +191,7 @@ void rack_delivered(TcpSock* tp, rte_mbuf* m, const SeqNum* fack_before) {
 
 bool sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack) {
   Shard& sh = shard_of(tp);
+  tp->sack_first_xmit_ns = 0;
   if (!tp->sack_ok || !opt.num_sack) return false;
   bool dsack = false;
   wire::SackBlock blocks[4];
@@ -237,6 +238,9 @@ bool sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack) {
       sack_forget(tp, m, len);
       meta(m)->flags = static_cast<uint8_t>((meta(m)->flags & ~(kMetaLost | kMetaRetrans)) | kMetaSacked);
       tp->sacked_out += len;
+      const uint64_t xmit = meta(m)->rx_time_ns;
+      if (xmit && !has(m, kMetaEverRetrans) && (!tp->sack_first_xmit_ns || xmit < tp->sack_first_xmit_ns))
+        tp->sack_first_xmit_ns = xmit;
       rack_delivered(tp, m);
     }
     rte_mbuf* last = run_last(tp, m);
@@ -514,6 +518,9 @@ bool sack_retransmit(TcpSock* tp) {
   for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = sack_walk_next(tp, m)) {
     PktMeta* mt = meta(m);
     if (!(mt->flags & kMetaLost) || (mt->flags & (kMetaRetrans | kMetaSacked))) continue;
+    // Nothing beyond the peer's window but the head (the timeout's window probe where the peer shrank it to
+    // zero), as Linux's __tcp_retransmit_skb: a receiver drops what lies beyond its window.
+    if (!seg_seq(m).lt(tp->snd_una + tp->snd_wnd) && seg_seq(m) != tp->snd_una) break;
     if (!fit_to_mss(tp, m)) break;  // queued before the path MTU fell: resent in MSS-sized pieces
     const uint32_t len = seg_len(m);
     // The pipe bounds retransmissions as new data. While PRR runs its window says how much may go (it lets

@@ -479,7 +479,7 @@ int connect_init(Sock* sk, const sockaddr* addr, socklen_t len) {
   tp->snd_una = tp->snd_sml = tp->iss;
   tp->snd_nxt = tp->snd_max = tp->iss + 1;
   tp->recover = tp->iss;
-  tp->retransmits = 0;
+  tp->retransmits = tp->zero_wnd_rtos = 0;
   tp->st.rto_stamp = {};  // (no timeout episode of an earlier attempt runs on: Linux's tcp_clear_retrans)
   tp->ecn_flags = sh.cfg.tcp.ecn == 1 ? kEcnSynOffered : 0;  // RFC 3168 §6.1.1: an ECN-setup SYN
   sk->err = 0;  // an error the last connection left, unread (Linux's tcp_connect_init)

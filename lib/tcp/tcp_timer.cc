@@ -59,10 +59,10 @@ void abort_timeout(TcpSock* tp) {
 // last segment sent again; either way the peer's ACK (with SACK) reveals what is missing.
 void send_tlp(TcpSock* tp) {
   Shard& sh = shard_of(tp);
-  ++sh.stats.tcp_tlp_probes;
-  tp->tlp_sent = true;
-  tp->tlp_pending = true;
   if (tp->send_head && (seg_seq(tp->send_head) + seg_len(tp->send_head)).le(tp->snd_una + tp->snd_wnd)) {
+    ++sh.stats.tcp_tlp_probes;
+    tp->tlp_sent = true;
+    tp->tlp_pending = true;
     const uint32_t saved = tp->cwnd;
     tp->cwnd = std::max(tp->cwnd, sack_pipe(tp) + seg_len(tp->send_head));  // one segment beyond cwnd
     write_xmit(tp, true);
@@ -71,13 +71,16 @@ void send_tlp(TcpSock* tp) {
     tp->tlp_end = tp->snd_nxt;
     return;
   }
-  tp->tlp_is_retrans = true;
-  tp->tlp_end = tp->snd_nxt;
-  // Karn, as on every other retransmission: the segment being timed may be the one sent again (a lone
-  // segment always is), and its ACK would time the original from its first sending.
-  tp->rtt_pending = false;
   rte_mbuf* last = nullptr;
   for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m)) last = m;
+  // No probe beyond the peer's window (it shrank under the flight; as Linux's __tcp_retransmit_skb refuses
+  // it): the RTO follows, and its retransmission of the head probes the window.
+  if (last && !seg_seq(last).lt(tp->snd_una + tp->snd_wnd) && seg_seq(last) != tp->snd_una) return;
+  ++sh.stats.tcp_tlp_probes;
+  tp->tlp_sent = true;
+  tp->tlp_pending = true;
+  tp->tlp_is_retrans = true;
+  tp->tlp_end = tp->snd_nxt;
   if (!last) return retransmit_head(tp);
   // The probe is the last segment sent; one queued before the path MTU fell is cut, its last piece sent.
   while (seg_len(last) > tp->mss && fit_to_mss(tp, last)) last = tp->write_queue.next(last);
@@ -122,6 +125,19 @@ void fastopen_answer_lost(TcpSock* tp, Instant now) {
   }
 }
 
+// A timeout into a zero window (Linux's tcp_rtx_probe0_timed_out): with TCP_USER_TIMEOUT, once the episode
+// lasted longer; otherwise once nothing was heard for twice rto_max and the episode lasted as long.
+static bool zero_window_timed_out(TcpSock* tp, Instant now) {
+  const Duration episode = now - tp->retrans_start;
+  Duration limit = 2 * cfg_of(tp).rto_max;
+  if (tp->user_timeout_ms) {
+    const Duration user = std::chrono::milliseconds(tp->user_timeout_ms);
+    if (episode > user) return true;
+    limit = std::min(limit, user);
+  }
+  return now - tp->last_rcv > limit && episode > limit;
+}
+
 // The retransmission timer ran out (its due time reached): true if that ended the connection (an orphan
 // is freed then).
 bool rto_expired(TcpSock* tp, Instant now) {
@@ -142,6 +158,7 @@ bool rto_expired(TcpSock* tp, Instant now) {
   // to ask the peer for its ACK once more (that ACK then completes the handshake).
   const unsigned defer = embryonic(tp) ? tp->parent->icsk.defer_accept : 0;
   bool resend = true;
+  bool zero_wnd = false;
   // The handshake's timer: SYN, SYN-ACK, or the SYN-ACK of a Fast Open connection its application closed
   // before the peer's ACK (FIN-WAIT-1).
   const bool handshake = st == sk_state::kSynSent || st == sk_state::kSynRecv || tp->fastopen_child;
@@ -170,6 +187,12 @@ bool rto_expired(TcpSock* tp, Instant now) {
   } else {
     if (tp->snd_una == tp->snd_max) return false;  // nothing outstanding
     tp->tlp_pending = false;  // the RTO's reduction covers whatever a probe repaired
+    // The peer shrank its window to zero under data in flight (RFC 1122 §4.2.2.16-17; RFC 9293 §3.8.6.2.2):
+    // the retransmissions are its window probes, and a peer that answers them keeps the connection, as
+    // Linux's tcp_retransmit_timer: only an orphan runs out of retries; otherwise it ends once nothing was
+    // heard for twice the longest RTO and the head has been retransmitted as long (TCP_USER_TIMEOUT, when
+    // set, still bounds the episode).
+    zero_wnd = !tp->snd_wnd && !tp->orphan;
     if (tp->retransmits == 0) {
       tp->retrans_start = first_sent(tp, now);
       // RFC 5681 §3.1 (4): a lower ssthresh, once per loss episode (the algorithm says how much); not again
@@ -180,7 +203,10 @@ bool rto_expired(TcpSock* tp, Instant now) {
         tp->ssthresh = tp->cc->ssthresh(tp, loss_base(tp));
       }
     }
-    if (tp->retransmits >= cfg.retries || user_timeout_passed(tp, now, tp->retrans_start)) {
+    const bool expired = zero_wnd ? zero_window_timed_out(tp, now)
+                                  : tp->retransmits - tp->zero_wnd_rtos >= cfg.retries ||
+                                        user_timeout_passed(tp, now, tp->retrans_start);
+    if (expired) {
       abort_timeout(tp);
       return true;
     }
@@ -211,6 +237,7 @@ bool rto_expired(TcpSock* tp, Instant now) {
   }
   ++tp->st.total_rto;
   ++tp->retransmits;
+  if (zero_wnd) ++tp->zero_wnd_rtos;  // (not counted against tcp_retries2 once the window opens)
   tp->backoff = static_cast<uint8_t>(std::min(tp->backoff + 1, 30));
   tp->rto_us = std::min<int64_t>(tp->rto_us * 2, std::chrono::duration_cast<std::chrono::microseconds>(cfg.rto_max).count());
   ++sh.stats.tcp_rto_expired;
@@ -223,6 +250,7 @@ bool rto_expired(TcpSock* tp, Instant now) {
     tp->rtt_pending = false;  // Karn
     ++tp->total_retrans;
     write_xmit(tp, true);
+    if (zero_wnd && !tp->sack_ok) resend_head_into_zero_window(tp);  // (SACK's resends ignore the window)
   }
   rto_start(tp, now + (child ? us(tp->rto_us) : clamp_to_user_timeout(tp, now, tp->retrans_start, us(tp->rto_us))));
   return false;
@@ -460,6 +488,23 @@ void rtt_sample(TcpSock* tp, Duration rtt) {
   }
   tp->rto_us = rto_estimate_us(tp);
   tp->backoff = 0;
+}
+
+bool rtt_sample_tsecr(TcpSock* tp, uint32_t ts_ecr) {
+  const uint32_t ticks = ts_now(tp) - ts_ecr;
+  if (ticks >= static_cast<uint32_t>(INT32_MAX) / 1000) return false;  // from the future (or ancient): no sample
+  rtt_sample(tp, std::chrono::milliseconds(std::max<uint32_t>(ticks, 1)));
+  return true;
+}
+
+void min_rtt_update(TcpSock* tp, int64_t us) {
+  constexpr Duration kWindow = 300s;
+  us = std::max<int64_t>(us, 1);
+  const Instant now = shard_of(tp).now();
+  if (!tp->min_rtt_us || us <= tp->min_rtt_us || now - tp->min_rtt_stamp > kWindow) {
+    tp->min_rtt_us = us;
+    tp->min_rtt_stamp = now;
+  }
 }
 
 // RFC 6069 (Linux's tcp_ld_RTO_revert): an ICMP net or host unreachable quoting SND.UNA while the timer is

@@ -383,3 +383,106 @@ TEST(TcpZeroWindow, SegmentAtRcvNxtIsTakenForItsAckAndABareFinWhenOurWindowIsZer
   EXPECT_EQ(skiff_recv(c.fd, buf.data(), buf.size(), MSG_DONTWAIT), 0);
   skiff_close(c.fd);
 }
+
+namespace {
+
+// Three segments in flight, then the peer acknowledges the first with a zero window: it shrank its window
+// (RFC 9293 §3.8.6.2.2 discourages it; Linux does it with tcp_shrink_window, small stacks do) under the
+// other two.
+Conn shrunk_under_flight(StackHarness& h, bool sack) {
+  OpenOpts o;
+  o.sack = sack;
+  Conn c = accept_conn(h, o);
+  EXPECT_EQ(c.send(3000), 3000);
+  EXPECT_EQ(c.out_track().size(), 3u);
+  c.wnd = 0;
+  c.ack(c.iss + 1 + 1000);
+  EXPECT_TRUE(c.out().empty());
+  return c;
+}
+
+}  // namespace
+
+class TcpShrunkWindow : public ::testing::TestWithParam<bool> {};
+
+TEST_P(TcpShrunkWindow, TimeoutsResendTheHeadAsProbesAndAnsweredOnesKeepTheConnection) {
+  // RFC 1122 §4.2.2.17: the window must be probed, and the connection must not time out while the peer
+  // answers (Linux's tcp_retransmit_timer, !snd_wnd: the head's retransmission is the probe). Regression:
+  // without SACK an RTO sent nothing (the window had no room), and with or without SACK the connection was
+  // aborted after tcp_retries2 (15) timeouts however faithfully the peer answered.
+  StackHarness h;
+  Conn c = shrunk_under_flight(h, GetParam());
+  const uint32_t head = c.iss + 1 + 1000;
+  int resends = 0;
+  for (int s = 0; s < 3600 && resends < 20; ++s) {
+    h.advance(1s);
+    for (const auto& t : c.out()) {
+      EXPECT_EQ(t.seq, head);
+      EXPECT_EQ(t.payload.size(), 1000u);
+      ++resends;
+      c.ack(head);  // still closed
+    }
+  }
+  EXPECT_EQ(resends, 20);
+  EXPECT_EQ(state_of(c.fd), TCP_ESTABLISHED);
+  // The window opens (the peer still lacks all it dropped): the rest goes again, by RACK with SACK, by the
+  // retransmission timer without, and the connection carries on.
+  c.wnd = 65535;
+  c.ack(head);
+  uint32_t got = head;
+  for (int s = 0; s < 130 && got != c.iss + 1 + 3000; ++s) {
+    for (const auto& t : c.out()) {
+      if (t.seq == got) got += static_cast<uint32_t>(t.payload.size());
+      c.ack(got);
+    }
+    if (got != c.iss + 1 + 3000) h.advance(1s);
+  }
+  EXPECT_EQ(got, c.iss + 1 + 3000);
+  c.nxt = got;
+  ASSERT_EQ(c.send(500), 500);
+  ASSERT_EQ(c.out_track().size(), 1u);
+  EXPECT_EQ(state_of(c.fd), TCP_ESTABLISHED);
+  skiff_close(c.fd);
+}
+
+TEST_P(TcpShrunkWindow, SilentPeerEndsItAfterTwiceTheLongestRto) {
+  // Nothing heard at all: the connection ends once 2 x rto_max (240 s) passed since the last segment from
+  // the peer and since the episode began (Linux's tcp_rtx_probe0_timed_out), each timeout having resent the
+  // head.
+  StackHarness h;
+  Conn c = shrunk_under_flight(h, GetParam());
+  int resends = 0;
+  int s = 0;
+  for (; s < 3600 && state_of(c.fd) == TCP_ESTABLISHED; ++s) {
+    h.advance(1s);
+    resends += static_cast<int>(c.out().size());
+  }
+  EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
+  EXPECT_EQ(so_error(c.fd), ETIMEDOUT);
+  EXPECT_GT(s, 240);
+  EXPECT_LE(s, 240 + 121);
+  EXPECT_GE(resends, 9);  // 0.2, 0.4 ... 102.4 s, then 120 s apart
+  skiff_close(c.fd);
+}
+
+TEST_P(TcpShrunkWindow, UserTimeoutStillBoundsTheEpisode) {
+  // TCP_USER_TIMEOUT: the application asked for an answer to its data within that time; zero-window ACKs
+  // are no answer (Linux: "it does not want win 0 packets to reset the timer").
+  StackHarness h;
+  Conn c = shrunk_under_flight(h, GetParam());
+  const int ut = 10'000;
+  ASSERT_EQ(skiff_setsockopt(c.fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof ut), 0);
+  int s = 0;
+  for (; s < 600 && state_of(c.fd) == TCP_ESTABLISHED; ++s) {
+    h.advance(1s);
+    for (size_t i = 0, n = c.out().size(); i < n; ++i) c.ack(c.iss + 1 + 1000);
+  }
+  EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
+  EXPECT_EQ(so_error(c.fd), ETIMEDOUT);
+  EXPECT_GE(s, 10);
+  EXPECT_LE(s, 14);
+  skiff_close(c.fd);
+}
+
+INSTANTIATE_TEST_SUITE_P(Tcp, TcpShrunkWindow, ::testing::Bool(),
+                         [](const auto& i) { return i.param ? "Sack" : "NoSack"; });
