@@ -110,6 +110,7 @@ struct TcpSock {
   bool rack_fack_set = false;
   bool reord_seen = false;              // reordering observed: no DupThresh shortcut any more
   bool dsack_round_open = false;        // a D-SACK grew the window this round (until snd_una passes dsack_round)
+  bool dsack_tlp = false;               // this ACK's D-SACK reports the tail loss probe's retransmission
   uint16_t reo_wnd_mult = 1;            // the window in quarters of min RTT, grown by D-SACKs (to SRTT)
   uint8_t reo_wnd_persist = 0;          // recoveries left before reo_wnd_mult resets to 1
   SeqNum dsack_round;

@@ -41,6 +41,8 @@ struct Segment {
   wire::TcpOptions opt;
   Pktbuf payload;            // data at the first payload byte (may be empty)
   const Ipv4Rx* rx = nullptr;
+  bool tw_recycle = false;   // a SYN that ended TIME-WAIT: the new connection starts at tw_isn
+  SeqNum tw_isn;
   bool has(uint8_t f) const { return flags & f; }
   uint32_t seq_len() const {
     return len + (has(wire::tcp_flag::kSyn) ? 1 : 0) + (has(wire::tcp_flag::kFin) ? 1 : 0);

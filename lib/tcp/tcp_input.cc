@@ -314,6 +314,17 @@ void ack_stats_done(TcpSock* tp, SeqNum ack) {
   }
 }
 
+// RFC 5961 §3.2 asks a RST at exactly RCV.NXT. Linux also takes one at RCV.NXT - 1 once the peer's FIN came
+// (CLOSE-WAIT, LAST-ACK, CLOSING: a peer that sent its FIN and then aborts puts its RST on the FIN's
+// number, tcp_reset_check) and one at the right edge of the highest data we hold out of order (a peer
+// whose data we SACKed resets at its SND.NXT, past the hole).
+bool rst_acceptable(TcpSock* tp, SeqNum seq) {
+  const uint8_t st = sk_of(tp)->state;
+  if (seq == tp->rcv_nxt - 1 && (st == sk_state::kCloseWait || st == sk_state::kLastAck || st == sk_state::kClosing))
+    return true;
+  return tp->sack_ok && !tp->ooo_ranges.empty() && seq == tp->ooo_ranges[tp->ooo_ranges.size() - 1].right;
+}
+
 // RFC 9293 §3.10.7.4, fifth check, for synchronized states. False = drop the segment.
 bool process_ack(TcpSock* tp, Segment& seg) {
   Shard& sh = shard_of(tp);
@@ -940,13 +951,19 @@ void time_wait_input(Shard& sh, TcpSock* tp, Segment& seg, uint16_t sport, uint1
     // timestamps) are beyond the old ones, so end TIME-WAIT and let the listener take it.
     if (InetSock* l = sh.tcp.listener(seg.rx->dst, dport)) {
       ++sh.stats.tcp_tw_recycled;
+      // The new incarnation's ISN lies beyond anything the old one sent (RFC 1122 §4.2.2.13; Linux's
+      // tcp_tw_isn, tw_snd_nxt + 65537), so its segments can be no old duplicate's.
+      seg.tw_recycle = true;
+      seg.tw_isn = tp->snd_max + 65537;
       done(tp);
       return listen_input(sh, tcp_sk(&l->sk), seg, sport, dport);
     }
   }
   if (seg.has(tf::kFin) || seg.has(tf::kSyn) || seg.len) {
-    // A retransmitted FIN (our ACK was lost): ACK it again and restart the 2*MSL wait.
-    send_ack(tp);
+    // A retransmitted FIN (our ACK was lost): ACK it again and restart the 2*MSL wait. A SYN's answer goes at
+    // most once per 500 ms (Linux's tcp_timewait_check_oow_rate_limit): a flood of SYNs on the 4-tuple draws
+    // no flood of ACKs (data and FINs, no ACK loop, are always answered).
+    if (!seg.has(tf::kSyn) || !oow_rate_limited(tp)) send_ack(tp);
     if (seg.has(tf::kFin)) sh.timers.arm(tp->tw_timer, sh.now() + cfg_of(tp).time_wait);
   }
   seg.payload.reset();
@@ -1005,8 +1022,9 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
       seg.seq = seg.seq + 1;
     }
   }
-  // First: sequence acceptability.
-  if (!acceptable(tp, seg)) {
+  // First: sequence acceptability (a RST at one of the other numbers rst_acceptable takes may lie outside
+  // the window: Linux's tcp_validate_incoming resets there too).
+  if (!acceptable(tp, seg) && !(seg.has(tf::kRst) && rst_acceptable(tp, seg.seq))) {
     // RFC 5961 §4.2: a SYN, "irrespective of the sequence number", gets a challenge ACK, which is
     // rate-limited: blind SYNs outside the window must not draw an unlimited stream of ACKs either.
     if (seg.has(tf::kSyn) && !seg.has(tf::kRst)) {
@@ -1037,7 +1055,7 @@ void rcv_established_and_later(TcpSock* tp, Segment& seg) {
   }
   // Second: RST (RFC 5961 §3.2): only exactly at RCV.NXT; otherwise a challenge ACK.
   if (seg.has(tf::kRst)) {
-    if (seg.seq != tp->rcv_nxt) {
+    if (seg.seq != tp->rcv_nxt && !rst_acceptable(tp, seg.seq)) {
       send_challenge_ack(tp);
       return drop_seg(sh, seg, Drop::TcpRstNotExact);
     }
@@ -1404,7 +1422,7 @@ void listen_input(Shard& sh, TcpSock* lp, Segment& seg, uint16_t sport, uint16_t
   tp->irs = seg.seq;
   tp->rcv_nxt = seg.seq + 1;
   tp->rcv_adv = tp->rcv_nxt;
-  tp->iss = new_isn(sh, inet_of(tp)->rcv_saddr, dport, inet_of(tp)->daddr, sport);
+  tp->iss = seg.tw_recycle ? seg.tw_isn : new_isn(sh, inet_of(tp)->rcv_saddr, dport, inet_of(tp)->daddr, sport);
   tp->snd_una = tp->snd_sml = tp->iss;
   tp->snd_nxt = tp->snd_max = tp->iss + 1;
   tp->recover = tp->iss;

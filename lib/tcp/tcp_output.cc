@@ -475,6 +475,7 @@ void sent_head_segment(TcpSock* tp, bool with_fin) {
   mt->rx_time_ns = sh.now().ns();  // send time, for RACK
   if (retransmission) {
     mt->flags |= kMetaEverRetrans;
+    ++tp->total_retrans;
     ++sh.stats.tcp_retrans_segs;
   } else {
     tp->last_data_sent = sh.now();
@@ -706,7 +707,10 @@ void write_xmit(TcpSock* tp, bool force_push, bool hold_tail) {
     if (transmit(tp, tp->snd_nxt, tf::kAck | tf::kFin, nullptr) == 0) {
       tp->fin_xmit_ns = sh.now().ns();
       sent_any = true;
-      if (retransmission) ++sh.stats.tcp_retrans_segs;
+      if (retransmission) {
+        ++tp->total_retrans;
+        ++sh.stats.tcp_retrans_segs;
+      }
       tp->fin_sent = true;
       tp->fin_seq = tp->snd_nxt;
       tp->snd_nxt = tp->snd_nxt + 1;

@@ -192,6 +192,7 @@ void rack_delivered(TcpSock* tp, rte_mbuf* m, const SeqNum* fack_before) {
 bool sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack) {
   Shard& sh = shard_of(tp);
   tp->sack_first_xmit_ns = 0;
+  tp->dsack_tlp = false;
   if (!tp->sack_ok || !opt.num_sack) return false;
   bool dsack = false;
   wire::SackBlock blocks[4];
@@ -208,6 +209,7 @@ bool sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack) {
       if (b.left.lt(b.right) && static_cast<uint32_t>(b.right - b.left) <= tp->max_window)
         tp->st.dsack_dups += std::max<uint32_t>(1, (static_cast<uint32_t>(b.right - b.left) + tp->mss - 1) / std::max<uint32_t>(tp->mss, 1));
       if (b.left.lt(b.right) && b.right.le(tp->snd_max)) undo_on_dsack(tp, b.left, b.right);
+      tp->dsack_tlp = tp->tlp_pending && tp->tlp_is_retrans && b.right == tp->tlp_end;
       continue;
     }
     // Validate (RFC 2018 leaves it to us; crafted blocks must cost nothing): non-empty, inside what we sent.
@@ -264,7 +266,11 @@ bool sack_process(TcpSock* tp, const wire::TcpOptions& opt, SeqNum ack) {
 
 void rack_update_reo_wnd(TcpSock* tp, bool dsack) {
   if (tp->dsack_round_open && tp->snd_una.ge(tp->dsack_round)) tp->dsack_round_open = false;
-  if (!dsack || tp->dsack_round_open) return;
+  // Not for the D-SACK of a tail loss probe, which says the probe was needless, not that packets reorder
+  // (Linux's tcp_dsack_seen: FLAG_DSACK_TLP). Nor does a D-SACK count as reordering seen (RFC 8985 §6.2:
+  // only step 3, a never-retransmitted segment delivered below RACK.fack, sets it): the wider window applies
+  // once the path shows reordering, and until then three SACKed segments still call a loss at once.
+  if (!dsack || tp->dsack_round_open || tp->dsack_tlp) return;
   // The peer received something twice: a retransmission was spurious (or the network duplicates), so
   // wait longer before calling a hole lost, for the next 16 recoveries. That is reordering as well.
   // RFC 8985 §6.2 step 4 grows the window by one min RTT/4 per such round trip. Where the fastest round trip
@@ -278,7 +284,6 @@ void rack_update_reo_wnd(TcpSock* tp, bool dsack) {
   if (tp->reo_wnd_mult < full)
     tp->reo_wnd_mult = static_cast<uint16_t>(std::min<int64_t>({2 * int64_t{tp->reo_wnd_mult}, full, UINT16_MAX}));
   tp->reo_wnd_persist = 16;
-  tp->reord_seen = true;
 }
 
 void tlp_process_ack(TcpSock* tp, SeqNum ack, bool dsack, bool pure_dup) {
@@ -430,6 +435,13 @@ bool try_undo(TcpSock* tp) {
   if (tp->prior_ssthresh > tp->ssthresh) {
     tp->ssthresh = tp->prior_ssthresh;
     tp->cubic = tp->prior_cubic;
+  }
+  if (tp->ca_state == TcpCa::Loss) [[unlikely]] {
+    // The timeout marked every segment not SACKed lost; it was spurious, so are the marks (Linux's
+    // tcp_undo_cwnd_reduction with unmark_loss): left, the restored window would resend them all at once.
+    for (rte_mbuf* m = tp->write_queue.front(); m && m != tp->send_head; m = tp->write_queue.next(m))
+      meta(m)->flags = static_cast<uint8_t>(meta(m)->flags & ~kMetaLost);
+    tp->lost_out = 0;
   }
   if (tp->ca_state == TcpCa::Recovery || tp->ca_state == TcpCa::Loss) {
     if (tp->ca_state == TcpCa::Loss) rto_episode_end(tp);

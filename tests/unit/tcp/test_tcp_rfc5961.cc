@@ -62,6 +62,50 @@ TEST(TcpRfc5961, RstAtRcvNxtResets) {
   skiff_close(c.fd);
 }
 
+TEST(TcpRfc5961, RstOnThePeersFinNumberResetsOnceTheFinCame) {
+  // Linux's tcp_reset_check: after the peer's FIN (CLOSE-WAIT here), a RST at RCV.NXT - 1 (the FIN's own
+  // number: a peer that sent its FIN and then aborted) resets. Before the FIN it is outside the window and
+  // dropped (RstOutsideTheWindowIsDroppedSilently). Regression: dropped, the connection lived on until our
+  // own FIN drew a second RST.
+  StackHarness h;
+  Conn c = accept_conn(h);
+  c.fin();
+  c.out();
+  ASSERT_EQ(state_of(c.fd), TCP_CLOSE_WAIT);
+  TcpSpec r = c.seg(tf::kRst);
+  r.seq = c.snd - 1;
+  c.in(r);
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
+  EXPECT_EQ(h.shard().stats.tcp_in_rsts, 1u);
+  EXPECT_EQ(so_error(c.fd), EPIPE);
+  skiff_close(c.fd);
+}
+
+TEST(TcpRfc5961, RstAtTheRightEdgeOfDataHeldOutOfOrderResets) {
+  // Linux's tcp_validate_incoming: with SACK, a RST at the highest right edge we would SACK resets (the
+  // peer's SND.NXT when a segment before it was lost).
+  StackHarness h;
+  OpenOpts o;
+  o.sack = true;
+  Conn c = accept_conn(h, o);
+  TcpSpec d = c.seg(tf::kAck | tf::kPsh, pattern(100));
+  d.seq = c.snd + 100;  // the first 100 bytes are lost
+  c.in(d);
+  c.out();
+  TcpSpec near = c.seg(tf::kRst);
+  near.seq = c.snd + 199;  // one short of the edge: a challenge ACK
+  c.in(near);
+  EXPECT_EQ(c.out().size(), 1u);
+  EXPECT_EQ(state_of(c.fd), TCP_ESTABLISHED);
+  TcpSpec r = c.seg(tf::kRst);
+  r.seq = c.snd + 200;
+  c.in(r);
+  EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
+  EXPECT_EQ(so_error(c.fd), ECONNRESET);
+  skiff_close(c.fd);
+}
+
 TEST(TcpRfc5961, SynOnAnEstablishedConnectionGetsChallengeAck) {
   StackHarness h;
   Conn c = accept_conn(h);

@@ -522,12 +522,35 @@ TEST(TcpSack, DsackOfASpuriousRetransmissionWidensTheReorderingWindow) {
   c.sack(base + 10000, {{base + 2000, base + 3000}});
   EXPECT_EQ(h.shard().stats.tcp_dsack_recv, 1u);
   EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
-  // The next loss episode: the window is now two quarters of the minimum RTT (RFC 8985 §6.2 step 4),
-  // 10 ms, even with three segments SACKed.
-  const uint32_t base2 = base + 10000;
-  const Bytes all2 = send_flight(c, 5000, 4);
+  // The window is now two quarters of the minimum RTT (RFC 8985 §6.2 step 4), but a D-SACK is not
+  // reordering seen (step 3): the next loss below three SACKed segments still goes at once (DupThresh).
+  int err = 0;
+  TcpSock* tp = tcp_sk(h.shard().socks.fds.socket(c.fd, &err)->sk);
+  EXPECT_EQ(tp->reo_wnd_mult, 2u);
+  EXPECT_FALSE(tp->reord_seen);
+  uint32_t base2 = base + 10000;
+  send_flight(c, 5000, 4);
   h.advance(20ms);
   c.sack(base2, {{base2 + 1000, base2 + 4000}});
+  auto first = c.out();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].seq, base2);
+  h.advance(1ms);
+  c.ack(base2 + 5000);
+  // Reordering shows (a segment sent once arrives below one delivered before it): from now on a hole waits
+  // the widened window, 10 ms.
+  base2 += 5000;
+  send_flight(c, 2000, 5);
+  h.advance(20ms);
+  c.sack(base2, {{base2 + 1000, base2 + 2000}});
+  c.ack(base2 + 2000);
+  EXPECT_TRUE(tp->reord_seen);
+  EXPECT_TRUE(c.out().empty());
+  base2 += 2000;
+  // (The second episode left the window at 3 segments: a hole below two SACKed ones.)
+  const Bytes all2 = send_flight(c, 3000, 6);
+  h.advance(20ms);
+  c.sack(base2, {{base2 + 1000, base2 + 3000}});
   EXPECT_TRUE(c.out().empty());
   std::vector<SentTcp> again;
   auto t = advance_until_sent(h, 100ms, again);
@@ -537,7 +560,7 @@ TEST(TcpSack, DsackOfASpuriousRetransmissionWidensTheReorderingWindow) {
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].seq, base2);
   EXPECT_EQ(again[0].payload, slice(all2, 0, kMss));
-  c.ack(base2 + 5000);
+  c.ack(base2 + 3000);
   skiff_close(c.fd);
 }
 
@@ -561,7 +584,9 @@ TEST(TcpSack, ReorderingWindowGrowsPast255QuartersOfMinRttUpToSrtt) {
   TcpSock* tp = tcp_sk(h.shard().socks.fds.socket(c.fd, &err)->sk);
   ASSERT_EQ(tp->min_rtt_us, 100);
   ASSERT_GT(tp->srtt_us, 15'000);
-  // Nine rounds with a D-SACK each (nothing outstanding between them: each round ends at once): 2^9.
+  // Nine rounds with a D-SACK each (nothing outstanding between them: each round ends at once): 2^9. The
+  // path reorders (as RACK's step 3 would find), so the window applies with three segments SACKed.
+  tp->reord_seen = true;
   for (int k = 0; k < 9; ++k) tcp::rack_update_reo_wnd(tp, true);
   EXPECT_EQ(tp->reo_wnd_mult, 512u);
   // A hole below three SACKed segments waits RACK.rtt (20 ms) + 512 * 25 us (12.8 ms) from its sending.
@@ -1021,6 +1046,68 @@ TEST(TcpSack, RecoveryIsUndoneWhenEveryRetransmissionIsDsacked) {
     }
     skiff_close(c.fd);
   }
+}
+
+TEST(TcpSack, SpuriousTimeoutUndoneLeavesNothingMarkedLost) {
+  // The head's original came late, after the timeout had resent it: the ACK that brings the original's
+  // acknowledgment D-SACKs the copy, and the timeout is undone. It had marked every segment not SACKed lost;
+  // the undo clears those marks (Linux's tcp_undo_cwnd_reduction, unmark_loss). Regression: the restored
+  // window resent the whole flight at once.
+  StackHarness h;
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  send_flight(c, 10000);
+  std::vector<SentTcp> got;
+  ASSERT_TRUE(advance_until_sent(h, 1s, got));  // the tail loss probe (40 ms): the last segment
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, base + 9000);
+  got.clear();
+  ASSERT_TRUE(advance_until_sent(h, 1s, got));  // the timeout: the head, everything else marked lost
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, base);
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 4u);  // Loss
+  EXPECT_EQ(info(c.fd).tcpi_lost, 10u);
+  h.advance(1ms);
+  c.sack(base + 1000, {{base, base + 1000}});
+  EXPECT_EQ(h.shard().stats.tcp_undo, 1u);
+  EXPECT_EQ(info(c.fd).tcpi_ca_state, 0u);
+  EXPECT_EQ(info(c.fd).tcpi_lost, 0u);
+  EXPECT_TRUE(c.out().empty());  // the flight is in flight, not lost
+  // The rest is acknowledged in order: nothing was resent.
+  c.ack(base + 10000);
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(info(c.fd).tcpi_total_retrans, 2u);  // the probe and the timeout's
+  skiff_close(c.fd);
+}
+
+TEST(TcpSack, TailLossProbesDsackDoesNotWidenTheReorderingWindow) {
+  // A D-SACK says the probe was needless, not that the path reorders (Linux's tcp_dsack_seen ignores a
+  // TLP's D-SACK, and sets nothing without reordering seen). Regression: any D-SACK marked reordering as
+  // seen for good, which turned off the DupThresh shortcut: later losses waited a quarter RTT more.
+  StackHarness h;
+  Conn c = sack_conn(h);
+  const uint32_t base = c.iss + 1;
+  send_flight(c, 3000);
+  std::vector<SentTcp> got;
+  ASSERT_TRUE(advance_until_sent(h, 1s, got));  // the probe: the last segment again
+  ASSERT_EQ(got.size(), 1u);
+  h.advance(1ms);
+  c.sack(base + 3000, {{base + 2000, base + 3000}});  // everything, and the probe's copy
+  EXPECT_EQ(h.shard().stats.tcp_dsack_recv, 1u);
+  EXPECT_EQ(xinfo(c.fd).tcpi_reord_seen, 0u);
+  // A later single loss is retransmitted at the third SACKed segment, at once (DupThresh), not after a
+  // reordering window.
+  h.advance(1s);
+  send_flight(c, 5000);
+  const uint32_t b2 = base + 3000;
+  c.sack(b2, {{b2 + 1000, b2 + 2000}});
+  c.sack(b2, {{b2 + 1000, b2 + 3000}});
+  EXPECT_TRUE(c.out().empty());
+  c.sack(b2, {{b2 + 1000, b2 + 4000}});
+  got = c.out();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, b2);
+  skiff_close(c.fd);
 }
 
 // Two retransmissions, one D-SACKed: one of them repaired a loss, so nothing is undone; a D-SACK for data

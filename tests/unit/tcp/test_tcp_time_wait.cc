@@ -106,6 +106,27 @@ TEST(TcpTimeWait, PlainAckIsIgnoredAndOldSynAcked) {
   skiff_close(c.lfd);
 }
 
+TEST(TcpTimeWait, SynAnswersAreRateLimited) {
+  // Linux's tcp_timewait_check_oow_rate_limit: SYNs that do not start a new incarnation draw one ACK per
+  // 500 ms; a retransmitted FIN or data are always answered. Regression: every SYN drew an ACK.
+  StackHarness h;
+  Conn c = time_wait(h);
+  TcpSpec syn = c.seg(tf::kSyn);
+  syn.seq = c.snd - 100;
+  syn.ack = 0;
+  for (int i = 0; i < 20; ++i) c.in(syn);
+  EXPECT_EQ(c.out().size(), 1u);
+  h.advance(500ms);
+  for (int i = 0; i < 20; ++i) c.in(syn);
+  EXPECT_EQ(c.out().size(), 1u);
+  TcpSpec fin = c.seg(tf::kFin | tf::kAck);
+  fin.seq = c.snd - 1;
+  c.in(fin);
+  c.in(fin);
+  EXPECT_EQ(c.out().size(), 2u);
+  skiff_close(c.lfd);
+}
+
 TEST(TcpTimeWait, NewSynWithHigherSequenceReusesTheTuple) {
   StackHarness h;
   Conn c = time_wait(h);
@@ -123,6 +144,8 @@ TEST(TcpTimeWait, NewSynWithHigherSequenceReusesTheTuple) {
   EXPECT_EQ(out[0].dport, kPeerPort);
   EXPECT_EQ(h.shard().stats.tcp_tw_recycled, 1u);
   const uint32_t iss2 = out[0].seq;
+  // Its ISN is beyond all the old connection sent (Linux's tw_snd_nxt + 65537): 1 byte, its FIN.
+  EXPECT_EQ(iss2, c.iss + 1 + 1 + 65537);
   // The new connection completes and carries data.
   c.in({.seq = isn2 + 1, .ack = iss2 + 1, .flags = tf::kAck});
   const int fd = skiff_accept4(c.lfd, nullptr, nullptr, SOCK_NONBLOCK);
