@@ -140,6 +140,46 @@ ssize_t send_rest(Socket* sock, const msghdr& m, int flags, size_t done, Instant
   }
 }
 
+size_t iov_total(const msghdr& m) {
+  size_t n = 0;
+  for (size_t i = 0; i < m.msg_iovlen; ++i) n += m.msg_iov[i].iov_len;
+  return n;
+}
+
+// A blocking stream write that queued only `done` bytes (the send buffer filled): it waits for room and
+// queues the rest, as Linux's tcp_sendmsg_locked (sk_stream_wait_memory) does, until all of it is queued.
+// SO_SNDTIMEO running out, a signal (stop request) or an error ends it with the count queued so far.
+ssize_t send_all(Socket* sock, const msghdr& m, int flags, size_t done, Instant deadline) {
+  std::vector<iovec> rest;  // (a blocking write's slow path, not a packet's)
+  rest.reserve(m.msg_iovlen);
+  msghdr r = m;
+  r.msg_name = nullptr;
+  r.msg_namelen = 0;
+  r.msg_control = nullptr;
+  r.msg_controllen = 0;
+  const size_t want = iov_total(m);
+  while (done < want) {
+    if (wait_ready(sock, EPOLLOUT, deadline)) break;
+    rest.clear();
+    for (size_t i = 0, skip = done; i < m.msg_iovlen; ++i) {
+      const iovec& v = m.msg_iov[i];
+      if (skip >= v.iov_len) {
+        skip -= v.iov_len;
+        continue;
+      }
+      rest.push_back({static_cast<uint8_t*>(v.iov_base) + skip, v.iov_len - skip});
+      skip = 0;
+    }
+    r.msg_iov = rest.data();
+    r.msg_iovlen = rest.size();
+    const ssize_t k = sock->ops->sendmsg(sock, &r, flags);
+    if (k == -EAGAIN) continue;
+    if (k <= 0) break;  // an error after some was queued: the count (Linux's do_error: copied)
+    done += static_cast<size_t>(k);
+  }
+  return static_cast<ssize_t>(done);
+}
+
 ssize_t do_sendmsg(int fd, const msghdr* msg, int flags) {
   int err = 0;
   Socket* sock = lookup(fd, &err);
@@ -161,6 +201,9 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags) {
       // TCP_FASTOPEN_CONNECT deferred) answers what its SYN took, or EINPROGRESS; a blocking one waits for
       // the connection, as connect() would, and sends the rest (Linux's tcp_sendmsg_fastopen).
       return send_rest(sock, m, flags, n > 0 ? static_cast<size_t>(n) : 0, deadline);
+    }
+    if (n > 0 && sock->type == SOCK_STREAM && !nonblocking(sock, flags)) [[unlikely]] {
+      if (const size_t want = iov_total(m); static_cast<size_t>(n) < want) return send_all(sock, m, flags, static_cast<size_t>(n), deadline);
     }
     if (n != -EAGAIN || nonblocking(sock, flags)) return n;
     const int w = wait_ready(sock, EPOLLOUT, deadline);
@@ -219,7 +262,7 @@ int do_accept(int fd, sockaddr* addr, socklen_t* len, int flags) {
   if (addr) {
     sockaddr_storage k{};
     socklen_t klen = sizeof k;
-    int r = ns->ops->getname(ns, reinterpret_cast<sockaddr*>(&k), &klen, true);
+    int r = ns->ops->getname(ns, reinterpret_cast<sockaddr*>(&k), &klen, 2);
     if (r) r = -ECONNABORTED;  // the connection went away already: Linux returns ECONNABORTED
     if (!r) r = copy_addr_out(k, klen, addr, len);
     if (r) {

@@ -39,6 +39,10 @@ struct Ipv4Config {
 struct IcmpConfig {
   uint32_t error_rate = 1000;           // ICMP errors per second per shard (token bucket)
   uint32_t error_burst = 50;
+  // ... and per destination (Linux's icmp_ratelimit and XRLIM_BURST_FACTOR): one error per interval after a
+  // burst, checked before the shard's bucket, so one sender cannot use up what every other host may get.
+  uint32_t peer_interval_ms = 1000;     // 0: no per-destination limit
+  uint32_t peer_burst = 6;
 };
 
 struct SockConfig {

@@ -50,6 +50,7 @@ namespace skiff {
   X(IcmpBroadcastEcho, "echo request to a broadcast/multicast address ignored")      \
   X(IcmpToBroadcast, "ICMP error or reply to a broadcast address")                    \
   X(IcmpUnhandledType, "ICMP type not handled")                                      \
+  X(IcmpErrorIgnored, "ICMP error code no transport acts on")                         \
   X(NoMbuf, "no packet buffer available")                                            \
   X(TxFull, "transmit queue full")                                                   \
   X(TxStalled, "frame the device refused for over a second (dropped to unblock the queue)") \

@@ -186,13 +186,15 @@ int inet_bind(Socket* sock, const sockaddr* addr, socklen_t len) {
   return 0;
 }
 
-int inet_getname(Socket* sock, sockaddr* addr, socklen_t* len, bool peer) {
+int inet_getname(Socket* sock, sockaddr* addr, socklen_t* len, int peer) {
   Sock* sk = sock->sk;
   InetSock* is = inet_sk(sk);
   sockaddr_in sin{};
   sin.sin_family = AF_INET;
   if (peer) {
-    if (!is->dport || sk->state == sk_state::kClose || sk->state == sk_state::kSynSent) return -ENOTCONN;
+    // accept() (peer 2) names the peer of a connection that was reset while it waited (Linux's inet_getname).
+    if (!is->dport || ((sk->state == sk_state::kClose || sk->state == sk_state::kSynSent) && peer == 1))
+      return -ENOTCONN;
     sin.sin_port = htons(is->dport);
     sin.sin_addr.s_addr = htonl(is->daddr.host());
   } else {
@@ -315,7 +317,7 @@ Pktbuf inet_build_payload(Shard& sh, const iovec* iov, size_t iovlen, size_t len
 // Linux's icmp_err_convert table, for destination unreachable codes 0..15.
 int icmp_error_to_errno(uint8_t type, uint8_t code) {
   static const int kUnreach[16] = {ENETUNREACH, EHOSTUNREACH, ENOPROTOOPT, ECONNREFUSED, EMSGSIZE, EOPNOTSUPP,
-                                   ENETUNREACH, EHOSTDOWN,    ENONET,      ENETUNREACH,  ENETUNREACH, ENETUNREACH,
+                                   ENETUNREACH, EHOSTDOWN,    ENONET,      ENETUNREACH,  EHOSTUNREACH, ENETUNREACH,
                                    EHOSTUNREACH, EHOSTUNREACH, EHOSTUNREACH, EHOSTUNREACH};
   switch (type) {
     case 3: return code < 16 ? kUnreach[code] : EHOSTUNREACH;

@@ -37,7 +37,7 @@ int inet_release(Socket* sock);
 
 // Shared pieces of the ops tables.
 int inet_bind(Socket* sock, const sockaddr* addr, socklen_t len);
-int inet_getname(Socket* sock, sockaddr* addr, socklen_t* len, bool peer);
+int inet_getname(Socket* sock, sockaddr* addr, socklen_t* len, int peer);
 int inet_dgram_connect(Socket* sock, const sockaddr* addr, socklen_t len, int flags);
 int inet_ioctl(Socket* sock, unsigned long cmd, void* arg);
 int inet_shutdown(Socket* sock, int how);

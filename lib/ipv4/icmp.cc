@@ -75,6 +75,12 @@ void icmp_input(Shard& sh, Pktbuf p, const Ipv4Rx& rx, bool forwardable) {
     case it::kSourceQuench: {
       // RFC 1122 §3.2.2: hand the error to the transport that sent the quoted datagram.
       ++sh.stats.icmp_in_errors;
+      // Not an unreachable code RFC 792/1812 define, nor a reassembly timeout (which no datagram of ours with
+      // DF set can meet, and which tells a sender nothing it acts on): none is handed on (Linux's
+      // icmp_unreach: code > NR_ICMP_UNREACH, ICMP_EXC_FRAGTIME).
+      if ((icmp->type() == it::kDestUnreachable && icmp->code() > 15) ||
+          (icmp->type() == it::kTimeExceeded && icmp->code() == 1)) [[unlikely]]
+        return sh.drop(std::move(p), Drop::IcmpErrorIgnored);
       uint8_t quote[60 + 8];
       uint32_t qlen = 0;
       if (!error_quote(sh, p, quote, &qlen)) return sh.drop(std::move(p), Drop::IcmpErrorUnmatched);
@@ -130,10 +136,17 @@ void icmp_send_error(Shard& sh, Pktbuf p, const Ipv4Rx& rx, uint8_t type, uint8_
     ++sh.stats.icmp_err_suppressed;
     return;
   }
-  if (!sh.icmp_errors.take(sh.now())) {
+  // Rate limits as Linux's __icmp_send: the shard's budget must have a token left, then the destination's
+  // own limit must allow it, and only then is the shard's budget charged, a random 0-2 tokens (CVE-2020-25705,
+  // "SADDNS": a fixed charge of one lets an off-path sender count the errors a burst of probes drew, and so
+  // find a resolver's open query port; checking the destination first, CVE-2024-47678, keeps one sender from
+  // using up the budget of all).
+  const Instant now = sh.now();
+  if (!sh.icmp_errors.allow(now) || !sh.icmp_peers.allow(rx.src.host(), now)) {
     ++sh.stats.icmp_err_ratelimited;
     return;
   }
+  sh.icmp_errors.consume(sh.rng.below(3));
   const uint32_t quote = std::min<uint32_t>(p.len(), kMaxErrorLen - 20 - IcmpView::kHeaderLen);
   Pktbuf e = sh.alloc_pkt();
   if (!e) return;

@@ -160,7 +160,7 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
 
   if (ip->is_fragment()) {
     ++sh.stats.ip_reasm_reqds;
-    p = sh.reass.feed(sh, std::move(p));
+    p = sh.reass.feed(sh, std::move(p), link_bcast);
     if (!p) return;
     ++sh.stats.ip_reasm_oks;
     ip = Ipv4View::checked(p.first_seg(), p.len());  // the header now describes the whole datagram

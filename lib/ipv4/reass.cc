@@ -57,6 +57,7 @@ int32_t Reassembler::create(Shard& sh, wire::Ipv4Addr src, wire::Ipv4Addr dst, u
   e.in_use = true;
   e.have_last = false;
   e.ecn = 0;
+  e.first_link_bcast = false;
   e.total = 0;
   e.received = 0;
   e.truesize = 0;
@@ -101,7 +102,7 @@ void Reassembler::clear() {
   while (oldest_ >= 0) release(oldest_);
 }
 
-Pktbuf Reassembler::feed(Shard& sh, Pktbuf frag) {
+Pktbuf Reassembler::feed(Shard& sh, Pktbuf frag, bool link_bcast) {
   Ipv4View ip(frag.data(), frag.seg_len());
   const size_t hl = ip.header_len();
   const uint32_t off = static_cast<uint32_t>(ip.frag_offset());
@@ -174,6 +175,7 @@ Pktbuf Reassembler::feed(Shard& sh, Pktbuf frag) {
   }
 
   e.ecn = static_cast<uint8_t>(e.ecn | (1u << (ip.tos() & 3)));
+  if (off == 0) e.first_link_bcast = link_bcast;
   const uint32_t truesize = frag.mbuf()->buf_len * frag.nb_segs();
   for (uint16_t i = e.nfrags; i > pos; --i) e.frags[i] = std::move(e.frags[i - 1]);
   e.frags[pos] = Frag{static_cast<uint16_t>(off), static_cast<uint16_t>(end), std::move(frag)};
@@ -251,6 +253,7 @@ void Reassembler::expire(Shard& sh, Instant now) {
       rx.proto = ip.proto();
       rx.hdr_len = static_cast<uint16_t>(ip.header_len());
       rx.ip_bcast = false;
+      rx.link_bcast = e.first_link_bcast;  // (icmp_send_error counts it as suppressed)
       first.adj(rx.hdr_len);
       kill(sh, oldest_, true);
       icmp_send_error(sh, std::move(first), rx, wire::icmp_type::kTimeExceeded,

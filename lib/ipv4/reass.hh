@@ -24,7 +24,8 @@ class Reassembler {
   // Takes a validated fragment (data at its IP header, trimmed to the IP total length). Returns the
   // whole datagram (data at the IP header, total length and checksum fixed, fragment fields cleared) once
   // the last missing piece arrives; otherwise an empty Pktbuf. Drops are counted on `sh`.
-  Pktbuf feed(Shard& sh, Pktbuf frag);
+  // `link_bcast`: the fragment came in a link-layer broadcast or multicast frame (no ICMP error about it).
+  Pktbuf feed(Shard& sh, Pktbuf frag, bool link_bcast = false);
   // Abandons datagrams older than the timeout; sends ICMP time exceeded for those holding a first fragment.
   void expire(Shard& sh, Instant now);
   // Frees everything (shutdown).
@@ -49,6 +50,7 @@ class Reassembler {
     uint32_t truesize = 0;   // buffer bytes held
     uint16_t nfrags = 0;
     uint8_t ecn = 0;         // the ECN codepoints seen (bit 1 << codepoint: RFC 3168 §5.3)
+    bool first_link_bcast = false;  // the first fragment came as a link-layer broadcast (RFC 1122 §3.2.2)
     Instant created{};
     int32_t hnext = -1, older = -1, newer = -1;
     Frag* frags = nullptr;   // cfg.reass_max_frags slots, sorted by offset

@@ -201,6 +201,8 @@ std::string apply_config_key(StackConfig& cfg, const std::string& section, const
   } else if (section == "icmp") {
     if (key == "error-rate") return count(&cfg.icmp.error_rate, 0, 1'000'000);
     if (key == "error-burst") return count(&cfg.icmp.error_burst, 1, 1'000'000);
+    if (key == "peer-interval-ms") return count(&cfg.icmp.peer_interval_ms, 0, 60'000);
+    if (key == "peer-burst") return count(&cfg.icmp.peer_burst, 1, 1'000);
   } else {
     return "--config: unknown section [" + section + "]";
   }

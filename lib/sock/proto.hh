@@ -27,7 +27,7 @@ struct ProtoOps {
   int (*connect)(Socket* sock, const sockaddr* addr, socklen_t len, int flags);
   int (*socketpair)(Socket* a, Socket* b);
   int (*accept)(Socket* sock, Socket* newsock, int flags);
-  int (*getname)(Socket* sock, sockaddr* addr, socklen_t* len, bool peer);
+  int (*getname)(Socket* sock, sockaddr* addr, socklen_t* len, int peer);  // 0 ours, 1 the peer's, 2 for accept()
   uint32_t (*poll)(Socket* sock);
   int (*ioctl)(Socket* sock, unsigned long cmd, void* arg);
   int (*listen)(Socket* sock, int backlog);

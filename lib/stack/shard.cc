@@ -30,6 +30,7 @@ Shard::Shard(unsigned shard_id, const StackConfig& config, Clock& clock, PktPool
       reass(config.ipv4),
       pmtu(config.ipv4),
       icmp_errors(config.icmp.error_rate, config.icmp.error_burst),
+      icmp_peers(std::chrono::milliseconds(config.icmp.peer_interval_ms), config.icmp.peer_burst, Rng().next()),
       pool(pkt_pool),
       socks(*this, config.sock, shard_id, stack_name),
       clock_(clock),

@@ -216,6 +216,7 @@ class Shard {
   PmtuCache pmtu;  // path MTUs learned from ICMP (RFC 1191)
   McTable mc;      // multicast groups joined (ipv4/igmp.hh)
   TokenBucket icmp_errors;
+  PeerRateLimit icmp_peers;  // ICMP errors per destination
   EchoReplyHook on_echo_reply;
   PktPool& pool;
   PktPool* small_pool = nullptr;  // small buffers, where `pool`'s are large (Stack::make_pools)

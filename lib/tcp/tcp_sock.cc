@@ -327,7 +327,12 @@ void destroy_closed(TcpSock* tp) {
 
 void done(TcpSock* tp) {
   Sock* sk = sk_of(tp);
-  const bool child = tp->parent != nullptr;
+  // A connection in its listener's accept queue stays there, closed, with what it received and its error
+  // (Linux's tcp_done frees only an orphan): accept() hands it out, and the application reads the data that
+  // came before a RST, then ECONNRESET, then 0. A handshake still under way (or a Fast Open child before
+  // its handshake completed) just goes.
+  const bool queued = tp->parent && !embryonic(tp) && !tp->fastopen_child && sk->state != sk_state::kSynRecv;
+  const bool child = tp->parent != nullptr && !queued;
   tp->fastopen_defer = false;  // (a deferred connect whose 4-tuple was refused: no SYN is owed any more)
   if (child) unlink_child(tp);
   set_state(tp, sk_state::kClose);
@@ -336,6 +341,7 @@ void done(TcpSock* tp) {
   free_write_queue(tp);
   ooo_purge(tp);
   sk->shutdown = kRcvShutdown | kSendShutdown;
+  if (queued) return;
   if (tp->orphan || child || !sk->socket) {
     destroy_closed(tp);
     return;
@@ -360,14 +366,17 @@ using namespace tcp;
 namespace {
 
 // Can `me` (bound to me->rcv_saddr) use `port` next to what is bound there (inet_csk_bind_conflict)?
-bool bind_conflict(Shard& sh, InetSock* me, uint16_t port, bool listening) {
+// Two sockets with SO_REUSEADDR share a port unless the other one listens; one that starts listening asks
+// again (Linux's inet_csk_listen_start: get_port with its own state LISTEN), so of two such sockets either
+// may listen, but only one.
+bool bind_conflict(Shard& sh, InetSock* me, uint16_t port) {
   for (InetSock* s = sh.tcp.port_bucket(port); s; s = s->bind_next) {
     if (s == me) continue;
     const bool overlap = s->rcv_saddr.is_any() || me->rcv_saddr.is_any() || s->rcv_saddr == me->rcv_saddr;
     if (!overlap) continue;
     if (s->sk.reuseport && me->sk.reuseport) continue;
     const bool other_listens = s->sk.state == sk_state::kListen;
-    if (s->sk.reuseaddr && me->sk.reuseaddr && !other_listens && !listening) continue;
+    if (s->sk.reuseaddr && me->sk.reuseaddr && !other_listens) continue;
     if (s->sk.state == sk_state::kTimeWait && me->sk.reuseaddr) continue;
     return true;
   }
@@ -382,11 +391,11 @@ int tcp_get_port(Sock* sk, uint16_t port) {
     port = sh.socks.ports.pick_random(
         [&](uint16_t p) {
           return sh.ephemeral_ours(PortDirectory::kTcp, p) && !sh.tcp.port_bucket(p) &&
-                 !bind_conflict(sh, me, p, false);
+                 !bind_conflict(sh, me, p);
         },
         me->local_port_range);
     if (!port) return -EADDRINUSE;
-  } else if (bind_conflict(sh, me, port, false)) {
+  } else if (bind_conflict(sh, me, port)) {
     return -EADDRINUSE;
   }
   me->num = port;
@@ -720,6 +729,11 @@ int tcp_disconnect(Sock* sk, int) {
   if (st == sk_state::kListen) {
     // Children go with the listener's queue.
     while (TcpSock* c = tp->icsk.accept_head) {
+      unlink_child(c);
+      if (sk_of(c)->state == sk_state::kClose) {
+        destroy_closed(c);  // (reset or timed out while queued: nothing to tell the peer)
+        continue;
+      }
       send_rst(c);
       done(c);
     }
@@ -1015,6 +1029,9 @@ void rcv_space_adjust(TcpSock* tp, uint32_t copied) {
 ssize_t tcp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
   TcpSock* tp = tcp_sk(sk);
   *addr_len = 0;
+  // TCP keeps no error queue (no SO_TIMESTAMPING, no zero-copy completions): nothing to read from it, and
+  // neither the stream nor SO_ERROR is touched (Linux's inet_recv_error on an empty queue).
+  if (flags & MSG_ERRQUEUE) [[unlikely]] return -EAGAIN;
   if (sk->state == sk_state::kListen) return -ENOTCONN;
   if (flags & MSG_OOB) return -EINVAL;
   const bool peek = flags & MSG_PEEK;
@@ -1078,8 +1095,11 @@ ssize_t tcp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
     return static_cast<ssize_t>(copied);
   }
   if (want == 0) return 0;
+  // After the peer's FIN the stream has ended, whatever came after (a RST, a timeout): 0, and the error
+  // stays for SO_ERROR or the next send (Linux's tcp_recvmsg tests SOCK_DONE before sk_err).
+  if (tp->fin_received) return 0;
   if (sk->err) return -std::exchange(sk->err, 0);
-  if (tp->fin_received || (sk->shutdown & kRcvShutdown)) return 0;
+  if (sk->shutdown & kRcvShutdown) return 0;
   if (sk->state == sk_state::kClose) return tp->was_connected ? 0 : -ENOTCONN;
   return -EAGAIN;
 }
@@ -1561,7 +1581,7 @@ int inet_listen(Socket* sock, int backlog) {
     tp->bound_explicitly = false;
   }
   // Only one listener per address and port, unless all of them use SO_REUSEPORT.
-  if (bind_conflict(sh, is, is->num, true)) return -EADDRINUSE;
+  if (bind_conflict(sh, is, is->num)) return -EADDRINUSE;
   sk->state = sk_state::kListen;
   return 0;
 }

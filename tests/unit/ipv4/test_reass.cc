@@ -230,6 +230,22 @@ TEST(Reass, NoTimeExceededAboutAnIcmpError) {
   EXPECT_EQ(h.shard().stats.icmp_err_suppressed, 1u);
 }
 
+TEST(Reass, NoTimeExceededAboutADatagramSentAsALinkLayerBroadcast) {
+  // RFC 1122 §3.2.2: no ICMP error about a datagram that came as a link-layer broadcast, also when the
+  // error is the reassembly timeout's. Regression: the timeout's error forgot how the fragment came.
+  StackHarness h;
+  h.learn_peer();
+  auto frags = fragments(spec(33), icmp(it::kEchoRequest, 0, 0, pattern(3000)), 1480);
+  h.inject(eth(MacAddr::broadcast(), StackHarness::kPeerMac, 0x0800, frags[0]));
+  EXPECT_EQ(h.shard().reass.datagrams(), 1u);
+  h.advance(31s);
+  EXPECT_EQ(h.drops(Drop::FragTimeout), 1u);
+  auto out = h.sent();
+  std::erase_if(out, [](const Bytes& f) { return f[12] == 0x08 && f[13] == 0x06; });
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(h.shard().stats.icmp_err_suppressed, 1u);
+}
+
 TEST(Reass, TableIsBoundedOldestEvicted) {
   HarnessOptions o;
   o.cfg.ipv4.reass_max_datagrams = 4;

@@ -277,6 +277,29 @@ DIFF(BindPortInUse) {
   s.call("port free again after close", s.api.bind(f, sa(p_any), sizeof p_any));
 }
 
+// TCP: two SO_REUSEADDR sockets share a port until one listens (Linux's inet_csk_listen_start asks for the
+// port again, relaxed): either may listen, only one, and a socket bound later conflicts with the listener.
+DIFF(TcpReuseAddrThenListen) {
+  const auto tcp = [&](const char* what) {
+    const int fd = s.socket(what, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    s.setopt(std::string(what) + " SO_REUSEADDR", fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    return fd;
+  };
+  const int a = tcp("a");
+  sockaddr_in any = s.addr(Ipv4Addr::any(), 0);
+  s.call("bind a", s.api.bind(a, sa(any), sizeof any));
+  const uint16_t port = s.port_of(a);
+  sockaddr_in p_any = s.addr(Ipv4Addr::any(), port);
+  const int b = tcp("b");
+  s.call("bind b to a's port", s.api.bind(b, sa(p_any), sizeof p_any));
+  s.call("listen b", s.api.listen(b, 4));
+  s.call("listen a (b listens)", s.api.listen(a, 4));
+  const int c = tcp("c");
+  s.call("bind c next to the listener", s.api.bind(c, sa(p_any), sizeof p_any));
+  s.close("close b", b);
+  s.call("listen a once b is gone", s.api.listen(a, 4));
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // connect, getsockname, getpeername
 

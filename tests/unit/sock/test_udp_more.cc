@@ -376,13 +376,14 @@ TEST(UdpMore, PortUnreachableSentAndRateLimited) {
   // The quote: the offending IP header and the whole (short) datagram.
   const Bytes quoted(ip->payload.begin() + 8 + 20, ip->payload.end());
   EXPECT_EQ(quoted, dgram);
-  // A burst beyond the bucket: the rest are counted, not sent.
-  const unsigned burst = h.shard().cfg.icmp.error_burst;
+  // A burst beyond the peer's limit (6, then one a second, as Linux's icmp_ratelimit): the rest are
+  // counted, not sent.
+  const unsigned burst = h.shard().cfg.icmp.peer_burst;
   for (unsigned i = 0; i < burst + 30; ++i) h.inject(udp_frame(h, 1234, 4444, pattern(8)));
   EXPECT_EQ(h.sent().size(), burst - 1);
   EXPECT_EQ(h.shard().stats.icmp_err_ratelimited, 31u);
   EXPECT_EQ(h.drops(Drop::UdpNoSocket), burst + 31);
-  h.advance(1s);  // the bucket refills
+  h.advance(1s);  // the peer earns one more
   h.inject(udp_frame(h, 1234, 4444, pattern(8)));
   EXPECT_EQ(h.sent().size(), 1u);
   // Never about broadcasts.
@@ -423,6 +424,40 @@ TEST(UdpMore, PortUnreachableReachesTheConnectedSocket) {
   EXPECT_EQ(err, 0);
   ASSERT_EQ(skiff_getsockopt(other, SOL_SOCKET, SO_ERROR, &err, &len), 0);
   EXPECT_EQ(err, 0);  // unconnected: not reported
+}
+
+TEST(UdpMore, IcmpCodesMapAndAreIgnoredAsLinux) {
+  // Linux's icmp_err_convert and icmp_unreach: host administratively prohibited (3/10) is EHOSTUNREACH, a
+  // destination unreachable code above 15 and a reassembly time exceeded (11/1) reach no socket.
+  // Regression: 3/10 read ENETUNREACH, and the other two were delivered as EHOSTUNREACH.
+  StackHarness h;
+  h.learn_peer();
+  const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const int one = 1;
+  ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof one), 0);
+  const sockaddr_in to = sin(kPeer, 4444);
+  ASSERT_EQ(skiff_connect(fd, sa(to), sizeof to), 0);
+  uint8_t b[8] = {};
+  const auto so_err = [&] {
+    int err = -1;
+    socklen_t len = sizeof err;
+    EXPECT_EQ(skiff_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+    return err;
+  };
+  ASSERT_EQ(skiff_send(fd, b, sizeof b, 0), 8);
+  const Bytes dgram = h.sent().at(0);
+  h.inject(icmp_error_about(h, dgram, wire::icmp_type::kDestUnreachable, 16));
+  h.inject(icmp_error_about(h, dgram, wire::icmp_type::kTimeExceeded, 1));
+  EXPECT_EQ(h.drops(Drop::IcmpErrorIgnored), 2u);
+  EXPECT_EQ(so_err(), 0);
+  msghdr m{};
+  EXPECT_EQ(skiff_recvmsg(fd, &m, MSG_ERRQUEUE), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  h.inject(icmp_error_about(h, dgram, wire::icmp_type::kDestUnreachable, 10));
+  EXPECT_EQ(so_err(), EHOSTUNREACH);
+  h.inject(icmp_error_about(h, dgram, wire::icmp_type::kTimeExceeded, 0));  // (in transit: delivered)
+  EXPECT_EQ(so_err(), EHOSTUNREACH);
+  skiff_close(fd);
 }
 
 TEST(UdpMore, BroadcastDeliveredToEveryMatchingSocket) {

@@ -266,6 +266,7 @@ struct OpenOpts {
   bool ts = false;                     // ... and timestamps (RFC 7323); then Conn::seg sends them throughout
   std::optional<uint8_t> wscale;       // ... and window scaling with this shift
   uint8_t syn_flags = 0;               // more flags on the peer's SYN or SYN-ACK (ECE, CWR: RFC 3168)
+  bool accept = true;                  // accept_conn accepts it (false: it stays in the accept queue)
 };
 
 // The options of the peer's SYN (or SYN-ACK) for `o`.
@@ -312,6 +313,7 @@ inline Conn accept_conn(StackHarness& h, const OpenOpts& o = {}) {
   if (o.rtt.count()) h.advance(o.rtt);
   c.ack();
   EXPECT_TRUE(c.out().empty());
+  if (!o.accept) return c;
   c.fd = skiff_accept4(c.lfd, nullptr, nullptr, SOCK_NONBLOCK);
   EXPECT_GE(c.fd, 0) << strerror(errno);
   return c;

@@ -1,0 +1,174 @@
+// TCP socket calls as Linux answers them: a connection reset before accept() is still handed out with what
+// it received; a blocking write queues all of it; MSG_ERRQUEUE reads nothing from the stream; after the
+// peer's FIN, recv() says end of stream whatever came next.
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
+#include "tcp_test_util.hh"
+
+using namespace tcpt;
+
+TEST(TcpSocketCalls, ConnectionResetBeforeAcceptIsAcceptedWithItsData) {
+  // Linux's tcp_done frees only an orphan: a child in the accept queue stays there, closed. A client that
+  // writes its request and aborts (SO_LINGER 0) before the server accepts still has its request read.
+  // Regression: the child was freed with its data, and accept() never saw the connection.
+  StackHarness h;
+  OpenOpts o;
+  o.accept = false;
+  Conn c = accept_conn(h, o);
+  c.push(pattern(20));
+  c.out();
+  c.in(c.seg(tf::kRst));
+  EXPECT_TRUE(c.out().empty());
+  sockaddr_in peer{};
+  socklen_t plen = sizeof peer;
+  c.fd = skiff_accept4(c.lfd, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_NONBLOCK);
+  ASSERT_GE(c.fd, 0) << strerror(errno);
+  EXPECT_EQ(ntohs(peer.sin_port), kPeerPort);
+  EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
+  EXPECT_EQ(skiff_getpeername(c.fd, reinterpret_cast<sockaddr*>(&peer), &plen), -1);  // (accept() named it)
+  EXPECT_EQ(errno, ENOTCONN);
+  ssize_t rc = 0;
+  EXPECT_EQ(read_all(c.fd, &rc), pattern(20));
+  EXPECT_EQ(rc, -1);
+  EXPECT_EQ(errno, ECONNRESET);
+  uint8_t b[4];
+  EXPECT_EQ(skiff_recv(c.fd, b, sizeof b, MSG_DONTWAIT), 0);
+  EXPECT_EQ(skiff_send(c.fd, b, sizeof b, MSG_DONTWAIT | MSG_NOSIGNAL), -1);
+  EXPECT_EQ(errno, EPIPE);
+  EXPECT_EQ(skiff_accept4(c.lfd, nullptr, nullptr, SOCK_NONBLOCK), -1);  // one connection, one accept
+  EXPECT_EQ(errno, EAGAIN);
+  skiff_close(c.fd);
+  skiff_close(c.lfd);
+  EXPECT_EQ(h.shard().socks.in_use(tcp_prot), 0u);
+}
+
+TEST(TcpSocketCalls, ListenerClosedWithAResetConnectionQueuedFreesIt) {
+  StackHarness h;
+  OpenOpts o;
+  o.accept = false;
+  Conn c = accept_conn(h, o);
+  Conn e = c;
+  e.pport = kPeerPort + 2;
+  e.irs = e.snd = 9000;
+  {
+    TcpSpec syn = e.seg(tf::kSyn);
+    syn.ack = 0;
+    syn.opts = syn_options(OpenOpts{}, 0);
+    e.in(syn);
+    auto out = e.out();
+    ASSERT_EQ(out.size(), 1u);
+    e.iss = out[0].seq;
+    e.snd = 9001;
+    e.nxt = e.iss + 1;
+    e.ack();
+  }
+  c.push(pattern(5));
+  c.in(c.seg(tf::kRst));
+  c.out();
+  EXPECT_EQ(h.shard().socks.in_use(tcp_prot), 3u);  // the listener, c (reset) and e, queued
+  skiff_close(c.lfd);
+  // The live one queued (e) is reset; the reset one (c) goes quietly.
+  auto out = e.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].has(tf::kRst));
+  EXPECT_EQ(out[0].dport, e.pport);
+  EXPECT_TRUE(c.out().empty());
+  EXPECT_EQ(h.shard().socks.in_use(tcp_prot), 0u);
+}
+
+TEST(TcpSocketCalls, BlockingSendQueuesAllOfIt) {
+  // Linux's tcp_sendmsg waits for room (sk_stream_wait_memory) until the whole write is queued; a blocking
+  // write returns short only when SO_SNDTIMEO runs out. Regression: it returned what the send buffer took.
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(skiff_fcntl(c.fd, F_SETFL, 0), 0);
+  ASSERT_EQ(set_int(c.fd, SOL_SOCKET, SO_SNDBUF, 4608), 0);
+  Bytes got;
+  int pumps = 0;
+  h.shard().pump_hook = [&] {
+    ++pumps;
+    for (const auto& t : c.out_track()) got.insert(got.end(), t.payload.begin(), t.payload.end());
+    c.ack();
+  };
+  const Bytes data = pattern(65536);
+  EXPECT_EQ(skiff_send(c.fd, data.data(), data.size(), 0), 65536);
+  EXPECT_GT(pumps, 0);
+  h.shard().pump_hook = nullptr;
+  for (int i = 0; i < 10; ++i) {
+    for (const auto& t : c.out_track()) got.insert(got.end(), t.payload.begin(), t.payload.end());
+    c.ack();
+  }
+  EXPECT_EQ(got, data);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSocketCalls, BlockingSendReturnsWhatWasQueuedWhenTheTimeoutEnds) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(skiff_fcntl(c.fd, F_SETFL, 0), 0);
+  ASSERT_EQ(set_int(c.fd, SOL_SOCKET, SO_SNDBUF, 4608), 0);
+  const timeval tv{0, 300'000};
+  ASSERT_EQ(skiff_setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), 0);
+  const Instant t0 = h.shard().now();
+  h.shard().pump_hook = [&] { h.advance(10ms); };  // the peer never acknowledges
+  const Bytes data = pattern(65536);
+  const ssize_t n = skiff_send(c.fd, data.data(), data.size(), 0);
+  h.shard().pump_hook = nullptr;
+  EXPECT_GT(n, 0);
+  EXPECT_LT(n, 65536);
+  int queued = -1;
+  ASSERT_EQ(skiff_ioctl(c.fd, SIOCOUTQ, &queued), 0);
+  EXPECT_EQ(queued, n);  // the count is what was queued, nothing acknowledged
+  EXPECT_GE(h.shard().now() - t0, 300ms);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSocketCalls, ErrQueueReadsNeitherTheStreamNorTheError) {
+  // TCP keeps no error queue here: EAGAIN, and the data and SO_ERROR stay (Linux's inet_recv_error).
+  // Regression: MSG_ERRQUEUE read (and consumed) stream data, and took the pending error.
+  StackHarness h;
+  Conn c = accept_conn(h);
+  c.push(pattern(10));
+  uint8_t buf[64];
+  iovec v{buf, sizeof buf};
+  msghdr m{};
+  m.msg_iov = &v;
+  m.msg_iovlen = 1;
+  EXPECT_EQ(skiff_recvmsg(c.fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_EQ(read_all(c.fd), pattern(10));
+  c.in(c.seg(tf::kRst));
+  EXPECT_EQ(skiff_recvmsg(c.fd, &m, MSG_ERRQUEUE), -1);  // (blocking or not: it never waits)
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_EQ(so_error(c.fd), ECONNRESET);
+  EXPECT_EQ(skiff_recvmsg(c.fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  // A listener: EAGAIN as well.
+  EXPECT_EQ(skiff_recvmsg(c.lfd, &m, MSG_ERRQUEUE | MSG_DONTWAIT), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSocketCalls, AfterThePeersFinRecvSaysEndOfStreamWhateverCameNext) {
+  // Linux's tcp_recvmsg tests SOCK_DONE (the FIN came) before sk_err: a RST in CLOSE-WAIT leaves recv()
+  // at 0 and the error for SO_ERROR and send(). Regression: recv() failed with EPIPE.
+  StackHarness h;
+  Conn c = accept_conn(h);
+  c.push(pattern(3));
+  c.fin();
+  c.out();
+  c.in(c.seg(tf::kRst));
+  EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
+  ssize_t rc = -2;
+  EXPECT_EQ(read_all(c.fd, &rc), pattern(3));
+  EXPECT_EQ(rc, 0);
+  uint8_t b[4];
+  EXPECT_EQ(skiff_recv(c.fd, b, sizeof b, MSG_DONTWAIT), 0);
+  EXPECT_EQ(so_error(c.fd), EPIPE);
+  EXPECT_EQ(skiff_recv(c.fd, b, sizeof b, MSG_DONTWAIT), 0);
+  EXPECT_EQ(skiff_send(c.fd, b, sizeof b, MSG_DONTWAIT | MSG_NOSIGNAL), -1);
+  EXPECT_EQ(errno, EPIPE);
+  skiff_close(c.fd);
+}
