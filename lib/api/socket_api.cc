@@ -108,6 +108,20 @@ int wait_ready(Socket* sock, uint32_t mask, Instant deadline) {
   }
 }
 
+// The part of m's iovecs after its first `skip` bytes, into `out` (cleared first).
+void iov_after(const msghdr& m, size_t skip, std::vector<iovec>& out) {
+  out.clear();
+  for (size_t i = 0; i < m.msg_iovlen; ++i) {
+    const iovec& v = m.msg_iov[i];
+    if (skip >= v.iov_len) {
+      skip -= v.iov_len;
+      continue;
+    }
+    out.push_back({static_cast<uint8_t*>(v.iov_base) + skip, v.iov_len - skip});
+    skip = 0;
+  }
+}
+
 // A blocking write whose first `done` bytes went with a connect (do_sendmsg): it waits for the connection as
 // connect() would (EINPROGRESS if that takes longer than SO_SNDTIMEO, as Linux's), then sends the rest as
 // any blocking write. The first call after the wait keeps MSG_FASTOPEN, so the socket is found connected
@@ -118,15 +132,7 @@ ssize_t send_rest(Socket* sock, const msghdr& m, int flags, size_t done, Instant
     return done ? static_cast<ssize_t>(done) : w == -EAGAIN ? -EINPROGRESS : w;
   }
   std::vector<iovec> rest;  // (a connect's control path, not a packet's)
-  for (size_t i = 0, skip = done; i < m.msg_iovlen; ++i) {
-    const iovec& v = m.msg_iov[i];
-    if (skip >= v.iov_len) {
-      skip -= v.iov_len;
-      continue;
-    }
-    rest.push_back({static_cast<uint8_t*>(v.iov_base) + skip, v.iov_len - skip});
-    skip = 0;
-  }
+  iov_after(m, done, rest);
   msghdr r = m;
   r.msg_iov = rest.data();
   r.msg_iovlen = rest.size();
@@ -160,16 +166,7 @@ ssize_t send_all(Socket* sock, const msghdr& m, int flags, size_t done, Instant 
   const size_t want = iov_total(m);
   while (done < want) {
     if (wait_ready(sock, EPOLLOUT, deadline)) break;
-    rest.clear();
-    for (size_t i = 0, skip = done; i < m.msg_iovlen; ++i) {
-      const iovec& v = m.msg_iov[i];
-      if (skip >= v.iov_len) {
-        skip -= v.iov_len;
-        continue;
-      }
-      rest.push_back({static_cast<uint8_t*>(v.iov_base) + skip, v.iov_len - skip});
-      skip = 0;
-    }
+    iov_after(m, done, rest);
     r.msg_iov = rest.data();
     r.msg_iovlen = rest.size();
     const ssize_t k = sock->ops->sendmsg(sock, &r, flags);
