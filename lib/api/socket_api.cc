@@ -122,6 +122,9 @@ void iov_after(const msghdr& m, size_t skip, std::vector<iovec>& out) {
   }
 }
 
+size_t iov_total(const msghdr& m);
+ssize_t send_all(Socket* sock, const msghdr& m, int flags, size_t done, Instant deadline);
+
 // A blocking write whose first `done` bytes went with a connect (do_sendmsg): it waits for the connection as
 // connect() would (EINPROGRESS if that takes longer than SO_SNDTIMEO, as Linux's), then sends the rest as
 // any blocking write. The first call after the wait keeps MSG_FASTOPEN, so the socket is found connected
@@ -140,7 +143,12 @@ ssize_t send_rest(Socket* sock, const msghdr& m, int flags, size_t done, Instant
   r.msg_namelen = 0;
   for (bool first = true;; first = false) {
     const ssize_t k = sock->ops->sendmsg(sock, &r, first ? flags : flags & ~MSG_FASTOPEN);
-    if (k >= 0) return static_cast<ssize_t>(done) + k;
+    if (k >= 0) {
+      // Connected: a stream write queues all of it (send_all), as any blocking write.
+      done += static_cast<size_t>(k);
+      return done < iov_total(m) && sock->type == SOCK_STREAM ? send_all(sock, m, flags & ~MSG_FASTOPEN, done, deadline)
+                                                               : static_cast<ssize_t>(done);
+    }
     if (k != -EAGAIN) return k;  // (the connection failed: its error, as Linux)
     if (const int w = wait_ready(sock, EPOLLOUT, deadline)) return done ? static_cast<ssize_t>(done) : w;
   }
@@ -166,6 +174,9 @@ ssize_t send_all(Socket* sock, const msghdr& m, int flags, size_t done, Instant 
   const size_t want = iov_total(m);
   while (done < want) {
     if (wait_ready(sock, EPOLLOUT, deadline)) break;
+    // The connection failed while waiting: the count, and the error stays for SO_ERROR and the next call
+    // (Linux's sk_stream_wait_memory: do_error returns what was copied, sk_err untouched).
+    if (sock->sk->err || (sock->sk->shutdown & kSendShutdown)) break;
     iov_after(m, done, rest);
     r.msg_iov = rest.data();
     r.msg_iovlen = rest.size();

@@ -130,7 +130,7 @@ void arm_persist(TcpSock* tp);
 void reset_keepalive(TcpSock* tp);
 void rtt_sample(TcpSock* tp, Duration rtt);
 // A sample from an echoed timestamp (1 ms ticks), for ACKs that time nothing else (Linux's
-// tcp_rtt_tsopt_us): false, and no sample, for an echo from the future or older than ~24 days.
+// tcp_rtt_tsopt_us): false, and no sample, for an echo from the future or older than ~35 minutes.
 bool rtt_sample_tsecr(TcpSock* tp, uint32_t ts_ecr);
 // The windowed minimum RTT (Linux's tcp_update_rtt_min over tcp_min_rtt_wlen, 300 s): a sample below it,
 // or any sample once it is older than the window, replaces it.

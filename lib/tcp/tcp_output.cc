@@ -751,7 +751,11 @@ void retransmit_head(TcpSock* tp) {
     if (!fit_to_mss(tp, m)) return;  // no buffer to cut it with: the next RTO tries again
     const SeqNum seq = seg_seq(m);
     const bool fin = tp->fin_sent && tp->fin_seq == seq + seg_len(m);
-    transmit(tp, seq, tf::kAck | tf::kPsh | (fin ? tf::kFin : 0), m);
+    if (transmit(tp, seq, tf::kAck | tf::kPsh | (fin ? tf::kFin : 0), m) == 0) {
+      // Karn: the ACK that covers it times nothing (clean_write_queue); its last send time, for RFC 6069.
+      pkt_meta(m)->flags |= kMetaEverRetrans;
+      pkt_meta(m)->rx_time_ns = sh.now().ns();
+    }
   } else if (tp->fin_sent && tp->snd_una == tp->fin_seq) {
     if (transmit(tp, tp->fin_seq, tf::kAck | tf::kFin, nullptr) == 0) tp->fin_xmit_ns = sh.now().ns();
   }

@@ -445,7 +445,10 @@ TEST(TcpFastOpenClient, BlockingCallWaitsForTheConnectionAndSendsTheRest) {
     h.learn_peer();
     if (cookie) cache_cookie(h);
     const int fd = skiff_socket(AF_INET, SOCK_STREAM, 0);  // blocking
-    EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1), 0);  // (the peer here acknowledges nothing after the SYN)
+    EXPECT_EQ(set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+    // A send buffer smaller than the write: the rest is queued as the peer acknowledges (regression: once
+    // connected, the call returned what the buffer took).
+    EXPECT_EQ(set_int(fd, SOL_SOCKET, SO_SNDBUF, 4608), 0);
     std::vector<SentTcp> seen;
     uint32_t iss = 0;
     int pumps = 0;
@@ -455,12 +458,15 @@ TEST(TcpFastOpenClient, BlockingCallWaitsForTheConnectionAndSendsTheRest) {
         if (t.has(tf::kSyn)) {
           iss = t.seq;
           synack(h, t, t.seq + 1 + static_cast<uint32_t>(t.payload.size()), cookie ? -1 : 8);
+        } else if (!t.payload.empty()) {
+          h.inject(tcp_frame(h, {.sport = kPeerPort, .dport = t.sport, .seq = kPeerIsn + 1,
+                                 .ack = t.seq + static_cast<uint32_t>(t.payload.size()), .flags = tf::kAck}));
         }
         seen.push_back(std::move(t));
       }
     };
-    const Bytes data = pattern(3000);
-    EXPECT_EQ(fo_sendto(fd, data), 3000);
+    const Bytes data = pattern(20000);
+    EXPECT_EQ(fo_sendto(fd, data), 20000);
     EXPECT_GT(pumps, 0);
     h.shard().pump_hook = nullptr;
     for (SentTcp& t : out_of(h)) seen.push_back(std::move(t));

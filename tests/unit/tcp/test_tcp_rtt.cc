@@ -120,3 +120,25 @@ TEST(TcpRtt, MinimumRttIsWindowedOver300Seconds) {
   EXPECT_EQ(xinfo(c.fd).tcpi_min_rtt, 5000u);
   skiff_close(c.fd);
 }
+
+TEST(TcpRtt, AckOfAFastRetransmissionIsNotTimed) {
+  // Karn's rule without SACK or timestamps: the ACK that covers a fast retransmission cannot say which copy
+  // it answers, so it gives no sample (Linux: FLAG_RETRANS_DATA_ACKED). Regression: the head resent by
+  // NewReno was not marked, and the ACK was timed from the original: 2 RTTs and more.
+  StackHarness h;
+  OpenOpts o;
+  o.rtt = 20ms;
+  Conn c = accept_conn(h, o);
+  const uint32_t base = c.iss + 1;
+  ASSERT_EQ(c.send(5000), 5000);
+  ASSERT_EQ(c.out_track().size(), 5u);
+  h.advance(20ms);
+  for (int i = 0; i < 3; ++i) c.ack(base);  // three duplicate ACKs: the head goes again
+  auto again = c.out();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].seq, base);
+  h.advance(20ms);
+  c.ack();  // 40 ms after the original, 20 ms after the retransmission
+  EXPECT_EQ(info(c.fd).tcpi_rtt, 20000u);
+  skiff_close(c.fd);
+}

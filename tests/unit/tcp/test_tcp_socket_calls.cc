@@ -125,6 +125,30 @@ TEST(TcpSocketCalls, BlockingSendReturnsWhatWasQueuedWhenTheTimeoutEnds) {
   skiff_close(c.fd);
 }
 
+TEST(TcpSocketCalls, BlockingSendThatMeetsAResetReturnsTheCountAndKeepsTheError) {
+  // Linux's sk_stream_wait_memory ends in do_error: the count copied so far, sk_err left for SO_ERROR and
+  // the next call. Regression: the retry consumed the error, and the next send() said EPIPE.
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(skiff_fcntl(c.fd, F_SETFL, 0), 0);
+  ASSERT_EQ(set_int(c.fd, SOL_SOCKET, SO_SNDBUF, 4608), 0);
+  int pumps = 0;
+  h.shard().pump_hook = [&] {
+    if (++pumps == 2) c.in(c.seg(tf::kRst));
+    h.advance(1ms);
+  };
+  const Bytes data = pattern(65536);
+  const ssize_t n = skiff_send(c.fd, data.data(), data.size(), MSG_NOSIGNAL);
+  h.shard().pump_hook = nullptr;
+  EXPECT_GT(n, 0);
+  EXPECT_LT(n, 65536);
+  EXPECT_EQ(so_error(c.fd), ECONNRESET);
+  uint8_t b[4];
+  EXPECT_EQ(skiff_send(c.fd, b, sizeof b, MSG_NOSIGNAL), -1);
+  EXPECT_EQ(errno, EPIPE);
+  skiff_close(c.fd);
+}
+
 TEST(TcpSocketCalls, ErrQueueReadsNeitherTheStreamNorTheError) {
   // TCP keeps no error queue here: EAGAIN, and the data and SO_ERROR stay (Linux's inet_recv_error).
   // Regression: MSG_ERRQUEUE read (and consumed) stream data, and took the pending error.
