@@ -98,9 +98,11 @@ int wait_ready(Socket* sock, uint32_t mask, Instant deadline) {
   Shard& sh = *sock->sk->shard;
   if (sh.socks.in_dispatch()) return -EAGAIN;  // inside an event callback: cannot wait
   const int fd = sock->fd;
+  const uint32_t gen = sh.socks.fds.gen(fd);
   for (bool pumped = false;; pumped = true) {
     int err = 0;
-    if (sh.socks.fds.socket(fd, &err) != sock || !sock->sk) return -EBADF;  // closed meanwhile
+    // Closed meanwhile, perhaps reopened in the same slot by an event callback (same fd, same Socket).
+    if (sh.socks.fds.socket(fd, &err) != sock || !sock->sk || sh.socks.fds.gen(fd) != gen) return -EBADF;
     if (pumped && (sock->ops->poll(sock) & (mask | EPOLLERR | EPOLLHUP))) return 0;
     if (stop_requested()) return -EINTR;
     if (sh.now() >= deadline) return -EAGAIN;

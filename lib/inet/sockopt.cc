@@ -144,6 +144,8 @@ int sock_setsockopt(Sock* sk, int optname, const void* optval, socklen_t optlen)
     case SO_RCVLOWAT:
       if (val < 0) val = INT_MAX;
       sk->rcvlowat = val ? val : 1;
+      // TCP caps it, grows the buffer to hold it and wakes a reader it now lets in (tcp_set_rcvlowat).
+      if (sk->prot->setsockopt) sk->prot->setsockopt(sk, SOL_SOCKET, SO_RCVLOWAT, optval, optlen);
       break;
     case SO_DONTROUTE: sk->dontroute = on; break;  // stored and reported; routing ignores it
     case SO_OOBINLINE: sk->oobinline = on; break;  // no urgent data on datagram sockets

@@ -36,8 +36,10 @@ int FdTable::alloc(FdKind kind) {
     if (used_bits_[w] == ~uint64_t{0}) full_words_[w / 64] |= uint64_t{1} << (w % 64);
     const int fd = static_cast<int>(w * 64 + bit);
     FdEntry& e = entries_[fd];
+    const uint32_t gen = e.gen + 1;
     e = FdEntry{};
     e.kind = kind;
+    e.gen = gen;
     ++used_;
     return fd;
   }
@@ -48,7 +50,9 @@ void FdTable::release(int fd) {
   if (fd < kFirstFd || static_cast<unsigned>(fd) >= entries_.size()) return;
   FdEntry& e = entries_[fd];
   if (e.kind == FdKind::Free) return;
+  const uint32_t gen = e.gen;
   e = FdEntry{};
+  e.gen = gen;
   const size_t w = static_cast<size_t>(fd) / 64;
   used_bits_[w] &= ~(uint64_t{1} << (fd % 64));
   full_words_[w / 64] &= ~(uint64_t{1} << (w % 64));

@@ -20,6 +20,10 @@ struct FdEntry {
   Epoll* epoll = nullptr; // valid when kind == Epoll
   bool nonblock = false;  // an epoll descriptor's O_NONBLOCK and FD_CLOEXEC (a socket keeps its own)
   bool cloexec = false;
+  // Bumped each time the slot is handed out: a blocking call that runs the shard while it waits tells its
+  // own descriptor from one closed meanwhile and reopened in the same slot (the Socket lives in the slot,
+  // so its address says nothing).
+  uint32_t gen = 0;
 };
 
 class FdTable {
@@ -47,6 +51,11 @@ class FdTable {
       return nullptr;
     }
     return &e->socket;
+  }
+  // The generation of fd's slot (FdEntry::gen), 0 for one out of range.
+  uint32_t gen(int fd) const {
+    if (fd < kFirstFd || static_cast<unsigned>(fd) >= entries_.size()) return 0;
+    return entries_[fd].gen;
   }
   unsigned limit() const { return static_cast<unsigned>(entries_.size()); }
   unsigned in_use() const { return used_; }

@@ -93,24 +93,29 @@ void SockLayer::deliver_callbacks(Sock* sk, uint32_t ev) {
     FdEntry* e = fds.entry(fd);
     return e && e->kind == FdKind::Socket && e->socket.sk == sk && sk->callbacks;
   };
+  // What woke the socket this iteration and is still so now (as epoll's harvest re-polls each item, Linux's
+  // ep_item_poll): readiness gone by the end of the iteration (a connect() after the callback was set on a
+  // fresh socket, a send buffer filled again, data read by another callback) calls nothing. Polled again
+  // before each callback: the one before may have changed it.
+  auto still = [&](uint32_t bits) { return (ev & bits) && (sk->socket->ops->poll(sk->socket) & bits); };
   if (sk->state == sk_state::kListen) {
-    if ((ev & EPOLLIN) && sk->callbacks->on_accept) {
+    if (still(EPOLLIN) && sk->callbacks->on_accept) {
       auto f = sk->callbacks->on_accept;
       f(fd);
     }
     return;
   }
-  if ((ev & EPOLLIN) && sk->callbacks->on_readable) {
+  if (sk->callbacks->on_readable && still(EPOLLIN)) {
     auto f = sk->callbacks->on_readable;
     f(fd);
     if (!alive()) return;
   }
-  if ((ev & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) && sk->callbacks->on_closed) {
+  if (sk->callbacks->on_closed && still(EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
     auto f = sk->callbacks->on_closed;
     f(fd);
     if (!alive()) return;
   }
-  if ((ev & EPOLLOUT) && sk->callbacks->on_writable) {
+  if (sk->callbacks->on_writable && still(EPOLLOUT)) {
     auto f = sk->callbacks->on_writable;
     f(fd);
   }

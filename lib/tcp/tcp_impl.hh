@@ -101,9 +101,10 @@ bool pmtu_sync(TcpSock* tp);
 // Cuts segment `m` to the send MSS if it is larger (queued before a path MTU drop), the rest queued right
 // behind it with its state. False if no buffer was free (nothing changed).
 bool fit_to_mss(TcpSock* tp, rte_mbuf* m);
-// After a go-back-N timeout rewound send_head to the head: sends that segment whatever the peer's window
-// (which is zero: the retransmission is the window probe; Linux's tcp_retransmit_timer, !snd_wnd).
-void resend_head_into_zero_window(TcpSock* tp);
+// After a go-back-N timeout rewound send_head to the head and write_xmit left it (the peer shrank its
+// window below it, or below the sender's SWS threshold): sends what the window takes of it, or a full
+// segment into a zero window (the window probe; Linux's tcp_retransmit_timer and __tcp_retransmit_skb).
+void resend_head_into_window(TcpSock* tp);
 // How long an orphan waits in FIN-WAIT-2 for the peer's FIN (Linux's tcp_fin_time): TCP_LINGER2's seconds,
 // else the stack's fin_timeout, and never less than 3.5 RTOs.
 inline Duration fin_time(TcpSock* tp) {
@@ -145,6 +146,11 @@ bool rto_revert(TcpSock* tp, SeqNum seq);
 void set_state(TcpSock* tp, uint8_t state);
 // A listener's connection still in its handshake (a SYN-RECEIVED child, not a Fast Open one, which is in the
 // accept queue already): Linux's request socket.
+// Nanoseconds from a segment's send time (a PktMeta or SACK stamp, the shard clock's ns) to now, never
+// below 0.
+inline int64_t ns_since(TcpSock* tp, uint64_t xmit_ns) {
+  return std::max<int64_t>(shard_of(tp).now().ns() - static_cast<int64_t>(xmit_ns), 0);
+}
 inline bool embryonic(const TcpSock* tp) {
   return tp->parent && tp->icsk.inet.sk.state == sk_state::kSynRecv && !tp->fastopen_child;
 }

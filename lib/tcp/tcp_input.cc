@@ -177,7 +177,7 @@ int64_t clean_write_queue(TcpSock* tp, SeqNum ack, const SeqNum* fack_before) {
   }
   sk_of(tp)->wmem_queued = static_cast<int>(tp->write_bytes);
   if (!first_xmit || retrans_acked) return -1;
-  return std::max<int64_t>(shard_of(tp).now().ns() - static_cast<int64_t>(first_xmit), 0);
+  return ns_since(tp, first_xmit);
 }
 
 // Forward progress (new data cumulatively or selectively acknowledged) proves the next hop works both
@@ -372,7 +372,7 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     }
     int64_t rtt_ns = clean_write_queue(tp, ack, fack_was_set ? &fack_before : nullptr);
     if (rtt_ns < 0 && tp->sack_first_xmit_ns)
-      rtt_ns = std::max<int64_t>(sh.now().ns() - static_cast<int64_t>(tp->sack_first_xmit_ns), 0);
+      rtt_ns = ns_since(tp, tp->sack_first_xmit_ns);
     if (!timed) {
       if (rtt_ns >= 0) {
         rtt_sample(tp, Duration(rtt_ns));
@@ -415,7 +415,7 @@ bool process_ack(TcpSock* tp, Segment& seg) {
   }
   // An ACK that newly SACKs never-retransmitted segments times them (Linux's sack_rtt_us).
   if (!ack_advanced && tp->sack_first_xmit_ns)
-    rtt_sample(tp, Duration(std::max<int64_t>(sh.now().ns() - static_cast<int64_t>(tp->sack_first_xmit_ns), 0)));
+    rtt_sample(tp, Duration(ns_since(tp, tp->sack_first_xmit_ns)));
   if (tp->sack_ok) try_undo(tp);
   if (tp->st.reord_ack) [[unlikely]] reord_account(tp);
   // RFC 3168's ECN-Echo: what this ACK delivered met congestion (TCP_INFO's tcpi_delivered_ce).

@@ -772,9 +772,17 @@ void maybe_window_update(TcpSock* tp) {
     send_ack(tp);
 }
 
-void resend_head_into_zero_window(TcpSock* tp) {
+void resend_head_into_window(TcpSock* tp) {
   rte_mbuf* m = tp->send_head;
-  if (!m || m != tp->write_queue.front() || !fit_to_mss(tp, m)) return;
+  if (!m || m != tp->write_queue.front()) return;  // (write_xmit sent it)
+  // Linux's __tcp_retransmit_skb: what the window takes of the head, at most an MSS; into a zero window a
+  // full segment (the probe). A window below the sender's SWS threshold holds new data, not this.
+  const uint32_t room = window_room(tp, m);
+  if (room && room < std::min<uint32_t>(seg_len(m), tp->mss)) {
+    if (!split_segment(tp, m, room)) return;
+  } else if (!fit_to_mss(tp, m)) {
+    return;
+  }
   send_head_segment(tp);
 }
 

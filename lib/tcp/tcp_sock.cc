@@ -39,18 +39,14 @@ void set_state(TcpSock* tp, uint8_t st) {
   if (!counted(st) && counted(old)) --sh.stats.tcp_curr_estab;
   if (st == sk_state::kEstablished) tp->was_connected = true;
   sk->state = st;
+  // The descriptor's state follows the calls, not the connection (Linux changes sock->state only in
+  // connect, accept and shutdown): a connection that closes, is reset or times out leaves a connected
+  // socket connected (connect() says EISCONN, listen() EINVAL) and a connecting one connecting (the next
+  // connect() reports the error). Skiff marks a connection that completes on its own as connected, where
+  // Linux waits for the next connect() to look (connect_reported keeps the difference).
   if (Socket* s = sk->socket) {
-    switch (st) {
-      case sk_state::kSynSent: s->state = SocketState::Connecting; break;
-      case sk_state::kEstablished: s->state = SocketState::Connected; break;
-      case sk_state::kFinWait1:
-      case sk_state::kLastAck: s->state = SocketState::Disconnecting; break;
-      case sk_state::kClose:
-        // A failed non-blocking connect stays "connecting" so that the next connect() reports the error.
-        if (s->state != SocketState::Connecting) s->state = SocketState::Unconnected;
-        break;
-      default: break;
-    }
+    if (st == sk_state::kSynSent) s->state = SocketState::Connecting;
+    if (st == sk_state::kEstablished && s->state == SocketState::Connecting) s->state = SocketState::Connected;
   }
 }
 
@@ -329,9 +325,10 @@ void done(TcpSock* tp) {
   Sock* sk = sk_of(tp);
   // A connection in its listener's accept queue stays there, closed, with what it received and its error
   // (Linux's tcp_done frees only an orphan): accept() hands it out, and the application reads the data that
-  // came before a RST, then ECONNRESET, then 0. A handshake still under way (or a Fast Open child before
-  // its handshake completed) just goes.
-  const bool queued = tp->parent && !embryonic(tp) && !tp->fastopen_child && sk->state != sk_state::kSynRecv;
+  // came before a RST, then ECONNRESET, then 0. So does a Fast Open child, queued with its SYN's data
+  // before its handshake completed (Linux's reqsk_fastopen_remove keeps it there). A handshake still under
+  // way just goes.
+  const bool queued = tp->parent && !embryonic(tp);
   const bool child = tp->parent != nullptr && !queued;
   tp->fastopen_defer = false;  // (a deferred connect whose 4-tuple was refused: no SYN is owed any more)
   if (child) unlink_child(tp);
@@ -1166,6 +1163,19 @@ int tcp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
     reset_keepalive(tp);
     return 0;
   }
+  if (level == SOL_SOCKET && optname == SO_RCVLOWAT) {
+    // Linux's tcp_set_rcvlowat: at most half the receive buffer it could ever have (the locked SO_RCVBUF,
+    // else rmem_max), so that the window can bring that much; the buffer grows to hold it (twice the bytes,
+    // as SO_RCVBUF counts); a reader the lower mark now lets in is woken at once (tcp_data_ready).
+    Shard& sh = *sk->shard;
+    const bool locked = sk->userlocks & kRcvbufLock;
+    const int cap = (locked ? sk->rcvbuf : sh.cfg.sock.rmem_max) / 2;
+    sk->rcvlowat = std::max(1, std::min(sk->rcvlowat, cap));
+    if (!locked && sk->rcvlowat > sk->rcvbuf / 2) sk->rcvbuf = 2 * sk->rcvlowat;
+    if (tp->rcv_queued >= static_cast<uint32_t>(sk->rcvlowat) || (tp->rcv_queued && tp->fin_received))
+      sock_wake(sk, EPOLLIN | EPOLLRDNORM);
+    return 0;
+  }
   if (level != IPPROTO_TCP) return ip_setsockopt(sk, level, optname, optval, optlen);
   if (optname == TCP_CONGESTION) {
     if (!optval || optlen < 1) return -EINVAL;
@@ -1504,10 +1514,15 @@ int inet_stream_connect(Socket* sock, const sockaddr* addr, socklen_t len, int) 
   int err;
   switch (sock->state) {
     case SocketState::Connected:
-      // The first call after a non-blocking connect completed reports success once, as Linux does.
       if (!tp->connect_reported) {
+        // A non-blocking connect that completed since, not yet looked at (Linux's socket is still
+        // SS_CONNECTING): the first call reports success once, or the error of a connection that ended
+        // meanwhile (reset, timed out), and then the socket is disconnected for a new connect().
         tp->connect_reported = true;
-        return 0;
+        if (sk->state != sk_state::kClose) return 0;
+        err = sk->err ? -std::exchange(sk->err, 0) : -ECONNABORTED;
+        sock->state = sk->prot->disconnect(sk, 0) ? SocketState::Disconnecting : SocketState::Unconnected;
+        return err;
       }
       return -EISCONN;
     case SocketState::Connecting:

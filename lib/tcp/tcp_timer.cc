@@ -247,9 +247,8 @@ bool rto_expired(TcpSock* tp, Instant now) {
     // drops it): it goes again as soon as the ACK comes (Linux's tcp_fastopen_synack_timer enters Loss).
     if (tp->fastopen_child && tp->snd_max != tp->iss + 1 && tp->ca_state != TcpCa::Loss) fastopen_answer_lost(tp, now);
   } else {
-    tp->rtt_pending = false;  // Karn
     write_xmit(tp, true);  // (each segment it resends counts in total_retrans, as Linux's tcp_retransmit_skb)
-    if (zero_wnd && !tp->sack_ok) resend_head_into_zero_window(tp);  // (SACK's resends ignore the window)
+    if (!tp->sack_ok) resend_head_into_window(tp);  // (SACK's resends ignore the window)
   }
   rto_start(tp, now + (child ? us(tp->rto_us) : clamp_to_user_timeout(tp, now, tp->retrans_start, us(tp->rto_us))));
   return false;

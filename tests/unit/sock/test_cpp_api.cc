@@ -195,6 +195,37 @@ TEST(CppApi, WritableAndClosedCallbacks) {
   EXPECT_EQ(t_closed, 1);  // EPOLLHUP
 }
 
+TEST(CppApi, CallbacksRunOnlyForReadinessStillThereAtTheEndOfTheIteration) {
+  // A fresh TCP socket polls EPOLLOUT|EPOLLHUP (CLOSE, as Linux); once connect() has put it in SYN-SENT it
+  // is neither. Callbacks set before the connect must not run at the end of the iteration, as epoll's
+  // harvest (which polls again) reports nothing. Regression: both ran from the wake bits gathered when they
+  // were set, and the application closed a healthy connection or wrote into a connecting one.
+  StackHarness h;
+  h.learn_peer();
+  auto s = std::move(net::Socket::tcp(SOCK_NONBLOCK).value());
+  int writable = 0, closed = 0;
+  s.on_closed([&](SocketRef) { ++closed; });
+  s.on_writable([&](SocketRef) { ++writable; });
+  const auto r = s.connect({kPeer, 80});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), EINPROGRESS);
+  h.shard().dispatch_events();
+  EXPECT_EQ(closed, 0);
+  EXPECT_EQ(writable, 0);
+  // A UDP socket whose readable callback reads everything: a writable callback still runs (it is writable);
+  // a second datagram's wake finds nothing left to read for a callback set after it was read.
+  auto u = std::move(net::Socket::udp(SOCK_NONBLOCK).value());
+  ASSERT_TRUE(u.bind({Ipv4Addr::any(), 7110}));
+  h.shard().dispatch_events();
+  int readable = 0;
+  h.inject(udp_frame(h, 5000, 7110, pattern(3)));
+  uint8_t b[16];
+  ASSERT_TRUE(u.recv({b, sizeof b}));  // read before the iteration ends
+  u.on_readable([&](SocketRef) { ++readable; });
+  h.shard().dispatch_events();
+  EXPECT_EQ(readable, 0);  // the datagram that woke it is gone
+}
+
 TEST(CppApi, CallbackMayCloseItsOwnSocket) {
   StackHarness h;
   auto s = net::Socket::udp(SOCK_NONBLOCK).value().release();

@@ -290,27 +290,40 @@ TEST(TcpFastOpen, RepeatedSynIsAnsweredWithoutTakingItsDataTwice) {
   EXPECT_EQ(read_all(c), text("hello"));
 }
 
-TEST(TcpFastOpen, ResetBeforeAcceptTakesItOffTheQueueAndFreesItsPlace) {
+TEST(TcpFastOpen, ResetBeforeAcceptStaysQueuedWithItsDataAndFreesItsPlace) {
+  // Linux's tcp_check_req (embryonic_reset) → reqsk_fastopen_remove, tcp_reset → tcp_done: a child not yet
+  // accepted stays in the accept queue, closed, with the SYN's data; its Fast Open place is free at once.
+  // Regression: the child was freed with its data, and accept() never saw the request.
   StackHarness h;
   h.learn_peer();
   const int l = fastopen_listener(1);
   SentTcp sa = syn_with_cookie(h, 41000, text("a"));
   h.inject(tcp_frame(h, {.sport = 41000, .seq = kIsn + 2, .flags = tf::kRst}));
-  EXPECT_EQ(try_accept(l), -1);
-  EXPECT_EQ(errno, EAGAIN);
   EXPECT_EQ(sa.ack, kIsn + 2);
   // The limit of 1 is free again.
   sa = syn_with_cookie(h, 41001, text("b"));
   EXPECT_EQ(sa.ack, kIsn + 2);
+  const int r = try_accept(l);
+  ASSERT_GE(r, 0);
+  EXPECT_EQ(state_of(r), TCP_CLOSE);
+  ssize_t rc = 0;
+  EXPECT_EQ(read_all(r, &rc), text("a"));
+  EXPECT_EQ(rc, -1);
+  EXPECT_EQ(errno, ECONNRESET);
   const int c = try_accept(l);
   ASSERT_GE(c, 0);
+  EXPECT_EQ(try_accept(l), -1);
+  EXPECT_EQ(errno, EAGAIN);
   // A reset of an accepted Fast Open connection in its handshake reads as ECONNRESET.
   // (what it received first is still read first, as Linux's tcp_recvmsg).
   h.inject(tcp_frame(h, {.sport = 41001, .seq = kIsn + 2, .flags = tf::kRst}));
-  ssize_t rc = 0;
   EXPECT_EQ(read_all(c, &rc), text("b"));
   EXPECT_EQ(rc, -1);
   EXPECT_EQ(errno, ECONNRESET);
+  skiff_close(r);
+  skiff_close(c);
+  skiff_close(l);
+  EXPECT_EQ(h.shard().socks.in_use(tcp_prot), 0u);
 }
 
 TEST(TcpFastOpen, UnansweredSynAckTimesOutTheAcceptedConnection) {
@@ -389,8 +402,15 @@ TEST(TcpFastOpen, HostUnreachableEndsItOnlyBeforeAccept) {
   const int l = fastopen_listener(8);
   const SentTcp a = syn_with_cookie(h, 41000, text("a"));
   icmp_about(h, wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kHost, kLocalPort, 41000, a.seq);
-  EXPECT_EQ(try_accept(l), -1);
   EXPECT_EQ(h.shard().tcp.connections(), 0u);
+  // (It stays queued, closed, with its data and the error: tcp_done leaves a child not yet accepted.)
+  const int r = try_accept(l);
+  ASSERT_GE(r, 0);
+  ssize_t rc = 0;
+  EXPECT_EQ(read_all(r, &rc), text("a"));
+  EXPECT_EQ(rc, -1);
+  EXPECT_EQ(errno, EHOSTUNREACH);
+  skiff_close(r);
   const SentTcp b = syn_with_cookie(h, 41001, text("b"));
   const int c = try_accept(l);
   ASSERT_GE(c, 0);
@@ -595,18 +615,26 @@ TEST(TcpFastOpen, TheSynsDataIsStampedForAListenerWithSoTimestamp) {
   EXPECT_GT(ts.tv_sec, 0);
 }
 
-TEST(TcpFastOpen, TimedOutBeforeAcceptLeavesTheQueueAndTheLimit) {
-  // A Fast Open connection whose peer never answers the SYN-ACK leaves the accept queue when its retries
-  // are spent, and its place under TCP_FASTOPEN is free again.
+TEST(TcpFastOpen, TimedOutBeforeAcceptFreesTheLimitAndIsAcceptedWithItsError) {
+  // A Fast Open connection whose peer never answers the SYN-ACK ends when its retries are spent (Linux's
+  // tcp_fastopen_synack_timer → tcp_write_err → tcp_done): its place under TCP_FASTOPEN is free again, and it
+  // stays in the accept queue, closed, with its data and ETIMEDOUT (reqsk_fastopen_remove keeps a child
+  // not yet accepted).
   StackHarness h;
   h.learn_peer();
   const int l = fastopen_listener(1);
   syn_with_cookie(h, 41000, text("q"));
   run_for(h, 220s);  // 1 + 2 + ... + 64 s and the last wait
-  EXPECT_EQ(try_accept(l), -1);
-  EXPECT_EQ(errno, EAGAIN);
   EXPECT_EQ(h.shard().tcp.connections(), 0u);
   EXPECT_EQ(syn_with_cookie(h, 41001, text("x")).ack, kIsn + 2);
+  const int r = try_accept(l);
+  ASSERT_GE(r, 0);
+  ssize_t rc = 0;
+  EXPECT_EQ(read_all(r, &rc), text("q"));
+  EXPECT_EQ(rc, -1);
+  EXPECT_EQ(errno, ETIMEDOUT);
+  skiff_close(r);
+  skiff_close(l);
 }
 
 TEST(TcpFastOpen, LoweringTheLimitBelowThePendingOnes) {

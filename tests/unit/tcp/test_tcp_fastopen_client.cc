@@ -542,7 +542,8 @@ TEST(TcpFastOpenClient, BlockingCallWaitsEvenWhenAllWentInTheSyn) {
 
 TEST(TcpFastOpenClient, ReconnectAfterAResetCarriesNothingOfTheOldFastOpen) {
   // A Fast Open connection reset by the peer; the same socket then connects plainly (no disconnect in
-  // between): its SYN has no cookie.
+  // between): its SYN has no cookie. (The first connect() reports the reset: Linux's socket is still
+  // SS_CONNECTING after a MSG_FASTOPEN sendto, so __inet_stream_connect gives sk_err and disconnects it.)
   StackHarness h;
   h.learn_peer();
   cache_cookie(h);
@@ -554,6 +555,8 @@ TEST(TcpFastOpenClient, ReconnectAfterAResetCarriesNothingOfTheOldFastOpen) {
   EXPECT_NE(info(fd).tcpi_options & TCPI_OPT_SYN_DATA, 0);
   h.inject(tcp_frame(h, {.sport = kPeerPort, .dport = s.sport, .seq = kPeerIsn + 1, .flags = tf::kRst}));
   EXPECT_EQ(state_of(fd), TCP_CLOSE);
+  EXPECT_EQ(skiff_connect(fd, peer_addr(), sizeof(sockaddr_in)), -1);
+  EXPECT_EQ(errno, ECONNRESET);
   EXPECT_EQ(skiff_connect(fd, peer_addr(), sizeof(sockaddr_in)), -1);
   EXPECT_EQ(errno, EINPROGRESS);
   const SentTcp again = the_syn(h);

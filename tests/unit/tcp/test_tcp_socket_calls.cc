@@ -196,3 +196,116 @@ TEST(TcpSocketCalls, AfterThePeersFinRecvSaysEndOfStreamWhateverCameNext) {
   EXPECT_EQ(errno, EPIPE);
   skiff_close(c.fd);
 }
+
+TEST(TcpSocketCalls, BlockingSendStopsWhenItsDescriptorIsReopenedMeanwhile) {
+  // An event callback run while the write waits closes the descriptor and opens a new socket, which gets
+  // the same number in the same slot. The write must not go on into the new socket. Regression: the wait
+  // compared only the slot's Socket address, and the rest of the write went out as UDP datagrams.
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(skiff_fcntl(c.fd, F_SETFL, 0), 0);
+  ASSERT_EQ(set_int(c.fd, SOL_SOCKET, SO_SNDBUF, 4608), 0);
+  int reopened = -1;
+  h.shard().pump_hook = [&] {
+    if (reopened >= 0) return;
+    skiff_close(c.fd);
+    reopened = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    const sockaddr_in to = sin_of(StackHarness::kPeerIp, 9);
+    skiff_connect(reopened, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+  };
+  const Bytes data = pattern(65536);
+  const ssize_t n = skiff_send(c.fd, data.data(), data.size(), MSG_NOSIGNAL);
+  h.shard().pump_hook = nullptr;
+  ASSERT_EQ(reopened, c.fd);
+  EXPECT_GT(n, 0);  // what the first pass queued, before the wait
+  EXPECT_LT(n, 65536);
+  for (const Bytes& f : h.sent()) {
+    ASSERT_GT(f.size(), 23u);
+    EXPECT_NE(f[23], IPPROTO_UDP) << "the rest of the write went into the new socket";
+  }
+  skiff_close(reopened);
+}
+
+TEST(TcpSocketCalls, LoweringRcvlowatWakesAReaderItNowLetsIn) {
+  // Linux's tcp_set_rcvlowat ends in tcp_data_ready: lowat 100 with 2 bytes queued shows nothing; lowered
+  // to 1, epoll reports EPOLLIN at once (edge-triggered too). Regression: the data's wake had been harvested
+  // while lowat held it back, and nothing was reported until more data came.
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(set_int(c.fd, SOL_SOCKET, SO_RCVLOWAT, 100), 0);
+  const int ep = skiff_epoll_create1(0);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.fd = c.fd;
+  ASSERT_EQ(skiff_epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev), 0);
+  c.push(pattern(2));
+  h.advance(0ms);
+  EXPECT_EQ(skiff_epoll_wait(ep, &ev, 1, 0), 0);
+  ASSERT_EQ(set_int(c.fd, SOL_SOCKET, SO_RCVLOWAT, 1), 0);
+  h.advance(0ms);
+  ASSERT_EQ(skiff_epoll_wait(ep, &ev, 1, 0), 1);
+  EXPECT_TRUE(ev.events & EPOLLIN);
+  skiff_close(ep);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSocketCalls, RcvlowatIsCappedAtHalfTheBufferItCouldHave) {
+  // Linux's tcp_set_rcvlowat: at most half the locked SO_RCVBUF, else half the largest buffer (here
+  // rmem_max), so that the window can ever bring that much; an unlocked buffer grows to hold it. A mark
+  // above what the window can bring would hold the reader forever.
+  StackHarness h;
+  const int cap = h.shard().cfg.sock.rmem_max / 2;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(set_int(c.fd, SOL_SOCKET, SO_RCVLOWAT, INT_MAX), 0);
+  EXPECT_EQ(get_int(c.fd, SOL_SOCKET, SO_RCVLOWAT), cap);
+  EXPECT_GE(get_int(c.fd, SOL_SOCKET, SO_RCVBUF), 2 * cap);
+  Conn d = accept_another(c, kPeerPort + 1, 5000);
+  ASSERT_EQ(set_int(d.fd, SOL_SOCKET, SO_RCVBUF, 10000), 0);  // locked: 20,000
+  ASSERT_EQ(set_int(d.fd, SOL_SOCKET, SO_RCVLOWAT, 1'000'000), 0);
+  EXPECT_EQ(get_int(d.fd, SOL_SOCKET, SO_RCVLOWAT), 10000);
+  EXPECT_EQ(get_int(d.fd, SOL_SOCKET, SO_RCVBUF), 20000);
+  ASSERT_EQ(set_int(d.fd, SOL_SOCKET, SO_RCVLOWAT, 0), 0);
+  EXPECT_EQ(get_int(d.fd, SOL_SOCKET, SO_RCVLOWAT), 1);
+  skiff_close(c.fd);
+  skiff_close(d.fd);
+}
+
+TEST(TcpSocketCalls, AConnectedSocketStaysConnectedForConnectAndListenAfterAReset) {
+  // Linux changes sock->state only in connect, accept and shutdown: after the peer resets an accepted
+  // connection, connect() says EISCONN and listen() EINVAL; after shutdown(SHUT_WR) connect() says EISCONN.
+  // Regression: the reset made the socket unconnected, so connect() silently opened a new connection from
+  // the old port and listen() turned it into a listener; after SHUT_WR connect() said EINVAL.
+  StackHarness h;
+  Conn c = accept_conn(h);
+  c.in(c.seg(tf::kRst));
+  EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
+  const sockaddr_in peer = sin_of(StackHarness::kPeerIp, kPeerPort);
+  EXPECT_EQ(skiff_connect(c.fd, reinterpret_cast<const sockaddr*>(&peer), sizeof peer), -1);
+  EXPECT_EQ(errno, EISCONN);
+  EXPECT_TRUE(c.out().empty());  // no SYN
+  EXPECT_EQ(skiff_listen(c.fd, 4), -1);
+  EXPECT_EQ(errno, EINVAL);
+  skiff_close(c.fd);
+  Conn d = accept_another(c, kPeerPort + 1, 5000);
+  ASSERT_EQ(skiff_shutdown(d.fd, SHUT_WR), 0);
+  EXPECT_EQ(skiff_connect(d.fd, reinterpret_cast<const sockaddr*>(&peer), sizeof peer), -1);
+  EXPECT_EQ(errno, EISCONN);
+  skiff_close(d.fd);
+}
+
+TEST(TcpSocketCalls, NonBlockingConnectResetBeforeItWasLookedAtReportsTheErrorThenStartsAfresh) {
+  // Linux's socket stays SS_CONNECTING until connect() looks again: a connection reset after it completed
+  // gives that call its error (ECONNRESET), and the socket is disconnected, so the call after connects anew.
+  StackHarness h;
+  Conn c = connect_conn(h);
+  c.in(c.seg(tf::kRst));
+  const sockaddr_in peer = sin_of(StackHarness::kPeerIp, kPeerPort);
+  EXPECT_EQ(skiff_connect(c.fd, reinterpret_cast<const sockaddr*>(&peer), sizeof peer), -1);
+  EXPECT_EQ(errno, ECONNRESET);
+  EXPECT_EQ(skiff_connect(c.fd, reinterpret_cast<const sockaddr*>(&peer), sizeof peer), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags & tf::kSyn, tf::kSyn);
+  skiff_close(c.fd);
+}

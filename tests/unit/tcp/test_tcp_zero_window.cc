@@ -445,6 +445,42 @@ TEST_P(TcpShrunkWindow, TimeoutsResendTheHeadAsProbesAndAnsweredOnesKeepTheConne
   skiff_close(c.fd);
 }
 
+TEST_P(TcpShrunkWindow, TimeoutsResendWhatASmallWindowTakesOfTheHead) {
+  // The peer shrank its window to 100 bytes, below the sender's SWS threshold, under data in flight. Each
+  // timeout resends what the window takes of the head (Linux's __tcp_retransmit_skb: min(MSS, window)),
+  // the peer takes it, and the data gets through 100 bytes at a time. Regression: without SACK, go-back-N
+  // rewound to the head, write_xmit held it under SWS avoidance and no probe was armed (data in flight), so
+  // every timeout sent nothing and the connection was aborted after tcp_retries2 timeouts.
+  StackHarness h;
+  OpenOpts o;
+  o.sack = GetParam();
+  Conn c = accept_conn(h, o);
+  ASSERT_EQ(c.send(3000), 3000);
+  ASSERT_EQ(c.out_track().size(), 3u);
+  c.wnd = 100;
+  uint32_t got = c.iss + 1 + 1000;
+  c.ack(got);
+  EXPECT_TRUE(c.out().empty());
+  const uint32_t end = c.iss + 1 + 3000;
+  int resends = 0;
+  for (int s = 0; s < 3600 && got != end; ++s) {
+    h.advance(1s);
+    for (const auto& t : c.out()) {
+      ASSERT_EQ(t.seq, got);
+      if (!GetParam()) {
+        EXPECT_EQ(t.payload.size(), 100u);  // (SACK resends the head whole; the peer trims)
+      }
+      ++resends;
+      got += 100;  // what the window took
+      c.ack(got);
+    }
+  }
+  EXPECT_EQ(got, end);
+  EXPECT_EQ(resends, 20);
+  EXPECT_EQ(state_of(c.fd), TCP_ESTABLISHED);
+  skiff_close(c.fd);
+}
+
 TEST_P(TcpShrunkWindow, SilentPeerEndsItAfterTwiceTheLongestRto) {
   // Nothing heard at all: the connection ends once 2 x rto_max (240 s) passed since the last segment from
   // the peer and since the episode began (Linux's tcp_rtx_probe0_timed_out), each timeout having resent the
