@@ -230,6 +230,11 @@ int inet_shutdown(Socket* sock, int how) {
     sock->state = (sk->state == sk_state::kSynSent || sk->state == sk_state::kSynRecv || sk->state == sk_state::kClose)
                       ? SocketState::Disconnecting
                       : SocketState::Connected;
+  } else if (sock->state == SocketState::Connected && sk->prot == &tcp_prot && !tcp_sk(sk)->connect_reported) {
+    // A non-blocking connect that completed on its own (Linux's socket still SS_CONNECTING): shutdown()
+    // looks at it as Linux's does, so connect() then says EISCONN.
+    tcp_sk(sk)->connect_reported = true;
+    if (sk->state == sk_state::kClose) sock->state = SocketState::Disconnecting;
   }
   switch (sk->state) {
     case sk_state::kClose:

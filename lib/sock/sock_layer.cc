@@ -88,10 +88,12 @@ void SockLayer::forget(Sock* sk) {
 
 void SockLayer::deliver_callbacks(Sock* sk, uint32_t ev) {
   const int fd = sk->socket->fd;
-  // A callback may close the descriptor (freeing `sk`): check it still names this socket before each call.
+  const uint32_t gen = fds.gen(fd);
+  // A callback may close the descriptor (freeing `sk`), and open another socket in the same slot, perhaps
+  // with the same Sock: check it still names this socket before each call.
   auto alive = [&] {
     FdEntry* e = fds.entry(fd);
-    return e && e->kind == FdKind::Socket && e->socket.sk == sk && sk->callbacks;
+    return e && e->kind == FdKind::Socket && e->socket.sk == sk && e->gen == gen && sk->callbacks;
   };
   // What woke the socket this iteration and is still so now (as epoll's harvest re-polls each item, Linux's
   // ep_item_poll): readiness gone by the end of the iteration (a connect() after the callback was set on a

@@ -629,8 +629,14 @@ static ssize_t fastopen_sendmsg(Socket* sock, const msghdr* msg, bool& proceed) 
     case SocketState::Connected:
       // A non-blocking connect that finished since: the first such call is an ordinary write (Linux's
       // __inet_stream_connect finds the socket connected and says so once), later ones EISCONN (measured).
+      // If that connection has ended meanwhile, the call gets its error and the socket is disconnected.
       if (tp->connect_reported) return -EISCONN;
       tp->connect_reported = true;
+      if (sk->state == sk_state::kClose) {
+        const int err = sk->err ? -std::exchange(sk->err, 0) : -ECONNABORTED;
+        sock->state = sk->prot->disconnect(sk, 0) ? SocketState::Disconnecting : SocketState::Unconnected;
+        return err;
+      }
       proceed = true;
       return 0;
     default:

@@ -248,6 +248,32 @@ TEST(CppApi, CallbackMayCloseItsOwnSocket) {
   EXPECT_EQ(readable, 1);
 }
 
+TEST(CppApi, CallbackThatReopensItsDescriptorGetsNoCallbacksOfTheOldSocket) {
+  // A readable callback closes its socket and opens another, which takes the same descriptor (and, from the
+  // same slab, the same protocol object), and sets a writable callback on it. The old socket's wake must
+  // not run the new socket's callback in this iteration; the new one runs once, in the next (already
+  // writable when set). Regression: the check after each callback compared only the descriptor's Sock.
+  StackHarness h;
+  auto s = net::Socket::udp(SOCK_NONBLOCK).value().release();
+  SocketRef r(s);
+  ASSERT_TRUE(r.bind({Ipv4Addr::any(), 7104}));
+  int fresh = -1, writable = 0;
+  r.on_readable([&](SocketRef x) {
+    skiff_close(x.fd());
+    fresh = net::Socket::udp(SOCK_NONBLOCK).value().release();
+    SocketRef(fresh).on_writable([&](SocketRef) { ++writable; });
+  });
+  h.shard().dispatch_events();  // (r's own "writable at once" wake, before the datagram)
+  ASSERT_TRUE(r.set_option(SOL_SOCKET, SO_SNDBUF, 100000));  // wakes EPOLLOUT in the datagram's iteration
+  h.inject(udp_frame(h, 5000, 7104, pattern(1)));
+  h.shard().dispatch_events();
+  ASSERT_EQ(fresh, s);
+  EXPECT_EQ(writable, 0);
+  h.shard().dispatch_events();
+  EXPECT_EQ(writable, 1);
+  skiff_close(fresh);
+}
+
 TEST(CppApi, CallbackClosingAnotherSocketOnTheWakeList) {
   StackHarness h;
   int a_fd = net::Socket::udp(SOCK_NONBLOCK).value().release();

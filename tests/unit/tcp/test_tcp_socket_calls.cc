@@ -309,3 +309,34 @@ TEST(TcpSocketCalls, NonBlockingConnectResetBeforeItWasLookedAtReportsTheErrorTh
   EXPECT_EQ(out[0].flags & tf::kSyn, tf::kSyn);
   skiff_close(c.fd);
 }
+
+TEST(TcpSocketCalls, FastOpenSendAfterANonBlockingConnectThatEndedReportsItsError) {
+  // sendto(MSG_FASTOPEN) goes through __inet_stream_connect as connect() does: on a socket whose
+  // non-blocking connect completed and was then reset, unlooked at, it gives the reset and disconnects.
+  StackHarness h;
+  Conn c = connect_conn(h);
+  c.in(c.seg(tf::kRst));
+  const sockaddr_in peer = sin_of(StackHarness::kPeerIp, kPeerPort);
+  uint8_t b[4] = {1, 2, 3, 4};
+  EXPECT_EQ(skiff_sendto(c.fd, b, sizeof b, MSG_FASTOPEN | MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&peer),
+                         sizeof peer),
+            -1);
+  EXPECT_EQ(errno, ECONNRESET);
+  EXPECT_TRUE(c.out().empty());
+  // Disconnected: the next connect() starts afresh (it said EISCONN when the send left it connected).
+  EXPECT_EQ(skiff_connect(c.fd, reinterpret_cast<const sockaddr*>(&peer), sizeof peer), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSocketCalls, ShutdownLooksAtACompletedNonBlockingConnect) {
+  // Linux's inet_shutdown turns a connecting socket whose connection completed into a connected one, so a
+  // later connect() says EISCONN (not 0, as the first look after a non-blocking connect would).
+  StackHarness h;
+  Conn c = connect_conn(h);
+  ASSERT_EQ(skiff_shutdown(c.fd, SHUT_WR), 0);
+  const sockaddr_in peer = sin_of(StackHarness::kPeerIp, kPeerPort);
+  EXPECT_EQ(skiff_connect(c.fd, reinterpret_cast<const sockaddr*>(&peer), sizeof peer), -1);
+  EXPECT_EQ(errno, EISCONN);
+  skiff_close(c.fd);
+}
