@@ -601,6 +601,16 @@ static ssize_t fastopen_deferred_send(TcpSock* tp, const msghdr* msg) {
   return n ? static_cast<ssize_t>(n) : -EINPROGRESS;
 }
 
+// A connection that ended (refused, timed out, reset) before connect() looked at it, as Linux's
+// __inet_stream_connect's sock_error: its error (ECONNABORTED if it left none), and the socket is
+// disconnected, so the next connect() starts afresh.
+static int connect_failed(Socket* sock) {
+  Sock* sk = sock->sk;
+  const int err = sk->err ? -std::exchange(sk->err, 0) : -ECONNABORTED;
+  sock->state = sk->prot->disconnect(sk, 0) ? SocketState::Disconnecting : SocketState::Unconnected;
+  return err;
+}
+
 // sendmsg with MSG_FASTOPEN, or the first write after a connect() that TCP_FASTOPEN_CONNECT deferred (RFC
 // 7413 §4.1.2; Linux's tcp_sendmsg_fastopen, as a non-blocking call): the connect starts with as much of the
 // data in its SYN as fits, if the server's cookie is cached, and returns that count; else the SYN asks for
@@ -622,9 +632,7 @@ static ssize_t fastopen_sendmsg(Socket* sock, const msghdr* msg, bool& proceed) 
       {
         // Refused, timed out or reset meanwhile: its error, and the socket is disconnected for a new connect
         // (as Linux's __inet_stream_connect).
-        const int err = sk->err ? -std::exchange(sk->err, 0) : -ECONNABORTED;
-        sock->state = sk->prot->disconnect(sk, 0) ? SocketState::Disconnecting : SocketState::Unconnected;
-        return err;
+        return connect_failed(sock);
       }
     case SocketState::Connected:
       // A non-blocking connect that finished since: the first such call is an ordinary write (Linux's
@@ -633,9 +641,7 @@ static ssize_t fastopen_sendmsg(Socket* sock, const msghdr* msg, bool& proceed) 
       if (tp->connect_reported) return -EISCONN;
       tp->connect_reported = true;
       if (sk->state == sk_state::kClose) {
-        const int err = sk->err ? -std::exchange(sk->err, 0) : -ECONNABORTED;
-        sock->state = sk->prot->disconnect(sk, 0) ? SocketState::Disconnecting : SocketState::Unconnected;
-        return err;
+        return connect_failed(sock);
       }
       proceed = true;
       return 0;
@@ -1526,9 +1532,7 @@ int inet_stream_connect(Socket* sock, const sockaddr* addr, socklen_t len, int) 
         // meanwhile (reset, timed out), and then the socket is disconnected for a new connect().
         tp->connect_reported = true;
         if (sk->state != sk_state::kClose) return 0;
-        err = sk->err ? -std::exchange(sk->err, 0) : -ECONNABORTED;
-        sock->state = sk->prot->disconnect(sk, 0) ? SocketState::Disconnecting : SocketState::Unconnected;
-        return err;
+        return connect_failed(sock);
       }
       return -EISCONN;
     case SocketState::Connecting:
@@ -1553,9 +1557,7 @@ int inet_stream_connect(Socket* sock, const sockaddr* addr, socklen_t len, int) 
   if (sk->state == sk_state::kClose) {
     // Refused, timed out, or reset while connecting: as Linux's __inet_stream_connect, the socket is
     // disconnected, so the next connect() starts afresh.
-    err = sk->err ? -std::exchange(sk->err, 0) : -ECONNABORTED;
-    sock->state = sk->prot->disconnect(sk, 0) ? SocketState::Disconnecting : SocketState::Unconnected;
-    return err;
+    return connect_failed(sock);
   }
   sock->state = SocketState::Connected;
   tp->connect_reported = true;
