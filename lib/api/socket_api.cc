@@ -89,12 +89,13 @@ Instant deadline_of(Socket* sock, int64_t timeout_ns) {
   return timeout_ns < 0 ? sh.now() : sh.now() + Duration(timeout_ns);
 }
 
-// Runs the shard until `sock` polls ready for `mask` (or an error/hang-up), the deadline passes (EAGAIN, as
-// Linux reports an expired SO_RCVTIMEO/SO_SNDTIMEO) or a stop is requested (EINTR). The shard runs at least
-// once before readiness counts: the caller has just been told EAGAIN, so what poll shows now (an error-queue
+// Runs the shard until `ready()` (wait_ready: `sock` polls ready for `mask`, or an error/hang-up), the
+// deadline passes (EAGAIN, as Linux reports an expired SO_RCVTIMEO/SO_SNDTIMEO), a stop is requested (EINTR)
+// or the descriptor is closed (EBADF). The shard runs at least once before readiness counts: the caller has just been told EAGAIN, so what poll shows now (an error-queue
 // entry's EPOLLERR, say) did not let it make progress, and returning at once would spin without the stack
 // ever running or the deadline ever passing.
-int wait_ready(Socket* sock, uint32_t mask, Instant deadline) {
+template <class Ready>
+int wait_for(Socket* sock, Instant deadline, Ready&& ready) {
   Shard& sh = *sock->sk->shard;
   if (sh.socks.in_dispatch()) return -EAGAIN;  // inside an event callback: cannot wait
   const int fd = sock->fd;
@@ -103,11 +104,15 @@ int wait_ready(Socket* sock, uint32_t mask, Instant deadline) {
     int err = 0;
     // Closed meanwhile, perhaps reopened in the same slot by an event callback (same fd, same Socket).
     if (sh.socks.fds.socket(fd, &err) != sock || !sock->sk || sh.socks.fds.gen(fd) != gen) return -EBADF;
-    if (pumped && (sock->ops->poll(sock) & (mask | EPOLLERR | EPOLLHUP))) return 0;
+    if (pumped && ready()) return 0;
     if (stop_requested()) return -EINTR;
     if (sh.now() >= deadline) return -EAGAIN;
     sh.pump();
   }
+}
+
+int wait_ready(Socket* sock, uint32_t mask, Instant deadline) {
+  return wait_for(sock, deadline, [&] { return sock->ops->poll(sock) & (mask | EPOLLERR | EPOLLHUP); });
 }
 
 // The part of m's iovecs after its first `skip` bytes, into `out` (cleared first).
@@ -221,6 +226,66 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags) {
   }
 }
 
+// A blocking read on a stream socket, as Linux's tcp_recvmsg_locked: it returns once `target` bytes are
+// read (all that was asked with MSG_WAITALL, else SO_RCVLOWAT's mark, at most the length asked), at the
+// end of the stream, on an error (after data: the count, the error kept for the next call), or when
+// SO_RCVTIMEO's one deadline for the whole call passes or a stop comes (the count so far, else EAGAIN or
+// EINTR). With MSG_PEEK it waits until that many bytes are queued and peeks once.
+ssize_t recv_stream_blocking(Socket* sock, msghdr* msg, int flags, Instant deadline) {
+  const size_t want = iov_total(*msg);
+  const size_t target =
+      (flags & MSG_WAITALL) ? want : std::min<size_t>(static_cast<size_t>(std::max(sock->sk->rcvlowat, 1)), want);
+  const socklen_t namelen = msg->msg_namelen;
+  const size_t controllen = msg->msg_controllen;
+  auto queued = [&] {
+    int q = 0;
+    return sock->ops->ioctl(sock, SIOCINQ, &q) == 0 ? static_cast<size_t>(std::max(q, 0)) : size_t{0};
+  };
+  auto ended = [&] { return (sock->ops->poll(sock) & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) != 0; };
+  const bool peek = flags & MSG_PEEK;
+  size_t got = 0;
+  std::vector<iovec> rest;
+  for (;;) {
+    if (peek && queued() < target && !ended()) {
+      const int w = wait_for(sock, deadline, [&] { return queued() >= target || ended(); });
+      if (w == -EBADF) return w;
+      if (w) {
+        // Out of time (or stopped): what is queued, peeked, else the reason.
+        msg->msg_namelen = namelen;
+        const ssize_t n = sock->ops->recvmsg(sock, msg, flags | MSG_DONTWAIT);
+        return n == -EAGAIN ? w : n;
+      }
+      continue;
+    }
+    msghdr m = *msg;
+    m.msg_namelen = namelen;
+    m.msg_controllen = controllen;
+    if (got) {
+      iov_after(*msg, got, rest);
+      m.msg_iov = rest.data();
+      m.msg_iovlen = rest.size();
+    }
+    const ssize_t n = sock->ops->recvmsg(sock, &m, flags | MSG_DONTWAIT);
+    if (n >= 0 || !got) {
+      // What the call reports besides the bytes goes back to the caller's msghdr, as each recvmsg does.
+      msg->msg_flags = m.msg_flags;
+      msg->msg_controllen = m.msg_controllen;
+      msg->msg_namelen = m.msg_namelen;
+    }
+    if (peek) return n;  // (enough queued, or the stream ended: one peek)
+    if (n == 0) return static_cast<ssize_t>(got);  // end of stream
+    if (n > 0) {
+      got += static_cast<size_t>(n);
+      if (got >= target) return static_cast<ssize_t>(got);
+      if (sock->ops->poll(sock) & EPOLLERR) return static_cast<ssize_t>(got);  // (the error stays for the next call)
+      continue;
+    }
+    if (n != -EAGAIN) return got ? static_cast<ssize_t>(got) : n;
+    const int w = wait_for(sock, deadline, [&] { return queued() > 0 || ended(); });
+    if (w) return got ? static_cast<ssize_t>(got) : w;
+  }
+}
+
 ssize_t do_recvmsg(int fd, msghdr* msg, int flags) {
   int err = 0;
   Socket* sock = lookup(fd, &err);
@@ -231,6 +296,8 @@ ssize_t do_recvmsg(int fd, msghdr* msg, int flags) {
   if (sock->nonblock) flags |= MSG_DONTWAIT;  // as sock_recvmsg sees an O_NONBLOCK file
   const socklen_t namelen = msg->msg_namelen;
   const Instant deadline = deadline_of(sock, sock->sk->rcvtimeo_ns);
+  if (sock->type == SOCK_STREAM && !nonblocking(sock, flags) && !(flags & (MSG_ERRQUEUE | MSG_OOB)))
+    return recv_stream_blocking(sock, msg, flags, deadline);
   for (;;) {
     msg->msg_namelen = namelen;  // (left as the caller set it when there is no msg_name, as Linux does)
     const ssize_t n = sock->ops->recvmsg(sock, msg, flags);
@@ -385,43 +452,6 @@ int skiff_getpeername(int fd, sockaddr* addr, socklen_t* len) { return ret(do_ge
 ssize_t skiff_sendmsg(int fd, const msghdr* msg, int flags) { return ret(do_sendmsg(fd, msg, flags)); }
 
 ssize_t skiff_recvmsg(int fd, msghdr* msg, int flags) {
-  if (flags & MSG_WAITALL) {
-    // Stream sockets fill the whole buffer (or stop at EOF/error); datagram sockets ignore it.
-    int err = 0;
-    Socket* s = lookup(fd, &err);
-    if (!s) return fail<ssize_t>(err);
-    if (!msg || (msg->msg_iovlen && !msg->msg_iov)) return fail<ssize_t>(-EFAULT);
-    if (s->type == SOCK_STREAM && !(flags & MSG_PEEK) && msg->msg_iovlen <= IOV_MAX) {
-      size_t want = 0;
-      for (size_t i = 0; i < msg->msg_iovlen; ++i) want += msg->msg_iov[i].iov_len;
-      size_t got = 0;
-      std::vector<iovec> v;
-      const size_t controllen = msg->msg_controllen;
-      do {
-        msghdr m = *msg;
-        m.msg_controllen = controllen;
-        // Skip what is already filled.
-        size_t skip = got, first = 0;
-        while (first < msg->msg_iovlen && skip >= msg->msg_iov[first].iov_len) skip -= msg->msg_iov[first++].iov_len;
-        v.assign(msg->msg_iov + first, msg->msg_iov + msg->msg_iovlen);
-        if (!v.empty()) {
-          v[0].iov_base = static_cast<uint8_t*>(v[0].iov_base) + skip;
-          v[0].iov_len -= skip;
-        }
-        m.msg_iov = v.data();
-        m.msg_iovlen = v.size();
-        const ssize_t n = do_recvmsg(fd, &m, flags & ~MSG_WAITALL);
-        if (n < 0) return got ? static_cast<ssize_t>(got) : fail<ssize_t>(static_cast<int>(n));
-        // What the call reports besides the bytes goes back to the caller's msghdr, as each recvmsg does.
-        msg->msg_flags = m.msg_flags;
-        msg->msg_controllen = m.msg_controllen;
-        msg->msg_namelen = m.msg_namelen;
-        if (n == 0) break;
-        got += static_cast<size_t>(n);
-      } while (got < want && !nonblocking(s, flags));
-      return static_cast<ssize_t>(got);
-    }
-  }
   return ret(do_recvmsg(fd, msg, flags));
 }
 

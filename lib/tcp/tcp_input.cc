@@ -1167,6 +1167,7 @@ TcpSock* create_child(Shard& sh, TcpSock* lp, const Segment& seg, uint16_t sport
   // After init_sock (which sets the defaults): the listener's SO_RCVBUF/SO_SNDBUF carry over, as in Linux.
   csk->rcvbuf = lsk->rcvbuf;
   csk->sndbuf = lsk->sndbuf;
+  csk->rcvlowat = lsk->rcvlowat;  // (Linux's child is a copy: SO_RCVLOWAT carries over)
   csk->userlocks |= lsk->userlocks & (kRcvbufLock | kSndbufLock);
   InetSock* ci = inet_of(tp);
   ci->rcv_saddr = ci->saddr = seg.rx->dst;

@@ -1113,6 +1113,20 @@ ssize_t tcp_recvmsg(Sock* sk, msghdr* msg, int flags, socklen_t* addr_len) {
   return -EAGAIN;
 }
 
+namespace {
+// Linux's tcp_epollin_ready: data to read, and SO_RCVLOWAT's mark reached, or the stream ended, or the mark
+// cannot be reached as things are: the window offered is down to a segment or less (the peer can hardly
+// send more), or the receive memory is under pressure (over 7/8 of the buffer).
+bool epollin_ready(TcpSock* tp) {
+  const Sock* sk = sk_of(tp);
+  if (!tp->rcv_queued) return false;
+  if (tp->rcv_queued >= static_cast<uint32_t>(sk->rcvlowat) || tp->fin_received) return true;
+  const uint32_t wnd = tp->rcv_adv.gt(tp->rcv_nxt) ? static_cast<uint32_t>(tp->rcv_adv - tp->rcv_nxt) : 0;
+  if (wnd <= tp->rcv_mss) return true;
+  return sk->rmem_alloc > sk->rcvbuf - sk->rcvbuf / 8;
+}
+}  // namespace
+
 uint32_t tcp_poll(Sock* sk) {
   TcpSock* tp = tcp_sk(sk);
   const uint8_t st = sk->state;
@@ -1124,8 +1138,7 @@ uint32_t tcp_poll(Sock* sk) {
   // A connect() deferred by TCP_FASTOPEN_CONNECT is writable: the write sends the SYN (as Linux's tcp_poll).
   if (st == sk_state::kSynSent && tp->fastopen_defer) [[unlikely]] mask |= EPOLLOUT | EPOLLWRNORM;
   if (st != sk_state::kSynSent && (st != sk_state::kSynRecv || tp->fastopen_child)) {
-    if (tp->rcv_queued >= static_cast<uint32_t>(sk->rcvlowat) || (tp->rcv_queued && tp->fin_received))
-      mask |= EPOLLIN | EPOLLRDNORM;
+    if (epollin_ready(tp)) mask |= EPOLLIN | EPOLLRDNORM;
     if (!(sk->shutdown & kSendShutdown)) {
       if (int64_t{sk->sndbuf} - tp->write_bytes >= sk->sndbuf / 3 && notsent_ok(tp, false))
         mask |= EPOLLOUT | EPOLLWRNORM;
@@ -1184,8 +1197,7 @@ int tcp_setsockopt(Sock* sk, int level, int optname, const void* optval, socklen
     const int cap = (locked ? sk->rcvbuf : sh.cfg.sock.rmem_max) / 2;
     sk->rcvlowat = std::max(1, std::min(sk->rcvlowat, cap));
     if (!locked && sk->rcvlowat > sk->rcvbuf / 2) sk->rcvbuf = 2 * sk->rcvlowat;
-    if (tp->rcv_queued >= static_cast<uint32_t>(sk->rcvlowat) || (tp->rcv_queued && tp->fin_received))
-      sock_wake(sk, EPOLLIN | EPOLLRDNORM);
+    if (epollin_ready(tp)) sock_wake(sk, EPOLLIN | EPOLLRDNORM);
     return 0;
   }
   if (level != IPPROTO_TCP) return ip_setsockopt(sk, level, optname, optval, optlen);

@@ -340,3 +340,140 @@ TEST(TcpSocketCalls, ShutdownLooksAtACompletedNonBlockingConnect) {
   EXPECT_EQ(errno, EISCONN);
   skiff_close(c.fd);
 }
+
+TEST(TcpSocketCalls, ReadableOnceTheWindowCannotBringTheRcvlowatMark) {
+  // Linux's tcp_epollin_ready: below SO_RCVLOWAT the socket still polls readable when the window offered is
+  // down to a segment or the receive memory is under pressure; else a reader waiting for the mark and a
+  // sender waiting for the window would both wait for ever. Here SO_RCVBUF is lowered after the mark was
+  // set, below what the mark needs (Linux does not lower the mark then either).
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(set_int(c.fd, SOL_SOCKET, SO_RCVLOWAT, 4608), 0);
+  ASSERT_EQ(get_int(c.fd, SOL_SOCKET, SO_RCVLOWAT), 4608);
+  ASSERT_EQ(set_int(c.fd, SOL_SOCKET, SO_RCVBUF, 1500), 0);  // 3,000
+  const int ep = skiff_epoll_create1(0);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = c.fd;
+  ASSERT_EQ(skiff_epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev), 0);
+  int queued = 0;
+  bool readable = false;
+  for (int i = 0; i < 30 && !readable; ++i) {
+    c.push(pattern(500));
+    h.advance(50ms);
+    c.out();
+    ASSERT_EQ(skiff_ioctl(c.fd, SIOCINQ, &queued), 0);
+    readable = skiff_epoll_wait(ep, &ev, 1, 0) == 1;
+  }
+  EXPECT_TRUE(readable);
+  EXPECT_LT(queued, 4608);  // the mark was not reached
+  EXPECT_GT(queued, 0);
+  skiff_close(ep);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSocketCalls, AcceptedSocketsInheritRcvlowat) {
+  // Linux's child is a copy of its listener (sk_clone_lock): SO_RCVLOWAT set on the listener carries over.
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(set_int(c.lfd, SOL_SOCKET, SO_RCVLOWAT, 300), 0);
+  Conn d = accept_another(c, kPeerPort + 1, 5000);
+  ASSERT_GE(d.fd, 0);
+  EXPECT_EQ(get_int(d.fd, SOL_SOCKET, SO_RCVLOWAT), 300);
+  EXPECT_EQ(get_int(c.fd, SOL_SOCKET, SO_RCVLOWAT), 1);  // (accepted before)
+  skiff_close(c.fd);
+  skiff_close(d.fd);
+}
+
+namespace {
+// A blocking socket with SO_RCVTIMEO `ms`; `script` runs at each pump (the wait's iterations), after the
+// manual clock moved 10 ms.
+void blocking_with_timeout(int fd, int ms) {
+  ASSERT_EQ(skiff_fcntl(fd, F_SETFL, 0), 0);
+  const timeval tv{ms / 1000, (ms % 1000) * 1000};
+  ASSERT_EQ(skiff_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+}
+}  // namespace
+
+TEST(TcpSocketCalls, BlockingReadWaitsForTheRcvlowatMark) {
+  // Linux's tcp_recvmsg: target = min(SO_RCVLOWAT, len). Measured: lowat 5 with 2 bytes queued waits out
+  // SO_RCVTIMEO (1 s), then returns 2; with the rest arriving meanwhile it returns all at once.
+  // Regression: a blocking read returned whatever was queued.
+  StackHarness h;
+  Conn c = accept_conn(h);
+  blocking_with_timeout(c.fd, 1000);
+  ASSERT_EQ(set_int(c.fd, SOL_SOCKET, SO_RCVLOWAT, 5), 0);
+  c.push(pattern(2));
+  const Instant t0 = h.shard().now();
+  h.shard().pump_hook = [&] { h.advance(10ms); };
+  uint8_t b[16];
+  EXPECT_EQ(skiff_recv(c.fd, b, sizeof b, 0), 2);
+  EXPECT_GE(h.shard().now() - t0, 1000ms);
+  // The rest comes at 300 ms: 2 + 4 bytes in one read, before the timeout.
+  c.push(pattern(2));
+  const Instant t1 = h.shard().now();
+  h.shard().pump_hook = [&] {
+    h.advance(10ms);
+    if (h.shard().now() - t1 >= 300ms && h.shard().now() - t1 < 310ms) c.push(pattern(4));
+  };
+  EXPECT_EQ(skiff_recv(c.fd, b, sizeof b, 0), 6);
+  EXPECT_LT(h.shard().now() - t1, 1000ms);
+  h.shard().pump_hook = nullptr;
+  skiff_close(c.fd);
+}
+
+TEST(TcpSocketCalls, WaitAllHasOneTimeoutForTheWholeCall) {
+  // SO_RCVTIMEO bounds the whole call (Linux's sk_wait_data takes from one timeo). Measured: MSG_WAITALL of 5
+  // with a byte every 0.6 s and a 1 s timeout returns 1 byte after 1.0 s. Regression: the timeout restarted
+  // with each byte, and the call took 3 s and returned 5.
+  StackHarness h;
+  Conn c = accept_conn(h);
+  blocking_with_timeout(c.fd, 1000);
+  const Instant t0 = h.shard().now();
+  Instant next = t0 + 600ms;
+  h.shard().pump_hook = [&] {
+    h.advance(10ms);
+    if (h.shard().now() >= next) {
+      c.push(pattern(1));
+      next += 600ms;
+    }
+  };
+  uint8_t b[5];
+  EXPECT_EQ(skiff_recv(c.fd, b, sizeof b, MSG_WAITALL), 1);
+  h.shard().pump_hook = nullptr;
+  EXPECT_GE(h.shard().now() - t0, 1000ms);
+  EXPECT_LT(h.shard().now() - t0, 1200ms);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSocketCalls, PeekWithWaitAllWaitsForAllOfIt) {
+  // Linux's tcp_recvmsg applies MSG_WAITALL's target to MSG_PEEK too. Measured: a peek of 10 with 3 queued
+  // waits; all 10 are peeked when the rest arrives (and stay queued), 3 after the timeout if it does not.
+  // Regression: the peek returned 3 at once.
+  StackHarness h;
+  Conn c = accept_conn(h);
+  blocking_with_timeout(c.fd, 1000);
+  const Bytes data = pattern(10);
+  c.push(Bytes(data.begin(), data.begin() + 3));
+  const Instant t0 = h.shard().now();
+  h.shard().pump_hook = [&] {
+    h.advance(10ms);
+    if (h.shard().now() - t0 >= 300ms && h.shard().now() - t0 < 310ms) c.push(Bytes(data.begin() + 3, data.end()));
+  };
+  uint8_t b[10];
+  EXPECT_EQ(skiff_recv(c.fd, b, sizeof b, MSG_PEEK | MSG_WAITALL), 10);
+  EXPECT_GE(h.shard().now() - t0, 300ms);
+  EXPECT_EQ(Bytes(b, b + 10), data);
+  h.shard().pump_hook = nullptr;
+  int queued = 0;
+  ASSERT_EQ(skiff_ioctl(c.fd, SIOCINQ, &queued), 0);
+  EXPECT_EQ(queued, 10);
+  // Nothing more comes: after the timeout, what is there.
+  uint8_t big[20];
+  const Instant t1 = h.shard().now();
+  h.shard().pump_hook = [&] { h.advance(10ms); };
+  EXPECT_EQ(skiff_recv(c.fd, big, sizeof big, MSG_PEEK | MSG_WAITALL), 10);
+  EXPECT_GE(h.shard().now() - t1, 1000ms);
+  h.shard().pump_hook = nullptr;
+  skiff_close(c.fd);
+}
