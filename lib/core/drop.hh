@@ -35,6 +35,7 @@ namespace skiff {
   X(Ipv4UnknownProto, "IP protocol not handled")                                     \
   X(Ipv4NoRoute, "no route to the destination")                                      \
   X(Ipv4FragNeeded, "datagram larger than the MTU with DF set")                      \
+  X(LoopbackQueueFull, "datagram to ourselves: the loopback queue is full")          \
   X(FragOverlap, "fragment overlaps another: whole datagram discarded")              \
   X(FragDuplicate, "exact duplicate of a fragment already held")                     \
   X(FragTooBig, "fragment ends past 65535 bytes")                                    \

@@ -62,6 +62,18 @@ void fragment_and_send(Shard& sh, ShardPort& sp, wire::Ipv4Addr nh, Pktbuf p, co
   }
 }
 
+// A datagram (data at its IP header, the header complete) to one of the host's own addresses: Linux's
+// RTN_LOCAL route through `lo`. It never reaches the wire or ARP; IPv4 input takes it in at the shard's next
+// iteration. Whole: `lo`'s MTU is 64 KiB, so nothing is fragmented and a TSO frame stays one segment. Its
+// checksums count as checked (an offloaded one was left to a device that never sees it).
+void local_out(Shard& sh, ShardPort& sp, Pktbuf p) {
+  ++sh.stats.ip_out_requests;
+  rte_mbuf* m = p.mbuf();
+  m->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+  m->tso_segsz = 0;
+  sh.loop_enqueue(sp, std::move(p));
+}
+
 }  // namespace
 
 int ipv4_output_hdrincl(Shard& sh, Pktbuf p) {
@@ -71,6 +83,11 @@ int ipv4_output_hdrincl(Shard& sh, Pktbuf p) {
   if (!sp) {
     sh.drop(std::move(p), Drop::Ipv4NoRoute);
     return -ENETUNREACH;
+  }
+  if (rt->next_hop == sp->ifc->addr.addr) [[unlikely]] {
+    ip.fill_checksum();
+    local_out(sh, *sp, std::move(p));
+    return 0;
   }
   if (p.len() > sp->ifc->mtu) {
     sh.drop(std::move(p), Drop::Ipv4FragNeeded);
@@ -105,14 +122,19 @@ int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx) {
   // A TSO frame is cut to the MTU by the device; it must only fit the IPv4 length field.
   const bool tso = p.ol_flags() & RTE_MBUF_F_TX_TCP_SEG;
   const uint16_t mtu = tx.mtu && tx.mtu < sp->ifc->mtu ? tx.mtu : sp->ifc->mtu;
-  const bool too_big = total > mtu && !(tso && total <= Ipv4View::kMaxDatagram);
-  if (too_big && (tx.df || total > Ipv4View::kMaxDatagram)) {
+  const bool local = rt->next_hop == sp->ifc->addr.addr;  // one of our addresses (Linux's RTN_LOCAL)
+  const bool too_big = total > (local ? Ipv4View::kMaxDatagram : mtu) && !(tso && total <= Ipv4View::kMaxDatagram);
+  if (too_big && (tx.df || local || total > Ipv4View::kMaxDatagram)) {
     sh.drop(std::move(p), Drop::Ipv4FragNeeded);
     return -EMSGSIZE;
   }
   if (tx.dst.is_multicast()) [[unlikely]] {
     if (tx.mc_loop && sh.mc.accepts(sp->ifc->index, tx.dst, src, tx.proto == wire::igmp::kProto)) ipv4_mc_loopback(sh, *sp, p, tx, src, ttl);
     if (tx.mc_local) return 0;  // TTL 0: the host's own members only
+  } else if (tx.dst.is_broadcast() || sp->ifc->is_broadcast(tx.dst)) [[unlikely]] {
+    // A broadcast reaches the host's own sockets too, whatever IP_MULTICAST_LOOP says (Linux's
+    // ip_mc_output loops every RTCF_BROADCAST datagram back).
+    ipv4_mc_loopback(sh, *sp, p, tx, src, ttl);
   }
   if (too_big) {
     fragment_and_send(sh, *sp, rt->next_hop, std::move(p), tx, src, ttl, mtu);
@@ -142,6 +164,10 @@ int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx) {
   }
   Ipv4View ip(h, hl);
   ip.build(src, tx.dst, tx.proto, static_cast<uint16_t>(total), id, ttl, tx.tos, tx.df ? Ipv4View::kFlagDF : 0);
+  if (local) [[unlikely]] {
+    local_out(sh, *sp, std::move(p));
+    return 0;
+  }
   finish_header(sh, *sp->ifc, p, ip, true);
   neigh_output(sh, *sp, rt->next_hop, std::move(p));
   return 0;

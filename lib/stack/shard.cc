@@ -39,6 +39,8 @@ Shard::Shard(unsigned shard_id, const StackConfig& config, Clock& clock, PktPool
       housekeeping_(&Shard::housekeeping, this) {
   for (Iface* ifc : ifaces) ports_.push_back(std::make_unique<ShardPort>(ifc, queue, queue, config.neigh));
   for (uint16_t& c : idents_) c = static_cast<uint16_t>(rng.next());
+  loop_q_.reserve(kLoopQueue);
+  loop_run_.reserve(kLoopQueue);
 }
 
 size_t Shard::ip_ident_bucket(wire::Ipv4Addr src, wire::Ipv4Addr dst, uint8_t proto) const {
@@ -82,6 +84,8 @@ Shard::~Shard() {
   tcp_destroy_all(*this);
   if (t_shard == this) t_shard = nullptr;
   timers.cancel(housekeeping_);
+  for (rte_mbuf* m : loop_q_) rte_pktmbuf_free(m);
+  loop_q_.clear();
   flush();
   for (auto& sp : ports_) {
     // Whatever the device would not take is ours to free.
@@ -148,6 +152,8 @@ unsigned Shard::poll_once() {
     total += drain_inbox();
     total += drain_ctl();
   }
+  if (!loop_q_.empty()) [[unlikely]]
+    total += drain_loopback();
   run_timers();
   dispatch_events();
   flush();
@@ -188,6 +194,42 @@ void Shard::input(ShardPort& sp, rte_mbuf** pkts, uint16_t n) {
 }
 
 void Shard::run_timers() { timers.advance(now_); }
+
+void Shard::loop_enqueue(ShardPort& sp, Pktbuf p) {
+  ++stats.ip_local_looped;
+  if (nshards > 1) {
+    const unsigned o = ip_owner(*rss_hash, rss_map, p.data(), p.seg_len(), id);
+    if (o != id) {
+      steer_to(o, std::move(p), SteerKind::RxIp, sp.ifc->index, kSteerLooped);
+      return;
+    }
+  }
+  if (loop_q_.size() >= kLoopQueue) return drop(std::move(p), Drop::LoopbackQueueFull);
+  rte_mbuf* m = p.release();
+  m->port = static_cast<uint16_t>(sp.ifc->index);
+  loop_q_.push_back(m);
+}
+
+unsigned Shard::drain_loopback() {
+  unsigned n = 0;
+  for (int round = 0; round < 4 && !loop_q_.empty(); ++round) {
+    loop_run_.swap(loop_q_);  // (both keep their reserved room: nothing is allocated)
+    for (rte_mbuf* m : loop_run_) {
+      Pktbuf p(m);
+      ShardPort* sp = port_for(m->port);
+      if (!sp) {
+        drop(std::move(p), Drop::Ipv4NoRoute);
+        continue;
+      }
+      loopback_pass = true;
+      ipv4_input(*this, *sp, std::move(p), false);
+      loopback_pass = false;
+      ++n;
+    }
+    loop_run_.clear();
+  }
+  return n;
+}
 
 void Shard::transmit(ShardPort& sp, Pktbuf p) {
   if (sp.tx_len == kTxBatch) {

@@ -123,6 +123,16 @@ class Shard {
   unsigned dispatch_events() { return socks.dispatch(); }
   // Hands every TX batch to its device.
   void flush();
+  // A datagram the host sends to one of its own addresses (Linux's RTN_LOCAL route through `lo`), data at
+  // its IP header: taken in by IPv4 input at the next poll iteration (drain_loopback), as the loopback
+  // device's netif_rx defers it, never inside the call that sent it (a TCP segment to ourselves would
+  // otherwise run the receiving socket's input inside the sender's). With several shards it goes to its
+  // flow's owner. At most kLoopQueue wait; more are dropped (LoopbackQueueFull).
+  void loop_enqueue(ShardPort& sp, Pktbuf p);
+  // Takes in what loop_enqueue queued, and what that sends to ourselves in turn, up to a few rounds (the
+  // rest waits for the next iteration); returns the datagrams taken.
+  unsigned drain_loopback();
+  static constexpr size_t kLoopQueue = 1024;
 
   // What a blocking socket call runs while it waits: one poll iteration (or the pump hook, which tests
   // and single-threaded embeddings set to poll several stacks).
@@ -205,7 +215,7 @@ class Shard {
   RssMap rss_map;
   PortDirectory dir;
   bool fallback_pass = false;  // processing a datagram another shard forwarded by the directory
-  bool loopback_pass = false;  // processing a copy of our own multicast datagram (IP_MULTICAST_LOOP)
+  bool loopback_pass = false;  // processing a datagram we sent ourselves (IP_MULTICAST_LOOP, to our address)
   const StackConfig& cfg;
   RouteTable routes;
   TimerWheel timers;
@@ -243,6 +253,7 @@ class Shard {
   void steer_burst(ShardPort& sp, rte_mbuf** pkts, const uint8_t* owner, uint16_t n);
 
   std::vector<Shard*> peers_;
+  std::vector<rte_mbuf*> loop_q_, loop_run_;  // loop_enqueue's queue, and the round drain_loopback takes
   rte_ring* inbox_ = nullptr;  // buffers from other shards (multi-producer, we consume)
   rte_ring* ctl_ = nullptr;    // Msg* from other shards
   std::vector<std::pair<unsigned, Msg*>> backlog_;  // messages waiting for room in a peer's ring

@@ -124,7 +124,8 @@ namespace skiff {
   X(igmp_out_reports, "IGMP membership reports sent")             \
   X(igmp_out_leaves, "IGMPv2 leave messages sent")                \
   X(udp_mc_fanout, "UDP multicast/broadcast copies handed to other shards") \
-  X(ip_mc_looped, "multicast datagrams looped back to the host's own members")
+  X(ip_mc_looped, "multicast and broadcast datagrams looped back to the host's own sockets")    \
+  X(ip_local_looped, "datagrams sent to one of the host's own addresses, taken in locally")
 
 struct ShardStats {
 #define SKIFF_X(name, desc) uint64_t name = 0;

@@ -147,6 +147,7 @@ void StackHarness::inject(const Bytes& frame, uint64_t ol_flags) {
   m->ol_flags = ol_flags;
   shard().update_clock();
   shard().input(*shard().port_for(0), &m, 1);
+  shard().drain_loopback();  // (as Shard::poll_once: what we sent ourselves is taken in)
   shard().flush();
 }
 
@@ -183,6 +184,7 @@ std::vector<Bytes> StackHarness::sent() {
 void StackHarness::advance(Duration d) {
   clock_.advance(d);
   shard().update_clock();
+  shard().drain_loopback();  // as Shard::poll_once: what we sent ourselves is taken in
   shard().run_timers();
   shard().dispatch_events();  // as Shard::poll_once: what the timers woke reaches epoll and callbacks
   shard().flush();

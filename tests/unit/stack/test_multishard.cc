@@ -1323,3 +1323,41 @@ TEST(MultiShard, MulticastMembershipIsHostWideAndIgmpIsShardZeros) {
   h.on(h.b(0));
   skiff_close(rx[0]);
 }
+
+// A connection to the host's own address between shards: the client's segments are taken in on the
+// shard owning their flow (here, by the steered connect(), the client's own), the listener on the other
+// shard serves it through the port directory, and nothing reaches the wire.
+TEST(MultiShard, ConnectionsToOurOwnAddressAcrossShards) {
+  MultiOptions o;
+  MultiHarness h(o);
+  h.on(h.a(1));
+  const int l = tcp_listen(7300);
+  h.pump();  // the other shard learns the port
+  h.on(h.a(0));
+  std::vector<int> clients;
+  for (int i = 0; i < 20; ++i) clients.push_back(tcp_connect(MultiHarness::kA, 7300));
+  const uint64_t carried = h.carried;
+  h.pump();
+  h.on(h.a(1));
+  auto fds = accept_all(l);
+  EXPECT_EQ(fds.size(), 20u);
+  h.on(h.a(0));
+  for (int fd : clients) {
+    ASSERT_TRUE(connected(fd));
+    ASSERT_EQ(skiff_send(fd, "ping", 4, 0), 4);
+  }
+  h.pump();
+  h.on(h.a(1));
+  for (int fd : fds) {
+    char buf[8];
+    ASSERT_EQ(skiff_recv(fd, buf, sizeof buf, 0), 4);
+    skiff_close(fd);
+  }
+  skiff_close(l);
+  h.on(h.a(0));
+  for (int fd : clients) skiff_close(fd);
+  h.pump();
+  EXPECT_EQ(h.carried, carried);  // nothing went on the wire
+  EXPECT_GT(h.sum(h.stack_a(), &ShardStats::ip_local_looped), 0u);
+  EXPECT_EQ(h.a(0).stats.tcp_in_rsts + h.a(1).stats.tcp_in_rsts, 0u);
+}

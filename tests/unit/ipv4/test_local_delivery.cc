@@ -1,0 +1,196 @@
+// Datagrams the host sends to one of its own addresses (Linux's RTN_LOCAL route through lo; RFC 1122 §3.3.6
+// treats them as local): taken in by IPv4 input at the next poll iteration, never put on the wire or ARPed
+// for, never fragmented (lo's MTU is 64 KiB).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include "api/skiff.h"
+#include "stack_harness.hh"
+
+using namespace skiff;
+using namespace skiff::test;
+
+namespace {
+const Ipv4Addr kOur = StackHarness::kOurIp;
+
+sockaddr_in sin_of(Ipv4Addr a, uint16_t port) {
+  sockaddr_in s{};
+  s.sin_family = AF_INET;
+  s.sin_port = htons(port);
+  s.sin_addr.s_addr = htonl(a.host());
+  return s;
+}
+const sockaddr* sa(const sockaddr_in& s) { return reinterpret_cast<const sockaddr*>(&s); }
+
+int udp_bound(uint16_t port) {
+  const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in a = sin_of(Ipv4Addr::any(), port);
+  EXPECT_EQ(skiff_bind(fd, sa(a), sizeof a), 0);
+  return fd;
+}
+}  // namespace
+
+TEST(LocalDelivery, UdpToOurOwnAddressIsTakenInLocally) {
+  // Regression: the datagram went to ARP for our own address ("who-has 10.0.0.2 tell 10.0.0.2" three
+  // times), was dropped as ArpResolveFailed and came back as host unreachable.
+  StackHarness h;
+  const int a = udp_bound(7100);
+  const int b = udp_bound(7101);
+  const Bytes hello = pattern(5);
+  const sockaddr_in to_a = sin_of(kOur, 7100);
+  ASSERT_EQ(skiff_sendto(b, hello.data(), hello.size(), 0, sa(to_a), sizeof to_a), 5);
+  uint8_t buf[64];
+  EXPECT_EQ(skiff_recv(a, buf, sizeof buf, MSG_DONTWAIT), -1);  // not inside the send: at the next iteration
+  EXPECT_EQ(errno, EAGAIN);
+  h.advance(0ms);
+  sockaddr_in from{};
+  socklen_t flen = sizeof from;
+  ASSERT_EQ(skiff_recvfrom(a, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen), 5);
+  EXPECT_EQ(Bytes(buf, buf + 5), hello);
+  EXPECT_EQ(ntohl(from.sin_addr.s_addr), kOur.host());
+  EXPECT_EQ(ntohs(from.sin_port), 7101);
+  // The answer goes back the same way.
+  ASSERT_EQ(skiff_sendto(a, buf, 5, 0, reinterpret_cast<sockaddr*>(&from), flen), 5);
+  h.advance(0ms);
+  EXPECT_EQ(skiff_recv(b, buf, sizeof buf, MSG_DONTWAIT), 5);
+  EXPECT_TRUE(h.sent().empty());  // nothing on the wire, not even ARP
+  EXPECT_EQ(h.shard().stats.ip_local_looped, 2u);
+  h.advance(5s);
+  EXPECT_EQ(h.drops(Drop::ArpResolveFailed), 0u);
+  skiff_close(a);
+  skiff_close(b);
+}
+
+TEST(LocalDelivery, LargeDatagramToOurselvesArrivesWholeUnfragmented) {
+  StackHarness h;
+  const int a = udp_bound(7100);
+  const int b = udp_bound(7101);
+  int rcvbuf = 1 << 20;
+  ASSERT_EQ(skiff_setsockopt(a, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf), 0);
+  const Bytes big = pattern(30000, 3);
+  const sockaddr_in to_a = sin_of(kOur, 7100);
+  ASSERT_EQ(skiff_sendto(b, big.data(), big.size(), 0, sa(to_a), sizeof to_a), 30000);
+  h.advance(0ms);
+  Bytes got(40000);
+  ASSERT_EQ(skiff_recv(a, got.data(), got.size(), MSG_DONTWAIT), 30000);
+  got.resize(30000);
+  EXPECT_EQ(got, big);
+  EXPECT_EQ(h.shard().stats.ip_frag_creates, 0u);
+  EXPECT_EQ(h.shard().stats.ip_reasm_reqds, 0u);
+  EXPECT_TRUE(h.sent().empty());
+  skiff_close(a);
+  skiff_close(b);
+}
+
+TEST(LocalDelivery, PingOurOwnAddress) {
+  StackHarness h;
+  int replies = 0;
+  h.shard().on_echo_reply = [&](const Ipv4Rx& rx, const Pktbuf&, Instant) {
+    ++replies;
+    EXPECT_EQ(rx.src, kOur);
+  };
+  const Bytes data = pattern(8);
+  ASSERT_EQ(icmp_send_echo(h.shard(), kOur, 7, 1, data.data(), data.size()), 0);
+  h.advance(0ms);  // the request, then its reply
+  EXPECT_EQ(replies, 1);
+  EXPECT_TRUE(h.sent().empty());
+  h.shard().on_echo_reply = nullptr;
+}
+
+TEST(LocalDelivery, TcpConnectionToOurOwnAddress) {
+  // A TCP connection between two sockets of the same stack, through our own address: handshake, data both
+  // ways, and close, with nothing on the wire. Regression: connect() failed with EHOSTUNREACH after ~3 s
+  // of ARP for ourselves.
+  StackHarness h;
+  const int l = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in la = sin_of(Ipv4Addr::any(), 8080);
+  ASSERT_EQ(skiff_bind(l, sa(la), sizeof la), 0);
+  ASSERT_EQ(skiff_listen(l, 4), 0);
+  const int c = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in to = sin_of(kOur, 8080);
+  ASSERT_EQ(skiff_connect(c, sa(to), sizeof to), -1);
+  ASSERT_EQ(errno, EINPROGRESS);
+  int s = -1;
+  for (int i = 0; i < 10 && s < 0; ++i) {
+    h.advance(0ms);
+    s = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+  }
+  ASSERT_GE(s, 0) << strerror(errno);
+  ASSERT_EQ(skiff_connect(c, sa(to), sizeof to), 0);  // connected
+  // 200 KB client to server, and an answer back.
+  const Bytes data = pattern(200000, 5);
+  size_t sent = 0;
+  Bytes got;
+  uint8_t buf[16384];
+  for (int i = 0; i < 2000 && got.size() < data.size(); ++i) {
+    if (sent < data.size()) {
+      const ssize_t n = skiff_send(c, data.data() + sent, data.size() - sent, MSG_DONTWAIT);
+      if (n > 0) sent += static_cast<size_t>(n);
+    }
+    h.advance(1ms);
+    for (ssize_t n; (n = skiff_recv(s, buf, sizeof buf, MSG_DONTWAIT)) > 0;) got.insert(got.end(), buf, buf + n);
+  }
+  EXPECT_EQ(got, data);
+  ASSERT_EQ(skiff_send(s, "ok", 2, MSG_DONTWAIT), 2);
+  h.advance(0ms);
+  EXPECT_EQ(skiff_recv(c, buf, sizeof buf, MSG_DONTWAIT), 2);
+  // Close: both ends see the other's FIN.
+  skiff_close(c);
+  h.advance(0ms);
+  EXPECT_EQ(skiff_recv(s, buf, sizeof buf, MSG_DONTWAIT), 0);
+  skiff_close(s);
+  skiff_close(l);
+  h.advance(0ms);
+  EXPECT_TRUE(h.sent().empty());
+  EXPECT_EQ(h.drops(Drop::ArpResolveFailed), 0u);
+}
+
+TEST(LocalDelivery, TheQueueIsBounded) {
+  // What we send ourselves waits for the next iteration; at most kLoopQueue datagrams do, more are dropped
+  // with a reason.
+  StackHarness h;
+  const int a = udp_bound(7100);
+  const int b = udp_bound(7101);
+  const sockaddr_in to_a = sin_of(kOur, 7100);
+  const size_t n = Shard::kLoopQueue + 10;
+  uint8_t x = 1;
+  for (size_t i = 0; i < n; ++i) ASSERT_EQ(skiff_sendto(b, &x, 1, 0, sa(to_a), sizeof to_a), 1);
+  EXPECT_EQ(h.drops(Drop::LoopbackQueueFull), 10u);
+  h.advance(0ms);
+  size_t got = 0;
+  while (skiff_recv(a, &x, 1, MSG_DONTWAIT) == 1) ++got;
+  EXPECT_GT(got, 0u);
+  EXPECT_LE(got, Shard::kLoopQueue);
+  skiff_close(a);
+  skiff_close(b);
+}
+
+TEST(LocalDelivery, BroadcastsReachOurOwnSocketsToo) {
+  // Linux's ip_mc_output loops every broadcast back to the host, IP_MULTICAST_LOOP or not, as well as
+  // sending it. Regression: a broadcast left on the wire only, and a socket of the same stack bound to the
+  // port never saw it (two parts of one application discovering each other).
+  StackHarness h;
+  h.learn_peer();
+  const int a = udp_bound(7200);
+  const int b = udp_bound(7201);
+  const int on = 1, off = 0;
+  ASSERT_EQ(skiff_setsockopt(b, SOL_SOCKET, SO_BROADCAST, &on, sizeof on), 0);
+  ASSERT_EQ(skiff_setsockopt(b, IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof off), 0);  // (not for broadcasts)
+  uint8_t buf[16];
+  {  // (the subnet's broadcast: with no default route, as on Linux, 255.255.255.255 has no route)
+    const sockaddr_in to = sin_of(Ipv4Addr::of(10, 0, 0, 255), 7200);
+    ASSERT_EQ(skiff_sendto(b, "disc", 4, 0, sa(to), sizeof to), 4) << strerror(errno);
+    EXPECT_EQ(h.sent().size(), 1u);  // on the wire
+    h.advance(0ms);
+    sockaddr_in from{};
+    socklen_t flen = sizeof from;
+    EXPECT_EQ(skiff_recvfrom(a, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen), 4);
+    EXPECT_EQ(ntohl(from.sin_addr.s_addr), kOur.host());
+    EXPECT_EQ(ntohs(from.sin_port), 7201);
+  }
+  EXPECT_EQ(h.shard().stats.ip_mc_looped, 1u);
+  skiff_close(a);
+  skiff_close(b);
+}
