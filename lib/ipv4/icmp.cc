@@ -19,6 +19,7 @@ constexpr uint32_t kMaxErrorLen = 576;
 constexpr uint8_t kTosInternetControl = 0xc0;
 
 bool is_local_unicast(Shard& sh, wire::Ipv4Addr a) {
+  if (a.is_loopback()) return true;
   for (auto& sp : sh.ports())
     if (sp->ifc->is_our_addr(a)) return true;
   return false;

@@ -136,12 +136,15 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
   const Iface& ifc = *sp.ifc;
   const wire::Ipv4Addr src = ip->src(), dst = ip->dst();
   // RFC 1122 §3.2.1.3: discard datagrams from martian sources.
-  if (src.is_broadcast() || src.is_multicast() || src.is_loopback() || src.is_class_e() || ifc.is_broadcast(src) ||
-      (src.is_any() && !link_bcast) || (ifc.is_our_addr(src) && !sh.loopback_pass && !sh.fallback_pass))
-    return sh.drop(std::move(p), Drop::Ipv4BadSrc);  // (a looped copy, or one another shard checked, is ours)
+  // (A datagram we sent ourselves, or one another shard checked, is ours; 127/8 only ever comes that way.)
+  const bool ours = sh.loopback_pass || sh.fallback_pass;
+  if (src.is_broadcast() || src.is_multicast() || (src.is_loopback() && !ours) || src.is_class_e() ||
+      ifc.is_broadcast(src) || (src.is_any() && !link_bcast) || (ifc.is_our_addr(src) && !ours))
+    return sh.drop(std::move(p), Drop::Ipv4BadSrc);
   const bool mcast = dst.is_multicast();
   const bool ip_bcast = mcast || ifc.is_broadcast(dst);
-  if (!ifc.is_our_addr(dst) && !ip_bcast) return sh.drop(std::move(p), Drop::Ipv4NotForUs);
+  if (!ifc.is_our_addr(dst) && !ip_bcast && !(dst.is_loopback() && ours))
+    return sh.drop(std::move(p), Drop::Ipv4NotForUs);
   // A group the host joined on this interface, or all-systems (Linux's ip_check_mc_rcu).
   // (Linux's ip_check_mc_rcu: a source the host's filters keep out is dropped here; IGMP is exempt.)
   if (mcast && !sh.mc.accepts(ifc.index, dst, src, ip->proto() == wire::igmp::kProto)) [[unlikely]]

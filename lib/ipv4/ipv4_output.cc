@@ -84,7 +84,7 @@ int ipv4_output_hdrincl(Shard& sh, Pktbuf p) {
     sh.drop(std::move(p), Drop::Ipv4NoRoute);
     return -ENETUNREACH;
   }
-  if (rt->next_hop == sp->ifc->addr.addr) [[unlikely]] {
+  if (rt->local || rt->next_hop == sp->ifc->addr.addr) [[unlikely]] {
     ip.fill_checksum();
     local_out(sh, *sp, std::move(p));
     return 0;
@@ -122,7 +122,7 @@ int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx) {
   // A TSO frame is cut to the MTU by the device; it must only fit the IPv4 length field.
   const bool tso = p.ol_flags() & RTE_MBUF_F_TX_TCP_SEG;
   const uint16_t mtu = tx.mtu && tx.mtu < sp->ifc->mtu ? tx.mtu : sp->ifc->mtu;
-  const bool local = rt->next_hop == sp->ifc->addr.addr;  // one of our addresses (Linux's RTN_LOCAL)
+  const bool local = rt->local || rt->next_hop == sp->ifc->addr.addr;  // 127/8, or one of our addresses
   const bool too_big = total > (local ? Ipv4View::kMaxDatagram : mtu) && !(tso && total <= Ipv4View::kMaxDatagram);
   if (too_big && (tx.df || local || total > Ipv4View::kMaxDatagram)) {
     sh.drop(std::move(p), Drop::Ipv4FragNeeded);

@@ -194,3 +194,98 @@ TEST(LocalDelivery, BroadcastsReachOurOwnSocketsToo) {
   skiff_close(a);
   skiff_close(b);
 }
+
+TEST(LocalDelivery, TheLoopbackNetIsTheHost) {
+  // 127.0.0.0/8 is the host (RFC 1122 §3.2.1.3 (g): never outside it), as Linux's lo: a socket may bind to
+  // any address in it, what is sent there is taken in from 127.0.0.1, and nothing reaches the wire.
+  // Regression: bind() said EADDRNOTAVAIL, and a datagram to 127.0.0.1 followed the routes (with a default
+  // gateway: onto the wire).
+  StackHarness h;
+  h.learn_peer();
+  const int a = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in la = sin_of(Ipv4Addr::of(127, 0, 0, 1), 7400);
+  ASSERT_EQ(skiff_bind(a, sa(la), sizeof la), 0) << strerror(errno);
+  const int b = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in lb = sin_of(Ipv4Addr::of(127, 0, 0, 5), 0);
+  ASSERT_EQ(skiff_bind(b, sa(lb), sizeof lb), 0) << strerror(errno);
+  ASSERT_EQ(skiff_sendto(b, "lo", 2, 0, sa(la), sizeof la), 2);
+  h.advance(0ms);
+  uint8_t buf[8];
+  sockaddr_in from{};
+  socklen_t flen = sizeof from;
+  ASSERT_EQ(skiff_recvfrom(a, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen), 2);
+  EXPECT_EQ(ntohl(from.sin_addr.s_addr), Ipv4Addr::of(127, 0, 0, 5).host());
+  // An unbound socket sends from 127.0.0.1; connect() to INADDR_ANY means 127.0.0.1 (as Linux).
+  const int c = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in any = sin_of(Ipv4Addr::any(), 7400);
+  ASSERT_EQ(skiff_connect(c, sa(any), sizeof any), 0);
+  ASSERT_EQ(skiff_send(c, "x", 1, 0), 1);
+  h.advance(0ms);
+  flen = sizeof from;
+  ASSERT_EQ(skiff_recvfrom(a, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen), 1);
+  EXPECT_EQ(ntohl(from.sin_addr.s_addr), Ipv4Addr::of(127, 0, 0, 1).host());
+  // A port nobody has: the error comes back as for any destination (ICMP port unreachable, from 127.0.0.1).
+  const sockaddr_in nobody = sin_of(Ipv4Addr::of(127, 0, 0, 1), 7499);
+  ASSERT_EQ(skiff_connect(c, sa(nobody), sizeof nobody), 0);
+  ASSERT_EQ(skiff_send(c, "x", 1, 0), 1);
+  h.advance(0ms);
+  EXPECT_EQ(skiff_send(c, "x", 1, 0), -1);
+  EXPECT_EQ(errno, ECONNREFUSED);
+  EXPECT_TRUE(h.sent().empty());
+  skiff_close(a);
+  skiff_close(b);
+  skiff_close(c);
+}
+
+TEST(LocalDelivery, TcpOverTheLoopbackNet) {
+  StackHarness h;
+  const int l = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in la = sin_of(Ipv4Addr::any(), 8081);
+  ASSERT_EQ(skiff_bind(l, sa(la), sizeof la), 0);
+  ASSERT_EQ(skiff_listen(l, 4), 0);
+  const int c = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in to = sin_of(Ipv4Addr::of(127, 0, 0, 1), 8081);
+  ASSERT_EQ(skiff_connect(c, sa(to), sizeof to), -1);
+  ASSERT_EQ(errno, EINPROGRESS);
+  int s = -1;
+  sockaddr_in peer{};
+  socklen_t plen = sizeof peer;
+  for (int i = 0; i < 10 && s < 0; ++i) {
+    h.advance(0ms);
+    s = skiff_accept4(l, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_NONBLOCK);
+  }
+  ASSERT_GE(s, 0) << strerror(errno);
+  EXPECT_EQ(ntohl(peer.sin_addr.s_addr), Ipv4Addr::of(127, 0, 0, 1).host());
+  ASSERT_EQ(skiff_send(c, "hello", 5, 0), 5);
+  h.advance(0ms);
+  char buf[8];
+  EXPECT_EQ(skiff_recv(s, buf, sizeof buf, MSG_DONTWAIT), 5);
+  // A connection refused: RST from 127.0.0.1.
+  const int r = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in closed = sin_of(Ipv4Addr::of(127, 0, 0, 1), 8099);
+  ASSERT_EQ(skiff_connect(r, sa(closed), sizeof closed), -1);
+  h.advance(0ms);
+  EXPECT_EQ(skiff_connect(r, sa(closed), sizeof closed), -1);
+  EXPECT_EQ(errno, ECONNREFUSED);
+  EXPECT_TRUE(h.sent().empty());
+  skiff_close(r);
+  skiff_close(c);
+  skiff_close(s);
+  skiff_close(l);
+}
+
+TEST(LocalDelivery, LoopbackAddressesFromTheWireAreStillMartians) {
+  // Only the host itself sends from or to 127/8: such a datagram from the wire is dropped.
+  StackHarness h;
+  h.learn_peer();
+  const int a = udp_bound(7500);
+  const Ipv4Addr lo = Ipv4Addr::of(127, 0, 0, 1);
+  h.inject(h.from_peer(ipv4(Ipv4Spec{.src = lo, .dst = kOur, .proto = 17}, udp(lo, kOur, 4000, 7500, pattern(4)))));
+  EXPECT_EQ(h.drops(Drop::Ipv4BadSrc), 1u);
+  const Ipv4Addr peer = StackHarness::kPeerIp;
+  h.inject(h.from_peer(ipv4(Ipv4Spec{.src = peer, .dst = lo, .proto = 17}, udp(peer, lo, 4000, 7500, pattern(4)))));
+  EXPECT_EQ(h.drops(Drop::Ipv4NotForUs), 1u);
+  uint8_t buf[8];
+  EXPECT_EQ(skiff_recv(a, buf, sizeof buf, MSG_DONTWAIT), -1);
+  skiff_close(a);
+}
