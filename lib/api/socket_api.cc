@@ -246,7 +246,12 @@ ssize_t recv_stream_blocking(Socket* sock, msghdr* msg, int flags, Instant deadl
   size_t got = 0;
   std::vector<iovec> rest;
   for (;;) {
+    // After data, an error stays for the next call (Linux's tcp_recvmsg breaks on sk_err once it copied).
+    if (got && (sock->ops->poll(sock) & EPOLLERR)) return static_cast<ssize_t>(got);
     if (peek && queued() < target && !ended()) {
+      // (A socket with nothing to wait for, a listener say, answers at once.)
+      msghdr probe = *msg;
+      if (const ssize_t n = sock->ops->recvmsg(sock, &probe, flags | MSG_DONTWAIT); n != -EAGAIN && n <= 0) return n;
       const int w = wait_for(sock, deadline, [&] { return queued() >= target || ended(); });
       if (w == -EBADF) return w;
       if (w) {
@@ -277,7 +282,6 @@ ssize_t recv_stream_blocking(Socket* sock, msghdr* msg, int flags, Instant deadl
     if (n > 0) {
       got += static_cast<size_t>(n);
       if (got >= target) return static_cast<ssize_t>(got);
-      if (sock->ops->poll(sock) & EPOLLERR) return static_cast<ssize_t>(got);  // (the error stays for the next call)
       continue;
     }
     if (n != -EAGAIN) return got ? static_cast<ssize_t>(got) : n;

@@ -133,12 +133,7 @@ bool inet_is_broadcast(Shard& sh, Ipv4Addr a) {
   return false;
 }
 
-bool inet_is_local(Shard& sh, Ipv4Addr a) {
-  if (a.is_loopback()) return true;  // 127.0.0.0/8: the host's loopback net (Linux's lo)
-  for (auto& sp : sh.ports())
-    if (sp->ifc->is_our_addr(a)) return true;
-  return false;
-}
+bool inet_is_local(Shard& sh, Ipv4Addr a) { return sh.is_local_addr(a); }
 
 int inet_autobind(Sock* sk) {
   InetSock* is = inet_sk(sk);

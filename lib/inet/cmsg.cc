@@ -90,7 +90,7 @@ void put_recv_cmsgs(CmsgWriter& w, Sock* sk, const PktMeta& m, bool ip, int gro_
     const ShardPort* sp = sk->shard->port_for(m.steer_iface);
     pi.ipi_ifindex = sp ? static_cast<int>(sp->ifc->index + 1) : 0;
     pi.ipi_addr.s_addr = htonl(m.dst_addr);
-    const wire::Ipv4Addr spec = sp && !sp->ifc->is_our_addr(dst) ? sp->ifc->addr.addr : dst;
+    const wire::Ipv4Addr spec = sp && !sk->shard->is_local_addr(dst) ? sp->ifc->addr.addr : dst;
     pi.ipi_spec_dst.s_addr = htonl(spec.host());
     w.put(IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi);
   }

@@ -18,12 +18,7 @@ namespace {
 constexpr uint32_t kMaxErrorLen = 576;
 constexpr uint8_t kTosInternetControl = 0xc0;
 
-bool is_local_unicast(Shard& sh, wire::Ipv4Addr a) {
-  if (a.is_loopback()) return true;
-  for (auto& sp : sh.ports())
-    if (sp->ifc->is_our_addr(a)) return true;
-  return false;
-}
+bool is_local_unicast(Shard& sh, wire::Ipv4Addr a) { return sh.is_local_addr(a); }
 
 // The datagram an ICMP error quotes (its IP header and at least 8 bytes), copied to `quote`; false (and
 // nothing to act on) if it is short or malformed or not one we sent.
@@ -142,12 +137,14 @@ void icmp_send_error(Shard& sh, Pktbuf p, const Ipv4Rx& rx, uint8_t type, uint8_
   // "SADDNS": a fixed charge of one lets an off-path sender count the errors a burst of probes drew, and so
   // find a resolver's open query port; checking the destination first, CVE-2024-47678, keeps one sender from
   // using up the budget of all).
+  // (Not for an error to the host itself: Linux's icmpv4_xrlim_allow exempts the loopback device.)
   const Instant now = sh.now();
-  if (!sh.icmp_errors.allow(now) || !sh.icmp_peers.allow(rx.src.host(), now)) {
+  const bool to_us = sh.loopback_pass;
+  if (!to_us && (!sh.icmp_errors.allow(now) || !sh.icmp_peers.allow(rx.src.host(), now))) {
     ++sh.stats.icmp_err_ratelimited;
     return;
   }
-  sh.icmp_errors.consume(sh.rng.below(3));
+  if (!to_us) sh.icmp_errors.consume(sh.rng.below(3));
   const uint32_t quote = std::min<uint32_t>(p.len(), kMaxErrorLen - 20 - IcmpView::kHeaderLen);
   Pktbuf e = sh.alloc_pkt();
   if (!e) return;

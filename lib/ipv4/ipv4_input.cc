@@ -143,7 +143,7 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
     return sh.drop(std::move(p), Drop::Ipv4BadSrc);
   const bool mcast = dst.is_multicast();
   const bool ip_bcast = mcast || ifc.is_broadcast(dst);
-  if (!ifc.is_our_addr(dst) && !ip_bcast && !(dst.is_loopback() && ours))
+  if (!ifc.is_our_addr(dst) && !ip_bcast && !(ours && sh.is_local_addr(dst)))
     return sh.drop(std::move(p), Drop::Ipv4NotForUs);
   // A group the host joined on this interface, or all-systems (Linux's ip_check_mc_rcu).
   // (Linux's ip_check_mc_rcu: a source the host's filters keep out is dropped here; IGMP is exempt.)
@@ -173,7 +173,8 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
       // Fragments gather on the addresses' owner; the whole datagram belongs to its flow's owner.
       const unsigned o = ip_owner(*sh.rss_hash, sh.rss_map, p.data(), p.seg_len(), sh.id);
       if (o != sh.id) {
-        sh.steer_to(o, std::move(p), SteerKind::RxIp, sp.ifc->index, link_bcast ? 1 : 0);
+        sh.steer_to(o, std::move(p), SteerKind::RxIp, sp.ifc->index,
+                    static_cast<uint8_t>((link_bcast ? kSteerLinkBcast : 0) | (sh.loopback_pass ? kSteerLooped : 0)));
         return;
       }
     }

@@ -65,11 +65,15 @@ void fragment_and_send(Shard& sh, ShardPort& sp, wire::Ipv4Addr nh, Pktbuf p, co
 // A datagram (data at its IP header, the header complete) to one of the host's own addresses: Linux's
 // RTN_LOCAL route through `lo`. It never reaches the wire or ARP; IPv4 input takes it in at the shard's next
 // iteration. Whole: `lo`'s MTU is 64 KiB, so nothing is fragmented and a TSO frame stays one segment. Its
-// checksums count as checked (an offloaded one was left to a device that never sees it).
+// IP checksum counts as checked, and so does a transport checksum the stack left to the device (which never
+// sees it: the field holds only the pseudo-header's sum); any other is checked on input as a received one
+// (one a raw socket wrote may be wrong).
 void local_out(Shard& sh, ShardPort& sp, Pktbuf p) {
   ++sh.stats.ip_out_requests;
   rte_mbuf* m = p.mbuf();
-  m->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+  const bool l4_offloaded = m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG);
+  m->ol_flags = (m->ol_flags & (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL)) | RTE_MBUF_F_RX_IP_CKSUM_GOOD |
+                (l4_offloaded ? RTE_MBUF_F_RX_L4_CKSUM_GOOD : 0);
   m->tso_segsz = 0;
   sh.loop_enqueue(sp, std::move(p));
 }
@@ -84,7 +88,7 @@ int ipv4_output_hdrincl(Shard& sh, Pktbuf p) {
     sh.drop(std::move(p), Drop::Ipv4NoRoute);
     return -ENETUNREACH;
   }
-  if (rt->local || rt->next_hop == sp->ifc->addr.addr) [[unlikely]] {
+  if (rt->local || sh.is_local_addr(ip.dst())) [[unlikely]] {
     ip.fill_checksum();
     local_out(sh, *sp, std::move(p));
     return 0;
@@ -116,13 +120,20 @@ int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx) {
     return -ENETUNREACH;
   }
   const wire::Ipv4Addr src = tx.src.is_any() ? (rt->src.is_any() ? sp->ifc->addr.addr : rt->src) : tx.src;
+  // The host itself, whatever route covers it (Linux looks up its local table first): 127/8, or one of our
+  // addresses.
+  const bool local = rt->local || sh.is_local_addr(tx.dst);
+  if (src.is_loopback() && !local) [[unlikely]] {
+    // A loopback source never leaves the host (RFC 1122 §3.2.1.3 (g); Linux's __mkroute_output: EINVAL).
+    sh.drop(std::move(p), Drop::Ipv4BadSrc);
+    return -EINVAL;
+  }
   const uint8_t ttl = tx.mc_local ? 0 : tx.ttl ? tx.ttl : sh.cfg.ipv4.default_ttl;
   constexpr uint16_t hl = Ipv4View::kMinHeaderLen;
   const uint32_t total = p.len() + hl;
   // A TSO frame is cut to the MTU by the device; it must only fit the IPv4 length field.
   const bool tso = p.ol_flags() & RTE_MBUF_F_TX_TCP_SEG;
   const uint16_t mtu = tx.mtu && tx.mtu < sp->ifc->mtu ? tx.mtu : sp->ifc->mtu;
-  const bool local = rt->local || rt->next_hop == sp->ifc->addr.addr;  // 127/8, or one of our addresses
   const bool too_big = total > (local ? Ipv4View::kMaxDatagram : mtu) && !(tso && total <= Ipv4View::kMaxDatagram);
   if (too_big && (tx.df || local || total > Ipv4View::kMaxDatagram)) {
     sh.drop(std::move(p), Drop::Ipv4FragNeeded);

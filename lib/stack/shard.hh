@@ -174,6 +174,16 @@ class Shard {
     return iface_index < ports_.size() ? ports_[iface_index].get() : nullptr;
   }
   std::vector<std::unique_ptr<ShardPort>>& ports() { return ports_; }
+  // The host itself (Linux's local table, looked up before any route): one of the interfaces' addresses,
+  // or the loopback net 127.0.0.0/8.
+  bool is_local_addr(wire::Ipv4Addr a) const {
+    if (a.is_loopback()) return true;
+    for (const auto& sp : ports_)
+      if (sp->ifc->is_our_addr(a)) return true;
+    return false;
+  }
+  // Room in the loopback queue (loop_enqueue): TCP's backpressure for a connection to ourselves.
+  bool loop_room() const { return loop_q_.size() < kLoopQueue; }
   // The IP ID of a datagram that may be fragmented (no DF), as Linux's ip_idents_reserve (RFC 7739 §5.2): a
   // counter per bucket of {source, destination, protocol} under a secret hash, moved on by a random amount for
   // the time it sat unused, so what one peer sees of the IDs tells it nothing of our traffic to others (no idle

@@ -614,11 +614,14 @@ void write_xmit(TcpSock* tp, bool force_push, bool hold_tail) {
   if (tp->sack_ok && tp->lost_out > tp->retrans_out) sent_any = sack_retransmit(tp);
   ShardPort* sp = tp->send_head ? out_port(tp) : nullptr;
   const uint32_t tso_max_segs = tso_limit(tp, sp);
+  // A connection to the host itself goes through the loopback queue, not the device.
+  const bool local = sp && sh.is_local_addr(inet_of(tp)->daddr);
   while (rte_mbuf* m = tp->send_head) {
-    // Backpressure: with the device's queue full a segment would only be dropped (TxFull) and resent after
-    // a loss episode; hold it instead: the ACKs of what is in flight bring write_xmit back. With nothing in
-    // flight no ACK would come, so such a connection sends regardless (its RTO covers a drop).
-    if (sp && tp->snd_una != tp->snd_max && !sh.tx_room(*sp)) {
+    // Backpressure: with the device's queue (or the loopback queue) full a segment would only be dropped
+    // (TxFull, LoopbackQueueFull) and resent after a loss episode; hold it instead: the ACKs of what is in
+    // flight bring write_xmit back. With nothing in flight no ACK would come, so such a connection sends
+    // regardless (its RTO covers a drop).
+    if (sp && tp->snd_una != tp->snd_max && !(local ? sh.loop_room() : sh.tx_room(*sp))) {
       ++sh.stats.tcp_tx_backpressure;
       break;
     }

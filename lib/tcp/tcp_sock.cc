@@ -424,13 +424,16 @@ int connect_init(Sock* sk, const sockaddr* addr, socklen_t len) {
   if (len < static_cast<socklen_t>(sizeof(sockaddr_in))) return -EINVAL;
   const auto* sin = reinterpret_cast<const sockaddr_in*>(addr);
   if (sin->sin_family != AF_INET) return -EAFNOSUPPORT;
-  const Ipv4Addr dst(ntohl(sin->sin_addr.s_addr));
+  // INADDR_ANY is the host (Linux's ip_route_output_key_hash_rcu: 127.0.0.1 through lo).
+  const Ipv4Addr dst = sin->sin_addr.s_addr ? Ipv4Addr(ntohl(sin->sin_addr.s_addr)) : Ipv4Addr::of(127, 0, 0, 1);
   const uint16_t dport = ntohs(sin->sin_port);
-  if (dst.is_any() || dst.is_multicast() || inet_is_broadcast(sh, dst)) return -ENETUNREACH;
+  if (dst.is_multicast() || inet_is_broadcast(sh, dst)) return -ENETUNREACH;
   auto rt = sh.routes.lookup(dst);
   ShardPort* sp = rt ? sh.port_for(rt->iface) : nullptr;
   if (!sp) return -ENETUNREACH;
   const Ipv4Addr src = is->rcv_saddr.is_any() ? rt->src : is->rcv_saddr;
+  // A loopback source never leaves the host (Linux's __mkroute_output: EINVAL).
+  if (src.is_loopback() && !rt->local && !sh.is_local_addr(dst)) return -EINVAL;
   if (!is->num) {
     // RFC 6056 Algorithm 4: a port whose 4-tuple is free and that nobody bound explicitly. With several
     // shards each candidate is first moved (flipping a few low bits, O(1): core/rss.hh) to the nearest

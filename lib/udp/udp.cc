@@ -190,6 +190,8 @@ int udp_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   // __ip4_datagram_connect: the route's source becomes the sending address where none is set (a socket bound
   // to a broadcast or multicast address has none), and the receiving address where the socket was bound to
   // the wildcard: from now on only datagrams to that address arrive (disconnect undoes what bind did not fix).
+  // A loopback source never leaves the host (Linux's __mkroute_output: EINVAL).
+  if (!rt->local && !sh.is_local_addr(dst) && (is->saddr.is_loopback() || is->rcv_saddr.is_loopback())) return -EINVAL;
   if (is->saddr.is_any()) is->saddr = rt->src;
   if (is->rcv_saddr.is_any()) is->rcv_saddr = rt->src;
   if (!is->num) {
@@ -400,7 +402,8 @@ ssize_t udp_transmit(Sock* sk, const UdpDest& d, const iovec* iov, size_t iovlen
   const bool checked = mode == UdpTxMode::kPushCorked;
   InetSock* is = inet_sk(sk);
   Shard& sh = *sk->shard;
-  const Ipv4Addr dst = d.dst;
+  // INADDR_ANY is the host (Linux's ip_route_output_key_hash_rcu: 127.0.0.1 through lo).
+  const Ipv4Addr dst = d.dst.is_any() ? Ipv4Addr::of(127, 0, 0, 1) : d.dst;
   const uint16_t dport = d.dport;
   InetCmsgSend cm = d.cm;
   if (dst.is_multicast()) [[unlikely]] {

@@ -289,3 +289,189 @@ TEST(LocalDelivery, LoopbackAddressesFromTheWireAreStillMartians) {
   EXPECT_EQ(skiff_recv(a, buf, sizeof buf, MSG_DONTWAIT), -1);
   skiff_close(a);
 }
+
+TEST(LocalDelivery, ALoopbackSourceNeverLeavesTheHost) {
+  // A socket bound to 127/8 cannot talk to the world (Linux's __mkroute_output: EINVAL), and nothing leaves.
+  StackHarness h;
+  h.learn_peer();
+  const sockaddr_in lo = sin_of(Ipv4Addr::of(127, 0, 0, 1), 0);
+  const sockaddr_in peer = sin_of(StackHarness::kPeerIp, 9);
+  const int t = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  ASSERT_EQ(skiff_bind(t, sa(lo), sizeof lo), 0);
+  EXPECT_EQ(skiff_connect(t, sa(peer), sizeof peer), -1);
+  EXPECT_EQ(errno, EINVAL);
+  const int u = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  ASSERT_EQ(skiff_bind(u, sa(lo), sizeof lo), 0);
+  EXPECT_EQ(skiff_sendto(u, "x", 1, 0, sa(peer), sizeof peer), -1);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(skiff_connect(u, sa(peer), sizeof peer), -1);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_TRUE(h.sent().empty());
+  skiff_close(t);
+  skiff_close(u);
+}
+
+TEST(LocalDelivery, PktinfoNamesTheLoopbackAddressAReplyMustComeFrom) {
+  // Linux's fib_compute_spec_dst: for a local route the destination itself, so a wildcard server answering
+  // from ipi_spec_dst reaches a client connected to 127.0.0.5. Regression: it named the interface's address.
+  StackHarness h;
+  const int srv = udp_bound(7600);
+  const int on = 1;
+  ASSERT_EQ(skiff_setsockopt(srv, IPPROTO_IP, IP_PKTINFO, &on, sizeof on), 0);
+  const int cli = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in to = sin_of(Ipv4Addr::of(127, 0, 0, 5), 7600);
+  ASSERT_EQ(skiff_connect(cli, sa(to), sizeof to), 0);
+  ASSERT_EQ(skiff_send(cli, "q", 1, 0), 1);
+  h.advance(0ms);
+  uint8_t buf[8];
+  alignas(cmsghdr) uint8_t cbuf[64];
+  sockaddr_in from{};
+  iovec v{buf, sizeof buf};
+  msghdr m{};
+  m.msg_name = &from;
+  m.msg_namelen = sizeof from;
+  m.msg_iov = &v;
+  m.msg_iovlen = 1;
+  m.msg_control = cbuf;
+  m.msg_controllen = sizeof cbuf;
+  ASSERT_EQ(skiff_recvmsg(srv, &m, MSG_DONTWAIT), 1);
+  const cmsghdr* c = CMSG_FIRSTHDR(&m);
+  ASSERT_NE(c, nullptr);
+  ASSERT_EQ(c->cmsg_type, IP_PKTINFO);
+  in_pktinfo pi;
+  memcpy(&pi, CMSG_DATA(c), sizeof pi);
+  EXPECT_EQ(ntohl(pi.ipi_spec_dst.s_addr), Ipv4Addr::of(127, 0, 0, 5).host());
+  // The answer from there reaches the connected client.
+  in_pktinfo out{};
+  out.ipi_spec_dst = pi.ipi_spec_dst;
+  alignas(cmsghdr) uint8_t obuf[CMSG_SPACE(sizeof out)] = {};
+  iovec one{buf, 1};
+  msghdr r{};
+  r.msg_name = &from;
+  r.msg_namelen = sizeof from;
+  r.msg_iov = &one;
+  r.msg_iovlen = 1;
+  r.msg_control = obuf;
+  r.msg_controllen = sizeof obuf;
+  cmsghdr* oc = CMSG_FIRSTHDR(&r);
+  oc->cmsg_level = IPPROTO_IP;
+  oc->cmsg_type = IP_PKTINFO;
+  oc->cmsg_len = CMSG_LEN(sizeof out);
+  memcpy(CMSG_DATA(oc), &out, sizeof out);
+  ASSERT_EQ(skiff_sendmsg(srv, &r, 0), 1);
+  h.advance(0ms);
+  EXPECT_EQ(skiff_recv(cli, buf, sizeof buf, MSG_DONTWAIT), 1);
+  skiff_close(srv);
+  skiff_close(cli);
+}
+
+TEST(LocalDelivery, InaddrAnyIsTheHost) {
+  // Linux routes 0.0.0.0 to 127.0.0.1 through lo: TCP connects to the host, UDP sends to it. Regression:
+  // TCP connect() said ENETUNREACH, and with a default gateway a UDP sendto() put 0.0.0.0 on the wire.
+  StackHarness h;
+  const int l = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in la = sin_of(Ipv4Addr::any(), 8082);
+  ASSERT_EQ(skiff_bind(l, sa(la), sizeof la), 0);
+  ASSERT_EQ(skiff_listen(l, 4), 0);
+  const int c = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  ASSERT_EQ(skiff_connect(c, sa(la), sizeof la), -1);
+  ASSERT_EQ(errno, EINPROGRESS);
+  h.advance(0ms);
+  ASSERT_EQ(skiff_connect(c, sa(la), sizeof la), 0);
+  sockaddr_in name{};
+  socklen_t nlen = sizeof name;
+  ASSERT_EQ(skiff_getpeername(c, reinterpret_cast<sockaddr*>(&name), &nlen), 0);
+  EXPECT_EQ(ntohl(name.sin_addr.s_addr), Ipv4Addr::of(127, 0, 0, 1).host());
+  const int a = udp_bound(7700);
+  const int b = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in any = sin_of(Ipv4Addr::any(), 7700);
+  ASSERT_EQ(skiff_sendto(b, "z", 1, 0, sa(any), sizeof any), 1);
+  h.advance(0ms);
+  uint8_t x;
+  EXPECT_EQ(skiff_recv(a, &x, 1, MSG_DONTWAIT), 1);
+  EXPECT_TRUE(h.sent().empty());
+  skiff_close(c);
+  skiff_close(l);
+  skiff_close(a);
+  skiff_close(b);
+}
+
+TEST(LocalDelivery, ErrorsToOurselvesAreNotRateLimited) {
+  // Linux's icmpv4_xrlim_allow exempts the loopback: every send to a closed local port is refused.
+  // Regression: after the per-destination burst (6) the errors stopped, and sends succeeded silently.
+  StackHarness h;
+  int refused = 0;
+  for (int i = 0; i < 20; ++i) {
+    const int c = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    const sockaddr_in to = sin_of(kOur, static_cast<uint16_t>(7800 + i));
+    ASSERT_EQ(skiff_connect(c, sa(to), sizeof to), 0);
+    ASSERT_EQ(skiff_send(c, "x", 1, 0), 1);
+    h.advance(0ms);
+    refused += skiff_send(c, "x", 1, 0) == -1 && errno == ECONNREFUSED;
+    skiff_close(c);
+  }
+  EXPECT_EQ(refused, 20);
+}
+
+TEST(LocalDelivery, BulkTcpToOurselvesDropsNothing) {
+  // The loopback queue is TCP's backpressure for a connection to the host (as the device's batch is for the
+  // wire): a window far above the queue's 1,024 segments fills it and waits, instead of dropping its own
+  // segments and recovering from the loss. Regression: LoopbackQueueFull drops and retransmissions.
+  StackHarness h;
+  const int big = 4 << 20;
+  const int l = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  ASSERT_EQ(skiff_setsockopt(l, SOL_SOCKET, SO_RCVBUF, &big, sizeof big), 0);
+  const sockaddr_in la = sin_of(Ipv4Addr::any(), 8083);
+  ASSERT_EQ(skiff_bind(l, sa(la), sizeof la), 0);
+  ASSERT_EQ(skiff_listen(l, 4), 0);
+  const int c = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  ASSERT_EQ(skiff_setsockopt(c, SOL_SOCKET, SO_SNDBUF, &big, sizeof big), 0);
+  const sockaddr_in to = sin_of(Ipv4Addr::of(127, 0, 0, 1), 8083);
+  skiff_connect(c, sa(to), sizeof to);
+  h.advance(0ms);
+  const int s = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+  ASSERT_GE(s, 0);
+  const Bytes data = pattern(8 << 20, 7);
+  size_t sent = 0, got = 0;
+  bool same = true;
+  static uint8_t buf[1 << 16];
+  for (int i = 0; i < 20000 && got < data.size(); ++i) {
+    if (sent < data.size()) {
+      const ssize_t n = skiff_send(c, data.data() + sent, data.size() - sent, MSG_DONTWAIT);
+      if (n > 0) sent += static_cast<size_t>(n);
+    }
+    h.advance(100us);
+    for (ssize_t n; (n = skiff_recv(s, buf, sizeof buf, MSG_DONTWAIT)) > 0; got += static_cast<size_t>(n))
+      same &= memcmp(buf, data.data() + got, static_cast<size_t>(n)) == 0;
+  }
+  EXPECT_EQ(got, data.size());
+  EXPECT_TRUE(same);
+  EXPECT_EQ(h.drops(Drop::LoopbackQueueFull), 0u);
+  EXPECT_EQ(h.shard().stats.tcp_retrans_segs, 0u);
+  skiff_close(c);
+  skiff_close(s);
+  skiff_close(l);
+}
+
+TEST(LocalDelivery, ARawSocketsChecksumIsCheckedOnTheWayIn) {
+  // Only a transport checksum the stack left to the device counts as checked; one a raw socket wrote is
+  // checked as a received one's. Regression: a raw datagram with a wrong UDP checksum was taken in.
+  StackHarness h;
+  const int a = udp_bound(7900);
+  const int r = skiff_socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_RAW);
+  ASSERT_GE(r, 0);
+  Bytes d = ipv4(Ipv4Spec{.src = kOur, .dst = kOur, .proto = 17}, udp(kOur, kOur, 4000, 7900, pattern(6)));
+  d[20 + 6] ^= 0x5a;  // the UDP checksum
+  const sockaddr_in to = sin_of(kOur, 0);
+  ASSERT_EQ(skiff_sendto(r, d.data(), d.size(), 0, sa(to), sizeof to), static_cast<ssize_t>(d.size()));
+  h.advance(0ms);
+  uint8_t buf[16];
+  EXPECT_EQ(skiff_recv(a, buf, sizeof buf, MSG_DONTWAIT), -1);
+  EXPECT_EQ(h.drops(Drop::UdpBadChecksum), 1u);
+  d[20 + 6] ^= 0x5a;  // right again: taken in
+  ASSERT_EQ(skiff_sendto(r, d.data(), d.size(), 0, sa(to), sizeof to), static_cast<ssize_t>(d.size()));
+  h.advance(0ms);
+  EXPECT_EQ(skiff_recv(a, buf, sizeof buf, MSG_DONTWAIT), 6);
+  skiff_close(a);
+  skiff_close(r);
+}

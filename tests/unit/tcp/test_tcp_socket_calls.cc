@@ -477,3 +477,46 @@ TEST(TcpSocketCalls, PeekWithWaitAllWaitsForAllOfIt) {
   h.shard().pump_hook = nullptr;
   skiff_close(c.fd);
 }
+
+TEST(TcpSocketCalls, BlockingReadKeepsAnErrorThatCameAfterData) {
+  // Linux's tcp_recvmsg breaks on sk_err once it copied something: the call returns the count, and the
+  // error is the next call's. Regression: the wait's next read consumed the RST's error, and the next recv()
+  // said 0 (end of stream) instead of ECONNRESET.
+  StackHarness h;
+  Conn c = accept_conn(h);
+  blocking_with_timeout(c.fd, 1000);
+  ASSERT_EQ(set_int(c.fd, SOL_SOCKET, SO_RCVLOWAT, 10), 0);
+  c.push(pattern(4));
+  int pumps = 0;
+  h.shard().pump_hook = [&] {
+    h.advance(10ms);
+    if (++pumps == 3) c.in(c.seg(tf::kRst));
+  };
+  uint8_t b[100];
+  EXPECT_EQ(skiff_recv(c.fd, b, sizeof b, MSG_WAITALL), 4);
+  h.shard().pump_hook = nullptr;
+  EXPECT_EQ(skiff_recv(c.fd, b, sizeof b, 0), -1);
+  EXPECT_EQ(errno, ECONNRESET);
+  skiff_close(c.fd);
+}
+
+TEST(TcpSocketCalls, BlockingPeekOnAListenerAnswersAtOnce) {
+  // Linux's tcp_recvmsg: ENOTCONN for a listener, whatever the flags, without waiting. Regression: a
+  // blocking MSG_PEEK waited for bytes a listener never has (forever without SO_RCVTIMEO).
+  StackHarness h;
+  const int l = listen_on(kLocalPort, 4);
+  ASSERT_EQ(skiff_fcntl(l, F_SETFL, 0), 0);
+  int pumps = 0;
+  h.shard().pump_hook = [&] {
+    ++pumps;
+    h.advance(10ms);
+    if (pumps > 100) request_stop();
+  };
+  uint8_t b[4];
+  EXPECT_EQ(skiff_recv(l, b, sizeof b, MSG_PEEK), -1);
+  EXPECT_EQ(errno, ENOTCONN);
+  EXPECT_EQ(pumps, 0);
+  h.shard().pump_hook = nullptr;
+  clear_stop();
+  skiff_close(l);
+}
