@@ -89,11 +89,11 @@ Instant deadline_of(Socket* sock, int64_t timeout_ns) {
   return timeout_ns < 0 ? sh.now() : sh.now() + Duration(timeout_ns);
 }
 
-// Runs the shard until `ready()` (wait_ready: `sock` polls ready for `mask`, or an error/hang-up), the
-// deadline passes (EAGAIN, as Linux reports an expired SO_RCVTIMEO/SO_SNDTIMEO), a stop is requested (EINTR)
-// or the descriptor is closed (EBADF). The shard runs at least once before readiness counts: the caller has just been told EAGAIN, so what poll shows now (an error-queue
-// entry's EPOLLERR, say) did not let it make progress, and returning at once would spin without the stack
-// ever running or the deadline ever passing.
+// Runs the shard until `ready()` (wait_ready: `sock` polls ready for `mask`, or an error/hang-up), the deadline
+// passes (EAGAIN, as Linux reports an expired SO_RCVTIMEO/SO_SNDTIMEO), a stop is requested (EINTR) or the
+// descriptor is closed (EBADF). The shard runs at least once before readiness counts: the caller has just been told
+// EAGAIN, so what poll shows now (an error-queue entry's EPOLLERR, say) did not let it make progress, and returning
+// at once would spin without the stack ever running or the deadline ever passing.
 template <class Ready>
 int wait_for(Socket* sock, Instant deadline, Ready&& ready) {
   Shard& sh = *sock->sk->shard;
