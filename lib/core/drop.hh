@@ -32,6 +32,8 @@ namespace skiff {
   X(Ipv4BadChecksum, "IPv4 header checksum wrong")                                   \
   X(Ipv4BadSrc, "IPv4 source is multicast, broadcast, loopback or ours")             \
   X(Ipv4NotForUs, "IPv4 destination is not ours (Skiff does not forward)")           \
+  X(Ipv4BadOptions, "IPv4 options malformed (answered with a parameter problem)")    \
+  X(Ipv4SourceRoute, "IPv4 source route (LSRR/SSRR): a host accepts none")           \
   X(Ipv4UnknownProto, "IP protocol not handled")                                     \
   X(Ipv4NoRoute, "no route to the destination")                                      \
   X(Ipv4FragNeeded, "datagram larger than the MTU with DF set")                      \

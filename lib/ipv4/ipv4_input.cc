@@ -135,21 +135,51 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
 
   const Iface& ifc = *sp.ifc;
   const wire::Ipv4Addr src = ip->src(), dst = ip->dst();
-  // RFC 1122 §3.2.1.3: discard datagrams from martian sources.
-  // (A datagram we sent ourselves, or one another shard checked, is ours; 127/8 only ever comes that way.)
-  const bool ours = sh.loopback_pass || sh.fallback_pass;
-  if (src.is_broadcast() || src.is_multicast() || (src.is_loopback() && !ours) || src.is_class_e() ||
-      ifc.is_broadcast(src) || (src.is_any() && !link_bcast) || (ifc.is_our_addr(src) && !ours))
-    return sh.drop(std::move(p), Drop::Ipv4BadSrc);
   const bool mcast = dst.is_multicast();
+  // RFC 1122 §3.2.1.3: discard datagrams from martian sources, as Linux's ip_route_input_slow and
+  // ip_route_input_mc do: any of the host's own addresses (and 127/8), unless the datagram is one we sent
+  // ourselves or one another shard checked already; a broadcast or group address; and 0/8 ("this network",
+  // a host that does not know its address yet, as a DHCP client) except to the limited broadcast, or to a
+  // link-local group (224.0.0.0/24) or with IGMP.
+  const bool ours = sh.loopback_pass || sh.fallback_pass;
+  const bool zeronet_ok = dst.is_broadcast() || (mcast && ((dst.host() >> 8) == 0xe00000 ||
+                                                           ip->proto() == wire::igmp::kProto));
+  if (src.is_broadcast() || src.is_multicast() || src.is_class_e() || ifc.is_broadcast(src) ||
+      ((src.host() >> 24) == 0 && !zeronet_ok) || (!ours && sh.is_local_addr(src)))
+    return sh.drop(std::move(p), Drop::Ipv4BadSrc);
+  // Any of the host's addresses, whichever interface it came in on (RFC 1122 §3.3.4.2's weak host model, as
+  // Linux); 127/8 only from ourselves (from the wire it is a martian destination).
   const bool ip_bcast = mcast || ifc.is_broadcast(dst);
-  if (!ifc.is_our_addr(dst) && !ip_bcast && !(ours && sh.is_local_addr(dst)))
+  if (!ip_bcast && !ifc.is_our_addr(dst) && !(sh.is_local_addr(dst) && (ours || !dst.is_loopback())))
     return sh.drop(std::move(p), Drop::Ipv4NotForUs);
   // A group the host joined on this interface, or all-systems (Linux's ip_check_mc_rcu).
   // (Linux's ip_check_mc_rcu: a source the host's filters keep out is dropped here; IGMP is exempt.)
   if (mcast && !sh.mc.accepts(ifc.index, dst, src, ip->proto() == wire::igmp::kProto)) [[unlikely]]
     return sh.drop(std::move(p), sh.mc.accepts(ifc.index, dst, src, true) ? Drop::Ipv4McSourceFiltered
                                                                            : Drop::Ipv4McNotJoined);
+  // Options, as Linux's ip_rcv_options: a malformed one earns a parameter problem pointing at it (RFC 1122
+  // §3.2.1.8; suppressed as every ICMP error is for a broadcast), and a source route is dropped, as Linux
+  // does with accept_source_route at 0 (RFC 7126 §4.3: a host is no router to be steered through).
+  if (ip->header_len() > Ipv4View::kMinHeaderLen) [[unlikely]] {
+    const wire::Ipv4OptionCheck oc = wire::ipv4_check_options(ip->options());
+    if (oc.bad_at) {
+      sh.drops.add(Drop::Ipv4BadOptions);
+      Ipv4Rx rx;
+      rx.src = src;
+      rx.dst = dst;
+      rx.proto = ip->proto();
+      rx.tos = ip->tos();
+      rx.ttl = ip->ttl();
+      rx.hdr_len = static_cast<uint16_t>(ip->header_len());
+      rx.link_bcast = link_bcast;
+      rx.ip_bcast = ip_bcast;
+      rx.port = &sp;
+      if (p.len() > ip->total_len()) p.truncate(ip->total_len());
+      p.adj(rx.hdr_len);
+      return icmp_send_error(sh, std::move(p), rx, wire::icmp_type::kParamProblem, 0, uint32_t{oc.bad_at} << 24);
+    }
+    if (oc.source_route) return sh.drop(std::move(p), Drop::Ipv4SourceRoute);
+  }
   // IGMP (to a group or to us) is shard 0's, which keeps the host's membership state: handed there before any
   // raw socket here sees a copy (a looped copy says so: its source, ours, is no martian there either).
   if (ip->proto() == wire::igmp::kProto && sh.id != 0) [[unlikely]] {

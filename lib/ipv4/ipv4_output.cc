@@ -88,7 +88,7 @@ int ipv4_output_hdrincl(Shard& sh, Pktbuf p) {
     sh.drop(std::move(p), Drop::Ipv4NoRoute);
     return -ENETUNREACH;
   }
-  if (rt->local || sh.is_local_addr(ip.dst())) [[unlikely]] {
+  if (sh.is_local_addr(ip.dst())) [[unlikely]] {
     ip.fill_checksum();
     local_out(sh, *sp, std::move(p));
     return 0;
@@ -122,7 +122,7 @@ int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx) {
   const wire::Ipv4Addr src = tx.src.is_any() ? (rt->src.is_any() ? sp->ifc->addr.addr : rt->src) : tx.src;
   // The host itself, whatever route covers it (Linux looks up its local table first): 127/8, or one of our
   // addresses.
-  const bool local = rt->local || sh.is_local_addr(tx.dst);
+  const bool local = sh.is_local_addr(tx.dst);
   if (src.is_loopback() && !local) [[unlikely]] {
     // A loopback source never leaves the host (RFC 1122 §3.2.1.3 (g); Linux's __mkroute_output: EINVAL).
     sh.drop(std::move(p), Drop::Ipv4BadSrc);

@@ -14,14 +14,12 @@ struct Route {
   wire::Ipv4Addr gateway;          // 0.0.0.0 = on-link (connected)
   unsigned iface = 0;
   wire::Ipv4Addr src;              // preferred source address
-  bool local = false;              // the host itself (Linux's RTN_LOCAL): 127.0.0.0/8
 };
 
 struct RouteResult {
   unsigned iface;
   wire::Ipv4Addr next_hop;
   wire::Ipv4Addr src;
-  bool local = false;  // taken in by the host, never sent (Route::local, or one of our own addresses)
 };
 
 class RouteTable {
@@ -30,7 +28,7 @@ class RouteTable {
   void clear() { routes_.clear(); }
   std::optional<RouteResult> lookup(wire::Ipv4Addr dst) const {
     for (const Route& r : routes_) {
-      if (r.dest.contains(dst)) return RouteResult{r.iface, r.gateway.is_any() ? dst : r.gateway, r.src, r.local};
+      if (r.dest.contains(dst)) return RouteResult{r.iface, r.gateway.is_any() ? dst : r.gateway, r.src};
     }
     return std::nullopt;
   }

@@ -60,10 +60,10 @@ unsigned Stack::add_iface(NetDevice* dev, std::optional<wire::Ipv4Cidr> addr) {
     // The host's loopback net (RFC 1122 §3.2.1.3 (g): never outside the host), as Linux's `lo`: what is sent
     // there is taken in locally, from 127.0.0.1.
     bool have_loopback = false;
-    for (const Route& r : routes_.routes()) have_loopback |= r.local;
+    for (const Route& r : routes_.routes()) have_loopback |= r.dest.addr.is_loopback();
     if (!have_loopback)
       routes_.add(Route{.dest = {wire::Ipv4Addr::of(127, 0, 0, 0), 8}, .gateway = {}, .iface = ifc->index,
-                        .src = wire::Ipv4Addr::of(127, 0, 0, 1), .local = true});
+                        .src = wire::Ipv4Addr::of(127, 0, 0, 1)});
   }
   ifaces_.push_back(std::move(ifc));
   return ifaces_.back()->index;

@@ -682,9 +682,13 @@ bool process_data(TcpSock* tp, Segment& seg) {
     if (seg.len || seg.has(tf::kFin)) send_ack(tp);
     return true;
   }
-  if (tp->orphan && len) {
-    // Data for a connection the application closed: nobody will read it (RFC 9293 §3.10.7.4; Linux).
+  // New data for a connection the application closed, or one that shut its reading side and sent its FIN:
+  // nobody will read it, so the connection is reset (RFC 1122 §4.2.2.13; as Linux's tcp_rcv_state_process,
+  // where the application still holding the socket reads ECONNRESET).
+  if (len && (tp->orphan || ((sk->shutdown & kRcvShutdown) &&
+                             (sk->state == sk_state::kFinWait1 || sk->state == sk_state::kFinWait2)))) {
     send_rst(tp);
+    if (!tp->orphan) set_error(tp, ECONNRESET);
     done(tp);
     return false;
   }

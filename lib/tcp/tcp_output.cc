@@ -644,8 +644,17 @@ void write_xmit(TcpSock* tp, bool force_push, bool hold_tail) {
     }
     // The congestion window bounds what is in flight (with SACK: the pipe, which does not count SACKed or
     // lost bytes).
+    // Without SACK, Limited Transmit (RFC 3042): the first and second duplicate ACK each let one segment of
+    // new data go beyond the window (at most cwnd + 2 segments in flight), so a window too small to draw three
+    // duplicates still recovers by fast retransmit and not by timeout (Linux gets the same from
+    // tcp_add_reno_sack counting each duplicate as a segment out of flight). Not in a reduction: recovery
+    // inflates cwnd and PRR paces the sending instead.
+    const uint32_t limited = !tp->sack_ok && tp->dupacks && tp->dupacks < 3 && tp->ca_state != TcpCa::Recovery &&
+                                     tp->ca_state != TcpCa::Cwr && !seq.lt(tp->snd_max)
+                                 ? tp->dupacks * uint32_t{tp->mss}
+                                 : 0;
     const bool cwnd_full = tp->sack_ok ? sack_pipe(tp) + send_len > tp->cwnd
-                                       : (seq + send_len).gt(tp->snd_una + tp->cwnd);
+                                       : (seq + send_len).gt(tp->snd_una + tp->cwnd + limited);
     if (cwnd_full) {
       cwnd_stop = true;
       break;

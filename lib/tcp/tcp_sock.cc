@@ -433,7 +433,7 @@ int connect_init(Sock* sk, const sockaddr* addr, socklen_t len) {
   if (!sp) return -ENETUNREACH;
   const Ipv4Addr src = is->rcv_saddr.is_any() ? rt->src : is->rcv_saddr;
   // A loopback source never leaves the host (Linux's __mkroute_output: EINVAL).
-  if (src.is_loopback() && !rt->local && !sh.is_local_addr(dst)) return -EINVAL;
+  if (src.is_loopback() && !sh.is_local_addr(dst)) return -EINVAL;
   if (!is->num) {
     // RFC 6056 Algorithm 4: a port whose 4-tuple is free and that nobody bound explicitly. With several
     // shards each candidate is first moved (flipping a few low bits, O(1): core/rss.hh) to the nearest

@@ -191,7 +191,7 @@ int udp_connect(Sock* sk, const sockaddr* addr, socklen_t len) {
   // to a broadcast or multicast address has none), and the receiving address where the socket was bound to
   // the wildcard: from now on only datagrams to that address arrive (disconnect undoes what bind did not fix).
   // A loopback source never leaves the host (Linux's __mkroute_output: EINVAL).
-  if (!rt->local && !sh.is_local_addr(dst) && (is->saddr.is_loopback() || is->rcv_saddr.is_loopback())) return -EINVAL;
+  if (!sh.is_local_addr(dst) && (is->saddr.is_loopback() || is->rcv_saddr.is_loopback())) return -EINVAL;
   if (is->saddr.is_any()) is->saddr = rt->src;
   if (is->rcv_saddr.is_any()) is->rcv_saddr = rt->src;
   if (!is->num) {

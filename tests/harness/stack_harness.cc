@@ -94,6 +94,11 @@ StackHarness::StackHarness(const HarnessOptions& o) {
   stack_ = std::make_unique<Stack>(name, o.cfg);
   EXPECT_TRUE(stack_->make_pools(1));
   stack_->add_iface(&dev_, o.addr);
+  if (o.addr2) {
+    dev2_.mtu = o.mtu;
+    dev2_.caps = o.caps;
+    stack_->add_iface(&dev2_, *o.addr2);
+  }
   stack_->build_shards(clock_);
   set_this_shard(&shard());  // socket calls in the test act on this shard
   if (o.start) {
@@ -110,6 +115,10 @@ StackHarness::~StackHarness() {
   for (auto* m : dev_.tx) rte_pktmbuf_free(m);
   dev_.rx.clear();
   dev_.tx.clear();
+  for (auto* m : dev2_.rx) rte_pktmbuf_free(m);
+  for (auto* m : dev2_.tx) rte_pktmbuf_free(m);
+  dev2_.rx.clear();
+  dev2_.tx.clear();
   // Leak check (lwIP style): every buffer is back in the pool.
   EXPECT_EQ(stack_->pool(0).in_use(), 0u) << "packet buffers leaked";
   if (PktPool* small = stack_->small_pool(0)) {

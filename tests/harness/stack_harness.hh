@@ -46,6 +46,8 @@ struct HarnessOptions {
   uint16_t mtu = 1500;
   DeviceCaps caps;
   bool start = true;  // run Shard::start() (gratuitous ARP; cleared from the TX log)
+  // A second interface (dev2(), index 1) with this address, for tests of a host on two networks.
+  std::optional<wire::Ipv4Cidr> addr2;
 };
 
 // A transmitted IPv4 frame, parsed for assertions.
@@ -90,6 +92,7 @@ class StackHarness {
   Stack& stack() { return *stack_; }
   ManualClock& clock() { return clock_; }
   FakeDevice& dev() { return dev_; }
+  FakeDevice& dev2() { return dev2_; }
   uint64_t drops(Drop d) { return shard().drops[d]; }
   uint64_t total_drops() { return shard().drops.total(); }
   unsigned buffers_in_use() { return stack_->pool(0).in_use(); }
@@ -97,6 +100,7 @@ class StackHarness {
  private:
   ManualClock clock_;
   FakeDevice dev_;
+  FakeDevice dev2_;
   std::unique_ptr<Stack> stack_;
 };
 

@@ -64,7 +64,7 @@ log "battery (python: $PY)"
 ip netns exec "$NS" env TAP="$TAP" TUN="$TUN" SMAC="$SKIFF_MAC" PMAC="$PEER_MAC" SIP="$SKIFF_IP" PIP="$PEER_IP" MAXF=$MAXF MAXD=$MAXD \
   timeout 150 "$PY" - >"$ITEST_TMP/battery.out" 2>&1 <<'PYEOF'
 import os, socket, struct, sys, threading, time
-from scapy.all import AsyncSniffer, Ether, ICMP, IP, IPerror, Raw, conf
+from scapy.all import AsyncSniffer, Ether, ICMP, IP, IPerror, IPOption, Raw, conf
 conf.verb = 0
 tap, tun = os.environ["TAP"], os.environ["TUN"]
 smac, pmac, sip, pip = os.environ["SMAC"], os.environ["PMAC"], os.environ["SIP"], os.environ["PIP"]
@@ -153,7 +153,18 @@ send("EthNotForUs", [eth(dst="02:00:0a:63:02:98") / ip() / echo])
 send("EthUnknownType", [eth(0x88B5) / Raw(b"x" * 46)])
 send("EthSrcInvalid", [eth(src="01:00:5e:00:00:01") / ip() / echo, eth(src=smac) / ip() / echo])
 send("Ipv4BadSrc", [eth() / ip(src="127.0.0.1") / echo, eth() / ip(src=sip) / echo,
-                    eth() / ip(src="255.255.255.255") / echo, eth() / ip(src="224.0.0.1") / echo])
+                    eth() / ip(src="255.255.255.255") / echo, eth() / ip(src="224.0.0.1") / echo,
+                    eth() / ip(src="0.1.2.3") / echo,                                 # 0/8: only to 255.255.255.255
+                    eth(dst="ff:ff:ff:ff:ff:ff") / ip(src="0.0.0.0") / echo])
+# IP options: a source route is dropped silently (a host is no hop); a malformed option (here a record route
+# whose pointer is 3, below its minimum of 4) earns a parameter problem pointing at byte 22 of the header.
+send("Ipv4SourceRoute", [eth() / ip(options=IPOption(b"\x83\x07\x04" + socket.inet_aton(pip) + b"\x00")) / echo,
+                         eth() / ip(options=IPOption(b"\x89\x07\x08" + socket.inet_aton(pip) + b"\x00")) / echo])
+c = Catcher(lambda p: ICMP in p and p[ICMP].type == 12)
+send("Ipv4BadOptions", [eth() / ip(options=IPOption(b"\x07\x07\x03\x00\x00\x00\x00\x00")) / echo])
+got = c.wait(3)
+c.stop()
+out("PARAM_PROBLEM %s" % (" ".join("code=%d ptr=%d" % (p[ICMP].code, p[ICMP].ptr) for p in got) or "none"))
 send("Ipv4NotForUs", [eth() / ip(dst=pip.rsplit(".", 1)[0] + ".3") / echo])
 send("Ipv4UnknownProto", [eth() / ip(proto=253) / Raw(b"y" * 20)])          # earns a protocol unreachable
 send("IcmpBroadcastEcho", [eth(dst="ff:ff:ff:ff:ff:ff") / ip(dst=bcast_ip) / echo,
@@ -273,7 +284,7 @@ check "drops over all reasons moved by $want: $(($(all_drops "$A") - $(all_drops
 # The classes this test exists for must all have been in the battery.
 for c in EthRunt Ipv4Truncated ArpTruncated Ipv4BadVersion Ipv4BadHeaderLen Ipv4BadTotalLen Ipv4BadChecksum \
   IcmpTruncated IcmpBadChecksum ArpBadHwLen ArpBadProtoLen ArpBadHwType ArpBadProtoType ArpNotForUs FragOverlap \
-  FragTooBig FragTimeout FragTableFull; do
+  FragTooBig FragTimeout FragTableFull Ipv4BadOptions Ipv4SourceRoute; do
   grep -Eq "^EXPECT $c [1-9]" "$ITEST_TMP/battery.out" || fail "the battery did not send the $c class"
 done
 check "ip_reasm_fails moved ($(delta ip_reasm_fails))" [ "$(delta ip_reasm_fails)" -gt 0 ]
@@ -287,8 +298,10 @@ check "the echo in 26 reversed fragments (one duplicated) was answered once, pay
 check "no ARP reply to the bad ARP (arp_out_replies +$(delta arp_out_replies))" [ "$(delta arp_out_replies)" -eq 0 ]
 check "ICMP time exceeded (reassembly) received for the never-completed datagram" \
   grep -Eq "^TIME_EXCEEDED code=1 dst=$PEER_IP quoted_src=$PEER_IP quoted_id=0x4444 count=1$" "$ITEST_TMP/battery.out"
-check "icmp_out_errors +2: protocol unreachable and time exceeded ($(delta icmp_out_errors))" \
-  [ "$(delta icmp_out_errors)" -eq 2 ]
+check "icmp_out_errors +3: protocol unreachable, parameter problem and time exceeded ($(delta icmp_out_errors))" \
+  [ "$(delta icmp_out_errors)" -eq 3 ]
+check "a parameter problem (code 0) pointing at the bad record route's pointer, byte 22" \
+  grep -q '^PARAM_PROBLEM code=0 ptr=22$' "$ITEST_TMP/battery.out"
 check "no ICMP time exceeded for the flood's non-first fragments" grep -q '^FLOOD_TIME_EXCEEDED 0$' "$ITEST_TMP/battery.out"
 for c in NoMbuf TxFull; do
   check "no $c drops" [ "$(ddelta "$c")" -eq 0 ]

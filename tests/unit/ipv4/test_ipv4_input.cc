@@ -1,6 +1,7 @@
 // IPv4 input validation (RFC 791, RFC 1122 §3.2.1): every malformed header is dropped with its reason.
 #include <gtest/gtest.h>
 
+#include "../sock/sock_test_util.hh"
 #include "stack_harness.hh"
 #include "wire/icmp.hh"
 
@@ -200,4 +201,171 @@ TEST(Ipv4Input, NoErrorAboutABroadcast) {
   EXPECT_TRUE(h.sent().empty());
   EXPECT_EQ(h.drops(Drop::Ipv4UnknownProto), 2u);
   EXPECT_EQ(h.shard().stats.icmp_err_suppressed, 2u);
+}
+
+// ---- IP options (RFC 791 §3.1), checked as Linux's ip_options_compile / ip_rcv_options do ----
+
+// A source-routed datagram is dropped, whether or not its route is used up (Linux, accept_source_route 0;
+// RFC 7126 §4.3): a host is not a hop to be steered through, and must not answer along a route the sender
+// chose.
+TEST(Ipv4Input, SourceRoutedDatagramsAreDropped) {
+  StackHarness h;
+  h.learn_peer();
+  const std::vector<Bytes> routes = {
+      {131, 7, 4, 10, 0, 0, 9, 0},                   // loose, one hop still to go
+      {137, 7, 8, 10, 0, 0, 9, 0},                   // strict, used up (we are its last hop)
+      {1, 131, 11, 4, 10, 0, 0, 9, 10, 0, 0, 10, 0},  // after a no-op, two hops
+  };
+  for (const Bytes& o : routes) {
+    Ipv4Spec s = to_us();
+    s.options = o;
+    h.inject(h.from_peer(ipv4(s, echo())));
+  }
+  EXPECT_EQ(h.drops(Drop::Ipv4SourceRoute), routes.size());
+  EXPECT_TRUE(h.sent().empty());  // no echo reply, no ICMP error
+  EXPECT_EQ(h.shard().stats.ip_in_delivers, 0u);
+}
+
+// A malformed option earns a parameter problem whose pointer names the offending byte, counted from the start
+// of the IP header (RFC 792; RFC 1122 §3.2.2.5), and the datagram goes no further.
+TEST(Ipv4Input, MalformedOptionsEarnAParameterProblem) {
+  StackHarness h;
+  h.learn_peer();
+  struct Case {
+    const char* what;
+    Bytes opts;
+    uint8_t pointer;
+  };
+  const std::vector<Case> cases = {
+      {"length 1", {0x88, 1, 0, 0}, 20},
+      {"length past the header", {0x88, 9, 0, 0}, 20},
+      {"length 0 after a no-op", {1, 0x88, 0, 0}, 21},
+      {"record route of 2 bytes", {7, 2, 0, 0}, 21},
+      {"record route pointer 3", {7, 7, 3, 0, 0, 0, 0, 0}, 22},
+      {"record route with no room for its next address", {7, 6, 4, 0, 0, 0, 0, 0}, 22},
+      {"a second record route", {7, 3, 4, 7, 3, 4, 0, 0}, 23},
+      {"timestamp of 3 bytes", {68, 3, 5, 0}, 21},
+      {"timestamp pointer 4", {68, 8, 4, 0, 0, 0, 0, 0}, 22},
+      {"address+timestamp with no room for a pair", {68, 8, 5, 0x01, 0, 0, 0, 0}, 22},
+      {"full timestamp whose overflow count is at 15", {68, 8, 9, 0xf0, 0, 0, 0, 0}, 23},
+      {"router alert of 2 bytes", {148, 2, 0, 0}, 21},
+      {"source route pointer 3", {131, 7, 3, 10, 0, 0, 9, 0}, 22},
+  };
+  uint16_t seq = 1;
+  for (const Case& c : cases) {
+    Ipv4Spec s = to_us();
+    s.options = c.opts;
+    const Bytes dgram = ipv4(s, echo(seq++));
+    h.advance(1s);  // (past the per-peer limit on ICMP errors)
+    h.inject(h.from_peer(dgram));
+    auto out = h.sent();
+    ASSERT_EQ(out.size(), 1u) << c.what;
+    auto ip = parse_ip(out[0]);
+    ASSERT_TRUE(ip);
+    EXPECT_EQ(ip->dst, kPeer);
+    ASSERT_GE(ip->payload.size(), 8u + 20 + s.options.size() + 8) << c.what;
+    EXPECT_EQ(ip->payload[0], wire::icmp_type::kParamProblem) << c.what;
+    EXPECT_EQ(ip->payload[1], 0) << c.what;
+    EXPECT_EQ(ip->payload[4], c.pointer) << c.what;
+    EXPECT_TRUE(wire::csum_ok(wire::csum_partial(ip->payload.data(), ip->payload.size()))) << c.what;
+    // The quote is the offending header, options and all.
+    EXPECT_TRUE(std::equal(dgram.begin(), dgram.begin() + 20 + static_cast<long>(s.options.size()),
+                           ip->payload.begin() + 8))
+        << c.what;
+  }
+  EXPECT_EQ(h.drops(Drop::Ipv4BadOptions), cases.size());
+  EXPECT_EQ(h.shard().stats.ip_in_delivers, 0u);
+  EXPECT_EQ(h.shard().stats.icmp_out_echo_reps, 0u);
+  // To a broadcast: dropped and counted, never answered.
+  Ipv4Spec s = to_us();
+  s.options = {7, 2, 0, 0};
+  s.dst = Ipv4Addr::of(10, 0, 0, 255);
+  h.inject(eth(MacAddr::broadcast(), StackHarness::kPeerMac, 0x0800, ipv4(s, echo())));
+  EXPECT_TRUE(h.sent().empty());
+  EXPECT_EQ(h.drops(Drop::Ipv4BadOptions), cases.size() + 1);
+}
+
+// Well-formed options are taken in like any datagram: each of these echo requests is answered.
+TEST(Ipv4Input, WellFormedOptionsAreAccepted) {
+  StackHarness h;
+  h.learn_peer();
+  const std::vector<Bytes> good = {
+      {7, 7, 4, 0, 0, 0, 0, 0},                          // record route with room for one
+      {7, 7, 8, 10, 0, 0, 1, 0},                         // record route, full
+      {68, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0},            // timestamps only, room for two
+      {68, 12, 13, 0x10, 0, 0, 0, 1, 0, 0, 0, 2},        // timestamps, full, overflowed once
+      {68, 12, 5, 0x01, 0, 0, 0, 0, 0, 0, 0, 0},         // address and timestamp, room for one pair
+      {148, 4, 0, 0},                                    // router alert
+      {130, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},           // basic security (no meaning to a host)
+      {0x9e, 4, 0xab, 0xcd},                             // a kind nobody defined: its length is all we check
+      {0, 7, 2},                                         // end of list: what follows is padding
+  };
+  uint16_t seq = 1;
+  for (const Bytes& o : good) {
+    Ipv4Spec s = to_us();
+    s.options = o;
+    h.inject(h.from_peer(ipv4(s, echo(seq++))));
+    EXPECT_EQ(h.sent().size(), 1u) << "options of kind " << int{o[0]};
+  }
+  EXPECT_EQ(h.shard().stats.icmp_out_echo_reps, good.size());
+  EXPECT_EQ(h.total_drops(), 0u);
+}
+
+// ---- Martians and the weak host model ----
+
+// A source in 0/8 ("this host on this network", RFC 1122 §3.2.1.3 (a)/(b)) is only for a host that does not
+// know its address yet: Linux takes it to the limited broadcast, to a link-local group or with IGMP, and
+// nowhere else (ip_route_input_slow, ip_route_input_mc).
+TEST(Ipv4Input, ZeroNetworkSourcesOnlyToTheLimitedBroadcast) {
+  StackHarness h;
+  h.learn_peer();
+  const int fd = skiff::test::sock::bound_udp(67);
+  const MacAddr bcast_mac = MacAddr::broadcast();
+  auto udp_to = [&](Ipv4Addr src, Ipv4Addr dst, bool link_bcast) {
+    const Bytes d = ipv4(Ipv4Spec{.src = src, .dst = dst, .proto = 17}, udp(src, dst, 68, 67, pattern(12)));
+    return link_bcast ? eth(bcast_mac, StackHarness::kPeerMac, 0x0800, d) : h.from_peer(d);
+  };
+  // Martians: to our address (as a unicast or a link broadcast), to the subnet's broadcast, from 0.1.2.3.
+  h.inject(udp_to(Ipv4Addr::any(), kOur, false));
+  h.inject(udp_to(Ipv4Addr::any(), kOur, true));
+  h.inject(udp_to(Ipv4Addr::any(), Ipv4Addr::of(10, 0, 0, 255), true));
+  h.inject(udp_to(Ipv4Addr::of(0, 1, 2, 3), kOur, false));
+  EXPECT_EQ(h.drops(Drop::Ipv4BadSrc), 4u);
+  uint8_t buf[64];
+  EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, MSG_DONTWAIT), -1);
+  // A DHCP client's DISCOVER: 0.0.0.0 -> 255.255.255.255 reaches the server's socket.
+  h.inject(udp_to(Ipv4Addr::any(), Ipv4Addr::broadcast(), true));
+  EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, MSG_DONTWAIT), 12);
+  EXPECT_EQ(h.drops(Drop::Ipv4BadSrc), 4u);
+  skiff_close(fd);
+}
+
+// RFC 1122 §3.3.4.2: a host with two interfaces takes in a datagram for either address on either interface
+// (the weak host model, Linux's); an address of ours as the source is a martian on any interface.
+TEST(Ipv4Input, AnAddressOfAnotherInterfaceIsOurs) {
+  HarnessOptions o;
+  o.addr2 = wire::Ipv4Cidr{Ipv4Addr::of(10, 1, 0, 2), 24};
+  StackHarness h(o);
+  h.learn_peer();
+  const Ipv4Addr other = Ipv4Addr::of(10, 1, 0, 2);
+  Ipv4Spec s = to_us();
+  s.dst = other;
+  h.inject(h.from_peer(ipv4(s, echo())));
+  auto out = h.sent();
+  ASSERT_EQ(out.size(), 1u);
+  auto ip = parse_ip(out[0]);
+  ASSERT_TRUE(ip);
+  EXPECT_EQ(ip->src, other);  // answered from the address the request was for
+  EXPECT_EQ(ip->dst, kPeer);
+  EXPECT_EQ(ip->payload[0], 0);  // echo reply
+  // Our other address as a source, and 127/8 as a destination, are still martians from the wire.
+  s = to_us();
+  s.src = other;
+  h.inject(h.from_peer(ipv4(s, echo(2))));
+  EXPECT_EQ(h.drops(Drop::Ipv4BadSrc), 1u);
+  s = to_us();
+  s.dst = Ipv4Addr::of(127, 0, 0, 1);
+  h.inject(h.from_peer(ipv4(s, echo(3))));
+  EXPECT_EQ(h.drops(Drop::Ipv4NotForUs), 1u);
+  EXPECT_TRUE(h.sent().empty());
 }

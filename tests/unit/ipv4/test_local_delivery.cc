@@ -6,40 +6,23 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include "../sock/sock_test_util.hh"
 #include "api/skiff.h"
 #include "stack_harness.hh"
 
 using namespace skiff;
 using namespace skiff::test;
 
-namespace {
-const Ipv4Addr kOur = StackHarness::kOurIp;
-
-sockaddr_in sin_of(Ipv4Addr a, uint16_t port) {
-  sockaddr_in s{};
-  s.sin_family = AF_INET;
-  s.sin_port = htons(port);
-  s.sin_addr.s_addr = htonl(a.host());
-  return s;
-}
-const sockaddr* sa(const sockaddr_in& s) { return reinterpret_cast<const sockaddr*>(&s); }
-
-int udp_bound(uint16_t port) {
-  const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in a = sin_of(Ipv4Addr::any(), port);
-  EXPECT_EQ(skiff_bind(fd, sa(a), sizeof a), 0);
-  return fd;
-}
-}  // namespace
+using namespace skiff::test::sock;
 
 TEST(LocalDelivery, UdpToOurOwnAddressIsTakenInLocally) {
   // Regression: the datagram went to ARP for our own address ("who-has 10.0.0.2 tell 10.0.0.2" three
   // times), was dropped as ArpResolveFailed and came back as host unreachable.
   StackHarness h;
-  const int a = udp_bound(7100);
-  const int b = udp_bound(7101);
+  const int a = bound_udp(7100);
+  const int b = bound_udp(7101);
   const Bytes hello = pattern(5);
-  const sockaddr_in to_a = sin_of(kOur, 7100);
+  const sockaddr_in to_a = sin(kOur, 7100);
   ASSERT_EQ(skiff_sendto(b, hello.data(), hello.size(), 0, sa(to_a), sizeof to_a), 5);
   uint8_t buf[64];
   EXPECT_EQ(skiff_recv(a, buf, sizeof buf, MSG_DONTWAIT), -1);  // not inside the send: at the next iteration
@@ -65,12 +48,12 @@ TEST(LocalDelivery, UdpToOurOwnAddressIsTakenInLocally) {
 
 TEST(LocalDelivery, LargeDatagramToOurselvesArrivesWholeUnfragmented) {
   StackHarness h;
-  const int a = udp_bound(7100);
-  const int b = udp_bound(7101);
+  const int a = bound_udp(7100);
+  const int b = bound_udp(7101);
   int rcvbuf = 1 << 20;
   ASSERT_EQ(skiff_setsockopt(a, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf), 0);
   const Bytes big = pattern(30000, 3);
-  const sockaddr_in to_a = sin_of(kOur, 7100);
+  const sockaddr_in to_a = sin(kOur, 7100);
   ASSERT_EQ(skiff_sendto(b, big.data(), big.size(), 0, sa(to_a), sizeof to_a), 30000);
   h.advance(0ms);
   Bytes got(40000);
@@ -105,11 +88,11 @@ TEST(LocalDelivery, TcpConnectionToOurOwnAddress) {
   // of ARP for ourselves.
   StackHarness h;
   const int l = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in la = sin_of(Ipv4Addr::any(), 8080);
+  const sockaddr_in la = sin(Ipv4Addr::any(), 8080);
   ASSERT_EQ(skiff_bind(l, sa(la), sizeof la), 0);
   ASSERT_EQ(skiff_listen(l, 4), 0);
   const int c = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in to = sin_of(kOur, 8080);
+  const sockaddr_in to = sin(kOur, 8080);
   ASSERT_EQ(skiff_connect(c, sa(to), sizeof to), -1);
   ASSERT_EQ(errno, EINPROGRESS);
   int s = -1;
@@ -151,9 +134,9 @@ TEST(LocalDelivery, TheQueueIsBounded) {
   // What we send ourselves waits for the next iteration; at most kLoopQueue datagrams do, more are dropped
   // with a reason.
   StackHarness h;
-  const int a = udp_bound(7100);
-  const int b = udp_bound(7101);
-  const sockaddr_in to_a = sin_of(kOur, 7100);
+  const int a = bound_udp(7100);
+  const int b = bound_udp(7101);
+  const sockaddr_in to_a = sin(kOur, 7100);
   const size_t n = Shard::kLoopQueue + 10;
   uint8_t x = 1;
   for (size_t i = 0; i < n; ++i) ASSERT_EQ(skiff_sendto(b, &x, 1, 0, sa(to_a), sizeof to_a), 1);
@@ -173,14 +156,14 @@ TEST(LocalDelivery, BroadcastsReachOurOwnSocketsToo) {
   // port never saw it (two parts of one application discovering each other).
   StackHarness h;
   h.learn_peer();
-  const int a = udp_bound(7200);
-  const int b = udp_bound(7201);
+  const int a = bound_udp(7200);
+  const int b = bound_udp(7201);
   const int on = 1, off = 0;
   ASSERT_EQ(skiff_setsockopt(b, SOL_SOCKET, SO_BROADCAST, &on, sizeof on), 0);
   ASSERT_EQ(skiff_setsockopt(b, IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof off), 0);  // (not for broadcasts)
   uint8_t buf[16];
   {  // (the subnet's broadcast: with no default route, as on Linux, 255.255.255.255 has no route)
-    const sockaddr_in to = sin_of(Ipv4Addr::of(10, 0, 0, 255), 7200);
+    const sockaddr_in to = sin(Ipv4Addr::of(10, 0, 0, 255), 7200);
     ASSERT_EQ(skiff_sendto(b, "disc", 4, 0, sa(to), sizeof to), 4) << strerror(errno);
     EXPECT_EQ(h.sent().size(), 1u);  // on the wire
     h.advance(0ms);
@@ -203,10 +186,10 @@ TEST(LocalDelivery, TheLoopbackNetIsTheHost) {
   StackHarness h;
   h.learn_peer();
   const int a = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in la = sin_of(Ipv4Addr::of(127, 0, 0, 1), 7400);
+  const sockaddr_in la = sin(Ipv4Addr::of(127, 0, 0, 1), 7400);
   ASSERT_EQ(skiff_bind(a, sa(la), sizeof la), 0) << strerror(errno);
   const int b = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in lb = sin_of(Ipv4Addr::of(127, 0, 0, 5), 0);
+  const sockaddr_in lb = sin(Ipv4Addr::of(127, 0, 0, 5), 0);
   ASSERT_EQ(skiff_bind(b, sa(lb), sizeof lb), 0) << strerror(errno);
   ASSERT_EQ(skiff_sendto(b, "lo", 2, 0, sa(la), sizeof la), 2);
   h.advance(0ms);
@@ -217,7 +200,7 @@ TEST(LocalDelivery, TheLoopbackNetIsTheHost) {
   EXPECT_EQ(ntohl(from.sin_addr.s_addr), Ipv4Addr::of(127, 0, 0, 5).host());
   // An unbound socket sends from 127.0.0.1; connect() to INADDR_ANY means 127.0.0.1 (as Linux).
   const int c = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in any = sin_of(Ipv4Addr::any(), 7400);
+  const sockaddr_in any = sin(Ipv4Addr::any(), 7400);
   ASSERT_EQ(skiff_connect(c, sa(any), sizeof any), 0);
   ASSERT_EQ(skiff_send(c, "x", 1, 0), 1);
   h.advance(0ms);
@@ -225,7 +208,7 @@ TEST(LocalDelivery, TheLoopbackNetIsTheHost) {
   ASSERT_EQ(skiff_recvfrom(a, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen), 1);
   EXPECT_EQ(ntohl(from.sin_addr.s_addr), Ipv4Addr::of(127, 0, 0, 1).host());
   // A port nobody has: the error comes back as for any destination (ICMP port unreachable, from 127.0.0.1).
-  const sockaddr_in nobody = sin_of(Ipv4Addr::of(127, 0, 0, 1), 7499);
+  const sockaddr_in nobody = sin(Ipv4Addr::of(127, 0, 0, 1), 7499);
   ASSERT_EQ(skiff_connect(c, sa(nobody), sizeof nobody), 0);
   ASSERT_EQ(skiff_send(c, "x", 1, 0), 1);
   h.advance(0ms);
@@ -240,11 +223,11 @@ TEST(LocalDelivery, TheLoopbackNetIsTheHost) {
 TEST(LocalDelivery, TcpOverTheLoopbackNet) {
   StackHarness h;
   const int l = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in la = sin_of(Ipv4Addr::any(), 8081);
+  const sockaddr_in la = sin(Ipv4Addr::any(), 8081);
   ASSERT_EQ(skiff_bind(l, sa(la), sizeof la), 0);
   ASSERT_EQ(skiff_listen(l, 4), 0);
   const int c = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in to = sin_of(Ipv4Addr::of(127, 0, 0, 1), 8081);
+  const sockaddr_in to = sin(Ipv4Addr::of(127, 0, 0, 1), 8081);
   ASSERT_EQ(skiff_connect(c, sa(to), sizeof to), -1);
   ASSERT_EQ(errno, EINPROGRESS);
   int s = -1;
@@ -262,7 +245,7 @@ TEST(LocalDelivery, TcpOverTheLoopbackNet) {
   EXPECT_EQ(skiff_recv(s, buf, sizeof buf, MSG_DONTWAIT), 5);
   // A connection refused: RST from 127.0.0.1.
   const int r = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in closed = sin_of(Ipv4Addr::of(127, 0, 0, 1), 8099);
+  const sockaddr_in closed = sin(Ipv4Addr::of(127, 0, 0, 1), 8099);
   ASSERT_EQ(skiff_connect(r, sa(closed), sizeof closed), -1);
   h.advance(0ms);
   EXPECT_EQ(skiff_connect(r, sa(closed), sizeof closed), -1);
@@ -278,7 +261,7 @@ TEST(LocalDelivery, LoopbackAddressesFromTheWireAreStillMartians) {
   // Only the host itself sends from or to 127/8: such a datagram from the wire is dropped.
   StackHarness h;
   h.learn_peer();
-  const int a = udp_bound(7500);
+  const int a = bound_udp(7500);
   const Ipv4Addr lo = Ipv4Addr::of(127, 0, 0, 1);
   h.inject(h.from_peer(ipv4(Ipv4Spec{.src = lo, .dst = kOur, .proto = 17}, udp(lo, kOur, 4000, 7500, pattern(4)))));
   EXPECT_EQ(h.drops(Drop::Ipv4BadSrc), 1u);
@@ -294,8 +277,8 @@ TEST(LocalDelivery, ALoopbackSourceNeverLeavesTheHost) {
   // A socket bound to 127/8 cannot talk to the world (Linux's __mkroute_output: EINVAL), and nothing leaves.
   StackHarness h;
   h.learn_peer();
-  const sockaddr_in lo = sin_of(Ipv4Addr::of(127, 0, 0, 1), 0);
-  const sockaddr_in peer = sin_of(StackHarness::kPeerIp, 9);
+  const sockaddr_in lo = sin(Ipv4Addr::of(127, 0, 0, 1), 0);
+  const sockaddr_in peer = sin(StackHarness::kPeerIp, 9);
   const int t = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   ASSERT_EQ(skiff_bind(t, sa(lo), sizeof lo), 0);
   EXPECT_EQ(skiff_connect(t, sa(peer), sizeof peer), -1);
@@ -315,11 +298,11 @@ TEST(LocalDelivery, PktinfoNamesTheLoopbackAddressAReplyMustComeFrom) {
   // Linux's fib_compute_spec_dst: for a local route the destination itself, so a wildcard server answering
   // from ipi_spec_dst reaches a client connected to 127.0.0.5. Regression: it named the interface's address.
   StackHarness h;
-  const int srv = udp_bound(7600);
+  const int srv = bound_udp(7600);
   const int on = 1;
   ASSERT_EQ(skiff_setsockopt(srv, IPPROTO_IP, IP_PKTINFO, &on, sizeof on), 0);
   const int cli = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in to = sin_of(Ipv4Addr::of(127, 0, 0, 5), 7600);
+  const sockaddr_in to = sin(Ipv4Addr::of(127, 0, 0, 5), 7600);
   ASSERT_EQ(skiff_connect(cli, sa(to), sizeof to), 0);
   ASSERT_EQ(skiff_send(cli, "q", 1, 0), 1);
   h.advance(0ms);
@@ -370,7 +353,7 @@ TEST(LocalDelivery, InaddrAnyIsTheHost) {
   // TCP connect() said ENETUNREACH, and with a default gateway a UDP sendto() put 0.0.0.0 on the wire.
   StackHarness h;
   const int l = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in la = sin_of(Ipv4Addr::any(), 8082);
+  const sockaddr_in la = sin(Ipv4Addr::any(), 8082);
   ASSERT_EQ(skiff_bind(l, sa(la), sizeof la), 0);
   ASSERT_EQ(skiff_listen(l, 4), 0);
   const int c = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -382,9 +365,9 @@ TEST(LocalDelivery, InaddrAnyIsTheHost) {
   socklen_t nlen = sizeof name;
   ASSERT_EQ(skiff_getpeername(c, reinterpret_cast<sockaddr*>(&name), &nlen), 0);
   EXPECT_EQ(ntohl(name.sin_addr.s_addr), Ipv4Addr::of(127, 0, 0, 1).host());
-  const int a = udp_bound(7700);
+  const int a = bound_udp(7700);
   const int b = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in any = sin_of(Ipv4Addr::any(), 7700);
+  const sockaddr_in any = sin(Ipv4Addr::any(), 7700);
   ASSERT_EQ(skiff_sendto(b, "z", 1, 0, sa(any), sizeof any), 1);
   h.advance(0ms);
   uint8_t x;
@@ -403,7 +386,7 @@ TEST(LocalDelivery, ErrorsToOurselvesAreNotRateLimited) {
   int refused = 0;
   for (int i = 0; i < 20; ++i) {
     const int c = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    const sockaddr_in to = sin_of(kOur, static_cast<uint16_t>(7800 + i));
+    const sockaddr_in to = sin(kOur, static_cast<uint16_t>(7800 + i));
     ASSERT_EQ(skiff_connect(c, sa(to), sizeof to), 0);
     ASSERT_EQ(skiff_send(c, "x", 1, 0), 1);
     h.advance(0ms);
@@ -421,12 +404,12 @@ TEST(LocalDelivery, BulkTcpToOurselvesDropsNothing) {
   const int big = 4 << 20;
   const int l = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   ASSERT_EQ(skiff_setsockopt(l, SOL_SOCKET, SO_RCVBUF, &big, sizeof big), 0);
-  const sockaddr_in la = sin_of(Ipv4Addr::any(), 8083);
+  const sockaddr_in la = sin(Ipv4Addr::any(), 8083);
   ASSERT_EQ(skiff_bind(l, sa(la), sizeof la), 0);
   ASSERT_EQ(skiff_listen(l, 4), 0);
   const int c = skiff_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   ASSERT_EQ(skiff_setsockopt(c, SOL_SOCKET, SO_SNDBUF, &big, sizeof big), 0);
-  const sockaddr_in to = sin_of(Ipv4Addr::of(127, 0, 0, 1), 8083);
+  const sockaddr_in to = sin(Ipv4Addr::of(127, 0, 0, 1), 8083);
   skiff_connect(c, sa(to), sizeof to);
   h.advance(0ms);
   const int s = skiff_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
@@ -457,12 +440,12 @@ TEST(LocalDelivery, ARawSocketsChecksumIsCheckedOnTheWayIn) {
   // Only a transport checksum the stack left to the device counts as checked; one a raw socket wrote is
   // checked as a received one's. Regression: a raw datagram with a wrong UDP checksum was taken in.
   StackHarness h;
-  const int a = udp_bound(7900);
+  const int a = bound_udp(7900);
   const int r = skiff_socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_RAW);
   ASSERT_GE(r, 0);
   Bytes d = ipv4(Ipv4Spec{.src = kOur, .dst = kOur, .proto = 17}, udp(kOur, kOur, 4000, 7900, pattern(6)));
   d[20 + 6] ^= 0x5a;  // the UDP checksum
-  const sockaddr_in to = sin_of(kOur, 0);
+  const sockaddr_in to = sin(kOur, 0);
   ASSERT_EQ(skiff_sendto(r, d.data(), d.size(), 0, sa(to), sizeof to), static_cast<ssize_t>(d.size()));
   h.advance(0ms);
   uint8_t buf[16];

@@ -179,3 +179,50 @@ TEST(TcpFinWait2, DataForAnOrphanIsAnsweredWithRstAndNothingTouchesItAfter) {
   EXPECT_TRUE(c.out().empty());  // no timer of it is left either
   skiff_close(c.lfd);
 }
+
+// RFC 1122 §4.2.2.13, as Linux's tcp_rcv_state_process: a connection that shut down both ways (it sent its
+// FIN and reads nothing more) resets on new data, and the application still holding it reads ECONNRESET.
+// A connection that only shut down writing takes the data in (a half-close), and so does one that only shut
+// down reading, in ESTABLISHED.
+TEST(TcpFinWait2, DataAfterShutdownOfBothSidesResets) {
+  for (int how : {SHUT_RDWR, SHUT_WR}) {
+    StackHarness h;
+    Conn c = accept_conn(h);
+    if (how == SHUT_RDWR) {
+      ASSERT_EQ(skiff_shutdown(c.fd, SHUT_RD), 0);
+      ASSERT_EQ(skiff_shutdown(c.fd, SHUT_WR), 0);
+    } else {
+      ASSERT_EQ(skiff_shutdown(c.fd, SHUT_WR), 0);
+    }
+    ASSERT_EQ(c.out_track().size(), 1u);  // the FIN
+    c.ack();
+    ASSERT_EQ(state_of(c.fd), TCP_FIN_WAIT2);
+    c.push(pattern(100));
+    auto out = c.out();
+    ASSERT_EQ(out.size(), 1u) << how;
+    if (how == SHUT_RDWR) {
+      EXPECT_EQ(out[0].flags, tf::kRst | tf::kAck);
+      EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
+      EXPECT_EQ(so_error(c.fd), ECONNRESET);
+    } else {
+      EXPECT_EQ(out[0].flags, tf::kAck);
+      EXPECT_EQ(out[0].ack, c.snd);
+      EXPECT_EQ(state_of(c.fd), TCP_FIN_WAIT2);
+      uint8_t buf[200];
+      EXPECT_EQ(skiff_recv(c.fd, buf, sizeof buf, MSG_DONTWAIT), 100);
+    }
+    skiff_close(c.fd);
+    skiff_close(c.lfd);
+  }
+  // Reading shut down, writing not: the data is taken and acknowledged (Linux's tcp_data_queue).
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(skiff_shutdown(c.fd, SHUT_RD), 0);
+  c.push(pattern(100));
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kAck);
+  EXPECT_EQ(state_of(c.fd), TCP_ESTABLISHED);
+  skiff_close(c.fd);
+  skiff_close(c.lfd);
+}

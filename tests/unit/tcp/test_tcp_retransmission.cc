@@ -353,6 +353,59 @@ TEST(TcpRetransmission, FastRetransmitOnTheThirdDuplicateAck) {
   skiff_close(c.fd);
 }
 
+// RFC 3042 (Limited Transmit): without SACK, the first and second duplicate ACK each send one segment of new
+// data beyond the congestion window (cwnd + 2 segments at most), keeping the ACK clock going so a small window
+// still gathers its three duplicates. The extra segments do not count in the reduction (RFC 5681 §3.2 step 2).
+TEST(TcpRetransmission, LimitedTransmitSendsNewDataOnTheFirstTwoDuplicates) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  use_reno(c.fd);
+  ASSERT_EQ(c.send(15000), 15000);
+  ASSERT_EQ(c.out_track().size(), 10u);  // the initial window, 10 segments of 1,000
+  const Bytes all = pattern(15000, 1);
+  for (int i = 1; i <= 2; ++i) {
+    c.ack(c.iss + 1);
+    auto out = c.out();
+    ASSERT_EQ(out.size(), 1u) << "duplicate " << i;
+    const uint32_t off = static_cast<uint32_t>(9 + i) * 1000;
+    EXPECT_EQ(out[0].seq, c.iss + 1 + off) << i;
+    EXPECT_EQ(out[0].payload, Bytes(all.begin() + off, all.begin() + off + 1000)) << i;
+  }
+  tcp_info ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_snd_cwnd, 10u);  // cwnd itself is unchanged
+  EXPECT_EQ(ti.tcpi_ca_state, 0u);
+  EXPECT_EQ(ti.tcpi_total_retrans, 0u);
+  // The third: fast retransmit of the head, and ssthresh from the window, not the 12 segments in flight.
+  c.ack(c.iss + 1);
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].seq, c.iss + 1);
+  ti = info(c.fd);
+  EXPECT_EQ(ti.tcpi_ca_state, 3u);
+  EXPECT_EQ(ti.tcpi_snd_ssthresh, 5u);  // min(FlightSize, cwnd) / 2
+  EXPECT_EQ(ti.tcpi_snd_cwnd, 8u);      // ssthresh + 3*SMSS: no room for more while 12 are in flight
+  EXPECT_EQ(h.shard().stats.tcp_fast_retrans, 1u);
+  c.ack();
+  skiff_close(c.fd);
+}
+
+// Limited Transmit sends new data only: with nothing unsent, a duplicate ACK sends nothing (no early
+// retransmission), and the window of the peer still bounds it.
+TEST(TcpRetransmission, LimitedTransmitNeedsNewDataAndTheWindow) {
+  StackHarness h;
+  OpenOpts o;
+  o.wnd = 10000;  // exactly the initial window
+  Conn c = accept_conn(h, o);
+  use_reno(c.fd);
+  ASSERT_EQ(c.send(12000), 12000);
+  ASSERT_EQ(c.out_track().size(), 10u);
+  for (int i = 0; i < 2; ++i) c.ack(c.iss + 1);
+  EXPECT_TRUE(c.out().empty());  // the peer's window is full: nothing may go
+  c.ack(c.iss + 1);
+  EXPECT_EQ(c.out().size(), 1u);  // the third duplicate: fast retransmit
+  skiff_close(c.fd);
+}
+
 TEST(TcpRetransmission, CubicFastRetransmitReducesToSevenTenths) {
   StackHarness h;
   Conn c = accept_conn(h);
