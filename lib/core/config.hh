@@ -93,6 +93,8 @@ struct TcpConfig {
   unsigned ecn = 2;                     // Explicit Congestion Notification (RFC 3168), as Linux's tcp_ecn: 0 off;
                                         // 1 asked for on active opens and granted on passive ones; 2 granted
                                         // when the peer asks, never asked for
+  unsigned hystart = 3;                 // CUBIC's HyStart, as Linux's hystart_detect: bit 1 ACK trains, bit 2
+                                        // delay increase, 0 off
   int rmem_default = 262144;            // TCP receive buffer
   int wmem_default = 262144;            // TCP send buffer
 };

@@ -16,7 +16,8 @@ struct Iface {
   wire::Ipv4Cidr addr{};
   DeviceCaps caps;
 
-  bool is_our_addr(wire::Ipv4Addr a) const { return a == addr.addr; }
+  // (An interface without an address owns none: 0.0.0.0 is nobody's.)
+  bool is_our_addr(wire::Ipv4Addr a) const { return !a.is_any() && a == addr.addr; }
   // Limited broadcast, or the directed broadcast of our subnet (not for /31 and /32).
   bool is_broadcast(wire::Ipv4Addr a) const {
     return a.is_broadcast() || (addr.prefix_len < 31 && a == addr.directed_broadcast());

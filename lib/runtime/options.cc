@@ -189,6 +189,7 @@ std::string apply_config_key(StackConfig& cfg, const std::string& section, const
     if (key == "init-cwnd") return count(&t.init_cwnd_segs, 1, 1000);
     if (key == "ecn") return count(&t.ecn, 0, 2);
     if (key == "fastopen") return count(&t.fastopen, 0, 1);
+    if (key == "hystart") return count(&t.hystart, 0, 3);
     if (key == "fastopen-key") {
       if (!parse_fastopen_keys(v, &t.fastopen_key, &t.fastopen_key_count))
         return bad(opt, v, "a key as xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx (hex), optionally ',' and a backup key");

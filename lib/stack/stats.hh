@@ -61,6 +61,10 @@ namespace skiff {
   X(tcp_rto_reverts, "TCP RTO backoffs taken back on ICMP unreachable (RFC 6069)") \
   X(tcp_fast_retrans, "TCP fast retransmits (3 duplicate ACKs)")      \
   X(tcp_partial_acks, "TCP NewReno partial ACKs")                     \
+  X(tcp_hystart_train_detect, "TCP slow starts HyStart ended on an ACK train") \
+  X(tcp_hystart_train_cwnd, "TCP segments of cwnd at those ends")     \
+  X(tcp_hystart_delay_detect, "TCP slow starts HyStart ended on an RTT increase") \
+  X(tcp_hystart_delay_cwnd, "TCP segments of cwnd at those ends")     \
   X(tcp_timeouts, "TCP connections aborted by timeout")               \
   X(tcp_window_probes, "TCP zero-window probes sent")                 \
   X(tcp_keepalive_probes, "TCP keepalive probes sent")                \

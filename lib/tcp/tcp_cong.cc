@@ -7,6 +7,8 @@
 
 namespace skiff {
 
+using tcp::shard_of;
+
 namespace {
 
 // Slow start (RFC 5681 §3.1 with byte counting, RFC 3465): common to both algorithms. cwnd grows by all the
@@ -47,6 +49,81 @@ constexpr double kBeta = 0.7;  // §4.6
 
 void cubic_init(TcpSock* tp) { tp->cubic = CubicState{}; }
 
+// --- HyStart (Linux's, in tcp_cubic.c; the bounds are its module parameters' defaults) ---------------
+
+constexpr uint32_t kHystartLowWindow = 16;        // segments: below this slow start runs on regardless
+constexpr Duration kHystartAckDelta = 2ms;        // ACKs closer than this make a train
+constexpr uint8_t kHystartMinSamples = 8;         // RTT samples a round needs before its least one counts
+constexpr uint32_t kHystartDelayMinUs = 4000;     // the RTT increase that ends slow start: an eighth of the
+constexpr uint32_t kHystartDelayMaxUs = 16000;    // minimum RTT, within these bounds
+
+// A new round: it ends when what is sent now is acknowledged.
+void hystart_reset(TcpSock* tp, Instant now) {
+  CubicState& c = tp->cubic;
+  c.hystart_round = true;
+  c.round_start = c.last_ack = now;
+  c.end_seq = tp->snd_max;
+  c.curr_rtt_us = UINT32_MAX;
+  c.sample_cnt = 0;
+}
+
+// How much earlier than their data the ACKs of a round may come because the sender bursts (Linux's
+// hystart_ack_delay: four 64 KiB TSO frames at the rate a pacing sender would use, at most 1 ms).
+uint32_t hystart_ack_delay_us(const TcpSock* tp) {
+  if (tp->srtt_us <= 0) return 0;
+  const uint64_t rate = uint64_t{tp->cwnd} * 2 * 1'000'000 / static_cast<uint64_t>(tp->srtt_us);  // bytes/s
+  return rate ? static_cast<uint32_t>(std::min<uint64_t>(1000, uint64_t{4} * 65536 * 1'000'000 / rate)) : 1000;
+}
+
+void hystart_found(TcpSock* tp, bool train) {
+  Shard& sh = shard_of(tp);
+  const uint32_t segs = tp->cwnd / std::max<uint32_t>(tp->mss, 1);
+  if (train) {
+    ++sh.stats.tcp_hystart_train_detect;
+    sh.stats.tcp_hystart_train_cwnd += segs;
+  } else {
+    ++sh.stats.tcp_hystart_delay_detect;
+    sh.stats.tcp_hystart_delay_cwnd += segs;
+  }
+  tp->cubic.hystart_found = true;
+  tp->ssthresh = tp->cwnd;  // slow start ends here: congestion avoidance from this window
+}
+
+void hystart_update(TcpSock* tp, uint32_t delay_us, Instant now) {
+  CubicState& c = tp->cubic;
+  const unsigned detect = shard_of(tp).cfg.tcp.hystart;
+  if (!c.hystart_round || tp->snd_una.gt(c.end_seq)) hystart_reset(tp, now);
+  if (detect & 1) {
+    // The ACKs of one round coming back to back for longer than half the minimum RTT: the data left at the
+    // bottleneck's rate, so the window already covers the path (the sender does not pace: half, as Linux).
+    if (now - c.last_ack <= kHystartAckDelta) {
+      c.last_ack = now;
+      const uint32_t threshold = (c.delay_min_us + hystart_ack_delay_us(tp)) / 2;
+      if (now - c.round_start > std::chrono::microseconds(threshold)) hystart_found(tp, true);
+    }
+  }
+  if (detect & 2) {
+    // The round's least RTT, once it has enough samples, above the minimum by an eighth: a queue is building.
+    c.curr_rtt_us = std::min(c.curr_rtt_us, delay_us);
+    if (c.sample_cnt < kHystartMinSamples) {
+      ++c.sample_cnt;
+    } else if (c.curr_rtt_us > c.delay_min_us + std::clamp(c.delay_min_us >> 3, kHystartDelayMinUs, kHystartDelayMaxUs)) {
+      hystart_found(tp, false);
+    }
+  }
+}
+
+void cubic_rtt(TcpSock* tp, uint32_t rtt_us, Instant now) {
+  CubicState& c = tp->cubic;
+  // Not in the first second of an epoch: right after a recovery the samples still show its queue.
+  if (c.in_epoch && now - c.epoch < 1s) return;
+  rtt_us = std::max<uint32_t>(rtt_us, 1);
+  if (!c.delay_min_us || c.delay_min_us > rtt_us) c.delay_min_us = rtt_us;
+  if (!c.hystart_found && tp->cwnd < tp->ssthresh && shard_of(tp).cfg.tcp.hystart &&
+      tp->cwnd >= kHystartLowWindow * tp->mss)
+    hystart_update(tp, rtt_us, now);
+}
+
 void cubic_loss(TcpSock* tp, Instant) {
   CubicState& c = tp->cubic;
   const double w = static_cast<double>(tp->cwnd) / tp->mss;
@@ -61,6 +138,10 @@ uint32_t cubic_ssthresh(TcpSock* tp, uint32_t flight) {
 }
 
 void cubic_avoid(TcpSock* tp, uint32_t acked, Instant now) {
+  // A round of slow start ends when SND.UNA passes what was sent at its start.
+  if (tp->cwnd < tp->ssthresh && shard_of(tp).cfg.tcp.hystart &&
+      (!tp->cubic.hystart_round || tp->snd_una.gt(tp->cubic.end_seq)))
+    hystart_reset(tp, now);
   acked = slow_start(tp, acked);
   if (!acked) return;
   CubicState& c = tp->cubic;
@@ -90,6 +171,10 @@ void cubic_avoid(TcpSock* tp, uint32_t acked, Instant now) {
   c.w_est += alpha * (acked / mss) / cwnd;
   double next = target > cwnd ? cwnd + (target - cwnd) / cwnd * (acked / mss) : cwnd + 0.01 * (acked / mss) / cwnd;
   if (c.w_est > next) next = c.w_est;
+  // With no W_max to aim at (no loss yet, as after HyStart ended slow start, or a timeout started over) the
+  // window grows at least 5 % a round trip, as Linux's (bictcp_update: cnt at most 20 while last_max_cwnd
+  // is 0); the curve alone, starting flat at the window, would take seconds to add a few segments.
+  if (c.w_max == 0) next = std::max(next, cwnd + (acked / mss) / 20.0);
   // Whichever leads, at most half a segment per segment acknowledged (Linux's cnt >= 2): the Reno-friendly
   // estimate may stand far above a window that idle or application-limited time brought down. Whole bytes:
   next = std::min(next, cwnd + 0.5 * (acked / mss));
@@ -103,8 +188,8 @@ void cubic_avoid(TcpSock* tp, uint32_t acked, Instant now) {
 
 }  // namespace
 
-const CongOps cong_newreno = {"reno", reno_init, reno_ssthresh, reno_avoid, reno_loss};
-const CongOps cong_cubic = {"cubic", cubic_init, cubic_ssthresh, cubic_avoid, cubic_loss};
+const CongOps cong_newreno = {"reno", reno_init, reno_ssthresh, reno_avoid, reno_loss, nullptr};
+const CongOps cong_cubic = {"cubic", cubic_init, cubic_ssthresh, cubic_avoid, cubic_loss, cubic_rtt};
 
 const CongOps* cong_find(const char* name, size_t len) {
   auto is = [&](const char* n) { return strlen(n) == len && memcmp(n, name, len) == 0; };

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "base/time.hh"
+#include "wire/seqnum.hh"
 
 namespace skiff {
 
@@ -20,6 +21,8 @@ struct CongOps {
   void (*cong_avoid)(TcpSock* tp, uint32_t acked, Instant now);
   // A loss episode starts (fast retransmit, RACK loss, or RTO) — before ssthresh is taken.
   void (*on_loss)(TcpSock* tp, Instant now);
+  // An RTT sample of `rtt_us` (Karn's rule kept) from an ACK at `now` (Linux's pkts_acked); may be null.
+  void (*on_rtt)(TcpSock* tp, uint32_t rtt_us, Instant now);
 };
 
 extern const CongOps cong_cubic;
@@ -38,6 +41,15 @@ struct CubicState {
   Instant epoch{};           // start of the current congestion-avoidance epoch
   bool in_epoch = false;
   double acked_frac = 0;     // fractional segments acked (for sub-segment growth)
+  // HyStart (Linux's, in tcp_cubic.c): slow start ends when a round's ACKs arrive as a train spanning half
+  // the minimum RTT, or its RTT grew by an eighth (4-16 ms), before a loss would end it.
+  bool hystart_round = false;      // a round is being timed (from round_start, until SND.UNA passes end_seq)
+  bool hystart_found = false;      // slow start was ended this way (until a timeout starts over)
+  uint8_t sample_cnt = 0;          // RTT samples this round
+  uint32_t curr_rtt_us = 0;        // the least of them
+  uint32_t delay_min_us = 0;       // the least RTT seen (0: none yet)
+  Instant round_start{}, last_ack{};
+  wire::SeqNum end_seq{};
 };
 
 }  // namespace skiff

@@ -648,6 +648,20 @@ bool process_data(TcpSock* tp, Segment& seg) {
       }
     }
   }
+  // Data beyond RCV.NXT for a connection the application closed, or one that shut its reading side and whose
+  // writing side is shut as well (FIN-WAIT): nobody will read it, so the connection is reset (RFC 1122
+  // §4.2.2.13), as Linux's tcp_rcv_state_process does: whatever our window holds (a zero-window probe too),
+  // with the RST Linux's tcp_v4_send_reset answers a segment with (at its ACK number, so the peer takes it
+  // at once), and the application still holding the socket reads ECONNRESET.
+  if (seg.len && (seg.seq + seg.len).gt(tp->rcv_nxt) &&
+      (tp->orphan || ((sk->shutdown & kRcvShutdown) &&
+                      (sk->state == sk_state::kFinWait1 || sk->state == sk_state::kFinWait2)))) {
+    transmit(tp, seg.ack, tf::kRst, nullptr, 1);
+    ++sh.stats.tcp_out_rsts;
+    if (!tp->orphan) set_error(tp, ECONNRESET);
+    done(tp);
+    return false;
+  }
   SeqNum seq = seg.seq;
   uint32_t len = seg.len;
   // Trim what we already have.
@@ -681,16 +695,6 @@ bool process_data(TcpSock* tp, Segment& seg) {
     // Nothing new (a duplicate or a zero-window probe): tell the peer where we are.
     if (seg.len || seg.has(tf::kFin)) send_ack(tp);
     return true;
-  }
-  // New data for a connection the application closed, or one that shut its reading side and sent its FIN:
-  // nobody will read it, so the connection is reset (RFC 1122 §4.2.2.13; as Linux's tcp_rcv_state_process,
-  // where the application still holding the socket reads ECONNRESET).
-  if (len && (tp->orphan || ((sk->shutdown & kRcvShutdown) &&
-                             (sk->state == sk_state::kFinWait1 || sk->state == sk_state::kFinWait2)))) {
-    send_rst(tp);
-    if (!tp->orphan) set_error(tp, ECONNRESET);
-    done(tp);
-    return false;
   }
   if (seq == tp->rcv_nxt) {
     if (len && tp->ts_ok && seg.opt.has_timestamp && seg.opt.ts_ecr) {

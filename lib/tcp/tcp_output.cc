@@ -648,7 +648,8 @@ void write_xmit(TcpSock* tp, bool force_push, bool hold_tail) {
     // new data go beyond the window (at most cwnd + 2 segments in flight), so a window too small to draw three
     // duplicates still recovers by fast retransmit and not by timeout (Linux gets the same from
     // tcp_add_reno_sack counting each duplicate as a segment out of flight). Not in a reduction: recovery
-    // inflates cwnd and PRR paces the sending instead.
+    // inflates cwnd and PRR paces the sending instead. After a timeout (Loss), once the resends have reached
+    // new data, duplicates release it the same way (as Linux's Reno accounting does there too).
     const uint32_t limited = !tp->sack_ok && tp->dupacks && tp->dupacks < 3 && tp->ca_state != TcpCa::Recovery &&
                                      tp->ca_state != TcpCa::Cwr && !seq.lt(tp->snd_max)
                                  ? tp->dupacks * uint32_t{tp->mss}

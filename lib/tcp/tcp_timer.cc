@@ -486,6 +486,7 @@ void rtt_sample(TcpSock* tp, Duration rtt) {
   }
   tp->rto_us = rto_estimate_us(tp);
   tp->backoff = 0;
+  if (tp->cc->on_rtt) tp->cc->on_rtt(tp, static_cast<uint32_t>(std::min<int64_t>(r, UINT32_MAX)), shard_of(tp).now());
 }
 
 bool rtt_sample_tsecr(TcpSock* tp, uint32_t ts_ecr) {

@@ -57,6 +57,10 @@ Ipv4OptionCheck ipv4_check_options(std::span<const uint8_t> opts) {
       case ipopt::kRouterAlert:
         if (len < 4) return bad(i + 1);
         break;
+      case ipopt::kCipso:
+        // A CIPSO label names its domain of interpretation; the host knows none, so every label is refused
+        // (as Linux's cipso_v4_validate with no DOI configured): at its DOI, or at its length when too short.
+        return bad(len < 8 ? i + 1 : i + 2);
       default:
         break;  // security, stream ID and the unknown ones: their length was all there was to check
     }

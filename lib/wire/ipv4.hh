@@ -13,17 +13,18 @@ enum class IpProto : uint8_t { Icmp = 1, Tcp = 6, Udp = 17 };
 // IP options (RFC 791 §3.1) as a host receiving them sees them.
 namespace ipopt {
 inline constexpr uint8_t kEnd = 0, kNop = 1, kSec = 130, kLsrr = 131, kTimestamp = 68, kRecordRoute = 7,
-                         kSsrr = 137, kRouterAlert = 148;
+                         kCipso = 134, kSsrr = 137, kRouterAlert = 148;
 }
 struct Ipv4OptionCheck {
   uint8_t bad_at = 0;         // when malformed: the offending byte's offset from the header's start (>= 20)
   bool source_route = false;  // a loose or strict source route (LSRR/SSRR) is present
 };
 // Checks the options of a received datagram as Linux's ip_options_compile does for one: a length below 2 or
-// past the header; a record route, timestamp or source route too short or with a pointer below its minimum
-// (or, when not yet full, with no room for one more entry); a second record route, timestamp or source route;
-// a timestamp whose overflow counter is already at 15; a router alert shorter than 4. Other kinds only need a
-// sane length. `opts` is the header's bytes past the first 20.
+// past the header; a record route, timestamp or source route too short or with a pointer below its minimum;
+// a record route or timestamp not yet full with no room for one more entry; a second record route, timestamp
+// or source route; a timestamp whose overflow counter is already at 15; a router alert shorter than 4; any
+// CIPSO label (no domain of interpretation is known). Other kinds only need a sane length. `opts` is the
+// header's bytes past the first 20.
 Ipv4OptionCheck ipv4_check_options(std::span<const uint8_t> opts);
 
 class Ipv4View : public ViewBase {

@@ -94,10 +94,10 @@ StackHarness::StackHarness(const HarnessOptions& o) {
   stack_ = std::make_unique<Stack>(name, o.cfg);
   EXPECT_TRUE(stack_->make_pools(1));
   stack_->add_iface(&dev_, o.addr);
-  if (o.addr2) {
+  if (o.iface2 || o.addr2) {
     dev2_.mtu = o.mtu;
     dev2_.caps = o.caps;
-    stack_->add_iface(&dev2_, *o.addr2);
+    stack_->add_iface(&dev2_, o.addr2);
   }
   stack_->build_shards(clock_);
   set_this_shard(&shard());  // socket calls in the test act on this shard

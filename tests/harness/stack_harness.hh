@@ -46,7 +46,9 @@ struct HarnessOptions {
   uint16_t mtu = 1500;
   DeviceCaps caps;
   bool start = true;  // run Shard::start() (gratuitous ARP; cleared from the TX log)
-  // A second interface (dev2(), index 1) with this address, for tests of a host on two networks.
+  // A second interface (dev2(), index 1), for tests of a host on two networks: with addr2, or with no
+  // address when only iface2 is set.
+  bool iface2 = false;
   std::optional<wire::Ipv4Cidr> addr2;
 };
 

@@ -250,6 +250,8 @@ TEST(Ipv4Input, MalformedOptionsEarnAParameterProblem) {
       {"full timestamp whose overflow count is at 15", {68, 8, 9, 0xf0, 0, 0, 0, 0}, 23},
       {"router alert of 2 bytes", {148, 2, 0, 0}, 21},
       {"source route pointer 3", {131, 7, 3, 10, 0, 0, 9, 0}, 22},
+      {"CIPSO label of 6 bytes", {134, 6, 0, 0, 0, 1, 0, 0}, 21},
+      {"CIPSO label in a domain we do not know", {134, 8, 0, 0, 0, 1, 1, 2}, 22},
   };
   uint16_t seq = 1;
   for (const Case& c : cases) {
@@ -368,4 +370,29 @@ TEST(Ipv4Input, AnAddressOfAnotherInterfaceIsOurs) {
   h.inject(h.from_peer(ipv4(s, echo(3))));
   EXPECT_EQ(h.drops(Drop::Ipv4NotForUs), 1u);
   EXPECT_TRUE(h.sent().empty());
+}
+
+// An interface without an address owns none: 0.0.0.0 is nobody's address. Regression: with an unaddressed
+// second port (every port after the first, as skiff-echo and the runtime set them up), 0.0.0.0 counted as one
+// of ours, so a DHCP client's broadcast from it was a martian on every port, and a datagram to 0.0.0.0 was
+// taken in.
+TEST(Ipv4Input, AnInterfaceWithoutAnAddressOwnsNone) {
+  HarnessOptions o;
+  o.iface2 = true;
+  StackHarness h(o);
+  h.learn_peer();
+  const int fd = skiff::test::sock::bound_udp(67);
+  const Bytes discover = ipv4(Ipv4Spec{.src = Ipv4Addr::any(), .dst = Ipv4Addr::broadcast(), .proto = 17},
+                              udp(Ipv4Addr::any(), Ipv4Addr::broadcast(), 68, 67, pattern(12)));
+  h.inject(eth(MacAddr::broadcast(), StackHarness::kPeerMac, 0x0800, discover));
+  uint8_t buf[64];
+  EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, MSG_DONTWAIT), 12);
+  const Bytes to_any = ipv4(Ipv4Spec{.src = kPeer, .dst = Ipv4Addr::any(), .proto = 17},
+                            udp(kPeer, Ipv4Addr::any(), 68, 67, pattern(12)));
+  h.inject(h.from_peer(to_any));
+  EXPECT_EQ(h.drops(Drop::Ipv4NotForUs), 1u);
+  EXPECT_EQ(skiff_recv(fd, buf, sizeof buf, MSG_DONTWAIT), -1);
+  EXPECT_TRUE(h.sent().empty());
+  EXPECT_EQ(h.drops(Drop::Ipv4BadSrc), 0u);
+  skiff_close(fd);
 }

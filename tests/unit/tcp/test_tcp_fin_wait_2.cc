@@ -171,7 +171,7 @@ TEST(TcpFinWait2, DataForAnOrphanIsAnsweredWithRstAndNothingTouchesItAfter) {
   c.push(pattern(100));
   auto out = c.out();
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].flags, tf::kRst | tf::kAck);
+  EXPECT_EQ(out[0].flags, tf::kRst);  // at the segment's ACK number, as Linux's tcp_v4_send_reset
   EXPECT_EQ(out[0].seq, c.iss + 2);
   EXPECT_EQ(h.shard().tcp.connections(), 0u);
   EXPECT_EQ(h.shard().socks.in_use(tcp_prot), 1u);  // the listener
@@ -197,13 +197,33 @@ TEST(TcpFinWait2, DataAfterShutdownOfBothSidesResets) {
     ASSERT_EQ(c.out_track().size(), 1u);  // the FIN
     c.ack();
     ASSERT_EQ(state_of(c.fd), TCP_FIN_WAIT2);
-    c.push(pattern(100));
+    // Old data again is no new data: acknowledged either way.
+    TcpSpec old = c.seg(tf::kAck, pattern(10));
+    old.seq = c.snd - 10;
+    c.in(old);
     auto out = c.out();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].flags, tf::kAck);
+    c.push(pattern(100));
+    out = c.out();
     ASSERT_EQ(out.size(), 1u) << how;
     if (how == SHUT_RDWR) {
-      EXPECT_EQ(out[0].flags, tf::kRst | tf::kAck);
+      EXPECT_EQ(out[0].flags, tf::kRst);
+      EXPECT_EQ(out[0].seq, c.iss + 2);  // the segment's ACK number: the peer takes it at once
       EXPECT_EQ(state_of(c.fd), TCP_CLOSE);
-      EXPECT_EQ(so_error(c.fd), ECONNRESET);
+      const int ep = skiff_epoll_create(1);
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLOUT;
+      ASSERT_EQ(skiff_epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev), 0);
+      epoll_event got{};
+      ASSERT_EQ(skiff_epoll_wait(ep, &got, 1, 0), 1);
+      EXPECT_TRUE(got.events & EPOLLERR);
+      EXPECT_TRUE(got.events & EPOLLHUP);
+      skiff_close(ep);
+      uint8_t buf[200];
+      EXPECT_EQ(skiff_recv(c.fd, buf, sizeof buf, MSG_DONTWAIT), -1);
+      EXPECT_EQ(errno, ECONNRESET);
+      EXPECT_EQ(skiff_recv(c.fd, buf, sizeof buf, MSG_DONTWAIT), 0);
     } else {
       EXPECT_EQ(out[0].flags, tf::kAck);
       EXPECT_EQ(out[0].ack, c.snd);
@@ -225,4 +245,30 @@ TEST(TcpFinWait2, DataAfterShutdownOfBothSidesResets) {
   EXPECT_EQ(state_of(c.fd), TCP_ESTABLISHED);
   skiff_close(c.fd);
   skiff_close(c.lfd);
+}
+
+// The same with our window closed: a one-byte zero-window probe is new data too (Linux tests the segment as
+// it came, before any trimming to the window), so the connection resets instead of sitting in FIN-WAIT-2
+// acknowledging probes for ever.
+TEST(TcpFinWait2, AZeroWindowProbeAfterShutdownOfBothSidesResets) {
+  StackHarness h;
+  OpenOpts o;
+  o.rcvbuf = 4096;  // 8192 bytes
+  Conn c = connect_conn(h, o);
+  for (int i = 1; i <= 8; ++i) {
+    c.push(pattern(1024, static_cast<uint8_t>(i)));
+    auto out = c.out();
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_EQ(out[0].wnd, 8192 - 1024 * i);
+  }
+  ASSERT_EQ(skiff_shutdown(c.fd, SHUT_RDWR), 0);
+  ASSERT_EQ(c.out_track().size(), 1u);  // the FIN (with a zero window)
+  c.ack();
+  ASSERT_EQ(state_of(c.fd), TCP_FIN_WAIT2);
+  c.push(pattern(1));
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kRst);
+  EXPECT_EQ(so_error(c.fd), ECONNRESET);
+  skiff_close(c.fd);
 }
