@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/siphash.hh"
 #include "inet/cmsg.hh"
 #include "inet/inet.hh"
 #include "ipv4/igmp.hh"
@@ -34,36 +35,53 @@ constexpr size_t kMaxPayload = 65535 - 20 - 8;
 
 UdpSock* udp_sk(Sock* sk) { return reinterpret_cast<UdpSock*>(sk); }
 
-// Best match for a datagram (RFC 1122 §4.1.3.3): a connected socket beats a bound address beats a
-// wildcard; among equal SO_REUSEPORT sockets the 4-tuple hash picks one.
+// How well socket `s` matches a datagram: -1 not at all; more for each of its bound address, connected
+// address and connected port that names the datagram's (RFC 1122 §4.1.3.3).
+int match_score(const InetSock* s, Ipv4Addr saddr, uint16_t sport, Ipv4Addr daddr) {
+  int score = 1;
+  if (!s->rcv_saddr.is_any()) {
+    if (s->rcv_saddr != daddr) return -1;
+    score += 4;
+  }
+  if (!s->daddr.is_any()) {
+    if (s->daddr != saddr) return -1;
+    score += 4;
+  }
+  if (s->dport) {
+    if (s->dport != sport) return -1;
+    score += 4;
+  }
+  return score;
+}
+
+// Best match for a datagram: a connected socket beats a bound address beats a wildcard. Among equal
+// SO_REUSEPORT sockets a keyed hash of the 4-tuple picks one, as Linux's reuseport_select_sock: each with the
+// same share (reciprocal_scale of the hash over their count), the same one for every datagram of a flow, and
+// which one a sender cannot choose by its ports (the key is secret).
 InetSock* lookup(Shard& sh, Ipv4Addr saddr, uint16_t sport, Ipv4Addr daddr, uint16_t dport) {
   InetSock* best = nullptr;
   int best_score = -1;
-  unsigned matches = 0;
-  const uint32_t hash = (saddr.host() * 0x9e3779b1u) ^ (uint32_t{sport} << 16 | dport) ^ daddr.host();
+  uint32_t equals = 0;  // reuseport sockets with the best score, when the first of them is one
   for (InetSock* s = sh.udp.bucket(dport); s; s = s->bind_next) {
-    int score = 1;
-    if (!s->rcv_saddr.is_any()) {
-      if (s->rcv_saddr != daddr) continue;
-      score += 4;
-    }
-    if (!s->daddr.is_any()) {
-      if (s->daddr != saddr) continue;
-      score += 4;
-    }
-    if (s->dport) {
-      if (s->dport != sport) continue;
-      score += 4;
-    }
+    const int score = match_score(s, saddr, sport, daddr);
     if (score > best_score) {
       best = s;
       best_score = score;
-      matches = 1;
-    } else if (score == best_score && s->sk.reuseport && best->sk.reuseport) {
-      // Reservoir choice by hash among the equals: stable for a flow, spread across sockets.
-      ++matches;
-      if ((hash >> 16) % matches == 0) best = s;
+      equals = s->sk.reuseport ? 1 : 0;
+    } else if (score == best_score && equals && s->sk.reuseport) {
+      ++equals;
     }
+  }
+  if (equals < 2) return best;
+  struct {
+    uint32_t saddr, daddr;
+    uint16_t sport, dport;
+  } tuple{saddr.host(), daddr.host(), sport, dport};
+  const uint32_t hash = static_cast<uint32_t>(siphash24(process_secret(), &tuple, sizeof tuple));
+  uint32_t pick = static_cast<uint32_t>((uint64_t{hash} * equals) >> 32);
+  for (InetSock* s = best; s; s = s->bind_next) {
+    if (!s->sk.reuseport || match_score(s, saddr, sport, daddr) != best_score) continue;
+    if (pick-- == 0) return s;
   }
   return best;
 }

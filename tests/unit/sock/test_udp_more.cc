@@ -519,6 +519,41 @@ TEST(UdpMore, ReuseportSpreadsFlowsAndKeepsEachOnOneSocket) {
   EXPECT_GT(count[1], 40);
 }
 
+// With more sockets the share stays even (Linux's reuseport_select_sock: reciprocal_scale of a keyed hash).
+// Regression: a reservoir choice that reused one hash for every step gave 4 sockets 1/3, 1/6, 1/4 and 1/4 of
+// the flows, and the newest of 8 sockets nearly twice its share.
+TEST(UdpMore, ReuseportSharesFlowsEvenlyAmongManySockets) {
+  for (int n : {4, 8}) {
+    StackHarness h;
+    const int one = 1;
+    std::vector<int> fds;
+    for (int i = 0; i < n; ++i) {
+      const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+      ASSERT_EQ(skiff_setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one), 0);
+      const sockaddr_in s = sin(Ipv4Addr::any(), 7016);
+      ASSERT_EQ(skiff_bind(fd, sa(s), sizeof s), 0);
+      fds.push_back(fd);
+    }
+    const int flows = 500 * n;
+    std::vector<int> count(n, 0);
+    uint8_t buf[8];
+    for (int f = 0; f < flows; ++f) {
+      h.inject(udp_frame(h, static_cast<uint16_t>(1024 + f), 7016, pattern(2)));
+      for (int i = 0; i < n; ++i)
+        if (skiff_recv(fds[i], buf, sizeof buf, 0) == 2) ++count[i];
+    }
+    int total = 0;
+    for (int i = 0; i < n; ++i) {
+      total += count[i];
+      // 500 expected; the binomial spread is about 21: 400-600 is more than four of them either way.
+      EXPECT_GE(count[i], 400) << n << " sockets, socket " << i;
+      EXPECT_LE(count[i], 600) << n << " sockets, socket " << i;
+    }
+    EXPECT_EQ(total, flows);
+    for (int fd : fds) skiff_close(fd);
+  }
+}
+
 TEST(UdpMore, ShutdownReadStillQueues) {
   StackHarness h;
   const int fd = bound_udp(7017, 0);  // blocking
