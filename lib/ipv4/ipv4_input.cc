@@ -120,6 +120,19 @@ void ipv4_mc_loopback(Shard& sh, ShardPort& sp, const Pktbuf& l4, const Ipv4Tx& 
   sh.loopback_pass = false;
 }
 
+void ipv4_loop_copy(Shard& sh, ShardPort& sp, const Pktbuf& dgram) {
+  Pktbuf c(rte_pktmbuf_copy(dgram.mbuf(), sh.pool.raw(), 0, UINT32_MAX));
+  if (!c) return sh.drops.add(Drop::NoMbuf);
+  Ipv4View ip(c.data(), c.seg_len());
+  ip.fill_checksum();  // (the original's may be left to the device)
+  // The IP header counts as checked; the transport's, which its writer computed, is checked on input.
+  c.ol_flags() = RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+  ++sh.stats.ip_mc_looped;
+  sh.loopback_pass = true;
+  ipv4_input(sh, sp, std::move(c), true);
+  sh.loopback_pass = false;
+}
+
 void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
   ++sh.stats.ip_in_receives;
   auto ip = Ipv4View::checked(p.first_seg(), p.len());

@@ -80,9 +80,18 @@ void local_out(Shard& sh, ShardPort& sp, Pktbuf p) {
 
 }  // namespace
 
-int ipv4_output_hdrincl(Shard& sh, Pktbuf p) {
+int ipv4_output_hdrincl(Shard& sh, Pktbuf p, const RouteResult* route, bool mc_loop) {
   Ipv4View ip(p.data(), p.seg_len());
-  auto rt = sh.routes.lookup(ip.dst());
+  const wire::Ipv4Addr dst = ip.dst();
+  auto rt = route ? std::optional<RouteResult>(*route) : sh.routes.lookup(dst);
+  // As ipv4_output: a group, or the limited broadcast (from the interface of its source, if one of ours), is
+  // reached on the link itself, never through a gateway.
+  if (rt && (dst.is_multicast() || dst.is_broadcast())) {
+    rt->next_hop = dst;
+    if (dst.is_broadcast() && !route)
+      for (auto& port : sh.ports())
+        if (port->ifc->is_our_addr(ip.src())) rt->iface = port->ifc->index;
+  }
   ShardPort* sp = rt ? sh.port_for(rt->iface) : nullptr;
   if (!sp) {
     sh.drop(std::move(p), Drop::Ipv4NoRoute);
@@ -98,6 +107,14 @@ int ipv4_output_hdrincl(Shard& sh, Pktbuf p) {
     return -EMSGSIZE;
   }
   finish_header(sh, *sp->ifc, p, ip, false);
+  // Copies for the host itself: a group it joined there (IP_MULTICAST_LOOP), or any broadcast (Linux's
+  // ip_mc_output).
+  if (dst.is_multicast()) [[unlikely]] {
+    if (mc_loop && sh.mc.accepts(sp->ifc->index, dst, ip.src(), ip.proto() == wire::igmp::kProto))
+      ipv4_loop_copy(sh, *sp, p);
+  } else if (dst.is_broadcast() || sp->ifc->is_broadcast(dst)) [[unlikely]] {
+    ipv4_loop_copy(sh, *sp, p);
+  }
   neigh_output(sh, *sp, rt->next_hop, std::move(p));
   return 0;
 }

@@ -113,12 +113,13 @@ ssize_t raw_sendmsg(Sock* sk, const msghdr* msg, int flags) {
   if (msg->msg_controllen) [[unlikely]] {
     if (const int e = inet_cmsg_send(msg, &cm, /*udp=*/false)) return e;
   }
-  if (dst.is_multicast() && !is->hdrincl) [[unlikely]] {
-    if (!cm.oif) cm.oif = is->mc_index;  // IP_MULTICAST_IF, as raw_sendmsg
-    if (cm.addr.is_any()) cm.addr = is->mc_addr;
+  // IP_MULTICAST_IF, as raw_sendmsg (with IP_HDRINCL too: its route is chosen the same way).
+  if (dst.is_multicast()) [[unlikely]] {
+    if (!cm.oif) cm.oif = is->mc_index;
+    if (cm.addr.is_any() && !is->hdrincl) cm.addr = is->mc_addr;
   }
   RouteResult cm_route;
-  const bool cm_routed = !is->hdrincl && (cm.oif || !cm.addr.is_any());
+  const bool cm_routed = cm.oif || (!is->hdrincl && !cm.addr.is_any());
   if (cm_routed) {
     if (const int e = inet_cmsg_route(sh, dst, cm, &cm_route)) return e;
   } else if (!sh.routes.lookup(dst)) {
@@ -148,7 +149,8 @@ ssize_t raw_sendmsg(Sock* sk, const msghdr* msg, int flags) {
     // An ID of 0 is chosen for it (raw_send_hdrinc -> ip_select_ident without a socket): stays 0 with DF.
     if (ip.ident() == 0 && !(ip.flags_frag() & Ipv4View::kFlagDF))
       ip.set_ident(sh.ip_ident_hashed(ip.src(), ip.dst(), ip.proto(), 1));
-    const int rc = ipv4_output_hdrincl(sh, std::move(p));
+    const int rc = ipv4_output_hdrincl(sh, std::move(p), cm_routed ? &cm_route : nullptr,
+                                       (is->mc_flags & InetSock::kMcLoop) != 0);
     return rc < 0 ? rc : static_cast<ssize_t>(len);
   }
   const Ipv4Addr src = !cm.addr.is_any() ? cm.addr : is->saddr;  // any = the route's source (raw_sendmsg)

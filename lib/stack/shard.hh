@@ -327,7 +327,12 @@ int ipv4_output(Shard& sh, Pktbuf p, const Ipv4Tx& tx);
 void ipv4_mc_loopback(Shard& sh, ShardPort& sp, const Pktbuf& l4, const Ipv4Tx& tx, wire::Ipv4Addr src,
                       uint8_t ttl);
 // Sends a datagram whose IP header the caller wrote (raw IP_HDRINCL): checksum filled, never fragmented.
-int ipv4_output_hdrincl(Shard& sh, Pktbuf p);
+// `route`: the interface (and source) IP_MULTICAST_IF or IP_PKTINFO chose, else the table's; `mc_loop`: a
+// datagram to a group the host joined on that interface is looped back to its members (IP_MULTICAST_LOOP).
+int ipv4_output_hdrincl(Shard& sh, Pktbuf p, const RouteResult* route = nullptr, bool mc_loop = true);
+// Delivers a copy of a whole datagram we send (`dgram`: data at its IP header, not consumed) as received on
+// `sp`: a broadcast, or a multicast to the host's own members, whose header the sender wrote.
+void ipv4_loop_copy(Shard& sh, ShardPort& sp, const Pktbuf& dgram);
 
 // `forwardable` false: an error this shard made about its own datagram (icmp_local_error), never handed to
 // another shard's socket.

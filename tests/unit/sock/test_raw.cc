@@ -334,3 +334,52 @@ TEST(Raw, IcmpErrorsReachConnectedRawSockets) {
   skiff_close(v);
   skiff_close(fd);
 }
+
+// A datagram whose header the application wrote, to a group or to the limited broadcast, leaves on the link
+// (the group's Ethernet address, or ff:ff:ff:ff:ff:ff), never to the gateway, and the host's own sockets get
+// their copy, as ipv4_output gives them and Linux's ip_mc_output does: the group's members while
+// IP_MULTICAST_LOOP is on, and every broadcast. Regression: with a default route both went, unicast, to the
+// gateway's MAC, and no copy was looped.
+TEST(Raw, HdrinclToAGroupOrTheBroadcastStaysOnTheLink) {
+  StackHarness h;
+  ASSERT_TRUE(h.stack().set_gateway(kPeer));
+  h.stack().release_shards();  // shards copy the routes when built
+  h.stack().build_shards(h.clock());
+  h.shard().start();
+  set_this_shard(&h.shard());  // socket calls act on the rebuilt shard
+  h.learn_peer();
+  h.sent();
+  const Ipv4Addr group = Ipv4Addr::of(224, 0, 0, 251);
+  const int member = bound_udp(5353);
+  ip_mreq m{};
+  m.imr_multiaddr.s_addr = htonl(group.host());
+  m.imr_interface.s_addr = htonl(kOur.host());
+  ASSERT_EQ(skiff_setsockopt(member, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m), 0);
+  h.sent();  // the membership report
+  const int fd = raw_socket(IPPROTO_RAW);
+  const int on = 1, off = 0;
+  ASSERT_EQ(skiff_setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on), 0);
+  uint8_t buf[64];
+  for (const Ipv4Addr to : {group, Ipv4Addr::broadcast()}) {
+    const Bytes d = ipv4(Ipv4Spec{.src = kOur, .dst = to, .proto = 17, .ttl = 1},
+                         udp(kOur, to, 6000, 5353, pattern(7)));
+    const sockaddr_in a = sin(to, 0);
+    ASSERT_EQ(skiff_sendto(fd, d.data(), d.size(), 0, sa(a), sizeof a), static_cast<ssize_t>(d.size()))
+        << to.host() << " " << strerror(errno);
+    auto out = h.sent();
+    ASSERT_EQ(out.size(), 1u) << to.host();
+    const MacAddr want = to.is_broadcast() ? MacAddr::broadcast() : MacAddr{{0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb}};
+    EXPECT_TRUE(std::equal(want.b.begin(), want.b.end(), out[0].begin())) << to.host();
+    EXPECT_EQ(skiff_recv(member, buf, sizeof buf, MSG_DONTWAIT), 7) << to.host();
+  }
+  // IP_MULTICAST_LOOP off: the group's copy is not looped (a broadcast's still is).
+  ASSERT_EQ(skiff_setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof off), 0);
+  const Bytes d = ipv4(Ipv4Spec{.src = kOur, .dst = group, .proto = 17, .ttl = 1},
+                       udp(kOur, group, 6000, 5353, pattern(7)));
+  const sockaddr_in a = sin(group, 0);
+  ASSERT_EQ(skiff_sendto(fd, d.data(), d.size(), 0, sa(a), sizeof a), static_cast<ssize_t>(d.size()));
+  EXPECT_EQ(h.sent().size(), 1u);
+  EXPECT_EQ(skiff_recv(member, buf, sizeof buf, MSG_DONTWAIT), -1);
+  skiff_close(fd);
+  skiff_close(member);
+}
