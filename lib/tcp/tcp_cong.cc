@@ -92,7 +92,6 @@ void hystart_found(TcpSock* tp, bool train) {
 void hystart_update(TcpSock* tp, uint32_t delay_us, Instant now) {
   CubicState& c = tp->cubic;
   const unsigned detect = shard_of(tp).cfg.tcp.hystart;
-  if (!c.hystart_round || tp->snd_una.gt(c.end_seq)) hystart_reset(tp, now);
   if (detect & 1) {
     // The ACKs of one round coming back to back for longer than half the minimum RTT: the data left at the
     // bottleneck's rate, so the window already covers the path (the sender does not pace: half, as Linux).
@@ -119,9 +118,12 @@ void cubic_rtt(TcpSock* tp, uint32_t rtt_us, Instant now) {
   if (c.in_epoch && now - c.epoch < 1s) return;
   rtt_us = std::max<uint32_t>(rtt_us, 1);
   if (!c.delay_min_us || c.delay_min_us > rtt_us) c.delay_min_us = rtt_us;
-  if (!c.hystart_found && tp->cwnd < tp->ssthresh && shard_of(tp).cfg.tcp.hystart &&
-      tp->cwnd >= kHystartLowWindow * tp->mss)
-    hystart_update(tp, rtt_us, now);
+  if (c.hystart_found || tp->cwnd >= tp->ssthresh || !shard_of(tp).cfg.tcp.hystart) return;
+  // A round ends when SND.UNA passes what was sent when it began (as Linux since 5.16: here, with SND.UNA
+  // already moved by this ACK, and whatever the window, as since 6.13; a reset on the next ACK instead
+  // would time an application's pause between two responses as part of a train).
+  if (!c.hystart_round || tp->snd_una.gt(c.end_seq)) hystart_reset(tp, now);
+  if (tp->cwnd >= kHystartLowWindow * tp->mss) hystart_update(tp, rtt_us, now);
 }
 
 void cubic_loss(TcpSock* tp, Instant) {
@@ -138,10 +140,6 @@ uint32_t cubic_ssthresh(TcpSock* tp, uint32_t flight) {
 }
 
 void cubic_avoid(TcpSock* tp, uint32_t acked, Instant now) {
-  // A round of slow start ends when SND.UNA passes what was sent at its start.
-  if (tp->cwnd < tp->ssthresh && shard_of(tp).cfg.tcp.hystart &&
-      (!tp->cubic.hystart_round || tp->snd_una.gt(tp->cubic.end_seq)))
-    hystart_reset(tp, now);
   acked = slow_start(tp, acked);
   if (!acked) return;
   CubicState& c = tp->cubic;

@@ -373,14 +373,19 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     int64_t rtt_ns = clean_write_queue(tp, ack, fack_was_set ? &fack_before : nullptr);
     if (rtt_ns < 0 && tp->sack_first_xmit_ns)
       rtt_ns = ns_since(tp, tp->sack_first_xmit_ns);
+    // The sample congestion control gets (Linux's pkts_acked): data's, not the handshake's.
+    int64_t ca_rtt_us = -1;
     if (!timed) {
       if (rtt_ns >= 0) {
         rtt_sample(tp, Duration(rtt_ns));
+        ca_rtt_us = rtt_ns / 1000;
       } else if (tp->ts_ok && seg.opt.has_timestamp && seg.opt.ts_ecr) {
-        rtt_sample_tsecr(tp, seg.opt.ts_ecr);
+        if (rtt_sample_tsecr(tp, seg.opt.ts_ecr)) ca_rtt_us = int64_t{ts_now(tp) - seg.opt.ts_ecr} * 1000;
       }
     }
     tp->snd_una = ack;
+    // After SND.UNA moved, as Linux's tcp_ack (HyStart's rounds end when SND.UNA passes their last byte).
+    if (ca_rtt_us >= 0 && tp->cc->on_rtt) tp->cc->on_rtt(tp, static_cast<uint32_t>(std::min<int64_t>(ca_rtt_us, UINT32_MAX)), sh.now());
     ack_stats_done(tp, ack);
     if (tp->snd_nxt.lt(tp->snd_una)) tp->snd_nxt = tp->snd_una;
     tp->retransmits = tp->zero_wnd_rtos = 0;
@@ -414,8 +419,11 @@ bool process_ack(TcpSock* tp, Segment& seg) {
     cong_on_dupack(tp);  // no SACK: NewReno counts duplicate ACKs
   }
   // An ACK that newly SACKs never-retransmitted segments times them (Linux's sack_rtt_us).
-  if (!ack_advanced && tp->sack_first_xmit_ns)
-    rtt_sample(tp, Duration(ns_since(tp, tp->sack_first_xmit_ns)));
+  if (!ack_advanced && tp->sack_first_xmit_ns) {
+    const int64_t ns = ns_since(tp, tp->sack_first_xmit_ns);
+    rtt_sample(tp, Duration(ns));
+    if (tp->cc->on_rtt) tp->cc->on_rtt(tp, static_cast<uint32_t>(std::min<int64_t>(ns / 1000, UINT32_MAX)), sh.now());
+  }
   if (tp->sack_ok) try_undo(tp);
   if (tp->st.reord_ack) [[unlikely]] reord_account(tp);
   // RFC 3168's ECN-Echo: what this ACK delivered met congestion (TCP_INFO's tcpi_delivered_ce).
@@ -653,7 +661,7 @@ bool process_data(TcpSock* tp, Segment& seg) {
   // §4.2.2.13), as Linux's tcp_rcv_state_process does: whatever our window holds (a zero-window probe too),
   // with the RST Linux's tcp_v4_send_reset answers a segment with (at its ACK number, so the peer takes it
   // at once), and the application still holding the socket reads ECONNRESET.
-  if (seg.len && (seg.seq + seg.len).gt(tp->rcv_nxt) &&
+  if ((seg.len || fin) && (seg.seq + seg.len).gt(tp->rcv_nxt) &&
       (tp->orphan || ((sk->shutdown & kRcvShutdown) &&
                       (sk->state == sk_state::kFinWait1 || sk->state == sk_state::kFinWait2)))) {
     transmit(tp, seg.ack, tf::kRst, nullptr, 1);

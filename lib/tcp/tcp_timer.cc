@@ -114,6 +114,7 @@ void rto_start(TcpSock* tp, Instant due) {
 void fastopen_answer_lost(TcpSock* tp, Instant now) {
   tp->cc->on_loss(tp, now);
   tp->ssthresh = tp->cc->ssthresh(tp, loss_base(tp));
+  tp->cc->init(tp);  // the algorithm starts over, as on any entry to Loss (see on_rto)
   tp->ca_state = TcpCa::Loss;
   tp->cwnd = tp->mss;
   tp->recover = tp->snd_max;
@@ -486,7 +487,6 @@ void rtt_sample(TcpSock* tp, Duration rtt) {
   }
   tp->rto_us = rto_estimate_us(tp);
   tp->backoff = 0;
-  if (tp->cc->on_rtt) tp->cc->on_rtt(tp, static_cast<uint32_t>(std::min<int64_t>(r, UINT32_MAX)), shard_of(tp).now());
 }
 
 bool rtt_sample_tsecr(TcpSock* tp, uint32_t ts_ecr) {

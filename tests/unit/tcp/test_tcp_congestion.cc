@@ -124,8 +124,9 @@ TEST(TcpCongestion, CubicStartsOverAfterATimeout) {
   ASSERT_GE(ssthresh, 60u);
   flight.clear();
   const uint32_t after = rounds(h, c, flight, 5, 200ms);
-  // Linux's CUBIC here: with W_max gone, 5 % a round where the window is used (bictcp_update's cnt <= 20
-  // while last_max_cwnd is 0; the curve from K = 0 adds under one segment in a second): 112 -> 127. Resumed
+  // Linux's CUBIC here: with W_max gone, 5 % a round trip for a window in use (bictcp_update's cnt <= 20
+  // while last_max_cwnd is 0; the curve from K = 0 adds under one segment in a second); these rounds, topped
+  // up by 64 KB each, use part of it: 112 -> 127. Resumed
   // from the old W_max (160), the concave curve would climb ~23 segments in this second, and without the 5 %
   // floor the window would stay within a few segments of ssthresh.
   EXPECT_LE(after, ssthresh + 18) << ssthresh;
@@ -420,7 +421,7 @@ TEST(TcpCongestion, HyStartEndsSlowStartOnAnAckTrain) {
     }
     const auto& st = h.shard().stats;
     const tcp_info ti = info(c.fd);
-    EXPECT_EQ(st.tcp_hystart_delay_detect, 0u) << gap.count();  // the least RTT of the round is still 20 ms
+    EXPECT_EQ(st.tcp_hystart_delay_detect, 0u) << gap.count();  // the least RTT of the round is 20 ms
     if (gap == 1ms) {
       EXPECT_EQ(st.tcp_hystart_train_detect, 1u);
       // The round starts at its first ACK; found once the train spans (20 ms + 1 ms) / 2 = 10.5 ms: at the
@@ -459,6 +460,50 @@ TEST(TcpCongestion, HyStartLeavesSmallWindowsAndNewRenoAlone) {
   std::vector<SentTcp> flight;
   EXPECT_EQ(rounds(h, c, flight, 2, 20ms), 40u);
   EXPECT_EQ(rounds(h, c, flight, 1, 40ms), 80u);
+  EXPECT_EQ(h.shard().stats.tcp_hystart_delay_detect, 0u);
+  skiff_close(c.fd);
+}
+
+// An application's pause between two responses is no ACK train. Responses of a whole window, each
+// acknowledged at once 100 µs after it left, the next one written 1 ms later: every round starts at the ACK
+// that ends the one before (with SND.UNA already moved, as Linux since 5.16), so slow start goes on.
+// Regression: the round was reset one ACK late, so the pause counted as 1.1 ms of train, well past half the
+// 100 µs minimum RTT, and slow start ended at 20 segments.
+TEST(TcpCongestion, HyStartDoesNotTakeAPauseBetweenResponsesForATrain) {
+  StackHarness h;
+  OpenOpts o;
+  o.rtt = 100us;
+  o.wscale = 7;
+  Conn c = accept_conn(h, o);
+  uint32_t segs = 10;
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_EQ(c.send(segs * 1000), static_cast<ssize_t>(segs * 1000));
+    auto out = c.out_track();
+    ASSERT_EQ(out.size(), segs) << r;
+    h.advance(100us);
+    for (size_t i = 1; i < out.size(); i += 2) c.ack(out[i].seq + static_cast<uint32_t>(out[i].payload.size()));
+    EXPECT_TRUE(c.out_track().empty());
+    h.advance(1ms);
+    segs *= 2;
+  }
+  EXPECT_EQ(h.shard().stats.tcp_hystart_train_detect, 0u);
+  EXPECT_EQ(h.shard().stats.tcp_hystart_delay_detect, 0u);
+  EXPECT_EQ(info(c.fd).tcpi_snd_cwnd, 160u);
+  skiff_close(c.fd);
+}
+
+// The handshake's round trip is not the path's minimum for HyStart: its small segments queue behind
+// nothing. Linux's CUBIC starts its minimum with the first data (cubictcp_init after the handshake); data
+// rounds at a steady 25 ms after a 20 ms handshake keep doubling the window.
+TEST(TcpCongestion, HyStartTakesItsMinimumFromDataNotTheHandshake) {
+  StackHarness h;
+  OpenOpts o;
+  o.rtt = 20ms;
+  o.wscale = 7;
+  Conn c = accept_conn(h, o);
+  ASSERT_GT(c.send(64000), 0);
+  std::vector<SentTcp> flight;
+  EXPECT_EQ(rounds(h, c, flight, 3, 25ms), 80u);
   EXPECT_EQ(h.shard().stats.tcp_hystart_delay_detect, 0u);
   skiff_close(c.fd);
 }

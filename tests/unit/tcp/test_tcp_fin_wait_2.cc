@@ -272,3 +272,23 @@ TEST(TcpFinWait2, AZeroWindowProbeAfterShutdownOfBothSidesResets) {
   EXPECT_EQ(so_error(c.fd), ECONNRESET);
   skiff_close(c.fd);
 }
+
+// A FIN beyond RCV.NXT (data before it lost) counts as new data there: Linux resets on anything whose end,
+// its FIN left out, lies past RCV.NXT.
+TEST(TcpFinWait2, AFinPastAHoleAfterShutdownOfBothSidesResets) {
+  StackHarness h;
+  Conn c = accept_conn(h);
+  ASSERT_EQ(skiff_shutdown(c.fd, SHUT_RDWR), 0);
+  ASSERT_EQ(c.out_track().size(), 1u);
+  c.ack();
+  ASSERT_EQ(state_of(c.fd), TCP_FIN_WAIT2);
+  TcpSpec f = c.seg(tf::kAck | tf::kFin);
+  f.seq = c.snd + 100;
+  c.in(f);
+  auto out = c.out();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, tf::kRst);
+  EXPECT_EQ(so_error(c.fd), ECONNRESET);
+  skiff_close(c.fd);
+  skiff_close(c.lfd);
+}
