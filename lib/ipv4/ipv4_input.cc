@@ -86,19 +86,30 @@ bool ipv4_forward_to_port_home(Shard& sh, Pktbuf& p, const Ipv4Rx& rx, PortDirec
   return home >= 0 && ipv4_forward_to_shard(sh, p, rx, static_cast<unsigned>(home));
 }
 
+namespace {
+
+// What the transports are told of a datagram with header `ip` that came in on `sp`.
+Ipv4Rx rx_of(const Ipv4View& ip, ShardPort& sp, bool link_bcast, bool ip_bcast) {
+  Ipv4Rx rx;
+  rx.src = ip.src();
+  rx.dst = ip.dst();
+  rx.proto = ip.proto();
+  rx.tos = ip.tos();
+  rx.ttl = ip.ttl();
+  rx.hdr_len = static_cast<uint16_t>(ip.header_len());
+  rx.link_bcast = link_bcast;
+  rx.ip_bcast = ip_bcast;
+  rx.port = &sp;
+  return rx;
+}
+
+}  // namespace
+
 void ipv4_raw_copy_input(Shard& sh, ShardPort& sp, Pktbuf p) {
   auto ip = Ipv4View::checked(p.first_seg(), p.len());
   if (!ip) return sh.drop(std::move(p), ipv4_drop(ip.err));
-  Ipv4Rx rx;
-  rx.src = ip->src();
-  rx.dst = ip->dst();
-  rx.proto = ip->proto();
-  rx.tos = ip->tos();
-  rx.ttl = ip->ttl();
-  rx.hdr_len = static_cast<uint16_t>(ip->header_len());
-  rx.link_bcast = pkt_meta(p.mbuf())->steer_flags & 1;
-  rx.ip_bcast = rx.dst.is_multicast() || sp.ifc->is_broadcast(rx.dst);
-  rx.port = &sp;
+  const Ipv4Rx rx = rx_of(*ip, sp, pkt_meta(p.mbuf())->steer_flags & 1,
+                          ip->dst().is_multicast() || sp.ifc->is_broadcast(ip->dst()));
   p.adj(rx.hdr_len);
   raw_input(sh, p, rx);
   if (rx.proto == static_cast<uint8_t>(wire::IpProto::Icmp)) icmp_raw_copy_error(sh, p, rx);
@@ -177,16 +188,7 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
     const wire::Ipv4OptionCheck oc = wire::ipv4_check_options(ip->options());
     if (oc.bad_at) {
       sh.drops.add(Drop::Ipv4BadOptions);
-      Ipv4Rx rx;
-      rx.src = src;
-      rx.dst = dst;
-      rx.proto = ip->proto();
-      rx.tos = ip->tos();
-      rx.ttl = ip->ttl();
-      rx.hdr_len = static_cast<uint16_t>(ip->header_len());
-      rx.link_bcast = link_bcast;
-      rx.ip_bcast = ip_bcast;
-      rx.port = &sp;
+      const Ipv4Rx rx = rx_of(*ip, sp, link_bcast, ip_bcast);
       if (p.len() > ip->total_len()) p.truncate(ip->total_len());
       p.adj(rx.hdr_len);
       return icmp_send_error(sh, std::move(p), rx, wire::icmp_type::kParamProblem, 0, uint32_t{oc.bad_at} << 24);
@@ -223,16 +225,7 @@ void ipv4_input(Shard& sh, ShardPort& sp, Pktbuf p, bool link_bcast) {
     }
   }
 
-  Ipv4Rx rx;
-  rx.src = src;
-  rx.dst = dst;
-  rx.proto = ip->proto();
-  rx.tos = ip->tos();
-  rx.ttl = ip->ttl();
-  rx.hdr_len = static_cast<uint16_t>(ip->header_len());
-  rx.link_bcast = link_bcast;
-  rx.ip_bcast = ip_bcast;
-  rx.port = &sp;
+  const Ipv4Rx rx = rx_of(*ip, sp, link_bcast, ip_bcast);
   p.mbuf()->l3_len = rx.hdr_len;
   p.adj(rx.hdr_len);
 

@@ -99,6 +99,9 @@ StackHarness::StackHarness(const HarnessOptions& o) {
     dev2_.caps = o.caps;
     stack_->add_iface(&dev2_, o.addr2);
   }
+  if (o.gateway) {
+    EXPECT_TRUE(stack_->set_gateway(*o.gateway));
+  }
   stack_->build_shards(clock_);
   set_this_shard(&shard());  // socket calls in the test act on this shard
   if (o.start) {

@@ -50,6 +50,7 @@ struct HarnessOptions {
   // address when only iface2 is set.
   bool iface2 = false;
   std::optional<wire::Ipv4Cidr> addr2;
+  std::optional<wire::Ipv4Addr> gateway;  // a default route through it (shards copy the routes when built)
 };
 
 // A transmitted IPv4 frame, parsed for assertions.

@@ -77,11 +77,7 @@ TEST(Ipv4Output, NoRouteIsEnetunreach) {
 }
 
 TEST(Ipv4Output, OffLinkGoesThroughTheGateway) {
-  StackHarness h;
-  ASSERT_TRUE(h.stack().set_gateway(kPeer));
-  h.stack().release_shards();  // shards copy the routes when built
-  h.stack().build_shards(h.clock());
-  h.shard().start();
+  StackHarness h(HarnessOptions{.gateway = kPeer});
   h.sent();
   const Bytes data = pattern(8);
   ASSERT_EQ(icmp_send_echo(h.shard(), Ipv4Addr::of(192, 168, 1, 1), 1, 1, data.data(), data.size()), 0);

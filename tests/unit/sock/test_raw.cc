@@ -341,12 +341,7 @@ TEST(Raw, IcmpErrorsReachConnectedRawSockets) {
 // IP_MULTICAST_LOOP is on, and every broadcast. Regression: with a default route both went, unicast, to the
 // gateway's MAC, and no copy was looped.
 TEST(Raw, HdrinclToAGroupOrTheBroadcastStaysOnTheLink) {
-  StackHarness h;
-  ASSERT_TRUE(h.stack().set_gateway(kPeer));
-  h.stack().release_shards();  // shards copy the routes when built
-  h.stack().build_shards(h.clock());
-  h.shard().start();
-  set_this_shard(&h.shard());  // socket calls act on the rebuilt shard
+  StackHarness h(HarnessOptions{.gateway = kPeer});
   h.learn_peer();
   h.sent();
   const Ipv4Addr group = Ipv4Addr::of(224, 0, 0, 251);

@@ -235,12 +235,7 @@ TEST(SocketCalls, DocumentedDifferencesFromLinux) {
 // not to the gateway, with IP_MULTICAST_TTL's TTL (1 by default) unless the send's IP_TTL says otherwise;
 // IP_TTL is for unicast only. (Before: unicast to the gateway's MAC with TTL 64. Found in review.)
 TEST(SocketCalls, MulticastSendsGoOnTheLinkWithTheMulticastTtl) {
-  StackHarness h;
-  ASSERT_TRUE(h.stack().set_gateway(kPeer));
-  h.stack().release_shards();  // shards copy the routes when built
-  h.stack().build_shards(h.clock());
-  h.shard().start();
-  set_this_shard(&h.shard());  // socket calls act on the rebuilt shard
+  StackHarness h(HarnessOptions{.gateway = kPeer});
   h.learn_peer();
   h.sent();
   const int fd = skiff_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
